@@ -1,0 +1,1 @@
+"""izin: the shared package (Lambda layer) of the Izin Perluasan workflow."""

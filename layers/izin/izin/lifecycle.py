@@ -1,0 +1,15 @@
+"""Forget what a warm Lambda container keeps: cached settings, clients and loaded data.
+
+The local runtime calls reset() when it starts, as a fresh container would begin.
+"""
+
+from __future__ import annotations
+
+
+def reset() -> None:
+    """Drop every cache that outlives one invocation."""
+    from izin import aws, roster, settings
+
+    settings.settings.cache_clear()
+    aws.client.cache_clear()
+    roster.load_roster.cache_clear()

@@ -1,0 +1,64 @@
+"""Who holds each role: the roster, a JSON file (CONTRACT §4).
+
+Loaded once per container; an officer is chosen for a step from it, and a NIP typed on a
+task page is checked against it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from izin.sop import Role
+
+
+class RosterError(LookupError):
+    """The roster names nobody for what a step needs."""
+
+
+class Officer(BaseModel):
+    """One officer of the Dinas."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Role
+    nama: str = Field(min_length=1)
+    nip: str = Field(pattern=r"^\d{18}$")
+    jabatan: str
+    email: EmailStr
+
+
+class Roster(BaseModel):
+    """The officers and the address that receives the copy (tembusan) of a signed BAP."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    officers: tuple[Officer, ...]
+    dpmptsp_email: EmailStr
+
+    def holders(self, role: Role) -> tuple[Officer, ...]:
+        """Every officer holding this role, in roster order."""
+        return tuple(o for o in self.officers if o.role == role)
+
+    def first(self, role: Role) -> Officer:
+        """The officer on duty for a role: the first the roster lists."""
+        holders = self.holders(role)
+        if not holders:
+            raise RosterError(f"the roster names no officer with role {role.value}")
+        return holders[0]
+
+    def by_nip(self, nip: str) -> Officer:
+        """The officer with this NIP."""
+        for officer in self.officers:
+            if officer.nip == nip:
+                return officer
+        raise RosterError(f"no officer with NIP {nip} in the roster")
+
+
+@functools.cache
+def load_roster(path: Path) -> Roster:
+    """The roster read from a JSON file."""
+    return Roster.model_validate(json.loads(path.read_text(encoding="utf-8")))

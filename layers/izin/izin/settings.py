@@ -1,0 +1,82 @@
+"""The functions' configuration: environment variables validated once, on first use.
+
+A missing required variable fails the first call that needs it, naming the variable:
+there are no silent defaults that would hide a deploy mistake. Optional settings say so.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class SettingsError(RuntimeError):
+    """The function's environment is not configured as the template says."""
+
+
+class Settings(BaseModel):
+    """What every function may read from its environment."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: str = Field(alias="TABLE_NAME")
+    bucket_name: str = Field(alias="BUCKET_NAME")
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL")
+    mail_from: str = Field(alias="MAIL_FROM")
+    state_machine_arn: str = Field("", alias="STATE_MACHINE_ARN")
+    inbound_queue_url: str = Field("", alias="INBOUND_QUEUE_URL")
+    siinas_queue_url: str = Field("", alias="SIINAS_QUEUE_URL")
+    oss_queue_url: str = Field("", alias="OSS_QUEUE_URL")
+    siinas_base_url: str = Field("", alias="SIINAS_BASE_URL")
+    siinas_token_secret_arn: str = Field("", alias="SIINAS_TOKEN_SECRET_ARN")
+    oss_base_url: str = Field("", alias="OSS_BASE_URL")
+    oss_user_key_secret_arn: str = Field("", alias="OSS_USER_KEY_SECRET_ARN")
+    oss_webhook_secret_arn: str = Field("", alias="OSS_WEBHOOK_SECRET_ARN")
+    siinas_webhook_secret_arn: str = Field("", alias="SIINAS_WEBHOOK_SECRET_ARN")
+    kd_instansi: str = Field("", alias="KD_INSTANSI")
+    roster_file: str = Field("", alias="IZIN_ROSTER_FILE")
+    dinas_file: str = Field("", alias="IZIN_DINAS_FILE")
+    # Time: seconds one hari kerja lasts for the SLA timers. Unset: real working days.
+    workday_seconds: float | None = Field(None, alias="IZIN_WORKDAY_SECONDS")
+    default_sla_days: int = Field(2, alias="IZIN_DEFAULT_SLA_DAYS", ge=1)
+    sla_days: dict[int, int] = Field(default_factory=dict, alias="IZIN_SLA_DAYS")
+    max_reminders: int = Field(3, alias="IZIN_MAX_REMINDERS", ge=0)
+    webhook_max_skew_seconds: int = Field(300, alias="IZIN_WEBHOOK_MAX_SKEW")
+
+    @field_validator("sla_days", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("workday_seconds", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def roster_path(self) -> Path:
+        """The roster file: IZIN_ROSTER_FILE, or the one shipped in the layer."""
+        if self.roster_file:
+            return Path(self.roster_file)
+        return Path(__file__).parent / "data" / "roster.json"
+
+    def dinas_path(self) -> Path:
+        """The Dinas's letterhead data: IZIN_DINAS_FILE, or the one shipped in the layer."""
+        if self.dinas_file:
+            return Path(self.dinas_file)
+        return Path(__file__).parent / "data" / "dinas.json"
+
+
+@functools.cache
+def settings() -> Settings:
+    """The settings of this function's environment, validated on first use."""
+    try:
+        return Settings.model_validate(dict(os.environ))
+    except ValidationError as error:
+        names = ", ".join(str(e["loc"][0]) for e in error.errors())
+        raise SettingsError(f"environment not configured: {names}") from error

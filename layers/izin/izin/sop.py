@@ -1,0 +1,458 @@
+"""The SOP "Izin Perluasan" as data: the one table that drives everything else.
+
+Each of the 20 steps has its number, activity, actor, SLA, inputs, outputs, regulation note
+and, for an officer's step, the form of its task page. The state machine's state names,
+the emails, the task pages, the deadlines and the documents all read this table; nothing
+repeats it. A test checks that the ASL's state names are the ones written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Who acts on a step: the roster's roles, and the outside parties."""
+
+    PEMOHON = "pemohon"
+    OSS = "oss"
+    SIINAS = "siinas"
+    OPERATOR = "operator"
+    KASI = "kasi"
+    KEPALA_BIDANG = "kepala_bidang"
+    TIM_TEKNIS = "tim_teknis"
+    KEPALA_DINAS = "kepala_dinas"
+
+
+ROLE_TITLES: dict[Role, str] = {
+    Role.PEMOHON: "Pemohon",
+    Role.OSS: "OSS",
+    Role.SIINAS: "SIINAS",
+    Role.OPERATOR: "Operator",
+    Role.KASI: "Kasi",
+    Role.KEPALA_BIDANG: "Kepala Bidang",
+    Role.TIM_TEKNIS: "Tim Teknis",
+    Role.KEPALA_DINAS: "Kepala Dinas",
+}
+
+# Who is copied when an officer lets a step's SLA pass.
+SUPERVISOR: dict[Role, Role] = {
+    Role.OPERATOR: Role.KASI,
+    Role.TIM_TEKNIS: Role.KASI,
+    Role.KASI: Role.KEPALA_BIDANG,
+    Role.KEPALA_BIDANG: Role.KEPALA_DINAS,
+}
+
+
+class FieldKind(StrEnum):
+    """How a form field is shown and parsed."""
+
+    TEXT = "text"
+    TEXTAREA = "textarea"
+    NUMBER = "number"
+    DATE = "date"
+    CHOICE = "choice"
+    OFFICER = "officer"  # one officer of a role, by NIP
+    OFFICERS = "officers"  # several officers of a role, by NIP
+
+
+class Decision(StrEnum):
+    """The values of a task page's submit buttons (CONTRACT §3)."""
+
+    YES = "yes"
+    NO = "no"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a step's task page."""
+
+    name: str
+    label: str
+    kind: FieldKind = FieldKind.TEXT
+    required: bool = True
+    default: str = ""
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    role: Role | None = None  # for OFFICER / OFFICERS
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of the SOP."""
+
+    number: int
+    actor: Role
+    activity: str
+    meaning: str
+    inputs: str = ""
+    outputs: str = ""
+    regulation: str = ""
+    sla_days: int | None = None  # hari kerja, from the SOP's "Waktu" column
+    fields: tuple[FormField, ...] = ()
+    decisions: tuple[Decision, ...] = ()  # empty: not an officer's step
+    question: str = ""  # what the yes/no buttons answer
+    yes_label: str = "Ya"
+    no_label: str = "Tidak"
+    done_label: str = "Selesai"
+    documents: tuple[str, ...] = field(default=())  # document types shown for review
+
+    @property
+    def code(self) -> str:
+        """The two-digit step number, "05"."""
+        return f"{self.number:02d}"
+
+    @property
+    def state_name(self) -> str:
+        """The state's name in the state machine, "05 Operator - Membuat Surat Pengantar"."""
+        return f"{self.code} {ROLE_TITLES[self.actor]} - {self.activity}"
+
+    @property
+    def is_task(self) -> bool:
+        """Whether an officer acts on this step through a task link."""
+        return bool(self.decisions)
+
+    @property
+    def asks(self) -> bool:
+        """Whether the step is a yes/no decision."""
+        return Decision.YES in self.decisions
+
+
+CATATAN = FormField(
+    "catatan", "Catatan", FieldKind.TEXTAREA, required=False, hint="Wajib diisi bila memilih Tidak."
+)
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        1,
+        Role.PEMOHON,
+        "Mengajukan Izin Perluasan",
+        "Pemohon mengajukan Izin Perluasan melalui OSS.",
+        inputs="Akun OSS",
+        outputs="Izin Perluasan Belum Efektif",
+    ),
+    Step(
+        2,
+        Role.PEMOHON,
+        "Mengajukan Verifikasi Teknis",
+        "Pemohon mengajukan verifikasi teknis melalui SIINAS.",
+        inputs="Izin Perluasan Belum Efektif",
+        outputs="Akun SIINAS",
+    ),
+    Step(
+        3,
+        Role.SIINAS,
+        "Memenuhi Komitmen Data Industri",
+        "Pemohon memenuhi komitmen data industri; SIINAS menotifikasi Dinas Teknis.",
+        inputs="Akun SIINAS",
+        outputs="Notifikasi SIINAS ke Akun SIINAS Dinas Teknis",
+        regulation="Peraturan Menteri Perindustrian No 30 Tahun 2019",
+    ),
+    Step(
+        4,
+        Role.OPERATOR,
+        "Menerima Notifikasi Verifikasi Teknis",
+        "Menerima notifikasi permohonan verifikasi teknis dan memeriksa kelengkapan data "
+        "pemohon melalui SIINAS.",
+        inputs="Berkas Pemohon",
+        outputs="Berkas Pemohon",
+        fields=(
+            FormField(
+                "kelengkapan",
+                "Kelengkapan berkas",
+                FieldKind.CHOICE,
+                default="lengkap",
+                choices=(("lengkap", "Lengkap"), ("tidak_lengkap", "Belum lengkap")),
+            ),
+            CATATAN,
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Notifikasi diterima",
+    ),
+    Step(
+        5,
+        Role.OPERATOR,
+        "Membuat Surat Pengantar",
+        "Membuat Surat Pengantar kepada Kepala Bidang untuk penugasan pelaksanaan "
+        "verifikasi teknis.",
+        inputs="Berkas Pemohon",
+        outputs="Berkas Pemohon",
+        sla_days=1,
+        fields=(CATATAN,),
+        decisions=(Decision.DONE,),
+        done_label="Surat Pengantar diperiksa, kirim ke Kepala Bidang",
+        documents=("surat_pengantar_kabid",),
+    ),
+    Step(
+        6,
+        Role.KEPALA_BIDANG,
+        "Disposisi Berkas kepada Kasi",
+        "Disposisi berkas kepada Kasi Kerjasama, Pengawasan, dan Promosi Investasi Industri.",
+        inputs="Surat Tugas dan Nota Dinas",
+        outputs="Surat Tugas dan Nota Dinas",
+        fields=(
+            FormField(
+                "disposisi",
+                "Isi disposisi",
+                FieldKind.TEXTAREA,
+                default="Mohon ditindaklanjuti dengan penugasan Tim Teknis.",
+            ),
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Disposisikan kepada Kasi",
+        documents=("surat_pengantar_kabid",),
+    ),
+    Step(
+        7,
+        Role.KASI,
+        "Penugasan Tim Teknis",
+        "Menugaskan Tim Teknis melaksanakan verifikasi teknis.",
+        inputs="Surat Tugas dan Berkas Pemohon",
+        outputs="Surat Tugas dan Berkas Pemohon",
+        fields=(
+            FormField(
+                "ketua", "Ketua Tim Teknis", FieldKind.OFFICER, role=Role.TIM_TEKNIS
+            ),
+            FormField(
+                "anggota",
+                "Anggota Tim Teknis",
+                FieldKind.OFFICERS,
+                role=Role.TIM_TEKNIS,
+                hint="Paling sedikit satu anggota selain ketua.",
+            ),
+            FormField("tanggal_mulai", "Tanggal mulai tugas", FieldKind.DATE),
+            FormField("tanggal_selesai", "Tanggal selesai tugas", FieldKind.DATE),
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Tugaskan Tim Teknis",
+        documents=("nota_dinas",),
+    ),
+    Step(
+        8,
+        Role.TIM_TEKNIS,
+        "Verifikasi Dokumen",
+        "Pelaksanaan verifikasi teknis melalui pemeriksaan dokumen.",
+        inputs="Surat Tugas dan Berkas Pemohon",
+        outputs="Surat Tugas dan Berkas Pemohon",
+        regulation="Peraturan Menteri Perindustrian No 30 Tahun 2019",
+        sla_days=1,
+        fields=(
+            FormField(
+                "hasil_verifikasi",
+                "Hasil pemeriksaan dokumen",
+                FieldKind.TEXTAREA,
+                default="Dokumen permohonan sesuai dengan persyaratan.",
+            ),
+        ),
+        decisions=(Decision.YES, Decision.NO),
+        question="Diperlukan pemeriksaan lapangan?",
+        yes_label="Ya, perlu pemeriksaan lapangan",
+        no_label="Tidak, langsung ke BAP",
+        documents=("surat_tugas",),
+    ),
+    Step(
+        9,
+        Role.TIM_TEKNIS,
+        "Diperlukan Pemeriksaan Lapangan?",
+        "Keputusan apakah diperlukan pemeriksaan lapangan (ditanyakan pada halaman langkah 8).",
+        inputs="Surat Tugas dan Berkas Pemohon",
+        outputs="Surat Tugas dan Berkas Pemohon",
+    ),
+    Step(
+        10,
+        Role.TIM_TEKNIS,
+        "Pemeriksaan Lapangan",
+        "Pelaksanaan pemeriksaan lapangan dengan Form Pemeriksaan Lapangan.",
+        inputs="Surat Tugas dan Berkas Pemohon, Form Pemeriksaan Lapangan",
+        outputs="Surat Tugas dan Berkas Pemohon, Hasil Pemeriksaan",
+        regulation="Pasal 29",
+        fields=(
+            FormField("tanggal_pemeriksaan", "Tanggal pemeriksaan", FieldKind.DATE),
+            FormField(
+                "kesesuaian_lokasi",
+                "Lokasi pabrik sesuai dengan permohonan",
+                FieldKind.CHOICE,
+                default="sesuai",
+                choices=(("sesuai", "Sesuai"), ("tidak_sesuai", "Tidak sesuai")),
+            ),
+            FormField(
+                "kapasitas_terpasang_aktual",
+                "Kapasitas terpasang yang ditemukan",
+                FieldKind.NUMBER,
+                required=False,
+            ),
+            FormField(
+                "kondisi_mesin",
+                "Kondisi mesin dan peralatan",
+                FieldKind.TEXTAREA,
+                default="Mesin dan peralatan terpasang dan berfungsi.",
+            ),
+            FormField(
+                "temuan",
+                "Temuan pemeriksaan lapangan",
+                FieldKind.TEXTAREA,
+                default="Tidak ada temuan.",
+            ),
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Simpan hasil pemeriksaan",
+        documents=("surat_tugas",),
+    ),
+    Step(
+        11,
+        Role.TIM_TEKNIS,
+        "Pembuatan Berita Acara Pemeriksaan",
+        "Pembuatan Berita Acara Pemeriksaan (BAP) dengan kesimpulan siap atau belum siap.",
+        inputs="Hasil Pemeriksaan",
+        outputs="Berita Acara Pemeriksaan",
+        regulation="Peraturan Menteri Perindustrian No 30 Tahun 2019 Lampiran III",
+        sla_days=2,
+        fields=(
+            FormField(
+                "kapasitas_sebelum", "Kapasitas sebelum perluasan", FieldKind.NUMBER, required=False
+            ),
+            FormField(
+                "kapasitas_penambahan", "Penambahan kapasitas", FieldKind.NUMBER, required=False
+            ),
+            FormField(
+                "kapasitas_sesudah", "Kapasitas sesudah perluasan", FieldKind.NUMBER, required=False
+            ),
+            FormField(
+                "investasi", "Nilai investasi (Rp)", FieldKind.NUMBER, required=False
+            ),
+            FormField("tki_l", "Tenaga kerja Indonesia laki-laki", FieldKind.NUMBER, default="0"),
+            FormField("tki_p", "Tenaga kerja Indonesia perempuan", FieldKind.NUMBER, default="0"),
+            FormField("tka_l", "Tenaga kerja asing laki-laki", FieldKind.NUMBER, default="0"),
+            FormField("tka_p", "Tenaga kerja asing perempuan", FieldKind.NUMBER, default="0"),
+            FormField(
+                "mesin",
+                "Mesin dan peralatan (satu per baris: nama, jumlah, kapasitas)",
+                FieldKind.TEXTAREA,
+                required=False,
+            ),
+            FormField(
+                "kesimpulan",
+                "Kesimpulan",
+                FieldKind.CHOICE,
+                default="siap",
+                choices=(("siap", "Siap"), ("belum_siap", "Belum siap")),
+            ),
+            CATATAN,
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Buat BAP",
+    ),
+    Step(
+        12,
+        Role.KASI,
+        "Laporan dan Surat Pengantar Tembusan BAP",
+        "Melaporkan hasil verifikasi teknis dan membuat Surat Pengantar tembusan BAP ke "
+        "DPMPTSP Kalbar untuk ditandatangani oleh Kepala Dinas.",
+        inputs="Berita Acara Pemeriksaan, Surat Pengantar ke DPMPTSP",
+        outputs="Berita Acara Pemeriksaan, Surat Pengantar ke DPMPTSP",
+        fields=(
+            FormField(
+                "laporan",
+                "Laporan hasil verifikasi teknis",
+                FieldKind.TEXTAREA,
+                default="Verifikasi teknis telah dilaksanakan; BAP terlampir.",
+            ),
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Laporkan kepada Kepala Bidang",
+        documents=("bap", "surat_pengantar_dpmptsp"),
+    ),
+    Step(
+        13,
+        Role.KEPALA_BIDANG,
+        "Memeriksa Kelengkapan",
+        "Memeriksa kelengkapan hasil verifikasi teknis dan Surat Pengantar tembusan BAP.",
+        inputs="Berkas BAP dan Surat Pengantar",
+        outputs="Berkas BAP dan Surat Pengantar",
+        fields=(CATATAN,),
+        decisions=(Decision.YES, Decision.NO),
+        question="Apakah hasil verifikasi teknis dan Surat Pengantar sudah lengkap?",
+        yes_label="Lengkap, teruskan ke Kepala Dinas",
+        no_label="Belum lengkap, kembalikan ke Kasi",
+        documents=("bap", "surat_pengantar_dpmptsp"),
+    ),
+    Step(
+        14,
+        Role.KEPALA_DINAS,
+        "Persetujuan dan Penandatanganan",
+        "Membuat persetujuan dan menandatangani Surat Pengantar tembusan hasil BAP.",
+        inputs="Berkas BAP dan Surat Pengantar",
+        outputs="Berkas BAP dan Surat Pengantar",
+        sla_days=1,
+        fields=(CATATAN,),
+        decisions=(Decision.YES, Decision.NO),
+        question="Setujui dan tandatangani BAP dan Surat Pengantar?",
+        yes_label="Setujui dan tandatangani",
+        no_label="Kembalikan ke Kasi",
+        documents=("bap", "surat_pengantar_dpmptsp"),
+    ),
+    Step(
+        15,
+        Role.KEPALA_DINAS,
+        "Memerintahkan Unggah BAP dan Tembusan",
+        "Memerintahkan untuk mengunggah BAP melalui SIINAS dan mengirim tembusan BAP ke "
+        "DPMPTSP Kalbar (diberikan bersama persetujuan langkah 14).",
+        inputs="Berkas BAP dan Surat Pengantar",
+        outputs="Berkas BAP dan Surat Pengantar",
+    ),
+    Step(
+        16,
+        Role.KASI,
+        "Penugasan Unggah BAP",
+        "Penugasan unggah BAP melalui SIINAS dan pengiriman tembusan ke DPMPTSP kepada Operator.",
+        inputs="Berkas BAP dan Surat Pengantar",
+        outputs="Berkas BAP dan Surat Pengantar",
+    ),
+    Step(
+        17,
+        Role.OPERATOR,
+        "Unggah BAP melalui SIINAS",
+        "Mengunggah BAP melalui SIINAS dan mengirim tembusan ke DPMPTSP Kalbar.",
+        inputs="BAP",
+        outputs="BAP di SIINAS dan tembusan ke DPMPTSP Kalbar",
+    ),
+    Step(
+        18,
+        Role.SIINAS,
+        "Berita Acara Pemenuhan Komitmen",
+        "SIINAS mengirim Berita Acara Pemenuhan Komitmen Verifikasi Teknis.",
+        inputs="BAP",
+        outputs="BAP",
+    ),
+    Step(
+        19,
+        Role.SIINAS,
+        "Menotifikasi OSS",
+        "SIINAS menotifikasi OSS untuk memverifikasi hasil pemenuhan seluruh komitmen.",
+        inputs="Notifikasi SIINAS",
+        outputs="Izin Perluasan",
+        regulation="Jika seluruh komitmen telah terpenuhi, IP berlaku efektif",
+    ),
+    Step(
+        20,
+        Role.OSS,
+        "Menotifikasi Pemohon",
+        "OSS menotifikasi pemohon hasil pengajuan izin usaha industri.",
+        inputs="Izin Perluasan",
+        outputs="Izin Perluasan",
+        regulation="Jika hasil verifikasi teknis menyatakan belum siap, IP masih belum berlaku "
+        "efektif",
+    ),
+)
+
+BY_NUMBER: dict[int, Step] = {s.number: s for s in STEPS}
+
+
+def step(number: int) -> Step:
+    """The SOP step with this number; KeyError names an unknown one."""
+    try:
+        return BY_NUMBER[number]
+    except KeyError:
+        raise KeyError(f"SOP Izin Perluasan has no step {number}") from None
