@@ -1,0 +1,272 @@
+"""The SES outbox: every email sent through moto's SES is also one .eml file on disk.
+
+Officers act through links that arrive by email, so locally the mail must be readable:
+as files (`{state_dir}/outbox/*.eml`, named so that sorting by name is sending order), on
+`GET /_local/outbox`, and through `Outbox` from Python (tests, the demo).
+
+Where mail is captured: a simple send (SES v1 `SendEmail`, SES v2 `SendEmail` with Simple
+content) at moto's response layer, because moto's backend keeps only one body (the HTML
+when both are given) and the outbox keeps both parts as sent; a raw send (v1
+`SendRawEmail`, v2 `SendEmail` with Raw content, which moto routes to the same backend
+method) at the backend, where the whole MIME text is. Templated sends are not captured.
+
+Senders: moto refuses an unverified sender, as SES in its sandbox does. The runtime
+verifies the addresses written in the functions' environment (MAIL_FROM and the like),
+as a deployment verifies its own identities; any other sender is refused, as on AWS.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import functools
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, parsedate_to_datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Final
+
+_MESSAGE_ID_DOMAIN: Final = "email.amazonses.com"
+_FILE_NAME: Final = re.compile(r"^[0-9TZ.-]+-[0-9a-f]{8}\.eml$")
+_URL_IN_TEXT: Final = re.compile(r"https?://[^\s<>\"']+")
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+class OutboxWriter:
+    """Writes messages as .eml files whose names sort in sending order."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._last = datetime.min.replace(tzinfo=UTC)
+
+    def write(self, message: EmailMessage) -> Path:
+        with self._lock:
+            # Two sends within one microsecond still get increasing names.
+            now = max(datetime.now(UTC), self._last + timedelta(microseconds=1))
+            self._last = now
+            name = f"{now:%Y%m%dT%H%M%S.%f}Z-{uuid.uuid4().hex[:8]}.eml"
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / name
+            path.write_bytes(message.as_bytes())
+            return path
+
+
+def simple_message(
+    *,
+    message_id: str,
+    source: str,
+    destination: dict[str, list[str]],
+    subject: str,
+    text: str | None,
+    html: str | None,
+    reply_to: Iterable[str] = (),
+) -> EmailMessage:
+    """The MIME message SES builds from a simple send: text and HTML as alternatives."""
+    message = EmailMessage()
+    message["From"] = source
+    for header, key in (("To", "ToAddresses"), ("Cc", "CcAddresses"), ("Bcc", "BccAddresses")):
+        if destination.get(key):
+            message[header] = ", ".join(destination[key])
+    if reply_to:
+        message["Reply-To"] = ", ".join(reply_to)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = f"<{message_id}@{_MESSAGE_ID_DOMAIN}>"
+    if text is not None:
+        message.set_content(text)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+    else:
+        message.set_content(html or "", subtype="html")
+    return message
+
+
+def raw_message(raw: str, message_id: str) -> EmailMessage:
+    """A raw send as SES delivers it: Date and Message-ID added when the sender left them out."""
+    message = email.message_from_string(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    if message["Date"] is None:
+        message["Date"] = format_datetime(datetime.now(UTC))
+    if message["Message-ID"] is None:
+        message["Message-ID"] = f"<{message_id}@{_MESSAGE_ID_DOMAIN}>"
+    return message
+
+
+def capture_ses_mail(directory: Path) -> Callable[[], None]:
+    """Also write every email moto's SES accepts into `directory`; returns the undo."""
+    from moto.ses.models import SESBackend
+    from moto.ses.responses import EmailResponse
+    from moto.sesv2.responses import SESV2Response
+
+    writer = OutboxWriter(directory)
+    v1_send = EmailResponse.__dict__["send_email"]
+    v2_send = SESV2Response.__dict__["send_email"]
+    raw_send = SESBackend.__dict__["send_raw_email"]
+
+    @functools.wraps(v1_send)
+    def send_email_v1(self: Any) -> Any:
+        result = v1_send(self)  # refuses what SES refuses, before anything is written
+        destination = self._get_param("Destination", {}) or {}
+        writer.write(
+            simple_message(
+                message_id=result.result["MessageId"],
+                source=self._get_param("Source"),
+                destination=destination,
+                subject=self._get_param("Message.Subject.Data") or "",
+                text=self._get_param("Message.Body.Text.Data"),
+                html=self._get_param("Message.Body.Html.Data"),
+                reply_to=self._get_param("ReplyToAddresses", []) or [],
+            )
+        )
+        return result
+
+    @functools.wraps(v2_send)
+    def send_email_v2(self: Any) -> Any:
+        result = v2_send(self)
+        params = json.loads(self.body)
+        simple = (params.get("Content") or {}).get("Simple")
+        if simple is not None:
+            body = simple.get("Body") or {}
+            writer.write(
+                simple_message(
+                    message_id=json.loads(result)["MessageId"],
+                    source=params.get("FromEmailAddress", ""),
+                    destination=params.get("Destination") or {},
+                    subject=(simple.get("Subject") or {}).get("Data", ""),
+                    text=(body.get("Text") or {}).get("Data"),
+                    html=(body.get("Html") or {}).get("Data"),
+                    reply_to=params.get("ReplyToAddresses") or [],
+                )
+            )
+        return result
+
+    @functools.wraps(raw_send)
+    def send_raw_email(self: Any, source: Any, destinations: Any, raw_data: str) -> Any:
+        sent = raw_send(self, source, destinations, raw_data)
+        writer.write(raw_message(raw_data, sent.id))
+        return sent
+
+    EmailResponse.send_email = send_email_v1  # type: ignore[method-assign]
+    SESV2Response.send_email = send_email_v2  # type: ignore[method-assign]
+    SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
+
+    def undo() -> None:
+        EmailResponse.send_email = v1_send  # type: ignore[method-assign]
+        SESV2Response.send_email = v2_send  # type: ignore[method-assign]
+        SESBackend.send_raw_email = raw_send  # type: ignore[method-assign]
+
+    return undo
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One sent email, parsed."""
+
+    path: Path
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    date: datetime | None
+    message_id: str
+    text: str | None
+    html: str | None
+    links: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class _LinkParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.links.extend(value for name, value in attrs if name == "href" and value)
+
+
+def parse_message(path: Path) -> OutboxMessage:
+    """Read one .eml file of the outbox."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    text = text_part.get_content() if text_part is not None else None
+    html = html_part.get_content() if html_part is not None else None
+    links: list[str] = []
+    if html is not None:
+        parser = _LinkParser()
+        parser.feed(html)
+        links.extend(parser.links)
+    if text is not None:
+        links.extend(url.rstrip(".,;:)]") for url in _URL_IN_TEXT.findall(text))
+    date_header = message["Date"]
+    return OutboxMessage(
+        path=path,
+        sender=str(message["From"] or ""),
+        to=_addresses(message, "To"),
+        cc=_addresses(message, "Cc"),
+        subject=str(message["Subject"] or ""),
+        date=parsedate_to_datetime(str(date_header)) if date_header else None,
+        message_id=str(message["Message-ID"] or ""),
+        text=text,
+        html=html,
+        links=tuple(dict.fromkeys(links)),
+    )
+
+
+def _addresses(message: EmailMessage, header: str) -> tuple[str, ...]:
+    values = [str(value) for value in message.get_all(header, [])]
+    return tuple(address for _, address in getaddresses(values) if address)
+
+
+class Outbox:
+    """The outbox folder, read from Python: newest message first."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def messages(self) -> list[OutboxMessage]:
+        if not self.directory.exists():
+            return []
+        paths = sorted(self.directory.glob("*.eml"), key=lambda path: path.name, reverse=True)
+        return [parse_message(path) for path in paths]
+
+    def read(self, name: str) -> OutboxMessage:
+        """One message by file name (only names the outbox itself gives)."""
+        if not _FILE_NAME.match(name) or not (self.directory / name).is_file():
+            raise KeyError(name)
+        return parse_message(self.directory / name)
+
+    def wait_for(
+        self,
+        predicate: Callable[[OutboxMessage], bool] = lambda message: True,
+        *,
+        timeout: float = 10.0,
+    ) -> OutboxMessage:
+        """The newest message that satisfies `predicate`, polling until `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for message in self.messages():
+                if predicate(message):
+                    return message
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no matching email in {self.directory} after {timeout} s")
+            time.sleep(0.05)

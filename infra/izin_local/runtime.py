@@ -1,0 +1,267 @@
+"""The local runtime: the whole system of template.yaml on one machine, no Docker, no AWS.
+
+`LocalRuntime.start()` starts moto in server mode, applies the patches that make it
+faithful, builds every resource of the template in it, and routes every Lambda invocation
+to the real handler in this process. Around it: SQS pollers for the functions' SQS
+events, an HTTP gateway for their HttpApi events, an SES outbox on disk and simulators of
+SIINAS and OSS.
+
+State: moto keeps everything in memory, so each start begins from a clean world; the
+state dir holds only what a person reads (the outbox), and the outbox folder is emptied
+at start so it never shows mail of a world that no longer exists.
+
+Environment: all handlers run in this process and read `os.environ`, so start() sets the
+AWS endpoint, region, fake credentials, every function's Environment and the caller's
+`env` there; stop() puts `os.environ` back as it was. One runtime at a time per process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from izin_local import moto_patches
+from izin_local.gateway import HttpGateway
+from izin_local.lambda_runner import FunctionSpec, LambdaRunner
+from izin_local.moto_server import MotoServer
+from izin_local.outbox import Outbox, capture_ses_mail
+from izin_local.provisioner import (
+    Provisioned,
+    Provisioner,
+    email_addresses,
+    shared_environment,
+)
+from izin_local.simulators import OssSimulator, SiinasSimulator
+from izin_local.sqs_pollers import SqsPollers
+from izin_local.template import DEFAULT_REGION, DEFAULT_STACK_NAME, Resolver, Template
+
+logger = logging.getLogger(__name__)
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+_STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+_TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+
+
+class LocalRuntime:
+    """The system of one template.yaml, running locally; a context manager."""
+
+    def __init__(
+        self,
+        template_path: Path,
+        state_dir: Path,
+        *,
+        http_port: int = 0,
+        aws_port: int = 0,
+        parameter_overrides: dict[str, str] | None = None,
+        secret_values: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        stack_name: str = DEFAULT_STACK_NAME,
+        region: str = DEFAULT_REGION,
+    ) -> None:
+        self.template_path = Path(template_path)
+        self.state_dir = Path(state_dir)
+        self._http_port = http_port
+        self._aws_port = aws_port
+        self._parameter_overrides = dict(parameter_overrides or {})
+        self._secret_values = dict(secret_values or {})
+        self._env = dict(env or {})
+        self.stack_name = stack_name
+        self.region = region
+        self.outbox = Outbox(self.state_dir / "outbox")
+        self.siinas: SiinasSimulator | None = None
+        self.oss: OssSimulator | None = None
+        self.provisioned = Provisioned()
+        self._moto = MotoServer(aws_port)
+        self._gateway: HttpGateway | None = None
+        self._runner: LambdaRunner | None = None
+        self._stack: contextlib.ExitStack | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Build the world and start serving; on any failure, undo what was started."""
+        if self._stack is not None:
+            raise RuntimeError("this runtime is already started")
+        with contextlib.ExitStack() as stack:
+            self._start(stack)
+            self._stack = stack.pop_all()
+        logger.info("local runtime up: HTTP %s, AWS %s", self.http_url, self.aws_endpoint)
+
+    def stop(self) -> None:
+        """Stop everything start() started, in reverse order; restore os.environ."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+            logger.info("local runtime stopped")
+
+    def _start(self, stack: contextlib.ExitStack) -> None:
+        saved_environ = dict(os.environ)
+        stack.callback(_restore_environ, saved_environ)
+        self._clear_outbox()
+
+        self._moto.start()
+        stack.callback(self._moto.stop)
+        os.environ.update(self._aws_environment())
+        os.environ.update(self._env)
+
+        # Functions register once provisioned; moto's hook needs the runner before that.
+        self._runner = LambdaRunner()
+        stack.callback(moto_patches.apply_all(self._runner.invoke_by_name))
+        stack.callback(capture_ses_mail(self.outbox.directory))
+
+        parameters = self._parameters(stack)
+        resolver = Resolver(
+            Template.load(self.template_path),
+            parameter_values=parameters,
+            stack_name=self.stack_name,
+            region=self.region,
+        )
+        provisioner = Provisioner(resolver, self.aws_endpoint, secret_values=self._secret_values)
+        self.provisioned = provisioner.provision()
+        environment = shared_environment(self.provisioned.functions)
+        os.environ.update(environment)
+        provisioner.verify_email_identities(
+            email_addresses(environment) | email_addresses(self._env)
+        )
+
+        self._runner.register(self.provisioned.functions)
+
+        pollers = SqsPollers(
+            self._runner, self.provisioned, endpoint=self.aws_endpoint, region=self.region
+        )
+        pollers.start()
+        stack.callback(pollers.stop)
+        assert self._gateway is not None
+        self._gateway.serve(self._runner)
+
+    def _parameters(self, stack: contextlib.ExitStack) -> dict[str, str]:
+        """Template parameters: the local conventions, then the caller's overrides."""
+        declared = Template.load(self.template_path).parameters
+        values: dict[str, str] = {}
+
+        # The gateway binds now: PublicBaseUrl must name its port before any function runs.
+        self._gateway = HttpGateway(
+            port=self._http_port, outbox=self.outbox, simulators=self._simulator_list
+        )
+        stack.callback(self._gateway.stop)
+        if "PublicBaseUrl" in declared:
+            values["PublicBaseUrl"] = self.http_url
+
+        for parameter, variable, simulator_type in (
+            ("SiinasBaseUrl", "SIINAS_BASE_URL", SiinasSimulator),
+            ("OssBaseUrl", "OSS_BASE_URL", OssSimulator),
+        ):
+            url = self._env.get(variable)
+            if url is None:
+                simulator = simulator_type()
+                simulator.start()
+                stack.callback(simulator.stop)
+                url = simulator.url
+                if isinstance(simulator, SiinasSimulator):
+                    self.siinas = simulator
+                else:
+                    self.oss = simulator
+            if parameter in declared:
+                values[parameter] = url
+        values.update(self._parameter_overrides)
+        return values
+
+    def _simulator_list(self) -> list[Any]:
+        return [simulator for simulator in (self.siinas, self.oss) if simulator is not None]
+
+    def _aws_environment(self) -> dict[str, str]:
+        no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+        return {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_PROXY": no_proxy,
+            **_FAKE_CREDENTIALS,
+        }
+
+    def _clear_outbox(self) -> None:
+        directory = self.outbox.directory
+        if directory.exists():
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+
+    # --- what tests and tools read -----------------------------------------------------
+
+    @property
+    def aws_endpoint(self) -> str:
+        return self._moto.endpoint
+
+    @property
+    def http_url(self) -> str:
+        if self._gateway is None:
+            raise RuntimeError("the runtime is not started")
+        return self._gateway.url
+
+    @property
+    def state_machine_arns(self) -> dict[str, str]:
+        return self.provisioned.refs(*_STATE_MACHINE_TYPES)
+
+    @property
+    def queue_urls(self) -> dict[str, str]:
+        return self.provisioned.refs("AWS::SQS::Queue")
+
+    @property
+    def table_names(self) -> dict[str, str]:
+        return self.provisioned.refs(*_TABLE_TYPES)
+
+    @property
+    def bucket_names(self) -> dict[str, str]:
+        return self.provisioned.refs("AWS::S3::Bucket")
+
+    @property
+    def function_names(self) -> dict[str, str]:
+        return self.provisioned.refs("AWS::Serverless::Function")
+
+    @property
+    def functions(self) -> dict[str, FunctionSpec]:
+        return dict(self.provisioned.functions)
+
+    def resource(self, logical_id: str) -> Mapping[str, Any]:
+        """Ref and attributes of one resource, as the template's resolver saw them."""
+        built = self.provisioned.resources[logical_id]
+        return {"Ref": built.ref, **built.attributes}
+
+    def invoke(self, function_logical_id: str, event: Any) -> Any:
+        """Call a function's handler in-process; its result as Lambda would return it.
+
+        A handler's exception propagates as raised, so a test sees its class.
+        """
+        if self._runner is None:
+            raise RuntimeError("the runtime is not started")
+        invocation = self._runner.invoke(function_logical_id, event)
+        if invocation.error is not None:
+            raise invocation.error
+        return invocation.result
+
+
+def _restore_environ(saved: Mapping[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(saved)
