@@ -13,3 +13,6 @@ def reset() -> None:
     settings.settings.cache_clear()
     aws.client.cache_clear()
     roster.load_roster.cache_clear()
+    from aws_lambda_powertools.utilities.parameters import base
+
+    base.DEFAULT_PROVIDERS.clear()  # its clients point at the old endpoint

@@ -113,7 +113,7 @@ class IzinStatus(BaseModel):
 
 
 def execution_name(id_izin: str) -> str:
-    """The execution's name for an application: its id_izin, with what a name cannot hold replaced."""
+    """The execution's name: the id_izin, with what a name cannot hold replaced."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", id_izin)[:80]
 
 

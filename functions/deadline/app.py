@@ -1,0 +1,28 @@
+"""A human step's SLA in hari kerja; after a missed SLA, the breach and its reminder count.
+
+Input: {id_izin, step, previous: the last Deadline}. Output: Deadline (the state's `$.sla`).
+"""
+
+from typing import Any
+
+from izin import wiring
+from izin.observability import MetricUnit, logger, metrics
+from izin.settings import settings
+from izin.sla import plan_deadline, record_breach
+
+
+@logger.inject_lambda_context(correlation_id_path="id_izin")
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    now = wiring.now()
+    deadline = plan_deadline(
+        int(event["step"]),
+        event.get("previous") or {},
+        now=now,
+        calendar=wiring.calendar(),
+        settings=settings(),
+    )
+    if deadline.reminders:
+        record_breach(wiring.store(), event["id_izin"], deadline, now=now)
+        metrics.add_metric(name="SlaBreaches", unit=MetricUnit.Count, value=1)
+    return deadline.model_dump(mode="json")

@@ -1,0 +1,31 @@
+"""Record an automatic step (1, 15, 16, 20) on the application and its audit trail.
+
+Input: {id_izin, step, status?}. Output: {step, outcome}.
+"""
+
+from typing import Any
+
+from izin import wiring
+from izin.observability import MetricUnit, logger, metrics
+from izin.progress import record_step
+
+
+@logger.inject_lambda_context(correlation_id_path="id_izin")
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = record_step(
+        wiring.store(),
+        wiring.roster(),
+        event["id_izin"],
+        int(event["step"]),
+        now=wiring.now(),
+        status=event.get("status", ""),
+    )
+    metrics.add_metric(name="StepsCompleted", unit=MetricUnit.Count, value=1)
+    if result["outcome"]:
+        metrics.add_metric(
+            name=f"Outcome{result['outcome'].title().replace('_', '')}",
+            unit=MetricUnit.Count,
+            value=1,
+        )
+    return result

@@ -1,0 +1,27 @@
+"""Ask an officer to act on one SOP step: issue a ticket, send the email with its link.
+
+Input: StepRequest (state input + task token). Output: none that matters; the state waits
+for the token, which the task page completes.
+"""
+
+from typing import Any
+
+from izin import wiring
+from izin.models import StepRequest
+from izin.observability import logger
+from izin.settings import settings
+from izin.tasks import issue_task
+
+
+@logger.inject_lambda_context(correlation_id_path="id_izin")
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = StepRequest.model_validate(event)
+    digest = issue_task(
+        request,
+        store=wiring.store(),
+        mailer=wiring.mailer(),
+        roster=wiring.roster(),
+        public_base_url=settings().public_base_url,
+        now=wiring.now(),
+    )
+    return {"ticket": digest[:12]}

@@ -1,0 +1,50 @@
+"""The officers' task pages: GET /tasks/{ticket} shows the step, POST decides it once (CONTRACT §3).
+
+Input: an HTTP API (payload 2.0) event. Output: an HTML page with its status code.
+"""
+
+import base64
+from typing import Any
+from urllib.parse import parse_qs
+
+from izin import wiring
+from izin.observability import logger
+from izin.pages import task_documents
+from izin.tasks import Request, TaskContext, decide_task, show_task
+
+HEADERS = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'"
+    ),
+}
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    http = event["requestContext"]["http"]
+    body = event.get("body") or ""
+    raw = (
+        base64.b64decode(body).decode("utf-8", "replace") if event.get("isBase64Encoded") else body
+    )
+    request = Request(
+        ticket=(event.get("pathParameters") or {}).get("ticket", ""),
+        form=parse_qs(raw, keep_blank_values=True, max_num_fields=200),
+        source_ip=http.get("sourceIp", ""),
+        user_agent=http.get("userAgent", ""),
+    )
+    ctx = TaskContext(
+        store=wiring.store(),
+        roster=wiring.roster(),
+        callbacks=wiring.callbacks(),
+        mailer=wiring.mailer(),
+        now=wiring.now(),
+        documents=lambda id_izin: task_documents(wiring.store(), id_izin, wiring.presigned_url),
+    )
+    page = decide_task(request, ctx) if http["method"] == "POST" else show_task(request, ctx)
+    logger.info("task page", extra={"method": http["method"], "status": page.status})
+    return {"statusCode": page.status, "headers": HEADERS, "body": page.html}

@@ -1,0 +1,22 @@
+"""Step 17: the copy (tembusan) of the signed BAP to DPMPTSP Kalbar, by email.
+
+Input: {id_izin}. Output: {tembusan: the address}.
+"""
+
+from typing import Any
+
+from izin import wiring
+from izin.integrations import send_tembusan
+from izin.observability import logger
+
+
+@logger.inject_lambda_context(correlation_id_path="id_izin")
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return send_tembusan(
+        event["id_izin"],
+        store=wiring.store(),
+        roster=wiring.roster(),
+        mailer=wiring.mailer(),
+        read_object=wiring.read_object,
+        now=wiring.now(),
+    )

@@ -1,0 +1,313 @@
+"""Events from OSS and SIINAS, applied to their application (SOP steps 1–3, 18, 19–20).
+
+OSS's `permohonan.diajukan` starts the application's execution, once, whatever the order
+or the repeats. Every other event is kept as an item of the application, and handed to the
+state that waits for it (`WAIT#…`, registered by the await-event function). Whichever comes
+first, the event or the wait, the second one delivers; a conditional write on the waiter
+makes sure a waiting state gets exactly one event, and an event is applied once. An event
+for an application not started yet simply waits for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from izin import sop
+from izin.callbacks import Callbacks, TaskGone
+from izin.models import (
+    IzinStatus,
+    KomitmenTerpenuhi,
+    Permohonan,
+    VerifikasiDiajukan,
+    execution_name,
+)
+from izin.observability import logger
+from izin.store import ConditionFailed, Store, app_key
+
+Source = Literal["oss", "siinas"]
+
+# (source, type) → the model of its `data`, and the SOP step it belongs to.
+EVENT_TYPES: dict[tuple[str, str], type[BaseModel]] = {
+    ("oss", "permohonan.diajukan"): Permohonan,
+    ("siinas", "verifikasi.diajukan"): VerifikasiDiajukan,
+    ("siinas", "komitmen.terpenuhi"): KomitmenTerpenuhi,
+    ("oss", "izin.status"): IzinStatus,
+}
+START = "oss:permohonan.diajukan"
+
+
+class InboundEvent(BaseModel):
+    """A webhook event as queued for the inbound function."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: Source
+    event_id: str = Field(min_length=1, max_length=128)
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    recorded_by: str = ""  # an officer's NIP when recorded by hand (manual fallback)
+
+    @property
+    def key(self) -> str:
+        """ "siinas:verifikasi.diajukan"."""
+        return f"{self.source}:{self.type}"
+
+
+class Executions(Protocol):
+    """Starts an application's workflow."""
+
+    def start(self, name: str, state: dict[str, Any]) -> bool:
+        """Start an execution with this name; False when one already has it."""
+
+
+def initial_state(permohonan: Permohonan) -> dict[str, Any]:
+    """The execution's input: the application's identity and the slots its states fill."""
+    return {
+        "id_izin": permohonan.id_izin,
+        "nib": permohonan.nib,
+        "perusahaan": permohonan.perusahaan.nama,
+        "sla": {"step": 0, "reminders": 0},
+        "documents": {},
+    }
+
+
+def apply_event(
+    event: InboundEvent,
+    *,
+    store: Store,
+    executions: Executions,
+    callbacks: Callbacks,
+    now: datetime,
+) -> str:
+    """Apply one event; returns what happened ("started", "delivered", "kept", …)."""
+    model = EVENT_TYPES[(event.source, event.type)]
+    data = model.model_validate(event.data)
+    if event.key == START:
+        assert isinstance(data, Permohonan)
+        return start_application(data, event, store=store, executions=executions, now=now)
+    id_izin = str(data.model_dump()["id_izin"])
+    sk = f"EVENT#{event.key}#{event.occurred_at.isoformat()}#{event.event_id}"
+    fresh = store.put(
+        app_key(id_izin),
+        sk,
+        {
+            "event_id": event.event_id,
+            "source": event.source,
+            "type": event.type,
+            "status": "pending",
+            "data": data.model_dump(mode="json"),
+            "received_at": now.isoformat(),
+            "recorded_by": event.recorded_by,
+        },
+        if_absent=True,
+    )
+    if fresh and store.application(id_izin):
+        store.append_audit(
+            id_izin,
+            {
+                "action": "event.received",
+                "actor": event.source.upper(),
+                "type": event.type,
+                "event_id": event.event_id,
+                "recorded_by": event.recorded_by,
+            },
+            now=now,
+        )
+    delivered = deliver_pending(store, callbacks, id_izin, event.key, now=now)
+    return "delivered" if delivered else ("kept" if fresh else "duplicate")
+
+
+def start_application(
+    permohonan: Permohonan,
+    event: InboundEvent,
+    *,
+    store: Store,
+    executions: Executions,
+    now: datetime,
+) -> str:
+    """Record the application and start its execution, each at most once."""
+    step = sop.step(1)
+    created = store.create_application(
+        permohonan.id_izin,
+        {
+            "id_izin": permohonan.id_izin,
+            "data": permohonan.model_dump(mode="json"),
+            "status": "PROSES",
+            "current_step": step.number,
+            "step_name": step.state_name,
+            "holder": {"role": "pemohon", "nama": permohonan.perusahaan.nama, "nip": ""},
+            "created_at": now.isoformat(),
+            "updated_at": now.isoformat(),
+        },
+    )
+    if created:
+        store.append_audit(
+            permohonan.id_izin,
+            {
+                "action": "application.received",
+                "step": 1,
+                "actor": "OSS",
+                "event_id": event.event_id,
+                "note": "permohonan Izin Perluasan diterima dari OSS",
+            },
+            now=now,
+        )
+    started = executions.start(execution_name(permohonan.id_izin), initial_state(permohonan))
+    if started:
+        store.append_audit(
+            permohonan.id_izin,
+            {
+                "action": "execution.started",
+                "actor": "sistem",
+                "execution": execution_name(permohonan.id_izin),
+            },
+            now=now,
+        )
+        # Events that came before the application existed are in its trail from now on.
+        for pending in store.query(app_key(permohonan.id_izin), "EVENT#"):
+            if pending.get("status") == "pending":
+                store.append_audit(
+                    permohonan.id_izin,
+                    {
+                        "action": "event.received",
+                        "actor": pending["source"].upper(),
+                        "type": pending["type"],
+                        "event_id": pending["event_id"],
+                    },
+                    now=now,
+                )
+    return "started" if started else "duplicate"
+
+
+def register_wait(
+    store: Store,
+    callbacks: Callbacks,
+    *,
+    id_izin: str,
+    step: int,
+    event_key: str,
+    token: str,
+    now: datetime,
+) -> bool:
+    """A state waits for an event: keep its token, and deliver an event already here."""
+    store.put(
+        app_key(id_izin),
+        f"WAIT#{event_key}",
+        {"token": token, "step": step, "since": now.isoformat()},
+    )
+    source = event_key.split(":", 1)[0]
+    sop_step = sop.step(step)
+    store.update_application(
+        id_izin,
+        {
+            "status": f"MENUNGGU_{source.upper()}",
+            "current_step": step,
+            "step_name": sop_step.state_name,
+            "holder": {"role": source, "nama": source.upper(), "nip": ""},
+            "updated_at": now.isoformat(),
+        },
+        remove=("deadline",),
+    )
+    return deliver_pending(store, callbacks, id_izin, event_key, now=now)
+
+
+def deliver_pending(
+    store: Store, callbacks: Callbacks, id_izin: str, event_key: str, *, now: datetime
+) -> bool:
+    """Hand the oldest pending event to the waiting state, if both are there; once."""
+    pk = app_key(id_izin)
+    wait = store.get(pk, f"WAIT#{event_key}")
+    if not wait or not wait.get("token"):
+        return False
+    pending = [e for e in store.query(pk, f"EVENT#{event_key}#") if e.get("status") == "pending"]
+    if not pending:
+        return False
+    event = pending[0]
+    token = wait["token"]
+    try:  # claim the waiter: only one deliverer wins its token
+        store.update(
+            pk,
+            f"WAIT#{event_key}",
+            {"claimed_event": event["event_id"]},
+            expect={"token": token},
+            remove=("token",),
+        )
+    except ConditionFailed:
+        return False
+    try:
+        store.update(
+            pk,
+            event["SK"],
+            {"status": "applied", "applied_at": now.isoformat()},
+            expect={"status": "pending"},
+        )
+    except ConditionFailed:
+        _restore_wait(store, pk, event_key, token)
+        return False
+    try:
+        callbacks.succeed(token, event_output(event_key, event))
+    except TaskGone:
+        _unapply(store, pk, event)
+        logger.warning("waiting state gone; event kept", extra={"event_id": event["event_id"]})
+        return False
+    except Exception:
+        _unapply(store, pk, event)
+        _restore_wait(store, pk, event_key, token)
+        raise
+    _after_applied(store, id_izin, event_key, event, now=now)
+    return True
+
+
+def _restore_wait(store: Store, pk: str, event_key: str, token: str) -> None:
+    with contextlib.suppress(ConditionFailed):  # a newer wait registered meanwhile
+        store.update(pk, f"WAIT#{event_key}", {"token": token}, expect={"token": None})
+
+
+def _unapply(store: Store, pk: str, event: Mapping[str, Any]) -> None:
+    store.update(pk, event["SK"], {"status": "pending"}, remove=("applied_at",))
+
+
+def event_output(event_key: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    """What the waiting state receives: the event's decision-relevant fields only."""
+    data = event["data"]
+    fields = {
+        "siinas:verifikasi.diajukan": ("komitmen_data_industri",),
+        "siinas:komitmen.terpenuhi": ("nomor_berita_acara", "tanggal"),
+        "oss:izin.status": ("kd_status", "status"),
+    }[event_key]
+    return {"event_id": event["event_id"], **{f: data[f] for f in fields}}
+
+
+def _after_applied(
+    store: Store, id_izin: str, event_key: str, event: Mapping[str, Any], *, now: datetime
+) -> None:
+    data = event["data"]
+    if event_key == "siinas:verifikasi.diajukan" and data.get("berkas"):
+        store.update_application(id_izin, {"berkas": data["berkas"]})
+    note = {
+        "siinas:verifikasi.diajukan": (
+            "komitmen data industri terpenuhi (YA)"
+            if data.get("komitmen_data_industri")
+            else "komitmen data industri belum terpenuhi (TIDAK): menunggu SIINAS"
+        ),
+        "siinas:komitmen.terpenuhi": "Berita Acara Pemenuhan Komitmen "
+        + str(data.get("nomor_berita_acara")),
+        "oss:izin.status": f"status OSS {data.get('kd_status')}: {data.get('status')}",
+    }[event_key]
+    store.append_audit(
+        id_izin,
+        {
+            "action": "event.applied",
+            "actor": event["source"].upper(),
+            "type": event["type"],
+            "event_id": event["event_id"],
+            "note": note,
+        },
+        now=now,
+    )

@@ -1,0 +1,86 @@
+"""Emails: what the system sends officers and DPMPTSP, and the SES adapter that sends it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from izin.aws import client
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email: addressed, with a plain-text and an HTML body."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    cc: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = field(default=())
+
+
+class Mailer(Protocol):
+    """Sends an email."""
+
+    def send(self, email: Email) -> None:
+        """Send it, or raise."""
+
+
+class SesMailer:
+    """Sends through Amazon SES (v2); with attachments as a raw MIME message."""
+
+    def __init__(self, sender: str) -> None:
+        self.sender = sender
+
+    def send(self, email: Email) -> None:
+        """Send one email through SES."""
+        destination = {"ToAddresses": list(email.to), "CcAddresses": list(email.cc)}
+        if email.attachments:
+            client("sesv2").send_email(
+                FromEmailAddress=self.sender,
+                Destination=destination,
+                Content={"Raw": {"Data": _mime(self.sender, email)}},
+            )
+            return
+        client("sesv2").send_email(
+            FromEmailAddress=self.sender,
+            Destination=destination,
+            Content={
+                "Simple": {
+                    "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": email.text, "Charset": "UTF-8"},
+                        "Html": {"Data": email.html, "Charset": "UTF-8"},
+                    },
+                }
+            },
+        )
+
+
+def _mime(sender: str, email: Email) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(email.to)
+    if email.cc:
+        message["Cc"] = ", ".join(email.cc)
+    message["Subject"] = email.subject
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
+    return message.as_bytes()

@@ -1,0 +1,116 @@
+"""Automatic steps and endings: what the application record and its trail say about them.
+
+Steps 1, 15, 16 and 20 need no officer's click: step 15's order is given by the Kepala
+Dinas's approval at step 14, step 16's assignment goes to the Operator on duty, and step 20
+records OSS's verdict. A step that fails for good parks the application (TERHENTI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from izin import sop
+from izin.mail import Email, Mailer
+from izin.roster import Roster
+from izin.sop import ROLE_TITLES, Role
+from izin.store import Store
+from izin.templating import render
+
+OUTCOMES = {"efektif": "BERLAKU_EFEKTIF", "belum_efektif": "BELUM_EFEKTIF"}
+
+NOTES = {
+    1: "permohonan diajukan melalui OSS; Izin Perluasan belum efektif",
+    15: "perintah unggah BAP ke SIINAS dan tembusan ke DPMPTSP Kalbar "
+    "(bersama persetujuan langkah 14)",
+    16: "unggah BAP dan tembusan ditugaskan kepada Operator",
+}
+
+
+def record_step(
+    store: Store, roster: Roster, id_izin: str, step: int, *, now: datetime, status: str = ""
+) -> dict[str, Any]:
+    """Record an automatic step on the application and its audit trail."""
+    s = sop.step(step)
+    fields: dict[str, Any] = {
+        "current_step": step,
+        "step_name": s.state_name,
+        "updated_at": now.isoformat(),
+    }
+    actor = _actor(roster, s.actor)
+    note = NOTES.get(step, s.meaning)
+    if step == 20:
+        outcome = OUTCOMES[status]
+        fields |= {"status": "SELESAI", "outcome": outcome, "finished_at": now.isoformat()}
+        note = (
+            "Izin Perluasan berlaku efektif"
+            if outcome == "BERLAKU_EFEKTIF"
+            else "Izin Perluasan masih belum berlaku efektif; perluasan belum boleh dilakukan"
+        )
+    store.update_application(id_izin, fields, remove=("deadline", "open_ticket"))
+    store.append_audit(
+        id_izin, {"action": "step.recorded", "step": step, "actor": actor, "note": note}, now=now
+    )
+    return {"step": step, "outcome": fields.get("outcome", "")}
+
+
+def _actor(roster: Roster, role: Role) -> str:
+    holders = roster.holders(role)
+    return holders[0].nama if holders else ROLE_TITLES[role]
+
+
+def park(
+    store: Store,
+    roster: Roster,
+    mailer: Mailer,
+    id_izin: str,
+    failure: Mapping[str, Any],
+    *,
+    now: datetime,
+    public_base_url: str,
+) -> dict[str, Any]:
+    """A step failed for good: the application is TERHENTI, the reason kept, the Operator told."""
+    error = str(failure.get("Error", "Error"))[:200]
+    cause = str(failure.get("Cause", ""))[:2000]
+    application = store.update_application(
+        id_izin,
+        {
+            "status": "TERHENTI",
+            "reason": {"error": error, "cause": cause},
+            "parked_at": now.isoformat(),
+            "updated_at": now.isoformat(),
+        },
+        remove=("open_ticket",),
+    )
+    step = int(application.get("current_step", 0))
+    store.append_audit(
+        id_izin,
+        {
+            "action": "application.parked",
+            "step": step,
+            "actor": "sistem",
+            "error": error,
+            "note": f"permohonan TERHENTI: {error}",
+        },
+        now=now,
+    )
+    operator = roster.first(Role.OPERATOR)
+    context = {
+        "application": application,
+        "data": application.get("data", {}),
+        "error": error,
+        "cause": cause,
+        "step": sop.step(step) if step else None,
+        "operator": operator,
+        "status_url": public_base_url,
+    }
+    mailer.send(
+        Email(
+            to=(str(operator.email),),
+            subject=f"[Izin Perluasan] TERHENTI: {id_izin} - {error}",
+            text=render("email/parked.txt.j2", **context),
+            html=render("email/parked.html.j2", **context),
+        )
+    )
+    return {"status": "TERHENTI", "error": error}

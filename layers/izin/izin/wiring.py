@@ -1,0 +1,80 @@
+"""The adapters a handler hands to the domain code, built from the settings on first use."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Any
+
+from izin.calendar import HolidayCalendar
+from izin.callbacks import StepFunctionsCallbacks
+from izin.mail import SesMailer
+from izin.roster import Roster, load_roster
+from izin.settings import settings
+from izin.store import Store
+
+
+def now() -> datetime:
+    """The clock every handler reads once and passes on."""
+    return datetime.now(UTC)
+
+
+def store() -> Store:
+    """The table."""
+    return Store(settings().table_name)
+
+
+def mailer() -> SesMailer:
+    """SES, sending as MAIL_FROM."""
+    return SesMailer(settings().mail_from)
+
+
+def roster() -> Roster:
+    """Who holds each role."""
+    return load_roster(settings().roster_path())
+
+
+def callbacks() -> StepFunctionsCallbacks:
+    """Step Functions' task callbacks."""
+    return StepFunctionsCallbacks()
+
+
+@functools.cache
+def calendar() -> HolidayCalendar:
+    """The hari kerja calendar shipped in the layer."""
+    return HolidayCalendar.load()
+
+
+def secret(arn: str) -> str:
+    """A secret's value from Secrets Manager (cached for five minutes by Powertools)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    value: Any = parameters.get_secret(arn, max_age=300)
+    return str(value)
+
+
+def read_object(key: str) -> bytes:
+    """A document's bytes from the bucket."""
+    from izin.aws import client
+
+    body: bytes = client("s3").get_object(Bucket=settings().bucket_name, Key=key)["Body"].read()
+    return body
+
+
+def put_object(key: str, content: bytes, content_type: str) -> None:
+    """Store a document in the bucket."""
+    from izin.aws import client
+
+    client("s3").put_object(
+        Bucket=settings().bucket_name, Key=key, Body=content, ContentType=content_type
+    )
+
+
+def presigned_url(key: str, seconds: int = 900) -> str:
+    """A short-lived link to a document for a task page."""
+    from izin.aws import client
+
+    url: str = client("s3").generate_presigned_url(
+        "get_object", Params={"Bucket": settings().bucket_name, "Key": key}, ExpiresIn=seconds
+    )
+    return url
