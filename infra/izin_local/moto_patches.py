@@ -58,27 +58,35 @@ def serialize_dynamodb_writes() -> Undo:
 
     moto checks a condition and then writes, with no lock between: two concurrent
     conditional updates can both win. One lock around every write method closes that gap.
+    The same lock is held for each whole DynamoDB request, because moto's response layer
+    also reads items outside the backend (update_item deep-copies the old item first)
+    while another request mutates them in place: 'dictionary changed size during
+    iteration', a 500 that real DynamoDB never gives.
     """
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
-    # Re-entrant: a transaction may call the other write methods.
+    # Re-entrant: a request holds it while its backend write takes it again.
     lock = threading.RLock()
     originals = {name: DynamoDBBackend.__dict__[name] for name in _DYNAMODB_WRITES}
+    original_call_action = DynamoHandler.__dict__["call_action"]
 
     def locked(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
-        def write(*args: Any, **kwargs: Any) -> Any:
+        def serialized(*args: Any, **kwargs: Any) -> Any:
             with lock:
                 return method(*args, **kwargs)
 
-        return write
+        return serialized
 
     for name, method in originals.items():
         setattr(DynamoDBBackend, name, locked(method))
+    DynamoHandler.call_action = locked(original_call_action)  # type: ignore[method-assign]
 
     def undo() -> None:
         for name, method in originals.items():
             setattr(DynamoDBBackend, name, method)
+        DynamoHandler.call_action = original_call_action  # type: ignore[method-assign]
 
     return undo
 

@@ -1,0 +1,24 @@
+"""Shared test setup: no test may reach real AWS, whatever the machine's configuration."""
+
+import os
+
+import moto  # noqa: F401 (imported before any boto3 session, so mock_aws catches them all)
+import pytest
+
+_SAFE_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "ap-southeast-3",
+    "AWS_REGION": "ap-southeast-3",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    # A closed local port: a call that escapes moto fails at once instead of going out.
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_real_aws() -> None:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(_SAFE_AWS_ENVIRONMENT)

@@ -1,0 +1,44 @@
+"""Fixtures for the local runtime's own tests: one runtime on the fixture template."""
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from izin_local.runtime import LocalRuntime
+
+FIXTURE_TEMPLATE = Path(__file__).parent / "fixture" / "template.yaml"
+OSS_SECRET = "oss-secret-for-tests"
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    state_dir = tmp_path_factory.mktemp("state")
+    with LocalRuntime(
+        FIXTURE_TEMPLATE, state_dir, secret_values={"OssWebhookSecret": OSS_SECRET}
+    ) as started:
+        yield started
+
+
+@pytest.fixture
+def oss_secret() -> str:
+    """The value the runtime fixture gives the template's OssWebhookSecret."""
+    return OSS_SECRET
+
+
+@pytest.fixture
+def eventually() -> Callable[..., Any]:
+    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
+
+    def poll(probe: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.05) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = probe()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"still false after {timeout} s: {probe}")
+            time.sleep(interval)
+
+    return poll
