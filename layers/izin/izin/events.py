@@ -39,6 +39,12 @@ EVENT_TYPES: dict[tuple[str, str], type[BaseModel]] = {
     ("oss", "izin.status"): IzinStatus,
 }
 START = "oss:permohonan.diajukan"
+# The SOP step each awaited event completes.
+EVENT_STEP = {
+    "siinas:verifikasi.diajukan": 3,
+    "siinas:komitmen.terpenuhi": 18,
+    "oss:izin.status": 19,
+}
 
 
 class InboundEvent(BaseModel):
@@ -304,6 +310,7 @@ def _after_applied(
         id_izin,
         {
             "action": "event.applied",
+            "step": EVENT_STEP[event_key],
             "actor": event["source"].upper(),
             "type": event["type"],
             "event_id": event["event_id"],

@@ -212,9 +212,7 @@ STEPS: tuple[Step, ...] = (
         inputs="Surat Tugas dan Berkas Pemohon",
         outputs="Surat Tugas dan Berkas Pemohon",
         fields=(
-            FormField(
-                "ketua", "Ketua Tim Teknis", FieldKind.OFFICER, role=Role.TIM_TEKNIS
-            ),
+            FormField("ketua", "Ketua Tim Teknis", FieldKind.OFFICER, role=Role.TIM_TEKNIS),
             FormField(
                 "anggota",
                 "Anggota Tim Teknis",
@@ -319,9 +317,7 @@ STEPS: tuple[Step, ...] = (
             FormField(
                 "kapasitas_sesudah", "Kapasitas sesudah perluasan", FieldKind.NUMBER, required=False
             ),
-            FormField(
-                "investasi", "Nilai investasi (Rp)", FieldKind.NUMBER, required=False
-            ),
+            FormField("investasi", "Nilai investasi (Rp)", FieldKind.NUMBER, required=False),
             FormField("tki_l", "Tenaga kerja Indonesia laki-laki", FieldKind.NUMBER, default="0"),
             FormField("tki_p", "Tenaga kerja Indonesia perempuan", FieldKind.NUMBER, default="0"),
             FormField("tka_l", "Tenaga kerja asing laki-laki", FieldKind.NUMBER, default="0"),

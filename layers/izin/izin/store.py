@@ -14,44 +14,55 @@ Keys (single-table design):
 | webhook delivery (TTL) | `DELIVERY#{source}#{event_id}` | `DELIVERY` |
 | letter-number counter | `COUNTER#{jenis}#{year}` | `COUNTER` |
 
-Nested data is kept as JSON text in `data`, so nothing depends on DynamoDB's number types.
+Values are plain Python (dicts, lists, int, float, str); numbers cross as Decimal and back.
 This module is the adapter: it knows DynamoDB, and nothing of the SOP's rules.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from izin.aws import client
 
 Item = dict[str, Any]
 
 
-def _attr(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": str(value)}
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, dict | list | tuple):
-        return {"S": json.dumps(value, ensure_ascii=False, default=str)}
-    return {"S": str(value)}
-
-
-def _plain(attr: dict[str, Any]) -> Any:
-    (kind, value), *_ = attr.items()
-    if kind == "N":
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    if kind == "BOOL":
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
         return value
-    if kind == "NULL":
-        return None
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {str(k): _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo(v) for v in value]
+    if isinstance(value, int | str | Decimal):
+        return value
+    return str(value)
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_from_dynamo(v) for v in value]
     return value
+
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def _attr(value: Any) -> dict[str, Any]:
+    attr: dict[str, Any] = _SERIALIZER.serialize(_to_dynamo(value))
+    return attr
 
 
 def _to_item(fields: Item) -> dict[str, Any]:
@@ -59,10 +70,7 @@ def _to_item(fields: Item) -> dict[str, Any]:
 
 
 def _from_item(item: dict[str, Any]) -> Item:
-    plain = {k: _plain(v) for k, v in item.items()}
-    if isinstance(plain.get("data"), str):
-        plain["data"] = json.loads(plain["data"])
-    return plain
+    return {k: _from_dynamo(_DESERIALIZER.deserialize(v)) for k, v in item.items()}
 
 
 def app_key(id_izin: str) -> str:

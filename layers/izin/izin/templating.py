@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from datetime import date, datetime
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -20,13 +22,20 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        tanggal=formats.tanggal,
-        hari_tanggal=formats.hari_tanggal,
-        tanggal_waktu=formats.tanggal_waktu,
+        tanggal=lambda v: formats.tanggal(_moment(v)),
+        hari_tanggal=lambda v: formats.hari_tanggal(_moment(v)),
+        tanggal_waktu=lambda v: formats.tanggal_waktu(_moment(v)),
         rupiah=formats.rupiah,
         angka=formats.angka,
     )
     return env
+
+
+def _moment(value: Any) -> Any:
+    """Stored times and dates are ISO text; the formats take date and datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    return value
 
 
 def render(template: str, **context: object) -> str:

@@ -1,0 +1,181 @@
+"""The `izin` command (CONTRACT §4): serve locally, demo, status, benchmark, simulate events.
+
+Run `izin --help`. Every subcommand that starts the system starts the local runtime of
+template.yaml; `izin status` and `izin simulate` talk to one that is already running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+DEFAULT_SECRETS = {"oss": "local-oss-secret", "siinas": "local-siinas-secret"}
+
+
+def webhook_secrets() -> dict[str, str]:
+    """The local webhook secrets: IZIN_{OSS,SIINAS}_WEBHOOK_SECRET, or the documented defaults."""
+    return {
+        source: os.environ.get(f"IZIN_{source.upper()}_WEBHOOK_SECRET", default)
+        for source, default in DEFAULT_SECRETS.items()
+    }
+
+
+def runtime_options(workday_seconds: float | None) -> dict[str, Any]:
+    """The local runtime's settings from this environment (CONTRACT §4)."""
+    env = {k: os.environ[k] for k in ("SIINAS_BASE_URL", "OSS_BASE_URL") if k in os.environ}
+    parameters = {"RosterFile": os.environ.get("IZIN_ROSTER_FILE", "")}
+    if workday_seconds:
+        parameters["WorkdaySeconds"] = str(workday_seconds)
+    secrets = webhook_secrets()
+    return {
+        "env": env,
+        "parameter_overrides": parameters,
+        "secret_values": {
+            "OssWebhookSecret": secrets["oss"],
+            "SiinasWebhookSecret": secrets["siinas"],
+        },
+    }
+
+
+def quiet() -> None:
+    """Keep the functions' JSON logs and metrics off a person's terminal (before izin loads)."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from izin_local.serve import serve
+
+    return serve(
+        port=args.port,
+        aws_port=args.aws_port,
+        state_dir=Path(args.state_dir),
+        template=TEMPLATE,
+        **runtime_options(args.workday_seconds),
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    quiet()
+    from izin_local.demo import run_demo
+
+    return run_demo(
+        state_dir=Path(args.state_dir),
+        template=TEMPLATE,
+        options=runtime_options(args.workday_seconds),
+    )
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    quiet()
+    from izin_local.bench import run_bench
+
+    return run_bench(
+        applications=args.applications,
+        state_dir=Path(args.state_dir),
+        template=TEMPLATE,
+        options=runtime_options(args.workday_seconds),
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from izin_local.status import print_status
+
+    return print_status(
+        args.id_izin, as_json=args.json, endpoint_url=args.endpoint_url, table=args.table
+    )
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from izin_local import samples
+    from izin_local.webhook_client import envelope, post_event
+
+    events = {
+        "permohonan": ("oss", "permohonan.diajukan", samples.permohonan),
+        "verifikasi": ("siinas", "verifikasi.diajukan", samples.verifikasi),
+        "komitmen": ("siinas", "komitmen.terpenuhi", samples.komitmen),
+        "izin-status": ("oss", "izin.status", samples.izin_status),
+    }
+    source, event_type, make = events[args.event]
+    data: dict[str, Any] = make(args.id_izin)
+    if args.data:
+        data.update(json.loads(args.data))
+    status, answer = post_event(
+        args.url,
+        source,
+        envelope(event_type, data, event_id=args.event_id),
+        secret=webhook_secrets()[source],
+    )
+    print(f"{source} {event_type} {args.id_izin}: {status} {json.dumps(answer)}")
+    return 0 if status in (200, 202) else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    top = argparse.ArgumentParser(prog="izin", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    local = sub.add_parser("local", help="the local runtime").add_subparsers(
+        dest="local_command", required=True
+    )
+    serve = local.add_parser("serve", help="serve the HTTP API and the AWS endpoint locally")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--aws-port", type=int, default=5000)
+    serve.add_argument("--state-dir", default=".local")
+    serve.add_argument(
+        "--workday-seconds",
+        type=float,
+        default=None,
+        help="make one hari kerja last this many seconds (default: real time)",
+    )
+    serve.set_defaults(run=cmd_serve)
+
+    demo = sub.add_parser("demo", help="one application through all 20 steps, every link followed")
+    demo.add_argument("--state-dir", default=".local/demo")
+    demo.add_argument("--workday-seconds", type=float, default=600)
+    demo.set_defaults(run=cmd_demo)
+
+    bench = sub.add_parser(
+        "bench", help="N applications through the SOP concurrently; prints figures"
+    )
+    bench.add_argument("--applications", type=int, default=10)
+    bench.add_argument("--state-dir", default=".local/bench")
+    bench.add_argument("--workday-seconds", type=float, default=3600)
+    bench.set_defaults(run=cmd_bench)
+
+    status = sub.add_parser(
+        "status", help="applications, their step, who holds it, time against the SLA"
+    )
+    status.add_argument("id_izin", nargs="?")
+    status.add_argument("--json", action="store_true")
+    status.add_argument(
+        "--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    )
+    status.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+    status.set_defaults(run=cmd_status)
+
+    simulate = sub.add_parser("simulate", help="post a correctly signed OSS or SIINAS event")
+    simulate.add_argument("event", choices=["permohonan", "verifikasi", "komitmen", "izin-status"])
+    simulate.add_argument("id_izin")
+    simulate.add_argument("--url", default="http://127.0.0.1:3000")
+    simulate.add_argument("--event-id", default=None)
+    simulate.add_argument("--data", help="JSON merged into the event's data")
+    simulate.set_defaults(run=cmd_simulate)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    args = parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

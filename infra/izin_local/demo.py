@@ -1,0 +1,76 @@
+"""`izin demo`: one application through all 20 steps of the SOP, on the local runtime.
+
+OSS and SIINAS post their events; every officer opens the email's link, reads the page,
+fills the form and presses a button, over HTTP, as a person would. The path takes a field
+inspection and one send-back by the Kepala Bidang. One line per step as it happens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from izin.models import execution_name
+from izin.roster import load_roster
+from izin.settings import Settings
+from izin.store import Store
+
+from izin_local.runtime import LocalRuntime
+from izin_local.scenario import Endpoints, Scenario, Trail, drive, step_line
+
+DEMO_SCENARIO = Scenario(field_inspection=True, kepala_bidang_returns=1)
+
+
+def endpoints_of(runtime: LocalRuntime, secrets: Mapping[str, str]) -> Endpoints:
+    """What a scenario needs of a running local runtime."""
+    settings = Settings.model_validate(dict(__import__("os").environ))
+    return Endpoints(
+        http_url=runtime.http_url,
+        outbox=runtime.outbox,
+        store=Store(runtime.table_names["IzinTable"]),
+        roster=load_roster(settings.roster_path()),
+        secrets=secrets,
+    )
+
+
+def run_demo(*, state_dir: Path, template: Path, options: dict[str, Any]) -> int:
+    """Run the demo; 0 when the application ends as the scenario expects."""
+    secrets = {
+        "oss": options["secret_values"]["OssWebhookSecret"],
+        "siinas": options["secret_values"]["SiinasWebhookSecret"],
+    }
+    id_izin = f"IP-DEMO-{time.strftime('%Y%m%d%H%M%S')}"
+    started = time.monotonic()
+    with LocalRuntime(template, state_dir, **options) as runtime:
+        print("izin demo: Izin Perluasan, satu permohonan melalui 20 langkah SOP")
+        print(f"  HTTP API     {runtime.http_url}   (outbox: {runtime.http_url}/_local/outbox)")
+        print(f"  AWS endpoint {runtime.aws_endpoint}")
+        print(f"  permohonan   {id_izin}: PT Sawit Kapuas Lestari, KBLI 10431, Kabupaten Sanggau,")
+        print("               60 -> 90 ton TBS/jam; jalur: pemeriksaan lapangan, satu pengembalian")
+        print()
+        print(f"{'waktu':>8}  no  {'pelaksana':<13} {'petugas':<28} keputusan / hasil")
+        endpoints = endpoints_of(runtime, secrets)
+        with Trail(
+            endpoints.store,
+            id_izin,
+            lambda e: print(step_line(e, time.monotonic() - started), flush=True),
+        ):
+            final = drive(endpoints, id_izin, DEMO_SCENARIO)
+        sfn = boto3.client("stepfunctions")
+        arn = runtime.state_machine_arns["IzinStateMachine"]
+        execution = sfn.describe_execution(
+            executionArn=arn.replace(":stateMachine:", ":execution:")
+            + f":{execution_name(id_izin)}"
+        )
+        emails = len(runtime.outbox.messages())
+        print()
+        print(
+            f"Hasil: {final.get('outcome')} (status {final.get('status')}); "
+            f"eksekusi {execution['status']} dalam {time.monotonic() - started:.1f} s; "
+            f"{emails} email di {runtime.outbox.directory}"
+        )
+        ok = final.get("outcome") == "BERLAKU_EFEKTIF" and execution["status"] == "SUCCEEDED"
+    return 0 if ok else 1

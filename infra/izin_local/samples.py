@@ -1,0 +1,75 @@
+"""A realistic application for the demo, the benchmark and the tests.
+
+A palm-oil mill (KBLI 10431, Industri Minyak Mentah Kelapa Sawit) in Kabupaten Sanggau
+expanding from 60 to 90 ton TBS/jam.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+
+def permohonan(id_izin: str, *, nama: str = "PT Sawit Kapuas Lestari") -> dict[str, Any]:
+    """The `data` of OSS's permohonan.diajukan for one application."""
+    return {
+        "id_izin": id_izin,
+        "kd_izin": "061000000000001",
+        "nib": "9120301234567",
+        "id_proyek": f"R-{id_izin}",
+        "perusahaan": {
+            "nama": nama,
+            "npwp": "0013456789012000",
+            "alamat": "Jalan Ahmad Yani No. 88, Pontianak",
+            "email": "perizinan@sawitkapuas.co.id",
+        },
+        "kbli": "10431",
+        "lokasi": {
+            "alamat": "Desa Kampung Baru, Kecamatan Kapuas",
+            "kabupaten_kota": "Kabupaten Sanggau",
+            "provinsi": "Kalimantan Barat",
+        },
+        "kapasitas_terpasang": {"jumlah": 60, "satuan": "ton TBS/jam"},
+        "kapasitas_perluasan": {"jumlah": 30, "satuan": "ton TBS/jam"},
+        "jumlah_investasi": 85_000_000_000,
+    }
+
+
+def verifikasi(id_izin: str, *, komitmen: bool = True) -> dict[str, Any]:
+    """The `data` of SIINAS's verifikasi.diajukan."""
+    return {
+        "id_izin": id_izin,
+        "nib": "9120301234567",
+        "komitmen_data_industri": komitmen,
+        "berkas": [
+            {
+                "nama": "Dokumen rencana perluasan",
+                "url": "https://siinas.example/berkas/rencana.pdf",
+            },
+            {
+                "nama": "Persetujuan lingkungan (AMDAL)",
+                "url": "https://siinas.example/berkas/amdal.pdf",
+            },
+        ],
+    }
+
+
+def komitmen(id_izin: str) -> dict[str, Any]:
+    """The `data` of SIINAS's komitmen.terpenuhi (step 18)."""
+    return {
+        "id_izin": id_izin,
+        "nomor_berita_acara": f"BA-PK/{id_izin}/2026",
+        "tanggal": datetime.now(UTC).date().isoformat(),
+    }
+
+
+def izin_status(id_izin: str, *, efektif: bool = True) -> dict[str, Any]:
+    """The `data` of OSS's izin.status (steps 19–20)."""
+    return {
+        "id_izin": id_izin,
+        "kd_status": "50" if efektif else "90",
+        "status": "efektif" if efektif else "belum_efektif",
+        "keterangan": "Seluruh komitmen terpenuhi"
+        if efektif
+        else "Hasil verifikasi teknis belum siap",
+    }

@@ -1,0 +1,236 @@
+"""One application driven through the SOP as OSS, SIINAS and the officers would drive it.
+
+The demo, the benchmark and the integration tests share this: events are posted to the
+webhooks, signed; every officer's step is taken by following the email's link over HTTP.
+A `Trail` follows the application's audit trail and reports each entry as it is written,
+which is what `izin demo` prints, one line per step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from izin import sop
+from izin.roster import Roster
+from izin.store import Store
+
+from izin_local import samples
+from izin_local.officer import Decided, Officer, wait_until
+from izin_local.outbox import Outbox
+from izin_local.webhook_client import envelope, post_event
+
+FINISHED = ("SELESAI", "TERHENTI")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Which path through the SOP an application takes."""
+
+    field_inspection: bool = True
+    kepala_bidang_returns: int = 0
+    kepala_dinas_returns: int = 0
+    kesimpulan: str = "siap"
+    komitmen_first_tidak: bool = False
+    siinas_first: bool = False
+    efektif: bool | None = None  # OSS's verdict; None: efektif when the BAP says siap
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the system is, and what its people know."""
+
+    http_url: str
+    outbox: Outbox
+    store: Store
+    roster: Roster
+    secrets: Mapping[str, str]
+
+
+class EventRefused(RuntimeError):
+    """A webhook did not accept an event the scenario posted."""
+
+
+def post(endpoints: Endpoints, source: str, event_type: str, data: dict[str, Any]) -> None:
+    """Post one event as OSS or SIINAS would; it must be accepted."""
+    status, answer = post_event(
+        endpoints.http_url, source, envelope(event_type, data), secret=endpoints.secrets[source]
+    )
+    if status != 202:
+        raise EventRefused(f"{source} {event_type}: {status} {answer}")
+
+
+def application(endpoints: Endpoints, id_izin: str) -> dict[str, Any]:
+    """The application's record, or {} while it does not exist yet."""
+    return endpoints.store.application(id_izin) or {}
+
+
+def wait_for_step(endpoints: Endpoints, id_izin: str, step: int, timeout: float = 60.0) -> None:
+    """Until the application waits at this step (or has finished)."""
+    wait_until(
+        lambda: (
+            application(endpoints, id_izin).get("current_step") == step
+            or application(endpoints, id_izin).get("status") in FINISHED
+        ),
+        timeout=timeout,
+        what=f"{id_izin} at step {step}",
+    )
+
+
+def drive(
+    endpoints: Endpoints,
+    id_izin: str,
+    scenario: Scenario = Scenario(),
+    *,
+    on_decision: Callable[[Decided], None] = lambda _d: None,
+    timeout: float = 60.0,
+) -> dict[str, Any]:
+    """Take one application through the SOP along the scenario; returns its final record."""
+    nips = {str(o.email): o.nip for o in endpoints.roster.officers}
+    officer = Officer(endpoints.outbox, id_izin, nips)
+
+    def act(step: int, decision: str, **fields: str | list[str]) -> None:
+        decided = officer.act(step, decision, fields=fields, timeout=timeout)
+        if decided.status != 200:
+            raise RuntimeError(f"step {step} {decision}: answered {decided.status}")
+        on_decision(decided)
+
+    verifikasi = [samples.verifikasi(id_izin, komitmen=False)] * scenario.komitmen_first_tidak
+    verifikasi.append(samples.verifikasi(id_izin))
+    if scenario.siinas_first:
+        for data in verifikasi:
+            post(endpoints, "siinas", "verifikasi.diajukan", data)
+    post(endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
+    if not scenario.siinas_first:
+        for data in verifikasi:
+            wait_for_step(endpoints, id_izin, 2, timeout)
+            post(endpoints, "siinas", "verifikasi.diajukan", data)
+
+    act(4, "done")
+    act(5, "done")
+    act(6, "done")
+    act(7, "done")
+    act(8, "yes" if scenario.field_inspection else "no")
+    if scenario.field_inspection:
+        act(10, "done")
+    act(11, "done", kesimpulan=scenario.kesimpulan)
+    for _ in range(scenario.kepala_bidang_returns):
+        act(12, "done")
+        act(13, "no", catatan="Lampirkan foto lokasi pabrik pada laporan.")
+    for round_ in range(scenario.kepala_dinas_returns + 1):
+        act(12, "done")
+        act(13, "yes")
+        last = round_ == scenario.kepala_dinas_returns
+        act(
+            14,
+            "yes" if last else "no",
+            catatan="" if last else "Perbaiki nomor Surat Tugas pada BAP.",
+        )
+
+    wait_for_step(endpoints, id_izin, 18, timeout)
+    post(endpoints, "siinas", "komitmen.terpenuhi", samples.komitmen(id_izin))
+    wait_for_step(endpoints, id_izin, 19, timeout)
+    efektif = scenario.kesimpulan == "siap" if scenario.efektif is None else scenario.efektif
+    post(endpoints, "oss", "izin.status", samples.izin_status(id_izin, efektif=efektif))
+    return wait_until(
+        lambda: (
+            application(endpoints, id_izin)
+            if application(endpoints, id_izin).get("status") in FINISHED
+            else None
+        ),
+        timeout=timeout,
+        what=f"{id_izin} finished",
+    )
+
+
+# -- the trail, as it happens --------------------------------------------------------------
+
+
+def describe(entry: Mapping[str, Any]) -> str:
+    """One audit entry in words."""
+    action = entry.get("action", "")
+    if action == "task.decided":
+        decision = {"yes": "YA", "no": "TIDAK", "done": "selesai"}[entry["decision"]]
+        note = (entry.get("data") or {}).get("catatan") or ""
+        extra = (entry.get("data") or {}).get("kesimpulan")
+        return f"{decision}" + (f" ({extra})" if extra else "") + (f": {note}" if note else "")
+    if action == "task.issued":
+        reminder = f" (pengingat {entry['reminders']})" if entry.get("reminders") else ""
+        return f"tugas dikirim ke {entry['assignee']}{reminder}"
+    if action == "document.rendered":
+        return f"dokumen {entry['jenis']} nomor {entry['nomor']} v{entry['versi']}"
+    return str(entry.get("note") or action)
+
+
+SHOWN = frozenset(
+    {
+        "application.received",
+        "event.applied",
+        "task.decided",
+        "document.rendered",
+        "document.sealed",
+        "step.recorded",
+        "bap.uploaded",
+        "tembusan.sent",
+        "oss.status_sent",
+        "sla.breached",
+        "application.parked",
+    }
+)
+
+
+class Trail:
+    """Follows an application's audit trail in a thread, reporting each new entry once."""
+
+    def __init__(
+        self,
+        store: Store,
+        id_izin: str,
+        report: Callable[[Mapping[str, Any]], None],
+        *,
+        shown: frozenset[str] = SHOWN,
+    ) -> None:
+        self.store, self.id_izin, self.report, self.shown = store, id_izin, report, shown
+        self._seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="trail", daemon=True)
+
+    def __enter__(self) -> Trail:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.flush()
+
+    def flush(self) -> None:
+        """Report what is new in the trail."""
+        for entry in self.store.audit(self.id_izin):
+            if entry["SK"] in self._seen:
+                continue
+            self._seen.add(entry["SK"])
+            if entry.get("action") in self.shown:
+                self.report(entry)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.flush()
+
+
+def step_line(entry: Mapping[str, Any], elapsed: float) -> str:
+    """`izin demo`'s line for an audit entry: elapsed, step, actor, what happened."""
+    number = entry.get("step")
+    step = sop.step(int(number)) if number else None
+    code = step.code if step else "  "
+    role = sop.ROLE_TITLES[step.actor] if step else ""
+    actor = str(entry.get("actor", ""))
+    return f"{elapsed:7.1f}s  {code}  {role:<13} {actor[:28]:<28} {describe(entry)}"
+
+
+def elapsed_since(start: float) -> float:
+    """Seconds since `start` (time.monotonic)."""
+    return time.monotonic() - start
