@@ -279,12 +279,12 @@ class Resolver:
         pending = {name: self.dependencies(name) & set(enabled) for name in enabled}
         order: list[str] = []
         while pending:
-            ready = [name for name, needs in pending.items() if not needs - set(order)]
-            if not ready:
+            # The first ready resource in template order: the order reads like the template.
+            ready = next((name for name, needs in pending.items() if needs <= set(order)), None)
+            if ready is None:
                 raise TemplateError(f"circular dependency among {sorted(pending)}")
-            for name in ready:
-                order.append(name)
-                del pending[name]
+            order.append(ready)
+            del pending[ready]
         return order
 
     def _referenced_names(self, value: Any) -> Iterator[str]:

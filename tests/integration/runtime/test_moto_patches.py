@@ -1,0 +1,242 @@
+"""Each moto patch of the local runtime: moto's behaviour as shipped, and with the patch.
+
+A test asserting moto's own behaviour fails the day moto fixes it: then the patch can go.
+"""
+
+import json
+import sys
+import threading
+import types
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from izin_local import moto_patches
+from izin_local.moto_server import MotoServer, reset_moto_state
+
+REGION = "ap-southeast-3"
+
+
+@pytest.fixture
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(
+        aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
+    )
+
+
+@pytest.fixture
+def patched(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Apply the patch named by the test's parameter for the test's duration."""
+    undo = request.param()
+    yield
+    undo()
+
+
+# --- (1) Lambda code runs in-process -----------------------------------------------------
+
+
+def test_lambda_invocations_reach_the_in_process_runner(moto_server: MotoServer):
+    calls: list[tuple[str, Any]] = []
+
+    def invoke(name: str, event: Any) -> tuple[str, bool]:
+        calls.append((name, event))
+        if event.get("fail"):
+            return json.dumps({"errorType": "Nope", "errorMessage": "no"}), True
+        return json.dumps({"echo": event}), False
+
+    session = _session()
+    role = session.client("iam", endpoint_url=moto_server.endpoint).create_role(
+        RoleName="r", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    client = session.client("lambda", endpoint_url=moto_server.endpoint)
+    client.create_function(
+        FunctionName="fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    undo = moto_patches.route_lambda_invocations(invoke)
+    try:
+        answer = client.invoke(FunctionName="fn", Payload=json.dumps({"a": 1}))
+        failed = client.invoke(FunctionName="fn", Payload=json.dumps({"fail": True}))
+    finally:
+        undo()
+    assert json.loads(answer["Payload"].read()) == {"echo": {"a": 1}}
+    assert "FunctionError" in failed
+    assert json.loads(failed["Payload"].read())["errorType"] == "Nope"
+    assert calls == [("fn", {"a": 1}), ("fn", {"fail": True})]
+
+
+# --- (2) conditional writes are atomic ---------------------------------------------------
+
+
+def test_racing_conditional_updates_have_exactly_one_winner(moto_server: MotoServer):
+    """8 threads × one conditional update, many trials: one winner, the rest refused."""
+    threads, trials = 8, 120
+    session = _session()
+    setup = session.client("dynamodb", endpoint_url=moto_server.endpoint)
+    setup.create_table(
+        TableName="race",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    clients = [session.client("dynamodb", endpoint_url=moto_server.endpoint) for _ in range(8)]
+
+    def race(pk: str) -> list[str]:
+        barrier = threading.Barrier(threads)
+
+        def contender(index: int) -> str:
+            barrier.wait()
+            try:
+                clients[index].update_item(
+                    TableName="race",
+                    Key={"pk": {"S": pk}},
+                    UpdateExpression="SET #s = :done, winner = :me",
+                    ConditionExpression="#s = :open",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":done": {"S": "DONE"},
+                        ":open": {"S": "OPEN"},
+                        ":me": {"N": str(index)},
+                    },
+                )
+                return "won"
+            except ClientError as error:
+                return error.response["Error"]["Code"]
+
+        with ThreadPoolExecutor(threads) as pool:
+            return sorted(pool.map(contender, range(threads)))
+
+    undo = moto_patches.serialize_dynamodb_writes()
+    # Switching threads very often is what makes a check-then-write gap show in a few trials.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        outcomes = []
+        for trial in range(trials):
+            setup.put_item(
+                TableName="race", Item={"pk": {"S": f"t{trial}"}, "status": {"S": "OPEN"}}
+            )
+            outcomes.append(race(f"t{trial}"))
+    finally:
+        sys.setswitchinterval(interval)
+        undo()
+    expected = ["ConditionalCheckFailedException"] * (threads - 1) + ["won"]
+    assert [outcome for outcome in outcomes if outcome != expected] == []
+
+
+# --- (3) an early SendTaskSuccess reaches a heartbeat task -------------------------------
+
+
+def _early_outcome_is_heard() -> bool:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackEndpoint,
+        CallbackOutcomeSuccess,
+    )
+
+    endpoint = CallbackEndpoint(callback_id="token")
+    # SendTaskSuccess arrives while the task's own Lambda call is still running...
+    endpoint.notify(CallbackOutcomeSuccess(callback_id="token", output="{}"))
+    # ...and only then does the task set up its heartbeat and wait.
+    heartbeat = endpoint.setup_heartbeat_endpoint(heartbeat_seconds=0.2)  # type: ignore[arg-type]
+    return heartbeat.clear_and_wait()
+
+
+def test_moto_loses_an_outcome_sent_before_the_heartbeat_wait():
+    assert _early_outcome_is_heard() is False
+
+
+@pytest.mark.parametrize(
+    "patched", [moto_patches.deliver_early_callbacks_to_heartbeat], indirect=True
+)
+def test_with_the_patch_an_early_outcome_ends_the_heartbeat_wait(patched: None):
+    assert _early_outcome_is_heard() is True
+
+
+# --- (4) SendTask* ignores executions without a worker -----------------------------------
+
+
+def _send_task_success_beside_an_execution_without_worker() -> Exception:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    backend = StepFunctionsParserBackend(REGION, "123456789012")
+    machine = backend.create_state_machine(
+        name="m",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )
+    starting = types.SimpleNamespace(status=ExecutionStatus.RUNNING, exec_worker=None)
+    machine.executions.append(starting)  # type: ignore[arg-type]
+    try:
+        backend.send_task_success(task_token="unknown-token", outcome="{}")
+    except Exception as error:
+        return error
+    raise AssertionError("an unknown token was accepted")
+
+
+def test_moto_crashes_on_an_execution_without_worker():
+    assert isinstance(_send_task_success_beside_an_execution_without_worker(), AttributeError)
+
+
+@pytest.mark.parametrize("patched", [moto_patches.skip_executions_without_worker], indirect=True)
+def test_with_the_patch_an_unknown_token_is_just_invalid(patched: None):
+    error = _send_task_success_beside_an_execution_without_worker()
+    assert type(error).__name__ == "InvalidToken"
+
+
+# --- (5) one boto3 client per (region, service) in the interpreter -----------------------
+
+
+def _interpreter_modules_holding_boto_client_for() -> list[types.ModuleType]:
+    return [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("moto.stepfunctions.parser.") and hasattr(module, "boto_client_for")
+    ]
+
+
+def _lambda_tasks_reuse_their_client() -> bool:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    first = lambda_eval_utils.boto_client_for(REGION, "lambda")
+    return first is lambda_eval_utils.boto_client_for(REGION, "lambda")
+
+
+def test_moto_makes_a_new_client_for_every_task():
+    assert _lambda_tasks_reuse_their_client() is False
+
+
+@pytest.mark.parametrize("patched", [moto_patches.cache_interpreter_clients], indirect=True)
+def test_with_the_patch_every_task_module_reuses_one_client_per_service(patched: None):
+    assert _lambda_tasks_reuse_their_client() is True
+    holders = _interpreter_modules_holding_boto_client_for()
+    assert len(holders) >= 10  # lambda, sqs, sns, dynamodb, sfn, aws-sdk, events...
+    assert len({id(module.boto_client_for) for module in holders}) == 1
+    sqs = holders[0].boto_client_for(REGION, "sqs")
+    assert sqs is not holders[0].boto_client_for(REGION, "lambda")
+    assert sqs is holders[-1].boto_client_for(REGION, "sqs")
+
+
+def test_every_patch_is_undone(moto_server: MotoServer):
+    from moto.awslambda.models import LambdaFunction
+    from moto.dynamodb.models import DynamoDBBackend
+
+    before = (LambdaFunction._invoke_lambda, DynamoDBBackend.update_item)
+    undo = moto_patches.apply_all(lambda name, event: ("null", False))
+    assert (LambdaFunction._invoke_lambda, DynamoDBBackend.update_item) != before
+    undo()
+    assert (LambdaFunction._invoke_lambda, DynamoDBBackend.update_item) == before
+    reset_moto_state()
