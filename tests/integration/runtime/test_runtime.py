@@ -34,7 +34,7 @@ def run_execution(
     )["executionArn"]
 
     def finished() -> dict[str, Any] | None:
-        described = stepfunctions.describe_execution(executionArn=arn)
+        described = dict(stepfunctions.describe_execution(executionArn=arn))
         return None if described["status"] == "RUNNING" else described
 
     described: dict[str, Any] = eventually(finished, timeout=30)
@@ -209,7 +209,7 @@ def test_a_reported_failure_comes_back_then_rests_in_the_dlq_while_the_rest_is_d
             MessageBody=json.dumps({"id": f"{run}-{name}", "fail": fail}),
         )
 
-    def dead_letters() -> list[dict[str, Any]]:
+    def dead_letters() -> list[Any]:
         return sqs.receive_message(
             QueueUrl=runtime.queue_urls["WorkDeadLetterQueue"],
             MaxNumberOfMessages=10,
@@ -221,7 +221,7 @@ def test_a_reported_failure_comes_back_then_rests_in_the_dlq_while_the_rest_is_d
 
     def seen(name: str) -> int:
         item = table.get_item(Key={"pk": f"seen#{run}-{name}", "sk": "-"}).get("Item", {})
-        return int(item.get("seen", 0))
+        return int(str(item.get("seen", 0)))
 
     assert seen("bad") == 2  # maxReceiveCount
     assert seen("good-1") == seen("good-2") == 1
