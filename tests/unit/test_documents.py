@@ -1,0 +1,574 @@
+"""The SOP's documents: what each says, how it is numbered, versioned, stored and sealed."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+import yaml
+from izin.documents import (
+    JUDUL,
+    Dinas,
+    DocumentDataMissing,
+    DocumentSealed,
+    Jenis,
+    build_context,
+    latest_documents,
+    load_dinas,
+    render_document,
+    render_html,
+    seal_documents,
+)
+from izin.models import DocumentRef
+from izin.roster import Roster, load_roster
+
+PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
+ID_IZIN = "I-202611260930001234567"
+NOW = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)  # Kamis, 26 November 2026, 09.30 WIB
+
+# The roster shipped in the layer (data/roster.json).
+OPERATOR = "199203152019032011"
+KABID = "197108241998032004"
+KADIS = "196907151994031007"
+BUDI, YULIANA, AGUS = "198803202012121002", "199107082015032006", "198512032010011005"
+
+
+def application(nama: str = "PT Sawit Sanggau Lestari") -> dict[str, Any]:
+    """A palm-oil mill in Kabupaten Sanggau expanding from 60 to 90 ton TBS/jam."""
+    return {
+        "created_at": "2026-11-20T03:00:00+00:00",
+        "data": {
+            "id_izin": ID_IZIN,
+            "kd_izin": "032000000002",
+            "nib": "9120301234567",
+            "id_proyek": "R-202611200001",
+            "perusahaan": {
+                "nama": nama,
+                "npwp": "012345678901000",
+                "alamat": "Jalan Jenderal Sudirman No. 8, Sanggau",
+                "email": "legal@sawitsanggau.co.id",
+            },
+            "kbli": "10431",
+            "lokasi": {
+                "alamat": "Desa Semuntai, Kecamatan Mukok",
+                "kabupaten_kota": "Kabupaten Sanggau",
+                "provinsi": "Kalimantan Barat",
+            },
+            "kapasitas_terpasang": {"jumlah": 60, "satuan": "ton TBS/jam"},
+            "kapasitas_perluasan": {"jumlah": 30, "satuan": "ton TBS/jam"},
+            "jumlah_investasi": 85_000_000_000,
+        },
+    }
+
+
+def _by(name: str, nip: str, pada: str, decision: str = "done") -> dict[str, Any]:
+    return {"decision": decision, "oleh": name, "nip": nip, "pada": pada}
+
+
+STEPS: dict[int, dict[str, Any]] = {
+    4: {"kelengkapan": "lengkap", "catatan": ""}
+    | _by("Rina Marlina, S.Kom.", OPERATOR, "2026-11-26T02:00:00+00:00"),
+    6: {"disposisi": "Mohon ditindaklanjuti dengan penugasan Tim Teknis."}
+    | _by("Dra. Sri Wahyuni, M.Si.", KABID, "2026-11-26T04:00:00+00:00"),
+    7: {
+        "ketua": BUDI,
+        "anggota": [YULIANA, AGUS],
+        "tanggal_mulai": "2026-11-30",
+        "tanggal_selesai": "2026-12-04",
+    }
+    | _by("Ir. Hendra Saputra, M.T.", "198005122006041003", "2026-11-27T02:00:00+00:00"),
+    8: {"hasil_verifikasi": "Dokumen permohonan sesuai dengan persyaratan."}
+    | _by("Budi Santoso, S.T.", BUDI, "2026-11-30T03:00:00+00:00", "yes"),
+    10: {
+        "tanggal_pemeriksaan": "2026-12-01",
+        "kesesuaian_lokasi": "sesuai",
+        "kapasitas_terpasang_aktual": 60,
+        "kondisi_mesin": "Mesin dan peralatan terpasang dan berfungsi.",
+        "temuan": "Stasiun rebusan ketiga sedang dipasang.",
+    }
+    | _by("Budi Santoso, S.T.", BUDI, "2026-12-01T08:00:00+00:00"),
+    11: {
+        "kapasitas_sebelum": 60,
+        "kapasitas_penambahan": 30,
+        "kapasitas_sesudah": 90,
+        "investasi": 85_000_000_000,
+        "tki_l": 212,
+        "tki_p": 38,
+        "tka_l": 2,
+        "tka_p": 0,
+        "mesin": "Sterilizer horizontal, 3 unit, 30 ton TBS/jam\n"
+        "Screw press, 4 unit, 15 ton TBS/jam",
+        "kesimpulan": "siap",
+        "catatan": "",
+    }
+    | _by("Budi Santoso, S.T.", BUDI, "2026-12-02T03:00:00+00:00"),
+    12: {"laporan": "Verifikasi teknis telah dilaksanakan; BAP terlampir."}
+    | _by("Ir. Hendra Saputra, M.T.", "198005122006041003", "2026-12-03T03:00:00+00:00"),
+}
+
+APPROVAL = _by("Dr. H. Ahmad Fauzi, S.E., M.M.", KADIS, "2026-12-07T07:15:00+00:00", "yes") | {
+    "catatan": ""
+}
+
+
+class FakeStore:
+    """The Store methods the documents call, in memory."""
+
+    def __init__(self, app: dict[str, Any], steps: dict[int, dict[str, Any]]) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.audit: list[dict[str, Any]] = []
+        self.counters: dict[tuple[str, int], int] = {}
+        self.app = app
+        self.steps = steps
+
+    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
+        if if_absent and (pk, sk) in self.items:
+            return False
+        self.items[(pk, sk)] = {"PK": pk, "SK": sk, **fields}
+        return True
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return self.items.get((pk, sk))
+
+    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
+        found = sorted(
+            (item for (p, s), item in self.items.items() if p == pk and s.startswith(prefix)),
+            key=lambda i: i["SK"],
+        )
+        return found[::-1] if newest_first else found
+
+    def next_number(self, jenis: str, year: int) -> int:
+        self.counters[(jenis, year)] = self.counters.get((jenis, year), 0) + 1
+        return self.counters[(jenis, year)]
+
+    def append_audit(self, id_izin: str, entry: dict[str, Any], *, now: datetime) -> None:
+        self.audit.append({"id_izin": id_izin, "at": now.isoformat(), **entry})
+
+    def application(self, id_izin: str) -> dict[str, Any] | None:
+        return self.app if id_izin == ID_IZIN else None
+
+    def step_data(self, id_izin: str, step: int) -> dict[str, Any]:
+        return self.steps.get(step, {})
+
+
+class Bucket:
+    """What put_object was handed, by key."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def put_object(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (body, content_type)
+
+    def text(self, key: str) -> str:
+        return self.objects[key][0].decode("utf-8")
+
+
+ROSTER = load_roster(PACKAGE / "data" / "roster.json")
+DINAS = load_dinas(PACKAGE / "data" / "dinas.json")
+
+
+@dataclass
+class Desk:
+    """One application's documents: the fake store and bucket they are made in."""
+
+    store: FakeStore = field(default_factory=lambda: FakeStore(application(), STEPS))
+    bucket: Bucket = field(default_factory=Bucket)
+    roster: Roster = ROSTER
+    dinas: Dinas = DINAS
+
+    def render(self, jenis: Jenis, now: datetime = NOW) -> DocumentRef:
+        return render_document(
+            self.store,
+            jenis,
+            ID_IZIN,
+            now=now,
+            bucket="izin-documents",
+            put_object=self.bucket.put_object,
+            roster=self.roster,
+            dinas=self.dinas,
+        )
+
+    def render_all(self) -> dict[str, str]:
+        """Every document in the SOP's order, as the state machine makes them: jenis -> html."""
+        return {j.value: self.bucket.text(self.render(j).key) for j in Jenis}
+
+    def words(self, jenis: Jenis) -> str:
+        """The visible text of a document rendered after all those before it."""
+        return plain(self.render_all()[jenis.value])
+
+    def seal(self, approval: dict[str, Any] = APPROVAL) -> list[DocumentRef]:
+        return seal_documents(
+            self.store,
+            ID_IZIN,
+            now=datetime(2026, 12, 7, 7, 16, tzinfo=UTC),
+            bucket="izin-documents",
+            put_object=self.bucket.put_object,
+            approval=approval,
+            public_base_url="https://izin.example.go.id/",
+            roster=self.roster,
+            dinas=self.dinas,
+        )
+
+
+@pytest.fixture
+def desk() -> Desk:
+    return Desk()
+
+
+def plain(text: str) -> str:
+    """The document's visible text, tags dropped, entities read, whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+def test_every_document_carries_the_kop_the_company_and_its_number(desk: Desk) -> None:
+    texts = desk.render_all()
+    assert set(texts) == {j.value for j in Jenis}
+    for jenis, text in texts.items():
+        words = plain(text)
+        assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in words, jenis
+        assert "Jalan Sutan Syahrir No. 17, Pontianak 78116" in words, jenis
+        assert "PT Sawit Sanggau Lestari" in words, jenis
+        assert "@page { size: A4;" in text, jenis
+        assert DINAS.nomor(jenis, 1, 2026) in words, jenis
+    assert DINAS.nomor("bap", 1, 2026) == "500.2.2.1/1/Disperindag/2026"
+
+
+def test_surat_pengantar_to_the_kepala_bidang(desk: Desk) -> None:
+    words = desk.words(Jenis.SURAT_PENGANTAR_KABID)
+    assert "Pontianak, 26 November 2026" in words
+    for label in ("Nomor :", "Sifat : Biasa", "Lampiran : 1 (satu) berkas", "Hal :"):
+        assert label in words
+    assert "Yth. Kepala Bidang Perindustrian" in words
+    assert "NIB 9120301234567" in words and "KBLI 10431" in words
+    assert "kapasitas terpasang 60 ton TBS/jam" in words
+    assert "menjadi 90 ton TBS/jam" in words
+    assert "Rp85.000.000.000" in words
+    assert "Rina Marlina, S.Kom." in words and "NIP 19920315 201903 2 011" in words
+    assert "Tembusan:" in words
+
+
+def test_nota_dinas_carries_the_disposition_and_cites_the_surat_pengantar(desk: Desk) -> None:
+    words = desk.words(Jenis.NOTA_DINAS)
+    assert "NOTA DINAS" in words
+    assert "Yth. : Kepala Seksi Kerjasama, Pengawasan, dan Promosi Investasi Industri" in words
+    assert "Dari : Kepala Bidang Perindustrian" in words
+    assert "Tanggal : 26 November 2026" in words
+    assert "Mohon ditindaklanjuti dengan penugasan Tim Teknis." in words
+    assert "Surat Pengantar Nomor 500.2.2/1/Disperindag/2026 tanggal 26 November 2026" in words
+    assert "Dra. Sri Wahyuni, M.Si." in words and "NIP 19710824 199803 2 004" in words
+
+
+def test_surat_tugas_names_the_team_the_task_and_the_period(desk: Desk) -> None:
+    words = desk.words(Jenis.SURAT_TUGAS)
+    assert "SURAT TUGAS" in words and "Nomor: 800.1.11.1/1/Disperindag/2026" in words
+    assert "Dasar" in words and "Nomor 30 Tahun 2019" in words
+    assert "Nota Dinas Kepala Bidang Nomor 500.2.2/1/Disperindag/2026" in words
+    for nama, nip, jabatan in (
+        ("Budi Santoso, S.T.", "19880320 201212 1 002", "Pengawas Industri Ahli Muda"),
+        ("Yuliana Putri, S.T.P.", "19910708 201503 2 006", "Pengawas Industri Ahli Pertama"),
+        ("Agus Riyadi, A.Md.", "19851203 201001 1 005", "Penyuluh Perindustrian Terampil"),
+    ):
+        assert f"{nama} {nip} {jabatan}" in words
+    assert "Budi Santoso, S.T. 19880320 201212 1 002 Pengawas Industri Ahli Muda Ketua" in words
+    assert "Senin, 30 November 2026 sampai dengan Jumat, 4 Desember 2026" in words
+    assert "Kabupaten Sanggau" in words
+    # Signed by the Kepala Bidang for the Kepala Dinas.
+    assert "a.n. Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat" in words
+    assert "Dra. Sri Wahyuni, M.Si." in words
+    assert "Tembusan:" in words
+
+
+def test_form_pemeriksaan_lapangan_holds_the_results(desk: Desk) -> None:
+    words = desk.words(Jenis.FORM_PEMERIKSAAN_LAPANGAN)
+    assert "FORM PEMERIKSAAN LAPANGAN" in words
+    assert "Surat Tugas Nomor 800.1.11.1/1/Disperindag/2026 tanggal 26 November 2026" in words
+    assert "Selasa, 1 Desember 2026" in words
+    assert "Kapasitas terpasang 60 ton TBS/jam 60 ton TBS/jam" in words
+    assert "Lokasi pabrik Desa Semuntai" in words and "Sesuai" in words
+    assert "Stasiun rebusan ketiga sedang dipasang." in words
+    assert "NPWP : 01.234.567.8-901.000" in words
+
+
+def test_bap_follows_the_reconstruction_of_lampiran_iii(desk: Desk) -> None:
+    text = desk.render_all()["bap"]
+    words = plain(text)
+    assert 'data-rekonstruksi="lampiran-iii"' in text
+    assert "rekonstruksi Lampiran III" in words
+    assert "BERITA ACARA PEMERIKSAAN" in words and "Nomor: 500.2.2.1/1/Disperindag/2026" in words
+    assert "Pada hari ini, Rabu, 2 Desember 2026" in words
+    assert "Surat Tugas Nomor 800.1.11.1/1/Disperindag/2026" in words
+    assert "Kapasitas sebelum perluasan : 60 ton TBS/jam" in words
+    assert "Penambahan kapasitas : 30 ton TBS/jam (50%)" in words
+    assert "Kapasitas sesudah perluasan : 90 ton TBS/jam" in words
+    assert "Nilai investasi perluasan : Rp85.000.000.000" in words
+    assert "Tenaga kerja Indonesia (TKI) 212 38" in words
+    assert "Tenaga kerja asing (TKA) 2 0" in words and "Jumlah: 252 orang" in words
+    assert "Sterilizer horizontal 3 unit 30 ton TBS/jam" in words
+    assert "Dilaksanakan pada Selasa, 1 Desember 2026" in words
+    assert "dinyatakan SIAP" in words
+    assert "NIB : 9120301234567" in words and "KBLI (5 digit) : 10431" in words
+    assert "Mengetahui," in words and "Dr. H. Ahmad Fauzi, S.E., M.M." in words
+    assert "Ditandatangani secara elektronik" not in words
+
+
+def test_bap_without_a_field_inspection_says_so() -> None:
+    steps = {n: d for n, d in STEPS.items() if n != 10}
+    steps[11] = steps[11] | {"kesimpulan": "belum_siap", "catatan": "Mesin belum terpasang."}
+    desk = Desk(FakeStore(application(), steps))
+    words = plain(desk.bucket.text(desk.render(Jenis.BAP).key))
+    assert "Tidak dilaksanakan (tidak diperlukan)" in words
+    assert "dinyatakan BELUM SIAP" in words and "Mesin belum terpasang." in words
+
+
+def test_surat_pengantar_to_dpmptsp_cites_the_bap(desk: Desk) -> None:
+    words = desk.words(Jenis.SURAT_PENGANTAR_DPMPTSP)
+    assert "Yth. Kepala Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu" in words
+    assert "di Pontianak" in words
+    assert "Berita Acara Pemeriksaan Nomor 500.2.2.1/1/Disperindag/2026 tanggal" in words
+    assert "Kesimpulan: SIAP" in words
+    assert "Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat," in words
+    assert "NIP 19690715 199403 1 007" in words
+
+
+def test_a_company_name_with_markup_is_escaped() -> None:
+    nama = "PT \"Sawit\" & <script>alert('x')</script> Lestari"
+    desk = Desk(FakeStore(application(nama), STEPS))
+    for jenis, text in desk.render_all().items():
+        assert "<script>" not in text, jenis
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in text, jenis
+        assert "PT &#34;Sawit&#34; &amp; " in text, jenis
+        assert nama in html.unescape(text), jenis
+
+
+def test_strict_undefined_refuses_a_missing_value() -> None:
+    context = build_context(
+        Jenis.BAP,
+        application=application(),
+        steps=STEPS,
+        roster=ROSTER,
+        dinas=DINAS,
+        nomor="500.2.2.1/1/Disperindag/2026",
+        now=NOW,
+    )
+    assert "Berita Acara" in render_html(Jenis.BAP, context)
+    del context["kapasitas"]
+    with pytest.raises(jinja2.UndefinedError, match="kapasitas"):
+        render_html(Jenis.BAP, context)
+
+
+def test_a_document_needs_its_step_data() -> None:
+    desk = Desk(FakeStore(application(), {n: d for n, d in STEPS.items() if n != 7}))
+    with pytest.raises(DocumentDataMissing, match="step 7"):
+        desk.render(Jenis.SURAT_TUGAS)
+    desk.store.app = {}
+    with pytest.raises(DocumentDataMissing, match="no application"):
+        desk.render(Jenis.BAP)
+
+
+def test_a_rendered_version_is_stored_recorded_pointed_to_and_audited(desk: Desk) -> None:
+    ref = desk.render(Jenis.SURAT_TUGAS)
+    key = f"applications/{ID_IZIN}/documents/surat_tugas/v001.html"
+    body, content_type = desk.bucket.objects[key]
+    assert ref.key == key and ref.versi == 1 and ref.jenis == "surat_tugas"
+    assert content_type == "text/html; charset=utf-8"
+    assert ref.sha256 == hashlib.sha256(body).hexdigest()
+    assert len(ref.document_id) >= 16 and re.fullmatch(r"[A-Za-z0-9_-]+", ref.document_id)
+
+    item = desk.store.get(f"APP#{ID_IZIN}", "DOC#surat_tugas#001")
+    assert item is not None
+    for name in ("document_id", "nomor", "versi", "key", "sha256"):
+        assert item[name] == getattr(ref, name)
+    assert item["content_type"] == content_type and item["created_at"] == NOW.isoformat()
+    assert item["sealed"] is False
+
+    pointer = desk.store.get(f"DOCUMENT#{ref.document_id}", "DOCUMENT")
+    assert pointer is not None
+    assert {k: pointer[k] for k in ("id_izin", "jenis", "versi", "key", "sha256")} == {
+        "id_izin": ID_IZIN,
+        "jenis": "surat_tugas",
+        "versi": 1,
+        "key": key,
+        "sha256": ref.sha256,
+    }
+    (entry,) = desk.store.audit
+    assert entry["action"] == "document.rendered" and entry["actor"] == "sistem"
+    assert (entry["jenis"], entry["nomor"], entry["versi"]) == ("surat_tugas", ref.nomor, 1)
+    assert (entry["sha256"], entry["key"]) == (ref.sha256, key)
+
+
+def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
+    first = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
+    other = Desk(FakeStore(application("PT Lain"), STEPS))
+    other.store.counters = desk.store.counters  # another application takes a number meanwhile
+    assert other.render(Jenis.SURAT_PENGANTAR_DPMPTSP).nomor == "500.2.2/2/Disperindag/2026"
+    later = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)  # a send-back that crosses the year
+    second = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP, now=later)
+    assert (first.versi, second.versi) == (1, 2)
+    assert first.nomor == second.nomor == "500.2.2/1/Disperindag/2026"
+    assert second.key.endswith("/surat_pengantar_dpmptsp/v002.html")
+    assert first.key in desk.bucket.objects and second.key in desk.bucket.objects
+    assert first.document_id != second.document_id
+    assert latest_documents(desk.store, ID_IZIN)["surat_pengantar_dpmptsp"]["versi"] == 2
+    assert "Pontianak, 4 Januari 2027" in plain(desk.bucket.text(second.key))
+
+
+def test_numbers_count_per_type_and_year(desk: Desk) -> None:
+    desk.render_all()
+    assert desk.store.counters == {(j.value, 2026): 1 for j in Jenis}
+
+
+def test_latest_documents_by_type(desk: Desk) -> None:
+    desk.render_all()
+    desk.render(Jenis.BAP)
+    latest = latest_documents(desk.store, ID_IZIN)
+    assert set(latest) == {j.value for j in Jenis}
+    assert latest["bap"]["versi"] == 2 and latest["nota_dinas"]["versi"] == 1
+    assert JUDUL[Jenis.BAP] == "Berita Acara Pemeriksaan"
+
+
+def test_the_approval_seals_the_bap_and_the_surat_pengantar(desk: Desk) -> None:
+    desk.render_all()
+    approved = latest_documents(desk.store, ID_IZIN)
+    sealed = desk.seal()
+    assert [r.jenis for r in sealed] == ["bap", "surat_pengantar_dpmptsp"]
+    for ref in sealed:
+        assert ref.versi == 2 and ref.nomor == approved[ref.jenis]["nomor"]
+        text = desk.bucket.text(ref.key)
+        words = plain(text)
+        assert "Ditandatangani secara elektronik" in words
+        assert "Dr. H. Ahmad Fauzi, S.E., M.M." in words and "NIP 19690715 199403 1 007" in words
+        assert "pada Senin, 7 Desember 2026" in words
+        assert f"https://izin.example.go.id/verify/{ref.document_id}" in words
+        assert approved[ref.jenis]["sha256"] in words  # the hash of the version approved
+        assert re.search(r"ID persetujuan: PSTJ-[0-9A-F]{12}", words)
+        assert 'src="data:image/svg+xml' in text  # the QR code
+        item = desk.store.get(f"APP#{ID_IZIN}", f"DOC#{ref.jenis}#002")
+        assert item is not None and item["sealed"] is True
+        assert item["signed_nip"] == KADIS
+        pointer = desk.store.get(f"DOCUMENT#{ref.document_id}", "DOCUMENT")
+        assert pointer is not None and pointer["sealed"] is True
+    assert "Pontianak, 7 Desember 2026" in plain(desk.bucket.text(sealed[1].key))
+    assert [e["action"] for e in desk.store.audit[-2:]] == ["document.sealed"] * 2
+
+
+def test_a_sealed_document_never_changes(desk: Desk) -> None:
+    desk.render_all()
+    sealed = desk.seal()
+    items = {k: dict(v) for k, v in desk.store.items.items()}
+    objects = dict(desk.bucket.objects)
+    # A retried seal with the same approval answers with what it sealed, writing nothing.
+    assert desk.seal() == sealed
+    assert desk.store.items == items and desk.bucket.objects == objects
+    with pytest.raises(DocumentSealed):
+        desk.render(Jenis.BAP)
+    other = APPROVAL | {"pada": "2026-12-08T01:00:00+00:00"}
+    with pytest.raises(DocumentSealed):
+        desk.seal(other)
+
+
+def test_a_seal_needs_the_documents(desk: Desk) -> None:
+    with pytest.raises(DocumentDataMissing, match="never rendered"):
+        desk.seal()
+
+
+# -- the real counter, under moto -----------------------------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML that reads CloudFormation's short tags (!Ref, !GetAtt, ...) as plain values."""
+
+
+def _any_tag(loader: Any, suffix: str, node: Any) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)
+
+
+_CfnLoader.add_multi_constructor("!", _any_tag)
+
+
+def _serialize_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One DynamoDB request at a time, as the local runtime does (TOOLING.md).
+
+    moto applies an update with no lock: two concurrent ADDs can read the same value, a
+    race real DynamoDB never has. Serializing whole requests removes moto's race and keeps
+    ours: a counter taken by a read and then a write would still hand out duplicates.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from moto import mock_aws
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": "ap-southeast-3",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    template = yaml.load(
+        (PACKAGE.parents[2] / "template.yaml").read_text(encoding="utf-8"), Loader=_CfnLoader
+    )
+    props = template["Resources"]["IzinTable"]["Properties"]
+    _serialize_moto_dynamodb(monkeypatch)
+    with mock_aws():
+        from izin.aws import client
+
+        client.cache_clear()
+        client("dynamodb").create_table(
+            TableName="izin-test",
+            BillingMode=props["BillingMode"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+        )
+        yield "izin-test"
+        client.cache_clear()
+
+
+def test_fifty_numbers_taken_at_once_are_fifty_consecutive_numbers(table: str) -> None:
+    from izin.store import Store
+
+    store = Store(table)
+    taken: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(50)
+
+    def take() -> None:
+        start.wait()
+        number = store.next_number("bap", 2026)
+        with lock:
+            taken.append(number)
+
+    threads = [threading.Thread(target=take) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(taken) == list(range(1, 51))
+    assert store.next_number("bap", 2027) == 1  # one counter per year
+    assert store.next_number("nota_dinas", 2026) == 1  # and per type
