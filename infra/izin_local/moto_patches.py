@@ -35,13 +35,28 @@ def route_lambda_invocations(invoke: LambdaInvoker) -> Undo:
     from moto.awslambda.models import LambdaFunction
 
     original = LambdaFunction.__dict__["_invoke_lambda"]
+    original_invoke = LambdaFunction.__dict__["invoke"]
 
     def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
         payload, errored = invoke(self.function_name, event)
         return payload, errored, ""
 
+    @functools.wraps(original_invoke)
+    def invoke_api(self: Any, body: str, request_headers: Any, response_headers: Any) -> Any:
+        answer = original_invoke(self, body, request_headers, response_headers)
+        # An exception the handler let escape is "Unhandled" in Lambda; moto says "Handled".
+        if response_headers.get("x-amz-function-error") == "Handled":
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return answer
+
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
-    return functools.partial(setattr, LambdaFunction, "_invoke_lambda", original)
+    LambdaFunction.invoke = invoke_api  # type: ignore[method-assign]
+
+    def undo() -> None:
+        LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+        LambdaFunction.invoke = original_invoke  # type: ignore[method-assign]
+
+    return undo
 
 
 _DYNAMODB_WRITES = (

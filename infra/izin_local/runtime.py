@@ -121,20 +121,21 @@ class LocalRuntime:
         stack.callback(_restore_environ, saved_environ)
         self._clear_outbox()
 
+        # Patched before moto starts and unpatched after it stops, so no request or
+        # execution ever sees moto half patched. Functions register once provisioned.
+        self._runner = LambdaRunner()
+        stack.callback(moto_patches.apply_all(self._runner.invoke_by_name))
+        stack.callback(capture_ses_mail(self.outbox.directory))
+
         self._moto.start()
         stack.callback(self._moto.stop)
         os.environ.update(self._aws_environment())
         os.environ.update(self._env)
 
-        # Functions register once provisioned; moto's hook needs the runner before that.
-        self._runner = LambdaRunner()
-        stack.callback(moto_patches.apply_all(self._runner.invoke_by_name))
-        stack.callback(capture_ses_mail(self.outbox.directory))
-
-        parameters = self._parameters(stack)
+        template = Template.load(self.template_path)
         resolver = Resolver(
-            Template.load(self.template_path),
-            parameter_values=parameters,
+            template,
+            parameter_values=self._start_endpoints(stack, template.parameters),
             stack_name=self.stack_name,
             region=self.region,
         )
@@ -145,7 +146,6 @@ class LocalRuntime:
         provisioner.verify_email_identities(
             email_addresses(environment) | email_addresses(self._env)
         )
-
         self._runner.register(self.provisioned.functions)
 
         pollers = SqsPollers(
@@ -156,12 +156,16 @@ class LocalRuntime:
         assert self._gateway is not None
         self._gateway.serve(self._runner)
 
-    def _parameters(self, stack: contextlib.ExitStack) -> dict[str, str]:
-        """Template parameters: the local conventions, then the caller's overrides."""
-        declared = Template.load(self.template_path).parameters
-        values: dict[str, str] = {}
+    def _start_endpoints(
+        self, stack: contextlib.ExitStack, declared: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Bind the gateway, start the simulators; the parameters that name them.
 
-        # The gateway binds now: PublicBaseUrl must name its port before any function runs.
+        The conventions (PublicBaseUrl, SiinasBaseUrl, OssBaseUrl) come first, the
+        caller's overrides last. The gateway binds now, serving later: its URL must be
+        known before any function's environment is resolved.
+        """
+        values: dict[str, str] = {}
         self._gateway = HttpGateway(
             port=self._http_port, outbox=self.outbox, simulators=self._simulator_list
         )

@@ -73,7 +73,7 @@ def test_lambda_invocations_reach_the_in_process_runner(moto_server: MotoServer)
     finally:
         undo()
     assert json.loads(answer["Payload"].read()) == {"echo": {"a": 1}}
-    assert "FunctionError" in failed
+    assert failed["FunctionError"] == "Unhandled"
     assert json.loads(failed["Payload"].read())["errorType"] == "Nope"
     assert calls == [("fn", {"a": 1}), ("fn", {"fail": True})]
 

@@ -180,7 +180,7 @@ def test_lambda_invoke_returns_the_result_or_a_function_error(runtime: LocalRunt
         FunctionName=runtime.function_names["FlakyFunction"],
         Payload=json.dumps({"key": "k", "permanent": True}),
     )
-    assert "FunctionError" in failed
+    assert failed["FunctionError"] == "Unhandled"
     error = json.loads(failed["Payload"].read())
     assert error["errorType"] == "PermanentError"
     assert error["errorMessage"] == "no way for k"
