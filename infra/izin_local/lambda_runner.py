@@ -99,10 +99,22 @@ class Invocation:
         return json.dumps(error_payload(self.error))
 
 
+class TaskTimedOut(Exception):
+    """The handler ran past its Timeout."""
+
+    error_type = "Sandbox.Timedout"
+
+
+class MarshalError(Exception):
+    """The handler's result cannot be serialised to JSON."""
+
+    error_type = "Runtime.MarshalError"
+
+
 def error_payload(error: BaseException) -> dict[str, Any]:
-    """Lambda's answer for an unhandled exception."""
+    """Lambda's answer for an unhandled exception: errorType is the class name."""
     return {
-        "errorType": type(error).__name__,
+        "errorType": getattr(error, "error_type", type(error).__name__),
         "errorMessage": str(error),
         "stackTrace": traceback.format_tb(error.__traceback__),
     }
@@ -136,7 +148,12 @@ class LambdaRunner:
             raise KeyError(f"no function {logical_id!r} in the template") from None
 
     def invoke(self, logical_id: str, event: Any) -> Invocation:
-        """Call the handler with `event`; its result goes through JSON, as in Lambda."""
+        """Call the handler with `event`; its result goes through JSON, as in Lambda.
+
+        The handler runs in a thread of its own so that its Timeout holds: past it, the
+        invocation fails with Lambda's Sandbox.Timedout. The thread cannot be killed, so
+        it runs on to its end; what it does after the timeout is not undone.
+        """
         spec = self.spec(logical_id)
         handler = self._handler(spec)
         context = LambdaContext(
@@ -145,12 +162,37 @@ class LambdaRunner:
             memory_limit_in_mb=spec.memory_size,
             timeout_seconds=spec.timeout,
         )
-        try:
-            result = handler(event, context)
-            return Invocation(result=json.loads(json.dumps(result)))
-        except Exception as error:
-            logger.exception("%s failed (request %s)", spec.logical_id, context.aws_request_id)
-            return Invocation(error=error)
+        outcome: list[Invocation] = []
+
+        def run() -> None:
+            try:
+                result = handler(event, context)
+            except Exception as error:
+                logger.exception("%s failed (request %s)", spec.logical_id, context.aws_request_id)
+                outcome.append(Invocation(error=error))
+                return
+            try:
+                outcome.append(Invocation(result=json.loads(json.dumps(result))))
+            except (TypeError, ValueError) as error:
+                logger.exception("%s returned what JSON cannot hold", spec.logical_id)
+                outcome.append(Invocation(error=MarshalError(str(error))))
+
+        thread = threading.Thread(target=run, name=f"lambda-{spec.logical_id}", daemon=True)
+        thread.start()
+        thread.join(spec.timeout)
+        if not outcome:
+            logger.error(
+                "%s timed out after %s s (request %s)",
+                spec.logical_id,
+                spec.timeout,
+                context.aws_request_id,
+            )
+            return Invocation(
+                error=TaskTimedOut(
+                    f"{context.aws_request_id} Task timed out after {spec.timeout:.2f} seconds"
+                )
+            )
+        return outcome[0]
 
     def invoke_by_name(self, function_name: str, event: Any) -> tuple[str, bool]:
         """The moto hook: function name and event as moto has them -> (payload, errored)."""

@@ -109,3 +109,42 @@ def test_without_a_lifecycle_module_the_runner_still_runs(monkeypatch):
 def test_an_unknown_function_name_is_a_lambda_error():
     payload, errored = LambdaRunner().invoke_by_name("nobody", {})
     assert errored and json.loads(payload)["errorType"] == "LookupError"
+
+
+def _runner_for(tmp_path: Path, code: str, *, timeout: int = 3) -> LambdaRunner:
+    (tmp_path / "app.py").write_text(code)
+    spec = FunctionSpec(
+        logical_id="Probe",
+        name="probe",
+        arn="arn:aws:lambda:ap-southeast-3:123456789012:function:probe",
+        handler="app.lambda_handler",
+        code_dir=tmp_path,
+        runtime="python3.12",
+        timeout=timeout,
+        memory_size=128,
+    )
+    return LambdaRunner({"Probe": spec})
+
+
+def test_a_handler_past_its_timeout_fails_as_lambda_reports_it(tmp_path: Path):
+    runner = _runner_for(
+        tmp_path,
+        "import threading\n"
+        "release = threading.Event()\n"
+        "def lambda_handler(event, context):\n"
+        "    release.wait(30)\n",
+        timeout=1,
+    )
+    try:
+        payload, errored = runner.invoke_by_name("probe", {})
+    finally:
+        sys.modules["izin_fn_Probe"].release.set()
+    error = json.loads(payload)
+    assert errored and error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+
+
+def test_a_result_json_cannot_hold_is_a_marshal_error(tmp_path: Path):
+    runner = _runner_for(tmp_path, "def lambda_handler(event, context):\n    return {1, 2}\n")
+    payload, errored = runner.invoke_by_name("probe", {})
+    assert errored and json.loads(payload)["errorType"] == "Runtime.MarshalError"
