@@ -331,6 +331,7 @@ def test_every_way_of_sending_email_lands_in_the_outbox(runtime: LocalRuntime):
     boto3.client("ses").send_email(
         Source=f"Izin <{MAIL_FROM}>",
         Destination={"ToAddresses": ["kasi@dinas.example"], "CcAddresses": ["op@dinas.example"]},
+        ReplyToAddresses=["balas@dinas.example"],
         Message={
             "Subject": {"Data": f"v1 simple {marker}"},
             "Body": {
@@ -381,6 +382,7 @@ def test_every_way_of_sending_email_lands_in_the_outbox(runtime: LocalRuntime):
 
     parsed = email.message_from_bytes(v1.path.read_bytes(), policy=email.policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
+    assert parsed["Reply-To"] == "balas@dinas.example"
     assert v1.path.suffix == ".eml" and v1.path.parent == runtime.state_dir / "outbox"
 
     status, _, page = http(runtime, "GET", "/_local/outbox")
