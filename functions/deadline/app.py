@@ -6,13 +6,12 @@ Input: {id_izin, step, previous: the last Deadline}. Output: Deadline (the state
 from typing import Any
 
 from izin import wiring
-from izin.observability import MetricUnit, logger, metrics
+from izin.observability import MetricUnit, logger, single_metric
 from izin.settings import settings
 from izin.sla import plan_deadline, record_breach
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = wiring.now()
     deadline = plan_deadline(
@@ -24,5 +23,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     if deadline.reminders:
         record_breach(wiring.store(), event["id_izin"], deadline, now=now)
-        metrics.add_metric(name="SlaBreaches", unit=MetricUnit.Count, value=1)
+        with single_metric(
+            name="SlaBreaches", unit=MetricUnit.Count, value=1, namespace="Izin"
+        ) as m:
+            m.add_dimension(name="step", value=str(deadline.step))
     return deadline.model_dump(mode="json")

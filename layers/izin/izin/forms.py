@@ -90,7 +90,8 @@ def parse(
     if decision not in step.decisions:
         allowed = ", ".join(d.value for d in step.decisions)
         errors["decision"] = f"Pilih salah satu tombol keputusan ({allowed})."
-    if decision == Decision.NO and not str(values.get("catatan") or "").strip():
+    note = str(values.get("catatan") or "").strip()
+    if decision == Decision.NO and step.no_needs_note and not note:
         errors["catatan"] = "Catatan wajib diisi bila memilih Tidak."
     for rule in RULES.get(step.number, ()):
         errors.update({k: v for k, v in rule(values).items() if k not in errors})

@@ -7,9 +7,9 @@ administrator follows one application through all the functions.
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger(service="izin")
 metrics = Metrics(namespace="Izin", service="izin")
 
-__all__ = ["MetricUnit", "logger", "metrics"]
+__all__ = ["MetricUnit", "logger", "metrics", "single_metric"]

@@ -97,6 +97,7 @@ class Step:
     yes_label: str = "Ya"
     no_label: str = "Tidak"
     done_label: str = "Selesai"
+    no_needs_note: bool = True  # a "no" that sends the file back must say why
     documents: tuple[str, ...] = field(default=())  # document types shown for review
 
     @property
@@ -243,8 +244,10 @@ STEPS: tuple[Step, ...] = (
                 FieldKind.TEXTAREA,
                 default="Dokumen permohonan sesuai dengan persyaratan.",
             ),
+            FormField("catatan", "Catatan", FieldKind.TEXTAREA, required=False),
         ),
         decisions=(Decision.YES, Decision.NO),
+        no_needs_note=False,  # "no field inspection" is an answer, not a send-back
         question="Diperlukan pemeriksaan lapangan?",
         yes_label="Ya, perlu pemeriksaan lapangan",
         no_label="Tidak, langsung ke BAP",

@@ -1,0 +1,106 @@
+"""Test support: the whole system of template.yaml running locally, and what tests read of it.
+
+Used by the integration tests (as pytest fixtures) and by anyone scripting the local
+runtime: start it, drive applications, read executions' histories and the table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from izin.models import execution_name
+from izin.roster import load_roster
+from izin.sop import step
+from izin.store import Store
+
+from izin_local.cli import TEMPLATE, runtime_options, webhook_secrets
+from izin_local.officer import wait_until
+from izin_local.runtime import LocalRuntime
+from izin_local.scenario import Endpoints
+
+ROSTER = Path(__file__).resolve().parents[2] / "layers/izin/izin/data/roster.json"
+
+
+@dataclass
+class System:
+    """A running system and what the tests read of it."""
+
+    runtime: LocalRuntime
+    endpoints: Endpoints
+
+    def execution_arn(self, id_izin: str) -> str:
+        """The ARN of the application's execution."""
+        machine = self.runtime.state_machine_arns["IzinStateMachine"]
+        return machine.replace(":stateMachine:", ":execution:") + ":" + execution_name(id_izin)
+
+    def execution(self, id_izin: str) -> dict[str, Any]:
+        """DescribeExecution of the application's execution."""
+        sfn = boto3.client("stepfunctions")
+        answer: dict[str, Any] = sfn.describe_execution(executionArn=self.execution_arn(id_izin))
+        return answer
+
+    def finished(self, id_izin: str, timeout: float = 60) -> dict[str, Any]:
+        """The execution once it has stopped running."""
+        return wait_until(
+            lambda: (e := self.execution(id_izin))["status"] != "RUNNING" and e,
+            timeout=timeout,
+            what=f"execution of {id_izin} finished",
+        )
+
+    def history(self, id_izin: str) -> list[dict[str, Any]]:
+        """Every event of the execution's history."""
+        sfn = boto3.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": self.execution_arn(id_izin), "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def states(self, id_izin: str) -> list[str]:
+        """The names of the states the execution entered, in order."""
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history(id_izin)
+            if "stateEnteredEventDetails" in e
+        ]
+
+    def final_output(self, id_izin: str) -> dict[str, Any]:
+        """The execution's output."""
+        output: dict[str, Any] = json.loads(self.execution(id_izin).get("output") or "{}")
+        return output
+
+
+def start_system(state_dir: Path, *, workday_seconds: float, roster: Path = ROSTER) -> LocalRuntime:
+    """A runtime of the real template, with the built-in simulators, the roster, a clock."""
+    options = runtime_options(workday_seconds)
+    options["parameter_overrides"]["RosterFile"] = str(roster)
+    options["env"] = {}  # the built-in simulators, whatever this shell has set
+    return LocalRuntime(TEMPLATE, state_dir, **options)
+
+
+def endpoints_of(runtime: LocalRuntime, roster: Path = ROSTER) -> Endpoints:
+    """What a scenario needs of a running runtime."""
+    return Endpoints(
+        http_url=runtime.http_url,
+        outbox=runtime.outbox,
+        store=Store(runtime.table_names["IzinTable"]),
+        roster=load_roster(roster),
+        secrets=webhook_secrets(),
+    )
+
+
+def human(n: int) -> list[str]:
+    """The states of an officer's step: its deadline, then the wait for the decision."""
+    return [f"{n:02d} Tenggat", step(n).state_name]
+
+
+def doc(code: str, title: str) -> list[str]:
+    """The state that renders one document."""
+    return [f"{code} Dokumen - {title}"]

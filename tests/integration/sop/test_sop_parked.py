@@ -1,0 +1,67 @@
+"""A step that fails for good parks the application: TERHENTI, reason kept, the Operator told."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from izin.roster import Role
+from izin_local import samples
+from izin_local.officer import Officer, wait_until
+from izin_local.scenario import post, wait_for_step
+from izin_local.testing import ROSTER, System, endpoints_of, start_system
+
+
+@pytest.fixture(scope="module")
+def system_without_kepala_dinas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """A roster that names no Kepala Dinas: no letter can name its signer."""
+    roster = json.loads(ROSTER.read_text())
+    roster["officers"] = [o for o in roster["officers"] if o["role"] != "kepala_dinas"]
+    path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
+    path.write_text(json.dumps(roster))
+    with start_system(
+        tmp_path_factory.mktemp("parked"), workday_seconds=120, roster=path
+    ) as runtime:
+        yield System(runtime, endpoints_of(runtime, path))
+
+
+def test_h_a_step_that_fails_for_good_parks_the_application(
+    system_without_kepala_dinas: System,
+) -> None:
+    system, id_izin = system_without_kepala_dinas, "IP-PARK-001"
+    endpoints = system.endpoints
+    post(endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
+    wait_for_step(endpoints, id_izin, 2)
+    post(endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
+    officer = Officer(
+        endpoints.outbox, id_izin, {str(o.email): o.nip for o in endpoints.roster.officers}
+    )
+    assert officer.act(4, "done").status == 200
+    trail_before = endpoints.store.audit(id_izin)
+
+    parked = wait_until(
+        lambda: (a := endpoints.store.application(id_izin) or {}).get("status") == "TERHENTI" and a,
+        timeout=60,
+        what="application parked",
+    )
+    assert parked["reason"]["error"] == "RosterError"
+    assert "kepala_dinas" in parked["reason"]["cause"]
+    assert parked["current_step"] == 4  # the last step that happened
+    assert system.finished(id_izin)["status"] == "FAILED"
+    states = system.states(id_izin)
+    assert states[-3:] == [
+        "05 Dokumen - Surat Pengantar Kepala Bidang",
+        "Dihentikan - Kegagalan Sistem",
+        "TERHENTI",
+    ]
+
+    operator = endpoints.roster.first(Role.OPERATOR)
+    email = endpoints.outbox.wait_for(lambda m: m.subject.startswith("[Izin Perluasan] TERHENTI"))
+    assert email.to == (operator.email,)
+    assert id_izin in email.subject and "RosterError" in (email.text or "")
+
+    trail = endpoints.store.audit(id_izin)
+    assert trail[: len(trail_before)] == trail_before  # append-only: nothing rewritten
+    assert trail[-1]["action"] == "application.parked"

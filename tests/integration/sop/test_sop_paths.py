@@ -1,0 +1,237 @@
+"""Whole executions of the SOP, each path of the SOP's decisions, under the local runtime.
+
+Each test takes one application from OSS's webhook to the end, every officer's step taken
+by following the email's link over HTTP, and asserts the states the execution entered,
+in order, and how the application ended.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from izin.sop import step
+from izin_local.scenario import Scenario, drive
+from izin_local.testing import System, doc, human
+
+_ids = itertools.count(1)
+
+
+def new_id() -> str:
+    return f"IP-TEST-{next(_ids):03d}"
+
+
+def start() -> list[str]:
+    return [step(1).state_name, step(2).state_name, step(3).state_name]
+
+
+def until_verification() -> list[str]:
+    return [
+        *human(4),
+        *doc("05", "Surat Pengantar Kepala Bidang"),
+        *human(5),
+        *human(6),
+        *doc("06", "Nota Dinas"),
+        *human(7),
+        *doc("07", "Surat Tugas"),
+        *human(8),
+        step(9).state_name,
+    ]
+
+
+FIELD_INSPECTION = [
+    "10 OSS - Status Inspeksi Lapangan",
+    *human(10),
+    *doc("10", "Form Pemeriksaan Lapangan"),
+]
+
+
+def bap_and_report() -> list[str]:
+    return [
+        *human(11),
+        *doc("11", "Berita Acara Pemeriksaan"),
+        *doc("12", "Surat Pengantar DPMPTSP"),
+        *human(12),
+    ]
+
+
+REPORT_AGAIN = [*doc("12", "Surat Pengantar DPMPTSP"), *human(12)]
+KABID_YES = [*human(13), "13 Lengkap?"]
+KADIS = [*human(14), "14 Disetujui?"]
+
+
+def approved_to_end(outcome: str) -> list[str]:
+    return [
+        "14 Dokumen - Pengesahan",
+        "14 OSS - Status Persetujuan BAP",
+        step(15).state_name,
+        step(16).state_name,
+        "17 Operator - Tembusan BAP ke DPMPTSP Kalbar",
+        step(17).state_name,
+        step(18).state_name,
+        step(19).state_name,
+        step(20).state_name,
+        "20 IP Berlaku Efektif?",
+        outcome,
+    ]
+
+
+def oss_codes(system: System, id_izin: str) -> list[str]:
+    assert system.runtime.oss is not None
+    return [
+        r.json["IZINSTATUS"]["kd_status"]
+        for r in system.runtime.oss.requests
+        if r.json["IZINSTATUS"]["id_izin"] == id_izin
+    ]
+
+
+def siinas_uploads(system: System, id_izin: str) -> list[object]:
+    assert system.runtime.siinas is not None
+    return [r for r in system.runtime.siinas.requests if f"/{id_izin}/" in r.path]
+
+
+def test_a_no_field_inspection_siap_ends_berlaku_efektif(system: System) -> None:
+    id_izin = new_id()
+    final = drive(system.endpoints, id_izin, Scenario(field_inspection=False))
+
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    assert system.states(id_izin) == [
+        *start(),
+        *until_verification(),
+        *bap_and_report(),
+        *KABID_YES,
+        *KADIS,
+        *approved_to_end("IP Berlaku Efektif"),
+    ]
+    assert final["status"] == "SELESAI"
+    assert final["outcome"] == "BERLAKU_EFEKTIF"
+    assert oss_codes(system, id_izin) == ["45"]
+    assert len(siinas_uploads(system, id_izin)) == 1
+
+
+def test_b_with_field_inspection(system: System) -> None:
+    id_izin = new_id()
+    final = drive(system.endpoints, id_izin, Scenario(field_inspection=True))
+
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    assert system.states(id_izin) == [
+        *start(),
+        *until_verification(),
+        *FIELD_INSPECTION,
+        *bap_and_report(),
+        *KABID_YES,
+        *KADIS,
+        *approved_to_end("IP Berlaku Efektif"),
+    ]
+    assert final["outcome"] == "BERLAKU_EFEKTIF"
+    assert oss_codes(system, id_izin) == ["40", "45"]
+
+
+def test_c_kepala_bidang_sends_back_once(system: System) -> None:
+    id_izin = new_id()
+    final = drive(
+        system.endpoints, id_izin, Scenario(field_inspection=False, kepala_bidang_returns=1)
+    )
+
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    assert system.states(id_izin) == [
+        *start(),
+        *until_verification(),
+        *bap_and_report(),
+        *human(13),
+        "13 Lengkap?",
+        *REPORT_AGAIN,
+        *KABID_YES,
+        *KADIS,
+        *approved_to_end("IP Berlaku Efektif"),
+    ]
+    assert final["outcome"] == "BERLAKU_EFEKTIF"
+    trail = system.endpoints.store.audit(id_izin)
+    sent_back = [
+        e
+        for e in trail
+        if e.get("action") == "task.decided" and e["decision"] == "no" and e["step"] in (13, 14)
+    ]
+    assert [(e["step"], e["data"]["catatan"]) for e in sent_back] == [
+        (13, "Lampirkan foto lokasi pabrik pada laporan.")
+    ]
+
+
+def test_c_the_kasi_sees_the_send_back_note(system: System) -> None:
+    id_izin = new_id()
+    drive(system.endpoints, id_izin, Scenario(field_inspection=False, kepala_bidang_returns=1))
+    emails = [
+        m
+        for m in system.runtime.outbox.messages()
+        if "Langkah 12 " in m.subject and f"ID Izin    : {id_izin}" in (m.text or "")
+    ]
+    assert len(emails) == 2
+    newest = emails[0]
+    assert "Catatan pengembalian dari Dra. Sri Wahyuni" in (newest.text or "")
+    assert "Lampirkan foto lokasi pabrik" in (newest.text or "")
+
+
+def test_d_kepala_dinas_sends_back_once(system: System) -> None:
+    id_izin = new_id()
+    final = drive(
+        system.endpoints, id_izin, Scenario(field_inspection=False, kepala_dinas_returns=1)
+    )
+
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    assert system.states(id_izin) == [
+        *start(),
+        *until_verification(),
+        *bap_and_report(),
+        *KABID_YES,
+        *KADIS,
+        *REPORT_AGAIN,
+        *KABID_YES,
+        *KADIS,
+        *approved_to_end("IP Berlaku Efektif"),
+    ]
+    assert final["outcome"] == "BERLAKU_EFEKTIF"
+
+
+def test_e_belum_siap_still_goes_through_and_ends_belum_efektif(system: System) -> None:
+    id_izin = new_id()
+    final = drive(
+        system.endpoints, id_izin, Scenario(field_inspection=True, kesimpulan="belum_siap")
+    )
+
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    assert system.states(id_izin) == [
+        *start(),
+        *until_verification(),
+        *FIELD_INSPECTION,
+        *bap_and_report(),
+        *KABID_YES,
+        *KADIS,
+        *approved_to_end("IP Belum Efektif"),
+    ]
+    assert final["outcome"] == "BELUM_EFEKTIF"
+    assert oss_codes(system, id_izin) == ["40", "93"]
+    assert siinas_uploads(system, id_izin)[0].json["kesimpulan"] == "belum_siap"  # type: ignore[attr-defined]
+
+
+def test_f_siinas_first_says_not_met_then_met(system: System) -> None:
+    id_izin = new_id()
+    final = drive(
+        system.endpoints, id_izin, Scenario(field_inspection=False, komitmen_first_tidak=True)
+    )
+
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    assert system.states(id_izin)[:6] == [
+        *start(),
+        step(2).state_name,
+        step(3).state_name,
+        "04 Tenggat",
+    ]
+    assert final["outcome"] == "BERLAKU_EFEKTIF"
+
+
+def test_siinas_event_before_oss_starts_one_execution_on_the_right_path(system: System) -> None:
+    id_izin = new_id()
+    final = drive(system.endpoints, id_izin, Scenario(field_inspection=False, siinas_first=True))
+
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    assert system.states(id_izin)[:4] == [*start(), "04 Tenggat"]
+    assert final["outcome"] == "BERLAKU_EFEKTIF"

@@ -1,0 +1,89 @@
+"""SLA in working days under a shrunken clock: reminders, supervisor copies, fresh links, the cap.
+
+One hari kerja lasts 2 s here, so step 4 (no SLA in the SOP: the default 2 hari kerja)
+times out after 4 s. Nothing is ever decided by time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from izin.roster import Role
+from izin_local import samples
+from izin_local.officer import Officer, http_get, is_task_email, wait_until
+from izin_local.scenario import post, wait_for_step
+from izin_local.testing import System, endpoints_of, human, start_system
+
+WORKDAY_SECONDS = 2
+
+
+@pytest.fixture(scope="module")
+def fast_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    with start_system(tmp_path_factory.mktemp("sla"), workday_seconds=WORKDAY_SECONDS) as runtime:
+        yield System(runtime, endpoints_of(runtime))
+
+
+def submit_application(system: System, id_izin: str) -> None:
+    post(system.endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
+    wait_for_step(system.endpoints, id_izin, 2)
+    post(system.endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
+
+
+def test_g_a_late_officer_is_reminded_the_supervisor_copied_the_old_link_dead(
+    fast_system: System,
+) -> None:
+    system, id_izin = fast_system, "IP-SLA-001"
+    roster = system.endpoints.roster
+    operator, kasi = roster.first(Role.OPERATOR), roster.first(Role.KASI)
+    submit_application(system, id_izin)
+    outbox = system.runtime.outbox
+    first = outbox.wait_for(lambda m: is_task_email(m, id_izin, 4), timeout=30)
+    assert not first.subject.startswith("PENGINGAT")
+
+    reminder = outbox.wait_for(
+        lambda m: is_task_email(m, id_izin, 4) and m.subject.startswith("PENGINGAT 1"), timeout=30
+    )
+    assert reminder.to == (operator.email,)
+    assert reminder.cc == (kasi.email,)
+    old_link = next(link for link in first.links if "/tasks/" in link)
+    new_link = next(link for link in reminder.links if "/tasks/" in link)
+    assert new_link != old_link
+    assert http_get(old_link)[0] == 410
+
+    officer = Officer(outbox, id_izin, {str(o.email): o.nip for o in roster.officers})
+    officer.used.add(first.name)
+    decided = officer.act(4, "done", timeout=5)
+    assert decided.status == 200, decided.page
+
+    wait_for_step(system.endpoints, id_izin, 5, timeout=30)
+    trail = system.endpoints.store.audit(id_izin)
+    breaches = [e for e in trail if e["action"] == "sla.breached"]
+    assert breaches and breaches[0]["step"] == 4 and breaches[0]["reminders"] == 1
+    states = system.states(id_izin)
+    assert states[3:7] == [*human(4), *human(4)]
+
+
+def test_g_reminders_are_capped_then_the_application_waits_for_an_administrator(
+    fast_system: System,
+) -> None:
+    system, id_izin = fast_system, "IP-SLA-002"
+    submit_application(system, id_izin)
+
+    parked = wait_until(
+        lambda: (
+            (a := system.endpoints.store.application(id_izin) or {}).get("status") == "TERHENTI"
+            and a
+        ),
+        timeout=60,
+        what="parked after the last reminder",
+    )
+    assert parked["reason"]["error"] == "SlaExhausted"
+    reminders = [
+        m
+        for m in system.runtime.outbox.messages()
+        if is_task_email(m, id_izin, 4) and m.subject.startswith("PENGINGAT")
+    ]
+    assert len(reminders) == 3  # IZIN_MAX_REMINDERS' default; no step was decided by time
+    assert not [e for e in system.endpoints.store.audit(id_izin) if e["action"] == "task.decided"]
+    assert system.finished(id_izin)["status"] == "FAILED"
