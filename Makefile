@@ -20,8 +20,8 @@ SAM_ENV := PYENV_VERSION=3.11.7:3.12.1:3.13.0 AWS_ACCESS_KEY_ID=testing \
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --quiet --upgrade pip
+	$(BIN)/pip install --quiet --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -39,30 +39,35 @@ bench: $(STAMP)
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Every linter runs, even after one fails, so one run shows every finding.
 # mypy checks each functions/<name>/app.py as `functions.<name>.app` (pyproject.toml).
+LINTERS := "$(BIN)/ruff check ." "$(BIN)/ruff format --check ." "$(BIN)/mypy" \
+	"$(BIN)/cfn-lint template.yaml"
+
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/cfn-lint template.yaml
+	@status=0; for linter in $(LINTERS); do echo "$$linter"; $$linter || status=1; done; \
+	exit $$status
 
 # pytest exits 5 when it collects nothing: any non-zero exit fails the target.
 pytest: $(STAMP) browser
 	$(BIN)/pytest
 
-test: lint pytest
+# Lint and tests both run, whatever the other's outcome; either failing fails the target.
+test: $(STAMP)
+	@status=0; $(MAKE) --no-print-directory lint || status=1; \
+	$(MAKE) --no-print-directory pytest || status=1; exit $$status
 
 # As far as this machine can deploy: the SAM transform and linter, then the build of the
 # layer (with its requirements.txt) and of every function for the python3.12 runtime.
 $(SAM_STAMP):
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_VERSION)
+	$(SAM_VENV)/bin/pip install --quiet --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet --quiet aws-sam-cli==$(SAM_VERSION)
 	touch $(SAM_STAMP)
 
 # boto3 as the Lambda runtime provides it, for importing the built handlers under python3.12.
 $(RUNTIME_BOTO3)/.installed: constraints.txt | python312
-	$(SAM_ENV) python3.12 -m pip install --quiet --target $(RUNTIME_BOTO3) -c constraints.txt boto3
+	$(SAM_ENV) python3.12 -m pip install --quiet --quiet --target $(RUNTIME_BOTO3) -c constraints.txt boto3
 	touch $@
 
 python312:
