@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import re
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -202,10 +205,6 @@ class Desk:
         """Every document in the SOP's order, as the state machine makes them: jenis -> html."""
         return {j.value: self.bucket.text(self.render(j).key) for j in Jenis}
 
-    def words(self, jenis: Jenis) -> str:
-        """The visible text of a document rendered after all those before it."""
-        return plain(self.render_all()[jenis.value])
-
     def seal(self, approval: dict[str, Any] = APPROVAL) -> list[DocumentRef]:
         return seal_documents(
             self.store,
@@ -225,13 +224,18 @@ def desk() -> Desk:
     return Desk()
 
 
+@pytest.fixture(scope="module")
+def texts() -> dict[str, str]:
+    """Every document of the sample application, rendered once for the tests that read."""
+    return Desk().render_all()
+
+
 def plain(text: str) -> str:
     """The document's visible text, tags dropped, entities read, whitespace collapsed."""
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
 
 
-def test_every_document_carries_the_kop_the_company_and_its_number(desk: Desk) -> None:
-    texts = desk.render_all()
+def test_every_document_carries_the_kop_the_company_and_its_number(texts: dict[str, str]) -> None:
     assert set(texts) == {j.value for j in Jenis}
     for jenis, text in texts.items():
         words = plain(text)
@@ -243,8 +247,8 @@ def test_every_document_carries_the_kop_the_company_and_its_number(desk: Desk) -
     assert DINAS.nomor("bap", 1, 2026) == "500.2.2.1/1/Disperindag/2026"
 
 
-def test_surat_pengantar_to_the_kepala_bidang(desk: Desk) -> None:
-    words = desk.words(Jenis.SURAT_PENGANTAR_KABID)
+def test_surat_pengantar_to_the_kepala_bidang(texts: dict[str, str]) -> None:
+    words = plain(texts[Jenis.SURAT_PENGANTAR_KABID])
     assert "Pontianak, 26 November 2026" in words
     for label in ("Nomor :", "Sifat : Biasa", "Lampiran : 1 (satu) berkas", "Hal :"):
         assert label in words
@@ -257,8 +261,10 @@ def test_surat_pengantar_to_the_kepala_bidang(desk: Desk) -> None:
     assert "Tembusan:" in words
 
 
-def test_nota_dinas_carries_the_disposition_and_cites_the_surat_pengantar(desk: Desk) -> None:
-    words = desk.words(Jenis.NOTA_DINAS)
+def test_nota_dinas_carries_the_disposition_and_cites_the_surat_pengantar(
+    texts: dict[str, str],
+) -> None:
+    words = plain(texts[Jenis.NOTA_DINAS])
     assert "NOTA DINAS" in words
     assert "Yth. : Kepala Seksi Kerjasama, Pengawasan, dan Promosi Investasi Industri" in words
     assert "Dari : Kepala Bidang Perindustrian" in words
@@ -268,8 +274,8 @@ def test_nota_dinas_carries_the_disposition_and_cites_the_surat_pengantar(desk: 
     assert "Dra. Sri Wahyuni, M.Si." in words and "NIP 19710824 199803 2 004" in words
 
 
-def test_surat_tugas_names_the_team_the_task_and_the_period(desk: Desk) -> None:
-    words = desk.words(Jenis.SURAT_TUGAS)
+def test_surat_tugas_names_the_team_the_task_and_the_period(texts: dict[str, str]) -> None:
+    words = plain(texts[Jenis.SURAT_TUGAS])
     assert "SURAT TUGAS" in words and "Nomor: 800.1.11.1/1/Disperindag/2026" in words
     assert "Dasar" in words and "Nomor 30 Tahun 2019" in words
     assert "Nota Dinas Kepala Bidang Nomor 500.2.2/1/Disperindag/2026" in words
@@ -288,8 +294,8 @@ def test_surat_tugas_names_the_team_the_task_and_the_period(desk: Desk) -> None:
     assert "Tembusan:" in words
 
 
-def test_form_pemeriksaan_lapangan_holds_the_results(desk: Desk) -> None:
-    words = desk.words(Jenis.FORM_PEMERIKSAAN_LAPANGAN)
+def test_form_pemeriksaan_lapangan_holds_the_results(texts: dict[str, str]) -> None:
+    words = plain(texts[Jenis.FORM_PEMERIKSAAN_LAPANGAN])
     assert "FORM PEMERIKSAAN LAPANGAN" in words
     assert "Surat Tugas Nomor 800.1.11.1/1/Disperindag/2026 tanggal 26 November 2026" in words
     assert "Selasa, 1 Desember 2026" in words
@@ -299,8 +305,8 @@ def test_form_pemeriksaan_lapangan_holds_the_results(desk: Desk) -> None:
     assert "NPWP : 01.234.567.8-901.000" in words
 
 
-def test_bap_follows_the_reconstruction_of_lampiran_iii(desk: Desk) -> None:
-    text = desk.render_all()["bap"]
+def test_bap_follows_the_reconstruction_of_lampiran_iii(texts: dict[str, str]) -> None:
+    text = texts["bap"]
     words = plain(text)
     assert 'data-rekonstruksi="lampiran-iii"' in text
     assert "rekonstruksi Lampiran III" in words
@@ -312,7 +318,7 @@ def test_bap_follows_the_reconstruction_of_lampiran_iii(desk: Desk) -> None:
     assert "Kapasitas sesudah perluasan : 90 ton TBS/jam" in words
     assert "Nilai investasi perluasan : Rp85.000.000.000" in words
     assert "Tenaga kerja Indonesia (TKI) 212 38" in words
-    assert "Tenaga kerja asing (TKA) 2 0" in words and "Jumlah: 252 orang" in words
+    assert "Tenaga kerja asing (TKA) 2 0" in words and "Jumlah 252 orang" in words
     assert "Sterilizer horizontal 3 unit 30 ton TBS/jam" in words
     assert "Dilaksanakan pada Selasa, 1 Desember 2026" in words
     assert "dinyatakan SIAP" in words
@@ -330,8 +336,8 @@ def test_bap_without_a_field_inspection_says_so() -> None:
     assert "dinyatakan BELUM SIAP" in words and "Mesin belum terpasang." in words
 
 
-def test_surat_pengantar_to_dpmptsp_cites_the_bap(desk: Desk) -> None:
-    words = desk.words(Jenis.SURAT_PENGANTAR_DPMPTSP)
+def test_surat_pengantar_to_dpmptsp_cites_the_bap(texts: dict[str, str]) -> None:
+    words = plain(texts[Jenis.SURAT_PENGANTAR_DPMPTSP])
     assert "Yth. Kepala Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu" in words
     assert "di Pontianak" in words
     assert "Berita Acara Pemeriksaan Nomor 500.2.2.1/1/Disperindag/2026 tanggal" in words
@@ -451,7 +457,7 @@ def test_the_approval_seals_the_bap_and_the_surat_pengantar(desk: Desk) -> None:
         assert f"https://izin.example.go.id/verify/{ref.document_id}" in words
         assert approved[ref.jenis]["sha256"] in words  # the hash of the version approved
         assert re.search(r"ID persetujuan: PSTJ-[0-9A-F]{12}", words)
-        assert 'src="data:image/svg+xml' in text  # the QR code
+        assert 'src="data:image/png;base64,' in text  # the QR code
         item = desk.store.get(f"APP#{ID_IZIN}", f"DOC#{ref.jenis}#002")
         assert item is not None and item["sealed"] is True
         assert item["signed_nip"] == KADIS
@@ -479,6 +485,100 @@ def test_a_sealed_document_never_changes(desk: Desk) -> None:
 def test_a_seal_needs_the_documents(desk: Desk) -> None:
     with pytest.raises(DocumentDataMissing, match="never rendered"):
         desk.seal()
+
+
+# -- the PDFs -------------------------------------------------------------------------------
+
+ARTIFACTS = PACKAGE.parents[2] / "test-artifacts"
+
+
+def poppler(tool: str) -> str:
+    """A poppler-utils program; outside CI its absence skips the test, in CI it fails it."""
+    path = shutil.which(tool)
+    if path is None:
+        message = f"{tool} missing: apt-get install -y poppler-utils"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    """The text of a PDF in the order it was written (-raw: a table's cells one by one)."""
+    source = tmp_path / "document.pdf"
+    source.write_bytes(pdf)
+    out = subprocess.run(
+        [poppler("pdftotext"), "-raw", "-enc", "UTF-8", str(source), "-"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    return re.sub(r"\s+", " ", out.stdout.decode("utf-8"))
+
+
+def test_every_version_has_its_pdf_beside_it(desk: Desk) -> None:
+    ref = desk.render(Jenis.SURAT_TUGAS)
+    item = desk.store.get(f"APP#{ID_IZIN}", "DOC#surat_tugas#001")
+    assert item is not None
+    assert item["pdf_key"] == f"applications/{ID_IZIN}/documents/surat_tugas/v001.pdf"
+    pdf, content_type = desk.bucket.objects[item["pdf_key"]]
+    assert content_type == "application/pdf" and pdf.startswith(b"%PDF-")
+    assert item["pdf_sha256"] == hashlib.sha256(pdf).hexdigest()
+    pointer = desk.store.get(f"DOCUMENT#{ref.document_id}", "DOCUMENT")
+    assert pointer is not None and pointer["pdf_sha256"] == item["pdf_sha256"]
+    (entry,) = desk.store.audit
+    assert (entry["pdf_key"], entry["pdf_sha256"]) == (item["pdf_key"], item["pdf_sha256"])
+
+
+def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:
+    desk.render_all()
+    bap = next(r for r in desk.seal() if r.jenis == "bap")
+    item = desk.store.get(f"APP#{ID_IZIN}", f"DOC#bap#{bap.versi:03d}")
+    assert item is not None
+    pdf = desk.bucket.objects[item["pdf_key"]][0]
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "bap.pdf").write_bytes(pdf)
+    (ARTIFACTS / "bap-page1.png").unlink(missing_ok=True)
+    first_page = ["-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile"]
+    subprocess.run(
+        [
+            poppler("pdftoppm"),
+            *first_page,
+            str(ARTIFACTS / "bap.pdf"),
+            str(ARTIFACTS / "bap-page1"),
+        ],
+        check=True,
+        timeout=60,
+    )
+    png = (ARTIFACTS / "bap-page1.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000  # a page with text on it
+    text = pdf_text(pdf, tmp_path)
+    for words in (
+        "DINAS PERINDUSTRIAN DAN PERDAGANGAN",
+        "BERITA ACARA PEMERIKSAAN",
+        "Nomor: 500.2.2.1/1/Disperindag/2026",
+        "Pada hari ini, Rabu, 2 Desember 2026",
+        "PT Sawit Sanggau Lestari",
+        "9120301234567",
+        "60 ton TBS/jam",
+        "90 ton TBS/jam",
+        "Rp85.000.000.000",
+        "dinyatakan SIAP",
+        "Ditandatangani secara elektronik pada Senin, 7 Desember 2026",
+        "Dr. H. Ahmad Fauzi, S.E., M.M.",
+        "NIP 19690715 199403 1 007",
+        "rekonstruksi Lampiran III",
+    ):
+        assert words in text, words
+
+
+def test_a_company_name_with_markup_is_intact_in_the_pdf(tmp_path: Path) -> None:
+    nama = "PT \"Sawit\" & <script>alert('x')</script> Lestari"
+    desk = Desk(FakeStore(application(nama), STEPS))
+    desk.render_all()
+    for jenis, item in latest_documents(desk.store, ID_IZIN).items():
+        text = pdf_text(desk.bucket.objects[item["pdf_key"]][0], tmp_path)
+        assert nama in text, jenis
 
 
 # -- the real counter, under moto -----------------------------------------------------------

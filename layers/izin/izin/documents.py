@@ -22,9 +22,11 @@ the same number. A sealed version is never rewritten, and nothing is rendered af
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,7 +49,12 @@ Item = dict[str, Any]
 PutObject = Callable[[str, bytes, str], None]
 
 CONTENT_TYPE = "text/html; charset=utf-8"
+PDF_CONTENT_TYPE = "application/pdf"
 TEMPLATES = Path(__file__).parent / "templates" / "documents"
+# Liberation Serif (SIL OFL, metric-compatible with Times New Roman), shipped in the layer:
+# Lambda has no system fonts, and fpdf2's core fonts cannot spell beyond Latin-1.
+FONTS = Path(__file__).parent / "data" / "fonts"
+FONT_FACES = {"": "Regular", "B": "Bold", "I": "Italic", "BI": "BoldItalic"}
 
 
 class Jenis(StrEnum):
@@ -366,6 +373,7 @@ def build_context(
         "sifat": "Biasa",
         "tembusan": [],
         "rekonstruksi": False,
+        "pdf": False,
     }
     if jenis is Jenis.SURAT_PENGANTAR_KABID:
         s4 = steps.get(4) or {}
@@ -536,11 +544,70 @@ def render_html(jenis: Jenis | str, context: Mapping[str, Any]) -> str:
     return environment().get_template(f"{Jenis(jenis).value}.html.j2").render(context)
 
 
+@functools.cache
+def _pdf_class() -> Any:
+    """fpdf2's FPDF, reading HTML with the one fix the documents need; imported on first use."""
+    from fpdf import FPDF
+    from fpdf.html import HTML2FPDF
+
+    class Html(HTML2FPDF):
+        # fpdf2 2.8 starts a table in the style the paragraph before it ended with: after
+        # a bold "MENUGASKAN:", a whole team table came out bold.
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "table":
+                self.pdf.set_font(style="")
+            super().handle_starttag(tag, attrs)
+
+    class Pdf(FPDF):
+        HTML2FPDF_CLASS = Html
+
+    return Pdf
+
+
+def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime) -> bytes:
+    """The same document as an A4 PDF, laid out by fpdf2 from the templates' PDF variant."""
+    from fpdf.fonts import TextStyle
+
+    kind = Jenis(jenis)
+    markup = environment().get_template(f"{kind.value}.html.j2").render({**context, "pdf": True})
+    markup = re.sub(r"\s+", " ", markup)  # fpdf2 keeps a cell's line breaks and indentation
+    # fpdf2 centres a table on the page, not between the (uneven) margins of a surat dinas.
+    markup = markup.replace("<table ", '<table align="left" ')
+    pdf = _pdf_class()(format="A4", unit="mm")
+    pdf.set_margins(left=25, top=20, right=20)
+    pdf.set_auto_page_break(True, margin=20)
+    for style, face in FONT_FACES.items():
+        pdf.add_font("LiberationSerif", style, str(FONTS / f"LiberationSerif-{face}.ttf"))
+    pdf.set_font("LiberationSerif", size=12)
+    pdf.set_title(f"{context['judul']} {context['nomor']}")
+    pdf.set_author(str(context["dinas"]["nama"]))
+    pdf.set_creator("izin")
+    pdf.set_creation_date(now)
+    pdf.add_page()
+    black = "#000000"
+    pdf.write_html(
+        markup,
+        tag_styles={
+            "h2": TextStyle(font_style="B", font_size_pt=12, t_margin=4, b_margin=1, color=black),
+            "blockquote": TextStyle(
+                font_style="I", l_margin=10, t_margin=2, b_margin=2, color=black
+            ),
+            "li": TextStyle(l_margin=5, t_margin=1, color=black),
+        },
+        warn_on_tags_not_matching=False,
+    )
+    return bytes(pdf.output())
+
+
 def verification_qr(url: str) -> str:
-    """The verification link as a QR code, an SVG data URI for an <img>."""
+    """The verification link as a QR code: a PNG data URI, for the HTML and the PDF alike."""
+    import io
+
     import segno  # only a seal needs it
 
-    return str(segno.make(url, error="m").svg_data_uri(scale=3, border=2))
+    png = io.BytesIO()
+    segno.make(url, error="m").save(png, kind="png", scale=4, border=2)
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
 
 
 # -- the store: versions, numbers, sealing -----------------------------------------------
@@ -760,13 +827,18 @@ def _publish(
         url = f"{seal['base_url']}/verify/{document_id}"
         signature = {k: v for k, v in seal.items() if k != "base_url"}
         signature |= {"url": url, "qr": verification_qr(url)}
-    body = render_html(kind, sources.context(kind, nomor, signature)).encode("utf-8")
+    context = sources.context(kind, nomor, signature)
+    body = render_html(kind, context).encode("utf-8")
+    pdf = render_pdf(kind, context, now=sources.now)
     now = sources.now
     sha256 = hashlib.sha256(body).hexdigest()
+    pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     key = document_key(id_izin, kind, versi)
-    # The file first: a retry after a crash between the two writes rewrites the same key
-    # and then records it, so no recorded version ever points at a missing file.
+    pdf_key = document_key(id_izin, kind, versi, "pdf")
+    # The files first: a retry after a crash before the record rewrites the same keys and
+    # then records them, so no recorded version ever points at a missing file.
     put_object(key, body, CONTENT_TYPE)
+    put_object(pdf_key, pdf, PDF_CONTENT_TYPE)
     item: Item = {
         "document_id": document_id,
         "jenis": kind.value,
@@ -778,6 +850,9 @@ def _publish(
         "sha256": sha256,
         "content_type": CONTENT_TYPE,
         "size": len(body),
+        "pdf_key": pdf_key,
+        "pdf_sha256": pdf_sha256,
+        "pdf_size": len(pdf),
         "created_at": now.isoformat(),
         "tanggal": (seal["pada"] if seal else now.isoformat()),
         "sealed": bool(seal),
@@ -792,7 +867,20 @@ def _publish(
         }
     if not store.put(app_key(id_izin), f"DOC#{kind.value}#{versi:03d}", item, if_absent=True):
         raise DocumentVersionConflict(f"{kind} v{versi:03d} of {id_izin} already recorded")
-    pointer = {k: item[k] for k in ("jenis", "nomor", "versi", "key", "bucket", "sha256")}
+    pointer = {
+        k: item[k]
+        for k in (
+            "jenis",
+            "judul",
+            "nomor",
+            "versi",
+            "key",
+            "bucket",
+            "sha256",
+            "pdf_key",
+            "pdf_sha256",
+        )
+    }
     pointer |= {"id_izin": id_izin, "sealed": bool(seal), "created_at": item["created_at"]}
     if not store.put(f"DOCUMENT#{document_id}", "DOCUMENT", pointer, if_absent=True):
         raise DocumentVersionConflict(f"document id {document_id} already used")
@@ -804,6 +892,8 @@ def _publish(
         "versi": versi,
         "sha256": sha256,
         "key": key,
+        "pdf_sha256": pdf_sha256,
+        "pdf_key": pdf_key,
         "document_id": document_id,
     }
     if seal:
