@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from izin_local import samples
     from izin_local.webhook_client import envelope, post_event
 
-    events = {
+    events: dict[str, tuple[str, str, Callable[[str], dict[str, Any]]]] = {
         "permohonan": ("oss", "permohonan.diajukan", samples.permohonan),
         "verifikasi": ("siinas", "verifikasi.diajukan", samples.verifikasi),
         "komitmen": ("siinas", "komitmen.terpenuhi", samples.komitmen),

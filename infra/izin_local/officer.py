@@ -168,7 +168,9 @@ class Officer:
         return Decided(step, decision, status, message.to[0], page)
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float, what: str, every: float = 0.1) -> T:
+def wait_until(
+    predicate: Callable[[], T | None], *, timeout: float, what: str, every: float = 0.1
+) -> T:
     """Poll `predicate()` until it returns something truthy, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

@@ -136,11 +136,7 @@ def drive(
     efektif = scenario.kesimpulan == "siap" if scenario.efektif is None else scenario.efektif
     post(endpoints, "oss", "izin.status", samples.izin_status(id_izin, efektif=efektif))
     return wait_until(
-        lambda: (
-            application(endpoints, id_izin)
-            if application(endpoints, id_izin).get("status") in FINISHED
-            else None
-        ),
+        lambda: a if (a := application(endpoints, id_izin)).get("status") in FINISHED else None,
         timeout=timeout,
         what=f"{id_izin} finished",
     )

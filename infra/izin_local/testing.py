@@ -40,13 +40,13 @@ class System:
     def execution(self, id_izin: str) -> dict[str, Any]:
         """DescribeExecution of the application's execution."""
         sfn = boto3.client("stepfunctions")
-        answer: dict[str, Any] = sfn.describe_execution(executionArn=self.execution_arn(id_izin))
-        return answer
+        answer = sfn.describe_execution(executionArn=self.execution_arn(id_izin))
+        return dict(answer)
 
     def finished(self, id_izin: str, timeout: float = 60) -> dict[str, Any]:
         """The execution once it has stopped running."""
         return wait_until(
-            lambda: (e := self.execution(id_izin))["status"] != "RUNNING" and e,
+            lambda: e if (e := self.execution(id_izin))["status"] != "RUNNING" else None,
             timeout=timeout,
             what=f"execution of {id_izin} finished",
         )
@@ -58,7 +58,7 @@ class System:
         kwargs: dict[str, Any] = {"executionArn": self.execution_arn(id_izin), "maxResults": 1000}
         while True:
             page = sfn.get_execution_history(**kwargs)
-            events += page["events"]
+            events += [dict(e) for e in page["events"]]
             if not page.get("nextToken"):
                 return events
             kwargs["nextToken"] = page["nextToken"]
@@ -104,3 +104,12 @@ def human(n: int) -> list[str]:
 def doc(code: str, title: str) -> list[str]:
     """The state that renders one document."""
     return [f"{code} Dokumen - {title}"]
+
+
+def wait_for_status(store: Store, id_izin: str, status: str, timeout: float = 60) -> dict[str, Any]:
+    """The application's record once its status is `status`."""
+    return wait_until(
+        lambda: a if (a := store.application(id_izin) or {}).get("status") == status else None,
+        timeout=timeout,
+        what=f"{id_izin} {status}",
+    )

@@ -244,7 +244,7 @@ def test_every_document_carries_the_kop_the_company_and_its_number(texts: dict[s
         assert "PT Sawit Sanggau Lestari" in words, jenis
         assert "@page { size: A4;" in text, jenis
         assert DINAS.nomor(jenis, 1, 2026) in words, jenis
-    assert DINAS.nomor("bap", 1, 2026) == "500.2.2.1/1/Disperindag/2026"
+    assert DINAS.nomor("bap", 1, 2026) == "500.2.2.1/1/BAP/Disperindag-Ind/2026"
 
 
 def test_surat_pengantar_to_the_kepala_bidang(texts: dict[str, str]) -> None:
@@ -270,15 +270,17 @@ def test_nota_dinas_carries_the_disposition_and_cites_the_surat_pengantar(
     assert "Dari : Kepala Bidang Perindustrian" in words
     assert "Tanggal : 26 November 2026" in words
     assert "Mohon ditindaklanjuti dengan penugasan Tim Teknis." in words
-    assert "Surat Pengantar Nomor 500.2.2/1/Disperindag/2026 tanggal 26 November 2026" in words
+    assert (
+        "Surat Pengantar Nomor 500.2.2/1/SP/Disperindag-Ind/2026 tanggal 26 November 2026" in words
+    )
     assert "Dra. Sri Wahyuni, M.Si." in words and "NIP 19710824 199803 2 004" in words
 
 
 def test_surat_tugas_names_the_team_the_task_and_the_period(texts: dict[str, str]) -> None:
     words = plain(texts[Jenis.SURAT_TUGAS])
-    assert "SURAT TUGAS" in words and "Nomor: 800.1.11.1/1/Disperindag/2026" in words
+    assert "SURAT TUGAS" in words and "Nomor: 800.1.11.1/1/ST/Disperindag-Ind/2026" in words
     assert "Dasar" in words and "Nomor 30 Tahun 2019" in words
-    assert "Nota Dinas Kepala Bidang Nomor 500.2.2/1/Disperindag/2026" in words
+    assert "Nota Dinas Kepala Bidang Nomor 500.2.2/1/ND/Disperindag-Ind/2026" in words
     for nama, nip, jabatan in (
         ("Budi Santoso, S.T.", "19880320 201212 1 002", "Pengawas Industri Ahli Muda"),
         ("Yuliana Putri, S.T.P.", "19910708 201503 2 006", "Pengawas Industri Ahli Pertama"),
@@ -297,7 +299,9 @@ def test_surat_tugas_names_the_team_the_task_and_the_period(texts: dict[str, str
 def test_form_pemeriksaan_lapangan_holds_the_results(texts: dict[str, str]) -> None:
     words = plain(texts[Jenis.FORM_PEMERIKSAAN_LAPANGAN])
     assert "FORM PEMERIKSAAN LAPANGAN" in words
-    assert "Surat Tugas Nomor 800.1.11.1/1/Disperindag/2026 tanggal 26 November 2026" in words
+    assert (
+        "Surat Tugas Nomor 800.1.11.1/1/ST/Disperindag-Ind/2026 tanggal 26 November 2026" in words
+    )
     assert "Selasa, 1 Desember 2026" in words
     assert "Kapasitas terpasang 60 ton TBS/jam 60 ton TBS/jam" in words
     assert "Lokasi pabrik Desa Semuntai" in words and "Sesuai" in words
@@ -310,9 +314,12 @@ def test_bap_follows_the_reconstruction_of_lampiran_iii(texts: dict[str, str]) -
     words = plain(text)
     assert 'data-rekonstruksi="lampiran-iii"' in text
     assert "rekonstruksi Lampiran III" in words
-    assert "BERITA ACARA PEMERIKSAAN" in words and "Nomor: 500.2.2.1/1/Disperindag/2026" in words
+    assert (
+        "BERITA ACARA PEMERIKSAAN" in words
+        and "Nomor: 500.2.2.1/1/BAP/Disperindag-Ind/2026" in words
+    )
     assert "Pada hari ini, Rabu, 2 Desember 2026" in words
-    assert "Surat Tugas Nomor 800.1.11.1/1/Disperindag/2026" in words
+    assert "Surat Tugas Nomor 800.1.11.1/1/ST/Disperindag-Ind/2026" in words
     assert "Kapasitas sebelum perluasan : 60 ton TBS/jam" in words
     assert "Penambahan kapasitas : 30 ton TBS/jam (50%)" in words
     assert "Kapasitas sesudah perluasan : 90 ton TBS/jam" in words
@@ -340,7 +347,7 @@ def test_surat_pengantar_to_dpmptsp_cites_the_bap(texts: dict[str, str]) -> None
     words = plain(texts[Jenis.SURAT_PENGANTAR_DPMPTSP])
     assert "Yth. Kepala Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu" in words
     assert "di Pontianak" in words
-    assert "Berita Acara Pemeriksaan Nomor 500.2.2.1/1/Disperindag/2026 tanggal" in words
+    assert "Berita Acara Pemeriksaan Nomor 500.2.2.1/1/BAP/Disperindag-Ind/2026 tanggal" in words
     assert "Kesimpulan: SIAP" in words
     assert "Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat," in words
     assert "NIP 19690715 199403 1 007" in words
@@ -363,7 +370,7 @@ def test_strict_undefined_refuses_a_missing_value() -> None:
         steps=STEPS,
         roster=ROSTER,
         dinas=DINAS,
-        nomor="500.2.2.1/1/Disperindag/2026",
+        nomor="500.2.2.1/1/BAP/Disperindag-Ind/2026",
         now=NOW,
     )
     assert "Berita Acara" in render_html(Jenis.BAP, context)
@@ -416,11 +423,14 @@ def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
     first = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
     other = Desk(FakeStore(application("PT Lain"), STEPS))
     other.store.counters = desk.store.counters  # another application takes a number meanwhile
-    assert other.render(Jenis.SURAT_PENGANTAR_DPMPTSP).nomor == "500.2.2/2/Disperindag/2026"
+    assert (
+        other.render(Jenis.SURAT_PENGANTAR_DPMPTSP).nomor
+        == "500.2.2/2/SP-DPMPTSP/Disperindag-Ind/2026"
+    )
     later = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)  # a send-back that crosses the year
     second = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP, now=later)
     assert (first.versi, second.versi) == (1, 2)
-    assert first.nomor == second.nomor == "500.2.2/1/Disperindag/2026"
+    assert first.nomor == second.nomor == "500.2.2/1/SP-DPMPTSP/Disperindag-Ind/2026"
     assert second.key.endswith("/surat_pengantar_dpmptsp/v002.html")
     assert first.key in desk.bucket.objects and second.key in desk.bucket.objects
     assert first.document_id != second.document_id
@@ -556,7 +566,7 @@ def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:
     for words in (
         "DINAS PERINDUSTRIAN DAN PERDAGANGAN",
         "BERITA ACARA PEMERIKSAAN",
-        "Nomor: 500.2.2.1/1/Disperindag/2026",
+        "Nomor: 500.2.2.1/1/BAP/Disperindag-Ind/2026",
         "Pada hari ini, Rabu, 2 Desember 2026",
         "PT Sawit Sanggau Lestari",
         "9120301234567",

@@ -122,15 +122,18 @@ class Dinas(BaseModel):
     unit: str
     nomor_pola: str = Field(pattern=r"\{urut")
     kode_klasifikasi: dict[str, str]
+    # Each type's series in the number, so two types sharing a kode never print one number.
+    seri: dict[str, str] = Field(default_factory=dict)
     dpmptsp: str
 
     def nomor(self, jenis: str, urut: int, tahun: int) -> str:
-        """The letter number, from the configured pattern: "500.2.2/7/Disperindag/2026"."""
+        """The letter number, from the configured pattern: "500.2.2/7/SP/Disperindag/2026"."""
         try:
             kode = self.kode_klasifikasi[jenis]
         except KeyError:
             raise KeyError(f"dinas.json has no kode_klasifikasi for {jenis}") from None
-        return self.nomor_pola.format(kode=kode, urut=urut, unit=self.unit, tahun=tahun)
+        seri = self.seri.get(jenis, "")
+        return self.nomor_pola.format(kode=kode, urut=urut, seri=seri, unit=self.unit, tahun=tahun)
 
 
 @functools.cache

@@ -16,7 +16,7 @@ from typing import Any
 
 from izin.calendar import WIB
 from izin.roster import Roster
-from izin.sop import Decision, FieldKind, FormField, Step
+from izin.sop import Decision, FieldKind, FormField, Role, Step
 
 Values = dict[str, Any]
 Errors = dict[str, str]
@@ -44,7 +44,7 @@ class FormInvalid(ValueError):
 def defaults(step: Step, application: Mapping[str, Any], roster: Roster, today: date) -> Values:
     """The values a step's form starts with for this application."""
     data = application.get("data", {})
-    team = roster.holders(step.fields[0].role) if step.number == 7 and step.fields else ()
+    team = roster.holders(Role.TIM_TEKNIS) if step.number == 7 else ()
     computed: Values = {
         "tanggal_mulai": today.isoformat(),
         "tanggal_selesai": (today + timedelta(days=7)).isoformat(),

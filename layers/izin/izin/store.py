@@ -61,8 +61,7 @@ _DESERIALIZER = TypeDeserializer()
 
 
 def _attr(value: Any) -> dict[str, Any]:
-    attr: dict[str, Any] = _SERIALIZER.serialize(_to_dynamo(value))
-    return attr
+    return dict(_SERIALIZER.serialize(_to_dynamo(value)))
 
 
 def _to_item(fields: Item) -> dict[str, Any]:

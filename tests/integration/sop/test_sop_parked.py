@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from izin.roster import Role
 from izin_local import samples
-from izin_local.officer import Officer, wait_until
+from izin_local.officer import Officer
 from izin_local.scenario import post, wait_for_step
-from izin_local.testing import ROSTER, System, endpoints_of, start_system
+from izin_local.testing import ROSTER, System, endpoints_of, start_system, wait_for_status
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +41,7 @@ def test_h_a_step_that_fails_for_good_parks_the_application(
     assert officer.act(4, "done").status == 200
     trail_before = endpoints.store.audit(id_izin)
 
-    parked = wait_until(
-        lambda: (a := endpoints.store.application(id_izin) or {}).get("status") == "TERHENTI" and a,
-        timeout=60,
-        what="application parked",
-    )
+    parked = wait_for_status(endpoints.store, id_izin, "TERHENTI")
     assert parked["reason"]["error"] == "RosterError"
     assert "kepala_dinas" in parked["reason"]["cause"]
     assert parked["current_step"] == 4  # the last step that happened

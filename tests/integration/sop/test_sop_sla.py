@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from izin.roster import Role
 from izin_local import samples
-from izin_local.officer import Officer, http_get, is_task_email, wait_until
+from izin_local.officer import Officer, http_get, is_task_email
 from izin_local.scenario import post, wait_for_step
-from izin_local.testing import System, endpoints_of, human, start_system
+from izin_local.testing import System, endpoints_of, human, start_system, wait_for_status
 
 WORKDAY_SECONDS = 2
 
@@ -70,14 +70,7 @@ def test_g_reminders_are_capped_then_the_application_waits_for_an_administrator(
     system, id_izin = fast_system, "IP-SLA-002"
     submit_application(system, id_izin)
 
-    parked = wait_until(
-        lambda: (
-            (a := system.endpoints.store.application(id_izin) or {}).get("status") == "TERHENTI"
-            and a
-        ),
-        timeout=60,
-        what="parked after the last reminder",
-    )
+    parked = wait_for_status(system.endpoints.store, id_izin, "TERHENTI")
     assert parked["reason"]["error"] == "SlaExhausted"
     reminders = [
         m
