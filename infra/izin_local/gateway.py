@@ -308,9 +308,9 @@ class HttpGateway:
         raw_path, _, raw_query = target.partition("?")
         if raw_path == "/_local" or raw_path.startswith("/_local/"):
             return self._local_page(method, raw_path, raw_query)
-        path = unquote(raw_path)
         for route in self._routes:
-            parameters = route.match(method, path)
+            # Matched on the path as sent; parameters are decoded once, in match().
+            parameters = route.match(method, raw_path)
             if parameters is None:
                 continue
             event = payload_v2_event(

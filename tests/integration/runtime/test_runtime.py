@@ -277,11 +277,11 @@ def test_an_http_request_becomes_a_payload_2_event_for_the_right_function(runtim
 
 def test_a_literal_route_beats_a_parameter_and_greedy_paths_match_deep(runtime: LocalRuntime):
     assert json.loads(http(runtime, "GET", "/items/special")[2]) == {"special": True}
-    status, _, body = http(runtime, "DELETE", "/files/a/b/c.txt")
+    status, _, body = http(runtime, "DELETE", "/files/a/b/c%2525.txt")
     assert status == 200
     event = json.loads(body)
     assert event["routeKey"] == "ANY /files/{proxy+}"
-    assert event["pathParameters"] == {"proxy": "a/b/c.txt"}
+    assert event["pathParameters"] == {"proxy": "a/b/c%25.txt"}  # decoded once
 
 
 def test_bodies_are_text_when_textual_and_base64_otherwise(runtime: LocalRuntime):
