@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 from izin import wiring
 from izin.observability import logger
 from izin.pages import task_documents
+from izin.settings import settings
 from izin.tasks import Request, TaskContext, decide_task, show_task
 
 HEADERS = {
@@ -36,6 +37,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         form=parse_qs(raw, keep_blank_values=True, max_num_fields=200),
         source_ip=http.get("sourceIp", ""),
         user_agent=http.get("userAgent", ""),
+        origin=(event.get("headers") or {}).get("origin", ""),
     )
     ctx = TaskContext(
         store=wiring.store(),
@@ -43,7 +45,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         callbacks=wiring.callbacks(),
         mailer=wiring.mailer(),
         now=wiring.now(),
+        public_base_url=settings().public_base_url,
         documents=lambda id_izin: task_documents(wiring.store(), id_izin, wiring.presigned_url),
+        record_event=wiring.record_event,
     )
     page = decide_task(request, ctx) if http["method"] == "POST" else show_task(request, ctx)
     logger.info("task page", extra={"method": http["method"], "status": page.status})

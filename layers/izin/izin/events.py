@@ -28,6 +28,7 @@ from izin.models import (
 )
 from izin.observability import logger
 from izin.store import ConditionFailed, Store, app_key
+from izin.tickets import supersede
 
 Source = Literal["oss", "siinas"]
 
@@ -237,7 +238,7 @@ def deliver_pending(
     event = pending[0]
     token = wait["token"]
     try:  # claim the waiter: only one deliverer wins its token
-        store.update(
+        claimed = store.update(
             pk,
             f"WAIT#{event_key}",
             {"claimed_event": event["event_id"]},
@@ -267,7 +268,23 @@ def deliver_pending(
         _restore_wait(store, pk, event_key, token)
         raise
     _after_applied(store, id_izin, event_key, event, now=now)
+    supersede(store, claimed.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
     return True
+
+
+def remember_manual_ticket(
+    store: Store, id_izin: str, event_key: str, ticket_hash: str, *, now: datetime
+) -> None:
+    """Keep the Operator's record-by-hand ticket with the wait; stop it if the event came first."""
+    try:
+        store.update(
+            app_key(id_izin),
+            f"WAIT#{event_key}",
+            {"manual_ticket": ticket_hash},
+            present=("token",),
+        )
+    except ConditionFailed:
+        supersede(store, ticket_hash, now=now, by="event")
 
 
 def _restore_wait(store: Store, pk: str, event_key: str, token: str) -> None:

@@ -455,3 +455,119 @@ def step(number: int) -> Step:
         return BY_NUMBER[number]
     except KeyError:
         raise KeyError(f"SOP Izin Perluasan has no step {number}") from None
+
+
+# -- tasks beside the SOP's own steps -------------------------------------------------------
+
+BUKTI = FormField(
+    "bukti",
+    "Bukti (tautan tangkapan layar, nomor atau keterangan dokumen)",
+    FieldKind.TEXTAREA,
+    hint="Disimpan sebagai data elektronik bersama keputusan ini.",
+)
+
+# The manual fallbacks (CONTRACT §2): what an officer records when OSS or SIINAS cannot.
+MANUAL_TASKS: dict[str, Step] = {
+    "unggah_siinas": Step(
+        17,
+        Role.OPERATOR,
+        "Unggah BAP Manual melalui SIINAS",
+        "SIINAS tidak dapat dihubungi otomatis: unggah BAP yang telah ditandatangani melalui "
+        "SIINAS secara manual, lalu catat tanda terimanya.",
+        inputs="BAP",
+        outputs="BAP di SIINAS",
+        fields=(
+            FormField("nomor_tanda_terima", "Nomor tanda terima unggah SIINAS"),
+            FormField("tanggal_unggah", "Tanggal unggah", FieldKind.DATE),
+            BUKTI,
+        ),
+        decisions=(Decision.DONE,),
+        done_label="BAP sudah diunggah di SIINAS",
+    ),
+    "catat:siinas:verifikasi.diajukan": Step(
+        3,
+        Role.OPERATOR,
+        "Catat Notifikasi Verifikasi Teknis SIINAS",
+        "Bila notifikasi permohonan verifikasi teknis sudah ada di SIINAS tetapi belum sampai ke "
+        "sistem ini, catat di sini dengan buktinya.",
+        fields=(
+            FormField(
+                "komitmen_data_industri",
+                "Komitmen data industri",
+                FieldKind.CHOICE,
+                default="ya",
+                choices=(("ya", "YA: sudah terpenuhi"), ("tidak", "TIDAK: belum terpenuhi")),
+            ),
+            BUKTI,
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Catat notifikasi SIINAS",
+    ),
+    "catat:siinas:komitmen.terpenuhi": Step(
+        18,
+        Role.OPERATOR,
+        "Catat Berita Acara Pemenuhan Komitmen",
+        "Bila SIINAS sudah menerbitkan Berita Acara Pemenuhan Komitmen tetapi belum sampai ke "
+        "sistem ini, catat di sini dengan buktinya.",
+        fields=(
+            FormField("nomor_berita_acara", "Nomor Berita Acara Pemenuhan Komitmen"),
+            FormField("tanggal", "Tanggal berita acara", FieldKind.DATE),
+            BUKTI,
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Catat berita acara",
+    ),
+    "catat:oss:izin.status": Step(
+        19,
+        Role.OPERATOR,
+        "Catat Status Izin dari OSS",
+        "Bila OSS sudah menetapkan status Izin Perluasan tetapi belum sampai ke sistem ini, "
+        "catat di sini dengan buktinya.",
+        fields=(
+            FormField(
+                "status",
+                "Status Izin Perluasan di OSS",
+                FieldKind.CHOICE,
+                default="efektif",
+                choices=(("efektif", "Berlaku efektif"), ("belum_efektif", "Belum efektif")),
+            ),
+            FormField(
+                "kd_status",
+                "Kode status OSS",
+                FieldKind.CHOICE,
+                default="50",
+                choices=(
+                    ("50", "50 Disetujui"),
+                    ("90", "90 Ditolak"),
+                    ("93", "93 Penolakan persyaratan"),
+                ),
+            ),
+            FormField("keterangan", "Keterangan", FieldKind.TEXTAREA, required=False),
+            BUKTI,
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Catat status OSS",
+    ),
+}
+
+
+def reassign_form(task: Step) -> Step:
+    """The form that moves an open task of `task` to another officer of the same role."""
+    return Step(
+        task.number,
+        task.actor,
+        f"Alihkan Tugas: {task.activity}",
+        f"Pindahkan tugas langkah {task.code} kepada petugas lain dengan peran "
+        f"{ROLE_TITLES[task.actor]}. Tautan lama tidak berlaku lagi.",
+        fields=(
+            FormField(
+                "petugas",
+                f"{ROLE_TITLES[task.actor]} yang menerima tugas",
+                FieldKind.OFFICER,
+                role=task.actor,
+            ),
+            FormField("alasan", "Alasan pengalihan", FieldKind.TEXTAREA, required=False),
+        ),
+        decisions=(Decision.DONE,),
+        done_label="Alihkan tugas",
+    )

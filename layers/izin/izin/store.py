@@ -140,8 +140,9 @@ class Store:
         add: dict[str, int] | None = None,
         remove: tuple[str, ...] = (),
         must_exist: bool = False,
+        present: tuple[str, ...] = (),
     ) -> Item:
-        """Set fields (and add to counters) atomically; `expect` holds for the write or it fails.
+        """Set fields (and add to counters) atomically, if `expect` holds and `present` exist.
 
         Returns the item as it is after the write. Raises ConditionFailed when `expect` (or
         `must_exist`) did not hold.
@@ -164,6 +165,9 @@ class Store:
             else:
                 values[f":c{i}"] = _attr(value)
                 conditions.append(f"#c{i} = :c{i}")
+        for i, name in enumerate(present):
+            names[f"#p{i}"] = name
+            conditions.append(f"attribute_exists(#p{i})")
         removes = []
         for i, name in enumerate(remove):
             names[f"#r{i}"] = name

@@ -8,6 +8,7 @@ from typing import Any
 
 from izin.calendar import HolidayCalendar
 from izin.callbacks import StepFunctionsCallbacks
+from izin.events import InboundEvent
 from izin.mail import SesMailer
 from izin.roster import Roster, load_roster
 from izin.settings import settings
@@ -78,3 +79,17 @@ def presigned_url(key: str, seconds: int = 900) -> str:
         "get_object", Params={"Bucket": settings().bucket_name, "Key": key}, ExpiresIn=seconds
     )
     return url
+
+
+def record_event(event: InboundEvent) -> str:
+    """Apply an event an officer recorded by hand, as the inbound function applies webhooks."""
+    from izin.events import apply_event
+    from izin.queues import StepFunctionsExecutions
+
+    return apply_event(
+        event,
+        store=store(),
+        executions=StepFunctionsExecutions(settings().state_machine_arn),
+        callbacks=callbacks(),
+        now=now(),
+    )

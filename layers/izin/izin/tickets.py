@@ -1,0 +1,77 @@
+"""The ticket behind an email link: its secret, its stored hash, its lifecycle.
+
+A ticket is 256 random bits; the link carries it, the table keeps only its SHA-256, so
+neither a leaked table nor a log line gives anyone a usable link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from izin.store import ConditionFailed, Store
+
+
+class Status:
+    """A ticket's lifecycle: open until decided, superseded, expired or locked."""
+
+    OPEN = "open"
+    DECIDED = "decided"
+    SUPERSEDED = "superseded"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+
+
+class Kind:
+    """What a ticket asks for."""
+
+    STEP = "langkah"  # an officer's step of the SOP
+    UPLOAD = "unggah_siinas"  # step 17 by hand: SIINAS could not be reached
+    RECORD = "catat"  # an OSS/SIINAS event recorded by an officer
+    REASSIGN = "alihkan"  # move an open task to another officer of the same role
+
+
+def ticket_hash(ticket: str) -> str:
+    """The stored form of a ticket."""
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+def open_ticket(store: Store, fields: dict[str, Any]) -> tuple[str, str]:
+    """Store a new open ticket; returns (the secret for the link, its hash)."""
+    ticket = secrets.token_urlsafe(32)
+    digest = ticket_hash(ticket)
+    store.put_ticket(
+        digest,
+        {"status": Status.OPEN, "wrong_nips": 0, "csrf": secrets.token_urlsafe(24), **fields},
+    )
+    return ticket, digest
+
+
+def supersede(
+    store: Store,
+    digest: str | None,
+    *,
+    now: datetime,
+    by: str = "",
+    from_status: tuple[str, ...] = (Status.OPEN,),
+) -> bool:
+    """A ticket stops working (its link answers 410); False if it was in none of `from_status`."""
+    if not digest:
+        return False
+    for status in from_status:
+        try:
+            store.update_ticket(
+                digest,
+                {
+                    "status": Status.SUPERSEDED,
+                    "superseded_at": now.isoformat(),
+                    "superseded_by": by,
+                },
+                expect={"status": status},
+            )
+        except ConditionFailed:
+            continue
+        return True
+    return False
