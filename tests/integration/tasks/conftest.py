@@ -1,0 +1,28 @@
+"""A running system whose roster has two Operators, so a task can be moved between them."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from izin_local.testing import ROSTER, System, endpoints_of, start_system
+
+SECOND_OPERATOR = {
+    "role": "operator",
+    "nama": "Dedi Kurniawan, A.Md.",
+    "nip": "199511222020121004",
+    "jabatan": "Pengelola Data Perindustrian",
+    "email": "dedi.kurniawan@disperindag.kalbarprov.go.id",
+}
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    roster = json.loads(ROSTER.read_text())
+    roster["officers"].append(SECOND_OPERATOR)
+    path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
+    path.write_text(json.dumps(roster))
+    with start_system(
+        tmp_path_factory.mktemp("tasks"), workday_seconds=300, roster=path
+    ) as runtime:
+        yield System(runtime, endpoints_of(runtime, path))
