@@ -93,6 +93,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    from izin_local.status import find_table, use_endpoint
+
+    use_endpoint(args.endpoint_url)
+    from izin.resume import NotResumable
+
+    from izin_local.resume import resume, state_machine_arn
+
+    try:
+        arn = resume(
+            args.id_izin,
+            table=find_table(args.table),
+            state_machine_arn=args.state_machine_arn or state_machine_arn(None),
+            by=args.by,
+        )
+    except NotResumable as error:
+        print(f"izin resume: {error}")
+        return 1
+    print(f"{args.id_izin}: dilanjutkan ({arn})")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from izin_local import samples
     from izin_local.webhook_client import envelope, post_event
@@ -160,6 +182,22 @@ def parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--table", default=os.environ.get("TABLE_NAME"))
     status.set_defaults(run=cmd_status)
+
+    resume = sub.add_parser(
+        "resume", help="start a TERHENTI application again from the state that failed"
+    )
+    resume.add_argument("id_izin")
+    resume.add_argument(
+        "--by",
+        default=os.environ.get("USER", "administrator"),
+        help="who resumes it (kept in the audit trail)",
+    )
+    resume.add_argument(
+        "--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    )
+    resume.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+    resume.add_argument("--state-machine-arn", default=os.environ.get("STATE_MACHINE_ARN"))
+    resume.set_defaults(run=cmd_resume)
 
     simulate = sub.add_parser("simulate", help="post a correctly signed OSS or SIINAS event")
     simulate.add_argument("event", choices=["permohonan", "verifikasi", "komitmen", "izin-status"])

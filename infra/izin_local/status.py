@@ -10,12 +10,26 @@ from typing import Any
 from izin.calendar import HolidayCalendar, working_seconds_between
 
 
-def _table(endpoint_url: str, table: str | None) -> str:
+def use_endpoint(endpoint_url: str) -> None:
+    """Talk to this AWS endpoint (the local runtime's), unless the environment says otherwise.
+
+    An empty endpoint means AWS itself, with the machine's own credentials and region.
+    """
+    if not endpoint_url:
+        return
+    os.environ.setdefault("AWS_ENDPOINT_URL", endpoint_url)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-3")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+
+
+def find_table(table: str | None) -> str:
+    """The table: named, or the one whose name ends in IzinTable."""
     if table:
         return table
     import boto3
 
-    names = boto3.client("dynamodb", endpoint_url=endpoint_url).list_tables()["TableNames"]
+    names = boto3.client("dynamodb").list_tables()["TableNames"]
     matches = [n for n in names if n.endswith("IzinTable")]
     if len(matches) != 1:
         raise SystemExit(f"izin status: name the table with --table (found {names})")
@@ -55,13 +69,10 @@ def print_status(
     id_izin: str | None, *, as_json: bool, endpoint_url: str, table: str | None
 ) -> int:
     """Print one application (with its audit trail) or all of them."""
-    os.environ.setdefault("AWS_ENDPOINT_URL", endpoint_url)
-    os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-3")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    use_endpoint(endpoint_url)
     from izin.store import Store
 
-    store = Store(_table(endpoint_url, table))
+    store = Store(find_table(table))
     now, calendar = datetime.now(UTC), HolidayCalendar.load()
     if id_izin:
         item = store.application(id_izin)

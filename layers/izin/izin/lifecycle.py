@@ -12,7 +12,7 @@ def reset() -> None:
 
     settings.settings.cache_clear()
     aws.client.cache_clear()
-    roster.load_roster.cache_clear()
+    roster.forget()
     from aws_lambda_powertools.utilities.parameters import base
 
     base.DEFAULT_PROVIDERS.clear()  # its clients point at the old endpoint

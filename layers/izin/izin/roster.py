@@ -58,7 +58,16 @@ class Roster(BaseModel):
         raise RosterError(f"no officer with NIP {nip} in the roster")
 
 
-@functools.cache
 def load_roster(path: Path) -> Roster:
-    """The roster read from a JSON file."""
+    """The roster read from a JSON file; read again when the file changes."""
+    return _load(path, path.stat().st_mtime_ns)
+
+
+@functools.cache
+def _load(path: Path, _mtime_ns: int) -> Roster:
     return Roster.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def forget() -> None:
+    """Drop the rosters read so far."""
+    _load.cache_clear()

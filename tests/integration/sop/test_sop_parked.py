@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from izin.roster import Role
+from izin.roster import Role, load_roster
 from izin_local import samples
 from izin_local.officer import Officer
 from izin_local.scenario import post, wait_for_step
@@ -15,16 +15,22 @@ from izin_local.testing import ROSTER, System, endpoints_of, start_system, wait_
 
 
 @pytest.fixture(scope="module")
-def system_without_kepala_dinas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def roster_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A roster that names no Kepala Dinas: no letter can name its signer."""
     roster = json.loads(ROSTER.read_text())
     roster["officers"] = [o for o in roster["officers"] if o["role"] != "kepala_dinas"]
     path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
     path.write_text(json.dumps(roster))
-    with start_system(
-        tmp_path_factory.mktemp("parked"), workday_seconds=120, roster=path
-    ) as runtime:
-        yield System(runtime, endpoints_of(runtime, path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def system_without_kepala_dinas(
+    tmp_path_factory: pytest.TempPathFactory, roster_file: Path
+) -> Iterator[System]:
+    state = tmp_path_factory.mktemp("parked")
+    with start_system(state, workday_seconds=120, roster=roster_file) as runtime:
+        yield System(runtime, endpoints_of(runtime, roster_file))
 
 
 def test_h_a_step_that_fails_for_good_parks_the_application(
@@ -61,3 +67,61 @@ def test_h_a_step_that_fails_for_good_parks_the_application(
     trail = endpoints.store.audit(id_izin)
     assert trail[: len(trail_before)] == trail_before  # append-only: nothing rewritten
     assert trail[-1]["action"] == "application.parked"
+
+
+def test_h_once_the_cause_is_fixed_the_administrator_resumes_it_where_it_failed(
+    system_without_kepala_dinas: System, roster_file: Path
+) -> None:
+    from izin_local.resume import resume
+
+    system, id_izin = system_without_kepala_dinas, "IP-PARK-002"
+    endpoints = system.endpoints
+    post(endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
+    wait_for_step(endpoints, id_izin, 2)
+    post(endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
+    everyone = load_roster(ROSTER).officers
+    officer = Officer(endpoints.outbox, id_izin, {str(o.email): o.nip for o in everyone})
+    assert officer.act(4, "done").status == 200
+    wait_for_status(endpoints.store, id_izin, "TERHENTI")
+
+    roster_file.write_text(ROSTER.read_text())  # the IT staff put the Kepala Dinas back
+    arn = resume(
+        id_izin,
+        table=system.runtime.table_names["IzinTable"],
+        state_machine_arn=system.runtime.state_machine_arns["IzinStateMachine"],
+        by="admin-ti",
+    )
+    assert arn.endswith(f"{id_izin}-lanjut-1")
+    assert endpoints.store.application(id_izin)["status"] == "PROSES"
+    for step, decision in [
+        (5, "done"),
+        (6, "done"),
+        (7, "done"),
+        (8, "no"),
+        (11, "done"),
+        (12, "done"),
+        (13, "yes"),
+        (14, "yes"),
+    ]:
+        assert officer.act(step, decision).status == 200
+    wait_for_step(endpoints, id_izin, 18)
+    post(endpoints, "siinas", "komitmen.terpenuhi", samples.komitmen(id_izin))
+    wait_for_step(endpoints, id_izin, 19)
+    post(endpoints, "oss", "izin.status", samples.izin_status(id_izin))
+    final = wait_for_status(endpoints.store, id_izin, "SELESAI")
+    assert final["outcome"] == "BERLAKU_EFEKTIF"
+
+    import boto3
+
+    resumed = boto3.client("stepfunctions").describe_execution(executionArn=arn)
+    assert resumed["status"] == "SUCCEEDED"
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for e in boto3.client("stepfunctions").get_execution_history(
+            executionArn=arn, maxResults=1000
+        )["events"]
+        if "stateEnteredEventDetails" in e
+    ]
+    assert entered[:2] == ["Mulai", "05 Dokumen - Surat Pengantar Kepala Bidang"]
+    actions = [e["action"] for e in endpoints.store.audit(id_izin)]
+    assert actions.index("application.parked") < actions.index("application.resumed")

@@ -21,7 +21,7 @@ def new_id() -> str:
 
 
 def start() -> list[str]:
-    return [step(1).state_name, step(2).state_name, step(3).state_name]
+    return ["Mulai", step(1).state_name, step(2).state_name, step(3).state_name]
 
 
 def until_verification() -> list[str]:
@@ -219,7 +219,7 @@ def test_f_siinas_first_says_not_met_then_met(system: System) -> None:
     )
 
     assert system.finished(id_izin)["status"] == "SUCCEEDED"
-    assert system.states(id_izin)[:6] == [
+    assert system.states(id_izin)[:7] == [
         *start(),
         step(2).state_name,
         step(3).state_name,
@@ -233,5 +233,5 @@ def test_siinas_event_before_oss_starts_one_execution_on_the_right_path(system: 
     final = drive(system.endpoints, id_izin, Scenario(field_inspection=False, siinas_first=True))
 
     assert system.finished(id_izin)["status"] == "SUCCEEDED"
-    assert system.states(id_izin)[:4] == [*start(), "04 Tenggat"]
+    assert system.states(id_izin)[:5] == [*start(), "04 Tenggat"]
     assert final["outcome"] == "BERLAKU_EFEKTIF"
