@@ -135,6 +135,11 @@ class Dinas(BaseModel):
         seri = self.seri.get(jenis, "")
         return self.nomor_pola.format(kode=kode, urut=urut, seri=seri, unit=self.unit, tahun=tahun)
 
+    def instansi(self) -> str:
+        """The Dinas as a sentence names it: "Dinas Perindustrian dan Perdagangan Provinsi ..."."""
+        pemerintah = self.pemerintah.removeprefix("PEMERINTAH ")
+        return f"{judul_kapital(self.nama)} {judul_kapital(pemerintah)}"
+
 
 @functools.cache
 def load_dinas(path: Path) -> Dinas:
@@ -168,6 +173,12 @@ class Approval(BaseModel):
             return self.approval_id
         seed = f"{id_izin}|{self.nip}|{self.pada.isoformat()}".encode()
         return "PSTJ-" + hashlib.sha256(seed).hexdigest()[:12].upper()
+
+
+class VersionReader(Protocol):
+    """What reading an application's document versions needs of the store."""
+
+    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]: ...
 
 
 class DocumentStore(Protocol):
@@ -368,8 +379,7 @@ def build_context(
         "judul": JUDUL[jenis],
         "nomor": nomor,
         "dinas": dinas.model_dump(),
-        "instansi": f"{judul_kapital(dinas.nama)} "
-        f"{judul_kapital(dinas.pemerintah.removeprefix('PEMERINTAH '))}",
+        "instansi": dinas.instansi(),
         "perusahaan": company,
         "tempat_tanggal": f"{dinas.kota}, {tanggal(moment)}",
         "tanggal": tanggal(moment),
@@ -621,12 +631,12 @@ def document_key(id_izin: str, jenis: str, versi: int, ext: str = "html") -> str
     return f"applications/{id_izin}/documents/{jenis}/v{versi:03d}.{ext}"
 
 
-def versions(store: DocumentStore, id_izin: str, jenis: str) -> list[Item]:
+def versions(store: VersionReader, id_izin: str, jenis: str) -> list[Item]:
     """Every recorded version of one document, oldest first."""
     return sorted(store.query(app_key(id_izin), f"DOC#{jenis}#"), key=lambda i: int(i["versi"]))
 
 
-def latest_documents(store: DocumentStore, id_izin: str) -> dict[str, dict[str, Any]]:
+def latest_documents(store: VersionReader, id_izin: str) -> dict[str, dict[str, Any]]:
     """Each document of the application by type: its latest version's item."""
     latest: dict[str, dict[str, Any]] = {}
     for item in store.query(app_key(id_izin), "DOC#"):
@@ -865,6 +875,7 @@ def _publish(
             "approval_id": seal["approval_id"],
             "signed_by": seal["nama"],
             "signed_nip": seal["nip"],
+            "signed_jabatan": seal["jabatan"],
             "signed_at": seal["pada"],
             "sha256_disetujui": seal["sha256_disetujui"],
         }

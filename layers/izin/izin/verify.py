@@ -1,0 +1,331 @@
+"""The public verify page: what a document is, and whether a presented file is the one signed.
+
+The QR code and short link on every document sealed at step 14 lead here
+(`{PUBLIC_BASE_URL}/verify/{document_id}`, CONTRACT §3). `GET` shows what the document is:
+its type, number, version, the Dinas, the company, the date and, once sealed, who signed it,
+when, the approval's id and the SHA-256 of its HTML and PDF. `POST` takes a file (multipart
+field `berkas`) or a pasted SHA-256 (field `sha256`) and answers whether it is the signed
+document, byte for byte: the HTML or the PDF of that version.
+
+The page is public, so it shows only what the signed document itself shows: never an S3
+key, never a link to an unsealed draft, no NIP. A sealed PDF may be downloaded through a
+short-lived presigned link. Reads only: the table (the `DOCUMENT#` pointer, the version's
+`DOC#` item, the application) and, for that link, the bucket.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.policy
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.parser import BytesParser
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import parse_qs
+
+from izin.documents import JUDUL, Dinas, Jenis, versions
+from izin.roster import Roster, RosterError
+from izin.templating import render
+
+Item = dict[str, Any]
+
+# Lambda takes at most 6 MB of request, and API Gateway sends a file base64-encoded (4/3 of
+# its size): a 4 MiB body is about the largest that reaches the function on AWS. Anything
+# bigger is not one of our documents (a sealed PDF is some tens of kilobytes).
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# How long the download link of a sealed PDF works.
+LINK_SECONDS = 15 * 60
+
+# A public page: never cached (its PDF link expires), never framed, indexed or scripted.
+HEADERS = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-robots-tag": "noindex, nofollow",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+}
+
+_DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class VerifyStore(Protocol):
+    """The store methods the verify page reads: store.Store has them, a test's fake too."""
+
+    def get(self, pk: str, sk: str) -> Item | None: ...
+    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]: ...
+    def application(self, id_izin: str) -> Item | None: ...
+
+
+class FormError(ValueError):
+    """The request body is not a form this page can read."""
+
+
+class BodyTooLarge(ValueError):
+    """The request body is larger than MAX_BODY_BYTES."""
+
+
+# -- reading what was presented (pure) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file of a multipart form."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Form:
+    """A POSTed form: its text fields (first value of each) and its files."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Upload] = field(default_factory=dict)
+
+
+def request_body(body: str, is_base64: bool, *, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request's bytes, as API Gateway passed them; BodyTooLarge past `limit`."""
+    # Base64 is 4 characters for 3 bytes: refuse before decoding anything too large.
+    if len(body) > (limit * 4) // 3 + 4:
+        raise BodyTooLarge(f"body over {limit} bytes")
+    if not is_base64:
+        raw = body.encode("utf-8")
+    else:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except binascii.Error as error:
+            raise FormError("body is not base64") from error
+    if len(raw) > limit:
+        raise BodyTooLarge(f"body over {limit} bytes")
+    return raw
+
+
+def parse_form(content_type: str, body: bytes) -> Form:
+    """A urlencoded or multipart/form-data body as its fields and files (standard library only)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/x-www-form-urlencoded":
+        text = body.decode("utf-8", "replace")
+        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=20)
+        return Form(fields={name: values[0] for name, values in parsed.items()})
+    if media_type != "multipart/form-data":
+        raise FormError(f"unsupported content type {media_type or '(none)'}")
+    return _parse_multipart(content_type, body)
+
+
+def _parse_multipart(content_type: str, body: bytes) -> Form:
+    # The email package reads MIME: given the request's Content-Type as a header, the body
+    # is a multipart message whose parts are the form's fields.
+    header = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(header + body)
+    if not isinstance(message, EmailMessage) or not message.is_multipart():
+        raise FormError("multipart body without parts")
+    if not message.get_param("boundary"):
+        raise FormError("multipart without a boundary")
+    fields: dict[str, str] = {}
+    files: dict[str, Upload] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or not name:
+            continue
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files.setdefault(name, Upload(filename=filename, content=content))
+        else:
+            fields.setdefault(name, content.decode("utf-8", "replace"))
+    return Form(fields=fields, files=files)
+
+
+def normalise_sha256(text: str) -> str | None:
+    """A pasted SHA-256 as 64 lower-case hex digits, else None ("sha256:" and spaces allowed)."""
+    value = re.sub(r"\s+", "", text).lower().removeprefix("sha256:").removeprefix("sha-256:")
+    return value if _SHA256.fullmatch(value) else None
+
+
+# -- the document and the verdict (pure) ----------------------------------------------------
+
+
+class Verdict(StrEnum):
+    """What the page answers about a presented file."""
+
+    COCOK = "cocok"  # the signed version's HTML or PDF, byte for byte
+    TIDAK_COCOK = "tidak_cocok"  # anything else
+    DRAF = "draf"  # the HTML or PDF of a version that was never signed
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What was presented: its SHA-256 and, for an upload, the file's name and size."""
+
+    sha256: str
+    filename: str = ""
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """The verdict on one presented file, and which of the version's files it matched."""
+
+    verdict: Verdict
+    presented: Presented
+    format: str = ""  # "HTML" or "PDF" when it matched
+
+
+def check(version: Mapping[str, Any], presented: Presented) -> Check:
+    """Whether the presented hash is the version's HTML or PDF, and whether that is signed."""
+    for fmt, key in (("PDF", "pdf_sha256"), ("HTML", "sha256")):
+        if version.get(key) and str(version[key]).lower() == presented.sha256:
+            verdict = Verdict.COCOK if version.get("sealed") else Verdict.DRAF
+            return Check(verdict, presented, fmt)
+    return Check(Verdict.TIDAK_COCOK, presented)
+
+
+# -- the page ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    """One HTTP request on the verify page, as API Gateway passed it."""
+
+    document_id: str
+    method: str = "GET"
+    content_type: str = ""
+    body: str = ""
+    is_base64: bool = False
+
+
+@dataclass(frozen=True)
+class VerifyContext:
+    """What the page reads: the table, the Dinas, the roster, and a link maker for the PDF."""
+
+    store: VerifyStore
+    dinas: Dinas
+    roster: Roster
+    presign: Callable[[str, int], str]
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the verify page answers: an HTTP status and an HTML page."""
+
+    status: int
+    html: str
+
+
+def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
+    """GET shows what the document is; POST also says whether the presented file is it."""
+    document = _document(ctx, request.document_id)
+    if document is None:
+        return Page(404, render("pages/verify.html.j2", document=None, result=None, error=""))
+    if request.method != "POST":
+        return _page(200, document, None, "")
+    try:
+        form = parse_form(
+            request.content_type,
+            request_body(request.body, request.is_base64),
+        )
+    except BodyTooLarge:
+        limit = f"{MAX_BODY_BYTES // (1024 * 1024)} MiB"
+        return _page(413, document, None, f"Berkas terlalu besar: paling besar {limit}.")
+    except FormError:
+        return _page(400, document, None, "Isian formulir tidak dapat dibaca. Coba kirim lagi.")
+    upload = form.files.get("berkas")
+    if upload is not None and upload.content:
+        presented = Presented(
+            sha256=hashlib.sha256(upload.content).hexdigest(),
+            filename=upload.filename,
+            size=len(upload.content),
+        )
+    elif form.fields.get("sha256", "").strip():
+        sha = normalise_sha256(form.fields["sha256"])
+        if sha is None:
+            return _page(422, document, None, "SHA-256 harus 64 digit heksadesimal (0-9, a-f).")
+        presented = Presented(sha256=sha)
+    else:
+        return _page(422, document, None, "Pilih berkas untuk diunggah, atau tempel SHA-256-nya.")
+    return _page(200, document, check(document["version"], presented), "")
+
+
+def _page(status: int, document: dict[str, Any], result: Check | None, error: str) -> Page:
+    return Page(
+        status, render("pages/verify.html.j2", document=document, result=result, error=error)
+    )
+
+
+def _document(ctx: VerifyContext, document_id: str) -> dict[str, Any] | None:
+    """What the page shows of one document, or None when there is no such document."""
+    if not _DOCUMENT_ID.fullmatch(document_id):
+        return None
+    pointer = ctx.store.get(f"DOCUMENT#{document_id}", "DOCUMENT")
+    if pointer is None:
+        return None
+    id_izin, jenis, versi = str(pointer["id_izin"]), str(pointer["jenis"]), int(pointer["versi"])
+    all_versions = versions(ctx.store, id_izin, jenis)
+    version = next((v for v in all_versions if int(v["versi"]) == versi), None)
+    if version is None:  # a pointer written, its version not (a crash between the two)
+        return None
+    application = ctx.store.application(id_izin) or {}
+    perusahaan = (application.get("data") or {}).get("perusahaan") or {}
+    latest = all_versions[-1]
+    sealed = bool(version.get("sealed"))
+    document: dict[str, Any] = {
+        "document_id": document_id,
+        "judul": _judul(jenis, version),
+        "nomor": str(version["nomor"]),
+        "versi": versi,
+        "tanggal": str(version.get("tanggal") or version["created_at"]),
+        "instansi": ctx.dinas.instansi(),
+        "perusahaan": str(perusahaan.get("nama") or "-"),
+        "sealed": sealed,
+        "sha256": str(version["sha256"]),
+        "pdf_sha256": str(version.get("pdf_sha256") or ""),
+        "version": version,
+        "superseded_by": None,
+        "pdf_url": "",
+        "link_minutes": LINK_SECONDS // 60,
+    }
+    if sealed:
+        document["signed"] = {
+            "nama": str(version.get("signed_by") or ""),
+            "jabatan": _jabatan(version, ctx.roster),
+            "pada": str(version.get("signed_at") or ""),
+            "approval_id": str(version.get("approval_id") or ""),
+        }
+        if version.get("pdf_key"):
+            document["pdf_url"] = ctx.presign(str(version["pdf_key"]), LINK_SECONDS)
+    if int(latest["versi"]) > versi:
+        document["superseded_by"] = {
+            "versi": int(latest["versi"]),
+            "sealed": bool(latest.get("sealed")),
+            # Only a signed version is linked: a draft's id is never handed out.
+            "url": f"/verify/{latest['document_id']}" if latest.get("sealed") else "",
+        }
+    return document
+
+
+def _judul(jenis: str, version: Mapping[str, Any]) -> str:
+    try:
+        return JUDUL[Jenis(jenis)]
+    except ValueError:
+        return str(version.get("judul") or jenis)
+
+
+def _jabatan(version: Mapping[str, Any], roster: Roster) -> str:
+    """The signer's jabatan as sealed; for older seals, the roster's, by NIP."""
+    if version.get("signed_jabatan"):
+        return str(version["signed_jabatan"])
+    try:
+        return roster.by_nip(str(version.get("signed_nip") or "")).jabatan
+    except RosterError:
+        return ""
