@@ -92,7 +92,7 @@ def test_h_once_the_cause_is_fixed_the_administrator_resumes_it_where_it_failed(
         by="admin-ti",
     )
     assert arn.endswith(f"{id_izin}-lanjut-1")
-    assert endpoints.store.application(id_izin)["status"] == "PROSES"
+    assert (endpoints.store.application(id_izin) or {})["status"] == "PROSES"
     for step, decision in [
         (5, "done"),
         (6, "done"),

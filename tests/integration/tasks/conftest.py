@@ -16,6 +16,12 @@ SECOND_OPERATOR = {
 }
 
 
+@pytest.fixture
+def second_operator() -> dict[str, str]:
+    """The roster's second Operator, who can take over the first one's tasks."""
+    return SECOND_OPERATOR
+
+
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     roster = json.loads(ROSTER.read_text())

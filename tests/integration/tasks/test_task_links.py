@@ -13,7 +13,6 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import SECOND_OPERATOR
 from izin.roster import Role
 from izin.tickets import ticket_hash
 from izin_local import samples
@@ -142,7 +141,9 @@ def test_a_wrong_nip_is_403_with_the_form_and_the_values_kept(system: System) ->
     assert parse_task_page(html) is not None
 
 
-def test_five_wrong_nips_lock_the_ticket_and_the_kasi_can_reassign(system: System) -> None:
+def test_five_wrong_nips_lock_the_ticket_and_the_kasi_can_reassign(
+    system: System, second_operator: dict[str, str]
+) -> None:
     id_izin, link = new_application(system)
     form = form_of(link)
     for _ in range(5):
@@ -159,17 +160,17 @@ def test_five_wrong_nips_lock_the_ticket_and_the_kasi_can_reassign(system: Syste
     assert alert.to == (kasi.email,)
     reassign = next(link for link in alert.links if "/tasks/" in link)
     reassign_form = form_of(reassign)
-    assert reassign_form.fields["petugas"] == [SECOND_OPERATOR["nip"]]
+    assert reassign_form.fields["petugas"] == [second_operator["nip"]]
     status, html = http_post_form(reassign, filled(reassign_form, nip=kasi.nip, decision="done"))
     assert status == 200 and "Dedi Kurniawan" in html
 
     moved = system.runtime.outbox.wait_for(
-        lambda m: is_task_email(m, id_izin, 4) and m.to == (SECOND_OPERATOR["email"],), timeout=10
+        lambda m: is_task_email(m, id_izin, 4) and m.to == (second_operator["email"],), timeout=10
     )
     new_link = next(link for link in moved.links if "/tasks/" in link)
     assert http_get(link)[0] == 410  # the locked link is superseded
     status, _ = http_post_form(
-        new_link, filled(form_of(new_link), nip=SECOND_OPERATOR["nip"], decision="done")
+        new_link, filled(form_of(new_link), nip=second_operator["nip"], decision="done")
     )
     assert status == 200
     wait_for_step(system.endpoints, id_izin, 5)
@@ -189,7 +190,7 @@ def test_invalid_fields_are_422_with_the_error_by_the_field(system: System) -> N
     assert status == 422 and "Pilih salah satu tombol" in html
 
 
-def test_a_superseded_link_is_410(system: System) -> None:
+def test_a_superseded_link_is_410(system: System, second_operator: dict[str, str]) -> None:
     id_izin, link = new_application(system)
     form = form_of(link)
     kasi = system.endpoints.roster.first(Role.KASI)
@@ -199,7 +200,7 @@ def test_a_superseded_link_is_410(system: System) -> None:
 
     reassign_task(
         ticket_hash(link.rsplit("/", 1)[-1]),
-        SECOND_OPERATOR["nip"],
+        second_operator["nip"],
         store=system.endpoints.store,
         mailer=wiring.mailer(),
         roster=system.endpoints.roster,
