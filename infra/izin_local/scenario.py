@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from izin import sop
+from izin.documents import STEP as DOCUMENT_STEP
 from izin.roster import Roster
 from izin.store import Store
 
@@ -156,8 +157,9 @@ def describe(entry: Mapping[str, Any]) -> str:
     if action == "task.issued":
         reminder = f" (pengingat {entry['reminders']})" if entry.get("reminders") else ""
         return f"tugas dikirim ke {entry['assignee']}{reminder}"
-    if action == "document.rendered":
-        return f"dokumen {entry['jenis']} nomor {entry['nomor']} v{entry['versi']}"
+    if action in ("document.rendered", "document.sealed"):
+        verb = "ditandatangani" if action == "document.sealed" else "dibuat"
+        return f"dokumen {entry['jenis']} nomor {entry['nomor']} v{entry['versi']} {verb}"
     return str(entry.get("note") or action)
 
 
@@ -219,7 +221,11 @@ class Trail:
 
 def step_line(entry: Mapping[str, Any], elapsed: float) -> str:
     """`izin demo`'s line for an audit entry: elapsed, step, actor, what happened."""
-    number = entry.get("step")
+    number = entry.get("step") or (
+        14
+        if entry.get("action") == "document.sealed"
+        else {str(k): v for k, v in DOCUMENT_STEP.items()}.get(str(entry.get("jenis")))
+    )
     step = sop.step(int(number)) if number else None
     code = step.code if step else "  "
     role = sop.ROLE_TITLES[step.actor] if step else ""
