@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 from izin import forms, sop
 from izin.roster import Role, load_roster
-from izin.settings import Settings
 from izin_local import samples
+from izin_local.testing import ROSTER as ROSTER_FILE
 
-ROSTER = load_roster(Settings.model_construct().roster_path())
+ROSTER = load_roster(ROSTER_FILE)
 APPLICATION = {"id_izin": "IP-1", "data": samples.permohonan("IP-1")}
 TODAY = date(2026, 11, 26)
 
