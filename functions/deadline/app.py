@@ -6,7 +6,7 @@ Input: {id_izin, step, previous: the last Deadline}. Output: Deadline (the state
 from typing import Any
 
 from izin import wiring
-from izin.observability import MetricUnit, logger, single_metric
+from izin.observability import count, logger
 from izin.settings import settings
 from izin.sla import plan_deadline, record_breach
 
@@ -23,8 +23,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     if deadline.reminders:
         record_breach(wiring.store(), event["id_izin"], deadline, now=now)
-        with single_metric(
-            name="SlaBreaches", unit=MetricUnit.Count, value=1, namespace="Izin"
-        ) as m:
-            m.add_dimension(name="step", value=str(deadline.step))
+        count("SlaBreaches", step=str(deadline.step))
     return deadline.model_dump(mode="json")

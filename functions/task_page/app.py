@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from izin import wiring
-from izin.observability import logger
+from izin.observability import count, logger
 from izin.pages import task_documents
 from izin.settings import settings
 from izin.tasks import Request, TaskContext, decide_task, show_task
@@ -51,4 +51,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     page = decide_task(request, ctx) if http["method"] == "POST" else show_task(request, ctx)
     logger.info("task page", extra={"method": http["method"], "status": page.status})
+    if http["method"] == "POST" and page.status == 200:
+        count("StepsCompleted")
     return {"statusCode": page.status, "headers": HEADERS, "body": page.html}

@@ -12,4 +12,12 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 logger = Logger(service="izin")
 metrics = Metrics(namespace="Izin", service="izin")
 
-__all__ = ["MetricUnit", "logger", "metrics", "single_metric"]
+
+def count(name: str, **dimensions: str) -> None:
+    """Publish one count now, for an event a handler sees only sometimes."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace="Izin") as metric:
+        for key, value in dimensions.items():
+            metric.add_dimension(name=key, value=value)
+
+
+__all__ = ["MetricUnit", "count", "logger", "metrics"]

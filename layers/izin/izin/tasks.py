@@ -25,6 +25,7 @@ from izin.events import InboundEvent
 from izin.formats import tanggal_waktu
 from izin.mail import Email, Mailer
 from izin.models import DecisionResult, StepRequest
+from izin.observability import logger
 from izin.roster import Officer, Roster
 from izin.sop import ROLE_TITLES, SUPERVISOR, Role, Step
 from izin.store import ConditionFailed, Store
@@ -454,6 +455,7 @@ def show_task(request: Request, ctx: TaskContext) -> Page:
     ticket = ctx.store.ticket(ticket_hash(request.ticket))
     if ticket is None:
         return _not_found()
+    logger.set_correlation_id(ticket["id_izin"])
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
     _audit(ctx, ticket, request, "task.viewed", {})
@@ -466,6 +468,7 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
     ticket = ctx.store.ticket(digest)
     if ticket is None:
         return _not_found()
+    logger.set_correlation_id(ticket["id_izin"])
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
     if not _same_site(request, ctx) or not _csrf_ok(request, ticket):
