@@ -20,4 +20,4 @@ def count(name: str, **dimensions: str) -> None:
             metric.add_dimension(name=key, value=value)
 
 
-__all__ = ["MetricUnit", "count", "logger", "metrics"]
+__all__ = ["MetricUnit", "count", "logger", "metrics", "single_metric"]
