@@ -20,6 +20,7 @@ This module is the adapter: it knows DynamoDB, and nothing of the SOP's rules.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -57,6 +58,7 @@ def _from_dynamo(value: Any) -> Any:
 
 
 _SERIALIZER = TypeSerializer()
+_SEQUENCE = itertools.count()
 _DESERIALIZER = TypeDeserializer()
 
 
@@ -235,7 +237,10 @@ class Store:
 
     def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None:
         """Append one entry to the application's audit trail; entries are never rewritten."""
-        sk = f"AUDIT#{now.astimezone(UTC).isoformat()}#{secrets.token_hex(4)}"
+        # Entries written at one moment keep the order they were written in.
+        sk = (
+            f"AUDIT#{now.astimezone(UTC).isoformat()}#{next(_SEQUENCE):010d}#{secrets.token_hex(4)}"
+        )
         if not self.put(app_key(id_izin), sk, {"at": now.isoformat(), **entry}, if_absent=True):
             raise ConditionFailed(f"audit entry {sk} exists")
 

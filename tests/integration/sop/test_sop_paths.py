@@ -8,7 +8,9 @@ in order, and how the application ended.
 from __future__ import annotations
 
 import itertools
+import json
 
+import pytest
 from izin.sop import step
 from izin_local.scenario import Scenario, drive
 from izin_local.testing import System, doc, human
@@ -235,3 +237,56 @@ def test_siinas_event_before_oss_starts_one_execution_on_the_right_path(system: 
     assert system.finished(id_izin)["status"] == "SUCCEEDED"
     assert system.states(id_izin)[:5] == [*start(), "04 Tenggat"]
     assert final["outcome"] == "BERLAKU_EFEKTIF"
+
+
+def test_the_state_stays_small_and_holds_no_secret_or_file(system: System) -> None:
+    id_izin = new_id()
+    drive(system.endpoints, id_izin, Scenario(field_inspection=True, kepala_dinas_returns=1))
+    sizes, texts = [], []
+    for event in system.history(id_izin):
+        for details in event.values():
+            if isinstance(details, dict):
+                for key in ("input", "output"):
+                    if isinstance(details.get(key), str):
+                        sizes.append(len(details[key].encode()))
+                        texts.append(details[key])
+    assert max(sizes) < 16 * 1024  # far from Step Functions' 256 KiB
+    final = system.final_output(id_izin)
+    assert {"id_izin", "nib", "perusahaan", "sla", "s14", "izin_status"} <= set(final)
+    assert not any("base64" in text or "<html" in text for text in texts)
+    assert "task_token" not in json.dumps(final)
+
+
+def test_izin_status_reads_the_record_and_the_trail(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from izin_local.status import print_status
+
+    id_izin = new_id()
+    drive(system.endpoints, id_izin, Scenario(field_inspection=False))
+    table = system.runtime.table_names["IzinTable"]
+    capsys.readouterr()
+    assert (
+        print_status(id_izin, as_json=True, endpoint_url=system.runtime.aws_endpoint, table=table)
+        == 0
+    )
+    out = capsys.readouterr().out  # the functions' own log lines run in this process too
+    shown, _ = json.JSONDecoder().raw_decode(out[out.index("{\n") :])
+    assert (shown["status"], shown["current_step"], shown["outcome"]) == (
+        "SELESAI",
+        20,
+        "BERLAKU_EFEKTIF",
+    )
+    assert shown["audit"][0]["action"] == "application.received"
+    assert (
+        print_status(None, as_json=False, endpoint_url=system.runtime.aws_endpoint, table=table)
+        == 0
+    )
+    listing = capsys.readouterr().out
+    assert id_izin in listing and "SELESAI" in listing
+    assert (
+        print_status(
+            "IP-TIDAK-ADA", as_json=False, endpoint_url=system.runtime.aws_endpoint, table=table
+        )
+        == 1
+    )
