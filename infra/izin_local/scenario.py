@@ -16,6 +16,7 @@ from typing import Any
 
 from izin import sop
 from izin.documents import STEP as DOCUMENT_STEP
+from izin.pages import describe
 from izin.roster import Roster
 from izin.store import Store
 
@@ -144,23 +145,6 @@ def drive(
 
 
 # -- the trail, as it happens --------------------------------------------------------------
-
-
-def describe(entry: Mapping[str, Any]) -> str:
-    """One audit entry in words."""
-    action = entry.get("action", "")
-    if action == "task.decided":
-        decision = {"yes": "YA", "no": "TIDAK", "done": "selesai"}[entry["decision"]]
-        note = (entry.get("data") or {}).get("catatan") or ""
-        extra = (entry.get("data") or {}).get("kesimpulan")
-        return f"{decision}" + (f" ({extra})" if extra else "") + (f": {note}" if note else "")
-    if action == "task.issued":
-        reminder = f" (pengingat {entry['reminders']})" if entry.get("reminders") else ""
-        return f"tugas dikirim ke {entry['assignee']}{reminder}"
-    if action in ("document.rendered", "document.sealed"):
-        verb = "ditandatangani" if action == "document.sealed" else "dibuat"
-        return f"dokumen {entry['jenis']} nomor {entry['nomor']} v{entry['versi']} {verb}"
-    return str(entry.get("note") or action)
 
 
 SHOWN = frozenset(

@@ -92,7 +92,7 @@ def parse(
         errors["decision"] = f"Pilih salah satu tombol keputusan ({allowed})."
     note = str(values.get("catatan") or "").strip()
     if decision == Decision.NO and step.no_needs_note and not note:
-        errors["catatan"] = "Catatan wajib diisi bila memilih Tidak."
+        errors["catatan"] = f"Catatan wajib diisi bila memilih \u201c{step.no_label}\u201d."
     for rule in RULES.get(step.number, ()):
         errors.update({k: v for k, v in rule(values).items() if k not in errors})
     if errors or decision is None:

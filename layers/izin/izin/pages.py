@@ -1,8 +1,8 @@
-"""What the task pages show beside the form: the application's documents, with short-lived links."""
+"""What the task pages show beside the form: the documents with short-lived links, the history."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from izin.store import Store
@@ -28,4 +28,49 @@ def task_documents(
         {**latest[jenis], "judul": title, "url": presign(latest[jenis]["key"])}
         for jenis, title in TITLES.items()
         if jenis in latest
+    ]
+
+
+DECISIONS = {"yes": "YA", "no": "TIDAK", "done": "selesai"}
+
+
+def describe(entry: Mapping[str, Any]) -> str:
+    """One audit entry in words, as the history and the demo say it."""
+    action = entry.get("action", "")
+    data = entry.get("data") or {}
+    if action == "task.decided":
+        decision = DECISIONS.get(str(entry.get("decision")), str(entry.get("decision")))
+        if entry.get("step") == 8 and entry.get("kind", "langkah") == "langkah":
+            decision = {
+                "YA": "perlu pemeriksaan lapangan",
+                "TIDAK": "tanpa pemeriksaan lapangan",
+            }.get(decision, decision)
+        extra = data.get("kesimpulan")
+        note = data.get("catatan") or ""
+        return (
+            decision
+            + (f" ({str(extra).replace('_', ' ')})" if extra else "")
+            + (f": {note}" if note else "")
+        )
+    if action == "task.issued":
+        reminder = f" (pengingat {entry['reminders']})" if entry.get("reminders") else ""
+        return f"tugas dikirim ke {entry.get('assignee')}{reminder}"
+    if action in ("document.rendered", "document.sealed"):
+        title = TITLES.get(str(entry.get("jenis")), str(entry.get("jenis")))
+        verb = "ditandatangani" if action == "document.sealed" else "dibuat"
+        return f"{title} nomor {entry.get('nomor')} versi {entry.get('versi')} {verb}"
+    return str(entry.get("note") or action)
+
+
+def history(entries: Sequence[Mapping[str, Any]], shown: frozenset[str]) -> list[dict[str, Any]]:
+    """The entries of the trail a task page shows, in words."""
+    return [
+        {
+            "at": e["at"],
+            "step": e.get("step") or "",
+            "actor": e.get("actor", ""),
+            "text": describe(e),
+        }
+        for e in entries
+        if e.get("action") in shown
     ]

@@ -121,9 +121,7 @@ class Step:
         return Decision.YES in self.decisions
 
 
-CATATAN = FormField(
-    "catatan", "Catatan", FieldKind.TEXTAREA, required=False, hint="Wajib diisi bila memilih Tidak."
-)
+CATATAN = FormField("catatan", "Catatan", FieldKind.TEXTAREA, required=False)
 
 STEPS: tuple[Step, ...] = (
     Step(

@@ -26,6 +26,7 @@ from izin.formats import tanggal_waktu
 from izin.mail import Email, Mailer
 from izin.models import DecisionResult, StepRequest
 from izin.observability import logger
+from izin.pages import history
 from izin.roster import Officer, Roster
 from izin.sop import ROLE_TITLES, SUPERVISOR, Role, Step
 from izin.store import ConditionFailed, Store
@@ -846,7 +847,7 @@ def _form_page(
     form = form_of(ticket)
     application = ctx.store.application(ticket["id_izin"]) or {}
     shown = {**_defaults(form, ticket, application, ctx), **(values or {})}
-    history = [e for e in ctx.store.audit(ticket["id_izin"]) if e.get("action") in HISTORY_ACTIONS]
+    trail = history(ctx.store.audit(ticket["id_izin"]), HISTORY_ACTIONS)
     kind = ticket.get("kind", Kind.STEP)
     return Page(
         code,
@@ -861,7 +862,13 @@ def _form_page(
             errors=errors,
             roster=ctx.roster,
             documents=ctx.documents(ticket["id_izin"]),
-            history=history,
+            history=trail,
+            note_hint=(
+                f"Wajib diisi bila memilih \u201c{form.no_label}\u201d."
+                if sop.Decision.NO in form.decisions and form.no_needs_note
+                else ""
+            ),
+            max_wrong_nips=MAX_WRONG_NIPS,
             note=send_back_note(ctx.store, ticket["id_izin"])
             if form.number == 12 and kind == Kind.STEP
             else None,
