@@ -243,11 +243,6 @@ def test_kepala_bidang_sends_back_only_with_a_note(
     page.screenshot(path=shots / "email-next-with-note.png", full_page=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pages/task.html.j2: a document's SHA-256 (64 characters, no break) and long "
-    "document numbers widen the page past a phone's screen; strict: passes once fixed",
-)
 def test_a_task_page_with_documents_fits_a_phone(
     system: System, phone: Page, artifacts: Path
 ) -> None:
