@@ -11,7 +11,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ from izin.documents import (
     render_document,
     render_html,
     seal_documents,
+    tanggal_terbilang,
+    terbilang,
 )
 from izin.models import DocumentRef
 from izin.roster import Roster, load_roster
@@ -318,14 +320,18 @@ def test_bap_follows_the_reconstruction_of_lampiran_iii(texts: dict[str, str]) -
         "BERITA ACARA PEMERIKSAAN" in words
         and "Nomor: 500.2.2.1/1/BAP/Disperindag-Ind/2026" in words
     )
-    assert "Pada hari ini, Rabu, 2 Desember 2026" in words
+    assert (
+        "Pada hari ini Rabu tanggal dua bulan Desember tahun dua ribu dua puluh enam "
+        "(2 Desember 2026), bertempat di Desa Semuntai" in words
+    )
     assert "Surat Tugas Nomor 800.1.11.1/1/ST/Disperindag-Ind/2026" in words
     assert "Kapasitas sebelum perluasan : 60 ton TBS/jam" in words
     assert "Penambahan kapasitas : 30 ton TBS/jam (50%)" in words
     assert "Kapasitas sesudah perluasan : 90 ton TBS/jam" in words
     assert "Nilai investasi perluasan : Rp85.000.000.000" in words
     assert "Tenaga kerja Indonesia (TKI) 212 38" in words
-    assert "Tenaga kerja asing (TKA) 2 0" in words and "Jumlah 252 orang" in words
+    assert "Tenaga kerja Indonesia (TKI) 212 38 250" in words
+    assert "Tenaga kerja asing (TKA) 2 0 2" in words and "Jumlah 214 38 252" in words
     assert "Sterilizer horizontal 3 unit 30 ton TBS/jam" in words
     assert "Dilaksanakan pada Selasa, 1 Desember 2026" in words
     assert "dinyatakan SIAP" in words
@@ -334,12 +340,47 @@ def test_bap_follows_the_reconstruction_of_lampiran_iii(texts: dict[str, str]) -
     assert "Ditandatangani secara elektronik" not in words
 
 
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [
+        (0, "nol"),
+        (1, "satu"),
+        (11, "sebelas"),
+        (12, "dua belas"),
+        (19, "sembilan belas"),
+        (20, "dua puluh"),
+        (31, "tiga puluh satu"),
+        (100, "seratus"),
+        (111, "seratus sebelas"),
+        (999, "sembilan ratus sembilan puluh sembilan"),
+        (1000, "seribu"),
+        (1001, "seribu satu"),
+        (2026, "dua ribu dua puluh enam"),
+        (11_000, "sebelas ribu"),
+        (100_000, "seratus ribu"),
+        (1_250_000, "satu juta dua ratus lima puluh ribu"),
+        (3_000_000_000, "tiga miliar"),
+    ],
+)
+def test_numbers_in_words(n: int, words: str) -> None:
+    assert terbilang(n) == words
+
+
+def test_a_date_as_a_berita_acara_spells_it() -> None:
+    assert tanggal_terbilang(date(2026, 12, 31)) == (
+        "Kamis tanggal tiga puluh satu bulan Desember tahun dua ribu dua puluh enam"
+    )
+
+
 def test_bap_without_a_field_inspection_says_so() -> None:
     steps = {n: d for n, d in STEPS.items() if n != 10}
     steps[11] = steps[11] | {"kesimpulan": "belum_siap", "catatan": "Mesin belum terpasang."}
+    steps[11] |= {"tki_l": "0", "tki_p": 0, "tka_l": None, "tka_p": ""}
     desk = Desk(FakeStore(application(), steps))
     words = plain(desk.bucket.text(desk.render(Jenis.BAP).key))
     assert "Tidak dilaksanakan (tidak diperlukan)" in words
+    # No worker counted and no machine listed: said so, not a table of zeros.
+    assert "Tenaga kerja : Tidak dirinci." in words and "Tenaga kerja (orang)" not in words
     assert "dinyatakan BELUM SIAP" in words and "Mesin belum terpasang." in words
 
 
@@ -513,9 +554,9 @@ def poppler(tool: str) -> str:
     return path
 
 
-def pdf_text(pdf: bytes, tmp_path: Path) -> str:
-    """The text of a PDF in the order it was written (-raw: a table's cells one by one)."""
-    source = tmp_path / "document.pdf"
+def pdf_pages(pdf: bytes, tmp_path: Path) -> list[str]:
+    """The text of each page of a PDF (pdftotext ends each page with a form feed)."""
+    source = tmp_path / "pages.pdf"
     source.write_bytes(pdf)
     out = subprocess.run(
         [poppler("pdftotext"), "-raw", "-enc", "UTF-8", str(source), "-"],
@@ -523,7 +564,12 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
         check=True,
         timeout=60,
     )
-    return re.sub(r"\s+", " ", out.stdout.decode("utf-8"))
+    return [re.sub(r"\s+", " ", page) for page in out.stdout.decode("utf-8").split("\f")]
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    """The text of a PDF in the order it was written (-raw: a table's cells one by one)."""
+    return re.sub(r"\s+", " ", " ".join(pdf_pages(pdf, tmp_path)))
 
 
 def test_every_version_has_its_pdf_beside_it(desk: Desk) -> None:
@@ -567,7 +613,7 @@ def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:
         "DINAS PERINDUSTRIAN DAN PERDAGANGAN",
         "BERITA ACARA PEMERIKSAAN",
         "Nomor: 500.2.2.1/1/BAP/Disperindag-Ind/2026",
-        "Pada hari ini, Rabu, 2 Desember 2026",
+        "Pada hari ini Rabu tanggal dua bulan Desember tahun dua ribu dua puluh enam",
         "PT Sawit Sanggau Lestari",
         "9120301234567",
         "60 ton TBS/jam",
@@ -580,6 +626,33 @@ def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:
         "rekonstruksi Lampiran III",
     ):
         assert words in text, words
+
+
+def test_a_sealed_signature_block_stays_on_one_page(desk: Desk, tmp_path: Path) -> None:
+    desk.render_all()
+    for ref in desk.seal():
+        item = desk.store.get(f"APP#{ID_IZIN}", f"DOC#{ref.jenis}#{ref.versi:03d}")
+        assert item is not None
+        pages = pdf_pages(desk.bucket.objects[item["pdf_key"]][0], tmp_path)
+        (page,) = [p for p in pages if "Ditandatangani secara elektronik" in p]
+        for words in (
+            "Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat,",
+            "Dr. H. Ahmad Fauzi, S.E., M.M.",
+            "NIP 19690715 199403 1 007",
+            "SHA-256 naskah yang disetujui",
+        ):
+            assert words in page, (ref.jenis, words)
+        # In the HTML, the hash is small print (a <font size> there is a browser's huge).
+        text = desk.bucket.text(ref.key)
+        assert '<p class="sha">SHA-256 naskah yang disetujui' in text and "<font" not in text
+
+
+def test_a_surat_tugas_fits_on_one_page(desk: Desk, tmp_path: Path) -> None:
+    ref = desk.render(Jenis.SURAT_TUGAS)
+    item = desk.store.get(f"APP#{ID_IZIN}", "DOC#surat_tugas#001")
+    assert item is not None and item["document_id"] == ref.document_id
+    pages = [p for p in pdf_pages(desk.bucket.objects[item["pdf_key"]][0], tmp_path) if p.strip()]
+    assert len(pages) == 1 and "Tembusan: 1. Kepala Dinas" in pages[0]
 
 
 def test_a_company_name_with_markup_is_intact_in_the_pdf(tmp_path: Path) -> None:

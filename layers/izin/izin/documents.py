@@ -39,7 +39,7 @@ import jinja2
 from pydantic import BaseModel, ConfigDict, Field
 
 from izin.calendar import to_wib
-from izin.formats import angka, hari_tanggal, kapasitas, rupiah, tanggal
+from izin.formats import BULAN, HARI, angka, hari_tanggal, kapasitas, rupiah, tanggal
 from izin.models import DocumentRef, IdIzin
 from izin.roster import Officer, Roster, RosterError, load_roster
 from izin.sop import Role
@@ -55,6 +55,7 @@ TEMPLATES = Path(__file__).parent / "templates" / "documents"
 # Lambda has no system fonts, and fpdf2's core fonts cannot spell beyond Latin-1.
 FONTS = Path(__file__).parent / "data" / "fonts"
 FONT_FACES = {"": "Regular", "B": "Bold", "I": "Italic", "BI": "BoldItalic"}
+TABLE_GAP_MM = 2.0
 
 
 class Jenis(StrEnum):
@@ -211,7 +212,7 @@ def npwp_tampil(npwp: str) -> str:
     return f"{d[:2]}.{d[2:5]}.{d[5:8]}.{d[8]}-{d[9:12]}.{d[12:]}"
 
 
-_SATUAN_ANGKA = [
+_SATUAN_ANGKA = (
     "nol",
     "satu",
     "dua",
@@ -224,12 +225,44 @@ _SATUAN_ANGKA = [
     "sembilan",
     "sepuluh",
     "sebelas",
-]
+)
+_RIBUAN = ((1_000_000_000, "miliar"), (1_000_000, "juta"), (1_000, "ribu"))
+
+
+def terbilang(n: int) -> str:
+    """A whole number in Indonesian words: 2026 -> "dua ribu dua puluh enam"."""
+    if n < 0:
+        return "minus " + terbilang(-n)
+    if n < 12:
+        return _SATUAN_ANGKA[n]
+    if n < 20:
+        return f"{_SATUAN_ANGKA[n - 10]} belas"
+    if n < 100:
+        puluh, sisa = divmod(n, 10)
+        return f"{_SATUAN_ANGKA[puluh]} puluh" + (f" {_SATUAN_ANGKA[sisa]}" if sisa else "")
+    if n < 1000:
+        ratus, sisa = divmod(n, 100)
+        head = "seratus" if ratus == 1 else f"{_SATUAN_ANGKA[ratus]} ratus"
+        return head + (f" {terbilang(sisa)}" if sisa else "")
+    for nilai, nama in _RIBUAN:
+        if n >= nilai:
+            depan, sisa = divmod(n, nilai)
+            head = "seribu" if nilai == 1000 and depan == 1 else f"{terbilang(depan)} {nama}"
+            return head + (f" {terbilang(sisa)}" if sisa else "")
+    raise AssertionError(n)  # unreachable: every n >= 1000 has a group above
 
 
 def terbilang_kecil(n: int) -> str:
-    """A small count in words, as a lampiran says it: "1 (satu)"; beyond 11 the digits only."""
-    return f"{n} ({_SATUAN_ANGKA[n]})" if 0 <= n < len(_SATUAN_ANGKA) else str(n)
+    """A count with its words, as a lampiran says it: "1 (satu)"."""
+    return f"{n} ({terbilang(n)})"
+
+
+def tanggal_terbilang(d: date) -> str:
+    """A date as a berita acara spells it: "Rabu tanggal dua bulan Desember tahun dua ribu ..."."""
+    return (
+        f"{HARI[d.weekday()]} tanggal {terbilang(d.day)} bulan {BULAN[d.month - 1]} "
+        f"tahun {terbilang(d.year)}"
+    )
 
 
 _KATA_KECIL = frozenset({"dan", "di", "ke", "dari", "untuk"})
@@ -440,7 +473,7 @@ def build_context(
             "temuan": s10.get("temuan") or "-",
         }
     elif jenis is Jenis.BAP:
-        context |= _bap(application, steps, roster, dinas, related, company)
+        context |= _bap(application, steps, roster, dinas, related, company, _date(now))
         context["penandatangan"] = _signer(kadis)
         context["rekonstruksi"] = True
     elif jenis is Jenis.SURAT_PENGANTAR_DPMPTSP:
@@ -477,8 +510,12 @@ def _bap(
     dinas: Dinas,
     related: Mapping[str, Mapping[str, Any]],
     company: dict[str, Any],
+    today: date,
 ) -> dict[str, Any]:
-    """The BAP's fields, per domain.md §1's reconstruction of Lampiran III."""
+    """The BAP's fields, per domain.md §1's reconstruction of Lampiran III.
+
+    Its date is the day the Tim Teknis concluded (step 11), else the day it is rendered.
+    """
     data = application["data"]
     s11 = _require(steps, 11, "kesimpulan")
     s8 = steps.get(8) or {}
@@ -506,9 +543,10 @@ def _bap(
             mesin.append({"nama": parts[0], "jumlah": parts[1], "kapasitas": parts[2]})
     lapangan = bool(s10)
     aktual = _number(s10.get("kapasitas_terpasang_aktual"))
-    dibuat = _date(s11["pada"]) if s11.get("pada") else None
+    dibuat = _date(s11["pada"]) if s11.get("pada") else today
     return {
-        "hari_tanggal": hari_tanggal(dibuat) if dibuat else "",
+        "hari_tanggal_terbilang": tanggal_terbilang(dibuat),
+        "tanggal_bap": tanggal(dibuat),
         "tempat": company["lokasi"] if lapangan else f"kantor Dinas, {dinas.alamat}",
         "tim": _team(steps, roster),
         "surat_tugas": _cite(related.get(Jenis.SURAT_TUGAS)),
@@ -519,7 +557,17 @@ def _bap(
             "kenaikan": kenaikan,
         },
         "investasi": rupiah(int(investasi)),
-        "tenaga_kerja": tenaga | {"jumlah": sum(tenaga.values())},
+        "tenaga_kerja": {k: angka(v) for k, v in tenaga.items()}
+        | {
+            "tki": angka(tenaga["tki_l"] + tenaga["tki_p"]),
+            "tka": angka(tenaga["tka_l"] + tenaga["tka_p"]),
+            "laki_laki": angka(tenaga["tki_l"] + tenaga["tka_l"]),
+            "perempuan": angka(tenaga["tki_p"] + tenaga["tka_p"]),
+            "jumlah": angka(sum(tenaga.values())),
+            # The form starts each count at 0: all four left so is nothing counted, not a
+            # mill without workers.
+            "dirinci": any(tenaga.values()),
+        },
         "mesin": mesin,
         "hasil_dokumen": s8.get("hasil_verifikasi") or "-",
         "lapangan": {
@@ -561,15 +609,65 @@ def render_html(jenis: Jenis | str, context: Mapping[str, Any]) -> str:
 def _pdf_class() -> Any:
     """fpdf2's FPDF, reading HTML with the one fix the documents need; imported on first use."""
     from fpdf import FPDF
+    from fpdf.enums import VAlign
     from fpdf.html import HTML2FPDF
 
     class Html(HTML2FPDF):
-        # fpdf2 2.8 starts a table in the style the paragraph before it ended with: after
-        # a bold "MENUGASKAN:", a whole team table came out bold.
+        TABLE_LINE_HEIGHT = 1.2  # fpdf2: 1.3, looser than the text around the tables
+        _table_gap = False  # while fpdf2 opens or closes a table
+
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag == "table":
-                self.pdf.set_font(style="")
+            if tag == "hr":
+                self._rule(double=("class", "kop") in attrs)
+                return
+            if tag == "u" and self.td_th is not None:
+                self.td_th["U"] = True  # fpdf2 2.8 notes <u> in a cell, then reads "U"
+            if tag != "table":
+                super().handle_starttag(tag, attrs)
+                return
+            # fpdf2 2.8 starts a table in the style the paragraph before it ended with:
+            # after a bold "MENUGASKAN:", a whole team table came out bold.
+            self.pdf.set_font(style="")
+            self._keep_together(float(dict(attrs).get("data-keep") or 0))
+            self._table_gap = True
             super().handle_starttag(tag, attrs)
+            self._table_gap = False
+            # fpdf2 queues the space before a table and draws it after the table, with the
+            # space after it: drawn now, the table no longer touches the text above it.
+            self._column.render()
+            if self.table is not None:
+                # A cell's text starts at the top of its row, as on paper (fpdf2: middle).
+                self.table._v_align = VAlign.T
+
+        def handle_endtag(self, tag: str) -> None:
+            self._table_gap = tag == "table"
+            super().handle_endtag(tag)
+            self._table_gap = False
+
+        def _ln(self, h: float | None = None) -> None:
+            # Around a table, a small gap rather than a blank line of text.
+            super()._ln(TABLE_GAP_MM if self._table_gap else h)
+
+        def _keep_together(self, height: float) -> None:
+            """A new page unless `height` mm fit on this one (a signature block, say)."""
+            self._end_paragraph()
+            self._column.render()
+            if height and self.pdf.y + height > self.pdf.page_break_trigger:
+                # As fpdf2 breaks a page itself inside write_html's local context.
+                self.pdf._perform_page_break()
+
+        def _rule(self, *, double: bool) -> None:
+            """A rule the page's width, close to the text (fpdf2 adds a blank line after
+            its own); the kop surat's is a thick line over a thin one."""
+            self._end_paragraph()
+            pdf, y = self.pdf, self.pdf.y + 1
+            with pdf.local_context():
+                pdf.set_line_width(0.8 if double else 0.2)
+                pdf.line(pdf.l_margin, y, pdf.w - pdf.r_margin, y)
+                if double:
+                    pdf.set_line_width(0.2)
+                    pdf.line(pdf.l_margin, y + 1.1, pdf.w - pdf.r_margin, y + 1.1)
+            pdf.set_y(y + (2 if double else 0.5))
 
     class Pdf(FPDF):
         HTML2FPDF_CLASS = Html
@@ -586,6 +684,9 @@ def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime)
     markup = re.sub(r"\s+", " ", markup)  # fpdf2 keeps a cell's line breaks and indentation
     # fpdf2 centres a table on the page, not between the (uneven) margins of a surat dinas.
     markup = markup.replace("<table ", '<table align="left" ')
+    # Body text justified and a little more open than fpdf2's single spacing, as a typed
+    # letter is (a paragraph's own attributes come later, and win).
+    markup = re.sub(r"<p(?=[\s>])", '<p line-height="1.15" align="justify"', markup)
     pdf = _pdf_class()(format="A4", unit="mm")
     pdf.set_margins(left=25, top=20, right=20)
     pdf.set_auto_page_break(True, margin=20)
@@ -601,12 +702,14 @@ def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime)
     pdf.write_html(
         markup,
         tag_styles={
+            "p": TextStyle(t_margin=2.5, b_margin=1.5, color=black),
             "h2": TextStyle(font_style="B", font_size_pt=12, t_margin=4, b_margin=1, color=black),
             "blockquote": TextStyle(
                 font_style="I", l_margin=10, t_margin=2, b_margin=2, color=black
             ),
             "li": TextStyle(l_margin=5, t_margin=1, color=black),
         },
+        li_prefix_color=black,  # fpdf2 numbers a list in red
         warn_on_tags_not_matching=False,
     )
     return bytes(pdf.output())
