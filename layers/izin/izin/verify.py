@@ -225,9 +225,10 @@ class Page:
 
 def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
     """GET shows what the document is; POST also says whether the presented file is it."""
-    document = _document(ctx, request.document_id)
-    if document is None:
+    found = _document(ctx, request.document_id)
+    if found is None:
         return Page(404, render("pages/verify.html.j2", document=None, result=None, error=""))
+    document, version = found
     if request.method != "POST":
         return _page(200, document, None, "")
     try:
@@ -254,7 +255,7 @@ def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
         presented = Presented(sha256=sha)
     else:
         return _page(422, document, None, "Pilih berkas untuk diunggah, atau tempel SHA-256-nya.")
-    return _page(200, document, check(document["version"], presented), "")
+    return _page(200, document, check(version, presented), "")
 
 
 def _page(status: int, document: dict[str, Any], result: Check | None, error: str) -> Page:
@@ -263,8 +264,11 @@ def _page(status: int, document: dict[str, Any], result: Check | None, error: st
     )
 
 
-def _document(ctx: VerifyContext, document_id: str) -> dict[str, Any] | None:
-    """What the page shows of one document, or None when there is no such document."""
+def _document(ctx: VerifyContext, document_id: str) -> tuple[dict[str, Any], Item] | None:
+    """What the page shows of one document and its version's record; None: no such document.
+
+    Only the first goes to the template: the record holds the S3 keys, never shown.
+    """
     if not _DOCUMENT_ID.fullmatch(document_id):
         return None
     pointer = ctx.store.get(f"DOCUMENT#{document_id}", "DOCUMENT")
@@ -290,7 +294,6 @@ def _document(ctx: VerifyContext, document_id: str) -> dict[str, Any] | None:
         "sealed": sealed,
         "sha256": str(version["sha256"]),
         "pdf_sha256": str(version.get("pdf_sha256") or ""),
-        "version": version,
         "superseded_by": None,
         "pdf_url": "",
         "link_minutes": LINK_SECONDS // 60,
@@ -311,7 +314,7 @@ def _document(ctx: VerifyContext, document_id: str) -> dict[str, Any] | None:
             # Only a signed version is linked: a draft's id is never handed out.
             "url": f"/verify/{latest['document_id']}" if latest.get("sealed") else "",
         }
-    return document
+    return document, version
 
 
 def _judul(jenis: str, version: Mapping[str, Any]) -> str:

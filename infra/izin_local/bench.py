@@ -1,0 +1,370 @@
+"""`izin bench --applications N`: N applications through the whole SOP concurrently; figures.
+
+What runs: the local runtime of template.yaml (moto in server mode, every Lambda handler,
+the HTTP gateway, the SQS pollers and the OSS/SIINAS simulators, all in this one
+process). N threads each drive one application (`IP-BENCH-0001`, ...) with
+`izin_local.scenario.drive`, by the same HTTP path as `izin demo` and the integration
+tests: OSS and SIINAS post signed webhooks, every officer opens the email's link, GETs
+the task page and POSTs the form. Every application takes the demo's path (field
+inspection, one send-back by the Kepala Bidang): all 20 steps, 12 officer's decisions.
+The applications arrive ARRIVAL_GAP (0.1 s) apart, not in one instant: the local gateway
+listens with http.server's backlog of 5, and N connections at once get some reset. The
+simulated people read the outbox through `SharedOutbox` (one scan for all of them, each
+file parsed once), so that their reading of N applications' mail is not what is measured.
+
+What is measured (printed one figure per line, plain text):
+
+- applications completed / failed: completed means the record ends `SELESAI` with outcome
+  `BERLAKU_EFEKTIF` and the execution `SUCCEEDED`; anything else (or a driver's timeout)
+  is a failure, listed with its reason.
+- wall time: from the first application's arrival to the last one's end (the runtime's
+  start-up excluded, printed on its own line); throughput = completed applications / wall
+  time, per minute.
+- end-to-end per application, p50 / p95: as each driving thread sees it, from OSS's first
+  POST to the record reading `SELESAI`. It includes the simulated people's polling (the
+  outbox every 0.05 s, the record every 0.1 s), not any thinking time: they act at once.
+- latency per SOP step, p50 / p95: for each officer's decision, the time from the
+  decision's audit entry (`task.decided`, its `at`, written while the officer's POST is
+  served) to the next audit entry where the workflow waits for a person again
+  (`task.issued`, its `at`); for the Kepala Dinas's approval (step 14), whose next waiting
+  point is SIINAS, to the BAP's upload (`bap.uploaded`, step 17). That is what the system
+  adds between two human steps: callbacks, Lambda tasks, documents, emails. Both times
+  are the server's clock; steps 12 and 13 count twice per application (the send-back).
+- state transitions per application: the `StateEntered` events of the execution's
+  history (GetExecutionHistory, every page).
+- peak memory: this process's `ru_maxrss` (KiB on Linux), in MiB.
+- CPU: this process's CPU time (user + system) during the run, and that over the wall
+  time: about 1.0 means one core, i.e. the GIL, is the bottleneck.
+- the machine (nproc, Python, moto, boto3), so figures from two machines can be compared,
+  and its load average at the end: other processes on the machine slow the run down.
+
+A benchmark, not a test: nothing is asserted about speed. `run_bench` returns 0 when
+every application completed as expected, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import platform
+import resource
+import threading
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from izin import sop
+
+from izin_local.demo import DEMO_SCENARIO, endpoints_of
+from izin_local.outbox import Outbox, OutboxMessage, parse_message
+from izin_local.runtime import LocalRuntime
+from izin_local.scenario import Endpoints, Scenario, drive
+from izin_local.testing import System
+
+EXPECTED_OUTCOME = "BERLAKU_EFEKTIF"
+ARRIVAL_GAP = 0.1  # seconds between two applications' first POST
+# Where the workflow waits for someone again after an officer's decision.
+WAITS_AGAIN = frozenset({"task.issued", "bap.uploaded"})
+
+
+@dataclass
+class Run:
+    """One application's run: how it ended and what was measured of it."""
+
+    id_izin: str
+    seconds: float = 0.0
+    error: str = ""
+    status: str = ""
+    outcome: str = ""
+    execution_status: str = ""
+    transitions: int = 0
+    handoffs: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def completed(self) -> bool:
+        return (
+            not self.error
+            and self.outcome == EXPECTED_OUTCOME
+            and (self.execution_status == "SUCCEEDED")
+        )
+
+
+# -- the outbox, as N people read it at once ------------------------------------------------
+
+
+class SharedOutbox(Outbox):
+    """The outbox for N simulated people at once: each file parsed once, one scan per poll.
+
+    `Outbox.wait_for` parses every .eml file on every poll (every 0.05 s) in every
+    officer's thread: with N applications' mail, the simulated people then spend most of
+    the CPU (O(N²)) and the benchmark measures them, not the system. Here one scan of the
+    folder every 0.05 s is shared by all threads, a file is parsed again only when its
+    size changed (a file still being written), and a wait tests only what it has not
+    tested yet. Same answers: the newest message that satisfies the predicate.
+    """
+
+    REFRESH = 0.05
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self._lock = threading.Lock()
+        self._parsed: dict[str, tuple[int, OutboxMessage]] = {}
+        self._snapshot: list[tuple[tuple[str, int], OutboxMessage]] = []
+        self._scanned = -math.inf
+
+    def _entries(self) -> list[tuple[tuple[str, int], OutboxMessage]]:
+        """((name, size), message) of every file, newest first; at most REFRESH s old."""
+        with self._lock:
+            if time.monotonic() - self._scanned >= self.REFRESH:
+                self._snapshot = self._scan()
+                self._scanned = time.monotonic()
+            return self._snapshot
+
+    def _scan(self) -> list[tuple[tuple[str, int], OutboxMessage]]:
+        if not self.directory.exists():
+            return []
+        found = []
+        with os.scandir(self.directory) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".eml"):
+                    continue
+                size = entry.stat().st_size
+                cached = self._parsed.get(entry.name)
+                if cached is None or cached[0] != size:
+                    cached = self._parsed[entry.name] = (size, parse_message(Path(entry.path)))
+                found.append(((entry.name, size), cached[1]))
+        return sorted(found, key=lambda item: item[0][0], reverse=True)
+
+    def messages(self) -> list[OutboxMessage]:
+        return [message for _, message in self._entries()]
+
+    def wait_for(
+        self,
+        predicate: Callable[[OutboxMessage], bool] = lambda message: True,
+        *,
+        timeout: float = 10.0,
+    ) -> OutboxMessage:
+        deadline = time.monotonic() + timeout
+        tested: set[tuple[str, int]] = set()
+        while True:
+            for key, message in self._entries():
+                if key not in tested:
+                    tested.add(key)
+                    if predicate(message):
+                        return message
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no matching email in {self.directory} after {timeout} s")
+            time.sleep(self.REFRESH)
+
+
+# -- what is computed from the record ----------------------------------------------------
+
+
+def handoffs(audit: Iterable[Mapping[str, Any]]) -> list[tuple[int, float]]:
+    """(step, seconds) for each officer's decision: until the workflow waits again."""
+    entries = sorted(audit, key=lambda e: datetime.fromisoformat(str(e["at"])))
+    found: list[tuple[int, float]] = []
+    for i, entry in enumerate(entries):
+        if entry.get("action") != "task.decided":
+            continue
+        decided = datetime.fromisoformat(str(entry["at"]))
+        following = (e for e in entries[i + 1 :] if e.get("action") in WAITS_AGAIN)
+        if (waits := next(following, None)) is not None:
+            seconds = (datetime.fromisoformat(str(waits["at"])) - decided).total_seconds()
+            found.append((int(entry["step"]), seconds))
+    return found
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least p % of them at or below."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def state_transitions(history: Iterable[Mapping[str, Any]]) -> int:
+    """How many states the execution entered."""
+    return sum(1 for event in history if str(event.get("type", "")).endswith("StateEntered"))
+
+
+def peak_memory_mib() -> float:
+    """This process's peak resident memory (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far, user and system, every thread."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine() -> str:
+    """What the figures were measured on."""
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
+        f"Python {platform.python_version()}, moto {version('moto')}, "
+        f"boto3 {version('boto3')}, {platform.system()} {platform.machine()}"
+    )
+
+
+# -- driving ---------------------------------------------------------------------------------
+
+
+def drive_one(
+    endpoints: Endpoints,
+    id_izin: str,
+    scenario: Scenario,
+    timeout: float,
+    start: threading.Barrier,
+    delay: float,
+) -> Run:
+    """One application through the SOP, `delay` s after every thread is ready; never raises."""
+    run = Run(id_izin)
+    start.wait()
+    time.sleep(delay)
+    began = time.monotonic()
+    try:
+        final = drive(endpoints, id_izin, scenario, timeout=timeout)
+        run.status, run.outcome = str(final.get("status", "")), str(final.get("outcome", ""))
+    except Exception as error:  # a benchmark reports a failure and goes on
+        run.error = describe_failure(error, time.monotonic() - began)
+    run.seconds = time.monotonic() - began
+    return run
+
+
+def describe_failure(error: BaseException, after: float) -> str:
+    """The error, where in the driving code it surfaced, and when."""
+    what = "".join(traceback.format_exception_only(error)).strip()
+    ours = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if f"{os.sep}izin_local{os.sep}" in frame.filename
+    ]
+    where = f" in {Path(ours[-1].filename).name}:{ours[-1].lineno} {ours[-1].name}" if ours else ""
+    return f"{what}{where}, after {after:.1f} s"
+
+
+def measure(system: System, run: Run) -> None:
+    """Read the execution and the audit trail of a run, after the fact."""
+    try:
+        run.execution_status = str(system.execution(run.id_izin)["status"])
+        run.transitions = state_transitions(system.history(run.id_izin))
+        run.handoffs = handoffs(system.endpoints.store.audit(run.id_izin))
+    except Exception as error:
+        run.error = run.error or f"reading the run: {error}"
+
+
+# -- the report --------------------------------------------------------------------------
+
+
+def step_label(number: int) -> str:
+    step = sop.step(number)
+    return f"{step.code} {sop.ROLE_TITLES[step.actor]}"
+
+
+def report(
+    runs: Sequence[Run],
+    *,
+    wall: float,
+    startup: float,
+    cpu: float,
+    out: Callable[[str], None] = print,
+) -> None:
+    """The figures, one per line."""
+    done = [r for r in runs if r.completed]
+    failed = [r for r in runs if not r.completed]
+    e2e = [r.seconds for r in done]
+    transitions = [r.transitions for r in done]
+    per_step: dict[int, list[float]] = defaultdict(list)
+    for run in done:
+        for number, seconds in run.handoffs:
+            per_step[number].append(seconds)
+
+    out(f"machine: {machine()}")
+    out(f"applications: {len(runs)}")
+    out(f"applications completed: {len(done)}")
+    out(f"applications failed: {len(failed)}")
+    out(f"runtime start-up: {startup:.1f} s")
+    out(f"wall time: {wall:.1f} s")
+    out(f"throughput: {len(done) / wall * 60 if wall else 0.0:.1f} applications/min")
+    out(f"end-to-end per application p50: {percentile(e2e, 50):.1f} s")
+    out(f"end-to-end per application p95: {percentile(e2e, 95):.1f} s")
+    out(f"state transitions per application: {percentile(transitions, 50):.0f}")
+    out(f"state transitions, all applications: {sum(transitions)}")
+    out(f"state transitions per second: {sum(transitions) / wall if wall else 0.0:.1f}")
+    out(f"CPU time: {cpu:.1f} s")
+    out(f"CPU use: {cpu / wall if wall else 0.0:.2f} cores (1.00 = one core, the GIL, saturated)")
+    per_transition = cpu / sum(transitions) * 1000 if transitions else math.nan
+    out(f"CPU per state transition: {per_transition:.1f} ms")
+    out(f"peak memory: {peak_memory_mib():.1f} MiB")
+    out(f"load average at the end (1 min, whole machine): {os.getloadavg()[0]:.2f}")
+    out("latency per SOP step: officer's decision (task.decided) -> next task.issued")
+    out("  (step 14: -> bap.uploaded); p50 / p95 in seconds, n decisions")
+    for number in sorted(per_step):
+        values = per_step[number]
+        out(
+            f"  step {step_label(number):<17} p50 {percentile(values, 50):6.2f} s"
+            f"  p95 {percentile(values, 95):6.2f} s  n {len(values)}"
+        )
+    for run in failed:
+        reason = run.error or (
+            f"status {run.status}, outcome {run.outcome!r}, execution {run.execution_status}"
+        )
+        out(f"failed: {run.id_izin}: {reason}")
+
+
+def run_bench(
+    *,
+    applications: int,
+    state_dir: Path,
+    template: Path,
+    options: dict[str, Any],
+    scenario: Scenario = DEMO_SCENARIO,
+    out: Callable[[str], None] = print,
+) -> int:
+    """Drive `applications` applications concurrently and print the figures; 0 if all ended well."""
+    if applications < 1:
+        raise ValueError("applications must be at least 1")
+    secrets = {
+        "oss": options["secret_values"]["OssWebhookSecret"],
+        "siinas": options["secret_values"]["SiinasWebhookSecret"],
+    }
+    # The waits of one application grow with the load on one core: be patient, not flaky.
+    timeout = 60.0 + 10.0 * applications
+    ids = [f"IP-BENCH-{n:04d}" for n in range(1, applications + 1)]
+    out(
+        f"izin bench: {applications} applications, {ARRIVAL_GAP} s apart, through the whole SOP "
+        "(field inspection, one send-back by the Kepala Bidang)"
+    )
+    began = time.monotonic()
+    with LocalRuntime(template, state_dir, **options) as runtime:
+        endpoints = dataclasses.replace(
+            endpoints_of(runtime, secrets), outbox=SharedOutbox(runtime.outbox.directory)
+        )
+        system = System(runtime, endpoints)
+        startup = time.monotonic() - began
+        barrier = threading.Barrier(applications + 1)
+        with ThreadPoolExecutor(applications, thread_name_prefix="bench") as pool:
+            futures = [
+                pool.submit(
+                    drive_one, endpoints, id_izin, scenario, timeout, barrier, i * ARRIVAL_GAP
+                )
+                for i, id_izin in enumerate(ids)
+            ]
+            barrier.wait()
+            cpu_before, wall_began = cpu_seconds(), time.monotonic()
+            runs = [future.result() for future in futures]
+            wall, cpu = time.monotonic() - wall_began, cpu_seconds() - cpu_before
+        for run in runs:
+            measure(system, run)
+    report(runs, wall=wall, startup=startup, cpu=cpu, out=out)
+    return 0 if all(run.completed for run in runs) else 1

@@ -1,0 +1,78 @@
+"""`izin bench`, smoke-tested: two applications through the whole SOP, every figure printed.
+
+A benchmark asserts nothing about speed; this only checks that each figure is there (a
+number on each labelled line) and that the run ends 0 when every application completed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from izin_local.bench import handoffs, percentile, run_bench
+from izin_local.cli import TEMPLATE, runtime_options
+from izin_local.testing import ROSTER
+
+NUMBER = r"\d+(\.\d+)?"
+FIGURES = [
+    "applications completed",
+    "applications failed",
+    "runtime start-up",
+    "wall time",
+    "throughput",
+    "end-to-end per application p50",
+    "end-to-end per application p95",
+    "state transitions per application",
+    "CPU time",
+    "CPU use",
+    "peak memory",
+]
+OFFICER_STEPS = ["04", "05", "06", "07", "08", "10", "11", "12", "13", "14"]
+
+
+def test_two_applications_print_every_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = runtime_options(3600)
+    options["env"] = {}  # the built-in simulators, whatever this shell has set
+    options["parameter_overrides"]["RosterFile"] = str(ROSTER)
+
+    code = run_bench(applications=2, state_dir=tmp_path, template=TEMPLATE, options=options)
+
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    lines = printed.splitlines()
+    for label in FIGURES:
+        assert any(re.fullmatch(rf"{label}: {NUMBER}\b.*", line) for line in lines), label
+    assert "applications completed: 2" in lines
+    assert "applications failed: 0" in lines
+    machine = next(line for line in lines if line.startswith("machine: "))
+    assert re.search(r"nproc \d+", machine), machine
+    assert re.search(r"Python \d+\.\d+", machine), machine
+    assert re.search(r"moto \d+\.\d+", machine), machine
+    for step in OFFICER_STEPS:
+        row = rf"\s+step {step} .*p50\s+{NUMBER} s\s+p95\s+{NUMBER} s\s+n \d+"
+        assert any(re.fullmatch(row, line) for line in lines), f"step {step}"
+
+
+def test_a_handoff_runs_from_a_decision_to_the_next_wait() -> None:
+    audit: list[dict[str, Any]] = [
+        {"at": "2026-11-27T01:00:00.000000+00:00", "action": "task.issued", "step": 13},
+        {"at": "2026-11-27T01:00:01.000000+00:00", "action": "task.decided", "step": 13},
+        {"at": "2026-11-27T01:00:01.500000+00:00", "action": "document.rendered"},
+        {"at": "2026-11-27T01:00:02.250000+00:00", "action": "task.issued", "step": 14},
+        {"at": "2026-11-27T01:00:03.000000+00:00", "action": "task.decided", "step": 14},
+        {"at": "2026-11-27T01:00:03.500000+00:00", "action": "tembusan.sent", "step": 17},
+        {"at": "2026-11-27T01:00:04.000000+00:00", "action": "bap.uploaded", "step": 17},
+    ]
+    assert handoffs(reversed(audit)) == [(13, 1.25), (14, 1.0)]
+    assert handoffs(audit[:2]) == []  # no wait after it yet: not counted
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 21)]
+    assert percentile(values, 50) == 10.0
+    assert percentile(values, 95) == 19.0
+    assert percentile([3.0], 95) == 3.0
