@@ -37,6 +37,8 @@ def handle(record: SQSRecord) -> str:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=handle, processor=processor, context=context
+    return dict(
+        process_partial_response(
+            event=event, record_handler=handle, processor=processor, context=context
+        )
     )

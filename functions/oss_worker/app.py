@@ -1,52 +1,57 @@
 """Tell OSS the application's status at the SOP's milestones (PIA receiveLicenseStatus: 40, 45, 93).
 
-Input: an SQS batch of {id_izin, milestone}. Output: the failed items (retried, then the DLQ);
-the workflow never waits on these calls.
+Input: an SQS batch of {id_izin, milestone}. Output: the failed items (retried with a
+doubling delay, then the DLQ and its alarm); the workflow never waits on these calls.
 """
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
-from izin.integrations import CallFailed, UrllibHttp, send_status
+from izin.integrations import CallFailed, StdlibHttp, send_status
 from izin.observability import logger
-from izin.queues import back_off
+from izin.queues import RetrySettings, process_batch, retry_later
 from izin.settings import settings
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def handle(record: SQSRecord) -> str:
     message = json.loads(record.body)
-    logger.append_keys(id_izin=message["id_izin"])
+    id_izin = message["id_izin"]
+    logger.append_keys(id_izin=id_izin)
+    now, store, retry = wiring.now(), wiring.store(), RetrySettings.of()
     try:
         return send_status(
-            message["id_izin"],
+            id_izin,
             message["milestone"],
-            store=wiring.store(),
+            store=store,
             roster=wiring.roster(),
-            http=UrllibHttp(),
+            http=StdlibHttp(retry.call_timeout_seconds),
             base_url=settings().oss_base_url,
             user_key=wiring.secret(settings().oss_user_key_secret_arn),
             kd_instansi=settings().kd_instansi,
-            now=wiring.now(),
+            reached_at=sent_at(record),
+            now=now,
         )
     except CallFailed as failure:
-        logger.warning(
-            "OSS status failed; retried later",
-            extra={"reason": str(failure), "delay": back_off(record.raw_event)},
+        retry_later(
+            record.raw_event,
+            failure,
+            system="oss",
+            id_izin=id_izin,
+            retry=retry,
+            store=store,
+            now=now,
         )
         raise
 
 
+def sent_at(record: SQSRecord) -> datetime:
+    """When the state machine queued the milestone: the same on every retry."""
+    return datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
+
+
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=handle, processor=processor, context=context
-    )
+    return process_batch(event, context, handle, name="oss_worker")

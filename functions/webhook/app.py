@@ -1,6 +1,7 @@
 """OSS and SIINAS webhooks in (CONTRACT §1): verify, validate, dedupe, queue, answer.
 
 Input: an HTTP API (payload 2.0) event for POST /webhooks/{source}. Output: its JSON answer.
+Every refusal is counted (metric WebhookRefused, dimension status) for the alarm on it.
 """
 
 import base64
@@ -8,10 +9,10 @@ import json
 from typing import Any
 
 from izin import wiring
-from izin.observability import logger
+from izin.observability import MetricUnit, logger, single_metric
 from izin.queues import SqsQueue
 from izin.settings import settings
-from izin.webhooks import Answer, receive
+from izin.webhooks import Answer, receive, unknown_source
 
 
 @logger.inject_lambda_context
@@ -22,7 +23,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "siinas": settings().siinas_webhook_secret_arn,
     }
     if source not in secret_arns:
-        answer = Answer(404, {"error": "unknown_source", "known": sorted(secret_arns)})
+        answer = unknown_source(source)
     else:
         body = event.get("body") or ""
         raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
@@ -36,9 +37,21 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             queue=SqsQueue(settings().inbound_queue_url),
             max_skew_seconds=settings().webhook_max_skew_seconds,
         )
-    logger.info("webhook answered", extra={"source": source, "status": answer.status})
+    _record(source, answer)
     return {
         "statusCode": answer.status,
         "headers": {"content-type": "application/json"},
         "body": json.dumps(answer.body),
     }
+
+
+def _record(source: str, answer: Answer) -> None:
+    reason = answer.body.get("error", answer.body.get("status"))
+    logger.info(
+        "webhook answered", extra={"source": source, "status": answer.status, "reason": reason}
+    )
+    if answer.refused:
+        with single_metric(
+            name="WebhookRefused", unit=MetricUnit.Count, value=1, namespace="Izin"
+        ) as metric:
+            metric.add_dimension(name="status", value=str(answer.status))

@@ -1,17 +1,20 @@
 """Calls out (CONTRACT §2): the BAP to SIINAS (step 17), the status to OSS, the copy to DPMPTSP.
 
-Each call is made by an SQS-backed worker: a failure raises, the message comes back later
-(with a growing delay), and after the queue's maxReceiveCount it sits in the DLQ. The SIINAS
-upload carries an Idempotency-Key that is the same on every retry of the same upload.
+Each call is made by an SQS-backed worker: a failure raises CallFailed, the message comes
+back later (with a growing delay), and after the queue's maxReceiveCount it sits in the
+DLQ. The SIINAS upload carries an Idempotency-Key that is the same on every retry of the
+same upload. Where SIINAS is not configured, or its upload ends in the DLQ, step 17 becomes
+the Operator's manual upload task; the workflow waits on the same task token either way.
+OSS's status calls never hold up the workflow: the state machine only queues them.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +26,7 @@ from izin.mail import Attachment, Email, Mailer
 from izin.observability import logger
 from izin.roster import Roster
 from izin.sop import Role
-from izin.store import Store
+from izin.store import app_key
 from izin.templating import render
 
 HTTP_TIMEOUT_SECONDS = 10
@@ -33,9 +36,16 @@ KD_INSPEKSI = "40"
 KD_PERSYARATAN_TERVERIFIKASI = "45"
 KD_PENOLAKAN_PERSYARATAN = "93"
 
+MANUAL_UPLOAD = "unggah_siinas"  # the kind of the Operator's manual task (izin.tasks)
+TEMBUSAN_SK = "TEMBUSAN"
+
 
 class CallFailed(Exception):
     """The other system did not take the call; the worker tries again later."""
+
+
+class DocumentNotSealed(Exception):
+    """A document that may only leave the Dinas signed is not sealed yet."""
 
 
 @dataclass(frozen=True)
@@ -53,37 +63,91 @@ class Http(Protocol):
         """POST, or raise CallFailed when nothing came back (refused, timed out)."""
 
 
-class UrllibHttp:
-    """The standard library's HTTP client, with a timeout on every call."""
+class IntegrationStore(Protocol):
+    """The store methods the calls out use: store.Store has them, a test's fake too."""
+
+    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
+        """Write an item; with if_absent, only when none has that key."""
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """One item, or None."""
+
+    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
+        """Every item of a partition whose sort key starts with `prefix`."""
+
+    def application(self, id_izin: str) -> dict[str, Any] | None:
+        """The application's record, or None."""
+
+    def step_data(self, id_izin: str, step: int) -> dict[str, Any]:
+        """What was entered on a step's form, or {}."""
+
+    def append_audit(self, id_izin: str, entry: dict[str, Any], *, now: datetime) -> None:
+        """Append one entry to the application's audit trail."""
+
+
+class ManualTasks(Protocol):
+    """Opens the Operator's manual task (izin.tasks.issue_manual_task with its adapters)."""
+
+    def __call__(self, kind: str, id_izin: str, task_token: str | None, *, reason: str) -> str:
+        """Issue the task and email its link; returns the ticket's hash."""
+
+
+class StdlibHttp:
+    """The standard library's HTTP client, with a timeout on every call.
+
+    Header names go out exactly as given (PIA's `user_key`), which urllib would recase.
+    """
 
     def __init__(self, timeout: float = HTTP_TIMEOUT_SECONDS) -> None:
         self.timeout = timeout
 
     def post(self, url: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> Response:
-        """POST JSON and return the answer, whatever its status."""
-        request = urllib.request.Request(  # noqa: S310 - the URL is the deploy's configuration
-            url,
-            data=json.dumps(body, ensure_ascii=False).encode(),
-            headers={"Content-Type": "application/json", **headers},
-            method="POST",
+        """POST JSON and return the answer, whatever its status; CallFailed if none came."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"not an HTTP URL: {url!r}")
+        connection_type = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
+        connection = connection_type(parts.netloc, timeout=self.timeout)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
-                return Response(answer.status, answer.read())
-        except urllib.error.HTTPError as error:
-            return Response(error.code, error.read())
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-            raise CallFailed(f"{url}: {error}") from error
+            connection.request(
+                "POST",
+                parts.path + (f"?{parts.query}" if parts.query else "") or "/",
+                body=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"Content-Type": "application/json", **headers},
+            )
+            answer = connection.getresponse()
+            return Response(answer.status, answer.read())
+        except (OSError, http.client.HTTPException) as error:
+            # Refused, reset, or slower than the timeout: a failed call. The other side may
+            # still act on a slow one, which is what the retry's Idempotency-Key is for.
+            raise CallFailed(f"{url}: {type(error).__name__}: {error}") from error
+        finally:
+            connection.close()
 
 
-def latest(store: Store, id_izin: str, jenis: str) -> dict[str, Any]:
+def latest(store: IntegrationStore, id_izin: str, jenis: str) -> dict[str, Any]:
     """The newest version of one of the application's documents."""
-    from izin.documents import latest_documents
-
-    documents = latest_documents(store, id_izin)
-    if jenis not in documents:
+    versions = store.query(app_key(id_izin), f"DOC#{jenis}#")
+    if not versions:
         raise LookupError(f"{id_izin} has no document {jenis}")
-    return documents[jenis]
+    return max(versions, key=lambda item: int(item["versi"]))
+
+
+def sealed(store: IntegrationStore, id_izin: str, jenis: str) -> dict[str, Any]:
+    """The newest version of a document, which must be the one the Kepala Dinas sealed."""
+    document = latest(store, id_izin, jenis)
+    if not document.get("sealed"):
+        raise DocumentNotSealed(f"{jenis} v{document['versi']} of {id_izin} is not sealed")
+    return document
+
+
+def _file(document: Mapping[str, Any]) -> tuple[str, str]:
+    """The stored file to send of a document version (the PDF where there is one)."""
+    if document.get("pdf_key"):
+        return str(document["pdf_key"]), "application/pdf"
+    return str(document["key"]), "text/html"
 
 
 def idempotency_key(id_izin: str, sha256: str) -> str:
@@ -91,11 +155,32 @@ def idempotency_key(id_izin: str, sha256: str) -> str:
     return "bap-" + hashlib.sha256(f"{id_izin}:{sha256}".encode()).hexdigest()[:32]
 
 
+def bap_upload(
+    store: IntegrationStore, id_izin: str, read_object: Callable[[str], bytes]
+) -> dict[str, Any]:
+    """The body of SIINAS's BAP upload (CONTRACT §2): the same on every retry."""
+    bap = sealed(store, id_izin, "bap")
+    key, content_type = _file(bap)
+    content = read_object(key)
+    signed_at = datetime.fromisoformat(str(bap.get("signed_at") or bap["tanggal"]))
+    return {
+        "nomor_bap": bap["nomor"],
+        "tanggal": signed_at.astimezone(WIB).date().isoformat(),
+        "kesimpulan": store.step_data(id_izin, 11).get("kesimpulan", "siap"),
+        "dokumen": {
+            "nama": f"BAP-{id_izin}-v{bap['versi']}.{key.rsplit('.', 1)[-1]}",
+            "content_type": content_type,
+            "base64": base64.b64encode(content).decode(),
+        },
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+
+
 def upload_bap(
     id_izin: str,
     token: str,
     *,
-    store: Store,
+    store: IntegrationStore,
     http: Http,
     read_object: Callable[[str], bytes],
     base_url: str,
@@ -104,22 +189,7 @@ def upload_bap(
     now: datetime,
 ) -> str:
     """Upload the signed BAP to SIINAS, then complete step 17; raises CallFailed to retry."""
-    bap = latest(store, id_izin, "bap")
-    bap_data = store.step_data(id_izin, 11)
-    key = bap.get("pdf_key") or bap["key"]
-    content_type = "application/pdf" if bap.get("pdf_key") else "text/html"
-    content = read_object(key)
-    body = {
-        "nomor_bap": bap["nomor"],
-        "tanggal": now.astimezone(WIB).date().isoformat(),
-        "kesimpulan": bap_data.get("kesimpulan", "siap"),
-        "dokumen": {
-            "nama": key.rsplit("/", 1)[-1],
-            "content_type": content_type,
-            "base64": base64.b64encode(content).decode(),
-        },
-        "sha256": hashlib.sha256(content).hexdigest(),
-    }
+    body = bap_upload(store, id_izin, read_object)
     answer = http.post(
         f"{base_url.rstrip('/')}/verifikasi-teknis/{id_izin}/bap",
         body,
@@ -130,7 +200,7 @@ def upload_bap(
     )
     if not 200 <= answer.status < 300:
         raise CallFailed(f"SIINAS answered {answer.status}")
-    receipt = _json(answer.body).get("id_unggah", "")
+    receipt = str(_json(answer.body).get("id_unggah", ""))
     store.append_audit(
         id_izin,
         {
@@ -138,7 +208,8 @@ def upload_bap(
             "step": 17,
             "actor": "sistem",
             "sha256": body["sha256"],
-            "note": f"BAP {bap['nomor']} diunggah ke SIINAS (tanda terima {receipt})",
+            "id_unggah": receipt,
+            "note": f"BAP {body['nomor_bap']} diunggah ke SIINAS (tanda terima {receipt})",
         },
         now=now,
     )
@@ -150,6 +221,56 @@ def upload_bap(
         logger.warning("step 17 no longer waits; upload kept in the trail")
         return "gone"
     return "uploaded"
+
+
+def record_call_failure(
+    store: IntegrationStore,
+    id_izin: str,
+    *,
+    system: str,
+    reason: str,
+    attempt: int,
+    retry_in: int,
+    now: datetime,
+) -> None:
+    """Keep a failed call in the trail: which system, why, and when it is tried again."""
+    store.append_audit(
+        id_izin,
+        {
+            "action": f"{system}.call_failed",
+            "actor": "sistem",
+            "attempt": attempt,
+            "reason": reason,
+            "note": f"panggilan ke {system.upper()} gagal (percobaan {attempt}): {reason}; "
+            f"dicoba lagi dalam {retry_in} detik",
+        },
+        now=now,
+    )
+
+
+def open_manual_upload(
+    id_izin: str,
+    token: str,
+    *,
+    reason: str,
+    store: IntegrationStore,
+    issue: ManualTasks,
+    now: datetime,
+) -> str:
+    """Step 17 by hand: the Operator uploads the BAP in SIINAS; their task completes the step."""
+    issue(MANUAL_UPLOAD, id_izin, token, reason=reason)
+    store.append_audit(
+        id_izin,
+        {
+            "action": "bap.upload_manual",
+            "step": 17,
+            "actor": "sistem",
+            "reason": reason,
+            "note": f"unggah BAP ke SIINAS menjadi tugas manual Operator: {reason}",
+        },
+        now=now,
+    )
+    return "manual"
 
 
 def _json(body: bytes) -> dict[str, Any]:
@@ -164,12 +285,12 @@ def license_status(
     id_izin: str,
     milestone: str,
     *,
-    store: Store,
+    store: IntegrationStore,
     roster: Roster,
     kd_instansi: str,
-    now: datetime,
+    at: datetime,
 ) -> dict[str, Any]:
-    """OSS's receiveLicenseStatus body (PIA's IZINSTATUS) for a milestone of the SOP."""
+    """OSS's receiveLicenseStatus body (PIA's IZINSTATUS) for a milestone reached `at`."""
     application = store.application(id_izin) or {}
     data = application.get("data", {})
     if milestone == "inspeksi":
@@ -192,7 +313,7 @@ def license_status(
             "kd_izin": data.get("kd_izin", ""),
             "kd_instansi": kd_instansi,
             "kd_status": kd_status,
-            "tgl_status": now.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S"),
+            "tgl_status": at.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S"),
             "nip_status": signer.nip,
             "nama_status": signer.nama,
             "keterangan": keterangan,
@@ -204,17 +325,21 @@ def send_status(
     id_izin: str,
     milestone: str,
     *,
-    store: Store,
+    store: IntegrationStore,
     roster: Roster,
     http: Http,
     base_url: str,
     user_key: str,
     kd_instansi: str,
+    reached_at: datetime,
     now: datetime,
 ) -> str:
-    """Tell OSS the application's status; raises CallFailed to retry."""
+    """Tell OSS the milestone the application reached at `reached_at`; CallFailed to retry.
+
+    Every retry sends the same body: the status's time is the milestone's, not the call's.
+    """
     body = license_status(
-        id_izin, milestone, store=store, roster=roster, kd_instansi=kd_instansi, now=now
+        id_izin, milestone, store=store, roster=roster, kd_instansi=kd_instansi, at=reached_at
     )
     kd_status = body["IZINSTATUS"]["kd_status"]
     if not base_url:
@@ -248,44 +373,54 @@ def send_status(
 def send_tembusan(
     id_izin: str,
     *,
-    store: Store,
+    store: IntegrationStore,
     roster: Roster,
     mailer: Mailer,
     read_object: Callable[[str], bytes],
     now: datetime,
 ) -> dict[str, Any]:
-    """Step 17: email the signed BAP and its cover letter to DPMPTSP Kalbar."""
+    """Step 17: email the signed BAP and its cover letter to DPMPTSP Kalbar, once."""
     application = store.application(id_izin) or {}
-    documents = [latest(store, id_izin, j) for j in ("surat_pengantar_dpmptsp", "bap")]
-    attachments = tuple(
-        Attachment(
-            filename=f"{d['jenis']}-v{d['versi']}.{'pdf' if d.get('pdf_key') else 'html'}",
-            content_type="application/pdf" if d.get("pdf_key") else "text/html",
-            content=read_object(d.get("pdf_key") or d["key"]),
+    documents = [sealed(store, id_izin, j) for j in ("surat_pengantar_dpmptsp", "bap")]
+    hashes = {d["jenis"]: d.get("pdf_sha256") or d["sha256"] for d in documents}
+    to = str(roster.dpmptsp_email)
+    sent = store.get(app_key(id_izin), TEMBUSAN_SK)
+    if sent and sent.get("documents") == hashes:
+        return {"tembusan": sent["to"]}  # a retry of this step after the email went out
+    attachments = []
+    for d in documents:
+        key, content_type = _file(d)
+        attachments.append(
+            Attachment(
+                filename=f"{d['jenis']}-v{d['versi']}.{key.rsplit('.', 1)[-1]}",
+                content_type=content_type,
+                content=read_object(key),
+            )
         )
-        for d in documents
-    )
-    context = {"data": application.get("data", {}), "documents": documents}
+    # The hashes the email prints are those of the files attached.
+    listed = [{**d, "sha256": hashes[d["jenis"]]} for d in documents]
+    context = {"data": application.get("data", {}), "documents": listed}
     mailer.send(
         Email(
-            to=(str(roster.dpmptsp_email),),
+            to=(to,),
             subject="Tembusan BAP Verifikasi Teknis Izin Perluasan - "
             + application["data"]["perusahaan"]["nama"],
             text=render("email/tembusan.txt.j2", **context),
             html=render("email/tembusan.html.j2", **context),
-            attachments=attachments,
+            attachments=tuple(attachments),
         )
     )
+    store.put(app_key(id_izin), TEMBUSAN_SK, {"to": to, "documents": hashes, "at": now.isoformat()})
     store.append_audit(
         id_izin,
         {
             "action": "tembusan.sent",
             "step": 17,
             "actor": "sistem",
-            "to": str(roster.dpmptsp_email),
-            "documents": {d["jenis"]: d["sha256"] for d in documents},
+            "to": to,
+            "documents": hashes,
             "note": "tembusan BAP dikirim ke DPMPTSP Kalbar",
         },
         now=now,
     )
-    return {"tembusan": str(roster.dpmptsp_email)}
+    return {"tembusan": to}

@@ -2,6 +2,11 @@
 
 Nothing is acknowledged that is not durably queued, and nothing refused is queued. The
 answer's status is chosen here from the kind of refusal, never from an error's text.
+
+Order of the checks: size (413), signature headers and timestamp (401), signature (401),
+JSON and envelope (400), type (422), the type's data (400), then the delivery record
+(200 duplicate) and the queue (202). A sender learns nothing of the body's validity
+before its signature holds.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from izin.events import EVENT_TYPES, InboundEvent
-from izin.store import Store
 
 MAX_BODY = 256 * 1024
+MAX_SKEW_SECONDS = 300
 DELIVERY_TTL = timedelta(days=14)
+SOURCES = ("oss", "siinas")
+# Every status a refusal is answered with (the alarm on refusals watches each of them).
+REFUSAL_STATUSES = frozenset({400, 401, 404, 413, 422})
 
 
 @dataclass(frozen=True)
@@ -30,12 +38,30 @@ class Answer:
     status: int
     body: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def refused(self) -> bool:
+        """Whether the delivery was refused (nothing queued)."""
+        return self.status >= 400
+
 
 class Queue(Protocol):
     """The inbound queue."""
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue one message durably, or raise."""
+
+
+class DeliveryStore(Protocol):
+    """The store methods a delivery record needs: store.Store has them, a test's fake too."""
+
+    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
+        """Write an item; with if_absent, only when none has that key (False if one had)."""
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        """One item, strongly consistent, or None."""
+
+    def update(self, pk: str, sk: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Set fields of an item."""
 
 
 class Envelope(BaseModel):
@@ -55,11 +81,20 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+def unknown_source(source: str) -> Answer:
+    """The answer to a POST on /webhooks/{source} for a source we do not know."""
+    return Answer(404, {"error": "unknown_source", "source": source, "known": list(SOURCES)})
+
+
 def _field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     return [
         {"field": prefix + ".".join(str(p) for p in e["loc"]), "error": e["msg"]}
         for e in error.errors()
     ]
+
+
+def _invalid(fields: list[dict[str, str]]) -> Answer:
+    return Answer(400, {"error": "invalid_body", "fields": fields})
 
 
 def receive(
@@ -69,15 +104,16 @@ def receive(
     *,
     secret: str,
     now: datetime,
-    store: Store,
+    store: DeliveryStore,
     queue: Queue,
-    max_skew_seconds: int = 300,
+    max_skew_seconds: int = MAX_SKEW_SECONDS,
 ) -> Answer:
     """Check one delivery and queue it; the answer says what became of it."""
     if len(body) > MAX_BODY:
         return Answer(413, {"error": "payload_too_large", "limit_bytes": MAX_BODY})
-    timestamp = headers.get("x-timestamp", "")
-    sent_signature = headers.get("x-signature", "")
+    headers = {name.lower(): value for name, value in headers.items()}
+    timestamp = headers.get("x-timestamp", "").strip()
+    sent_signature = headers.get("x-signature", "").strip()
     if not timestamp or not sent_signature:
         return Answer(401, {"error": "signature_missing"})
     try:
@@ -86,29 +122,22 @@ def receive(
         return Answer(401, {"error": "timestamp_invalid"})
     if skew > max_skew_seconds:
         return Answer(401, {"error": "timestamp_stale", "max_skew_seconds": max_skew_seconds})
-    if not hmac.compare_digest(signature(secret, timestamp, body), sent_signature):
+    if not hmac.compare_digest(
+        signature(secret, timestamp, body).encode(), sent_signature.encode()
+    ):
         return Answer(401, {"error": "signature_invalid"})
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         return Answer(400, {"error": "invalid_json", "detail": str(error)})
     if not isinstance(document, dict):
-        return Answer(
-            400, {"error": "invalid_body", "fields": [{"field": "", "error": "not an object"}]}
-        )
+        return _invalid([{"field": "", "error": "must be a JSON object"}])
     try:
         envelope = Envelope.model_validate(document)
     except ValidationError as error:
-        return Answer(400, {"error": "invalid_body", "fields": _field_errors(error)})
-    event_id_header = headers.get("x-event-id", "")
-    if event_id_header != envelope.event_id:
-        return Answer(
-            400,
-            {
-                "error": "invalid_body",
-                "fields": [{"field": "event_id", "error": "must equal the X-Event-Id header"}],
-            },
-        )
+        return _invalid(_field_errors(error))
+    if headers.get("x-event-id", "") != envelope.event_id:
+        return _invalid([{"field": "event_id", "error": "must equal the X-Event-Id header"}])
     model = EVENT_TYPES.get((source, envelope.type))
     if model is None:
         known = sorted(t for s, t in EVENT_TYPES if s == source)
@@ -116,12 +145,12 @@ def receive(
     try:
         model.model_validate(envelope.data)
     except ValidationError as error:
-        return Answer(400, {"error": "invalid_body", "fields": _field_errors(error, "data.")})
+        return _invalid(_field_errors(error, "data."))
     return _queue_once(source, envelope, store=store, queue=queue, now=now)
 
 
 def _queue_once(
-    source: str, envelope: Envelope, *, store: Store, queue: Queue, now: datetime
+    source: str, envelope: Envelope, *, store: DeliveryStore, queue: Queue, now: datetime
 ) -> Answer:
     """Queue the event unless this delivery was queued before (200 duplicate)."""
     pk = f"DELIVERY#{source}#{envelope.event_id}"
@@ -142,7 +171,7 @@ def _queue_once(
         # Another delivery of it is in flight, or died before queueing: queue it too (the
         # inbound function applies an event once), so a crash never loses it.
     message = InboundEvent(
-        source=source,  # type: ignore[arg-type]
+        source=source,
         event_id=envelope.event_id,
         type=envelope.type,
         occurred_at=envelope.occurred_at,

@@ -1,0 +1,308 @@
+"""receive(): every answer of CONTRACT §1, with an in-memory store and queue.
+
+What a refusal must not do is as much the contract as its status: nothing queued, no
+delivery recorded. The same cases run through the HTTP gateway in
+tests/integration/integrations/test_webhooks_http.py.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from izin.webhooks import (
+    MAX_BODY,
+    REFUSAL_STATUSES,
+    Answer,
+    receive,
+    signature,
+    unknown_source,
+)
+from izin_local import samples
+
+SECRET = "oss-secret"
+NOW = datetime(2026, 11, 26, 2, 15, tzinfo=UTC)
+
+
+class FakeStore:
+    """The delivery records, in a dict."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
+        if if_absent and (pk, sk) in self.items:
+            return False
+        self.items[(pk, sk)] = dict(fields)
+        return True
+
+    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = self.items.get((pk, sk))
+        return dict(item) if item is not None else None
+
+    def update(self, pk: str, sk: str, fields: dict[str, Any]) -> dict[str, Any]:
+        self.items[(pk, sk)] = {**self.items.get((pk, sk), {}), **fields}
+        return self.items[(pk, sk)]
+
+
+class FakeQueue:
+    """The inbound queue: what was sent, or an outage."""
+
+    def __init__(self, *, down: bool = False) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.down = down
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.down:
+            raise ConnectionError("SQS unreachable")
+        self.sent.append(message)
+
+
+def permohonan(id_izin: str = "IP-0001", **data: Any) -> dict[str, Any]:
+    return {**samples.permohonan(id_izin), **data}
+
+
+def body_of(event_type: str = "permohonan.diajukan", data: Any = None, **envelope: Any) -> bytes:
+    document = {
+        "event_id": "evt-0001",
+        "type": event_type,
+        "occurred_at": "2026-11-26T09:15:00+07:00",
+        "data": permohonan() if data is None else data,
+        **envelope,
+    }
+    return json.dumps(document).encode()
+
+
+def headers_for(
+    body: bytes, *, secret: str = SECRET, at: datetime = NOW, event_id: str = "evt-0001"
+) -> dict[str, str]:
+    timestamp = str(int(at.timestamp()))
+    return {
+        "X-Event-Id": event_id,
+        "X-Timestamp": timestamp,
+        "X-Signature": signature(secret, timestamp, body),
+    }
+
+
+def deliver(
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    *,
+    source: str = "oss",
+    store: FakeStore | None = None,
+    queue: FakeQueue | None = None,
+) -> tuple[Answer, FakeStore, FakeQueue]:
+    store, queue = store or FakeStore(), queue or FakeQueue()
+    answer = receive(
+        source,
+        headers_for(body) if headers is None else headers,
+        body,
+        secret=SECRET,
+        now=NOW,
+        store=store,
+        queue=queue,
+    )
+    return answer, store, queue
+
+
+def refused(answer: Answer, store: FakeStore, queue: FakeQueue) -> int:
+    """The refusal's status, once it is clear nothing was queued or recorded."""
+    assert answer.refused
+    assert answer.status in REFUSAL_STATUSES  # each one is counted and alarmed on
+    assert queue.sent == []
+    assert store.items == {}
+    return answer.status
+
+
+# --- accepted, duplicate -----------------------------------------------------------------
+
+
+def test_a_valid_delivery_is_queued_and_accepted() -> None:
+    answer, store, queue = deliver(body_of())
+
+    assert answer == Answer(202, {"status": "accepted"})
+    assert not answer.refused
+    [message] = queue.sent
+    assert message["source"] == "oss" and message["event_id"] == "evt-0001"
+    assert message["type"] == "permohonan.diajukan"
+    assert message["data"]["id_izin"] == "IP-0001"
+    delivery = store.items[("DELIVERY#oss#evt-0001", "DELIVERY")]
+    assert delivery["status"] == "queued"
+    assert delivery["expires_at"] == int((NOW + timedelta(days=14)).timestamp())
+
+
+def test_a_repeated_event_id_is_a_duplicate_and_is_not_queued_again() -> None:
+    body = body_of()
+    _, store, queue = deliver(body)
+
+    answer, _, _ = deliver(body, headers_for(body), store=store, queue=queue)
+
+    assert answer == Answer(200, {"status": "duplicate"})
+    assert len(queue.sent) == 1
+
+
+def test_the_same_event_id_from_the_other_source_is_another_event() -> None:
+    siinas = body_of(
+        "komitmen.terpenuhi",
+        {"id_izin": "IP-0001", "nomor_berita_acara": "BA-1", "tanggal": "2026-11-26"},
+    )
+    _, store, queue = deliver(body_of())
+
+    answer, _, _ = deliver(siinas, headers_for(siinas), source="siinas", store=store, queue=queue)
+
+    assert answer.status == 202
+    assert [m["source"] for m in queue.sent] == ["oss", "siinas"]
+
+
+def test_a_delivery_that_died_before_queueing_is_queued_by_its_repeat() -> None:
+    body = body_of()
+    store = FakeStore()
+    with pytest.raises(ConnectionError):
+        deliver(body, store=store, queue=FakeQueue(down=True))
+    assert store.items[("DELIVERY#oss#evt-0001", "DELIVERY")]["status"] == "pending"
+
+    answer, _, queue = deliver(body, store=store)
+
+    # Not acknowledged the first time; the sender's retry queues it.
+    assert answer.status == 200 and len(queue.sent) == 1
+    assert store.items[("DELIVERY#oss#evt-0001", "DELIVERY")]["status"] == "queued"
+
+
+def test_header_names_are_read_whatever_their_case() -> None:
+    body = body_of()
+    lower = {name.lower(): value for name, value in headers_for(body).items()}
+
+    assert deliver(body, lower)[0].status == 202
+
+
+# --- refused: nothing queued, nothing recorded ---------------------------------------------
+
+
+def test_a_bad_signature_is_401() -> None:
+    body = body_of()
+    answer, store, queue = deliver(body, headers_for(body, secret="another-secret"))
+    assert refused(answer, store, queue) == 401
+    assert answer.body == {"error": "signature_invalid"}
+
+
+def test_a_body_changed_after_signing_is_401() -> None:
+    body = body_of()
+    headers = headers_for(body)
+    answer, store, queue = deliver(body.replace(b"Sanggau", b"Sambas"), headers)
+    assert refused(answer, store, queue) == 401
+
+
+@pytest.mark.parametrize("missing", ["X-Signature", "X-Timestamp"])
+def test_a_missing_signature_or_timestamp_is_401(missing: str) -> None:
+    body = body_of()
+    headers = {k: v for k, v in headers_for(body).items() if k != missing}
+    answer, store, queue = deliver(body, headers)
+    assert refused(answer, store, queue) == 401
+    assert answer.body == {"error": "signature_missing"}
+
+
+def test_a_timestamp_that_is_not_a_number_is_401() -> None:
+    body = body_of()
+    answer, store, queue = deliver(body, headers_for(body) | {"X-Timestamp": "kemarin"})
+    assert refused(answer, store, queue) == 401
+
+
+@pytest.mark.parametrize("seconds", [-301, 301, -86_400, 86_400])
+def test_a_timestamp_more_than_300_s_off_either_way_is_401(seconds: int) -> None:
+    body = body_of()
+    answer, store, queue = deliver(body, headers_for(body, at=NOW + timedelta(seconds=seconds)))
+    assert refused(answer, store, queue) == 401
+    assert answer.body["error"] == "timestamp_stale"
+
+
+@pytest.mark.parametrize("seconds", [-300, 300])
+def test_a_timestamp_300_s_off_is_still_accepted(seconds: int) -> None:
+    body = body_of()
+    answer, _, _ = deliver(body, headers_for(body, at=NOW + timedelta(seconds=seconds)))
+    assert answer.status == 202
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b""], ids=["syntax", "bytes", "empty"])
+def test_a_body_that_is_not_json_is_400(body: bytes) -> None:
+    answer, store, queue = deliver(body)
+    assert refused(answer, store, queue) == 400
+    assert answer.body["error"] == "invalid_json"
+
+
+def test_json_that_is_not_an_object_is_400() -> None:
+    answer, store, queue = deliver(b'["permohonan.diajukan"]')
+    assert refused(answer, store, queue) == 400
+    assert answer.body["fields"][0]["field"] == ""
+
+
+def test_each_bad_field_of_the_envelope_is_named() -> None:
+    body = json.dumps({"event_id": "evt-0001", "type": "permohonan.diajukan", "data": []}).encode()
+    answer, store, queue = deliver(body)
+    assert refused(answer, store, queue) == 400
+    assert {f["field"] for f in answer.body["fields"]} == {"occurred_at", "data"}
+
+
+def test_an_event_id_other_than_the_header_is_400() -> None:
+    body = body_of()
+    answer, store, queue = deliver(body, headers_for(body, event_id="evt-0002"))
+    assert refused(answer, store, queue) == 400
+    assert answer.body["fields"] == [
+        {"field": "event_id", "error": "must equal the X-Event-Id header"}
+    ]
+
+
+def test_each_bad_field_of_the_data_is_named() -> None:
+    data = permohonan(nib="912030123456", kbli="1043")
+    data["perusahaan"] = {**data["perusahaan"], "npwp": "00134567890120"}
+    del data["perusahaan"]["email"]
+
+    answer, store, queue = deliver(body_of(data=data))
+
+    assert refused(answer, store, queue) == 400
+    assert {f["field"] for f in answer.body["fields"]} == {
+        "data.nib",
+        "data.kbli",
+        "data.perusahaan.npwp",
+        "data.perusahaan.email",
+    }
+    assert all(f["error"] for f in answer.body["fields"])
+
+
+@pytest.mark.parametrize("npwp", ["001345678901200", "0013456789012000"])
+def test_an_npwp_of_15_or_16_digits_is_accepted(npwp: str) -> None:
+    data = permohonan()
+    data["perusahaan"]["npwp"] = npwp
+    assert deliver(body_of(data=data))[0].status == 202
+
+
+def test_an_unknown_type_is_422_and_lists_the_known_ones() -> None:
+    answer, store, queue = deliver(body_of("permohonan.dibatalkan"))
+    assert refused(answer, store, queue) == 422
+    assert answer.body["known"] == ["izin.status", "permohonan.diajukan"]
+
+
+def test_a_type_of_the_other_source_is_422() -> None:
+    body = body_of("permohonan.diajukan")
+    answer, store, queue = deliver(body, source="siinas")
+    assert refused(answer, store, queue) == 422
+
+
+def test_a_body_over_256_kib_is_413_before_anything_else() -> None:
+    body = b"x" * (MAX_BODY + 1)
+    answer, store, queue = deliver(body, {})  # unsigned too: the size is checked first
+    assert refused(answer, store, queue) == 413
+
+
+def test_a_body_of_exactly_256_kib_is_read() -> None:
+    body = body_of()
+    body = body[:-1] + b" " * (MAX_BODY - len(body)) + b"}"
+    assert len(body) == MAX_BODY
+    assert deliver(body)[0].status == 202
+
+
+def test_an_unknown_source_is_404() -> None:
+    answer = unknown_source("bkpm")
+    assert answer.status == 404 and answer.refused
+    assert answer.body["known"] == ["oss", "siinas"]
