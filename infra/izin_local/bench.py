@@ -92,8 +92,8 @@ class Run:
     def completed(self) -> bool:
         return (
             not self.error
-            and self.outcome == EXPECTED_OUTCOME
-            and (self.execution_status == "SUCCEEDED")
+            and (self.status, self.outcome) == ("SELESAI", EXPECTED_OUTCOME)
+            and self.execution_status == "SUCCEEDED"
         )
 
 
@@ -107,8 +107,8 @@ class SharedOutbox(Outbox):
     officer's thread: with N applications' mail, the simulated people then spend most of
     the CPU (O(N²)) and the benchmark measures them, not the system. Here one scan of the
     folder every 0.05 s is shared by all threads, a file is parsed again only when its
-    size changed (a file still being written), and a wait tests only what it has not
-    tested yet. Same answers: the newest message that satisfies the predicate.
+    size changed (a file still being written), and a wait tests each message once. Same
+    answers: the newest message that satisfies the predicate.
     """
 
     REFRESH = 0.05
@@ -116,35 +116,29 @@ class SharedOutbox(Outbox):
     def __init__(self, directory: Path) -> None:
         super().__init__(directory)
         self._lock = threading.Lock()
-        self._parsed: dict[str, tuple[int, OutboxMessage]] = {}
-        self._snapshot: list[tuple[tuple[str, int], OutboxMessage]] = []
+        self._parsed: dict[str, tuple[int, OutboxMessage]] = {}  # name -> (size, message)
+        self._snapshot: list[OutboxMessage] = []
         self._scanned = -math.inf
 
-    def _entries(self) -> list[tuple[tuple[str, int], OutboxMessage]]:
-        """((name, size), message) of every file, newest first; at most REFRESH s old."""
+    def messages(self) -> list[OutboxMessage]:
+        """Every message, newest first, as of at most REFRESH seconds ago."""
         with self._lock:
             if time.monotonic() - self._scanned >= self.REFRESH:
                 self._snapshot = self._scan()
                 self._scanned = time.monotonic()
             return self._snapshot
 
-    def _scan(self) -> list[tuple[tuple[str, int], OutboxMessage]]:
+    def _scan(self) -> list[OutboxMessage]:
         if not self.directory.exists():
             return []
-        found = []
         with os.scandir(self.directory) as entries:
             for entry in entries:
                 if not entry.name.endswith(".eml"):
                     continue
                 size = entry.stat().st_size
-                cached = self._parsed.get(entry.name)
-                if cached is None or cached[0] != size:
-                    cached = self._parsed[entry.name] = (size, parse_message(Path(entry.path)))
-                found.append(((entry.name, size), cached[1]))
-        return sorted(found, key=lambda item: item[0][0], reverse=True)
-
-    def messages(self) -> list[OutboxMessage]:
-        return [message for _, message in self._entries()]
+                if entry.name not in self._parsed or self._parsed[entry.name][0] != size:
+                    self._parsed[entry.name] = (size, parse_message(Path(entry.path)))
+        return [self._parsed[name][1] for name in sorted(self._parsed, reverse=True)]
 
     def wait_for(
         self,
@@ -152,17 +146,15 @@ class SharedOutbox(Outbox):
         *,
         timeout: float = 10.0,
     ) -> OutboxMessage:
-        deadline = time.monotonic() + timeout
-        tested: set[tuple[str, int]] = set()
-        while True:
-            for key, message in self._entries():
-                if key not in tested:
-                    tested.add(key)
-                    if predicate(message):
-                        return message
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"no matching email in {self.directory} after {timeout} s")
-            time.sleep(self.REFRESH)
+        tested: set[OutboxMessage] = set()  # by value: a file parsed again is new
+
+        def untested_and_matching(message: OutboxMessage) -> bool:
+            if message in tested:
+                return False
+            tested.add(message)
+            return predicate(message)
+
+        return super().wait_for(untested_and_matching, timeout=timeout)
 
 
 # -- what is computed from the record ----------------------------------------------------
