@@ -49,8 +49,9 @@ lint: $(STAMP)
 	exit $$status
 
 # pytest exits 5 when it collects nothing: any non-zero exit fails the target.
+# Two workers, a test file each at a time (a file's tests share one local runtime).
 pytest: $(STAMP) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # Lint and tests both run, whatever the other's outcome; either failing fails the target.
 test: $(STAMP)

@@ -9,20 +9,9 @@ from urllib.parse import parse_qs
 
 from izin import wiring
 from izin.observability import count, logger
-from izin.pages import task_documents
+from izin.pages import PAGE_HEADERS, task_documents
 from izin.settings import settings
 from izin.tasks import Request, TaskContext, decide_task, show_task
-
-HEADERS = {
-    "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "content-security-policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'"
-    ),
-}
 
 
 @logger.inject_lambda_context
@@ -53,4 +42,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.info("task page", extra={"method": http["method"], "status": page.status})
     if http["method"] == "POST" and page.status == 200:
         count("StepsCompleted")
-    return {"statusCode": page.status, "headers": HEADERS, "body": page.html}
+    return {"statusCode": page.status, "headers": PAGE_HEADERS, "body": page.html}

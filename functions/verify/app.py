@@ -10,8 +10,9 @@ from typing import Any
 from izin import wiring
 from izin.documents import load_dinas
 from izin.observability import logger
+from izin.pages import PAGE_HEADERS
 from izin.settings import settings
-from izin.verify import HEADERS, VerifyContext, VerifyRequest, verify_page
+from izin.verify import VerifyContext, VerifyRequest, verify_page
 
 
 @logger.inject_lambda_context
@@ -32,4 +33,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     page = verify_page(request, ctx)
     logger.info("verify page", extra={"method": http["method"], "status": page.status})
-    return {"statusCode": page.status, "headers": HEADERS, "body": page.html}
+    return {"statusCode": page.status, "headers": PAGE_HEADERS, "body": page.html}

@@ -73,3 +73,26 @@ def izin_status(id_izin: str, *, efektif: bool = True) -> dict[str, Any]:
         if efektif
         else "Hasil verifikasi teknis belum siap",
     }
+
+
+def field_inspection() -> dict[str, str]:
+    """What the Tim Teknis writes on the Form Pemeriksaan Lapangan (step 10)."""
+    return {
+        "kesesuaian_lokasi": "sesuai",
+        "kapasitas_terpasang_aktual": "60",
+        "kondisi_mesin": "Lini pengolahan kedua (30 ton TBS/jam) terpasang dan telah diuji coba.",
+        "temuan": "Tangki timbun CPO baru 2 x 2.000 ton telah selesai dibangun.",
+    }
+
+
+def bap() -> dict[str, str]:
+    """The BAP's figures (step 11) beyond the application's own."""
+    return {
+        "tki_l": "212",
+        "tki_p": "48",
+        "tka_l": "2",
+        "tka_p": "0",
+        "mesin": "Sterilizer horizontal, 4 unit, 30 ton TBS/jam\n"
+        "Screw press, 6 unit, 15 ton TBS/jam\n"
+        "Boiler, 1 unit, 45 ton uap/jam",
+    }

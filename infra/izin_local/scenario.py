@@ -117,8 +117,8 @@ def drive(
     act(7, "done")
     act(8, "yes" if scenario.field_inspection else "no")
     if scenario.field_inspection:
-        act(10, "done")
-    act(11, "done", kesimpulan=scenario.kesimpulan)
+        act(10, "done", **samples.field_inspection())
+    act(11, "done", kesimpulan=scenario.kesimpulan, **samples.bap())
     for _ in range(scenario.kepala_bidang_returns):
         act(12, "done")
         act(13, "no", catatan="Lampirkan foto lokasi pabrik pada laporan.")

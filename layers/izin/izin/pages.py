@@ -7,6 +7,20 @@ from typing import Any
 
 from izin.store import Store
 
+# Every page (task, verify): never cached (links in it expire), framed, indexed or scripted.
+PAGE_HEADERS = {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "x-robots-tag": "noindex, nofollow",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+}
+
 TITLES = {
     "surat_pengantar_kabid": "Surat Pengantar kepada Kepala Bidang",
     "nota_dinas": "Nota Dinas",

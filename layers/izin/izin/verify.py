@@ -41,18 +41,6 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 # How long the download link of a sealed PDF works.
 LINK_SECONDS = 15 * 60
 
-# A public page: never cached (its PDF link expires), never framed, indexed or scripted.
-HEADERS = {
-    "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "x-robots-tag": "noindex, nofollow",
-    "content-security-policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "base-uri 'none'; frame-ancestors 'none'"
-    ),
-}
 
 _DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
