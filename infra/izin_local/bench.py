@@ -9,8 +9,8 @@ the task page and POSTs the form. Every application takes the demo's path (field
 inspection, one send-back by the Kepala Bidang): all 20 steps, 12 officer's decisions.
 The applications arrive ARRIVAL_GAP (0.1 s) apart, not in one instant: the local gateway
 listens with http.server's backlog of 5, and N connections at once get some reset. The
-simulated people read the outbox through `SharedOutbox` (one scan for all of them, each
-file parsed once), so that their reading of N applications' mail is not what is measured.
+simulated people read the outbox through `SharedOutbox` (one scan for all of them), so
+that their reading of N applications' mail is not what is measured.
 
 What is measured (printed one figure per line, plain text):
 
@@ -64,7 +64,7 @@ from typing import Any
 from izin import sop
 
 from izin_local.demo import DEMO_SCENARIO, endpoints_of
-from izin_local.outbox import Outbox, OutboxMessage, parse_message
+from izin_local.outbox import Outbox, OutboxMessage
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints, Scenario, drive
 from izin_local.testing import System
@@ -101,44 +101,28 @@ class Run:
 
 
 class SharedOutbox(Outbox):
-    """The outbox for N simulated people at once: each file parsed once, one scan per poll.
+    """The outbox for N simulated people at once: one scan of the folder per poll for all.
 
-    `Outbox.wait_for` parses every .eml file on every poll (every 0.05 s) in every
-    officer's thread: with N applications' mail, the simulated people then spend most of
-    the CPU (O(N²)) and the benchmark measures them, not the system. Here one scan of the
-    folder every 0.05 s is shared by all threads, a file is parsed again only when its
-    size changed (a file still being written), and a wait tests each message once. Same
-    answers: the newest message that satisfies the predicate.
+    Every officer's thread polls the outbox every 0.05 s; here they share one listing of
+    the folder per REFRESH (the base class parses each file once), and a wait tests each
+    message once. Same answers: the newest message that satisfies the predicate.
     """
 
     REFRESH = 0.05
 
     def __init__(self, directory: Path) -> None:
         super().__init__(directory)
-        self._lock = threading.Lock()
-        self._parsed: dict[str, tuple[int, OutboxMessage]] = {}  # name -> (size, message)
+        self._snapshot_lock = threading.Lock()
         self._snapshot: list[OutboxMessage] = []
         self._scanned = -math.inf
 
     def messages(self) -> list[OutboxMessage]:
         """Every message, newest first, as of at most REFRESH seconds ago."""
-        with self._lock:
+        with self._snapshot_lock:
             if time.monotonic() - self._scanned >= self.REFRESH:
-                self._snapshot = self._scan()
+                self._snapshot = super().messages()
                 self._scanned = time.monotonic()
             return self._snapshot
-
-    def _scan(self) -> list[OutboxMessage]:
-        if not self.directory.exists():
-            return []
-        with os.scandir(self.directory) as entries:
-            for entry in entries:
-                if not entry.name.endswith(".eml"):
-                    continue
-                size = entry.stat().st_size
-                if entry.name not in self._parsed or self._parsed[entry.name][0] != size:
-                    self._parsed[entry.name] = (size, parse_message(Path(entry.path)))
-        return [self._parsed[name][1] for name in sorted(self._parsed, reverse=True)]
 
     def wait_for(
         self,
@@ -146,12 +130,12 @@ class SharedOutbox(Outbox):
         *,
         timeout: float = 10.0,
     ) -> OutboxMessage:
-        tested: set[OutboxMessage] = set()  # by value: a file parsed again is new
+        tested: set[str] = set()
 
         def untested_and_matching(message: OutboxMessage) -> bool:
-            if message in tested:
+            if message.name in tested:
                 return False
-            tested.add(message)
+            tested.add(message.name)
             return predicate(message)
 
         return super().wait_for(untested_and_matching, timeout=timeout)

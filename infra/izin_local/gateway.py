@@ -222,6 +222,7 @@ INTERNAL_ERROR: Final = {"message": "Internal Server Error"}
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 resets connections when many arrive at once
     gateway: HttpGateway
 
 

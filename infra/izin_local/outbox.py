@@ -58,7 +58,10 @@ class OutboxWriter:
             name = f"{now:%Y%m%dT%H%M%S.%f}Z-{uuid.uuid4().hex[:8]}.eml"
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / name
-            path.write_bytes(message.as_bytes())
+            # Written aside, then renamed: a reader never sees half an email.
+            partial = self.directory / f".{name}.partial"
+            partial.write_bytes(message.as_bytes())
+            partial.rename(path)
             return path
 
 
@@ -242,12 +245,18 @@ class Outbox:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._parsed: dict[str, OutboxMessage] = {}  # a sent email never changes
+        self._lock = threading.Lock()
 
     def messages(self) -> list[OutboxMessage]:
         if not self.directory.exists():
             return []
         paths = sorted(self.directory.glob("*.eml"), key=lambda path: path.name, reverse=True)
-        return [parse_message(path) for path in paths]
+        with self._lock:
+            for path in paths:
+                if path.name not in self._parsed:
+                    self._parsed[path.name] = parse_message(path)
+            return [self._parsed[path.name] for path in paths]
 
     def read(self, name: str) -> OutboxMessage:
         """One message by file name (only names the outbox itself gives)."""

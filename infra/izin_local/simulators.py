@@ -43,6 +43,7 @@ class RecordedRequest:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 resets connections when many arrive at once
     allow_reuse_address = True
     simulator: Simulator
 

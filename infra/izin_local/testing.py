@@ -77,10 +77,16 @@ class System:
         return output
 
 
-def start_system(state_dir: Path, *, workday_seconds: float, roster: Path = ROSTER) -> LocalRuntime:
+def start_system(
+    state_dir: Path,
+    *,
+    workday_seconds: float,
+    roster: Path = ROSTER,
+    parameter_overrides: dict[str, str] | None = None,
+) -> LocalRuntime:
     """A runtime of the real template, with the built-in simulators, the roster, a clock."""
     options = runtime_options(workday_seconds)
-    options["parameter_overrides"]["RosterFile"] = str(roster)
+    options["parameter_overrides"] |= {"RosterFile": str(roster), **(parameter_overrides or {})}
     options["env"] = {}  # the built-in simulators, whatever this shell has set
     return LocalRuntime(TEMPLATE, state_dir, **options)
 

@@ -166,6 +166,11 @@ def start_application(
             now=now,
         )
     started = executions.start(execution_name(permohonan.id_izin), initial_state(permohonan))
+    # Deliveries applied at once may each see their start succeed (StartExecution is
+    # idempotent for the same name and input): only the first to mark it reports it.
+    started = started and store.put(
+        app_key(permohonan.id_izin), "EXECUTION", {"started_at": now.isoformat()}, if_absent=True
+    )
     if started:
         store.append_audit(
             permohonan.id_izin,

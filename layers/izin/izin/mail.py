@@ -68,9 +68,10 @@ class SesMailer:
 
 
 def _mime(sender: str, email: Email) -> bytes:
+    from email import policy
     from email.message import EmailMessage
 
-    message = EmailMessage()
+    message = EmailMessage(policy=policy.SMTP)
     message["From"] = sender
     message["To"] = ", ".join(email.to)
     if email.cc:

@@ -13,6 +13,10 @@ Keys (single-table design):
 | ticket | `TICKET#{sha256}` | `TICKET` |
 | webhook delivery (TTL) | `DELIVERY#{source}#{event_id}` | `DELIVERY` |
 | letter-number counter | `COUNTER#{jenis}#{year}` | `COUNTER` |
+| the execution started (once) | `APP#{id_izin}` | `EXECUTION` |
+| the tembusan sent (once) | `APP#{id_izin}` | `TEMBUSAN` |
+| a document version's pointer | `DOCUMENT#{document_id}` | `DOCUMENT` |
+| Powertools idempotency record (TTL) | `IDEMPOTENCY#{function}` | `{function}#{hash}` |
 
 Values are plain Python (dicts, lists, int, float, str); numbers cross as Decimal and back.
 This module is the adapter: it knows DynamoDB, and nothing of the SOP's rules.
