@@ -35,6 +35,7 @@ from izin.documents import (
 )
 from izin.models import DocumentRef
 from izin.roster import Roster, load_roster
+from izin_local.testing import MemoryStore
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
 ID_IZIN = "I-202611260930001234567"
@@ -50,6 +51,7 @@ BUDI, YULIANA, AGUS = "198803202012121002", "199107082015032006", "1985120320100
 def application(nama: str = "PT Sawit Sanggau Lestari") -> dict[str, Any]:
     """A palm-oil mill in Kabupaten Sanggau expanding from 60 to 90 ton TBS/jam."""
     return {
+        "id_izin": ID_IZIN,
         "created_at": "2026-11-20T03:00:00+00:00",
         "data": {
             "id_izin": ID_IZIN,
@@ -125,46 +127,6 @@ APPROVAL = _by("Dr. H. Ahmad Fauzi, S.E., M.M.", KADIS, "2026-12-07T07:15:00+00:
 }
 
 
-class FakeStore:
-    """The Store methods the documents call, in memory."""
-
-    def __init__(self, app: dict[str, Any], steps: dict[int, dict[str, Any]]) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        self.audit: list[dict[str, Any]] = []
-        self.counters: dict[tuple[str, int], int] = {}
-        self.app = app
-        self.steps = steps
-
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        if if_absent and (pk, sk) in self.items:
-            return False
-        self.items[(pk, sk)] = {"PK": pk, "SK": sk, **fields}
-        return True
-
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return self.items.get((pk, sk))
-
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
-        found = sorted(
-            (item for (p, s), item in self.items.items() if p == pk and s.startswith(prefix)),
-            key=lambda i: i["SK"],
-        )
-        return found[::-1] if newest_first else found
-
-    def next_number(self, jenis: str, year: int) -> int:
-        self.counters[(jenis, year)] = self.counters.get((jenis, year), 0) + 1
-        return self.counters[(jenis, year)]
-
-    def append_audit(self, id_izin: str, entry: dict[str, Any], *, now: datetime) -> None:
-        self.audit.append({"id_izin": id_izin, "at": now.isoformat(), **entry})
-
-    def application(self, id_izin: str) -> dict[str, Any] | None:
-        return self.app if id_izin == ID_IZIN else None
-
-    def step_data(self, id_izin: str, step: int) -> dict[str, Any]:
-        return self.steps.get(step, {})
-
-
 class Bucket:
     """What put_object was handed, by key."""
 
@@ -186,7 +148,7 @@ DINAS = load_dinas(PACKAGE / "data" / "dinas.json")
 class Desk:
     """One application's documents: the fake store and bucket they are made in."""
 
-    store: FakeStore = field(default_factory=lambda: FakeStore(application(), STEPS))
+    store: MemoryStore = field(default_factory=lambda: MemoryStore.seeded(application(), STEPS))
     bucket: Bucket = field(default_factory=Bucket)
     roster: Roster = ROSTER
     dinas: Dinas = DINAS
@@ -376,7 +338,7 @@ def test_bap_without_a_field_inspection_says_so() -> None:
     steps = {n: d for n, d in STEPS.items() if n != 10}
     steps[11] = steps[11] | {"kesimpulan": "belum_siap", "catatan": "Mesin belum terpasang."}
     steps[11] |= {"tki_l": "0", "tki_p": 0, "tka_l": None, "tka_p": ""}
-    desk = Desk(FakeStore(application(), steps))
+    desk = Desk(MemoryStore.seeded(application(), steps))
     words = plain(desk.bucket.text(desk.render(Jenis.BAP).key))
     assert "Tidak dilaksanakan (tidak diperlukan)" in words
     # No worker counted and no machine listed: said so, not a table of zeros.
@@ -396,7 +358,7 @@ def test_surat_pengantar_to_dpmptsp_cites_the_bap(texts: dict[str, str]) -> None
 
 def test_a_company_name_with_markup_is_escaped() -> None:
     nama = "PT \"Sawit\" & <script>alert('x')</script> Lestari"
-    desk = Desk(FakeStore(application(nama), STEPS))
+    desk = Desk(MemoryStore.seeded(application(nama), STEPS))
     for jenis, text in desk.render_all().items():
         assert "<script>" not in text, jenis
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in text, jenis
@@ -421,10 +383,10 @@ def test_strict_undefined_refuses_a_missing_value() -> None:
 
 
 def test_a_document_needs_its_step_data() -> None:
-    desk = Desk(FakeStore(application(), {n: d for n, d in STEPS.items() if n != 7}))
+    desk = Desk(MemoryStore.seeded(application(), {n: d for n, d in STEPS.items() if n != 7}))
     with pytest.raises(DocumentDataMissing, match="step 7"):
         desk.render(Jenis.SURAT_TUGAS)
-    desk.store.app = {}
+    desk.store.items.pop((f"APP#{ID_IZIN}", "META"))
     with pytest.raises(DocumentDataMissing, match="no application"):
         desk.render(Jenis.BAP)
 
@@ -454,7 +416,7 @@ def test_a_rendered_version_is_stored_recorded_pointed_to_and_audited(desk: Desk
         "key": key,
         "sha256": ref.sha256,
     }
-    (entry,) = desk.store.audit
+    (entry,) = desk.store.trail
     assert entry["action"] == "document.rendered" and entry["actor"] == "sistem"
     assert (entry["jenis"], entry["nomor"], entry["versi"]) == ("surat_tugas", ref.nomor, 1)
     assert (entry["sha256"], entry["key"]) == (ref.sha256, key)
@@ -462,7 +424,7 @@ def test_a_rendered_version_is_stored_recorded_pointed_to_and_audited(desk: Desk
 
 def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
     first = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
-    other = Desk(FakeStore(application("PT Lain"), STEPS))
+    other = Desk(MemoryStore.seeded(application("PT Lain"), STEPS))
     other.store.counters = desk.store.counters  # another application takes a number meanwhile
     assert (
         other.render(Jenis.SURAT_PENGANTAR_DPMPTSP).nomor
@@ -515,7 +477,7 @@ def test_the_approval_seals_the_bap_and_the_surat_pengantar(desk: Desk) -> None:
         pointer = desk.store.get(f"DOCUMENT#{ref.document_id}", "DOCUMENT")
         assert pointer is not None and pointer["sealed"] is True
     assert "Pontianak, 7 Desember 2026" in plain(desk.bucket.text(sealed[1].key))
-    assert [e["action"] for e in desk.store.audit[-2:]] == ["document.sealed"] * 2
+    assert [e["action"] for e in desk.store.trail[-2:]] == ["document.sealed"] * 2
 
 
 def test_a_sealed_document_never_changes(desk: Desk) -> None:
@@ -582,7 +544,7 @@ def test_every_version_has_its_pdf_beside_it(desk: Desk) -> None:
     assert item["pdf_sha256"] == hashlib.sha256(pdf).hexdigest()
     pointer = desk.store.get(f"DOCUMENT#{ref.document_id}", "DOCUMENT")
     assert pointer is not None and pointer["pdf_sha256"] == item["pdf_sha256"]
-    (entry,) = desk.store.audit
+    (entry,) = desk.store.trail
     assert (entry["pdf_key"], entry["pdf_sha256"]) == (item["pdf_key"], item["pdf_sha256"])
 
 
@@ -657,7 +619,7 @@ def test_a_surat_tugas_fits_on_one_page(desk: Desk, tmp_path: Path) -> None:
 
 def test_a_company_name_with_markup_is_intact_in_the_pdf(tmp_path: Path) -> None:
     nama = "PT \"Sawit\" & <script>alert('x')</script> Lestari"
-    desk = Desk(FakeStore(application(nama), STEPS))
+    desk = Desk(MemoryStore.seeded(application(nama), STEPS))
     desk.render_all()
     for jenis, item in latest_documents(desk.store, ID_IZIN).items():
         text = pdf_text(desk.bucket.objects[item["pdf_key"]][0], tmp_path)

@@ -36,6 +36,7 @@ from izin.integrations import (
 from izin.mail import Email
 from izin.queues import RetrySettings
 from izin.roster import Roster, load_roster
+from izin_local.testing import MemoryStore
 from pydantic import ValidationError
 
 ROSTER = Path(__file__).resolve().parents[2] / "layers/izin/izin/data/roster.json"
@@ -44,42 +45,6 @@ NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 WIB
 SIGNED_AT = "2026-11-26T08:30:00+00:00"  # 15:30 WIB, 26 November
 KETUA = "199107082015032006"
 KEPALA_DINAS = "196907151994031007"
-
-
-class FakeStore:
-    """The table's items in a dict, the audit trail in a list."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        self.trail: list[dict[str, Any]] = []
-
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        if if_absent and (pk, sk) in self.items:
-            return False
-        self.items[(pk, sk)] = {"PK": pk, "SK": sk, **fields}
-        return True
-
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return self.items.get((pk, sk))
-
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
-        found = sorted(
-            (k, v) for k, v in self.items.items() if k[0] == pk and k[1].startswith(prefix)
-        )
-        return [v for _, v in (reversed(found) if newest_first else found)]
-
-    def application(self, id_izin: str) -> dict[str, Any] | None:
-        return self.get(f"APP#{id_izin}", "META")
-
-    def step_data(self, id_izin: str, step: int) -> dict[str, Any]:
-        item = self.get(f"APP#{id_izin}", f"STEP#{step:02d}")
-        return item["data"] if item else {}
-
-    def append_audit(self, id_izin: str, entry: dict[str, Any], *, now: datetime) -> None:
-        self.trail.append({"id_izin": id_izin, "at": now.isoformat(), **entry})
-
-    def actions(self) -> list[str]:
-        return [e["action"] for e in self.trail]
 
 
 class FakeHttp:
@@ -144,8 +109,8 @@ def document(jenis: str, versi: int, *, sealed: bool) -> dict[str, Any]:
     }
 
 
-def application_store(*, sealed: bool = True, kesimpulan: str = "siap") -> FakeStore:
-    store = FakeStore()
+def application_store(*, sealed: bool = True, kesimpulan: str = "siap") -> MemoryStore:
+    store = MemoryStore()
     store.put(
         f"APP#{ID}",
         "META",
@@ -174,7 +139,7 @@ def roster() -> Roster:
     return load_roster(ROSTER)
 
 
-def upload(store: FakeStore, http: FakeHttp, callbacks: FakeCallbacks | None = None) -> str:
+def upload(store: MemoryStore, http: FakeHttp, callbacks: FakeCallbacks | None = None) -> str:
     return upload_bap(
         ID,
         "token-17",
@@ -337,7 +302,7 @@ def test_an_unknown_milestone_is_an_error(roster: Roster) -> None:
 
 
 def send(
-    store: FakeStore, http: FakeHttp, roster: Roster, base_url: str = "https://oss.example"
+    store: MemoryStore, http: FakeHttp, roster: Roster, base_url: str = "https://oss.example"
 ) -> str:
     return send_status(
         ID,
@@ -385,7 +350,7 @@ def test_without_an_oss_url_the_status_is_recorded_as_not_sent(roster: Roster) -
 # --- the tembusan to DPMPTSP Kalbar -------------------------------------------------------------
 
 
-def tembusan(store: FakeStore, mailer: FakeMailer, roster: Roster) -> dict[str, Any]:
+def tembusan(store: MemoryStore, mailer: FakeMailer, roster: Roster) -> dict[str, Any]:
     return send_tembusan(
         ID, store=store, roster=roster, mailer=mailer, read_object=read_object, now=NOW
     )
