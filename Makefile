@@ -16,7 +16,7 @@ SAM_ENV := PYENV_VERSION=3.11.7:3.12.1:3.13.0 AWS_ACCESS_KEY_ID=testing \
 	AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=ap-southeast-3 \
 	AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
 
-.PHONY: demo test lint pytest serve bench setup browser deploy-check python312 clean
+.PHONY: demo test lint pytest serve bench setup system-packages deploy-check python312 clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,11 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/izin bench --applications 10
 
-# Debian's chromium for the browser tests (a browser download fails on these machines).
-browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+# Debian's packages the tests use: chromium for the browser tests (a browser download fails
+# on these machines), poppler-utils to render the documents' PDFs. Installed when missing.
+system-packages:
+	@test -x /usr/bin/chromium -a -x /usr/bin/pdftoppm || \
+	(apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null)
 
 # Every linter runs, even after one fails, so one run shows every finding.
 # mypy checks each functions/<name>/app.py as `functions.<name>.app` (pyproject.toml).
@@ -50,7 +52,7 @@ lint: $(STAMP)
 
 # pytest exits 5 when it collects nothing: any non-zero exit fails the target.
 # Two workers, a test file each at a time (a file's tests share one local runtime).
-pytest: $(STAMP) browser
+pytest: $(STAMP) system-packages
 	$(BIN)/pytest -n 2 --dist loadfile
 
 # Lint and tests both run, whatever the other's outcome; either failing fails the target.
