@@ -476,7 +476,7 @@ def test_only_http_urls_are_called() -> None:
 
 def test_the_delay_doubles_from_the_base_up_to_the_cap() -> None:
     production = RetrySettings.of({})
-    assert [production.delay(n) for n in range(1, 6)] == [2, 4, 8, 16, 32]
+    assert [production.delay(n) for n in range(1, 6)] == [60, 120, 240, 480, 900]
     assert production.delay(20) == 900
     fast = RetrySettings.of({"IZIN_RETRY_BASE_SECONDS": "0.5", "IZIN_RETRY_MAX_SECONDS": "2"})
     assert [fast.delay(n) for n in range(1, 6)] == [1, 1, 2, 2, 2]
@@ -484,6 +484,6 @@ def test_the_delay_doubles_from_the_base_up_to_the_cap() -> None:
 
 def test_empty_settings_take_the_defaults_and_bad_ones_fail() -> None:
     settings = RetrySettings.of({"IZIN_RETRY_BASE_SECONDS": "", "IZIN_CALL_TIMEOUT_SECONDS": "3"})
-    assert (settings.base_seconds, settings.call_timeout_seconds) == (2, 3)
+    assert (settings.base_seconds, settings.call_timeout_seconds) == (60, 3)
     with pytest.raises(ValidationError):
         RetrySettings.of({"IZIN_RETRY_BASE_SECONDS": "-1"})

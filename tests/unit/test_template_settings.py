@@ -23,7 +23,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FUNCTION_TIMEOUT = 3
 DEFAULT_VISIBILITY_TIMEOUT = 30
 # Actions AWS does not scope to a resource: a task token is the only authorisation.
-UNSCOPED_ACTIONS = {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+# Actions AWS does not scope to a resource: task callbacks, and log delivery to CloudWatch.
+UNSCOPED_ACTIONS = {
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "states:SendTaskHeartbeat",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
 
 Resources = dict[str, dict[str, Any]]
 

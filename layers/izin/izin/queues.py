@@ -43,7 +43,7 @@ class RetrySettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    base_seconds: float = Field(2, alias="IZIN_RETRY_BASE_SECONDS", gt=0)
+    base_seconds: float = Field(60, alias="IZIN_RETRY_BASE_SECONDS", gt=0)
     max_seconds: int = Field(900, alias="IZIN_RETRY_MAX_SECONDS", ge=1, le=43200)
     call_timeout_seconds: float = Field(10, alias="IZIN_CALL_TIMEOUT_SECONDS", gt=0)
 
