@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from izin import wiring
-from izin.observability import MetricUnit, logger, single_metric
+from izin.observability import count, logger
 from izin.queues import SqsQueue
 from izin.settings import settings
 from izin.webhooks import Answer, receive, unknown_source
@@ -51,7 +51,4 @@ def _record(source: str, answer: Answer) -> None:
         "webhook answered", extra={"source": source, "status": answer.status, "reason": reason}
     )
     if answer.refused:
-        with single_metric(
-            name="WebhookRefused", unit=MetricUnit.Count, value=1, namespace="Izin"
-        ) as metric:
-            metric.add_dimension(name="status", value=str(answer.status))
+        count("WebhookRefused", status=str(answer.status))
