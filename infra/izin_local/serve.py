@@ -54,6 +54,7 @@ def serve(
     """Serve until SIGINT or SIGTERM, then stop cleanly; 0 on a clean stop."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        logging.getLogger("botocore").setLevel(logging.WARNING)  # one line per client made
     if env is None:
         env = {name: os.environ[name] for name in _EXTERNAL_URLS if name in os.environ}
     if secret_values is None:
