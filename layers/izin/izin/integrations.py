@@ -35,6 +35,8 @@ HTTP_TIMEOUT_SECONDS = 10
 KD_INSPEKSI = "40"
 KD_PERSYARATAN_TERVERIFIKASI = "45"
 KD_PENOLAKAN_PERSYARATAN = "93"
+# The SOP step each milestone belongs to (10: the field inspection starts; 14: the approval).
+MILESTONE_STEP = {"inspeksi": 10, "bap_disetujui": 14}
 
 MANUAL_UPLOAD = "unggah_siinas"  # the kind of the Operator's manual task (izin.tasks)
 TEMBUSAN_SK = "TEMBUSAN"
@@ -347,6 +349,7 @@ def send_status(
             id_izin,
             {
                 "action": "oss.status_skipped",
+                "step": MILESTONE_STEP.get(milestone, 0),
                 "actor": "sistem",
                 "kd_status": kd_status,
                 "note": "OSS_BASE_URL tidak dikonfigurasi: status tidak dikirim",
@@ -361,6 +364,7 @@ def send_status(
         id_izin,
         {
             "action": "oss.status_sent",
+            "step": MILESTONE_STEP.get(milestone, 0),
             "actor": "sistem",
             "kd_status": kd_status,
             "note": f"status {kd_status} dikirim ke OSS",
