@@ -22,6 +22,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def handle(record: SQSRecord) -> str:
     event = InboundEvent.model_validate_json(record.body)
+    logger.set_correlation_id(str(event.data.get("id_izin", "")))
     outcome = apply_event(
         event,
         store=wiring.store(),
