@@ -10,6 +10,7 @@ is watched by the alarm; the integration functions hold only the permissions the
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +153,24 @@ def test_the_alarm_on_refusals_watches_every_refusal_status(template: Template) 
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
-def test_the_webhook_function_counts_its_refusals_under_the_alarms_names() -> None:
+def test_the_webhook_function_counts_its_refusals_under_the_alarms_names(
+    template: Template, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izin.observability import count
+
     source = (ROOT / "functions/webhook/app.py").read_text(encoding="utf-8")
-    assert 'name="WebhookRefused"' in source and 'namespace="Izin"' in source
-    assert 'add_dimension(name="status"' in source
+    assert 'count("WebhookRefused", status=str(answer.status))' in source
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    capsys.readouterr()
+    count("WebhookRefused", status="401")
+    out = capsys.readouterr().out.splitlines()
+    [line] = [json.loads(emf) for emf in out if "WebhookRefused" in emf]
+    [directive] = line["_aws"]["CloudWatchMetrics"]
+    alarm = properties(template, "WebhookRefusedAlarm")
+    names = {m["MetricStat"]["Metric"]["Namespace"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert names == {directive["Namespace"]} == {"Izin"}
+    assert ["status"] in [[d for d in dims if d != "service"] for dims in directive["Dimensions"]]
+    assert line["status"] == "401" and line["WebhookRefused"] == [1.0]
 
 
 def test_a_failed_siinas_upload_is_alarmed_as_it_reaches_the_dlq(template: Template) -> None:
