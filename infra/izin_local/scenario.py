@@ -82,6 +82,14 @@ def wait_for_step(endpoints: Endpoints, id_izin: str, step: int, timeout: float 
     )
 
 
+def submit(endpoints: Endpoints, id_izin: str, *, nama: str | None = None) -> None:
+    """OSS's application, then SIINAS's verification (komitmen YA): steps 1 to 3."""
+    data = samples.permohonan(id_izin, **({"nama": nama} if nama else {}))
+    post(endpoints, "oss", "permohonan.diajukan", data)
+    wait_for_step(endpoints, id_izin, 2)
+    post(endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
+
+
 def drive(
     endpoints: Endpoints,
     id_izin: str,

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from izin.roster import Officer as RosterOfficer
 from izin.sop import Role
-from izin_local import samples
 from izin_local.officer import Officer
-from izin_local.scenario import post, wait_for_step
+from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
 from playwright.sync_api import Locator, Page, Response, expect
 
@@ -35,11 +34,8 @@ DECIDED = "Terima kasih, keputusan tersimpan"
 
 def submit_application(system: System, id_izin: str, company: str) -> None:
     """OSS's application and SIINAS's verification: the application then waits at step 4."""
-    endpoints = system.endpoints
-    post(endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin, nama=company))
-    wait_for_step(endpoints, id_izin, 2)
-    post(endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
-    wait_for_step(endpoints, id_izin, 4)
+    submit(system.endpoints, id_izin, nama=company)
+    wait_for_step(system.endpoints, id_izin, 4)
 
 
 def navigate(page: Page, action: Callable[[], None]) -> Response:

@@ -10,7 +10,7 @@ import pytest
 from izin.roster import Role, load_roster
 from izin_local import samples
 from izin_local.officer import Officer
-from izin_local.scenario import post, wait_for_step
+from izin_local.scenario import post, submit, wait_for_step
 from izin_local.testing import ROSTER, System, endpoints_of, start_system, wait_for_status
 
 
@@ -38,9 +38,7 @@ def test_h_a_step_that_fails_for_good_parks_the_application(
 ) -> None:
     system, id_izin = system_without_kepala_dinas, "IP-PARK-001"
     endpoints = system.endpoints
-    post(endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
-    wait_for_step(endpoints, id_izin, 2)
-    post(endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
+    submit(endpoints, id_izin)
     officer = Officer(
         endpoints.outbox, id_izin, {str(o.email): o.nip for o in endpoints.roster.officers}
     )
@@ -76,9 +74,7 @@ def test_h_once_the_cause_is_fixed_the_administrator_resumes_it_where_it_failed(
 
     system, id_izin = system_without_kepala_dinas, "IP-PARK-002"
     endpoints = system.endpoints
-    post(endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
-    wait_for_step(endpoints, id_izin, 2)
-    post(endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
+    submit(endpoints, id_izin)
     everyone = load_roster(ROSTER).officers
     officer = Officer(endpoints.outbox, id_izin, {str(o.email): o.nip for o in everyone})
     assert officer.act(4, "done").status == 200

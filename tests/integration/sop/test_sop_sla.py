@@ -10,9 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 from izin.roster import Role
-from izin_local import samples
 from izin_local.officer import Officer, http_get, is_task_email
-from izin_local.scenario import post, wait_for_step
+from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System, endpoints_of, human, start_system, wait_for_status
 
 WORKDAY_SECONDS = 2
@@ -25,9 +24,7 @@ def fast_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
 
 def submit_application(system: System, id_izin: str) -> None:
-    post(system.endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
-    wait_for_step(system.endpoints, id_izin, 2)
-    post(system.endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
+    submit(system.endpoints, id_izin)
 
 
 def test_g_a_late_officer_is_reminded_the_supervisor_copied_the_old_link_dead(

@@ -15,9 +15,8 @@ import boto3
 import pytest
 from izin.roster import Role
 from izin.tickets import ticket_hash
-from izin_local import samples
 from izin_local.officer import TaskForm, http_get, http_post_form, is_task_email, parse_task_page
-from izin_local.scenario import post, wait_for_step
+from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
 
 _ids = itertools.count(1)
@@ -26,9 +25,7 @@ _ids = itertools.count(1)
 def new_application(system: System) -> tuple[str, str]:
     """A fresh application waiting at step 4; returns its id and the Operator's link."""
     id_izin = f"IP-LINK-{next(_ids):03d}"
-    post(system.endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
-    wait_for_step(system.endpoints, id_izin, 2)
-    post(system.endpoints, "siinas", "verifikasi.diajukan", samples.verifikasi(id_izin))
+    submit(system.endpoints, id_izin)
     email = system.runtime.outbox.wait_for(lambda m: is_task_email(m, id_izin, 4), timeout=30)
     return id_izin, next(link for link in email.links if "/tasks/" in link)
 
