@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from izin.events import EVENT_TYPES, InboundEvent
+from izin.observability import logger
 
 MAX_BODY = 256 * 1024
 MAX_SKEW_SECONDS = 300
@@ -143,9 +144,10 @@ def receive(
         known = sorted(t for s, t in EVENT_TYPES if s == source)
         return Answer(422, {"error": "unknown_type", "type": envelope.type, "known": known})
     try:
-        model.model_validate(envelope.data)
+        data = model.model_validate(envelope.data)
     except ValidationError as error:
         return _invalid(_field_errors(error, "data."))
+    logger.set_correlation_id(str(data.model_dump().get("id_izin", "")))
     return _queue_once(source, envelope, store=store, queue=queue, now=now)
 
 
