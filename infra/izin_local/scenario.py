@@ -9,7 +9,6 @@ which is what `izin demo` prints, one line per step.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -223,8 +222,3 @@ def step_line(entry: Mapping[str, Any], elapsed: float) -> str:
     role = sop.ROLE_TITLES[step.actor] if step else ""
     actor = str(entry.get("actor", ""))
     return f"{elapsed:7.1f}s  {code}  {role:<13} {actor[:28]:<28} {describe(entry)}"
-
-
-def elapsed_since(start: float) -> float:
-    """Seconds since `start` (time.monotonic)."""
-    return time.monotonic() - start

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from izin.sop import Decision, Role
+from izin.sop import Decision
 
 Strict = ConfigDict(frozen=True, extra="forbid")
 
@@ -117,16 +117,6 @@ def execution_name(id_izin: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", id_izin)[:80]
 
 
-class Identity(BaseModel):
-    """What every state of an execution carries about its application: no more."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    id_izin: IdIzin
-    nib: Nib
-    perusahaan: str
-
-
 class StepRequest(BaseModel):
     """The input of the request-task function: ask the step's officer to act."""
 
@@ -138,7 +128,6 @@ class StepRequest(BaseModel):
     reminders: int = Field(0, ge=0)
     timeout_seconds: int = Field(ge=1)
     deadline: datetime
-    note: str = ""  # a send-back's note, shown on the page and in the email
 
 
 class Deadline(BaseModel):
@@ -164,18 +153,6 @@ class DecisionResult(BaseModel):
     oleh: str  # the deciding officer's name
     nip: Nip
     pada: datetime
-
-
-class Assignee(BaseModel):
-    """The officer a task is addressed to."""
-
-    model_config = Strict
-
-    role: Role
-    nama: str
-    nip: Nip
-    jabatan: str
-    email: EmailStr
 
 
 class DocumentRef(BaseModel):
