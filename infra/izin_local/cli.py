@@ -139,6 +139,31 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0 if status in (200, 202) else 1
 
 
+def cmd_fault(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    if args.fail_next is not None:
+        fault: dict[str, Any] = {"fail_next": args.fail_next, "status": args.status}
+    elif args.slow_next is not None:
+        fault = {"slow_next": args.slow_next, "seconds": args.seconds}
+    else:
+        fault = {"down": True} if args.down else {"up": True}
+    request = urllib.request.Request(  # noqa: S310 - the local runtime's own URL
+        f"{args.url.rstrip('/')}/_local/simulators/{args.simulator}/faults",
+        data=json.dumps(fault).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            print(f"{args.simulator}: {answer.read().decode()}")
+            return 0
+    except urllib.error.HTTPError as error:
+        print(f"{args.simulator}: {error.code} {error.read().decode()}")
+        return 1
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="izin", description=__doc__)
@@ -206,6 +231,24 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--event-id", default=None)
     simulate.add_argument("--data", help="JSON merged into the event's data")
     simulate.set_defaults(run=cmd_simulate)
+
+    fault = sub.add_parser(
+        "fault", help="make a built-in simulator of `izin local serve` misbehave on purpose"
+    )
+    fault.add_argument("simulator", choices=["siinas", "oss"])
+    what = fault.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--fail-next", type=int, metavar="N", help="answer the next N calls with --status"
+    )
+    what.add_argument(
+        "--slow-next", type=int, metavar="N", help="answer the next N calls --seconds late"
+    )
+    what.add_argument("--down", action="store_true", help="stop listening: connections are refused")
+    what.add_argument("--up", action="store_true", help="listen again")
+    fault.add_argument("--status", type=int, default=500)
+    fault.add_argument("--seconds", type=float, default=30.0)
+    fault.add_argument("--url", default="http://127.0.0.1:3000")
+    fault.set_defaults(run=cmd_fault)
     return top
 
 

@@ -308,6 +308,8 @@ class HttpGateway:
     ) -> HttpResponse:
         raw_path, _, raw_query = target.partition("?")
         if raw_path == "/_local" or raw_path.startswith("/_local/"):
+            if method == "POST" and raw_path.startswith("/_local/simulators/"):
+                return self._simulator_faults(raw_path, body)
             return self._local_page(method, raw_path, raw_query)
         for route in self._routes:
             # Matched on the path as sent; parameters are decoded once, in match().
@@ -358,6 +360,32 @@ class HttpGateway:
                 return _json_response(200, simulators)
             return _html_response(200, _page("Simulators", _simulator_list(simulators)))
         return _json_response(404, NOT_FOUND)
+
+    def _simulator_faults(self, path: str, body: bytes) -> HttpResponse:
+        """POST /_local/simulators/{name}/faults: make a simulator misbehave on purpose.
+
+        Body: {"fail_next": N, "status": 500} | {"slow_next": N, "seconds": S} | {"down": true}
+        | {"up": true}. What `izin simulate fault` sends.
+        """
+        name, _, rest = path.removeprefix("/_local/simulators/").partition("/")
+        simulator = next((s for s in self._simulators() if s.name == name), None)
+        if simulator is None or rest != "faults":
+            return _json_response(404, NOT_FOUND)
+        try:
+            fault = json.loads(body or b"{}")
+            if "fail_next" in fault:
+                simulator.fail_next(int(fault["fail_next"]), status=int(fault.get("status", 500)))
+            elif "slow_next" in fault:
+                simulator.slow_next(int(fault["slow_next"]), float(fault["seconds"]))
+            elif fault.get("down"):
+                simulator.down()
+            elif fault.get("up"):
+                simulator.up()
+            else:
+                raise ValueError("say fail_next, slow_next, down or up")
+        except (ValueError, KeyError, TypeError) as error:
+            return _json_response(400, {"message": f"bad fault: {error}"})
+        return _json_response(200, {"simulator": name, "fault": fault})
 
     def _outbox_message(self, name: str) -> HttpResponse:
         try:

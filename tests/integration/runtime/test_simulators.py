@@ -84,3 +84,26 @@ def test_down_refuses_connections_until_up_on_the_same_port(siinas: SiinasSimula
     assert isinstance(refused.value.reason, ConnectionRefusedError)
     siinas.up()
     assert post(url, {})[0] == 201
+
+
+def test_izin_fault_makes_a_running_runtime_s_simulator_misbehave(runtime: Any) -> None:
+    from izin_local.cli import main
+
+    siinas = runtime.siinas
+    url = f"{siinas.url}/verifikasi-teknis/IZ-9/bap"
+    assert (
+        main(["fault", "siinas", "--fail-next", "2", "--status", "503", "--url", runtime.http_url])
+        == 0
+    )
+    assert [post(url, {})[0] for _ in range(3)] == [503, 503, 201]
+
+    assert main(["fault", "siinas", "--down", "--url", runtime.http_url]) == 0
+    with pytest.raises(urllib.error.URLError):
+        post(url, {}, timeout=2)
+    assert main(["fault", "siinas", "--up", "--url", runtime.http_url]) == 0
+    assert post(url, {})[0] == 201
+
+    status, _ = post(f"{runtime.http_url}/_local/simulators/nobody/faults", {"down": True})
+    assert status == 404
+    status, answer = post(f"{runtime.http_url}/_local/simulators/oss/faults", {"sideways": 1})
+    assert status == 400 and "bad fault" in answer["message"]
