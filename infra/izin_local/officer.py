@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import TypeVar
 
+from izin.roster import Roster
+
 from izin_local.outbox import Outbox, OutboxMessage
 
 T = TypeVar("T")
@@ -127,10 +129,11 @@ class Decided:
 class Officer:
     """Acts on one application's task emails, as the addressee would."""
 
-    def __init__(self, outbox: Outbox, id_izin: str, nips: Mapping[str, str]) -> None:
+    def __init__(self, outbox: Outbox, id_izin: str, roster: Roster) -> None:
         self.outbox = outbox
         self.id_izin = id_izin
-        self.nips = nips  # email address → NIP: what each officer types
+        # email address → NIP: what each officer types
+        self.nips = {str(o.email): o.nip for o in roster.officers}
         self.used: set[str] = set()
 
     def task_email(self, step: int, *, timeout: float = 60.0) -> OutboxMessage:

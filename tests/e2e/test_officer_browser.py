@@ -19,7 +19,7 @@ import pytest
 from izin.roster import Officer as RosterOfficer
 from izin.sop import Role
 from izin_local.officer import Officer
-from izin_local.scenario import submit, wait_for_step
+from izin_local.scenario import decide_shortest_path, submit, wait_for_step
 from izin_local.testing import System
 from playwright.sync_api import Locator, Page, Response, expect
 
@@ -201,11 +201,8 @@ def test_kepala_bidang_sends_back_only_with_a_note(
     kepala_bidang, kasi = roster.first(Role.KEPALA_BIDANG), roster.first(Role.KASI)
     submit_application(system, id_izin, company)
 
-    officer = Officer(system.endpoints.outbox, id_izin, {o.email: o.nip for o in roster.officers})
-    for number, decision in ((4, "done"), (5, "done"), (6, "done"), (7, "done"), (8, "no")):
-        assert officer.act(number, decision).status == 200
-    assert officer.act(11, "done", fields={"kesimpulan": "siap"}).status == 200
-    assert officer.act(12, "done").status == 200
+    officer = Officer(system.endpoints.outbox, id_izin, roster)
+    decide_shortest_path(officer, last=12)
 
     task_url = open_task_from_outbox(page, outbox_url_of(system), 13, company, kepala_bidang, shots)
     check_task_page(page, 13, company)
@@ -247,7 +244,7 @@ def test_a_task_page_with_documents_fits_a_phone(
     id_izin = "IP-E2E-004"
     roster = system.endpoints.roster
     submit_application(system, id_izin, company)
-    officer = Officer(system.endpoints.outbox, id_izin, {o.email: o.nip for o in roster.officers})
+    officer = Officer(system.endpoints.outbox, id_izin, roster)
     assert officer.act(4, "done").status == 200
 
     link = next(link for link in officer.task_email(5).links if "/tasks/" in link)

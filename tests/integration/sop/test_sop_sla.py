@@ -48,7 +48,7 @@ def test_g_a_late_officer_is_reminded_the_supervisor_copied_the_old_link_dead(
     assert new_link != old_link
     assert http_get(old_link)[0] == 410
 
-    officer = Officer(outbox, id_izin, {str(o.email): o.nip for o in roster.officers})
+    officer = Officer(outbox, id_izin, roster)
     officer.used.add(first.name)
     decided = officer.act(4, "done", timeout=5)
     assert decided.status == 200, decided.page

@@ -10,7 +10,7 @@ from __future__ import annotations
 from izin.roster import Role
 from izin_local.officer import Officer, http_get, http_post_form, parse_task_page
 from izin_local.outbox import OutboxMessage
-from izin_local.scenario import submit, wait_for_step
+from izin_local.scenario import decide_shortest_path, submit, wait_for_step
 from izin_local.testing import System, wait_for_status
 
 
@@ -41,21 +41,8 @@ def test_the_operator_records_siinas_and_oss_by_hand_and_the_application_ends(
     id_izin = "IP-MANUAL-001"
     endpoints = system.endpoints
     submit(endpoints, id_izin)
-    officer = Officer(
-        endpoints.outbox, id_izin, {str(o.email): o.nip for o in endpoints.roster.officers}
-    )
-    for step, decision in [
-        (4, "done"),
-        (5, "done"),
-        (6, "done"),
-        (7, "done"),
-        (8, "no"),
-        (11, "done"),
-        (12, "done"),
-        (13, "yes"),
-        (14, "yes"),
-    ]:
-        assert officer.act(step, decision).status == 200
+    officer = Officer(endpoints.outbox, id_izin, endpoints.roster)
+    decide_shortest_path(officer)
     wait_for_step(endpoints, id_izin, 18)
 
     email = record_email(system, id_izin, "Catat Berita Acara Pemenuhan Komitmen")
