@@ -232,7 +232,7 @@ def describe_failure(error: BaseException, after: float) -> str:
 def measure(system: System, run: Run) -> None:
     """Read the execution and the audit trail of a run, after the fact."""
     try:
-        run.execution_status = str(system.execution(run.id_izin)["status"])
+        run.execution_status = str(system.finished(run.id_izin)["status"])
         run.transitions = state_transitions(system.history(run.id_izin))
         run.handoffs = handoffs(system.endpoints.store.audit(run.id_izin))
     except Exception as error:

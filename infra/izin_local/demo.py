@@ -12,14 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import boto3
-from izin.models import execution_name
 from izin.roster import load_roster
 from izin.settings import Settings
 from izin.store import Store
 
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints, Scenario, Trail, drive, step_line
+from izin_local.testing import System
 
 DEMO_SCENARIO = Scenario(field_inspection=True, kepala_bidang_returns=1)
 
@@ -59,12 +58,7 @@ def run_demo(*, state_dir: Path, template: Path, options: dict[str, Any]) -> int
             lambda e: print(step_line(e, time.monotonic() - started), flush=True),
         ):
             final = drive(endpoints, id_izin, DEMO_SCENARIO)
-        sfn = boto3.client("stepfunctions")
-        arn = runtime.state_machine_arns["IzinStateMachine"]
-        execution = sfn.describe_execution(
-            executionArn=arn.replace(":stateMachine:", ":execution:")
-            + f":{execution_name(id_izin)}"
-        )
+        execution = System(runtime, endpoints).finished(id_izin)
         emails = len(runtime.outbox.messages())
         print()
         print(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from izin.roster import Role, load_roster
 from izin_local import samples
-from izin_local.officer import Officer
+from izin_local.officer import Officer, wait_until
 from izin_local.scenario import decide_shortest_path, post, submit, wait_for_step
 from izin_local.testing import ROSTER, System, endpoints_of, start_system, wait_for_status
 
@@ -96,7 +96,14 @@ def test_h_once_the_cause_is_fixed_the_administrator_resumes_it_where_it_failed(
 
     import boto3
 
-    resumed = boto3.client("stepfunctions").describe_execution(executionArn=arn)
+    sfn = boto3.client("stepfunctions")
+    resumed = wait_until(  # the record says SELESAI a state before the execution ends
+        lambda: (
+            e if (e := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" else None
+        ),
+        timeout=30,
+        what="the resumed execution ended",
+    )
     assert resumed["status"] == "SUCCEEDED"
     entered = [
         e["stateEnteredEventDetails"]["name"]
