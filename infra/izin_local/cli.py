@@ -27,9 +27,19 @@ def webhook_secrets() -> dict[str, str]:
     }
 
 
+# What this shell may set for the functions: the simulators' stand-ins (CONTRACT §4) and
+# how much the functions log (`quiet`).
+_FUNCTION_SETTINGS = (
+    "SIINAS_BASE_URL",
+    "OSS_BASE_URL",
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_METRICS_DISABLED",
+)
+
+
 def runtime_options(workday_seconds: float | None) -> dict[str, Any]:
     """The local runtime's settings from this environment (CONTRACT §4)."""
-    env = {k: os.environ[k] for k in ("SIINAS_BASE_URL", "OSS_BASE_URL") if k in os.environ}
+    env = {k: os.environ[k] for k in _FUNCTION_SETTINGS if k in os.environ}
     parameters = {"RosterFile": os.environ.get("IZIN_ROSTER_FILE", "")}
     if workday_seconds:
         parameters["WorkdaySeconds"] = str(workday_seconds)

@@ -1,35 +1,56 @@
-"""Run the template's Lambda handlers in this process, as Lambda would run them.
+"""Run the template's Lambda functions as Lambda runs them: each in processes of its own.
 
 Every invocation ends here: `lambda.invoke` and the state machine's tasks (through the
-moto patch), the SQS pollers and the HTTP gateway. A handler module is loaded from
-`<CodeUri>/<module>.py` on its first invocation, once per runtime, under a module name of
-its own, so two functions may both be `app.py`. A raised exception becomes Lambda's error
-payload, whose `errorType` (the class name) is what Step Functions' Retry and Catch match.
+moto patch), the SQS pollers and the HTTP gateway. Each function has a pool of workers
+(`lambda_worker`), each worker one process forked by the zygote (`lambda_zygote`), as
+Lambda has execution environments:
 
-Before the first invocation of a runtime, `izin.lifecycle.reset()` (when the layer has it)
-forgets cached settings and clients, as a fresh Lambda container would.
+- a worker runs one invocation at a time; an idle one is reused (a warm start), and a new
+  one is forked on demand up to the function's concurrency (`ReservedConcurrentExecutions`
+  when the template sets it, else `DEFAULT_CONCURRENCY`); past that, an invocation waits
+  for a worker to come free (where Lambda would throttle);
+- a worker's environment is its function's own (the template's variables, Lambda's own,
+  the credentials of the function's own role), never the runtime's or another function's;
+- past the function's Timeout the worker is killed and the invocation fails with
+  `Sandbox.Timedout`, as on Lambda: nothing the handler would have done later happens.
+
+A raised exception becomes Lambda's error payload, whose `errorType` (the class name) is
+what Step Functions' Retry and Catch match. Every failure and timeout is logged here, so
+`izin local serve` shows it.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import contextlib
 import json
 import logging
+import os
+import signal
+import socket
+import struct
+import subprocess
 import sys
 import threading
-import time
-import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from izin_local.lambda_worker import (
+    ChannelClosed,
+    error_payload,
+    receive_message,
+    send_message,
+)
 
 logger = logging.getLogger(__name__)
 
-_LIFECYCLE_MODULE = "izin.lifecycle"
+# Workers of one function alive at once when the template reserves no concurrency. Enough
+# for a burst of webhooks on two cores; each worker is a process of about 60-100 MB.
+DEFAULT_CONCURRENCY = 4
+
+_PID = struct.Struct(">I")
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,7 @@ class FunctionSpec:
     memory_size: int
     environment: Mapping[str, str] = field(default_factory=dict)
     events: Mapping[str, Any] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
 
     @property
     def module_path(self) -> Path:
@@ -57,36 +79,12 @@ class FunctionSpec:
         return self.handler.rpartition(".")[2]
 
 
-@dataclass
-class LambdaContext:
-    """The context object a Python handler receives."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    _started: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
-        today = time.strftime("%Y/%m/%d", time.gmtime())
-        self.log_stream_name = self.log_stream_name or f"{today}/[$LATEST]{uuid.uuid4().hex}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed = time.monotonic() - self._started
-        return max(0, int((self.timeout_seconds - elapsed) * 1000))
-
-
 @dataclass(frozen=True)
 class Invocation:
     """What one invocation gave: the JSON-able result, or the error raised."""
 
     result: Any = None
-    error: BaseException | None = None
+    error: LambdaError | None = None
 
     @property
     def errored(self) -> bool:
@@ -96,46 +94,150 @@ class Invocation:
         """The response body `lambda.invoke` gives, as JSON."""
         if self.error is None:
             return json.dumps(self.result)
-        return json.dumps(error_payload(self.error))
+        return json.dumps(self.error.payload)
 
 
-class TaskTimedOut(Exception):
-    """The handler ran past its Timeout."""
+class LambdaError(Exception):
+    """An invocation's error as Lambda reports it; `errorType` names the class raised."""
 
-    error_type = "Sandbox.Timedout"
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        super().__init__(str(payload.get("errorMessage", "")))
+        self.payload = dict(payload)
+        self.error_type = str(payload.get("errorType", "Unknown"))
+
+    @classmethod
+    def of(cls, payload: Mapping[str, Any]) -> LambdaError:
+        """An error whose class bears the handler's class name, as a test would catch it."""
+        name = str(payload.get("errorType", "Unknown")).replace(".", "_")
+        return type(name, (cls,), {})(payload)
 
 
-class MarshalError(Exception):
-    """The handler's result cannot be serialised to JSON."""
+def _timed_out(request_id: str, timeout: float) -> LambdaError:
+    message = f"{request_id} Task timed out after {timeout:.2f} seconds"
+    return LambdaError.of({"errorType": "Sandbox.Timedout", "errorMessage": message})
 
-    error_type = "Runtime.MarshalError"
+
+class Zygote:
+    """The process that forks workers (`lambda_zygote`), started on the first fork."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._control: socket.socket | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def fork(self) -> tuple[int, socket.socket]:
+        """A new worker process: its pid and the runtime's end of its socket."""
+        ours, theirs = socket.socketpair()
+        with self._lock:
+            control = self._started()
+            socket.send_fds(control, [b"F"], [theirs.fileno()])
+            theirs.close()
+            pid = _PID.unpack(_receive_exactly(control, _PID.size))[0]
+        return pid, ours
+
+    def stop(self) -> None:
+        with self._lock:
+            control, self._control = self._control, None
+            process, self._process = self._process, None
+        if control is not None:
+            control.close()
+        if process is not None:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _started(self) -> socket.socket:
+        if self._control is not None and self._process and self._process.poll() is None:
+            return self._control
+        ours, theirs = socket.socketpair()
+        self._process = subprocess.Popen(  # noqa: S603 (our own module, our interpreter)
+            [sys.executable, "-m", "izin_local.lambda_zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self._control = ours
+        return ours
 
 
-def error_payload(error: BaseException) -> dict[str, Any]:
-    """Lambda's answer for an unhandled exception: errorType is the class name."""
-    return {
-        "errorType": getattr(error, "error_type", type(error).__name__),
-        "errorMessage": str(error),
-        "stackTrace": traceback.format_tb(error.__traceback__),
-    }
+def _receive_exactly(channel: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = channel.recv(size - len(data))
+        if not chunk:
+            raise ChannelClosed("the zygote has gone")
+        data += chunk
+    return data
+
+
+@dataclass
+class Worker:
+    """One execution environment of a function: a process and the socket to it."""
+
+    pid: int
+    channel: socket.socket
+    invocations: int = 0
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.channel.close()
+
+
+@dataclass
+class FunctionPool:
+    """The workers of one function: idle ones reused, new ones up to its concurrency."""
+
+    spec: FunctionSpec
+    environment: Mapping[str, str]
+    concurrency: int
+    idle: list[Worker] = field(default_factory=list)
+    alive: int = 0
+    cold_starts: int = 0
+    condition: threading.Condition = field(default_factory=threading.Condition)
 
 
 class LambdaRunner:
-    """Loads and calls the handlers of one runtime's functions."""
+    """Runs the functions of one runtime in their own worker processes."""
 
-    def __init__(self, functions: Mapping[str, FunctionSpec] | None = None) -> None:
+    def __init__(
+        self,
+        functions: Mapping[str, FunctionSpec] | None = None,
+        *,
+        environments: Mapping[str, Mapping[str, str]] | None = None,
+        zygote: Zygote | None = None,
+    ) -> None:
         self._by_logical_id: dict[str, FunctionSpec] = {}
         self._by_name: dict[str, FunctionSpec] = {}
-        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
-        self._fresh = True
-        self.register(functions or {})
+        self._zygote = zygote or Zygote()
+        self._own_zygote = zygote is None
+        self._closed = False
+        self.register(functions or {}, environments=environments)
 
-    def register(self, functions: Mapping[str, FunctionSpec]) -> None:
-        """Make these functions invocable (by logical id, and by name for moto)."""
+    def register(
+        self,
+        functions: Mapping[str, FunctionSpec],
+        *,
+        environments: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """Make these functions invocable (by logical id, and by name for moto).
+
+        `environments` gives each function's whole environment by logical id; a function
+        without one gets the template's variables and Lambda's own, with this process's
+        AWS endpoint and credentials.
+        """
         with self._lock:
-            self._by_logical_id.update(functions)
-            self._by_name.update({spec.name: spec for spec in functions.values()})
+            for logical_id, spec in functions.items():
+                self._by_logical_id[logical_id] = spec
+                self._by_name[spec.name] = spec
+                environment = (environments or {}).get(logical_id) or lambda_environment(spec)
+                self._pools[logical_id] = FunctionPool(
+                    spec, dict(environment), spec.reserved_concurrency or DEFAULT_CONCURRENCY
+                )
 
     @property
     def functions(self) -> dict[str, FunctionSpec]:
@@ -147,52 +249,63 @@ class LambdaRunner:
         except KeyError:
             raise KeyError(f"no function {logical_id!r} in the template") from None
 
+    def cold_starts(self) -> dict[str, int]:
+        """How many workers each function has started."""
+        with self._lock:
+            return {logical_id: pool.cold_starts for logical_id, pool in self._pools.items()}
+
+    def worker_pids(self) -> list[int]:
+        """The processes of every idle worker (the busy ones are in their invocation)."""
+        with self._lock:
+            pools = list(self._pools.values())
+        pids: list[int] = []
+        for pool in pools:
+            with pool.condition:
+                pids.extend(worker.pid for worker in pool.idle)
+        return pids
+
     def invoke(self, logical_id: str, event: Any) -> Invocation:
-        """Call the handler with `event`; its result goes through JSON, as in Lambda.
-
-        The handler runs in a thread of its own so that its Timeout holds: past it, the
-        invocation fails with Lambda's Sandbox.Timedout. The thread cannot be killed, so
-        it runs on to its end; what it does after the timeout is not undone.
-        """
+        """Call the function's handler with `event` in one of its workers."""
         spec = self.spec(logical_id)
-        handler = self._handler(spec)
-        context = LambdaContext(
-            function_name=spec.name,
-            invoked_function_arn=spec.arn,
-            memory_limit_in_mb=spec.memory_size,
-            timeout_seconds=spec.timeout,
-        )
-        outcome: list[Invocation] = []
-
-        def run() -> None:
-            try:
-                result = handler(event, context)
-            except Exception as error:
-                logger.exception("%s failed (request %s)", spec.logical_id, context.aws_request_id)
-                outcome.append(Invocation(error=error))
-                return
-            try:
-                outcome.append(Invocation(result=json.loads(json.dumps(result))))
-            except (TypeError, ValueError) as error:
-                logger.exception("%s returned what JSON cannot hold", spec.logical_id)
-                outcome.append(Invocation(error=MarshalError(str(error))))
-
-        thread = threading.Thread(target=run, name=f"lambda-{spec.logical_id}", daemon=True)
-        thread.start()
-        thread.join(spec.timeout)
-        if not outcome:
+        pool = self._pools[logical_id]
+        worker = self._acquire(pool)
+        request_id = str(uuid.uuid4())
+        context = {
+            "function_name": spec.name,
+            "invoked_function_arn": spec.arn,
+            "memory_limit_in_mb": spec.memory_size,
+            "timeout_seconds": spec.timeout,
+            "aws_request_id": request_id,
+        }
+        healthy = False
+        try:
+            worker.channel.settimeout(spec.timeout)
+            send_message(worker.channel, {"event": event, "context": context})
+            answer = receive_message(worker.channel)
+            healthy = True
+        except TimeoutError:
             logger.error(
-                "%s timed out after %s s (request %s)",
-                spec.logical_id,
-                spec.timeout,
-                context.aws_request_id,
+                "%s timed out after %s s (request %s)", logical_id, spec.timeout, request_id
             )
-            return Invocation(
-                error=TaskTimedOut(
-                    f"{context.aws_request_id} Task timed out after {spec.timeout:.2f} seconds"
-                )
+            return Invocation(error=_timed_out(request_id, spec.timeout))
+        except (ChannelClosed, OSError) as gone:
+            logger.error("%s: its worker exited (request %s): %s", logical_id, request_id, gone)
+            exited = f"RequestId: {request_id} Error: Runtime exited"
+            payload = {"errorType": "Runtime.ExitError", "errorMessage": exited}
+            return Invocation(error=LambdaError.of(payload))
+        finally:
+            self._release(pool, worker, healthy=healthy)
+        if "error" in answer:
+            error = LambdaError.of(answer["error"])
+            logger.error(
+                "%s failed (request %s): %s: %s",
+                logical_id,
+                request_id,
+                error.error_type,
+                error,
             )
-        return outcome[0]
+            return Invocation(error=error)
+        return Invocation(result=json.loads(answer["result"]))
 
     def invoke_by_name(self, function_name: str, event: Any) -> tuple[str, bool]:
         """The moto hook: function name and event as moto has them -> (payload, errored)."""
@@ -206,40 +319,97 @@ class LambdaRunner:
         invocation = self.invoke(spec.logical_id, event)
         return invocation.payload(), invocation.errored
 
-    def _handler(self, spec: FunctionSpec) -> Callable[[Any, Any], Any]:
+    def close(self) -> None:
+        """Kill every worker (a busy one's invocation fails) and stop the zygote if ours."""
         with self._lock:
-            if self._fresh:
-                self._fresh = False
-                _reset_lifecycle()
-            handler = self._handlers.get(spec.logical_id)
-            if handler is None:
-                module = _load_module(f"izin_fn_{spec.logical_id}", spec.module_path)
-                handler = getattr(module, spec.handler_name)
-                self._handlers[spec.logical_id] = handler
-            return handler
+            self._closed = True
+            pools = list(self._pools.values())
+        for pool in pools:
+            with pool.condition:
+                idle, pool.idle = pool.idle, []
+                pool.alive -= len(idle)
+                pool.condition.notify_all()
+            for worker in idle:
+                worker.kill()
+        if self._own_zygote:
+            self._zygote.stop()
 
-
-def _reset_lifecycle() -> None:
-    try:
-        lifecycle = importlib.import_module(_LIFECYCLE_MODULE)
-    except ModuleNotFoundError as missing:
-        if missing.name not in (_LIFECYCLE_MODULE, "izin"):
+    def _acquire(self, pool: FunctionPool) -> Worker:
+        with pool.condition:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the runtime is stopped")
+                if pool.idle:
+                    return pool.idle.pop()
+                if pool.alive < pool.concurrency:
+                    pool.alive += 1
+                    pool.cold_starts += 1
+                    break
+                pool.condition.wait()
+        try:
+            return self._start_worker(pool)
+        except BaseException:
+            with pool.condition:
+                pool.alive -= 1
+                pool.condition.notify()
             raise
-        return
-    lifecycle.reset()
+
+    def _start_worker(self, pool: FunctionPool) -> Worker:
+        pid, channel = self._zygote.fork()
+        spec = pool.spec
+        send_message(
+            channel,
+            {
+                "environment": dict(pool.environment),
+                "code_dir": str(spec.code_dir),
+                "handler": spec.handler,
+            },
+        )
+        return Worker(pid, channel)
+
+    def _release(self, pool: FunctionPool, worker: Worker, *, healthy: bool) -> None:
+        with pool.condition:
+            if healthy and not self._closed:
+                worker.invocations += 1
+                pool.idle.append(worker)
+            else:
+                pool.alive -= 1
+            pool.condition.notify()
+        if not healthy or self._closed:
+            worker.kill()
 
 
-def _load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load handler module {path}")
-    module = importlib.util.module_from_spec(spec)
-    # Registered before it runs, as an import would: pydantic and dataclasses look
-    # their module up in sys.modules.
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
+def lambda_environment(
+    spec: FunctionSpec,
+    *,
+    credentials: Mapping[str, str] | None = None,
+    local: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """A function's whole environment, as Lambda sets it, plus what the local world adds.
+
+    Lambda's own variables first, then the template's (Globals merged), the credentials
+    of the function's role, and the local runtime's (its AWS endpoint, the caller's
+    overrides). Without `credentials`, this process's AWS credentials are used.
+    """
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
+    own = {
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "LAMBDA_TASK_ROOT": str(spec.code_dir),
+        "_HANDLER": spec.handler,
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+    if credentials is None:
+        credentials = {
+            key: os.environ[key]
+            for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+            if key in os.environ
+        }
+    return {**own, **spec.environment, **credentials, **(local or {})}

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import logging
 import pkgutil
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 logger = logging.getLogger(__name__)
 
@@ -208,9 +211,156 @@ def _modules_holding(function: Callable[..., Any]) -> list[ModuleType]:
     return holders
 
 
-def apply_all(invoke: LambdaInvoker, *, skip: frozenset[str] = frozenset()) -> Undo:
+class RoleSessions:
+    """The access key ids of the execution roles' sessions: the callers IAM is enforced on."""
+
+    def __init__(self) -> None:
+        self._keys: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, access_key_id: str) -> None:
+        with self._lock:
+            self._keys.add(access_key_id)
+
+    def __contains__(self, access_key_id: object) -> bool:
+        with self._lock:
+            return access_key_id in self._keys
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def enforce_role_policies(sessions: RoleSessions) -> Undo:
+    """Refuse what a function's role does not allow, on the resource it is called on.
+
+    moto enforces IAM only for every caller at once (`INITIAL_NO_AUTH_ACTION_COUNT`), and
+    then authorizes most services against resource "*", so a statement scoped to a table
+    or a secret ARN never matches. Here only the execution roles' sessions are enforced
+    (the runtime itself, the tests and the AWS CLI keep an administrator's access), and
+    each call is checked against the ARNs it really touches (`iam_resources`), through
+    moto's own signature check and policy evaluator.
+    """
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+
+    original = ActionAuthenticatorMixin.__dict__["_authenticate_and_authorize_action"]
+
+    @functools.wraps(original)
+    def _authenticate_and_authorize_action(
+        self: Any, iam_request_cls: type, resource: str = "*"
+    ) -> None:
+        found = _CREDENTIAL.search(self.headers.get("Authorization") or "")
+        if found is None or found.group(1) not in sessions:
+            return  # the runtime, a test, the AWS CLI; or a presigned URL's visitor
+        parsed_url = urlparse(self.uri)
+        path = self.raw_path + (f"?{parsed_url.query}" if parsed_url.query else "")
+        iam_request = iam_request_cls(
+            account_id=self.current_account,
+            method=self.method,
+            path=path,
+            data=self.data,
+            body=self.raw_body,
+            headers=self.headers,
+            action=self._get_action(),
+        )
+        iam_request.check_signature()
+        resources = [resource] if resource != "*" else iam_resources(self, iam_request._action)
+        try:
+            for arn in resources:
+                iam_request.check_action_permitted(arn)
+        except AccessDeniedError as denied:
+            if "json" not in (self.headers.get("Content-Type") or ""):
+                raise
+            # A JSON service (DynamoDB, Step Functions...) answers in JSON, as on AWS.
+            raise JsonRESTError("AccessDeniedException", denied.message) from denied
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = (  # type: ignore[method-assign]
+        _authenticate_and_authorize_action
+    )
+    return functools.partial(
+        setattr, ActionAuthenticatorMixin, "_authenticate_and_authorize_action", original
+    )
+
+
+def iam_resources(response: Any, action: str) -> list[str]:
+    """The ARNs one request acts on, as IAM authorizes them ("*" where AWS has none)."""
+    service = action.partition(":")[0]
+    region, account = response.region, response.current_account
+    body = _json_body(response)
+    if service == "dynamodb":
+        return [
+            f"arn:aws:dynamodb:{region}:{account}:{name}" for name in _dynamodb_resources(body)
+        ] or ["*"]
+    if service == "states":
+        target = body.get("stateMachineArn") or body.get("executionArn")
+        return [str(target)] if target else ["*"]
+    if service == "secretsmanager":
+        return [_secret_arn(response, str(body.get("SecretId", "")))]
+    if service in ("ses", "sesv2"):
+        sender = body.get("FromEmailAddress") or response.querystring.get("Source", [""])[0]
+        address = str(sender).rpartition("<")[2].rstrip(">").strip()
+        return [f"arn:aws:ses:{region}:{account}:identity/{address}"]
+    if service == "lambda":
+        name = unquote(response.raw_path).split("/functions/", 1)[-1].split("/", 1)[0]
+        if name.startswith("arn:"):
+            return [name]
+        return [f"arn:aws:lambda:{region}:{account}:function:{name}"]
+    return ["*"]
+
+
+def _json_body(response: Any) -> dict[str, Any]:
+    body = response.body
+    if isinstance(body, dict):
+        return body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str) or not body.startswith("{"):
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _dynamodb_resources(body: Mapping[str, Any]) -> list[str]:
+    tables: list[str] = []
+    if "TableName" in body:
+        index = body.get("IndexName")
+        tables.append(f"table/{body['TableName']}" + (f"/index/{index}" if index else ""))
+    for name in body.get("RequestItems") or {}:
+        tables.append(f"table/{name}")
+    for item in body.get("TransactItems") or []:
+        for operation in item.values():
+            if isinstance(operation, dict) and "TableName" in operation:
+                tables.append(f"table/{operation['TableName']}")
+    return sorted(set(tables))
+
+
+def _secret_arn(response: Any, secret_id: str) -> str:
+    if secret_id.startswith("arn:"):
+        return secret_id
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    backend = secretsmanager_backends[response.current_account][response.region]
+    try:
+        return str(backend.describe_secret(secret_id).arn)
+    except Exception:  # an unknown secret: the call fails on its own after this check
+        account = response.current_account
+        return f"arn:aws:secretsmanager:{response.region}:{account}:secret:{secret_id}"
+
+
+def apply_all(
+    invoke: LambdaInvoker,
+    *,
+    sessions: RoleSessions | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> Undo:
     """Apply every patch (but those named in `skip`); return one undo for all of them."""
     patches: dict[str, Callable[[], Undo]] = {
+        "enforce_role_policies": functools.partial(
+            enforce_role_policies, sessions if sessions is not None else RoleSessions()
+        ),
         "route_lambda_invocations": functools.partial(route_lambda_invocations, invoke),
         "serialize_dynamodb_writes": serialize_dynamodb_writes,
         "deliver_early_callbacks_to_heartbeat": deliver_early_callbacks_to_heartbeat,

@@ -25,6 +25,7 @@ from typing import Any, Final
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from izin_local.iam import RoleDocument, execution_roles, trust_policy
 from izin_local.lambda_runner import FunctionSpec
 from izin_local.template import Resolver, TemplateError
 
@@ -86,6 +87,9 @@ class Provisioned:
 
     resources: dict[str, Resource] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    # Logical id -> the AWS_* credentials of a session of its own execution role.
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    roles: dict[str, RoleDocument] = field(default_factory=dict)
 
     def refs(self, *types: str) -> dict[str, Any]:
         """Logical id -> Ref value for the resources of these types."""
@@ -105,24 +109,17 @@ class Provisioned:
 
 
 def shared_environment(functions: Mapping[str, FunctionSpec]) -> dict[str, str]:
-    """Every function's Environment as one mapping: they all run in this one process.
+    """The variables every function that declares them gives one value (TABLE_NAME...).
 
-    Two functions giving one variable different values cannot both be honoured, so that
-    is an error naming both, not a silent choice.
+    What the runtime's own process and the tools it serves read to find the resources;
+    the functions themselves each run with their own environment. A variable two
+    functions give different values is left out.
     """
-    merged: dict[str, str] = {}
-    owner: dict[str, str] = {}
+    values: dict[str, set[str]] = {}
     for spec in functions.values():
         for name, value in spec.environment.items():
-            if name in merged and merged[name] != value:
-                raise ProvisioningError(
-                    f"{owner[name]} and {spec.logical_id} give {name} different values "
-                    f"({merged[name]!r} and {value!r}); all functions share one process "
-                    "locally, so give them one value (Globals) or different names"
-                )
-            merged[name] = value
-            owner.setdefault(name, spec.logical_id)
-    return merged
+            values.setdefault(name, set()).add(value)
+    return {name: next(iter(given)) for name, given in values.items() if len(given) == 1}
 
 
 def email_addresses(values: Mapping[str, str]) -> set[str]:
@@ -152,6 +149,8 @@ class Provisioner:
         self._clients: dict[str, Any] = {}
         self._warned_types: set[str] = set()
         self._roles: dict[str, str] = {}
+        self._role_documents: dict[str, RoleDocument] | None = None
+        self._provisioned = Provisioned()
         self._builders: dict[str, Callable[[str, dict[str, Any]], Resource]] = {
             "AWS::DynamoDB::Table": self._table,
             "AWS::Serverless::SimpleTable": self._simple_table,
@@ -177,7 +176,7 @@ class Provisioner:
 
     def provision(self) -> Provisioned:
         """Create every enabled resource; each after the resources it refers to."""
-        provisioned = Provisioned()
+        provisioned = self._provisioned
         for logical_id in self._resolver.creation_order():
             declared = self._resolver.template.resources[logical_id]
             resource_type = str(declared.get("Type"))
@@ -408,7 +407,7 @@ class Provisioner:
         arn = self.client("lambda").create_function(
             FunctionName=name,
             Runtime=properties.get("Runtime", "python3.12"),
-            Role=self._role(LAMBDA_ROLE_NAME),
+            Role=self._execution_role(logical_id),
             Handler=properties.get("Handler", "app.lambda_handler"),
             Code={"ZipFile": _placeholder_zip()},
             Timeout=int(properties.get("Timeout", 3)),
@@ -437,6 +436,42 @@ class Provisioner:
             logger.info("alarm %s recorded only (moto refused it: %s)", logical_id, error)
         arn = self._arn("cloudwatch", f"alarm:{name}")
         return Resource(logical_id, "AWS::CloudWatch::Alarm", name, {"Arn": arn}, properties)
+
+    def _execution_role(self, logical_id: str) -> str:
+        """The function's own role, with the policies the SAM transform gives it; assumed.
+
+        Its session's credentials are what the function's workers call AWS with.
+        """
+        if self._role_documents is None:
+            self._role_documents = execution_roles(self._resolver.template, self._resolver.region)
+        document = self._role_documents.get(logical_id)
+        if document is None:
+            return self._role(LAMBDA_ROLE_NAME)
+        document = document.resolved(self._resolver)
+        iam = self.client("iam")
+        role_name = f"{self._resolver.stack_name}-{document.logical_id}"[:64]
+        role_arn = iam.create_role(
+            RoleName=role_name, AssumeRolePolicyDocument=trust_policy(self._caller_arn())
+        )["Role"]["Arn"]
+        for policy_name, policy in document.policies.items():
+            # AWS takes a document without Version; moto wants the current one.
+            versioned = {"Version": "2012-10-17", **policy}
+            iam.put_role_policy(
+                RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(versioned)
+            )
+        session = self.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName=logical_id[:64], DurationSeconds=43200
+        )["Credentials"]
+        self._provisioned.roles[logical_id] = document
+        self._provisioned.credentials[logical_id] = {
+            "AWS_ACCESS_KEY_ID": session["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": session["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": session["SessionToken"],
+        }
+        return str(role_arn)
+
+    def _caller_arn(self) -> str:
+        return f"arn:aws:iam::{self._resolver.account_id}:root"
 
     def _role(self, role_name: str) -> str:
         # moto's create_function refuses a role IAM does not know.
@@ -497,6 +532,11 @@ def _function_spec(resource: Resource, template_dir: Path) -> FunctionSpec:
         memory_size=int(properties.get("MemorySize", 128)),
         environment=dict((properties.get("Environment") or {}).get("Variables") or {}),
         events=dict(properties.get("Events") or {}),
+        reserved_concurrency=(
+            int(properties["ReservedConcurrentExecutions"])
+            if properties.get("ReservedConcurrentExecutions")
+            else None
+        ),
     )
 
 

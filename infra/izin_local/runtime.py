@@ -10,9 +10,15 @@ State: moto keeps everything in memory, so each start begins from a clean world;
 state dir holds only what a person reads (the outbox), and the outbox folder is emptied
 at start so it never shows mail of a world that no longer exists.
 
-Environment: all handlers run in this process and read `os.environ`, so start() sets the
-AWS endpoint, region, fake credentials, every function's Environment and the caller's
-`env` there; stop() puts `os.environ` back as it was. One runtime at a time per process.
+Functions run as on Lambda, each in worker processes of its own (`lambda_runner`), with
+its own environment: the template's variables, Lambda's, the credentials of its own
+execution role (built from the template's policies and enforced by moto, `iam`), the AWS
+endpoint and the caller's `env` (like `sam local --env-vars`, for every function).
+
+This process's environment: start() sets the AWS endpoint, region, an administrator's
+credentials, the variables the functions share (TABLE_NAME...) and the caller's `env`,
+for the tests and tools that run here; stop() puts `os.environ` back as it was. One
+runtime at a time per process.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Any
 
 from izin_local import moto_patches
 from izin_local.gateway import HttpGateway
-from izin_local.lambda_runner import FunctionSpec, LambdaRunner
+from izin_local.lambda_runner import FunctionSpec, LambdaRunner, lambda_environment
 from izin_local.moto_server import MotoServer
 from izin_local.outbox import Outbox, capture_ses_mail
 from izin_local.provisioner import (
@@ -124,7 +130,9 @@ class LocalRuntime:
         # Patched before moto starts and unpatched after it stops, so no request or
         # execution ever sees moto half patched. Functions register once provisioned.
         self._runner = LambdaRunner()
-        stack.callback(moto_patches.apply_all(self._runner.invoke_by_name))
+        stack.callback(self._runner.close)
+        sessions = moto_patches.RoleSessions()
+        stack.callback(moto_patches.apply_all(self._runner.invoke_by_name, sessions=sessions))
         stack.callback(capture_ses_mail(self.outbox.directory))
 
         self._moto.start()
@@ -146,7 +154,19 @@ class LocalRuntime:
         provisioner.verify_email_identities(
             email_addresses(environment) | email_addresses(self._env)
         )
-        self._runner.register(self.provisioned.functions)
+        for credentials in self.provisioned.credentials.values():
+            sessions.add(credentials["AWS_ACCESS_KEY_ID"])
+        self._runner.register(
+            self.provisioned.functions,
+            environments={
+                logical_id: lambda_environment(
+                    spec,
+                    credentials=self.provisioned.credentials.get(logical_id),
+                    local={**self._aws_environment(endpoint_only=True), **self._env},
+                )
+                for logical_id, spec in self.provisioned.functions.items()
+            },
+        )
 
         pollers = SqsPollers(
             self._runner, self.provisioned, endpoint=self.aws_endpoint, region=self.region
@@ -195,14 +215,21 @@ class LocalRuntime:
     def _simulator_list(self) -> list[Any]:
         return [simulator for simulator in (self.siinas, self.oss) if simulator is not None]
 
-    def _aws_environment(self) -> dict[str, str]:
+    def _aws_environment(self, *, endpoint_only: bool = False) -> dict[str, str]:
+        """Where AWS is (moto), and, unless `endpoint_only`, an administrator's keys."""
         no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
-        return {
+        endpoint = {
             "AWS_ENDPOINT_URL": self.aws_endpoint,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
             "AWS_EC2_METADATA_DISABLED": "true",
             "NO_PROXY": no_proxy,
+            "no_proxy": no_proxy,
+        }
+        if endpoint_only:
+            return endpoint
+        return {
+            **endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
             **_FAKE_CREDENTIALS,
         }
 
@@ -254,9 +281,9 @@ class LocalRuntime:
         return {"Ref": built.ref, **built.attributes}
 
     def invoke(self, function_logical_id: str, event: Any) -> Any:
-        """Call a function's handler in-process; its result as Lambda would return it.
+        """Invoke a function in its worker; its result as Lambda would return it.
 
-        A handler's exception propagates as raised, so a test sees its class.
+        A handler's exception is raised as a LambdaError whose class bears its name.
         """
         if self._runner is None:
             raise RuntimeError("the runtime is not started")
@@ -264,6 +291,13 @@ class LocalRuntime:
         if invocation.error is not None:
             raise invocation.error
         return invocation.result
+
+    @property
+    def runner(self) -> LambdaRunner:
+        """The functions' workers (for tests and the bench)."""
+        if self._runner is None:
+            raise RuntimeError("the runtime is not started")
+        return self._runner
 
 
 def _restore_environ(saved: Mapping[str, str]) -> None:

@@ -114,10 +114,14 @@ for _name in (
 
 def load_yaml(path: Path) -> dict[str, Any]:
     """Parse a CloudFormation YAML file (short tags included) into plain data."""
-    with path.open(encoding="utf-8") as stream:
-        document = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
+    return parse_yaml(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def parse_yaml(text: str, *, source: str = "the template") -> dict[str, Any]:
+    """Parse CloudFormation YAML text (short tags included) into plain data."""
+    document = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
     if not isinstance(document, dict):
-        raise TemplateError(f"{path} is not a CloudFormation template")
+        raise TemplateError(f"{source} is not a CloudFormation template")
     return document
 
 

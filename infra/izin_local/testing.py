@@ -88,7 +88,8 @@ def start_system(
     """A runtime of the real template, with the built-in simulators, the roster, a clock."""
     options = runtime_options(workday_seconds)
     options["parameter_overrides"] |= {"RosterFile": str(roster), **(parameter_overrides or {})}
-    options["env"] = {}  # the built-in simulators, whatever this shell has set
+    # The built-in simulators, whatever this shell has set; the functions log warnings only.
+    options["env"] = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
     return LocalRuntime(TEMPLATE, state_dir, **options)
 
 

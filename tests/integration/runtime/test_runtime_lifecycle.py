@@ -3,14 +3,16 @@
 import json
 import os
 import socket
-import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
 import pytest
 from izin_local.lambda_runner import FunctionSpec, LambdaRunner
-from izin_local.provisioner import ProvisioningError
 from izin_local.runtime import LocalRuntime
+from izin_local.template import TemplateError
 
 FIXTURE = Path(__file__).parent / "fixture"
 
@@ -52,13 +54,13 @@ def test_a_failed_start_undoes_what_it_started(tmp_path: Path):
     template.write_text(
         (FIXTURE / "template.yaml")
         .read_text()
-        .replace("WORK_QUEUE_ARN: !GetAtt WorkQueue.Arn", "TABLE_NAME: another-table")
+        .replace("Parameters:\n", "Parameters:\n  Required:\n    Type: String\n", 1)
     )
     for folder in ("functions", "statemachine"):
         (tmp_path / folder).symlink_to(FIXTURE / folder)
     before = dict(os.environ)
     runtime = LocalRuntime(template, tmp_path / "state", aws_port=_free_port())
-    with pytest.raises(ProvisioningError, match="give TABLE_NAME different values"):
+    with pytest.raises(TemplateError, match="Required has no Default"):
         runtime.start()
     assert dict(os.environ) == before
     with socket.socket() as probe:  # the moto port is free again
@@ -85,25 +87,25 @@ def _echo_spec() -> FunctionSpec:
     )
 
 
-def test_a_new_runner_resets_the_layer_lifecycle_once_before_its_first_invocation(monkeypatch):
-    import izin.lifecycle
+@pytest.fixture
+def runners() -> Iterator[list[LambdaRunner]]:
+    """Runners a test makes; their workers are killed at its end."""
+    made: list[LambdaRunner] = []
+    yield made
+    for runner in made:
+        runner.close()
 
-    resets: list[str] = []
-    monkeypatch.setattr(izin.lifecycle, "reset", lambda: resets.append("reset"))
+
+def test_a_worker_is_reused_warm_and_answers_by_name(runners: list[LambdaRunner]):
     runner = LambdaRunner({"EchoFunction": _echo_spec()})
-    assert resets == []
+    runners.append(runner)
     first = runner.invoke("EchoFunction", {"n": 1})
-    runner.invoke("EchoFunction", {"n": 2})
-    assert resets == ["reset"]
+    second = runner.invoke("EchoFunction", {"n": 2})
     assert first.result["function_name"] == "echo"
+    assert second.result["event"] == {"n": 2}
+    assert runner.cold_starts() == {"EchoFunction": 1}
     payload, errored = runner.invoke_by_name("echo", "")
     assert (json.loads(payload)["event"], errored) == ({}, False)
-
-
-def test_without_a_lifecycle_module_the_runner_still_runs(monkeypatch):
-    monkeypatch.setitem(sys.modules, "izin.lifecycle", None)
-    runner = LambdaRunner({"EchoFunction": _echo_spec()})
-    assert runner.invoke("EchoFunction", {}).errored is False
 
 
 def test_an_unknown_function_name_is_a_lambda_error():
@@ -111,7 +113,15 @@ def test_an_unknown_function_name_is_a_lambda_error():
     assert errored and json.loads(payload)["errorType"] == "LookupError"
 
 
-def _runner_for(tmp_path: Path, code: str, *, timeout: int = 3) -> LambdaRunner:
+def _runner_for(
+    tmp_path: Path,
+    code: str,
+    runners: list[LambdaRunner],
+    *,
+    timeout: int = 3,
+    concurrency: int | None = None,
+    environment: dict[str, str] | None = None,
+) -> LambdaRunner:
     (tmp_path / "app.py").write_text(code)
     spec = FunctionSpec(
         logical_id="Probe",
@@ -122,29 +132,97 @@ def _runner_for(tmp_path: Path, code: str, *, timeout: int = 3) -> LambdaRunner:
         runtime="python3.12",
         timeout=timeout,
         memory_size=128,
+        environment=environment or {},
+        reserved_concurrency=concurrency,
     )
-    return LambdaRunner({"Probe": spec})
+    runner = LambdaRunner({"Probe": spec})
+    runners.append(runner)
+    return runner
 
 
-def test_a_handler_past_its_timeout_fails_as_lambda_reports_it(tmp_path: Path):
+def _gone(pid: int) -> bool:
+    """The process has exited (reaped, or a zombie waiting for it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_a_handler_past_its_timeout_fails_as_lambda_reports_it_and_its_worker_dies(
+    tmp_path: Path, runners: list[LambdaRunner]
+):
     runner = _runner_for(
         tmp_path,
-        "import threading\n"
-        "release = threading.Event()\n"
+        "import os, threading\n"
         "def lambda_handler(event, context):\n"
-        "    release.wait(30)\n",
+        "    if event.get('pid'):\n"
+        "        return os.getpid()\n"
+        "    threading.Event().wait()\n",
+        runners,
         timeout=1,
+        concurrency=1,
     )
-    try:
-        payload, errored = runner.invoke_by_name("probe", {})
-    finally:
-        sys.modules["izin_fn_Probe"].release.set()
+    pid = runner.invoke("Probe", {"pid": True}).result
+    payload, errored = runner.invoke_by_name("probe", {})
     error = json.loads(payload)
     assert errored and error["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    deadline = time.monotonic() + 10
+    while not _gone(pid):
+        assert time.monotonic() < deadline, f"worker {pid} still runs after its timeout"
+        time.sleep(0.05)
+    # The next invocation gets a new worker: a second cold start.
+    assert runner.invoke("Probe", {"pid": True}).result != pid
+    assert runner.cold_starts() == {"Probe": 2}
 
 
-def test_a_result_json_cannot_hold_is_a_marshal_error(tmp_path: Path):
-    runner = _runner_for(tmp_path, "def lambda_handler(event, context):\n    return {1, 2}\n")
+def test_a_worker_sees_its_own_environment_only(
+    tmp_path: Path, runners: list[LambdaRunner], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("IZIN_OF_THE_RUNTIME", "not for functions")
+    runner = _runner_for(
+        tmp_path,
+        "import os\ndef lambda_handler(event, context):\n    return dict(os.environ)\n",
+        runners,
+        environment={"TABLE_NAME": "own-table"},
+    )
+    environment = runner.invoke("Probe", {}).result
+    assert environment["TABLE_NAME"] == "own-table"
+    assert environment["AWS_LAMBDA_FUNCTION_NAME"] == "probe"
+    assert environment["_HANDLER"] == "app.lambda_handler"
+    assert "IZIN_OF_THE_RUNTIME" not in environment
+
+
+def test_one_invocation_at_a_time_per_worker_and_no_more_workers_than_the_concurrency(
+    tmp_path: Path, runners: list[LambdaRunner]
+):
+    runner = _runner_for(
+        tmp_path,
+        "import os, time\n"
+        "def lambda_handler(event, context):\n"
+        "    time.sleep(0.2)\n"
+        "    return os.getpid()\n",
+        runners,
+        concurrency=2,
+    )
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        pids = list(pool.map(lambda _: runner.invoke("Probe", {}).result, range(6)))
+    assert len(set(pids)) == 2
+    assert runner.cold_starts() == {"Probe": 2}
+
+
+def test_a_module_that_cannot_load_is_an_import_module_error(
+    tmp_path: Path, runners: list[LambdaRunner]
+):
+    runner = _runner_for(tmp_path, "import no_such_module_anywhere\n", runners)
+    payload, errored = runner.invoke_by_name("probe", {})
+    assert errored and json.loads(payload)["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_a_result_json_cannot_hold_is_a_marshal_error(tmp_path: Path, runners: list[LambdaRunner]):
+    runner = _runner_for(
+        tmp_path, "def lambda_handler(event, context):\n    return {1, 2}\n", runners
+    )
     payload, errored = runner.invoke_by_name("probe", {})
     assert errored and json.loads(payload)["errorType"] == "Runtime.MarshalError"

@@ -1,0 +1,88 @@
+"""The zygote: a process that has imported the heavy libraries once and forks workers.
+
+A Lambda cold start imports boto3, Powertools, pydantic and jinja2 anew (about 0.8 s of a
+core). Locally, every worker of every function would pay that again; instead the runtime
+starts this process once, it imports those libraries (never the functions' own code nor
+the layer: those run their module-level code in each worker, as a cold start does), and
+forks a worker per request. A fork costs milliseconds and shares the imported pages.
+
+Protocol, on the Unix socket given as argv[1]: the runtime sends one byte with a socket's
+file descriptor attached (SCM_RIGHTS); the zygote forks, the child serves that socket as a
+worker (`lambda_worker.serve`) and the zygote answers the child's pid as 4 bytes. Children
+are reaped by the kernel (SIGCHLD ignored), so a killed worker never lingers as a zombie.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import struct
+import sys
+import traceback
+
+# What the functions import; each is imported once here and shared by every fork.
+PRELOAD = (
+    "boto3",
+    "botocore.client",
+    "botocore.session",
+    "pydantic",
+    "jinja2",
+    "fpdf",
+    "segno",
+    "aws_lambda_powertools.logging",
+    "aws_lambda_powertools.metrics",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.idempotency",
+    "aws_lambda_powertools.utilities.parameters",
+    "aws_lambda_powertools.utilities.typing",
+    "email.mime.multipart",
+    "zoneinfo",
+)
+
+_PID = struct.Struct(">I")
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue  # a template whose functions do not use it
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    while True:
+        try:
+            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except OSError:
+            return
+        if not fds:
+            return  # the runtime closed the control socket: stop
+        pid = os.fork()
+        if pid == 0:
+            _become_worker(control, fds[0])
+        os.close(fds[0])
+        control.sendall(_PID.pack(pid))
+
+
+def _become_worker(control: socket.socket, fd: int) -> None:
+    from izin_local.lambda_worker import serve
+
+    control.close()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    status = 0
+    try:
+        serve(socket.socket(fileno=fd))
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+if __name__ == "__main__":
+    main()
