@@ -63,7 +63,10 @@ from typing import Any
 
 from izin import sop
 
+from izin_local import engine_floor
 from izin_local.demo import DEMO_SCENARIO, endpoints_of
+from izin_local.engine_floor import Floor
+from izin_local.metering import AwsCallMeter
 from izin_local.outbox import Outbox, OutboxMessage
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints, Scenario, drive
@@ -247,12 +250,26 @@ def step_label(number: int) -> str:
     return f"{step.code} {sop.ROLE_TITLES[step.actor]}"
 
 
+@dataclass(frozen=True)
+class Costs:
+    """What the run cost: CPU by process, AWS calls, and the engine's floor beside it."""
+
+    runtime_cpu: float  # this process: moto, the gateway, the pollers, the simulated people
+    workers_cpu: Mapping[str, float]  # the functions' workers, by function (and the zygote)
+    calls: AwsCallMeter | None = None
+    floor: Floor | None = None
+
+    @property
+    def total_cpu(self) -> float:
+        return self.runtime_cpu + sum(self.workers_cpu.values())
+
+
 def report(
     runs: Sequence[Run],
     *,
     wall: float,
     startup: float,
-    cpu: float,
+    costs: Costs,
     out: Callable[[str], None] = print,
 ) -> None:
     """The figures, one per line."""
@@ -277,11 +294,44 @@ def report(
     out(f"state transitions per application: {percentile(transitions, 50):.0f}")
     out(f"state transitions, all applications: {sum(transitions)}")
     out(f"state transitions per second: {sum(transitions) / wall if wall else 0.0:.1f}")
-    out(f"CPU time: {cpu:.1f} s")
-    out(f"CPU use: {cpu / wall if wall else 0.0:.2f} cores (1.00 = one core, the GIL, saturated)")
-    per_transition = cpu / sum(transitions) * 1000 if transitions else math.nan
-    out(f"CPU per state transition: {per_transition:.1f} ms")
-    out(f"peak memory: {peak_memory_mib():.1f} MiB")
+    workers = sum(costs.workers_cpu.values())
+    out(
+        f"CPU time: {costs.total_cpu:.1f} s (runtime process {costs.runtime_cpu:.1f} s, "
+        f"functions' workers {workers:.1f} s)"
+    )
+    out(f"CPU use: {costs.total_cpu / wall if wall else 0.0:.2f} cores (of {os.cpu_count()})")
+    count = sum(transitions)
+    per_transition = costs.total_cpu / count * 1000 if count else math.nan
+    out(
+        f"CPU per state transition: {per_transition:.1f} ms "
+        f"(runtime process {costs.runtime_cpu / count * 1000 if count else math.nan:.1f} ms, "
+        f"workers {workers / count * 1000 if count else math.nan:.1f} ms)"
+    )
+    if costs.floor is not None:
+        floor = costs.floor
+        out(
+            f"engine floor: {floor.ms_per_transition:.1f} ms per state transition "
+            f"(moto's interpreter, no-op handlers, {floor.transitions // floor.executions} "
+            f"states, {floor.executions} executions, this machine, this run)"
+        )
+        ratio = per_transition / floor.ms_per_transition
+        out(f"CPU per state transition / engine floor: {ratio:.1f}")
+    top = sorted(costs.workers_cpu.items(), key=lambda item: -item[1])[:6]
+    out("CPU of the workers by function: " + ", ".join(f"{k} {v:.1f} s" for k, v in top))
+    if costs.calls is not None and runs:
+        per_app = len(runs)
+        services = costs.calls.by_service()
+        out(
+            "AWS calls per application: "
+            + ", ".join(f"{svc} {n / per_app:.0f}" for svc, n in services.most_common())
+        )
+        callers = costs.calls.by_caller("dynamodb")
+        out(f"DynamoDB calls per application: {services['dynamodb'] / per_app:.0f}")
+        out(
+            "DynamoDB calls per application by caller: "
+            + ", ".join(f"{who} {n / per_app:.0f}" for who, n in callers.most_common())
+        )
+    out(f"peak memory: {peak_memory_mib():.1f} MiB (runtime process; each worker apart)")
     out(f"load average at the end (1 min, whole machine): {os.getloadavg()[0]:.2f}")
     out("latency per SOP step: officer's decision (task.decided) -> next task.issued")
     out("  (step 14: -> bap.uploaded); p50 / p95 in seconds, n decisions")
@@ -327,6 +377,9 @@ def run_bench(
             endpoints_of(runtime, secrets), outbox=SharedOutbox(runtime.outbox.directory)
         )
         system = System(runtime, endpoints)
+        meter = AwsCallMeter(
+            {keys["AWS_ACCESS_KEY_ID"]: fn for fn, keys in runtime.provisioned.credentials.items()}
+        )
         startup = time.monotonic() - began
         barrier = threading.Barrier(applications + 1)
         with ThreadPoolExecutor(applications, thread_name_prefix="bench") as pool:
@@ -336,11 +389,18 @@ def run_bench(
                 )
                 for i, id_izin in enumerate(ids)
             ]
-            barrier.wait()
-            cpu_before, wall_began = cpu_seconds(), time.monotonic()
-            runs = [future.result() for future in futures]
-            wall, cpu = time.monotonic() - wall_began, cpu_seconds() - cpu_before
+            with meter.counting():
+                barrier.wait()
+                cpu_before, wall_began = cpu_seconds(), time.monotonic()
+                workers_before = runtime.runner.cpu_seconds()
+                runs = [future.result() for future in futures]
+                wall, cpu = time.monotonic() - wall_began, cpu_seconds() - cpu_before
+                workers_after = runtime.runner.cpu_seconds()
         for run in runs:
             measure(system, run)
-    report(runs, wall=wall, startup=startup, cpu=cpu, out=out)
+    workers = {name: used - workers_before.get(name, 0.0) for name, used in workers_after.items()}
+    states = int(percentile([r.transitions for r in runs if r.transitions], 50) or 0)
+    floor = engine_floor.measure(states, min(applications, 10)) if states else None
+    costs = Costs(runtime_cpu=cpu, workers_cpu=workers, calls=meter, floor=floor)
+    report(runs, wall=wall, startup=startup, costs=costs, out=out)
     return 0 if all(run.completed for run in runs) else 1

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,10 @@ class Zygote:
         self._control: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def fork(self) -> tuple[int, socket.socket]:
         """A new worker process: its pid and the runtime's end of its socket."""
         ours, theirs = socket.socketpair()
@@ -214,6 +219,7 @@ class LambdaRunner:
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
         self._zygote = zygote or Zygote()
+        self._workers: dict[int, str] = {}  # pid -> logical id, every live worker
         self._own_zygote = zygote is None
         self._closed = False
         self.register(functions or {}, environments=environments)
@@ -253,6 +259,17 @@ class LambdaRunner:
         """How many workers each function has started."""
         with self._lock:
             return {logical_id: pool.cold_starts for logical_id, pool in self._pools.items()}
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) of the live workers, by function, and of the zygote."""
+        with self._lock:
+            workers = dict(self._workers)
+        used: dict[str, float] = defaultdict(float)
+        for pid, logical_id in workers.items():
+            used[logical_id] += _process_cpu_seconds(pid)
+        if self._zygote.pid is not None:
+            used["(zygote)"] += _process_cpu_seconds(self._zygote.pid)
+        return dict(used)
 
     def worker_pids(self) -> list[int]:
         """The processes of every idle worker (the busy ones are in their invocation)."""
@@ -330,7 +347,7 @@ class LambdaRunner:
                 pool.alive -= len(idle)
                 pool.condition.notify_all()
             for worker in idle:
-                worker.kill()
+                self._forget(worker)
         if self._own_zygote:
             self._zygote.stop()
 
@@ -356,6 +373,8 @@ class LambdaRunner:
 
     def _start_worker(self, pool: FunctionPool) -> Worker:
         pid, channel = self._zygote.fork()
+        with self._lock:
+            self._workers[pid] = pool.spec.logical_id
         spec = pool.spec
         send_message(
             channel,
@@ -376,7 +395,21 @@ class LambdaRunner:
                 pool.alive -= 1
             pool.condition.notify()
         if not healthy or self._closed:
-            worker.kill()
+            self._forget(worker)
+
+    def _forget(self, worker: Worker) -> None:
+        with self._lock:
+            self._workers.pop(worker.pid, None)
+        worker.kill()
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process, from /proc (0 when it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def lambda_environment(

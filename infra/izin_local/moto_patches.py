@@ -211,6 +211,92 @@ def _modules_holding(function: Callable[..., Any]) -> list[ModuleType]:
     return holders
 
 
+def query_one_partition() -> Undo:
+    """Let a DynamoDB Query on a table read its one partition, as DynamoDB does.
+
+    moto's `Table.query` walks every item of the table to find the partition's; each
+    application adds its items, so every Query grew with the whole table. Here a Query
+    without an index sees only its partition's items (the same items, so the same
+    answer). Index queries are left as they are.
+    """
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.__dict__["query"]
+    original_all_items = Table.__dict__["all_items"]
+    scope = threading.local()
+
+    def all_items(self: Any) -> Any:
+        scoped = getattr(scope, "items", None)
+        if scoped is not None and scoped[0] is self:
+            return iter(scoped[1])
+        return original_all_items(self)
+
+    @functools.wraps(original_query)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key)  # .get: items is a defaultdict
+        if partition is None:
+            items = []
+        elif self.has_range_key:
+            items = list(partition.values())
+        else:
+            items = [partition]
+        scope.items = (self, items)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            scope.items = None
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+    def undo() -> None:
+        Table.query = original_query  # type: ignore[method-assign]
+        Table.all_items = original_all_items  # type: ignore[method-assign]
+
+    return undo
+
+
+def serialize_dynamodb_results_as_json() -> Undo:
+    """Write DynamoDB's answers with json.dumps instead of moto's model-driven serializer.
+
+    moto's answers already hold DynamoDB's wire shapes ({"S": ...}, {"N": "1"}); its
+    serializer walks each value against the service model again, and that walk was the
+    largest single cost of the local runtime. An answer with anything json cannot write
+    as DynamoDB would (bytes) takes moto's own path.
+    """
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.__dict__.get("execute_result")
+
+    def execute_result(self: Any, context: Any) -> Any:
+        try:
+            body = json.dumps(_without_none(self.result), separators=(",", ":"))
+        except (TypeError, ValueError):
+            return super(DynamoResult, self).execute_result(context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+    def undo() -> None:
+        if original is None:
+            del DynamoResult.execute_result
+        else:
+            DynamoResult.execute_result = original  # type: ignore[method-assign]
+
+    return undo
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
+
+
 class RoleSessions:
     """The access key ids of the execution roles' sessions: the callers IAM is enforced on."""
 
@@ -363,6 +449,8 @@ def apply_all(
         ),
         "route_lambda_invocations": functools.partial(route_lambda_invocations, invoke),
         "serialize_dynamodb_writes": serialize_dynamodb_writes,
+        "query_one_partition": query_one_partition,
+        "serialize_dynamodb_results_as_json": serialize_dynamodb_results_as_json,
         "deliver_early_callbacks_to_heartbeat": deliver_early_callbacks_to_heartbeat,
         "skip_executions_without_worker": skip_executions_without_worker,
         "cache_interpreter_clients": cache_interpreter_clients,

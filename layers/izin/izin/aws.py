@@ -22,3 +22,19 @@ def client(service: str) -> Any:
     import boto3  # imported here: a cold start of a function that never calls AWS skips it
 
     return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+# SigV4 and the bucket's regional host: the legacy global host (<bucket>.s3.amazonaws.com)
+# that botocore uses by default fails for buckets in regions opened after 2019, Jakarta
+# (ap-southeast-3) among them. An IP endpoint (moto) still gets path-style URLs.
+_PRESIGN_CONFIG = _CONFIG.merge(
+    Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+)
+
+
+@functools.cache
+def presign_client() -> Any:
+    """The S3 client whose presigned links officers' browsers open."""
+    import boto3
+
+    return boto3.session.Session().client("s3", config=_PRESIGN_CONFIG)

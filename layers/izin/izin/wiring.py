@@ -73,9 +73,9 @@ def put_object(key: str, content: bytes, content_type: str) -> None:
 
 def presigned_url(key: str, seconds: int = 900) -> str:
     """A short-lived link to a document for a task page."""
-    from izin.aws import client
+    from izin.aws import presign_client
 
-    url: str = client("s3").generate_presigned_url(
+    url: str = presign_client().generate_presigned_url(
         "get_object", Params={"Bucket": settings().bucket_name, "Key": key}, ExpiresIn=seconds
     )
     return url

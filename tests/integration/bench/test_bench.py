@@ -27,6 +27,10 @@ FIGURES = [
     "state transitions per application",
     "CPU time",
     "CPU use",
+    "CPU per state transition",
+    "engine floor",
+    "CPU per state transition / engine floor",
+    "DynamoDB calls per application",
     "peak memory",
 ]
 OFFICER_STEPS = ["04", "05", "06", "07", "08", "10", "11", "12", "13", "14"]
@@ -36,7 +40,8 @@ def test_two_applications_print_every_figure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     options = runtime_options(3600)
-    options["env"] = {}  # the built-in simulators, whatever this shell has set
+    # The built-in simulators, whatever this shell has set; the functions log warnings only.
+    options["env"] = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
     options["parameter_overrides"]["RosterFile"] = str(ROSTER)
 
     code = run_bench(applications=2, state_dir=tmp_path, template=TEMPLATE, options=options)
@@ -52,6 +57,12 @@ def test_two_applications_print_every_figure(
     assert re.search(r"nproc \d+", machine), machine
     assert re.search(r"Python \d+\.\d+", machine), machine
     assert re.search(r"moto \d+\.\d+", machine), machine
+    calls = next(line for line in lines if line.startswith("AWS calls per application: "))
+    assert re.search(r"dynamodb \d+", calls) and re.search(r"states \d+", calls), calls
+    by_caller = next(line for line in lines if "DynamoDB calls per application by caller" in line)
+    assert "InboundFunction" in by_caller and "TaskPageFunction" in by_caller, by_caller
+    workers = next(line for line in lines if line.startswith("CPU of the workers by function"))
+    assert "DocumentFunction" in workers, workers
     for step in OFFICER_STEPS:
         row = rf"\s+step {step} .*p50\s+{NUMBER} s\s+p95\s+{NUMBER} s\s+n \d+"
         assert any(re.fullmatch(row, line) for line in lines), f"step {step}"

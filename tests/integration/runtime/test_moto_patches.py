@@ -240,3 +240,126 @@ def test_every_patch_is_undone(moto_server: MotoServer):
     undo()
     assert (LambdaFunction._invoke_lambda, DynamoDBBackend.update_item) == before
     reset_moto_state()
+
+
+# --- DynamoDB: one partition per Query, answers written as JSON ---------------------------
+
+
+def _dynamodb_world() -> Any:
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName="t",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for partition, count in (("A", 3), ("B", 40)):
+        for n in range(count):
+            client.put_item(
+                TableName="t",
+                Item={
+                    "pk": {"S": partition},
+                    "sk": {"S": f"{n:03d}"},
+                    "n": {"N": str(n)},
+                    "tags": {"SS": ["x", "y"]},
+                    "nested": {"M": {"l": {"L": [{"BOOL": True}, {"NULL": True}]}}},
+                },
+            )
+    return client
+
+
+def _operations(client: Any) -> list[Any]:
+    """Answers of the operations the product uses, as botocore parses them."""
+    answers = [
+        client.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            ExpressionAttributeValues={":p": {"S": "A"}, ":s": {"S": "00"}},
+        ),
+        client.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "B"}},
+            Limit=5,
+            ScanIndexForward=False,
+        ),
+        client.get_item(TableName="t", Key={"pk": {"S": "A"}, "sk": {"S": "001"}}),
+        client.get_item(TableName="t", Key={"pk": {"S": "none"}, "sk": {"S": "x"}}),
+        client.update_item(
+            TableName="t",
+            Key={"pk": {"S": "A"}, "sk": {"S": "002"}},
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="ALL_NEW",
+        ),
+        client.batch_get_item(
+            RequestItems={"t": {"Keys": [{"pk": {"S": "B"}, "sk": {"S": "007"}}]}}
+        ),
+    ]
+    for answer in answers:
+        answer.pop("ResponseMetadata", None)
+    return answers
+
+
+def test_a_query_reads_only_its_partition_with_the_same_answer(monkeypatch):
+    from moto import mock_aws
+    from moto.dynamodb.models.table import Table
+
+    walks: list[str] = []
+    original_all_items = Table.all_items
+
+    def counting_all_items(self: Any) -> Any:
+        walks.append(self.name)
+        return original_all_items(self)
+
+    monkeypatch.setattr(Table, "all_items", counting_all_items)
+    with mock_aws():
+        client = _dynamodb_world()
+        walks.clear()
+        as_shipped = _operations(client)
+        assert walks, "moto as shipped walks the whole table for a Query"
+
+    with mock_aws():
+        client = _dynamodb_world()
+        undo = moto_patches.query_one_partition()
+        try:
+            walks.clear()
+            patched = _operations(client)
+        finally:
+            undo()
+    assert walks == []
+    assert patched == as_shipped
+
+
+def test_dynamodb_answers_written_as_json_are_what_moto_s_serializer_writes(monkeypatch):
+    from moto import mock_aws
+    from moto.core.serialize import ResponseSerializer
+
+    serialized: list[str] = []
+    original_serialize = ResponseSerializer.serialize
+
+    def counting_serialize(self: Any, result: Any) -> Any:
+        serialized.append(type(self).__name__)
+        return original_serialize(self, result)
+
+    monkeypatch.setattr(ResponseSerializer, "serialize", counting_serialize)
+    with mock_aws():
+        as_shipped = _operations(_dynamodb_world())
+    assert serialized
+
+    with mock_aws():
+        client = _dynamodb_world()
+        undo = moto_patches.serialize_dynamodb_results_as_json()
+        try:
+            serialized.clear()
+            patched = _operations(client)
+        finally:
+            undo()
+    assert serialized == []
+    assert patched == as_shipped
