@@ -130,15 +130,24 @@ class Zygote:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def fork(self) -> tuple[int, socket.socket]:
-        """A new worker process: its pid and the runtime's end of its socket."""
+    def fork(self) -> tuple[int, socket.socket, int]:
+        """A new worker process: its pid, our end of its socket, the read end of its log."""
         ours, theirs = socket.socketpair()
-        with self._lock:
-            control = self._started()
-            socket.send_fds(control, [b"F"], [theirs.fileno()])
+        log_read, log_write = os.pipe()
+        try:
+            with self._lock:
+                control = self._started()
+                socket.send_fds(control, [b"F"], [theirs.fileno(), log_write])
+                pid = _PID.unpack(_receive_exactly(control, _PID.size))[0]
+        except BaseException:
+            os.close(log_read)
+            ours.close()
+            raise
+        finally:
             theirs.close()
-            pid = _PID.unpack(_receive_exactly(control, _PID.size))[0]
-        return pid, ours
+            os.close(log_write)
+        os.set_blocking(log_read, False)
+        return pid, ours, log_read
 
     def stop(self) -> None:
         with self._lock:
@@ -183,12 +192,30 @@ class Worker:
 
     pid: int
     channel: socket.socket
+    log: int  # the read end of the worker's stdout and stderr
     invocations: int = 0
 
-    def kill(self) -> None:
+    def read_log(self) -> str:
+        """What the worker has written since the last read."""
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(self.log, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def kill(self) -> str:
+        """Kill the process; what it had logged."""
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         self.channel.close()
+        left = self.read_log()
+        os.close(self.log)
+        return left
 
 
 @dataclass
@@ -372,7 +399,7 @@ class LambdaRunner:
             raise
 
     def _start_worker(self, pool: FunctionPool) -> Worker:
-        pid, channel = self._zygote.fork()
+        pid, channel, log = self._zygote.fork()
         with self._lock:
             self._workers[pid] = pool.spec.logical_id
         spec = pool.spec
@@ -384,9 +411,10 @@ class LambdaRunner:
                 "handler": spec.handler,
             },
         )
-        return Worker(pid, channel)
+        return Worker(pid, channel, log)
 
     def _release(self, pool: FunctionPool, worker: Worker, *, healthy: bool) -> None:
+        self._log(worker.read_log())
         with pool.condition:
             if healthy and not self._closed:
                 worker.invocations += 1
@@ -400,7 +428,13 @@ class LambdaRunner:
     def _forget(self, worker: Worker) -> None:
         with self._lock:
             self._workers.pop(worker.pid, None)
-        worker.kill()
+        self._log(worker.kill())
+
+    def _log(self, text: str) -> None:
+        """A worker's log lines, to this process's stdout (`izin local serve`'s console)."""
+        if text:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.stdout.flush()
 
 
 def _process_cpu_seconds(pid: int) -> float:

@@ -32,6 +32,13 @@ class ChannelClosed(Exception):
     """The other end of a worker's socket is gone."""
 
 
+def _flushed_send(channel: socket.socket, message: Any) -> None:
+    """Answer after the log: the runtime reads the log once it has the answer."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    send_message(channel, message)
+
+
 def send_message(channel: socket.socket, message: Any) -> None:
     """Send one JSON message, framed by its length."""
     data = json.dumps(message).encode()
@@ -113,15 +120,15 @@ def serve(channel: socket.socket) -> None:
         except Exception as error:
             # Lambda's runtime prints the unhandled error to the function's log.
             traceback.print_exc()
-            send_message(channel, {"error": error_payload(error)})
+            _flushed_send(channel, {"error": error_payload(error)})
             continue
         try:
             payload = json.dumps(result)
         except (TypeError, ValueError) as error:
             marshal = {"errorType": "Runtime.MarshalError", "errorMessage": str(error)}
-            send_message(channel, {"error": {**marshal, "stackTrace": []}})
+            _flushed_send(channel, {"error": {**marshal, "stackTrace": []}})
             continue
-        send_message(channel, {"result": payload})
+        _flushed_send(channel, {"result": payload})
 
 
 def _load_handler(handler: str) -> Any:

@@ -6,9 +6,10 @@ starts this process once, it imports those libraries (never the functions' own c
 the layer: those run their module-level code in each worker, as a cold start does), and
 forks a worker per request. A fork costs milliseconds and shares the imported pages.
 
-Protocol, on the Unix socket given as argv[1]: the runtime sends one byte with a socket's
-file descriptor attached (SCM_RIGHTS); the zygote forks, the child serves that socket as a
-worker (`lambda_worker.serve`) and the zygote answers the child's pid as 4 bytes. Children
+Protocol, on the Unix socket given as argv[1]: the runtime sends one byte with two file
+descriptors attached (SCM_RIGHTS), a socket and the write end of a pipe; the zygote forks,
+the child makes the pipe its stdout and stderr (the function's log) and serves the socket
+as a worker (`lambda_worker.serve`), and the zygote answers the child's pid as 4 bytes. Children
 are reaped by the kernel (SIGCHLD ignored), so a killed worker never lingers as a zombie.
 """
 
@@ -21,6 +22,8 @@ import socket
 import struct
 import sys
 import traceback
+
+from izin_local.lambda_worker import serve
 
 # What the functions import; each is imported once here and shared by every fork.
 PRELOAD = (
@@ -55,22 +58,25 @@ def main() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     while True:
         try:
-            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+            _, fds, _, _ = socket.recv_fds(control, 1, 2)
         except OSError:
             return
         if not fds:
             return  # the runtime closed the control socket: stop
         pid = os.fork()
         if pid == 0:
-            _become_worker(control, fds[0])
-        os.close(fds[0])
+            _become_worker(control, fds[0], fds[1])
+        for fd in fds:
+            os.close(fd)
         control.sendall(_PID.pack(pid))
 
 
-def _become_worker(control: socket.socket, fd: int) -> None:
-    from izin_local.lambda_worker import serve
-
+def _become_worker(control: socket.socket, fd: int, log: int) -> None:
     control.close()
+    # The function's log: what it prints goes to the runtime, as Lambda sends it to CloudWatch.
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     status = 0
     try:

@@ -377,6 +377,10 @@ def iam_resources(response: Any, action: str) -> list[str]:
         return [
             f"arn:aws:dynamodb:{region}:{account}:{name}" for name in _dynamodb_resources(body)
         ] or ["*"]
+    if service == "sqs":
+        # moto finds the queue from QueueUrl only; GetQueueUrl names it by QueueName.
+        name = body.get("QueueName") or str(body.get("QueueUrl", "")).rsplit("/", 1)[-1]
+        return [f"arn:aws:sqs:{region}:{account}:{name}"] if name else ["*"]
     if service == "states":
         target = body.get("stateMachineArn") or body.get("executionArn")
         return [str(target)] if target else ["*"]

@@ -24,6 +24,7 @@ runtime at a time per process.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import shutil
@@ -151,6 +152,7 @@ class LocalRuntime:
         self.provisioned = provisioner.provision()
         environment = shared_environment(self.provisioned.functions)
         os.environ.update(environment)
+        _forget_layer_caches()
         provisioner.verify_email_identities(
             email_addresses(environment) | email_addresses(self._env)
         )
@@ -298,6 +300,20 @@ class LocalRuntime:
         if self._runner is None:
             raise RuntimeError("the runtime is not started")
         return self._runner
+
+
+def _forget_layer_caches() -> None:
+    """Drop the layer's cached settings and clients in this process (tests, tools).
+
+    They may have been made for a previous runtime's endpoint and tables.
+    """
+    try:
+        lifecycle = importlib.import_module("izin.lifecycle")
+    except ModuleNotFoundError as missing:
+        if missing.name not in ("izin.lifecycle", "izin"):
+            raise
+        return
+    lifecycle.reset()
 
 
 def _restore_environ(saved: Mapping[str, str]) -> None:

@@ -52,9 +52,7 @@ def serve(
     secret_values: dict[str, str] | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM, then stop cleanly; 0 on a clean stop."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        logging.getLogger("botocore").setLevel(logging.WARNING)  # one line per client made
+    _log_to_console()
     if env is None:
         env = {name: os.environ[name] for name in _EXTERNAL_URLS if name in os.environ}
     if secret_values is None:
@@ -79,6 +77,24 @@ def serve(
     finally:
         restore()
     return 0
+
+
+def _log_to_console() -> None:
+    """The runtime's own log (every Lambda failure and timeout among it) on stderr.
+
+    On a handler of its own, not the root logger's: Powertools' Logger, where the layer
+    is imported in this process, filters the root handlers by its service name "izin",
+    which would drop every `izin_local` record.
+    """
+    runtime_logger = logging.getLogger("izin_local")
+    if any(getattr(h, "izin_console", False) for h in runtime_logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.izin_console = True  # type: ignore[attr-defined]
+    runtime_logger.addHandler(handler)
+    runtime_logger.setLevel(logging.INFO)
+    runtime_logger.propagate = False
 
 
 def _stop_on_signals(stopping: threading.Event) -> Callable[[], None]:

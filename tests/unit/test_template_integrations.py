@@ -205,7 +205,10 @@ def _policy_names(template: Template, function: str) -> set[str]:
             },
         ),
         ("SiinasFallbackFunction", {"DynamoDBCrudPolicy", "SESCrudPolicy"}),
-        ("OssWorkerFunction", {"DynamoDBCrudPolicy", "AWSSecretsManagerGetSecretValuePolicy"}),
+        (
+            "OssWorkerFunction",
+            {"DynamoDBCrudPolicy", "AWSSecretsManagerGetSecretValuePolicy", "Statement"},
+        ),
         ("TembusanFunction", {"DynamoDBCrudPolicy", "S3ReadPolicy", "SESCrudPolicy"}),
     ],
 )

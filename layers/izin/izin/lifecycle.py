@@ -1,6 +1,8 @@
 """Forget what a warm Lambda container keeps: cached settings, clients and loaded data.
 
-The local runtime calls reset() when it starts, as a fresh container would begin.
+The local runtime calls reset() in its own process when it starts: the tests and tools
+that run there may hold clients made for a previous runtime's endpoint. (Its functions
+run in fresh worker processes, which begin without any of these caches.)
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ def reset() -> None:
 
     settings.settings.cache_clear()
     aws.client.cache_clear()
+    aws.presign_client.cache_clear()
     roster.forget()
     from aws_lambda_powertools.utilities.parameters import base
 

@@ -58,3 +58,40 @@ def test_serve_runs_until_ctrl_c_and_stops_cleanly(tmp_path: Path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_serve_shows_every_lambda_failure_even_beside_powertools(tmp_path: Path):
+    log = tmp_path / "serve.log"
+    code = (
+        "import sys; from pathlib import Path; import izin.observability; "
+        "from izin_local.serve import serve; "
+        f"sys.exit(serve(port=0, aws_port=0, state_dir=Path({str(tmp_path)!r}), "
+        f"template=Path({str(FIXTURE_TEMPLATE)!r})))"
+    )
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Simulators" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        aws = re.search(r"AWS endpoint\s+(\S+)", log.read_text())
+        assert aws, log.read_text()
+        client = boto3.client("lambda", endpoint_url=aws[1])
+        failed = client.invoke(
+            FunctionName="izin-local-FlakyFunction", Payload=b'{"key": "k", "permanent": true}'
+        )
+        assert failed["FunctionError"] == "Unhandled"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        printed = log.read_text()
+        assert "FlakyFunction failed" in printed and "PermanentError: no way for k" in printed
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

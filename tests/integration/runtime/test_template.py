@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from izin_local.lambda_runner import FunctionSpec
-from izin_local.provisioner import ProvisioningError, email_addresses, shared_environment
+from izin_local.provisioner import email_addresses, shared_environment
 from izin_local.template import NO_VALUE, Resolver, Template, TemplateError
 
 TEMPLATE = """
@@ -165,12 +165,11 @@ def _spec(logical_id: str, environment: dict[str, str]) -> FunctionSpec:
     )
 
 
-def test_functions_share_one_environment_and_a_conflict_names_both():
+def test_the_runtime_process_sees_the_variables_its_functions_agree_on():
     same = {"One": _spec("One", {"A": "1", "B": "2"}), "Two": _spec("Two", {"A": "1"})}
     assert shared_environment(same) == {"A": "1", "B": "2"}
-    clash = {"One": _spec("One", {"A": "1"}), "Two": _spec("Two", {"A": "2"})}
-    with pytest.raises(ProvisioningError, match="One and Two give A different values"):
-        shared_environment(clash)
+    clash = {"One": _spec("One", {"A": "1", "B": "2"}), "Two": _spec("Two", {"A": "2"})}
+    assert shared_environment(clash) == {"B": "2"}  # each function keeps its own A
 
 
 def test_senders_are_found_in_environment_values():
