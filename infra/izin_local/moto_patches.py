@@ -159,29 +159,45 @@ _BOTO_CLIENT_MODULE = "moto.stepfunctions.parser.asl.utils.boto_client"
 _INTERPRETER_PACKAGE = "moto.stepfunctions.parser.asl.component"
 
 
-def cache_interpreter_clients() -> Undo:
+class InterpreterIdentity:
+    """The credentials moto's Step Functions interpreter calls with: the state machine's role.
+
+    Until set (or for a template of several state machines), moto's own anonymous keys.
+    """
+
+    def __init__(self) -> None:
+        self.credentials: dict[str, str] | None = None
+
+
+def cache_interpreter_clients(identity: InterpreterIdentity | None = None) -> Undo:
     """Reuse one boto3 client per (region, service) in moto's Step Functions interpreter.
 
     moto builds a new boto3 client for every task it runs, which is most of its CPU cost
     (7.8x slower on a 41-state machine). The function is imported by name into each task
     module, so every module holding it is patched, not only its home. The key also holds
-    the moto port, so a client never outlives the server it points at.
+    the moto port, so a client never outlives the server it points at. With an
+    `identity`, the clients call as the state machine's role, so its policies are enforced
+    as they are on AWS (a task whose function the role may not invoke fails).
     """
     from moto.settings import moto_server_port
 
     home = importlib.import_module(_BOTO_CLIENT_MODULE)
     original = home.boto_client_for
-    cache: dict[tuple[str, str, str], Any] = {}
+    cache: dict[tuple[str, str, str, str | None], Any] = {}
     # boto3's default session is not safe to build clients from in parallel.
     lock = threading.Lock()
 
     @functools.wraps(original)
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        key = (region, service, moto_server_port())
+        credentials = identity.credentials if identity is not None else None
+        key = (region, service, moto_server_port(), (credentials or {}).get("AWS_ACCESS_KEY_ID"))
         with lock:
             client = cache.get(key)
             if client is None:
-                client = cache[key] = original(region, service, state_credentials)
+                client = original(region, service, state_credentials)
+                if credentials is not None:
+                    client = _as_role(client, credentials)
+                cache[key] = client
             return client
 
     holders = [home, *_modules_holding(original)]
@@ -194,6 +210,21 @@ def cache_interpreter_clients() -> Undo:
         cache.clear()
 
     return undo
+
+
+def _as_role(client: Any, credentials: Mapping[str, str]) -> Any:
+    """The same client (endpoint, region, config), calling with the role's session."""
+    import boto3
+
+    return boto3.client(
+        client.meta.service_model.service_name,
+        region_name=client.meta.region_name,
+        endpoint_url=client.meta.endpoint_url,
+        config=client.meta.config,
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+    )
 
 
 def _modules_holding(function: Callable[..., Any]) -> list[ModuleType]:
@@ -313,6 +344,7 @@ class RoleSessions:
             return access_key_id in self._keys
 
 
+_IAM_ACTIONS = {"lambda:Invoke": "lambda:InvokeFunction"}
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
@@ -350,12 +382,15 @@ def enforce_role_policies(sessions: RoleSessions) -> Undo:
             action=self._get_action(),
         )
         iam_request.check_signature()
+        # The IAM action where it is not the API operation's name (Invoke -> InvokeFunction).
+        iam_request._action = _IAM_ACTIONS.get(iam_request._action, iam_request._action)
         resources = [resource] if resource != "*" else iam_resources(self, iam_request._action)
         try:
             for arn in resources:
                 iam_request.check_action_permitted(arn)
         except AccessDeniedError as denied:
-            if "json" not in (self.headers.get("Content-Type") or ""):
+            json_protocol = "json" in (self.headers.get("Content-Type") or "")
+            if not json_protocol and not iam_request._action.startswith("lambda:"):
                 raise
             # A JSON service (DynamoDB, Step Functions...) answers in JSON, as on AWS.
             raise JsonRESTError("AccessDeniedException", denied.message) from denied
@@ -444,6 +479,7 @@ def apply_all(
     invoke: LambdaInvoker,
     *,
     sessions: RoleSessions | None = None,
+    identity: InterpreterIdentity | None = None,
     skip: frozenset[str] = frozenset(),
 ) -> Undo:
     """Apply every patch (but those named in `skip`); return one undo for all of them."""
@@ -457,7 +493,7 @@ def apply_all(
         "serialize_dynamodb_results_as_json": serialize_dynamodb_results_as_json,
         "deliver_early_callbacks_to_heartbeat": deliver_early_callbacks_to_heartbeat,
         "skip_executions_without_worker": skip_executions_without_worker,
-        "cache_interpreter_clients": cache_interpreter_clients,
+        "cache_interpreter_clients": functools.partial(cache_interpreter_clients, identity),
     }
     unknown = skip - patches.keys()
     if unknown:

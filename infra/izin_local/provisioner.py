@@ -374,7 +374,7 @@ class Provisioner:
         arn = self.client("stepfunctions").create_state_machine(
             name=name,
             definition=definition,
-            roleArn=self._role(STATES_ROLE_NAME),
+            roleArn=self._execution_role(logical_id, fallback=STATES_ROLE_NAME),
             type="STANDARD",
         )["stateMachineArn"]
         return Resource(
@@ -437,16 +437,17 @@ class Provisioner:
         arn = self._arn("cloudwatch", f"alarm:{name}")
         return Resource(logical_id, "AWS::CloudWatch::Alarm", name, {"Arn": arn}, properties)
 
-    def _execution_role(self, logical_id: str) -> str:
-        """The function's own role, with the policies the SAM transform gives it; assumed.
+    def _execution_role(self, logical_id: str, *, fallback: str = LAMBDA_ROLE_NAME) -> str:
+        """The resource's own role, with the policies the SAM transform gives it; assumed.
 
-        Its session's credentials are what the function's workers call AWS with.
+        Its session's credentials are what the function's workers (or, for the state
+        machine, moto's interpreter) call AWS with.
         """
         if self._role_documents is None:
             self._role_documents = execution_roles(self._resolver.template, self._resolver.region)
         document = self._role_documents.get(logical_id)
         if document is None:
-            return self._role(LAMBDA_ROLE_NAME)
+            return self._role(fallback)
         document = document.resolved(self._resolver)
         iam = self.client("iam")
         role_name = f"{self._resolver.stack_name}-{document.logical_id}"[:64]

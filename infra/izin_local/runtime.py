@@ -132,8 +132,15 @@ class LocalRuntime:
         # execution ever sees moto half patched. Functions register once provisioned.
         self._runner = LambdaRunner()
         stack.callback(self._runner.close)
+        # Who is held to a role: the functions' sessions, and the interpreter as the
+        # state machine's role; both known once the roles are built.
         sessions = moto_patches.RoleSessions()
-        stack.callback(moto_patches.apply_all(self._runner.invoke_by_name, sessions=sessions))
+        interpreter = moto_patches.InterpreterIdentity()
+        stack.callback(
+            moto_patches.apply_all(
+                self._runner.invoke_by_name, sessions=sessions, identity=interpreter
+            )
+        )
         stack.callback(capture_ses_mail(self.outbox.directory))
 
         self._moto.start()
@@ -158,6 +165,9 @@ class LocalRuntime:
         )
         for credentials in self.provisioned.credentials.values():
             sessions.add(credentials["AWS_ACCESS_KEY_ID"])
+        machines = [m for m in self.state_machine_arns if m in self.provisioned.credentials]
+        if len(self.state_machine_arns) == 1 and machines:
+            interpreter.credentials = self.provisioned.credentials[machines[0]]
         self._runner.register(
             self.provisioned.functions,
             environments={

@@ -1,10 +1,13 @@
 """Fixtures for the local runtime's own tests: one runtime on the fixture template."""
 
+import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from izin_local.runtime import LocalRuntime
 
@@ -42,3 +45,25 @@ def eventually() -> Callable[..., Any]:
             time.sleep(interval)
 
     return poll
+
+
+@pytest.fixture
+def run_execution(eventually: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
+    """Run the fixture's Flow state machine on `payload`; its description once it ended."""
+
+    def run(runtime: LocalRuntime, payload: dict[str, Any]) -> dict[str, Any]:
+        stepfunctions = boto3.client("stepfunctions")
+        arn = stepfunctions.start_execution(
+            stateMachineArn=runtime.state_machine_arns["Flow"],
+            name=f"{payload['mode']}-{uuid.uuid4().hex[:8]}",
+            input=json.dumps(payload),
+        )["executionArn"]
+
+        def finished() -> dict[str, Any] | None:
+            described = dict(stepfunctions.describe_execution(executionArn=arn))
+            return None if described["status"] == "RUNNING" else described
+
+        described: dict[str, Any] = eventually(finished, timeout=30)
+        return described
+
+    return run

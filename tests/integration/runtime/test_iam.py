@@ -71,3 +71,17 @@ def test_each_function_has_a_role_of_its_own(runtime: LocalRuntime):
         for action in statement["Action"]
     }
     assert actions == {"states:SendTaskSuccess"}
+
+
+def test_the_state_machine_calls_as_its_own_role(tmp_path: Path, run_execution):
+    with _runtime_with(
+        tmp_path,
+        "        - LambdaInvokePolicy:\n            FunctionName: !Ref FlakyFunction\n",
+        "",
+    ) as runtime:
+        echoed = run_execution(runtime, {"mode": "echo"})
+        assert echoed["status"] == "SUCCEEDED", echoed
+        refused = run_execution(runtime, {"mode": "flaky", "key": "k"})
+    assert refused["status"] == "FAILED"
+    assert "FlowRole" in refused.get("cause", ""), refused
+    assert "lambda:InvokeFunction" in refused.get("cause", ""), refused

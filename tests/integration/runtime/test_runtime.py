@@ -10,7 +10,6 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -21,24 +20,6 @@ from botocore.exceptions import ClientError
 from izin_local.runtime import LocalRuntime
 
 MAIL_FROM = "noreply@izin.example"
-
-
-def run_execution(
-    runtime: LocalRuntime, eventually: Callable[..., Any], payload: dict[str, Any]
-) -> dict[str, Any]:
-    stepfunctions = boto3.client("stepfunctions")
-    arn = stepfunctions.start_execution(
-        stateMachineArn=runtime.state_machine_arns["Flow"],
-        name=f"{payload['mode']}-{uuid.uuid4().hex[:8]}",
-        input=json.dumps(payload),
-    )["executionArn"]
-
-    def finished() -> dict[str, Any] | None:
-        described = dict(stepfunctions.describe_execution(executionArn=arn))
-        return None if described["status"] == "RUNNING" else described
-
-    described: dict[str, Any] = eventually(finished, timeout=30)
-    return described
 
 
 def http(
@@ -134,9 +115,9 @@ def test_functions_environment_and_conventions_are_in_the_process(runtime: Local
 
 
 def test_a_lambda_task_runs_the_handler_in_process_and_returns_its_result(
-    runtime: LocalRuntime, eventually
+    runtime: LocalRuntime, run_execution
 ):
-    described = run_execution(runtime, eventually, {"mode": "echo", "n": 1})
+    described = run_execution(runtime, {"mode": "echo", "n": 1})
     assert described["status"] == "SUCCEEDED"
     output = json.loads(described["output"])
     assert output["event"] == {"mode": "echo", "n": 1}
@@ -144,15 +125,13 @@ def test_a_lambda_task_runs_the_handler_in_process_and_returns_its_result(
     assert 0 < output["remaining_ms"] <= 10_000
 
 
-def test_an_exception_is_retried_and_caught_by_its_class_name(runtime: LocalRuntime, eventually):
+def test_an_exception_is_retried_and_caught_by_its_class_name(runtime: LocalRuntime, run_execution):
     key = uuid.uuid4().hex
-    retried = run_execution(
-        runtime, eventually, {"mode": "flaky", "key": key, "transient_failures": 2}
-    )
+    retried = run_execution(runtime, {"mode": "flaky", "key": key, "transient_failures": 2})
     assert retried["status"] == "SUCCEEDED"
     assert json.loads(retried["output"]) == {"attempts": 3}
 
-    caught = run_execution(runtime, eventually, {"mode": "flaky", "key": key, "permanent": True})
+    caught = run_execution(runtime, {"mode": "flaky", "key": key, "permanent": True})
     assert caught["status"] == "SUCCEEDED"
     output = json.loads(caught["output"])
     assert output["caught"] == "PermanentError"
@@ -161,9 +140,9 @@ def test_an_exception_is_retried_and_caught_by_its_class_name(runtime: LocalRunt
 
 @pytest.mark.parametrize("mode", ["callback", "heartbeat"])
 def test_a_wait_for_task_token_task_completes_when_a_handler_sends_task_success(
-    runtime: LocalRuntime, eventually, mode: str
+    runtime: LocalRuntime, run_execution, mode: str
 ):
-    described = run_execution(runtime, eventually, {"mode": mode, "answer": 42})
+    described = run_execution(runtime, {"mode": mode, "answer": 42})
     assert described["status"] == "SUCCEEDED", described.get("error")
     assert json.loads(described["output"]) == {"answered": 42}
 
