@@ -66,7 +66,7 @@ from izin import sop
 from izin_local import engine_floor
 from izin_local.demo import DEMO_SCENARIO, endpoints_of
 from izin_local.engine_floor import Floor
-from izin_local.metering import AwsCallMeter
+from izin_local.metering import RUNTIME, AwsCallMeter
 from izin_local.outbox import Outbox, OutboxMessage
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints, Scenario, drive
@@ -326,7 +326,12 @@ def report(
             + ", ".join(f"{svc} {n / per_app:.0f}" for svc, n in services.most_common())
         )
         callers = costs.calls.by_caller("dynamodb")
-        out(f"DynamoDB calls per application: {services['dynamodb'] / per_app:.0f}")
+        product = sum(n for who, n in callers.items() if who != RUNTIME)
+        out(
+            f"DynamoDB calls per application: {product / per_app:.0f} by the functions, "
+            f"{services['dynamodb'] / per_app:.0f} with the runtime's own (pollers, interpreter, "
+            "the simulated people reading the record)"
+        )
         out(
             "DynamoDB calls per application by caller: "
             + ", ".join(f"{who} {n / per_app:.0f}" for who, n in callers.most_common())

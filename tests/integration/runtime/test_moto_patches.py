@@ -363,3 +363,70 @@ def test_dynamodb_answers_written_as_json_are_what_moto_s_serializer_writes(monk
             undo()
     assert serialized == []
     assert patched == as_shipped
+
+
+# --- Step Functions: the definition and its JSONPaths parsed once ---------------------------
+
+_TWO_PASSES = json.dumps(
+    {
+        "StartAt": "First",
+        "States": {
+            "First": {"Type": "Pass", "InputPath": "$.a", "ResultPath": "$.b", "Next": "Then"},
+            "Then": {"Type": "Pass", "InputPath": "$.b", "End": True},
+        },
+    }
+)
+
+
+def _run_three_executions() -> list[str]:
+    from moto import mock_aws
+
+    outputs = []
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        role = boto3.client("iam", region_name=REGION).create_role(
+            RoleName="r", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        machine = sfn.create_state_machine(name="m", definition=_TWO_PASSES, roleArn=role)
+        for n in range(3):
+            arn = sfn.start_execution(
+                stateMachineArn=machine["stateMachineArn"], name=f"e{n}", input='{"a": {"n": 1}}'
+            )["executionArn"]
+            for _ in range(200):
+                described = sfn.describe_execution(executionArn=arn)
+                if described["status"] != "RUNNING":
+                    break
+                threading.Event().wait(0.02)
+            outputs.append(f"{described['status']} {described.get('output')}")
+    return outputs
+
+
+def test_each_definition_and_json_path_is_parsed_once(monkeypatch):
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    parses: list[str] = []
+    paths: list[str] = []
+    original_parse = AmazonStateLanguageParser.parse
+    original_path = json_path.parse
+    monkeypatch.setattr(
+        AmazonStateLanguageParser,
+        "parse",
+        staticmethod(lambda text: parses.append("asl") or original_parse(text)),
+    )
+    monkeypatch.setattr(json_path, "parse", lambda p: paths.append(p) or original_path(p))
+
+    as_shipped = _run_three_executions()
+    shipped_parses, shipped_paths = len(parses), len(paths)
+    parses.clear()
+    paths.clear()
+    undo = [moto_patches.parse_each_definition_once(), moto_patches.parse_each_json_path_once()]
+    try:
+        patched = _run_three_executions()
+    finally:
+        for step in reversed(undo):
+            step()
+    assert patched == as_shipped == ['SUCCEEDED {"n": 1}'] * 3
+    # create_state_machine validates by parsing once; then each execution parsed it again.
+    assert shipped_parses == 4 and len(parses) == 2
+    assert shipped_paths > len(paths) == len(set(paths))
