@@ -52,6 +52,8 @@ _NOTHING_TO_BUILD: Final = frozenset(
         "AWS::Serverless::HttpApi",
         "AWS::Serverless::Api",
         "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::DomainName",
+        "AWS::ApiGatewayV2::ApiMapping",
         "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",

@@ -12,7 +12,7 @@ SECOND_OPERATOR = {
     "nama": "Dedi Kurniawan, A.Md.",
     "nip": "199511222020121004",
     "jabatan": "Pengelola Data Perindustrian",
-    "email": "dedi.kurniawan@disperindag.kalbarprov.go.id",
+    "email": "dedi.kurniawan@disperindag.kalbar.example",
 }
 
 

@@ -1,0 +1,48 @@
+"""What a deploy to a real account needs of the template: logs kept, the links' domain."""
+
+from pathlib import Path
+from typing import Any
+
+from izin_local.template import load_yaml
+
+TEMPLATE = load_yaml(Path(__file__).parents[2] / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+
+
+def _of_type(kind: str) -> dict[str, Any]:
+    return {name: r for name, r in RESOURCES.items() if r["Type"] == kind}
+
+
+def test_every_function_s_log_group_is_declared_with_its_retention():
+    groups = {
+        r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]
+        for r in _of_type("AWS::Logs::LogGroup").values()
+    }
+    for function in _of_type("AWS::Serverless::Function"):
+        properties = groups.get(f"/aws/lambda/${{{function}}}")
+        assert properties is not None, f"{function} has no log group: kept forever"
+        assert properties["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert (
+        TEMPLATE["Parameters"]["LogRetentionDays"]["Default"]
+        in (TEMPLATE["Parameters"]["LogRetentionDays"]["AllowedValues"])
+    )
+
+
+def test_the_links_domain_is_served_when_a_domain_and_certificate_are_given():
+    domain = RESOURCES["ApiDomain"]
+    mapping = RESOURCES["ApiDomainMapping"]
+    assert domain["Condition"] == mapping["Condition"] == "HasCustomDomain"
+    assert domain["Properties"]["DomainName"] == {"Ref": "DomainName"}
+    (configuration,) = domain["Properties"]["DomainNameConfigurations"]
+    assert configuration["CertificateArn"] == {"Ref": "CertificateArn"}
+    assert configuration["EndpointType"] == "REGIONAL"
+    assert mapping["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+    assert mapping["Properties"]["DomainName"] == {"Ref": "ApiDomain"}
+    assert TEMPLATE["Outputs"]["ApiDomainTarget"]["Condition"] == "HasCustomDomain"
+
+
+def test_no_default_sends_mail_to_a_real_address():
+    roster = (Path(__file__).parents[2] / "layers/izin/izin/data/roster.json").read_text()
+    assert "kalbarprov.go.id" not in roster
+    for name in ("MailFrom", "AlarmEmail"):
+        assert str(TEMPLATE["Parameters"][name]["Default"]).endswith(".example")
