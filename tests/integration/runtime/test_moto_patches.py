@@ -409,12 +409,17 @@ def test_each_definition_and_json_path_is_parsed_once(monkeypatch):
     paths: list[str] = []
     original_parse = AmazonStateLanguageParser.parse
     original_path = json_path.parse
-    monkeypatch.setattr(
-        AmazonStateLanguageParser,
-        "parse",
-        staticmethod(lambda text: parses.append("asl") or original_parse(text)),
-    )
-    monkeypatch.setattr(json_path, "parse", lambda p: paths.append(p) or original_path(p))
+
+    def counting_parse(text: str) -> Any:
+        parses.append("asl")
+        return original_parse(text)
+
+    def counting_path(path: str) -> Any:
+        paths.append(path)
+        return original_path(path)
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting_parse))
+    monkeypatch.setattr(json_path, "parse", counting_path)
 
     as_shipped = _run_three_executions()
     shipped_parses, shipped_paths = len(parses), len(paths)
