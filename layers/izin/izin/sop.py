@@ -1,9 +1,11 @@
 """The SOP "Izin Perluasan" as data: the one table that drives everything else.
 
-Each of the 20 steps has its number, activity, actor, SLA, inputs, outputs, regulation note
-and, for an officer's step, the form of its task page. The state machine's state names,
-the emails, the task pages, the deadlines and the documents all read this table; nothing
-repeats it. A test checks that the ASL's state names are the ones written here.
+Each of the 20 steps has its number, activity, actor, SLA, inputs, outputs, regulation note,
+for an officer's step the form of its task page, and its `flow`: the states the state
+machine runs for it (the officer's wait, documents, milestones to OSS, the awaited events,
+the decisions and where their "no" goes back to). The state machine is generated from this
+table (izin.workflow, scripts/build_asl.py); the emails, the task pages, the deadlines and
+the documents read it too; nothing repeats it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,98 @@ class FormField:
     hint: str = ""
 
 
+# -- what the state machine runs for a step, in order (statemachine/ is generated from it) --
+
+
+@dataclass(frozen=True)
+class Record:
+    """An automatic step: the progress function records it on the application."""
+
+    reads: tuple[tuple[str, str], ...] = ()  # (parameter, JSONPath in the state) handed over
+
+
+@dataclass(frozen=True)
+class AwaitEvent:
+    """The step waits for an event of OSS or SIINAS; its fields land at `$.{result}`."""
+
+    event: str  # "siinas:verifikasi.diajukan", a key of izin.events.EVENTS
+    result: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """An officer acts through a task link, the SLA's Tenggat first; the answer lands in the
+    step's slot (`$.s05`)."""
+
+
+@dataclass(frozen=True)
+class Render:
+    """A document is rendered, numbered and stored; its reference lands at `$.documents`."""
+
+    jenis: str
+    label: str  # in the state's name, "05 Dokumen - {label}"
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The approved documents are sealed (izin.documents.SEALED_AT_APPROVAL)."""
+
+    label: str = "Pengesahan"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A status is sent to OSS (receiveLicenseStatus, CONTRACT §2) through its queue."""
+
+    milestone: str  # a key of izin.integrations.MILESTONES
+    label: str
+
+
+@dataclass(frozen=True)
+class Tembusan:
+    """The signed BAP's copy goes by email to DPMPTSP Kalbar."""
+
+    activity: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The signed BAP is uploaded to SIINAS by the SIINAS worker (or by hand, its fallback)."""
+
+    note: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A decision: on to `then` when `variable` equals `value`, else to `otherwise`.
+
+    `otherwise` is a step's number (its first state: a send-back or a loop) or an ending;
+    `then` is empty for the next state. A branch with a `name` is a state of its own beside
+    the step's, else it is the step's state itself.
+    """
+
+    variable: str
+    value: str | bool
+    otherwise: int | str
+    then: str = ""
+    name: str = ""
+    note: str = ""
+
+
+Flow = Record | AwaitEvent | Ask | Render | Seal | Milestone | Tembusan | Upload | Branch
+
+
+def slot(number: int) -> str:
+    """Where an officer's answer to a step lands in the execution's state, "s05"."""
+    return f"s{number:02d}"
+
+
+def answered_yes(number: int) -> tuple[str, str]:
+    """The JSONPath and value of a "yes" on this step's task page."""
+    return f"$.{slot(number)}.decision", "yes"
+
+
 @dataclass(frozen=True)
 class Step:
     """One row of the SOP."""
@@ -99,6 +193,7 @@ class Step:
     done_label: str = "Selesai"
     no_needs_note: bool = True  # a "no" that sends the file back must say why
     documents: tuple[str, ...] = field(default=())  # document types shown for review
+    flow: tuple[Flow, ...] = ()  # what the state machine runs for this step, in order
 
     @property
     def code(self) -> str:
@@ -131,6 +226,7 @@ STEPS: tuple[Step, ...] = (
         "Pemohon mengajukan Izin Perluasan melalui OSS.",
         inputs="Akun OSS",
         outputs="Izin Perluasan Belum Efektif",
+        flow=(Record(),),
     ),
     Step(
         2,
@@ -139,6 +235,7 @@ STEPS: tuple[Step, ...] = (
         "Pemohon mengajukan verifikasi teknis melalui SIINAS.",
         inputs="Izin Perluasan Belum Efektif",
         outputs="Akun SIINAS",
+        flow=(AwaitEvent("siinas:verifikasi.diajukan", "verifikasi"),),
     ),
     Step(
         3,
@@ -148,6 +245,14 @@ STEPS: tuple[Step, ...] = (
         inputs="Akun SIINAS",
         outputs="Notifikasi SIINAS ke Akun SIINAS Dinas Teknis",
         regulation="Peraturan Menteri Perindustrian No 30 Tahun 2019",
+        flow=(
+            Branch(
+                "$.verifikasi.komitmen_data_industri",
+                True,
+                otherwise=2,
+                note="TIDAK: menunggu SIINAS lagi.",
+            ),
+        ),
     ),
     Step(
         4,
@@ -169,6 +274,7 @@ STEPS: tuple[Step, ...] = (
         ),
         decisions=(Decision.DONE,),
         done_label="Notifikasi diterima",
+        flow=(Ask(),),
     ),
     Step(
         5,
@@ -183,6 +289,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Surat Pengantar diperiksa, kirim ke Kepala Bidang",
         documents=("surat_pengantar_kabid",),
+        flow=(Render("surat_pengantar_kabid", "Surat Pengantar Kepala Bidang"), Ask()),
     ),
     Step(
         6,
@@ -202,6 +309,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Disposisikan kepada Kasi",
         documents=("surat_pengantar_kabid",),
+        flow=(Ask(), Render("nota_dinas", "Nota Dinas")),
     ),
     Step(
         7,
@@ -225,6 +333,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Tugaskan Tim Teknis",
         documents=("nota_dinas",),
+        flow=(Ask(), Render("surat_tugas", "Surat Tugas")),
     ),
     Step(
         8,
@@ -250,6 +359,7 @@ STEPS: tuple[Step, ...] = (
         yes_label="Ya, perlu pemeriksaan lapangan",
         no_label="Tidak, langsung ke BAP",
         documents=("surat_tugas",),
+        flow=(Ask(),),
     ),
     Step(
         9,
@@ -258,6 +368,7 @@ STEPS: tuple[Step, ...] = (
         "Keputusan apakah diperlukan pemeriksaan lapangan (ditanyakan pada halaman langkah 8).",
         inputs="Surat Tugas dan Berkas Pemohon",
         outputs="Surat Tugas dan Berkas Pemohon",
+        flow=(Branch(*answered_yes(8), otherwise=11),),
     ),
     Step(
         10,
@@ -298,6 +409,11 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Simpan hasil pemeriksaan",
         documents=("surat_tugas",),
+        flow=(
+            Milestone("inspeksi", "Status Inspeksi Lapangan"),
+            Ask(),
+            Render("form_pemeriksaan_lapangan", "Form Pemeriksaan Lapangan"),
+        ),
     ),
     Step(
         11,
@@ -340,6 +456,7 @@ STEPS: tuple[Step, ...] = (
         ),
         decisions=(Decision.DONE,),
         done_label="Buat BAP",
+        flow=(Ask(), Render("bap", "Berita Acara Pemeriksaan")),
     ),
     Step(
         12,
@@ -360,6 +477,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Laporkan kepada Kepala Bidang",
         documents=("bap", "surat_pengantar_dpmptsp"),
+        flow=(Render("surat_pengantar_dpmptsp", "Surat Pengantar DPMPTSP"), Ask()),
     ),
     Step(
         13,
@@ -374,6 +492,15 @@ STEPS: tuple[Step, ...] = (
         yes_label="Lengkap, teruskan ke Kepala Dinas",
         no_label="Belum lengkap, kembalikan ke Kasi",
         documents=("bap", "surat_pengantar_dpmptsp"),
+        flow=(
+            Ask(),
+            Branch(
+                *answered_yes(13),
+                otherwise=12,
+                name="Lengkap?",
+                note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Bidang.",
+            ),
+        ),
     ),
     Step(
         14,
@@ -389,6 +516,17 @@ STEPS: tuple[Step, ...] = (
         yes_label="Setujui dan tandatangani",
         no_label="Kembalikan ke Kasi",
         documents=("bap", "surat_pengantar_dpmptsp"),
+        flow=(
+            Ask(),
+            Branch(
+                *answered_yes(14),
+                otherwise=12,
+                name="Disetujui?",
+                note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Dinas.",
+            ),
+            Seal(),
+            Milestone("bap_disetujui", "Status Persetujuan BAP"),
+        ),
     ),
     Step(
         15,
@@ -398,6 +536,7 @@ STEPS: tuple[Step, ...] = (
         "DPMPTSP Kalbar (diberikan bersama persetujuan langkah 14).",
         inputs="Berkas BAP dan Surat Pengantar",
         outputs="Berkas BAP dan Surat Pengantar",
+        flow=(Record(),),
     ),
     Step(
         16,
@@ -406,6 +545,7 @@ STEPS: tuple[Step, ...] = (
         "Penugasan unggah BAP melalui SIINAS dan pengiriman tembusan ke DPMPTSP kepada Operator.",
         inputs="Berkas BAP dan Surat Pengantar",
         outputs="Berkas BAP dan Surat Pengantar",
+        flow=(Record(),),
     ),
     Step(
         17,
@@ -414,6 +554,13 @@ STEPS: tuple[Step, ...] = (
         "Mengunggah BAP melalui SIINAS dan mengirim tembusan ke DPMPTSP Kalbar.",
         inputs="BAP",
         outputs="BAP di SIINAS dan tembusan ke DPMPTSP Kalbar",
+        flow=(
+            Tembusan(
+                "Tembusan BAP ke DPMPTSP Kalbar",
+                "Tembusan BAP yang telah ditandatangani ke DPMPTSP Kalbar melalui email.",
+            ),
+            Upload("Bila SIINAS tidak tersedia: tugas unggah manual Operator."),
+        ),
     ),
     Step(
         18,
@@ -422,6 +569,7 @@ STEPS: tuple[Step, ...] = (
         "SIINAS mengirim Berita Acara Pemenuhan Komitmen Verifikasi Teknis.",
         inputs="BAP",
         outputs="BAP",
+        flow=(AwaitEvent("siinas:komitmen.terpenuhi", "komitmen"),),
     ),
     Step(
         19,
@@ -431,6 +579,7 @@ STEPS: tuple[Step, ...] = (
         inputs="Notifikasi SIINAS",
         outputs="Izin Perluasan",
         regulation="Jika seluruh komitmen telah terpenuhi, IP berlaku efektif",
+        flow=(AwaitEvent("oss:izin.status", "izin_status"),),
     ),
     Step(
         20,
@@ -441,8 +590,26 @@ STEPS: tuple[Step, ...] = (
         outputs="Izin Perluasan",
         regulation="Jika hasil verifikasi teknis menyatakan belum siap, IP masih belum berlaku "
         "efektif",
+        flow=(
+            Record(reads=(("status", "$.izin_status.status"),)),
+            Branch(
+                "$.izin_status.status",
+                "efektif",
+                then="IP Berlaku Efektif",
+                otherwise="IP Belum Efektif",
+                name="IP Berlaku Efektif?",
+                note="Hasil dari OSS: efektif bila seluruh komitmen terpenuhi.",
+            ),
+        ),
     ),
 )
+
+# How an application ends: the state machine's Succeed states, with what each means.
+ENDINGS: dict[str, str] = {
+    "IP Berlaku Efektif": "Izin Perluasan berlaku efektif.",
+    "IP Belum Efektif": "Izin Perluasan masih belum berlaku efektif; perluasan belum boleh "
+    "dilakukan.",
+}
 
 BY_NUMBER: dict[int, Step] = {s.number: s for s in STEPS}
 
