@@ -13,39 +13,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from izin import sop
 from izin.callbacks import Callbacks, TaskGone
-from izin.models import (
-    IzinStatus,
-    KomitmenTerpenuhi,
-    Permohonan,
-    VerifikasiDiajukan,
-    execution_name,
-)
+from izin.event_types import EVENTS, START, Source
+from izin.models import Permohonan, execution_name
 from izin.observability import logger
 from izin.store import ConditionFailed, Store, app_key
 from izin.tickets import supersede
-
-Source = Literal["oss", "siinas"]
-
-# (source, type) → the model of its `data`, and the SOP step it belongs to.
-EVENT_TYPES: dict[tuple[str, str], type[BaseModel]] = {
-    ("oss", "permohonan.diajukan"): Permohonan,
-    ("siinas", "verifikasi.diajukan"): VerifikasiDiajukan,
-    ("siinas", "komitmen.terpenuhi"): KomitmenTerpenuhi,
-    ("oss", "izin.status"): IzinStatus,
-}
-START = "oss:permohonan.diajukan"
-# The SOP step each awaited event completes.
-EVENT_STEP = {
-    "siinas:verifikasi.diajukan": 3,
-    "siinas:komitmen.terpenuhi": 18,
-    "oss:izin.status": 19,
-}
 
 
 class InboundEvent(BaseModel):
@@ -93,9 +71,8 @@ def apply_event(
     now: datetime,
 ) -> str:
     """Apply one event; returns what happened ("started", "delivered", "kept", …)."""
-    model = EVENT_TYPES[(event.source, event.type)]
-    data = model.model_validate(event.data)
-    if event.key == START:
+    data = EVENTS[event.key].model.model_validate(event.data)
+    if event.key == START.key:
         assert isinstance(data, Permohonan)
         return start_application(data, event, store=store, executions=executions, now=now)
     id_izin = str(data.model_dump()["id_izin"])
@@ -139,7 +116,7 @@ def start_application(
     now: datetime,
 ) -> str:
     """Record the application and start its execution, each at most once."""
-    step = sop.step(1)
+    step = sop.step(START.sop_step)
     created = store.create_application(
         permohonan.id_izin,
         {
@@ -158,7 +135,7 @@ def start_application(
             permohonan.id_izin,
             {
                 "action": "application.received",
-                "step": 1,
+                "step": step.number,
                 "actor": "OSS",
                 "event_id": event.event_id,
                 "note": "permohonan Izin Perluasan diterima dari OSS",
@@ -304,39 +281,26 @@ def _unapply(store: Store, pk: str, event: Mapping[str, Any]) -> None:
 def event_output(event_key: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """What the waiting state receives: the event's decision-relevant fields only."""
     data = event["data"]
-    fields = {
-        "siinas:verifikasi.diajukan": ("komitmen_data_industri",),
-        "siinas:komitmen.terpenuhi": ("nomor_berita_acara", "tanggal"),
-        "oss:izin.status": ("kd_status", "status"),
-    }[event_key]
-    return {"event_id": event["event_id"], **{f: data[f] for f in fields}}
+    return {"event_id": event["event_id"], **{f: data[f] for f in EVENTS[event_key].result_fields}}
 
 
 def _after_applied(
     store: Store, id_izin: str, event_key: str, event: Mapping[str, Any], *, now: datetime
 ) -> None:
     data = event["data"]
-    if event_key == "siinas:verifikasi.diajukan" and data.get("berkas"):
-        store.update_application(id_izin, {"berkas": data["berkas"]})
-    note = {
-        "siinas:verifikasi.diajukan": (
-            "komitmen data industri terpenuhi (YA)"
-            if data.get("komitmen_data_industri")
-            else "komitmen data industri belum terpenuhi (TIDAK): menunggu SIINAS"
-        ),
-        "siinas:komitmen.terpenuhi": "Berita Acara Pemenuhan Komitmen "
-        + str(data.get("nomor_berita_acara")),
-        "oss:izin.status": f"status OSS {data.get('kd_status')}: {data.get('status')}",
-    }[event_key]
+    kind = EVENTS[event_key]
+    kept = {name: data[name] for name in kind.kept if data.get(name)}
+    if kept:
+        store.update_application(id_izin, kept)
     store.append_audit(
         id_izin,
         {
             "action": "event.applied",
-            "step": EVENT_STEP[event_key],
+            "step": kind.sop_step,
             "actor": event["source"].upper(),
             "type": event["type"],
             "event_id": event["event_id"],
-            "note": note,
+            "note": kind.audit_note(data),
         },
         now=now,
     )

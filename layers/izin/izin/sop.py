@@ -631,89 +631,61 @@ BUKTI = FormField(
     hint="Disimpan sebagai data elektronik bersama keputusan ini.",
 )
 
-# The manual fallbacks (CONTRACT §2): what an officer records when OSS or SIINAS cannot.
-MANUAL_TASKS: dict[str, Step] = {
-    "unggah_siinas": Step(
-        17,
-        Role.OPERATOR,
-        "Unggah BAP Manual melalui SIINAS",
-        "SIINAS tidak dapat dihubungi otomatis: unggah BAP yang telah ditandatangani melalui "
-        "SIINAS secara manual, lalu catat tanda terimanya.",
-        inputs="BAP",
-        outputs="BAP di SIINAS",
-        fields=(
-            FormField("nomor_tanda_terima", "Nomor tanda terima unggah SIINAS"),
-            FormField("tanggal_unggah", "Tanggal unggah", FieldKind.DATE),
-            BUKTI,
-        ),
-        decisions=(Decision.DONE,),
-        done_label="BAP sudah diunggah di SIINAS",
+
+def steps_with(kind: type[Flow]) -> tuple[Step, ...]:
+    """The steps whose flow runs a state of this kind (Upload, Record, Ask, …)."""
+    return tuple(s for s in STEPS if any(isinstance(f, kind) for f in s.flow))
+
+
+def step_with(kind: type[Flow]) -> Step:
+    """The one step whose flow runs a state of this kind; ValueError when not exactly one."""
+    (found,) = steps_with(kind) or (None,)
+    if found is None:
+        raise ValueError(f"no step runs {kind.__name__}")
+    return found
+
+
+# The manual fallbacks (CONTRACT §2): what an officer does when OSS or SIINAS cannot.
+_UPLOAD = step_with(Upload)
+UPLOAD_BY_HAND = Step(
+    _UPLOAD.number,
+    Role.OPERATOR,
+    "Unggah BAP Manual melalui SIINAS",
+    "SIINAS tidak dapat dihubungi otomatis: unggah BAP yang telah ditandatangani melalui "
+    "SIINAS secara manual, lalu catat tanda terimanya.",
+    inputs="BAP",
+    outputs="BAP di SIINAS",
+    fields=(
+        FormField("nomor_tanda_terima", "Nomor tanda terima unggah SIINAS"),
+        FormField("tanggal_unggah", "Tanggal unggah", FieldKind.DATE),
+        BUKTI,
     ),
-    "catat:siinas:verifikasi.diajukan": Step(
-        3,
+    decisions=(Decision.DONE,),
+    done_label="BAP sudah diunggah di SIINAS",
+)
+
+
+@dataclass(frozen=True)
+class RecordForm:
+    """The Operator's form that records an event of OSS or SIINAS by hand, with evidence."""
+
+    activity: str
+    meaning: str
+    fields: tuple[FormField, ...]
+    done_label: str
+
+
+def record_task(number: int, form: RecordForm) -> Step:
+    """The task page that records an event by hand, as the step the event belongs to."""
+    return Step(
+        number,
         Role.OPERATOR,
-        "Catat Notifikasi Verifikasi Teknis SIINAS",
-        "Bila notifikasi permohonan verifikasi teknis sudah ada di SIINAS tetapi belum sampai ke "
-        "sistem ini, catat di sini dengan buktinya.",
-        fields=(
-            FormField(
-                "komitmen_data_industri",
-                "Komitmen data industri",
-                FieldKind.CHOICE,
-                default="ya",
-                choices=(("ya", "YA: sudah terpenuhi"), ("tidak", "TIDAK: belum terpenuhi")),
-            ),
-            BUKTI,
-        ),
+        form.activity,
+        form.meaning,
+        fields=(*form.fields, BUKTI),
         decisions=(Decision.DONE,),
-        done_label="Catat notifikasi SIINAS",
-    ),
-    "catat:siinas:komitmen.terpenuhi": Step(
-        18,
-        Role.OPERATOR,
-        "Catat Berita Acara Pemenuhan Komitmen",
-        "Bila SIINAS sudah menerbitkan Berita Acara Pemenuhan Komitmen tetapi belum sampai ke "
-        "sistem ini, catat di sini dengan buktinya.",
-        fields=(
-            FormField("nomor_berita_acara", "Nomor Berita Acara Pemenuhan Komitmen"),
-            FormField("tanggal", "Tanggal berita acara", FieldKind.DATE),
-            BUKTI,
-        ),
-        decisions=(Decision.DONE,),
-        done_label="Catat berita acara",
-    ),
-    "catat:oss:izin.status": Step(
-        19,
-        Role.OPERATOR,
-        "Catat Status Izin dari OSS",
-        "Bila OSS sudah menetapkan status Izin Perluasan tetapi belum sampai ke sistem ini, "
-        "catat di sini dengan buktinya.",
-        fields=(
-            FormField(
-                "status",
-                "Status Izin Perluasan di OSS",
-                FieldKind.CHOICE,
-                default="efektif",
-                choices=(("efektif", "Berlaku efektif"), ("belum_efektif", "Belum efektif")),
-            ),
-            FormField(
-                "kd_status",
-                "Kode status OSS",
-                FieldKind.CHOICE,
-                default="50",
-                choices=(
-                    ("50", "50 Disetujui"),
-                    ("90", "90 Ditolak"),
-                    ("93", "93 Penolakan persyaratan"),
-                ),
-            ),
-            FormField("keterangan", "Keterangan", FieldKind.TEXTAREA, required=False),
-            BUKTI,
-        ),
-        decisions=(Decision.DONE,),
-        done_label="Catat status OSS",
-    ),
-}
+        done_label=form.done_label,
+    )
 
 
 def reassign_form(task: Step) -> Step:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from izin import forms, sop
 from izin.callbacks import Callbacks, TaskGone
+from izin.event_types import EVENTS
 from izin.events import InboundEvent
 from izin.formats import tanggal_waktu
 from izin.mail import Email, Mailer
@@ -83,9 +84,9 @@ def form_of(ticket: Mapping[str, Any]) -> Step:
     if kind == Kind.STEP:
         return sop.step(int(ticket["step"]))
     if kind == Kind.UPLOAD:
-        return sop.MANUAL_TASKS["unggah_siinas"]
+        return sop.UPLOAD_BY_HAND
     if kind == Kind.RECORD:
-        return sop.MANUAL_TASKS[f"catat:{ticket['event']}"]
+        return EVENTS[ticket["event"]].record_task
     if kind == Kind.REASSIGN:
         return sop.reassign_form(_task_form(ticket["task_kind"], ticket))
     raise ValueError(f"unknown ticket kind {kind}")
@@ -182,7 +183,7 @@ def issue_manual_task(
     """
     issuer = Issuer(store, mailer, roster, public_base_url, now)
     application = _application(store, id_izin)
-    form = sop.MANUAL_TASKS["unggah_siinas" if kind == Kind.UPLOAD else f"catat:{event}"]
+    form = sop.UPLOAD_BY_HAND if kind == Kind.UPLOAD else EVENTS[event].record_task
     officer = roster.first(Role.OPERATOR)
     fields: dict[str, Any] = {
         "kind": kind,
@@ -614,47 +615,22 @@ def _complete_upload(
 def _complete_record(
     ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
 ) -> str:
-    source, event_type = str(ticket["event"]).split(":", 1)
+    kind = EVENTS[str(ticket["event"])]
+    assert kind.from_form is not None, f"{kind.key} is not recorded by hand"
     application = ctx.store.application(ticket["id_izin"]) or {}
     event = InboundEvent(
-        source=source,
+        source=kind.source,
         event_id="manual-" + str(ticket["PK"]).removeprefix("TICKET#")[:24],
-        type=event_type,
+        type=kind.type,
         occurred_at=ctx.now,
-        data=_event_data(event_type, application, submission.values),
+        data=kind.from_form(application, submission.values),
         recorded_by=ticket["assignee"]["nip"],
     )
     outcome = ctx.record_event(event)
     return (
-        f"Peristiwa {event_type} dari {source.upper()} tercatat ({outcome}); "
+        f"Peristiwa {kind.type} dari {kind.source.upper()} tercatat ({outcome}); "
         "langkah berikutnya berjalan."
     )
-
-
-def _event_data(
-    event_type: str, application: Mapping[str, Any], values: Mapping[str, Any]
-) -> dict[str, Any]:
-    data = application.get("data", {})
-    id_izin = application["id_izin"]
-    if event_type == "verifikasi.diajukan":
-        return {
-            "id_izin": id_izin,
-            "nib": data["nib"],
-            "komitmen_data_industri": values["komitmen_data_industri"] == "ya",
-            "berkas": application.get("berkas", []),
-        }
-    if event_type == "komitmen.terpenuhi":
-        return {
-            "id_izin": id_izin,
-            "nomor_berita_acara": values["nomor_berita_acara"],
-            "tanggal": values["tanggal"],
-        }
-    return {
-        "id_izin": id_izin,
-        "kd_status": values["kd_status"],
-        "status": values["status"],
-        "keterangan": values.get("keterangan") or "dicatat manual oleh Operator",
-    }
 
 
 def _complete_reassign(

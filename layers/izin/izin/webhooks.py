@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from izin.events import EVENT_TYPES, InboundEvent
+from izin.event_types import event_type, types_of
+from izin.events import InboundEvent
 from izin.observability import logger
 
 MAX_BODY = 256 * 1024
@@ -139,12 +140,12 @@ def receive(
         return _invalid(_field_errors(error))
     if headers.get("x-event-id", "") != envelope.event_id:
         return _invalid([{"field": "event_id", "error": "must equal the X-Event-Id header"}])
-    model = EVENT_TYPES.get((source, envelope.type))
-    if model is None:
-        known = sorted(t for s, t in EVENT_TYPES if s == source)
+    kind = event_type(source, envelope.type)
+    if kind is None:
+        known = types_of(source)
         return Answer(422, {"error": "unknown_type", "type": envelope.type, "known": known})
     try:
-        data = model.model_validate(envelope.data)
+        data = kind.model.model_validate(envelope.data)
     except ValidationError as error:
         return _invalid(_field_errors(error, "data."))
     logger.set_correlation_id(str(data.model_dump().get("id_izin", "")))
