@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,7 +43,7 @@ from izin.formats import BULAN, HARI, angka, hari_tanggal, kapasitas, rupiah, ta
 from izin.models import DocumentRef, IdIzin
 from izin.roster import Officer, Roster, RosterError, load_roster
 from izin.sop import Role
-from izin.store import app_key
+from izin.store import Store
 
 Item = dict[str, Any]
 PutObject = Callable[[str, bytes, str], None]
@@ -174,24 +174,6 @@ class Approval(BaseModel):
             return self.approval_id
         seed = f"{id_izin}|{self.nip}|{self.pada.isoformat()}".encode()
         return "PSTJ-" + hashlib.sha256(seed).hexdigest()[:12].upper()
-
-
-class VersionReader(Protocol):
-    """What reading an application's document versions needs of the store."""
-
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]: ...
-
-
-class DocumentStore(Protocol):
-    """The store methods the documents use: store.Store has them, a test's fake too."""
-
-    def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool: ...
-    def get(self, pk: str, sk: str) -> Item | None: ...
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]: ...
-    def next_number(self, jenis: str, year: int) -> int: ...
-    def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None: ...
-    def application(self, id_izin: str) -> Item | None: ...
-    def step_data(self, id_izin: str, step: int) -> Item: ...
 
 
 # -- Indonesian spellings the documents need ----------------------------------------------
@@ -734,25 +716,25 @@ def document_key(id_izin: str, jenis: str, versi: int, ext: str = "html") -> str
     return f"applications/{id_izin}/documents/{jenis}/v{versi:03d}.{ext}"
 
 
-def versions(store: VersionReader, id_izin: str, jenis: str) -> list[Item]:
+def versions(store: Store, id_izin: str, jenis: str) -> list[Item]:
     """Every recorded version of one document, oldest first."""
-    return sorted(store.query(app_key(id_izin), f"DOC#{jenis}#"), key=lambda i: int(i["versi"]))
+    return sorted(store.document_versions(id_izin, jenis), key=lambda i: int(i["versi"]))
 
 
-def latest_documents(store: VersionReader, id_izin: str) -> dict[str, dict[str, Any]]:
+def latest_documents(store: Store, id_izin: str) -> dict[str, dict[str, Any]]:
     """Each document of the application by type: its latest version's item."""
     latest: dict[str, dict[str, Any]] = {}
-    for item in store.query(app_key(id_izin), "DOC#"):
+    for item in store.document_versions(id_izin):
         current = latest.get(item["jenis"])
         if current is None or int(item["versi"]) > int(current["versi"]):
             latest[item["jenis"]] = item
     return latest
 
 
-def _first_versions(store: DocumentStore, id_izin: str) -> dict[str, dict[str, Any]]:
+def _first_versions(store: Store, id_izin: str) -> dict[str, dict[str, Any]]:
     """Each document's first version (its number and date are what other documents cite)."""
     first: dict[str, dict[str, Any]] = {}
-    for item in store.query(app_key(id_izin), "DOC#"):
+    for item in store.document_versions(id_izin):
         current = first.get(item["jenis"])
         if current is None or int(item["versi"]) < int(current["versi"]):
             first[item["jenis"]] = item
@@ -787,7 +769,7 @@ class _Sources:
 
 
 def _sources(
-    store: DocumentStore,
+    store: Store,
     id_izin: str,
     *,
     now: datetime,
@@ -797,7 +779,7 @@ def _sources(
     application = store.application(id_izin)
     if not application:
         raise DocumentDataMissing(f"no application {id_izin}")
-    steps = {n: store.step_data(id_izin, n) for n in (4, 6, 7, 8, 10, 11, 12, 14)}
+    steps = store.steps(id_izin)  # one query for every step's data, not one read per step
     if roster is None or dinas is None:
         from izin.settings import settings  # the shipped files, unless the caller hands them
 
@@ -815,7 +797,7 @@ def _sources(
 
 
 def render_document(
-    store: DocumentStore,
+    store: Store,
     jenis: str,
     id_izin: str,
     *,
@@ -853,7 +835,7 @@ def render_document(
 
 
 def seal_documents(
-    store: DocumentStore,
+    store: Store,
     id_izin: str,
     *,
     now: datetime,
@@ -925,7 +907,7 @@ def _ref(item: Mapping[str, Any]) -> DocumentRef:
 
 
 def _publish(
-    store: DocumentStore,
+    store: Store,
     sources: _Sources,
     kind: Jenis,
     id_izin: str,
@@ -982,7 +964,7 @@ def _publish(
             "signed_at": seal["pada"],
             "sha256_disetujui": seal["sha256_disetujui"],
         }
-    if not store.put(app_key(id_izin), f"DOC#{kind.value}#{versi:03d}", item, if_absent=True):
+    if not store.put_document_version(id_izin, kind.value, versi, item):
         raise DocumentVersionConflict(f"{kind} v{versi:03d} of {id_izin} already recorded")
     pointer = {
         k: item[k]
@@ -999,7 +981,7 @@ def _publish(
         )
     }
     pointer |= {"id_izin": id_izin, "sealed": bool(seal), "created_at": item["created_at"]}
-    if not store.put(f"DOCUMENT#{document_id}", "DOCUMENT", pointer, if_absent=True):
+    if not store.put_document_pointer(document_id, pointer):
         raise DocumentVersionConflict(f"document id {document_id} already used")
     entry: Item = {
         "action": "document.sealed" if seal else "document.rendered",
@@ -1021,7 +1003,7 @@ def _publish(
 
 def handle(
     request: DocumentRequest,
-    store: DocumentStore,
+    store: Store,
     *,
     now: datetime,
     bucket: str,

@@ -26,7 +26,7 @@ from izin.mail import Attachment, Email, Mailer
 from izin.observability import logger
 from izin.roster import Roster
 from izin.sop import Role
-from izin.store import app_key
+from izin.store import Store
 from izin.templating import render
 
 HTTP_TIMEOUT_SECONDS = 10
@@ -39,7 +39,6 @@ KD_PENOLAKAN_PERSYARATAN = "93"
 MILESTONE_STEP = {"inspeksi": 10, "bap_disetujui": 14}
 
 MANUAL_UPLOAD = "unggah_siinas"  # the kind of the Operator's manual task (izin.tasks)
-TEMBUSAN_SK = "TEMBUSAN"
 
 
 class CallFailed(Exception):
@@ -63,28 +62,6 @@ class Http(Protocol):
 
     def post(self, url: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> Response:
         """POST, or raise CallFailed when nothing came back (refused, timed out)."""
-
-
-class IntegrationStore(Protocol):
-    """The store methods the calls out use: store.Store has them, a test's fake too."""
-
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        """Write an item; with if_absent, only when none has that key."""
-
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        """One item, or None."""
-
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
-        """Every item of a partition whose sort key starts with `prefix`."""
-
-    def application(self, id_izin: str) -> dict[str, Any] | None:
-        """The application's record, or None."""
-
-    def step_data(self, id_izin: str, step: int) -> dict[str, Any]:
-        """What was entered on a step's form, or {}."""
-
-    def append_audit(self, id_izin: str, entry: dict[str, Any], *, now: datetime) -> None:
-        """Append one entry to the application's audit trail."""
 
 
 class ManualTasks(Protocol):
@@ -129,15 +106,15 @@ class StdlibHttp:
             connection.close()
 
 
-def latest(store: IntegrationStore, id_izin: str, jenis: str) -> dict[str, Any]:
+def latest(store: Store, id_izin: str, jenis: str) -> dict[str, Any]:
     """The newest version of one of the application's documents."""
-    versions = store.query(app_key(id_izin), f"DOC#{jenis}#")
+    versions = store.document_versions(id_izin, jenis)
     if not versions:
         raise LookupError(f"{id_izin} has no document {jenis}")
     return max(versions, key=lambda item: int(item["versi"]))
 
 
-def sealed(store: IntegrationStore, id_izin: str, jenis: str) -> dict[str, Any]:
+def sealed(store: Store, id_izin: str, jenis: str) -> dict[str, Any]:
     """The newest version of a document, which must be the one the Kepala Dinas sealed."""
     document = latest(store, id_izin, jenis)
     if not document.get("sealed"):
@@ -157,9 +134,7 @@ def idempotency_key(id_izin: str, sha256: str) -> str:
     return "bap-" + hashlib.sha256(f"{id_izin}:{sha256}".encode()).hexdigest()[:32]
 
 
-def bap_upload(
-    store: IntegrationStore, id_izin: str, read_object: Callable[[str], bytes]
-) -> dict[str, Any]:
+def bap_upload(store: Store, id_izin: str, read_object: Callable[[str], bytes]) -> dict[str, Any]:
     """The body of SIINAS's BAP upload (CONTRACT §2): the same on every retry."""
     bap = sealed(store, id_izin, "bap")
     key, content_type = _file(bap)
@@ -182,7 +157,7 @@ def upload_bap(
     id_izin: str,
     token: str,
     *,
-    store: IntegrationStore,
+    store: Store,
     http: Http,
     read_object: Callable[[str], bytes],
     base_url: str,
@@ -226,7 +201,7 @@ def upload_bap(
 
 
 def record_call_failure(
-    store: IntegrationStore,
+    store: Store,
     id_izin: str,
     *,
     system: str,
@@ -255,7 +230,7 @@ def open_manual_upload(
     token: str,
     *,
     reason: str,
-    store: IntegrationStore,
+    store: Store,
     issue: ManualTasks,
     now: datetime,
 ) -> str:
@@ -287,7 +262,7 @@ def license_status(
     id_izin: str,
     milestone: str,
     *,
-    store: IntegrationStore,
+    store: Store,
     roster: Roster,
     kd_instansi: str,
     at: datetime,
@@ -327,7 +302,7 @@ def send_status(
     id_izin: str,
     milestone: str,
     *,
-    store: IntegrationStore,
+    store: Store,
     roster: Roster,
     http: Http,
     base_url: str,
@@ -377,7 +352,7 @@ def send_status(
 def send_tembusan(
     id_izin: str,
     *,
-    store: IntegrationStore,
+    store: Store,
     roster: Roster,
     mailer: Mailer,
     read_object: Callable[[str], bytes],
@@ -388,7 +363,7 @@ def send_tembusan(
     documents = [sealed(store, id_izin, j) for j in ("surat_pengantar_dpmptsp", "bap")]
     hashes = {d["jenis"]: d.get("pdf_sha256") or d["sha256"] for d in documents}
     to = str(roster.dpmptsp_email)
-    sent = store.get(app_key(id_izin), TEMBUSAN_SK)
+    sent = store.tembusan(id_izin)
     if sent and sent.get("documents") == hashes:
         return {"tembusan": sent["to"]}  # a retry of this step after the email went out
     attachments = []
@@ -414,7 +389,7 @@ def send_tembusan(
             attachments=tuple(attachments),
         )
     )
-    store.put(app_key(id_izin), TEMBUSAN_SK, {"to": to, "documents": hashes, "at": now.isoformat()})
+    store.record_tembusan(id_izin, {"to": to, "documents": hashes, "at": now.isoformat()})
     store.append_audit(
         id_izin,
         {

@@ -24,7 +24,8 @@ from izin.aws import client
 from izin.observability import logger
 
 if TYPE_CHECKING:  # the webhook and inbound functions use this module without them
-    from izin.integrations import IntegrationStore, ManualTasks
+    from izin.integrations import ManualTasks
+    from izin.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,7 +91,7 @@ def retry_later(
     system: str,
     id_izin: str,
     retry: RetrySettings,
-    store: IntegrationStore,
+    store: Store,
     now: datetime,
 ) -> int:
     """A call out failed: push the message's next attempt out and keep the failure in the trail."""

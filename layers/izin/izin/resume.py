@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from izin import sop
-from izin.store import Store, app_key
+from izin.store import Store
 from izin.workflow import PARK_STATE, ROUTER, tenggat_name
 
 
@@ -52,7 +52,7 @@ def resume_input(store: Store, application: Mapping[str, Any], start_at: str) ->
     }
     applied = [
         e
-        for e in store.query(app_key(application["id_izin"]), "EVENT#oss:izin.status#")
+        for e in store.events(application["id_izin"], "oss:izin.status")
         if e.get("status") == "applied"
     ]
     if applied:

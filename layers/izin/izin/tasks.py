@@ -30,7 +30,7 @@ from izin.observability import logger
 from izin.pages import history
 from izin.roster import Officer, Roster
 from izin.sop import ROLE_TITLES, SUPERVISOR, Role, Step
-from izin.store import ConditionFailed, Store
+from izin.store import ConditionFailed, Store, ticket_hash_of
 from izin.templating import render
 from izin.tickets import Kind, Status, open_ticket, supersede, ticket_hash
 
@@ -620,7 +620,7 @@ def _complete_record(
     application = ctx.store.application(ticket["id_izin"]) or {}
     event = InboundEvent(
         source=kind.source,
-        event_id="manual-" + str(ticket["PK"]).removeprefix("TICKET#")[:24],
+        event_id="manual-" + ticket_hash_of(ticket)[:24],
         type=kind.type,
         occurred_at=ctx.now,
         data=kind.from_form(application, submission.values),

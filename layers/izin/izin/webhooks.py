@@ -54,16 +54,16 @@ class Queue(Protocol):
 
 
 class DeliveryStore(Protocol):
-    """The store methods a delivery record needs: store.Store has them, a test's fake too."""
+    """What a delivery record needs of the store (izin.store.Store has it)."""
 
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        """Write an item; with if_absent, only when none has that key (False if one had)."""
+    def put_delivery(self, source: str, event_id: str, fields: dict[str, Any]) -> bool:
+        """Record a webhook delivery, once; False if that event was delivered before."""
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        """One item, strongly consistent, or None."""
+    def delivery(self, source: str, event_id: str) -> dict[str, Any] | None:
+        """A delivery's record, or None."""
 
-    def update(self, pk: str, sk: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Set fields of an item."""
+    def update_delivery(self, source: str, event_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Change a delivery's record."""
 
 
 class Envelope(BaseModel):
@@ -156,19 +156,17 @@ def _queue_once(
     source: str, envelope: Envelope, *, store: DeliveryStore, queue: Queue, now: datetime
 ) -> Answer:
     """Queue the event unless this delivery was queued before (200 duplicate)."""
-    pk = f"DELIVERY#{source}#{envelope.event_id}"
-    first = store.put(
-        pk,
-        "DELIVERY",
+    first = store.put_delivery(
+        source,
+        envelope.event_id,
         {
             "status": "pending",
             "received_at": now.isoformat(),
             "expires_at": int((now + DELIVERY_TTL).timestamp()),
         },
-        if_absent=True,
     )
     if not first:
-        seen = store.get(pk, "DELIVERY") or {}
+        seen = store.delivery(source, envelope.event_id) or {}
         if seen.get("status") == "queued":
             return Answer(200, {"status": "duplicate"})
         # Another delivery of it is in flight, or died before queueing: queue it too (the
@@ -181,5 +179,7 @@ def _queue_once(
         data=envelope.data,
     )
     queue.send(message.model_dump(mode="json"))
-    store.update(pk, "DELIVERY", {"status": "queued", "queued_at": now.isoformat()})
+    store.update_delivery(
+        source, envelope.event_id, {"status": "queued", "queued_at": now.isoformat()}
+    )
     return Answer(202, {"status": "accepted"}) if first else Answer(200, {"status": "duplicate"})

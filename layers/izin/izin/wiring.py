@@ -12,7 +12,7 @@ from izin.events import InboundEvent
 from izin.mail import SesMailer
 from izin.roster import Roster, load_roster
 from izin.settings import settings
-from izin.store import Store
+from izin.store import DynamoStore, Store
 
 
 def now() -> datetime:
@@ -22,7 +22,7 @@ def now() -> datetime:
 
 def store() -> Store:
     """The table."""
-    return Store(settings().table_name)
+    return DynamoStore(settings().table_name)
 
 
 def mailer() -> SesMailer:
