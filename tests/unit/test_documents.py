@@ -549,6 +549,30 @@ def test_every_version_has_its_pdf_beside_it(desk: Desk) -> None:
     assert (entry["pdf_key"], entry["pdf_sha256"]) == (item["pdf_key"], item["pdf_sha256"])
 
 
+def test_the_fonts_are_parsed_once_and_every_pdf_carries_its_own_glyphs(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fpdf.fonts import TTFFont
+    from izin import documents
+
+    parsed: list[str] = []
+    original = TTFFont.__init__
+
+    def counting(self: TTFFont, *args: Any, **kwargs: Any) -> None:
+        parsed.append(str(args[1]))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TTFFont, "__init__", counting)
+    documents._parsed_fonts.cache_clear()
+    pdfs = [
+        desk.bucket.objects[desk.render(jenis).key.removesuffix(".html") + ".pdf"][0]
+        for jenis in (Jenis.SURAT_PENGANTAR_KABID, Jenis.NOTA_DINAS)
+    ]
+    assert len(parsed) == len(documents.FONT_FACES)  # four faces, for both documents
+    for pdf in pdfs:  # each embeds the glyphs it uses: its text reads back whole
+        assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdf, tmp_path)
+
+
 def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:
     desk.render_all()
     bap = next(r for r in desk.seal() if r.jenis == "bap")
