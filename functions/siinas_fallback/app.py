@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
 from izin.integrations import open_manual_upload
 from izin.observability import logger
-from izin.queues import manual_tasks, process_batch
+from izin.queues import process_batch
+from izin.wiring import manual_tasks
 
 REASON = "unggah BAP ke SIINAS gagal pada setiap percobaan"
 

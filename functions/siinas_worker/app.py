@@ -13,8 +13,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
 from izin.integrations import CallFailed, StdlibHttp, open_manual_upload, upload_bap
 from izin.observability import logger
-from izin.queues import RetrySettings, manual_tasks, process_batch, retry_later
+from izin.queues import RetrySettings, process_batch, retry_later
 from izin.settings import settings
+from izin.wiring import manual_tasks
 
 
 def handle(record: SQSRecord) -> str:

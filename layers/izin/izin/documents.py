@@ -38,6 +38,7 @@ from typing import Any, Literal
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field
 
+from izin import sop
 from izin.calendar import to_wib
 from izin.formats import BULAN, HARI, angka, hari_tanggal, kapasitas, rupiah, tanggal
 from izin.models import DocumentRef, IdIzin
@@ -78,14 +79,8 @@ JUDUL: dict[Jenis, str] = {
     Jenis.SURAT_PENGANTAR_DPMPTSP: "Surat Pengantar Tembusan BAP ke DPMPTSP",
 }
 
-STEP: dict[Jenis, int] = {
-    Jenis.SURAT_PENGANTAR_KABID: 5,
-    Jenis.NOTA_DINAS: 6,
-    Jenis.SURAT_TUGAS: 7,
-    Jenis.FORM_PEMERIKSAAN_LAPANGAN: 10,
-    Jenis.BAP: 11,
-    Jenis.SURAT_PENGANTAR_DPMPTSP: 12,
-}
+# The step each document is made at, as the SOP table's flows render them.
+STEP: dict[Jenis, int] = {j: sop.rendered_at(j.value).number for j in Jenis}
 
 # What the Kepala Dinas's approval at step 14 seals, in this order.
 SEALED_AT_APPROVAL: tuple[Jenis, ...] = (Jenis.BAP, Jenis.SURAT_PENGANTAR_DPMPTSP)
@@ -309,6 +304,16 @@ def _officer(roster: Roster, nip: str | None, role: Role) -> Officer:
     return roster.first(role)
 
 
+def _step(field: str) -> int:
+    """The number of the step whose form asks for this field (the SOP table says which)."""
+    return sop.step_of_field(field).number
+
+
+def _asked(steps: Mapping[int, Item], field: str) -> Item:
+    """What was entered on the form that asks for this field, or {}."""
+    return steps.get(_step(field)) or {}
+
+
 def _require(steps: Mapping[int, Item], number: int, *fields: str) -> Item:
     data = steps.get(number) or {}
     missing = [f for f in fields if data.get(f) in (None, "", [])]
@@ -350,7 +355,7 @@ def _cite(doc: Mapping[str, Any] | None) -> dict[str, str] | None:
 
 
 def _team(steps: Mapping[int, Item], roster: Roster) -> list[dict[str, str]]:
-    s7 = _require(steps, 7, "ketua", "anggota")
+    s7 = _require(steps, _step("ketua"), "ketua", "anggota")
     anggota = [n for n in s7["anggota"] if n != s7["ketua"]]
     team = []
     for kedudukan, nip in [("Ketua", s7["ketua"]), *(("Anggota", n) for n in anggota)]:
@@ -404,7 +409,7 @@ def build_context(
         "pdf": False,
     }
     if jenis is Jenis.SURAT_PENGANTAR_KABID:
-        s4 = steps.get(4) or {}
+        s4 = _asked(steps, "kelengkapan")
         operator = _officer(roster, s4.get("nip"), Role.OPERATOR)
         kelengkapan = {"lengkap": "lengkap", "tidak_lengkap": "belum lengkap"}
         context |= {
@@ -417,7 +422,7 @@ def build_context(
             "tembusan": ["Arsip"],
         }
     elif jenis is Jenis.NOTA_DINAS:
-        s6 = _require(steps, 6, "disposisi")
+        s6 = _require(steps, _step("disposisi"), "disposisi")
         context |= {
             "kepada": kasi.jabatan,
             "dari": kabid.jabatan,
@@ -429,10 +434,10 @@ def build_context(
             "tembusan": [f"{kadis.jabatan} (sebagai laporan)"],
         }
     elif jenis is Jenis.SURAT_TUGAS:
-        s7 = _require(steps, 7, "ketua", "anggota", "tanggal_mulai", "tanggal_selesai")
+        s7 = _require(steps, _step("ketua"), "ketua", "anggota", "tanggal_mulai", "tanggal_selesai")
         # Signed by the Kepala Bidang for the Kepala Dinas (a.n.): the SOP gives the Kepala
         # Dinas no step before 14, and the assignment is made at 6-7 inside the Bidang.
-        signer = _officer(roster, (steps.get(6) or {}).get("nip"), Role.KEPALA_BIDANG)
+        signer = _officer(roster, _asked(steps, "disposisi").get("nip"), Role.KEPALA_BIDANG)
         context |= {
             "tim": _team(steps, roster),
             "tanggal_mulai": hari_tanggal(_date(s7["tanggal_mulai"])),
@@ -442,7 +447,7 @@ def build_context(
             "tembusan": [f"{kadis.jabatan} (sebagai laporan)", kasi.jabatan, "Arsip"],
         }
     elif jenis is Jenis.FORM_PEMERIKSAAN_LAPANGAN:
-        s10 = _require(steps, 10, "tanggal_pemeriksaan")
+        s10 = _require(steps, _step("tanggal_pemeriksaan"), "tanggal_pemeriksaan")
         aktual = _number(s10.get("kapasitas_terpasang_aktual"))
         sesuai = {"sesuai": "Sesuai", "tidak_sesuai": "Tidak sesuai"}
         context |= {
@@ -459,7 +464,7 @@ def build_context(
         context["penandatangan"] = _signer(kadis)
         context["rekonstruksi"] = True
     elif jenis is Jenis.SURAT_PENGANTAR_DPMPTSP:
-        s11 = _require(steps, 11, "kesimpulan")
+        s11 = _require(steps, _step("kesimpulan"), "kesimpulan")
         context |= {
             "kepada": dinas.dpmptsp,
             "lampiran": terbilang_kecil(1) + " berkas",
@@ -499,9 +504,9 @@ def _bap(
     Its date is the day the Tim Teknis concluded (step 11), else the day it is rendered.
     """
     data = application["data"]
-    s11 = _require(steps, 11, "kesimpulan")
-    s8 = steps.get(8) or {}
-    s10 = steps.get(10) or {}
+    s11 = _require(steps, _step("kesimpulan"), "kesimpulan")
+    s8 = _asked(steps, "hasil_verifikasi")
+    s10 = _asked(steps, "temuan")
     satuan = company["satuan"]
     sebelum = _number(s11.get("kapasitas_sebelum"))
     if sebelum is None:
@@ -1042,7 +1047,7 @@ def handle(
 ) -> dict[str, Any]:
     """The document function's work: render one document, or seal at the approval."""
     if request.action == "seal":
-        approval = store.step_data(request.id_izin, 14)
+        approval = store.step_data(request.id_izin, sop.step_with(sop.Seal).number)
         refs = seal_documents(
             store,
             request.id_izin,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from izin import sop
 from izin.calendar import WIB
 from izin.callbacks import Callbacks, TaskGone
 from izin.mail import Attachment, Email, Mailer
@@ -39,6 +40,15 @@ KD_PENOLAKAN_PERSYARATAN = "93"
 MILESTONE_STEP = {"inspeksi": 10, "bap_disetujui": 14}
 
 MANUAL_UPLOAD = "unggah_siinas"  # the kind of the Operator's manual task (izin.tasks)
+
+
+# The step that uploads the BAP to SIINAS and sends the tembusan, as the SOP table has it.
+UPLOAD_STEP = sop.step_with(sop.Upload).number
+
+
+def _answer(store: Store, id_izin: str, field: str, default: Any) -> Any:
+    """What an officer answered to a field, on the step whose form asks for it."""
+    return store.step_data(id_izin, sop.step_of_field(field).number).get(field, default)
 
 
 class CallFailed(Exception):
@@ -143,7 +153,7 @@ def bap_upload(store: Store, id_izin: str, read_object: Callable[[str], bytes]) 
     return {
         "nomor_bap": bap["nomor"],
         "tanggal": signed_at.astimezone(WIB).date().isoformat(),
-        "kesimpulan": store.step_data(id_izin, 11).get("kesimpulan", "siap"),
+        "kesimpulan": _answer(store, id_izin, "kesimpulan", "siap"),
         "dokumen": {
             "nama": f"BAP-{id_izin}-v{bap['versi']}.{key.rsplit('.', 1)[-1]}",
             "content_type": content_type,
@@ -182,7 +192,7 @@ def upload_bap(
         id_izin,
         {
             "action": "bap.uploaded",
-            "step": 17,
+            "step": UPLOAD_STEP,
             "actor": "sistem",
             "sha256": body["sha256"],
             "id_unggah": receipt,
@@ -240,7 +250,7 @@ def open_manual_upload(
         id_izin,
         {
             "action": "bap.upload_manual",
-            "step": 17,
+            "step": UPLOAD_STEP,
             "actor": "sistem",
             "reason": reason,
             "note": f"unggah BAP ke SIINAS menjadi tugas manual Operator: {reason}",
@@ -272,10 +282,10 @@ def license_status(
     data = application.get("data", {})
     if milestone == "inspeksi":
         kd_status, keterangan = KD_INSPEKSI, "Pemeriksaan lapangan verifikasi teknis dimulai"
-        officer = store.step_data(id_izin, 7).get("ketua")
+        officer = _answer(store, id_izin, "ketua", None)
         signer = roster.by_nip(officer) if officer else roster.first(Role.TIM_TEKNIS)
     elif milestone == "bap_disetujui":
-        siap = store.step_data(id_izin, 11).get("kesimpulan", "siap") == "siap"
+        siap = _answer(store, id_izin, "kesimpulan", "siap") == "siap"
         kd_status = KD_PERSYARATAN_TERVERIFIKASI if siap else KD_PENOLAKAN_PERSYARATAN
         keterangan = (
             "BAP verifikasi teknis disetujui: siap" if siap else "BAP verifikasi teknis: belum siap"
@@ -394,7 +404,7 @@ def send_tembusan(
         id_izin,
         {
             "action": "tembusan.sent",
-            "step": 17,
+            "step": UPLOAD_STEP,
             "actor": "sistem",
             "to": to,
             "documents": hashes,

@@ -89,6 +89,7 @@ class Record:
     """An automatic step: the progress function records it on the application."""
 
     reads: tuple[tuple[str, str], ...] = ()  # (parameter, JSONPath in the state) handed over
+    note: str = ""  # the audit trail's words for it, when the activity's meaning is not enough
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,11 @@ class Branch:
     then: str = ""
     name: str = ""
     note: str = ""
+    # What the deciding officer is told happens next, and how the history words each answer.
+    yes_text: str = ""
+    no_text: str = ""
+    said_yes: str = ""
+    said_no: str = ""
 
 
 Flow = Record | AwaitEvent | Ask | Render | Seal | Milestone | Tembusan | Upload | Branch
@@ -217,6 +223,7 @@ class Step:
 
 
 CATATAN = FormField("catatan", "Catatan", FieldKind.TEXTAREA, required=False)
+SENT_BACK_TEXT = "Berkas dikembalikan kepada Kasi (langkah 12) dengan catatan Anda."
 
 STEPS: tuple[Step, ...] = (
     Step(
@@ -226,7 +233,7 @@ STEPS: tuple[Step, ...] = (
         "Pemohon mengajukan Izin Perluasan melalui OSS.",
         inputs="Akun OSS",
         outputs="Izin Perluasan Belum Efektif",
-        flow=(Record(),),
+        flow=(Record(note="permohonan diajukan melalui OSS; Izin Perluasan belum efektif"),),
     ),
     Step(
         2,
@@ -368,7 +375,16 @@ STEPS: tuple[Step, ...] = (
         "Keputusan apakah diperlukan pemeriksaan lapangan (ditanyakan pada halaman langkah 8).",
         inputs="Surat Tugas dan Berkas Pemohon",
         outputs="Surat Tugas dan Berkas Pemohon",
-        flow=(Branch(*answered_yes(8), otherwise=11),),
+        flow=(
+            Branch(
+                *answered_yes(8),
+                otherwise=11,
+                yes_text="Dilanjutkan dengan pemeriksaan lapangan (langkah 10).",
+                no_text="Dilanjutkan dengan pembuatan BAP (langkah 11).",
+                said_yes="perlu pemeriksaan lapangan",
+                said_no="tanpa pemeriksaan lapangan",
+            ),
+        ),
     ),
     Step(
         10,
@@ -499,6 +515,7 @@ STEPS: tuple[Step, ...] = (
                 otherwise=12,
                 name="Lengkap?",
                 note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Bidang.",
+                no_text=SENT_BACK_TEXT,
             ),
         ),
     ),
@@ -523,6 +540,7 @@ STEPS: tuple[Step, ...] = (
                 otherwise=12,
                 name="Disetujui?",
                 note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Dinas.",
+                no_text=SENT_BACK_TEXT,
             ),
             Seal(),
             Milestone("bap_disetujui", "Status Persetujuan BAP"),
@@ -536,7 +554,12 @@ STEPS: tuple[Step, ...] = (
         "DPMPTSP Kalbar (diberikan bersama persetujuan langkah 14).",
         inputs="Berkas BAP dan Surat Pengantar",
         outputs="Berkas BAP dan Surat Pengantar",
-        flow=(Record(),),
+        flow=(
+            Record(
+                note="perintah unggah BAP ke SIINAS dan tembusan ke DPMPTSP Kalbar "
+                "(bersama persetujuan langkah 14)"
+            ),
+        ),
     ),
     Step(
         16,
@@ -545,7 +568,7 @@ STEPS: tuple[Step, ...] = (
         "Penugasan unggah BAP melalui SIINAS dan pengiriman tembusan ke DPMPTSP kepada Operator.",
         inputs="Berkas BAP dan Surat Pengantar",
         outputs="Berkas BAP dan Surat Pengantar",
-        flow=(Record(),),
+        flow=(Record(note="unggah BAP dan tembusan ditugaskan kepada Operator"),),
     ),
     Step(
         17,
@@ -620,6 +643,46 @@ def step(number: int) -> Step:
         return BY_NUMBER[number]
     except KeyError:
         raise KeyError(f"SOP Izin Perluasan has no step {number}") from None
+
+
+def step_of_field(name: str) -> Step:
+    """The one SOP step whose task page asks for this field: "ketua" is chosen at step 7."""
+    found = [s for s in STEPS if any(f.name == name for f in s.fields)]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} SOP steps ask for {name!r}, not one")
+    return found[0]
+
+
+def branch_on(number: int) -> Branch | None:
+    """The decision taken on this step's answer (step 8's is step 9's), if any."""
+    variable, _ = answered_yes(number)
+    return next(
+        (f for s in STEPS for f in s.flow if isinstance(f, Branch) and f.variable == variable),
+        None,
+    )
+
+
+def sent_back_by(number: int) -> tuple[Step, ...]:
+    """The steps whose "no" sends the file back to this one (12: the checks of 13 and 14)."""
+    return tuple(
+        s
+        for s in STEPS
+        if s.is_task
+        and any(isinstance(f, Branch) and f.otherwise == number for f in s.flow)
+        and number < s.number
+    )
+
+
+def rendered_at(jenis: str) -> Step:
+    """The step whose flow renders this document."""
+    (found,) = [s for s in STEPS for f in s.flow if isinstance(f, Render) and f.jenis == jenis]
+    return found
+
+
+def record_note(step: Step) -> str:
+    """What the audit trail says of an automatic step."""
+    notes = [f.note for f in step.flow if isinstance(f, Record) and f.note]
+    return notes[0] if notes else step.meaning
 
 
 # -- tasks beside the SOP's own steps -------------------------------------------------------

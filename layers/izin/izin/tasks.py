@@ -53,9 +53,9 @@ def task_url(public_base_url: str, ticket: str) -> str:
 
 
 def assignee_for(step: Step, store: Store, id_izin: str, roster: Roster) -> Officer:
-    """Who acts on a step: the Tim Teknis's ketua chosen at step 7, else the role's holder."""
+    """Who acts on a step: the Tim Teknis's ketua, once chosen, else the role's holder."""
     if step.actor == Role.TIM_TEKNIS:
-        ketua = store.step_data(id_izin, 7).get("ketua")
+        ketua = store.step_data(id_izin, sop.step_of_field("ketua").number).get("ketua")
         if ketua:
             return roster.by_nip(ketua)
     return roster.first(step.actor)
@@ -66,13 +66,14 @@ def reassigner_for(role: Role, roster: Roster) -> Officer:
     return roster.first(SUPERVISOR.get(role) or Role.KEPALA_BIDANG)
 
 
-def send_back_note(store: Store, id_izin: str) -> dict[str, Any] | None:
-    """The latest send-back (step 13 or 14 "no") newer than the Kasi's last report, if any."""
-    report = store.step_data(id_izin, 12).get("pada", "")
+def send_back_note(store: Store, step: Step, id_izin: str) -> dict[str, Any] | None:
+    """The latest send-back to `step` (a "no" of a later check) newer than its last answer."""
+    steps = store.steps(id_izin)  # one query for the step and its checks
+    report = steps.get(step.number, {}).get("pada", "")
     notes = [
-        data | {"step": n}
-        for n in (13, 14)
-        if (data := store.step_data(id_izin, n)).get("decision") == sop.Decision.NO
+        data | {"step": check.number}
+        for check in sop.sent_back_by(step.number)
+        if (data := steps.get(check.number, {})).get("decision") == sop.Decision.NO
     ]
     fresh = [n for n in notes if n.get("pada", "") > report]
     return max(fresh, key=lambda n: n["pada"]) if fresh else None
@@ -155,7 +156,9 @@ def issue_task(
             deadline=request.deadline,
             reminders=request.reminders,
             supervisor=_supervisor(officer, roster) if request.reminders else None,
-            note=send_back_note(store, request.id_izin) if step.number == 12 else None,
+            note=send_back_note(store, step, request.id_izin)
+            if sop.sent_back_by(step.number)
+            else None,
             reassign_url=reassign_url,
         )
     )
@@ -585,7 +588,7 @@ def _complete_upload(
     receipt = str(submission.values["nomor_tanda_terima"])
     ctx.store.save_step(
         ticket["id_izin"],
-        17,
+        step.number,
         {
             **submission.values,
             "oleh": officer["nama"],
@@ -601,7 +604,7 @@ def _complete_upload(
         ticket["id_izin"],
         {
             "action": "bap.uploaded",
-            "step": 17,
+            "step": step.number,
             "actor": officer["nama"],
             "nip": officer["nip"],
             "note": f"BAP diunggah manual ke SIINAS (tanda terima {receipt})",
@@ -609,7 +612,10 @@ def _complete_upload(
         },
         now=ctx.now,
     )
-    return "Langkah 17 selesai; permohonan menunggu Berita Acara Pemenuhan Komitmen dari SIINAS."
+    return (
+        f"Langkah {step.number} selesai; permohonan menunggu Berita Acara Pemenuhan Komitmen "
+        "dari SIINAS."
+    )
 
 
 def _complete_record(
@@ -663,16 +669,13 @@ COMPLETE: dict[str, Callable[[Mapping[str, Any], Step, forms.Submission, TaskCon
 
 
 def _next_text(step: Step, submission: forms.Submission) -> str:
-    if step.number == 8:
-        return (
-            "Dilanjutkan dengan pemeriksaan lapangan (langkah 10)."
-            if submission.decision == sop.Decision.YES
-            else "Dilanjutkan dengan pembuatan BAP (langkah 11)."
-        )
-    if step.number in (13, 14) and submission.decision == sop.Decision.NO:
-        return "Berkas dikembalikan kepada Kasi (langkah 12) dengan catatan Anda."
-    following = {13: 14, 14: 15}.get(step.number, step.number + 1)
-    nxt = sop.step(following)
+    """What happens after this answer, as the SOP table's decision says it."""
+    branch = sop.branch_on(step.number)
+    if branch is not None:
+        told = branch.yes_text if submission.decision == sop.Decision.YES else branch.no_text
+        if told:
+            return told
+    nxt = sop.step(step.number + 1)
     return f"Dilanjutkan ke langkah {nxt.code}: {nxt.activity} ({ROLE_TITLES[nxt.actor]})."
 
 
@@ -845,8 +848,8 @@ def _form_page(
                 else ""
             ),
             max_wrong_nips=MAX_WRONG_NIPS,
-            note=send_back_note(ctx.store, ticket["id_izin"])
-            if form.number == 12 and kind == Kind.STEP
+            note=send_back_note(ctx.store, form, ticket["id_izin"])
+            if kind == Kind.STEP and sop.sent_back_by(form.number)
             else None,
             deadline=tanggal_waktu(datetime.fromisoformat(ticket["deadline"]))
             if ticket.get("deadline")
