@@ -36,8 +36,13 @@ HTTP_TIMEOUT_SECONDS = 10
 KD_INSPEKSI = "40"
 KD_PERSYARATAN_TERVERIFIKASI = "45"
 KD_PENOLAKAN_PERSYARATAN = "93"
-# The SOP step each milestone belongs to (10: the field inspection starts; 14: the approval).
-MILESTONE_STEP = {"inspeksi": 10, "bap_disetujui": 14}
+# The step each milestone to OSS is sent at, as the SOP table's flows send them.
+MILESTONE_STEP = {
+    flow.milestone: step.number
+    for step in sop.STEPS
+    for flow in step.flow
+    if isinstance(flow, sop.Milestone)
+}
 
 MANUAL_UPLOAD = "unggah_siinas"  # the kind of the Operator's manual task (izin.tasks)
 
