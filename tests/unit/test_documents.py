@@ -29,6 +29,7 @@ from izin.documents import (
     load_dinas,
     render_document,
     render_html,
+    render_pdf,
     seal_documents,
     tanggal_terbilang,
     terbilang,
@@ -571,6 +572,28 @@ def test_the_fonts_are_parsed_once_and_every_pdf_carries_its_own_glyphs(
     assert len(parsed) == len(documents.FONT_FACES)  # four faces, for both documents
     for pdf in pdfs:  # each embeds the glyphs it uses: its text reads back whole
         assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdf, tmp_path)
+
+
+def test_pdfs_made_at_once_in_threads_are_each_whole(desk: Desk, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from izin import documents
+
+    documents._parsed_fonts.cache_clear()
+    context = build_context(
+        Jenis.SURAT_TUGAS,
+        application=desk.store.application(ID_IZIN) or {},
+        steps=STEPS,
+        roster=ROSTER,
+        dinas=DINAS,
+        now=NOW,
+        nomor="800.1.11.1/1/ST/Disperindag-Ind/2026",
+        related={},
+    )
+    with ThreadPoolExecutor(8) as pool:
+        pdfs = list(pool.map(lambda _: render_pdf(Jenis.SURAT_TUGAS, context, now=NOW), range(16)))
+    assert len(set(pdfs)) == 1  # byte for byte the same: no thread saw another's glyphs
+    assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdfs[0], tmp_path)
 
 
 def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:

@@ -678,17 +678,21 @@ def _parsed_fonts() -> dict[str, tuple[Any, bytes]]:
 
 def _install_fonts(pdf: Any) -> None:
     """Give a new PDF the faces without parsing the TTF files again (fpdf2's add_font does,
-    about 30 ms a face): a copy of each parsed font (fpdf2's own __deepcopy__, which keeps
-    the widths and glyph map and starts a fresh subset) with a fresh fontTools font, since
-    the subsetting at output rewrites that one in place."""
+    about 30 ms a face): a copy of each parsed font (fpdf2's own __deepcopy__ keeps the
+    widths and the glyph map) with a fontTools font and a subset map of its own, since the
+    subsetting at output rewrites the font in place and PDFs are made in parallel."""
     import copy
     import io
 
     from fontTools import ttLib  # type: ignore[import-untyped]
+    from fpdf.fonts import SubsetMap
 
     for key, (parsed, data) in _parsed_fonts().items():
         font = copy.deepcopy(parsed)
         font.ttfont = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+        # The copied subset map would point at another copy, which reads the shared (lazy,
+        # not thread-safe) fontTools font: a map of this font's own, fresh as it is unused.
+        font.subset = SubsetMap(font)
         font.i = len(pdf.fonts) + 1
         pdf.fonts[key] = font
 
