@@ -554,7 +554,7 @@ def test_the_fonts_are_parsed_once_and_every_pdf_carries_its_own_glyphs(
     desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fpdf.fonts import TTFFont
-    from izin import documents
+    from izin.documents import pdf as documents
 
     parsed: list[str] = []
     original = TTFFont.__init__
@@ -577,7 +577,7 @@ def test_the_fonts_are_parsed_once_and_every_pdf_carries_its_own_glyphs(
 def test_pdfs_made_at_once_in_threads_are_each_whole(desk: Desk, tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from izin import documents
+    from izin.documents import pdf as documents
 
     documents._parsed_fonts.cache_clear()
     context = build_context(
