@@ -579,20 +579,27 @@ def test_pdfs_made_at_once_in_threads_are_each_whole(desk: Desk, tmp_path: Path)
 
     from izin.documents import pdf as documents
 
+    def context(jenis: Jenis) -> dict[str, Any]:
+        return build_context(
+            jenis,
+            application=desk.store.application(ID_IZIN) or {},
+            steps=STEPS,
+            roster=ROSTER,
+            dinas=DINAS,
+            now=NOW,
+            nomor="800.1.11.1/1/ST/Disperindag-Ind/2026",
+            related={},
+        )
+
+    # Two documents of different sizes, so that their PDF objects number differently.
+    kinds = [Jenis.SURAT_TUGAS, Jenis.SURAT_PENGANTAR_KABID] * 12
+    contexts = {jenis: context(jenis) for jenis in set(kinds)}
+    alone = {jenis: render_pdf(jenis, contexts[jenis], now=NOW) for jenis in set(kinds)}
     documents._parsed_fonts.cache_clear()
-    context = build_context(
-        Jenis.SURAT_TUGAS,
-        application=desk.store.application(ID_IZIN) or {},
-        steps=STEPS,
-        roster=ROSTER,
-        dinas=DINAS,
-        now=NOW,
-        nomor="800.1.11.1/1/ST/Disperindag-Ind/2026",
-        related={},
-    )
     with ThreadPoolExecutor(8) as pool:
-        pdfs = list(pool.map(lambda _: render_pdf(Jenis.SURAT_TUGAS, context, now=NOW), range(16)))
-    assert len(set(pdfs)) == 1  # byte for byte the same: no thread saw another's glyphs
+        pdfs = list(pool.map(lambda j: render_pdf(j, contexts[j], now=NOW), kinds))
+    # Byte for byte what each renders alone: no thread saw another's glyphs or objects.
+    assert [alone[jenis] for jenis in kinds] == pdfs
     assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdfs[0], tmp_path)
 
 

@@ -127,8 +127,8 @@ def _parsed_fonts() -> dict[str, tuple[Any, bytes]]:
 def _install_fonts(pdf: Any) -> None:
     """Give a new PDF the faces without parsing the TTF files again (fpdf2's add_font does,
     about 30 ms a face): a copy of each parsed font (fpdf2's own __deepcopy__ keeps the
-    widths and the glyph map) with a fontTools font and a subset map of its own, since the
-    subsetting at output rewrites the font in place and PDFs are made in parallel."""
+    widths and the glyph map) with a fontTools font, a subset map and a descriptor of its
+    own, since the output rewrites each of those in place and PDFs are made in parallel."""
     import copy
     import io
 
@@ -141,6 +141,9 @@ def _install_fonts(pdf: Any) -> None:
         # The copied subset map would point at another copy, which reads the shared (lazy,
         # not thread-safe) fontTools font: a map of this font's own, fresh as it is unused.
         font.subset = SubsetMap(font)
+        # The output numbers the font's descriptor and hangs the embedded file on it: a
+        # descriptor of its own too.
+        font.desc = copy.copy(parsed.desc)
         font.i = len(pdf.fonts) + 1
         pdf.fonts[key] = font
 
