@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -601,6 +602,36 @@ def test_pdfs_made_at_once_in_threads_are_each_whole(desk: Desk, tmp_path: Path)
     # Byte for byte what each renders alone: no thread saw another's glyphs or objects.
     assert [alone[jenis] for jenis in kinds] == pdfs
     assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdfs[0], tmp_path)
+
+
+def test_fonts_installed_in_many_threads_share_nothing_an_output_changes() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fpdf import FPDF
+    from izin.documents import pdf as documents
+
+    def made(pages: int) -> bytes:
+        pdf = FPDF()
+        documents._install_fonts(pdf)
+        pdf.set_creation_date(NOW)
+        for _ in range(pages):
+            pdf.add_page()
+            pdf.set_font("LiberationSerif", size=12)
+            pdf.write(5, "Berita Acara Pemeriksaan " * 20)
+            pdf.set_font("LiberationSerif", "B", 12)
+            pdf.write(5, "Kesimpulan: siap")
+        return bytes(pdf.output())
+
+    alone = {pages: made(pages) for pages in (1, 3)}
+    sizes = [1, 3] * 6
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns often: a shared font object shows
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            made_at_once = list(pool.map(made, sizes))
+    finally:
+        sys.setswitchinterval(switching)
+    assert made_at_once == [alone[pages] for pages in sizes]
 
 
 def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:
