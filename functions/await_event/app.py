@@ -9,6 +9,7 @@ from typing import Any
 
 from izin import wiring
 from izin.events import register_wait, remember_manual_ticket
+from izin.models import AwaitRequest
 from izin.observability import logger
 from izin.settings import settings
 from izin.tasks import Kind, issue_manual_task
@@ -16,27 +17,28 @@ from izin.tasks import Kind, issue_manual_task
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = AwaitRequest.model_validate(event)
     store, now = wiring.store(), wiring.now()
     delivered = register_wait(
         store,
         wiring.callbacks(),
-        id_izin=event["id_izin"],
-        step=int(event["step"]),
-        event_key=event["event"],
-        token=event["task_token"],
+        id_izin=request.id_izin,
+        step=request.step,
+        event_key=request.event,
+        token=request.task_token,
         now=now,
     )
     if not delivered:
         ticket = issue_manual_task(
             Kind.RECORD,
-            event["id_izin"],
+            request.id_izin,
             None,
             store=store,
             mailer=wiring.mailer(),
             roster=wiring.roster(),
             public_base_url=settings().public_base_url,
             now=now,
-            event=event["event"],
+            event=request.event,
         )
-        remember_manual_ticket(store, event["id_izin"], event["event"], ticket, now=now)
+        remember_manual_ticket(store, request.id_izin, request.event, ticket, now=now)
     return {"delivered": delivered}

@@ -6,6 +6,7 @@ Input: {id_izin, step, previous: the last Deadline}. Output: Deadline (the state
 from typing import Any
 
 from izin import wiring
+from izin.models import DeadlineRequest
 from izin.observability import count, logger
 from izin.settings import settings
 from izin.sla import plan_deadline, record_breach
@@ -13,15 +14,16 @@ from izin.sla import plan_deadline, record_breach
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = DeadlineRequest.model_validate(event)
     now = wiring.now()
     deadline = plan_deadline(
-        int(event["step"]),
-        event.get("previous") or {},
+        request.step,
+        request.previous,
         now=now,
         calendar=wiring.calendar(),
         settings=settings(),
     )
     if deadline.reminders:
-        record_breach(wiring.store(), event["id_izin"], deadline, now=now)
+        record_breach(wiring.store(), request.id_izin, deadline, now=now)
         count("SlaBreaches", step=str(deadline.step))
     return deadline.model_dump(mode="json")

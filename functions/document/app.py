@@ -11,7 +11,7 @@ from izin.aws import client
 from izin.documents import DocumentRequest, handle
 from izin.observability import logger
 from izin.settings import settings
-from izin.store import Store
+from izin.store import DynamoStore
 
 
 def _put_object(key: str, body: bytes, content_type: str) -> None:
@@ -26,7 +26,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = settings()
     return handle(
         request,
-        Store(config.table_name),
+        DynamoStore(config.table_name),
         now=datetime.now(UTC),
         bucket=config.bucket_name,
         put_object=_put_object,

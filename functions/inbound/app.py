@@ -14,8 +14,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
 from izin.events import InboundEvent, apply_event
 from izin.observability import logger
-from izin.queues import StepFunctionsExecutions
 from izin.settings import settings
+from izin.stepfunctions import StepFunctionsExecutions
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

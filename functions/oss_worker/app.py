@@ -4,27 +4,27 @@ Input: an SQS batch of {id_izin, milestone}. Output: the failed items (retried w
 doubling delay, then the DLQ and its alarm); the workflow never waits on these calls.
 """
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
 from izin.integrations import CallFailed, StdlibHttp, send_status
+from izin.models import MilestoneMessage
 from izin.observability import logger
 from izin.queues import RetrySettings, process_batch, retry_later
 from izin.settings import settings
 
 
 def handle(record: SQSRecord) -> str:
-    message = json.loads(record.body)
-    id_izin = message["id_izin"]
+    message = MilestoneMessage.model_validate_json(record.body)
+    id_izin = message.id_izin
     logger.append_keys(id_izin=id_izin)
     now, store, retry = wiring.now(), wiring.store(), RetrySettings.of()
     try:
         return send_status(
             id_izin,
-            message["milestone"],
+            message.milestone,
             store=store,
             roster=wiring.roster(),
             http=StdlibHttp(retry.call_timeout_seconds),

@@ -6,6 +6,7 @@ Input: {id_izin, gagal: {Error, Cause}}. Output: {status, error}.
 from typing import Any
 
 from izin import wiring
+from izin.models import ParkRequest
 from izin.observability import MetricUnit, logger, metrics
 from izin.progress import park
 from izin.settings import settings
@@ -14,14 +15,15 @@ from izin.settings import settings
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    logger.error("application parked", extra={"error": event.get("gagal", {}).get("Error")})
+    request = ParkRequest.model_validate(event)
+    logger.error("application parked", extra={"error": request.gagal.get("Error")})
     metrics.add_metric(name="ApplicationsParked", unit=MetricUnit.Count, value=1)
     return park(
         wiring.store(),
         wiring.roster(),
         wiring.mailer(),
-        event["id_izin"],
-        event.get("gagal") or {},
+        request.id_izin,
+        request.gagal,
         now=wiring.now(),
         public_base_url=settings().public_base_url,
     )

@@ -6,6 +6,7 @@ Input: {id_izin, step, status?}. Output: {step, outcome}.
 from typing import Any
 
 from izin import wiring
+from izin.models import ProgressRequest
 from izin.observability import MetricUnit, logger, metrics
 from izin.progress import record_step
 
@@ -13,13 +14,14 @@ from izin.progress import record_step
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = ProgressRequest.model_validate(event)
     result = record_step(
         wiring.store(),
         wiring.roster(),
-        event["id_izin"],
-        int(event["step"]),
+        request.id_izin,
+        request.step,
         now=wiring.now(),
-        status=event.get("status", ""),
+        status=request.status,
     )
     metrics.add_metric(name="StepsCompleted", unit=MetricUnit.Count, value=1)
     if result["outcome"]:

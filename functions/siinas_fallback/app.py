@@ -5,26 +5,27 @@ the failed items. Each opens the Operator's manual upload task, whose page compl
 with the same task token; the application is never lost to a DLQ.
 """
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
 from izin.integrations import open_manual_upload
+from izin.models import UploadMessage
 from izin.observability import logger
-from izin.queues import manual_tasks, process_batch
+from izin.queues import process_batch
+from izin.wiring import manual_tasks
 
 REASON = "unggah BAP ke SIINAS gagal pada setiap percobaan"
 
 
 def handle(record: SQSRecord) -> str:
-    message = json.loads(record.body)
-    logger.append_keys(id_izin=message["id_izin"])
+    message = UploadMessage.model_validate_json(record.body)
+    logger.append_keys(id_izin=message.id_izin)
     logger.warning("SIINAS upload dead-lettered; manual task for the Operator")
     now = wiring.now()
     return open_manual_upload(
-        message["id_izin"],
-        message["task_token"],
+        message.id_izin,
+        message.task_token,
         reason=REASON,
         store=wiring.store(),
         issue=manual_tasks(now),

@@ -6,20 +6,21 @@ the SIINAS fallback function opens the Operator's manual task). Where SIINAS_BAS
 empty, the Operator's manual upload task opens at once instead.
 """
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
 from izin.integrations import CallFailed, StdlibHttp, open_manual_upload, upload_bap
+from izin.models import UploadMessage
 from izin.observability import logger
-from izin.queues import RetrySettings, manual_tasks, process_batch, retry_later
+from izin.queues import RetrySettings, process_batch, retry_later
 from izin.settings import settings
+from izin.wiring import manual_tasks
 
 
 def handle(record: SQSRecord) -> str:
-    message = json.loads(record.body)
-    id_izin, token = message["id_izin"], message["task_token"]
+    message = UploadMessage.model_validate_json(record.body)
+    id_izin, token = message.id_izin, message.task_token
     logger.append_keys(id_izin=id_izin)
     now, store = wiring.now(), wiring.store()
     if not settings().siinas_base_url:

@@ -3,11 +3,11 @@
 Input: an HTTP API (payload 2.0) event. Output: an HTML page with its status code.
 """
 
-import base64
 from typing import Any
 from urllib.parse import parse_qs
 
 from izin import wiring
+from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
 from izin.settings import settings
@@ -16,17 +16,14 @@ from izin.tasks import Request, TaskContext, decide_task, show_task
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    http = event["requestContext"]["http"]
-    body = event.get("body") or ""
-    raw = (
-        base64.b64decode(body).decode("utf-8", "replace") if event.get("isBase64Encoded") else body
-    )
+    http = HttpRequest.model_validate(event)
+    raw = http.raw_body().decode("utf-8", "replace")
     request = Request(
-        ticket=(event.get("pathParameters") or {}).get("ticket", ""),
+        ticket=http.path_parameters.get("ticket", ""),
         form=parse_qs(raw, keep_blank_values=True, max_num_fields=200),
-        source_ip=http.get("sourceIp", ""),
-        user_agent=http.get("userAgent", ""),
-        origin=(event.get("headers") or {}).get("origin", ""),
+        source_ip=http.request_context.http.source_ip,
+        user_agent=http.request_context.http.user_agent,
+        origin=http.headers.get("origin", ""),
     )
     ctx = TaskContext(
         store=wiring.store(),
@@ -38,8 +35,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         documents=lambda id_izin: task_documents(wiring.store(), id_izin, wiring.presigned_url),
         record_event=wiring.record_event,
     )
-    page = decide_task(request, ctx) if http["method"] == "POST" else show_task(request, ctx)
-    logger.info("task page", extra={"method": http["method"], "status": page.status})
-    if http["method"] == "POST" and page.status == 200:
+    page = decide_task(request, ctx) if http.method == "POST" else show_task(request, ctx)
+    logger.info("task page", extra={"method": http.method, "status": page.status})
+    if http.method == "POST" and page.status == 200:
         count("StepsCompleted")
     return {"statusCode": page.status, "headers": PAGE_HEADERS, "body": page.html}

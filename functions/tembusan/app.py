@@ -7,13 +7,15 @@ from typing import Any
 
 from izin import wiring
 from izin.integrations import send_tembusan
+from izin.models import ApplicationRequest
 from izin.observability import logger
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = ApplicationRequest.model_validate(event)
     return send_tembusan(
-        event["id_izin"],
+        request.id_izin,
         store=wiring.store(),
         roster=wiring.roster(),
         mailer=wiring.mailer(),

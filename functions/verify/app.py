@@ -9,6 +9,7 @@ from typing import Any
 
 from izin import wiring
 from izin.documents import load_dinas
+from izin.models import HttpRequest
 from izin.observability import logger
 from izin.pages import PAGE_HEADERS
 from izin.settings import settings
@@ -17,13 +18,13 @@ from izin.verify import VerifyContext, VerifyRequest, verify_page
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    http = event["requestContext"]["http"]
+    http = HttpRequest.model_validate(event)
     request = VerifyRequest(
-        document_id=(event.get("pathParameters") or {}).get("document_id", ""),
-        method=http["method"],
-        content_type=(event.get("headers") or {}).get("content-type", ""),
-        body=event.get("body") or "",
-        is_base64=bool(event.get("isBase64Encoded")),
+        document_id=http.path_parameters.get("document_id", ""),
+        method=http.method,
+        content_type=http.headers.get("content-type", ""),
+        body=http.body,
+        is_base64=http.is_base64_encoded,
     )
     ctx = VerifyContext(
         store=wiring.store(),
@@ -32,5 +33,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         presign=wiring.presigned_url,
     )
     page = verify_page(request, ctx)
-    logger.info("verify page", extra={"method": http["method"], "status": page.status})
+    logger.info("verify page", extra={"method": http.method, "status": page.status})
     return {"statusCode": page.status, "headers": PAGE_HEADERS, "body": page.html}

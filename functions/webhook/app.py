@@ -4,11 +4,11 @@ Input: an HTTP API (payload 2.0) event for POST /webhooks/{source}. Output: its 
 Every refusal is counted (metric WebhookRefused, dimension status) for the alarm on it.
 """
 
-import base64
 import json
 from typing import Any
 
 from izin import wiring
+from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.queues import SqsQueue
 from izin.settings import settings
@@ -17,7 +17,8 @@ from izin.webhooks import Answer, receive, unknown_source
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    source = (event.get("pathParameters") or {}).get("source", "")
+    http = HttpRequest.model_validate(event)
+    source = http.path_parameters.get("source", "")
     secret_arns = {
         "oss": settings().oss_webhook_secret_arn,
         "siinas": settings().siinas_webhook_secret_arn,
@@ -25,12 +26,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if source not in secret_arns:
         answer = unknown_source(source)
     else:
-        body = event.get("body") or ""
-        raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
         answer = receive(
             source,
-            event.get("headers") or {},
-            raw,
+            http.headers,
+            http.raw_body(),
             secret=wiring.secret(secret_arns[source]),
             now=wiring.now(),
             store=wiring.store(),

@@ -14,7 +14,7 @@ from typing import Any
 
 from izin.roster import load_roster
 from izin.settings import Settings
-from izin.store import Store
+from izin.store import DynamoStore
 
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints, Scenario, Trail, drive, step_line
@@ -29,7 +29,7 @@ def endpoints_of(runtime: LocalRuntime, secrets: Mapping[str, str]) -> Endpoints
     return Endpoints(
         http_url=runtime.http_url,
         outbox=runtime.outbox,
-        store=Store(runtime.table_names["IzinTable"]),
+        store=DynamoStore(runtime.table_names["IzinTable"]),
         roster=load_roster(settings.roster_path()),
         secrets=secrets,
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from izin.models import execution_name
 from izin.resume import NotResumable, resumable_states, resume_input, resume_point
-from izin.store import Store
+from izin.store import DynamoStore
 
 
 def resume(id_izin: str, *, table: str, state_machine_arn: str, by: str) -> str:
@@ -21,7 +21,7 @@ def resume(id_izin: str, *, table: str, state_machine_arn: str, by: str) -> str:
     import boto3
 
     sfn = boto3.client("stepfunctions")
-    store = Store(table)
+    store = DynamoStore(table)
     application = store.application(id_izin)
     if application is None or application.get("status") != "TERHENTI":
         raise NotResumable(f"{id_izin} is not TERHENTI")

@@ -70,9 +70,9 @@ def print_status(
 ) -> int:
     """Print one application (with its audit trail) or all of them."""
     use_endpoint(endpoint_url)
-    from izin.store import Store
+    from izin.store import DynamoStore
 
-    store = Store(find_table(table))
+    store = DynamoStore(find_table(table))
     now, calendar = datetime.now(UTC), HolidayCalendar.load()
     if id_izin:
         item = store.application(id_izin)

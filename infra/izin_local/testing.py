@@ -16,7 +16,7 @@ import boto3
 from izin.models import execution_name
 from izin.roster import load_roster
 from izin.sop import step
-from izin.store import Store
+from izin.store import DynamoStore, Store
 
 from izin_local.cli import TEMPLATE, runtime_options, webhook_secrets
 from izin_local.officer import wait_until
@@ -98,7 +98,7 @@ def endpoints_of(runtime: LocalRuntime, roster: Path = ROSTER) -> Endpoints:
     return Endpoints(
         http_url=runtime.http_url,
         outbox=runtime.outbox,
-        store=Store(runtime.table_names["IzinTable"]),
+        store=DynamoStore(runtime.table_names["IzinTable"]),
         roster=load_roster(roster),
         secrets=webhook_secrets(),
     )

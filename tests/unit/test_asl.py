@@ -15,6 +15,8 @@ import inspect
 import json
 import pkgutil
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 
 import izin
 import pytest
+from izin import sop, workflow
 from izin.sop import STEPS
 from izin_local.template import Template
 
@@ -255,6 +258,44 @@ def test_every_step_of_the_sop_is_a_state() -> None:
     states = all_states(definition)
     assert len(STEPS) == 20
     assert [s.state_name for s in STEPS if s.state_name not in states] == []
+
+
+def test_the_committed_asl_is_the_one_generated_from_the_sop_table() -> None:
+    committed = (ROOT / workflow.ASL_PATH).read_text(encoding="utf-8")
+    assert committed == workflow.render(), "run scripts/build_asl.py after changing izin.sop"
+
+
+def test_every_officer_s_step_asks_once_and_no_other_step_does() -> None:
+    asking = [s.number for s in STEPS if any(isinstance(f, sop.Ask) for f in s.flow)]
+    assert asking == [s.number for s in STEPS if s.is_task]
+    assert all(sum(isinstance(f, sop.Ask) for f in s.flow) <= 1 for s in STEPS)
+    assert all(s.flow for s in STEPS), "every step runs as at least one state"
+
+
+def test_every_state_of_a_step_carries_its_number_in_name_and_payload() -> None:
+    states = workflow.definition()["States"]
+    for step in STEPS:
+        for flow in step.flow:
+            name = workflow.state_name(step, flow)
+            assert name.startswith(step.code), name
+            payload = states[name].get("Parameters", {})
+            payload = payload.get("Payload", payload)
+            assert payload.get("step", step.number) == step.number, name
+
+
+def test_an_officer_s_answer_lands_in_its_step_s_slot() -> None:
+    states = workflow.definition()["States"]
+    for step in STEPS:
+        if step.is_task:
+            assert states[step.state_name]["ResultPath"] == f"$.{sop.slot(step.number)}"
+
+
+def test_the_script_checks_the_committed_file() -> None:
+    script = ROOT / "scripts" / "build_asl.py"
+    checked = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 # --- the walker on broken definitions: it must see what it is there to see --------------

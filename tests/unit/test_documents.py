@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,13 +30,14 @@ from izin.documents import (
     load_dinas,
     render_document,
     render_html,
+    render_pdf,
     seal_documents,
     tanggal_terbilang,
     terbilang,
 )
+from izin.memory_store import MemoryStore
 from izin.models import DocumentRef
 from izin.roster import Roster, load_roster
-from izin_local.testing import MemoryStore
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
 ID_IZIN = "I-202611260930001234567"
@@ -425,7 +427,8 @@ def test_a_rendered_version_is_stored_recorded_pointed_to_and_audited(desk: Desk
 def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
     first = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
     other = Desk(MemoryStore.seeded(application("PT Lain"), STEPS))
-    other.store.counters = desk.store.counters  # another application takes a number meanwhile
+    # Another application took a number of this type meanwhile.
+    other.store.next_number(Jenis.SURAT_PENGANTAR_DPMPTSP.value, 2026)
     assert (
         other.render(Jenis.SURAT_PENGANTAR_DPMPTSP).nomor
         == "500.2.2/2/SP-DPMPTSP/Disperindag-Ind/2026"
@@ -546,6 +549,89 @@ def test_every_version_has_its_pdf_beside_it(desk: Desk) -> None:
     assert pointer is not None and pointer["pdf_sha256"] == item["pdf_sha256"]
     (entry,) = desk.store.trail
     assert (entry["pdf_key"], entry["pdf_sha256"]) == (item["pdf_key"], item["pdf_sha256"])
+
+
+def test_the_fonts_are_parsed_once_and_every_pdf_carries_its_own_glyphs(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fpdf.fonts import TTFFont
+    from izin.documents import pdf as documents
+
+    parsed: list[str] = []
+    original = TTFFont.__init__
+
+    def counting(self: TTFFont, *args: Any, **kwargs: Any) -> None:
+        parsed.append(str(args[1]))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TTFFont, "__init__", counting)
+    documents._parsed_fonts.cache_clear()
+    pdfs = [
+        desk.bucket.objects[desk.render(jenis).key.removesuffix(".html") + ".pdf"][0]
+        for jenis in (Jenis.SURAT_PENGANTAR_KABID, Jenis.NOTA_DINAS)
+    ]
+    assert len(parsed) == len(documents.FONT_FACES)  # four faces, for both documents
+    for pdf in pdfs:  # each embeds the glyphs it uses: its text reads back whole
+        assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdf, tmp_path)
+
+
+def test_pdfs_made_at_once_in_threads_are_each_whole(desk: Desk, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from izin.documents import pdf as documents
+
+    def context(jenis: Jenis) -> dict[str, Any]:
+        return build_context(
+            jenis,
+            application=desk.store.application(ID_IZIN) or {},
+            steps=STEPS,
+            roster=ROSTER,
+            dinas=DINAS,
+            now=NOW,
+            nomor="800.1.11.1/1/ST/Disperindag-Ind/2026",
+            related={},
+        )
+
+    # Two documents of different sizes, so that their PDF objects number differently.
+    kinds = [Jenis.SURAT_TUGAS, Jenis.SURAT_PENGANTAR_KABID] * 12
+    contexts = {jenis: context(jenis) for jenis in set(kinds)}
+    alone = {jenis: render_pdf(jenis, contexts[jenis], now=NOW) for jenis in set(kinds)}
+    documents._parsed_fonts.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        pdfs = list(pool.map(lambda j: render_pdf(j, contexts[j], now=NOW), kinds))
+    # Byte for byte what each renders alone: no thread saw another's glyphs or objects.
+    assert [alone[jenis] for jenis in kinds] == pdfs
+    assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdfs[0], tmp_path)
+
+
+def test_fonts_installed_in_many_threads_share_nothing_an_output_changes() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fpdf import FPDF
+    from izin.documents import pdf as documents
+
+    def made(pages: int) -> bytes:
+        pdf = FPDF()
+        documents._install_fonts(pdf)
+        pdf.set_creation_date(NOW)
+        for _ in range(pages):
+            pdf.add_page()
+            pdf.set_font("LiberationSerif", size=12)
+            pdf.write(5, "Berita Acara Pemeriksaan " * 20)
+            pdf.set_font("LiberationSerif", "B", 12)
+            pdf.write(5, "Kesimpulan: siap")
+        return bytes(pdf.output())
+
+    alone = {pages: made(pages) for pages in (1, 3)}
+    sizes = [1, 3] * 6
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns often: a shared font object shows
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            made_at_once = list(pool.map(made, sizes))
+    finally:
+        sys.setswitchinterval(switching)
+    assert made_at_once == [alone[pages] for pages in sizes]
 
 
 def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:
@@ -696,9 +782,9 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_fifty_numbers_taken_at_once_are_fifty_consecutive_numbers(table: str) -> None:
-    from izin.store import Store
+    from izin.store import DynamoStore
 
-    store = Store(table)
+    store = DynamoStore(table)
     taken: list[int] = []
     lock = threading.Lock()
     start = threading.Barrier(50)

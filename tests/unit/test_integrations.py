@@ -34,9 +34,9 @@ from izin.integrations import (
     upload_bap,
 )
 from izin.mail import Email
+from izin.memory_store import MemoryStore
 from izin.queues import RetrySettings
 from izin.roster import Roster, load_roster
-from izin_local.testing import MemoryStore
 from pydantic import ValidationError
 
 ROSTER = Path(__file__).resolve().parents[2] / "layers/izin/izin/data/roster.json"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from izin.documents import load_dinas
+from izin.memory_store import MemoryStore
 from izin.roster import load_roster
 from izin.verify import (
     MAX_BODY_BYTES,
@@ -77,31 +78,23 @@ SEALED = version(
 )
 
 
-class FakeStore:
-    """The store reads of the verify page, in memory."""
-
-    def __init__(self, *docs: dict[str, Any], nama: str = "PT Sawit Sanggau Lestari") -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        for doc in docs:
-            sk = f"DOC#{doc['jenis']}#{doc['versi']:03d}"
-            self.items[(f"APP#{ID_IZIN}", sk)] = {"PK": f"APP#{ID_IZIN}", "SK": sk, **doc}
-            pointer = {k: doc[k] for k in ("jenis", "judul", "nomor", "versi", "key", "sha256")}
-            pointer |= {"id_izin": ID_IZIN, "sealed": doc["sealed"], "pdf_key": doc["pdf_key"]}
-            self.items[(f"DOCUMENT#{doc['document_id']}", "DOCUMENT")] = pointer
-        self.app = {"data": {"id_izin": ID_IZIN, "perusahaan": {"nama": nama}}}
-
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return self.items.get((pk, sk))
-
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
-        found = sorted(
-            (i for (p, s), i in self.items.items() if p == pk and s.startswith(prefix)),
-            key=lambda i: str(i["SK"]),
-        )
-        return found[::-1] if newest_first else found
-
-    def application(self, id_izin: str) -> dict[str, Any] | None:
-        return self.app if id_izin == ID_IZIN else None
+def fake_store(*docs: dict[str, Any], nama: str = "PT Sawit Sanggau Lestari") -> MemoryStore:
+    """The documents' versions and pointers, and their application, as documents wrote them."""
+    store = MemoryStore()
+    store.create_application(
+        ID_IZIN,
+        {
+            "id_izin": ID_IZIN,
+            "data": {"id_izin": ID_IZIN, "perusahaan": {"nama": nama}},
+            "created_at": "2026-12-01T03:00:00+00:00",
+        },
+    )
+    for doc in docs:
+        store.put_document_version(ID_IZIN, doc["jenis"], doc["versi"], doc)
+        pointer = {k: doc[k] for k in ("jenis", "judul", "nomor", "versi", "key", "sha256")}
+        pointer |= {"id_izin": ID_IZIN, "sealed": doc["sealed"], "pdf_key": doc["pdf_key"]}
+        store.put_document_pointer(doc["document_id"], pointer)
+    return store
 
 
 class Links:
@@ -115,9 +108,9 @@ class Links:
         return f"https://s3.example/izin-documents/x?X-Amz-Expires={seconds}&X-Amz-Signature=abc"
 
 
-def context(store: FakeStore | None = None) -> tuple[VerifyContext, Links]:
+def context(store: MemoryStore | None = None) -> tuple[VerifyContext, Links]:
     links = Links()
-    store = store or FakeStore(version(1, DRAFT_ID, DRAFT_HTML, DRAFT_PDF), SEALED)
+    store = store or fake_store(version(1, DRAFT_ID, DRAFT_HTML, DRAFT_PDF), SEALED)
     return VerifyContext(store=store, dinas=DINAS, roster=ROSTER, presign=links), links
 
 
@@ -272,7 +265,7 @@ def test_a_superseded_draft_says_so_and_links_the_signed_version() -> None:
 
 
 def test_a_draft_superseded_by_a_draft_links_nothing() -> None:
-    store = FakeStore(
+    store = fake_store(
         version(1, DRAFT_ID, DRAFT_HTML, DRAFT_PDF),
         version(2, OTHER_DRAFT_ID, b"<p>v2</p>", b"%PDF v2"),
     )
@@ -349,7 +342,7 @@ def test_an_upload_over_the_limit_is_413() -> None:
 
 def test_a_company_name_with_markup_is_escaped() -> None:
     nama = "PT \"Sawit\" & <script>alert('x')</script>"
-    store = FakeStore(SEALED, nama=nama)
+    store = fake_store(SEALED, nama=nama)
     page = verify_page(VerifyRequest(SEALED_ID), context(store)[0])
     assert "<script>" not in page.html and "&lt;script&gt;" in page.html
     assert nama in html.unescape(page.html)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from izin.memory_store import MemoryStore
 from izin.webhooks import (
     MAX_BODY,
     REFUSAL_STATUSES,
@@ -24,27 +25,6 @@ from izin_local import samples
 
 SECRET = "oss-secret"
 NOW = datetime(2026, 11, 26, 2, 15, tzinfo=UTC)
-
-
-class FakeStore:
-    """The delivery records, in a dict."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        if if_absent and (pk, sk) in self.items:
-            return False
-        self.items[(pk, sk)] = dict(fields)
-        return True
-
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        item = self.items.get((pk, sk))
-        return dict(item) if item is not None else None
-
-    def update(self, pk: str, sk: str, fields: dict[str, Any]) -> dict[str, Any]:
-        self.items[(pk, sk)] = {**self.items.get((pk, sk), {}), **fields}
-        return self.items[(pk, sk)]
 
 
 class FakeQueue:
@@ -91,10 +71,10 @@ def deliver(
     headers: dict[str, str] | None = None,
     *,
     source: str = "oss",
-    store: FakeStore | None = None,
+    store: MemoryStore | None = None,
     queue: FakeQueue | None = None,
-) -> tuple[Answer, FakeStore, FakeQueue]:
-    store, queue = store or FakeStore(), queue or FakeQueue()
+) -> tuple[Answer, MemoryStore, FakeQueue]:
+    store, queue = store or MemoryStore(), queue or FakeQueue()
     answer = receive(
         source,
         headers_for(body) if headers is None else headers,
@@ -107,7 +87,7 @@ def deliver(
     return answer, store, queue
 
 
-def refused(answer: Answer, store: FakeStore, queue: FakeQueue) -> int:
+def refused(answer: Answer, store: MemoryStore, queue: FakeQueue) -> int:
     """The refusal's status, once it is clear nothing was queued or recorded."""
     assert answer.refused
     assert answer.status in REFUSAL_STATUSES  # each one is counted and alarmed on
@@ -158,7 +138,7 @@ def test_the_same_event_id_from_the_other_source_is_another_event() -> None:
 
 def test_a_delivery_that_died_before_queueing_is_queued_by_its_repeat() -> None:
     body = body_of()
-    store = FakeStore()
+    store = MemoryStore()
     with pytest.raises(ConnectionError):
         deliver(body, store=store, queue=FakeQueue(down=True))
     assert store.items[("DELIVERY#oss#evt-0001", "DELIVERY")]["status"] == "pending"

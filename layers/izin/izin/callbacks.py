@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
-
-from izin.aws import client
 
 # The errors that mean the waiting state is gone: the ticket's own record decides what the
 # officer sees, these only confirm it (moto and AWS name them differently).
@@ -21,20 +18,3 @@ class Callbacks(Protocol):
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
         """Hand the output to the state waiting on the token, or raise TaskGone."""
-
-
-class StepFunctionsCallbacks:
-    """The adapter on AWS Step Functions."""
-
-    def succeed(self, token: str, output: dict[str, Any]) -> None:
-        """SendTaskSuccess; TaskGone when the state no longer waits."""
-        from botocore.exceptions import ClientError
-
-        try:
-            client("stepfunctions").send_task_success(
-                taskToken=token, output=json.dumps(output, ensure_ascii=False, default=str)
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in GONE:
-                raise TaskGone(error.response["Error"]["Code"]) from error
-            raise

@@ -13,39 +13,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from izin import sop
 from izin.callbacks import Callbacks, TaskGone
-from izin.models import (
-    IzinStatus,
-    KomitmenTerpenuhi,
-    Permohonan,
-    VerifikasiDiajukan,
-    execution_name,
-)
+from izin.event_types import EVENTS, START, Source
+from izin.models import Permohonan, execution_name
 from izin.observability import logger
-from izin.store import ConditionFailed, Store, app_key
+from izin.store import ConditionFailed, Store
 from izin.tickets import supersede
-
-Source = Literal["oss", "siinas"]
-
-# (source, type) → the model of its `data`, and the SOP step it belongs to.
-EVENT_TYPES: dict[tuple[str, str], type[BaseModel]] = {
-    ("oss", "permohonan.diajukan"): Permohonan,
-    ("siinas", "verifikasi.diajukan"): VerifikasiDiajukan,
-    ("siinas", "komitmen.terpenuhi"): KomitmenTerpenuhi,
-    ("oss", "izin.status"): IzinStatus,
-}
-START = "oss:permohonan.diajukan"
-# The SOP step each awaited event completes.
-EVENT_STEP = {
-    "siinas:verifikasi.diajukan": 3,
-    "siinas:komitmen.terpenuhi": 18,
-    "oss:izin.status": 19,
-}
 
 
 class InboundEvent(BaseModel):
@@ -93,16 +71,16 @@ def apply_event(
     now: datetime,
 ) -> str:
     """Apply one event; returns what happened ("started", "delivered", "kept", …)."""
-    model = EVENT_TYPES[(event.source, event.type)]
-    data = model.model_validate(event.data)
-    if event.key == START:
+    data = EVENTS[event.key].model.model_validate(event.data)
+    if event.key == START.key:
         assert isinstance(data, Permohonan)
         return start_application(data, event, store=store, executions=executions, now=now)
     id_izin = str(data.model_dump()["id_izin"])
-    sk = f"EVENT#{event.key}#{event.occurred_at.isoformat()}#{event.event_id}"
-    fresh = store.put(
-        app_key(id_izin),
-        sk,
+    fresh = store.keep_event(
+        id_izin,
+        event.key,
+        event.occurred_at.isoformat(),
+        event.event_id,
         {
             "event_id": event.event_id,
             "source": event.source,
@@ -112,7 +90,6 @@ def apply_event(
             "received_at": now.isoformat(),
             "recorded_by": event.recorded_by,
         },
-        if_absent=True,
     )
     if fresh and store.application(id_izin):
         store.append_audit(
@@ -139,7 +116,7 @@ def start_application(
     now: datetime,
 ) -> str:
     """Record the application and start its execution, each at most once."""
-    step = sop.step(1)
+    step = sop.step(START.sop_step)
     created = store.create_application(
         permohonan.id_izin,
         {
@@ -158,7 +135,7 @@ def start_application(
             permohonan.id_izin,
             {
                 "action": "application.received",
-                "step": 1,
+                "step": step.number,
                 "actor": "OSS",
                 "event_id": event.event_id,
                 "note": "permohonan Izin Perluasan diterima dari OSS",
@@ -168,9 +145,7 @@ def start_application(
     started = executions.start(execution_name(permohonan.id_izin), initial_state(permohonan))
     # Deliveries applied at once may each see their start succeed (StartExecution is
     # idempotent for the same name and input): only the first to mark it reports it.
-    started = started and store.put(
-        app_key(permohonan.id_izin), "EXECUTION", {"started_at": now.isoformat()}, if_absent=True
-    )
+    started = started and store.mark_started(permohonan.id_izin, {"started_at": now.isoformat()})
     if started:
         store.append_audit(
             permohonan.id_izin,
@@ -182,7 +157,7 @@ def start_application(
             now=now,
         )
         # Events that came before the application existed are in its trail from now on.
-        for pending in store.query(app_key(permohonan.id_izin), "EVENT#"):
+        for pending in store.events(permohonan.id_izin):
             if pending.get("status") == "pending":
                 store.append_audit(
                     permohonan.id_izin,
@@ -208,11 +183,7 @@ def register_wait(
     now: datetime,
 ) -> bool:
     """A state waits for an event: keep its token, and deliver an event already here."""
-    store.put(
-        app_key(id_izin),
-        f"WAIT#{event_key}",
-        {"token": token, "step": step, "since": now.isoformat()},
-    )
+    store.put_wait(id_izin, event_key, {"token": token, "step": step, "since": now.isoformat()})
     source = event_key.split(":", 1)[0]
     sop_step = sop.step(step)
     store.update_application(
@@ -233,19 +204,18 @@ def deliver_pending(
     store: Store, callbacks: Callbacks, id_izin: str, event_key: str, *, now: datetime
 ) -> bool:
     """Hand the oldest pending event to the waiting state, if both are there; once."""
-    pk = app_key(id_izin)
-    wait = store.get(pk, f"WAIT#{event_key}")
+    wait = store.wait(id_izin, event_key)
     if not wait or not wait.get("token"):
         return False
-    pending = [e for e in store.query(pk, f"EVENT#{event_key}#") if e.get("status") == "pending"]
+    pending = [e for e in store.events(id_izin, event_key) if e.get("status") == "pending"]
     if not pending:
         return False
     event = pending[0]
     token = wait["token"]
     try:  # claim the waiter: only one deliverer wins its token
-        claimed = store.update(
-            pk,
-            f"WAIT#{event_key}",
+        claimed = store.update_wait(
+            id_izin,
+            event_key,
             {"claimed_event": event["event_id"]},
             expect={"token": token},
             remove=("token",),
@@ -253,24 +223,23 @@ def deliver_pending(
     except ConditionFailed:
         return False
     try:
-        store.update(
-            pk,
-            event["SK"],
+        store.set_event(
+            event,
             {"status": "applied", "applied_at": now.isoformat()},
             expect={"status": "pending"},
         )
     except ConditionFailed:
-        _restore_wait(store, pk, event_key, token)
+        _restore_wait(store, id_izin, event_key, token)
         return False
     try:
         callbacks.succeed(token, event_output(event_key, event))
     except TaskGone:
-        _unapply(store, pk, event)
+        _unapply(store, event)
         logger.warning("waiting state gone; event kept", extra={"event_id": event["event_id"]})
         return False
     except Exception:
-        _unapply(store, pk, event)
-        _restore_wait(store, pk, event_key, token)
+        _unapply(store, event)
+        _restore_wait(store, id_izin, event_key, token)
         raise
     _after_applied(store, id_izin, event_key, event, now=now)
     supersede(store, claimed.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
@@ -282,9 +251,9 @@ def remember_manual_ticket(
 ) -> None:
     """Keep the Operator's record-by-hand ticket with the wait; stop it if the event came first."""
     try:
-        store.update(
-            app_key(id_izin),
-            f"WAIT#{event_key}",
+        store.update_wait(
+            id_izin,
+            event_key,
             {"manual_ticket": ticket_hash},
             present=("token",),
         )
@@ -292,51 +261,38 @@ def remember_manual_ticket(
         supersede(store, ticket_hash, now=now, by="event")
 
 
-def _restore_wait(store: Store, pk: str, event_key: str, token: str) -> None:
+def _restore_wait(store: Store, id_izin: str, event_key: str, token: str) -> None:
     with contextlib.suppress(ConditionFailed):  # a newer wait registered meanwhile
-        store.update(pk, f"WAIT#{event_key}", {"token": token}, expect={"token": None})
+        store.update_wait(id_izin, event_key, {"token": token}, expect={"token": None})
 
 
-def _unapply(store: Store, pk: str, event: Mapping[str, Any]) -> None:
-    store.update(pk, event["SK"], {"status": "pending"}, remove=("applied_at",))
+def _unapply(store: Store, event: dict[str, Any]) -> None:
+    store.set_event(event, {"status": "pending"}, remove=("applied_at",))
 
 
 def event_output(event_key: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """What the waiting state receives: the event's decision-relevant fields only."""
     data = event["data"]
-    fields = {
-        "siinas:verifikasi.diajukan": ("komitmen_data_industri",),
-        "siinas:komitmen.terpenuhi": ("nomor_berita_acara", "tanggal"),
-        "oss:izin.status": ("kd_status", "status"),
-    }[event_key]
-    return {"event_id": event["event_id"], **{f: data[f] for f in fields}}
+    return {"event_id": event["event_id"], **{f: data[f] for f in EVENTS[event_key].result_fields}}
 
 
 def _after_applied(
     store: Store, id_izin: str, event_key: str, event: Mapping[str, Any], *, now: datetime
 ) -> None:
     data = event["data"]
-    if event_key == "siinas:verifikasi.diajukan" and data.get("berkas"):
-        store.update_application(id_izin, {"berkas": data["berkas"]})
-    note = {
-        "siinas:verifikasi.diajukan": (
-            "komitmen data industri terpenuhi (YA)"
-            if data.get("komitmen_data_industri")
-            else "komitmen data industri belum terpenuhi (TIDAK): menunggu SIINAS"
-        ),
-        "siinas:komitmen.terpenuhi": "Berita Acara Pemenuhan Komitmen "
-        + str(data.get("nomor_berita_acara")),
-        "oss:izin.status": f"status OSS {data.get('kd_status')}: {data.get('status')}",
-    }[event_key]
+    kind = EVENTS[event_key]
+    kept = {name: data[name] for name in kind.kept if data.get(name)}
+    if kept:
+        store.update_application(id_izin, kept)
     store.append_audit(
         id_izin,
         {
             "action": "event.applied",
-            "step": EVENT_STEP[event_key],
+            "step": kind.sop_step,
             "actor": event["source"].upper(),
             "type": event["type"],
             "event_id": event["event_id"],
-            "note": note,
+            "note": kind.audit_note(data),
         },
         now=now,
     )

@@ -44,7 +44,8 @@ class FormInvalid(ValueError):
 def defaults(step: Step, application: Mapping[str, Any], roster: Roster, today: date) -> Values:
     """The values a step's form starts with for this application."""
     data = application.get("data", {})
-    team = roster.holders(Role.TIM_TEKNIS) if step.number == 7 else ()
+    picks_team = any(f.role == Role.TIM_TEKNIS for f in step.fields)
+    team = roster.holders(Role.TIM_TEKNIS) if picks_team else ()
     computed: Values = {
         "tanggal_mulai": today.isoformat(),
         "tanggal_selesai": (today + timedelta(days=7)).isoformat(),
@@ -93,7 +94,8 @@ def parse(
     note = str(values.get("catatan") or "").strip()
     if decision == Decision.NO and step.no_needs_note and not note:
         errors["catatan"] = f"Catatan wajib diisi bila memilih \u201c{step.no_label}\u201d."
-    for rule in RULES.get(step.number, ()):
+    asked = {f.name for f in step.fields}
+    for rule in (rule for field_name, rule in RULES if field_name in asked):
         errors.update({k: v for k, v in rule(values).items() if k not in errors})
     if errors or decision is None:
         raise FormInvalid(errors, values)
@@ -195,11 +197,12 @@ def _capacity(values: Values) -> Errors:
     return {}
 
 
-# Rules across fields, by step: what one field alone cannot say.
-RULES: dict[int, tuple[Callable[[Values], Errors], ...]] = {
-    7: (_team, _period),
-    11: (_capacity,),
-}
+# Rules across fields, for a form that asks for the named field: what one field cannot say.
+RULES: tuple[tuple[str, Callable[[Values], Errors]], ...] = (
+    ("anggota", _team),
+    ("tanggal_selesai", _period),
+    ("kapasitas_sesudah", _capacity),
+)
 
 
 def today_in_wib(now: datetime) -> date:

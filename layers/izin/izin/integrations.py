@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from izin import sop
 from izin.calendar import WIB
 from izin.callbacks import Callbacks, TaskGone
 from izin.mail import Attachment, Email, Mailer
 from izin.observability import logger
 from izin.roster import Roster
 from izin.sop import Role
-from izin.store import app_key
+from izin.store import Store
 from izin.templating import render
 
 HTTP_TIMEOUT_SECONDS = 10
@@ -35,11 +36,24 @@ HTTP_TIMEOUT_SECONDS = 10
 KD_INSPEKSI = "40"
 KD_PERSYARATAN_TERVERIFIKASI = "45"
 KD_PENOLAKAN_PERSYARATAN = "93"
-# The SOP step each milestone belongs to (10: the field inspection starts; 14: the approval).
-MILESTONE_STEP = {"inspeksi": 10, "bap_disetujui": 14}
+# The step each milestone to OSS is sent at, as the SOP table's flows send them.
+MILESTONE_STEP = {
+    flow.milestone: step.number
+    for step in sop.STEPS
+    for flow in step.flow
+    if isinstance(flow, sop.Milestone)
+}
 
 MANUAL_UPLOAD = "unggah_siinas"  # the kind of the Operator's manual task (izin.tasks)
-TEMBUSAN_SK = "TEMBUSAN"
+
+
+# The step that uploads the BAP to SIINAS and sends the tembusan, as the SOP table has it.
+UPLOAD_STEP = sop.step_with(sop.Upload).number
+
+
+def _answer(store: Store, id_izin: str, field: str, default: Any) -> Any:
+    """What an officer answered to a field, on the step whose form asks for it."""
+    return store.step_data(id_izin, sop.step_of_field(field).number).get(field, default)
 
 
 class CallFailed(Exception):
@@ -63,28 +77,6 @@ class Http(Protocol):
 
     def post(self, url: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> Response:
         """POST, or raise CallFailed when nothing came back (refused, timed out)."""
-
-
-class IntegrationStore(Protocol):
-    """The store methods the calls out use: store.Store has them, a test's fake too."""
-
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        """Write an item; with if_absent, only when none has that key."""
-
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        """One item, or None."""
-
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
-        """Every item of a partition whose sort key starts with `prefix`."""
-
-    def application(self, id_izin: str) -> dict[str, Any] | None:
-        """The application's record, or None."""
-
-    def step_data(self, id_izin: str, step: int) -> dict[str, Any]:
-        """What was entered on a step's form, or {}."""
-
-    def append_audit(self, id_izin: str, entry: dict[str, Any], *, now: datetime) -> None:
-        """Append one entry to the application's audit trail."""
 
 
 class ManualTasks(Protocol):
@@ -129,15 +121,15 @@ class StdlibHttp:
             connection.close()
 
 
-def latest(store: IntegrationStore, id_izin: str, jenis: str) -> dict[str, Any]:
+def latest(store: Store, id_izin: str, jenis: str) -> dict[str, Any]:
     """The newest version of one of the application's documents."""
-    versions = store.query(app_key(id_izin), f"DOC#{jenis}#")
+    versions = store.document_versions(id_izin, jenis)
     if not versions:
         raise LookupError(f"{id_izin} has no document {jenis}")
     return max(versions, key=lambda item: int(item["versi"]))
 
 
-def sealed(store: IntegrationStore, id_izin: str, jenis: str) -> dict[str, Any]:
+def sealed(store: Store, id_izin: str, jenis: str) -> dict[str, Any]:
     """The newest version of a document, which must be the one the Kepala Dinas sealed."""
     document = latest(store, id_izin, jenis)
     if not document.get("sealed"):
@@ -157,9 +149,7 @@ def idempotency_key(id_izin: str, sha256: str) -> str:
     return "bap-" + hashlib.sha256(f"{id_izin}:{sha256}".encode()).hexdigest()[:32]
 
 
-def bap_upload(
-    store: IntegrationStore, id_izin: str, read_object: Callable[[str], bytes]
-) -> dict[str, Any]:
+def bap_upload(store: Store, id_izin: str, read_object: Callable[[str], bytes]) -> dict[str, Any]:
     """The body of SIINAS's BAP upload (CONTRACT §2): the same on every retry."""
     bap = sealed(store, id_izin, "bap")
     key, content_type = _file(bap)
@@ -168,7 +158,7 @@ def bap_upload(
     return {
         "nomor_bap": bap["nomor"],
         "tanggal": signed_at.astimezone(WIB).date().isoformat(),
-        "kesimpulan": store.step_data(id_izin, 11).get("kesimpulan", "siap"),
+        "kesimpulan": _answer(store, id_izin, "kesimpulan", "siap"),
         "dokumen": {
             "nama": f"BAP-{id_izin}-v{bap['versi']}.{key.rsplit('.', 1)[-1]}",
             "content_type": content_type,
@@ -182,7 +172,7 @@ def upload_bap(
     id_izin: str,
     token: str,
     *,
-    store: IntegrationStore,
+    store: Store,
     http: Http,
     read_object: Callable[[str], bytes],
     base_url: str,
@@ -207,7 +197,7 @@ def upload_bap(
         id_izin,
         {
             "action": "bap.uploaded",
-            "step": 17,
+            "step": UPLOAD_STEP,
             "actor": "sistem",
             "sha256": body["sha256"],
             "id_unggah": receipt,
@@ -226,7 +216,7 @@ def upload_bap(
 
 
 def record_call_failure(
-    store: IntegrationStore,
+    store: Store,
     id_izin: str,
     *,
     system: str,
@@ -255,7 +245,7 @@ def open_manual_upload(
     token: str,
     *,
     reason: str,
-    store: IntegrationStore,
+    store: Store,
     issue: ManualTasks,
     now: datetime,
 ) -> str:
@@ -265,7 +255,7 @@ def open_manual_upload(
         id_izin,
         {
             "action": "bap.upload_manual",
-            "step": 17,
+            "step": UPLOAD_STEP,
             "actor": "sistem",
             "reason": reason,
             "note": f"unggah BAP ke SIINAS menjadi tugas manual Operator: {reason}",
@@ -287,7 +277,7 @@ def license_status(
     id_izin: str,
     milestone: str,
     *,
-    store: IntegrationStore,
+    store: Store,
     roster: Roster,
     kd_instansi: str,
     at: datetime,
@@ -297,10 +287,10 @@ def license_status(
     data = application.get("data", {})
     if milestone == "inspeksi":
         kd_status, keterangan = KD_INSPEKSI, "Pemeriksaan lapangan verifikasi teknis dimulai"
-        officer = store.step_data(id_izin, 7).get("ketua")
+        officer = _answer(store, id_izin, "ketua", None)
         signer = roster.by_nip(officer) if officer else roster.first(Role.TIM_TEKNIS)
     elif milestone == "bap_disetujui":
-        siap = store.step_data(id_izin, 11).get("kesimpulan", "siap") == "siap"
+        siap = _answer(store, id_izin, "kesimpulan", "siap") == "siap"
         kd_status = KD_PERSYARATAN_TERVERIFIKASI if siap else KD_PENOLAKAN_PERSYARATAN
         keterangan = (
             "BAP verifikasi teknis disetujui: siap" if siap else "BAP verifikasi teknis: belum siap"
@@ -327,7 +317,7 @@ def send_status(
     id_izin: str,
     milestone: str,
     *,
-    store: IntegrationStore,
+    store: Store,
     roster: Roster,
     http: Http,
     base_url: str,
@@ -377,7 +367,7 @@ def send_status(
 def send_tembusan(
     id_izin: str,
     *,
-    store: IntegrationStore,
+    store: Store,
     roster: Roster,
     mailer: Mailer,
     read_object: Callable[[str], bytes],
@@ -388,7 +378,7 @@ def send_tembusan(
     documents = [sealed(store, id_izin, j) for j in ("surat_pengantar_dpmptsp", "bap")]
     hashes = {d["jenis"]: d.get("pdf_sha256") or d["sha256"] for d in documents}
     to = str(roster.dpmptsp_email)
-    sent = store.get(app_key(id_izin), TEMBUSAN_SK)
+    sent = store.tembusan(id_izin)
     if sent and sent.get("documents") == hashes:
         return {"tembusan": sent["to"]}  # a retry of this step after the email went out
     attachments = []
@@ -414,12 +404,12 @@ def send_tembusan(
             attachments=tuple(attachments),
         )
     )
-    store.put(app_key(id_izin), TEMBUSAN_SK, {"to": to, "documents": hashes, "at": now.isoformat()})
+    store.record_tembusan(id_izin, {"to": to, "documents": hashes, "at": now.isoformat()})
     store.append_audit(
         id_izin,
         {
             "action": "tembusan.sent",
-            "step": 17,
+            "step": UPLOAD_STEP,
             "actor": "sistem",
             "to": to,
             "documents": hashes,

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from izin.sop import Decision
 
@@ -128,6 +136,123 @@ class StepRequest(BaseModel):
     reminders: int = Field(0, ge=0)
     timeout_seconds: int = Field(ge=1)
     deadline: datetime
+
+
+class AwaitRequest(BaseModel):
+    """The input of the await-event function: a state waits for an event of OSS or SIINAS."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+    step: int = Field(ge=1, le=20)
+    event: str = Field(pattern=r"^(oss|siinas):[a-z]+\.[a-z]+$")  # izin.event_types.EVENTS
+    task_token: str = Field(min_length=1, repr=False)
+
+
+class DeadlineRequest(BaseModel):
+    """The input of the deadline function: the step, and the state's last `$.sla`."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+    step: int = Field(ge=1, le=20)
+    previous: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProgressRequest(BaseModel):
+    """The input of the progress function: an automatic step, OSS's verdict at the last."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+    step: int = Field(ge=1, le=20)
+    status: Literal["", "efektif", "belum_efektif"] = ""
+
+
+class ApplicationRequest(BaseModel):
+    """The input of a function that needs only the application (the tembusan)."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+
+
+class ParkRequest(BaseModel):
+    """The input of the park function: the application and the Catch's error."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+    gagal: dict[str, Any] = Field(default_factory=dict)  # {"Error", "Cause"} of the Catch
+
+
+class MilestoneMessage(BaseModel):
+    """An OSS queue message from the state machine: tell OSS this milestone."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+    milestone: str = Field(min_length=1)  # a key of izin.integrations' PIA codes
+
+
+class UploadMessage(BaseModel):
+    """A SIINAS queue message from the state machine: upload the signed BAP, then answer."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+    task_token: str = Field(min_length=1, repr=False)
+
+
+class HttpContext(BaseModel):
+    """`requestContext.http` of an API Gateway HTTP API event (payload 2.0)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    method: str
+    source_ip: str = Field("", alias="sourceIp")
+    user_agent: str = Field("", alias="userAgent")
+
+
+class RequestContext(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    http: HttpContext
+
+
+class HttpRequest(BaseModel):
+    """What the HTTP functions read of an API Gateway HTTP API event (payload 2.0).
+
+    The event carries much more (routeKey, stage, time, …): read-only here, so it is
+    ignored rather than refused.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    request_context: RequestContext = Field(alias="requestContext")
+    path_parameters: dict[str, str] = Field(default_factory=dict, alias="pathParameters")
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = ""
+    is_base64_encoded: bool = Field(False, alias="isBase64Encoded")
+
+    @field_validator("path_parameters", "headers", "body", mode="before")
+    @classmethod
+    def _absent_is_empty(cls, value: Any, info: ValidationInfo) -> Any:
+        """API Gateway sends null, or nothing, for a route without parameters or a body."""
+        if value is None:
+            return "" if info.field_name == "body" else {}
+        return value
+
+    @property
+    def method(self) -> str:
+        """GET, POST, …"""
+        return self.request_context.http.method
+
+    def raw_body(self) -> bytes:
+        """The body as sent."""
+        import base64
+
+        return base64.b64decode(self.body) if self.is_base64_encoded else self.body.encode()
 
 
 class Deadline(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from izin import sop
 from izin.store import Store
 
 # Every page (task, verify): never cached (links in it expire), framed, indexed or scripted.
@@ -54,11 +55,10 @@ def describe(entry: Mapping[str, Any]) -> str:
     data = entry.get("data") or {}
     if action == "task.decided":
         decision = DECISIONS.get(str(entry.get("decision")), str(entry.get("decision")))
-        if entry.get("step") == 8 and entry.get("kind", "langkah") == "langkah":
-            decision = {
-                "YA": "perlu pemeriksaan lapangan",
-                "TIDAK": "tanpa pemeriksaan lapangan",
-            }.get(decision, decision)
+        branch = sop.branch_on(int(entry.get("step") or 0))
+        if branch is not None and entry.get("kind", "langkah") == "langkah":
+            said = {"YA": branch.said_yes, "TIDAK": branch.said_no}.get(decision)
+            decision = said or decision
         extra = data.get("kesimpulan")
         note = data.get("catatan") or ""
         return (

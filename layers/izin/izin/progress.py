@@ -20,13 +20,6 @@ from izin.templating import render
 
 OUTCOMES = {"efektif": "BERLAKU_EFEKTIF", "belum_efektif": "BELUM_EFEKTIF"}
 
-NOTES = {
-    1: "permohonan diajukan melalui OSS; Izin Perluasan belum efektif",
-    15: "perintah unggah BAP ke SIINAS dan tembusan ke DPMPTSP Kalbar "
-    "(bersama persetujuan langkah 14)",
-    16: "unggah BAP dan tembusan ditugaskan kepada Operator",
-}
-
 
 def record_step(
     store: Store, roster: Roster, id_izin: str, step: int, *, now: datetime, status: str = ""
@@ -39,8 +32,8 @@ def record_step(
         "updated_at": now.isoformat(),
     }
     actor = _actor(roster, s.actor)
-    note = NOTES.get(step, s.meaning)
-    if step == 20:
+    note = sop.record_note(s)
+    if s is sop.STEPS[-1]:  # OSS's verdict ends the SOP
         outcome = OUTCOMES[status]
         fields |= {"status": "SELESAI", "outcome": outcome, "finished_at": now.isoformat()}
         note = (

@@ -10,7 +10,6 @@ does its work once.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
@@ -24,7 +23,7 @@ from izin.aws import client
 from izin.observability import logger
 
 if TYPE_CHECKING:  # the webhook and inbound functions use this module without them
-    from izin.integrations import IntegrationStore, ManualTasks
+    from izin.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,7 +89,7 @@ def retry_later(
     system: str,
     id_izin: str,
     retry: RetrySettings,
-    store: IntegrationStore,
+    store: Store,
     now: datetime,
 ) -> int:
     """A call out failed: push the message's next attempt out and keep the failure in the trail."""
@@ -133,23 +132,6 @@ def process_batch(
     )
 
 
-def manual_tasks(now: datetime) -> ManualTasks:
-    """The Operator's manual tasks (izin.tasks.issue_manual_task) with this function's adapters."""
-    from izin import wiring
-    from izin.settings import settings
-    from izin.tasks import issue_manual_task
-
-    issue: ManualTasks = functools.partial(
-        issue_manual_task,
-        store=wiring.store(),
-        mailer=wiring.mailer(),
-        roster=wiring.roster(),
-        public_base_url=settings().public_base_url,
-        now=now,
-    )
-    return issue
-
-
 def idempotent_on_body(handle: F, *, table_name: str, name: str, context: Any) -> F:
     """`handle(record=…)` done once per message body: a redelivery returns the first result.
 
@@ -187,30 +169,3 @@ def idempotent_on_body(handle: F, *, table_name: str, name: str, context: Any) -
         key_prefix=name,
     )
     return wrapped
-
-
-class StepFunctionsExecutions:
-    """Starts executions of the Izin Perluasan state machine."""
-
-    def __init__(self, state_machine_arn: str) -> None:
-        self.arn = state_machine_arn
-
-    def start(self, name: str, state: dict[str, Any]) -> bool:
-        """StartExecution; False when an execution of that name exists already.
-
-        StartExecution with the name and input of a running execution succeeds without
-        starting another (it is idempotent), so its answer cannot tell a repeat: ask first.
-        """
-        sfn = client("stepfunctions")
-        execution_arn = self.arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
-        try:
-            sfn.describe_execution(executionArn=execution_arn)
-        except sfn.exceptions.ExecutionDoesNotExist:
-            pass
-        else:
-            return False
-        try:
-            sfn.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(state))
-        except sfn.exceptions.ExecutionAlreadyExists:
-            return False
-        return True

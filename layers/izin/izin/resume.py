@@ -11,10 +11,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from izin.store import Store, app_key
-
-PARK_STATE = "Dihentikan - Kegagalan Sistem"
-ROUTER = "Mulai"
+from izin import sop
+from izin.store import Store
+from izin.workflow import PARK_STATE, ROUTER, tenggat_name
 
 
 class NotResumable(Exception):
@@ -34,9 +33,9 @@ def resume_point(entered: Sequence[str], resumable: set[str]) -> str:
     failed = entered[len(entered) - 1 - list(reversed(entered)).index(PARK_STATE) - 1]
     if failed in resumable:
         return failed
-    tenggat = f"{failed[:2]} Tenggat"
-    if tenggat in resumable:
-        return tenggat
+    waits = {step.state_name: step for step in sop.STEPS if step.is_task}
+    if failed in waits and tenggat_name(waits[failed]) in resumable:
+        return tenggat_name(waits[failed])
     raise NotResumable(f"no way back into {failed!r}")
 
 
@@ -53,7 +52,7 @@ def resume_input(store: Store, application: Mapping[str, Any], start_at: str) ->
     }
     applied = [
         e
-        for e in store.query(app_key(application["id_izin"]), "EVENT#oss:izin.status#")
+        for e in store.events(application["id_izin"], "oss:izin.status")
         if e.get("status") == "applied"
     ]
     if applied:

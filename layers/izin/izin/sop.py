@@ -1,9 +1,11 @@
 """The SOP "Izin Perluasan" as data: the one table that drives everything else.
 
-Each of the 20 steps has its number, activity, actor, SLA, inputs, outputs, regulation note
-and, for an officer's step, the form of its task page. The state machine's state names,
-the emails, the task pages, the deadlines and the documents all read this table; nothing
-repeats it. A test checks that the ASL's state names are the ones written here.
+Each of the 20 steps has its number, activity, actor, SLA, inputs, outputs, regulation note,
+for an officer's step the form of its task page, and its `flow`: the states the state
+machine runs for it (the officer's wait, documents, milestones to OSS, the awaited events,
+the decisions and where their "no" goes back to). The state machine is generated from this
+table (izin.workflow, scripts/build_asl.py); the emails, the task pages, the deadlines and
+the documents read it too; nothing repeats it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,104 @@ class FormField:
     hint: str = ""
 
 
+# -- what the state machine runs for a step, in order (statemachine/ is generated from it) --
+
+
+@dataclass(frozen=True)
+class Record:
+    """An automatic step: the progress function records it on the application."""
+
+    reads: tuple[tuple[str, str], ...] = ()  # (parameter, JSONPath in the state) handed over
+    note: str = ""  # the audit trail's words for it, when the activity's meaning is not enough
+
+
+@dataclass(frozen=True)
+class AwaitEvent:
+    """The step waits for an event of OSS or SIINAS; its fields land at `$.{result}`."""
+
+    event: str  # "siinas:verifikasi.diajukan", a key of izin.events.EVENTS
+    result: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """An officer acts through a task link, the SLA's Tenggat first; the answer lands in the
+    step's slot (`$.s05`)."""
+
+
+@dataclass(frozen=True)
+class Render:
+    """A document is rendered, numbered and stored; its reference lands at `$.documents`."""
+
+    jenis: str
+    label: str  # in the state's name, "05 Dokumen - {label}"
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The approved documents are sealed (izin.documents.SEALED_AT_APPROVAL)."""
+
+    label: str = "Pengesahan"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A status is sent to OSS (receiveLicenseStatus, CONTRACT §2) through its queue."""
+
+    milestone: str  # a key of izin.integrations.MILESTONES
+    label: str
+
+
+@dataclass(frozen=True)
+class Tembusan:
+    """The signed BAP's copy goes by email to DPMPTSP Kalbar."""
+
+    activity: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The signed BAP is uploaded to SIINAS by the SIINAS worker (or by hand, its fallback)."""
+
+    note: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A decision: on to `then` when `variable` equals `value`, else to `otherwise`.
+
+    `otherwise` is a step's number (its first state: a send-back or a loop) or an ending;
+    `then` is empty for the next state. A branch with a `name` is a state of its own beside
+    the step's, else it is the step's state itself.
+    """
+
+    variable: str
+    value: str | bool
+    otherwise: int | str
+    then: str = ""
+    name: str = ""
+    note: str = ""
+    # What the deciding officer is told happens next, and how the history words each answer.
+    yes_text: str = ""
+    no_text: str = ""
+    said_yes: str = ""
+    said_no: str = ""
+
+
+Flow = Record | AwaitEvent | Ask | Render | Seal | Milestone | Tembusan | Upload | Branch
+
+
+def slot(number: int) -> str:
+    """Where an officer's answer to a step lands in the execution's state, "s05"."""
+    return f"s{number:02d}"
+
+
+def answered_yes(number: int) -> tuple[str, str]:
+    """The JSONPath and value of a "yes" on this step's task page."""
+    return f"$.{slot(number)}.decision", "yes"
+
+
 @dataclass(frozen=True)
 class Step:
     """One row of the SOP."""
@@ -99,6 +199,7 @@ class Step:
     done_label: str = "Selesai"
     no_needs_note: bool = True  # a "no" that sends the file back must say why
     documents: tuple[str, ...] = field(default=())  # document types shown for review
+    flow: tuple[Flow, ...] = ()  # what the state machine runs for this step, in order
 
     @property
     def code(self) -> str:
@@ -122,6 +223,7 @@ class Step:
 
 
 CATATAN = FormField("catatan", "Catatan", FieldKind.TEXTAREA, required=False)
+SENT_BACK_TEXT = "Berkas dikembalikan kepada Kasi (langkah 12) dengan catatan Anda."
 
 STEPS: tuple[Step, ...] = (
     Step(
@@ -131,6 +233,7 @@ STEPS: tuple[Step, ...] = (
         "Pemohon mengajukan Izin Perluasan melalui OSS.",
         inputs="Akun OSS",
         outputs="Izin Perluasan Belum Efektif",
+        flow=(Record(note="permohonan diajukan melalui OSS; Izin Perluasan belum efektif"),),
     ),
     Step(
         2,
@@ -139,6 +242,7 @@ STEPS: tuple[Step, ...] = (
         "Pemohon mengajukan verifikasi teknis melalui SIINAS.",
         inputs="Izin Perluasan Belum Efektif",
         outputs="Akun SIINAS",
+        flow=(AwaitEvent("siinas:verifikasi.diajukan", "verifikasi"),),
     ),
     Step(
         3,
@@ -148,6 +252,14 @@ STEPS: tuple[Step, ...] = (
         inputs="Akun SIINAS",
         outputs="Notifikasi SIINAS ke Akun SIINAS Dinas Teknis",
         regulation="Peraturan Menteri Perindustrian No 30 Tahun 2019",
+        flow=(
+            Branch(
+                "$.verifikasi.komitmen_data_industri",
+                True,
+                otherwise=2,
+                note="TIDAK: menunggu SIINAS lagi.",
+            ),
+        ),
     ),
     Step(
         4,
@@ -169,6 +281,7 @@ STEPS: tuple[Step, ...] = (
         ),
         decisions=(Decision.DONE,),
         done_label="Notifikasi diterima",
+        flow=(Ask(),),
     ),
     Step(
         5,
@@ -183,6 +296,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Surat Pengantar diperiksa, kirim ke Kepala Bidang",
         documents=("surat_pengantar_kabid",),
+        flow=(Render("surat_pengantar_kabid", "Surat Pengantar Kepala Bidang"), Ask()),
     ),
     Step(
         6,
@@ -202,6 +316,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Disposisikan kepada Kasi",
         documents=("surat_pengantar_kabid",),
+        flow=(Ask(), Render("nota_dinas", "Nota Dinas")),
     ),
     Step(
         7,
@@ -225,6 +340,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Tugaskan Tim Teknis",
         documents=("nota_dinas",),
+        flow=(Ask(), Render("surat_tugas", "Surat Tugas")),
     ),
     Step(
         8,
@@ -250,6 +366,7 @@ STEPS: tuple[Step, ...] = (
         yes_label="Ya, perlu pemeriksaan lapangan",
         no_label="Tidak, langsung ke BAP",
         documents=("surat_tugas",),
+        flow=(Ask(),),
     ),
     Step(
         9,
@@ -258,6 +375,16 @@ STEPS: tuple[Step, ...] = (
         "Keputusan apakah diperlukan pemeriksaan lapangan (ditanyakan pada halaman langkah 8).",
         inputs="Surat Tugas dan Berkas Pemohon",
         outputs="Surat Tugas dan Berkas Pemohon",
+        flow=(
+            Branch(
+                *answered_yes(8),
+                otherwise=11,
+                yes_text="Dilanjutkan dengan pemeriksaan lapangan (langkah 10).",
+                no_text="Dilanjutkan dengan pembuatan BAP (langkah 11).",
+                said_yes="perlu pemeriksaan lapangan",
+                said_no="tanpa pemeriksaan lapangan",
+            ),
+        ),
     ),
     Step(
         10,
@@ -298,6 +425,11 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Simpan hasil pemeriksaan",
         documents=("surat_tugas",),
+        flow=(
+            Milestone("inspeksi", "Status Inspeksi Lapangan"),
+            Ask(),
+            Render("form_pemeriksaan_lapangan", "Form Pemeriksaan Lapangan"),
+        ),
     ),
     Step(
         11,
@@ -340,6 +472,7 @@ STEPS: tuple[Step, ...] = (
         ),
         decisions=(Decision.DONE,),
         done_label="Buat BAP",
+        flow=(Ask(), Render("bap", "Berita Acara Pemeriksaan")),
     ),
     Step(
         12,
@@ -360,6 +493,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Laporkan kepada Kepala Bidang",
         documents=("bap", "surat_pengantar_dpmptsp"),
+        flow=(Render("surat_pengantar_dpmptsp", "Surat Pengantar DPMPTSP"), Ask()),
     ),
     Step(
         13,
@@ -374,6 +508,16 @@ STEPS: tuple[Step, ...] = (
         yes_label="Lengkap, teruskan ke Kepala Dinas",
         no_label="Belum lengkap, kembalikan ke Kasi",
         documents=("bap", "surat_pengantar_dpmptsp"),
+        flow=(
+            Ask(),
+            Branch(
+                *answered_yes(13),
+                otherwise=12,
+                name="Lengkap?",
+                note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Bidang.",
+                no_text=SENT_BACK_TEXT,
+            ),
+        ),
     ),
     Step(
         14,
@@ -389,6 +533,18 @@ STEPS: tuple[Step, ...] = (
         yes_label="Setujui dan tandatangani",
         no_label="Kembalikan ke Kasi",
         documents=("bap", "surat_pengantar_dpmptsp"),
+        flow=(
+            Ask(),
+            Branch(
+                *answered_yes(14),
+                otherwise=12,
+                name="Disetujui?",
+                note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Dinas.",
+                no_text=SENT_BACK_TEXT,
+            ),
+            Seal(),
+            Milestone("bap_disetujui", "Status Persetujuan BAP"),
+        ),
     ),
     Step(
         15,
@@ -398,6 +554,12 @@ STEPS: tuple[Step, ...] = (
         "DPMPTSP Kalbar (diberikan bersama persetujuan langkah 14).",
         inputs="Berkas BAP dan Surat Pengantar",
         outputs="Berkas BAP dan Surat Pengantar",
+        flow=(
+            Record(
+                note="perintah unggah BAP ke SIINAS dan tembusan ke DPMPTSP Kalbar "
+                "(bersama persetujuan langkah 14)"
+            ),
+        ),
     ),
     Step(
         16,
@@ -406,6 +568,7 @@ STEPS: tuple[Step, ...] = (
         "Penugasan unggah BAP melalui SIINAS dan pengiriman tembusan ke DPMPTSP kepada Operator.",
         inputs="Berkas BAP dan Surat Pengantar",
         outputs="Berkas BAP dan Surat Pengantar",
+        flow=(Record(note="unggah BAP dan tembusan ditugaskan kepada Operator"),),
     ),
     Step(
         17,
@@ -414,6 +577,13 @@ STEPS: tuple[Step, ...] = (
         "Mengunggah BAP melalui SIINAS dan mengirim tembusan ke DPMPTSP Kalbar.",
         inputs="BAP",
         outputs="BAP di SIINAS dan tembusan ke DPMPTSP Kalbar",
+        flow=(
+            Tembusan(
+                "Tembusan BAP ke DPMPTSP Kalbar",
+                "Tembusan BAP yang telah ditandatangani ke DPMPTSP Kalbar melalui email.",
+            ),
+            Upload("Bila SIINAS tidak tersedia: tugas unggah manual Operator."),
+        ),
     ),
     Step(
         18,
@@ -422,6 +592,7 @@ STEPS: tuple[Step, ...] = (
         "SIINAS mengirim Berita Acara Pemenuhan Komitmen Verifikasi Teknis.",
         inputs="BAP",
         outputs="BAP",
+        flow=(AwaitEvent("siinas:komitmen.terpenuhi", "komitmen"),),
     ),
     Step(
         19,
@@ -431,6 +602,7 @@ STEPS: tuple[Step, ...] = (
         inputs="Notifikasi SIINAS",
         outputs="Izin Perluasan",
         regulation="Jika seluruh komitmen telah terpenuhi, IP berlaku efektif",
+        flow=(AwaitEvent("oss:izin.status", "izin_status"),),
     ),
     Step(
         20,
@@ -441,8 +613,26 @@ STEPS: tuple[Step, ...] = (
         outputs="Izin Perluasan",
         regulation="Jika hasil verifikasi teknis menyatakan belum siap, IP masih belum berlaku "
         "efektif",
+        flow=(
+            Record(reads=(("status", "$.izin_status.status"),)),
+            Branch(
+                "$.izin_status.status",
+                "efektif",
+                then="IP Berlaku Efektif",
+                otherwise="IP Belum Efektif",
+                name="IP Berlaku Efektif?",
+                note="Hasil dari OSS: efektif bila seluruh komitmen terpenuhi.",
+            ),
+        ),
     ),
 )
+
+# How an application ends: the state machine's Succeed states, with what each means.
+ENDINGS: dict[str, str] = {
+    "IP Berlaku Efektif": "Izin Perluasan berlaku efektif.",
+    "IP Belum Efektif": "Izin Perluasan masih belum berlaku efektif; perluasan belum boleh "
+    "dilakukan.",
+}
 
 BY_NUMBER: dict[int, Step] = {s.number: s for s in STEPS}
 
@@ -455,6 +645,46 @@ def step(number: int) -> Step:
         raise KeyError(f"SOP Izin Perluasan has no step {number}") from None
 
 
+def step_of_field(name: str) -> Step:
+    """The one SOP step whose task page asks for this field: "ketua" is chosen at step 7."""
+    found = [s for s in STEPS if any(f.name == name for f in s.fields)]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} SOP steps ask for {name!r}, not one")
+    return found[0]
+
+
+def branch_on(number: int) -> Branch | None:
+    """The decision taken on this step's answer (step 8's is step 9's), if any."""
+    variable, _ = answered_yes(number)
+    return next(
+        (f for s in STEPS for f in s.flow if isinstance(f, Branch) and f.variable == variable),
+        None,
+    )
+
+
+def sent_back_by(number: int) -> tuple[Step, ...]:
+    """The steps whose "no" sends the file back to this one (12: the checks of 13 and 14)."""
+    return tuple(
+        s
+        for s in STEPS
+        if s.is_task
+        and any(isinstance(f, Branch) and f.otherwise == number for f in s.flow)
+        and number < s.number
+    )
+
+
+def rendered_at(jenis: str) -> Step:
+    """The step whose flow renders this document."""
+    (found,) = [s for s in STEPS for f in s.flow if isinstance(f, Render) and f.jenis == jenis]
+    return found
+
+
+def record_note(step: Step) -> str:
+    """What the audit trail says of an automatic step."""
+    notes = [f.note for f in step.flow if isinstance(f, Record) and f.note]
+    return notes[0] if notes else step.meaning
+
+
 # -- tasks beside the SOP's own steps -------------------------------------------------------
 
 BUKTI = FormField(
@@ -464,89 +694,61 @@ BUKTI = FormField(
     hint="Disimpan sebagai data elektronik bersama keputusan ini.",
 )
 
-# The manual fallbacks (CONTRACT §2): what an officer records when OSS or SIINAS cannot.
-MANUAL_TASKS: dict[str, Step] = {
-    "unggah_siinas": Step(
-        17,
-        Role.OPERATOR,
-        "Unggah BAP Manual melalui SIINAS",
-        "SIINAS tidak dapat dihubungi otomatis: unggah BAP yang telah ditandatangani melalui "
-        "SIINAS secara manual, lalu catat tanda terimanya.",
-        inputs="BAP",
-        outputs="BAP di SIINAS",
-        fields=(
-            FormField("nomor_tanda_terima", "Nomor tanda terima unggah SIINAS"),
-            FormField("tanggal_unggah", "Tanggal unggah", FieldKind.DATE),
-            BUKTI,
-        ),
-        decisions=(Decision.DONE,),
-        done_label="BAP sudah diunggah di SIINAS",
+
+def steps_with(kind: type[Flow]) -> tuple[Step, ...]:
+    """The steps whose flow runs a state of this kind (Upload, Record, Ask, …)."""
+    return tuple(s for s in STEPS if any(isinstance(f, kind) for f in s.flow))
+
+
+def step_with(kind: type[Flow]) -> Step:
+    """The one step whose flow runs a state of this kind; ValueError when not exactly one."""
+    (found,) = steps_with(kind) or (None,)
+    if found is None:
+        raise ValueError(f"no step runs {kind.__name__}")
+    return found
+
+
+# The manual fallbacks (CONTRACT §2): what an officer does when OSS or SIINAS cannot.
+_UPLOAD = step_with(Upload)
+UPLOAD_BY_HAND = Step(
+    _UPLOAD.number,
+    Role.OPERATOR,
+    "Unggah BAP Manual melalui SIINAS",
+    "SIINAS tidak dapat dihubungi otomatis: unggah BAP yang telah ditandatangani melalui "
+    "SIINAS secara manual, lalu catat tanda terimanya.",
+    inputs="BAP",
+    outputs="BAP di SIINAS",
+    fields=(
+        FormField("nomor_tanda_terima", "Nomor tanda terima unggah SIINAS"),
+        FormField("tanggal_unggah", "Tanggal unggah", FieldKind.DATE),
+        BUKTI,
     ),
-    "catat:siinas:verifikasi.diajukan": Step(
-        3,
+    decisions=(Decision.DONE,),
+    done_label="BAP sudah diunggah di SIINAS",
+)
+
+
+@dataclass(frozen=True)
+class RecordForm:
+    """The Operator's form that records an event of OSS or SIINAS by hand, with evidence."""
+
+    activity: str
+    meaning: str
+    fields: tuple[FormField, ...]
+    done_label: str
+
+
+def record_task(number: int, form: RecordForm) -> Step:
+    """The task page that records an event by hand, as the step the event belongs to."""
+    return Step(
+        number,
         Role.OPERATOR,
-        "Catat Notifikasi Verifikasi Teknis SIINAS",
-        "Bila notifikasi permohonan verifikasi teknis sudah ada di SIINAS tetapi belum sampai ke "
-        "sistem ini, catat di sini dengan buktinya.",
-        fields=(
-            FormField(
-                "komitmen_data_industri",
-                "Komitmen data industri",
-                FieldKind.CHOICE,
-                default="ya",
-                choices=(("ya", "YA: sudah terpenuhi"), ("tidak", "TIDAK: belum terpenuhi")),
-            ),
-            BUKTI,
-        ),
+        form.activity,
+        form.meaning,
+        fields=(*form.fields, BUKTI),
         decisions=(Decision.DONE,),
-        done_label="Catat notifikasi SIINAS",
-    ),
-    "catat:siinas:komitmen.terpenuhi": Step(
-        18,
-        Role.OPERATOR,
-        "Catat Berita Acara Pemenuhan Komitmen",
-        "Bila SIINAS sudah menerbitkan Berita Acara Pemenuhan Komitmen tetapi belum sampai ke "
-        "sistem ini, catat di sini dengan buktinya.",
-        fields=(
-            FormField("nomor_berita_acara", "Nomor Berita Acara Pemenuhan Komitmen"),
-            FormField("tanggal", "Tanggal berita acara", FieldKind.DATE),
-            BUKTI,
-        ),
-        decisions=(Decision.DONE,),
-        done_label="Catat berita acara",
-    ),
-    "catat:oss:izin.status": Step(
-        19,
-        Role.OPERATOR,
-        "Catat Status Izin dari OSS",
-        "Bila OSS sudah menetapkan status Izin Perluasan tetapi belum sampai ke sistem ini, "
-        "catat di sini dengan buktinya.",
-        fields=(
-            FormField(
-                "status",
-                "Status Izin Perluasan di OSS",
-                FieldKind.CHOICE,
-                default="efektif",
-                choices=(("efektif", "Berlaku efektif"), ("belum_efektif", "Belum efektif")),
-            ),
-            FormField(
-                "kd_status",
-                "Kode status OSS",
-                FieldKind.CHOICE,
-                default="50",
-                choices=(
-                    ("50", "50 Disetujui"),
-                    ("90", "90 Ditolak"),
-                    ("93", "93 Penolakan persyaratan"),
-                ),
-            ),
-            FormField("keterangan", "Keterangan", FieldKind.TEXTAREA, required=False),
-            BUKTI,
-        ),
-        decisions=(Decision.DONE,),
-        done_label="Catat status OSS",
-    ),
-}
+        done_label=form.done_label,
+    )
 
 
 def reassign_form(task: Step) -> Step:

@@ -19,16 +19,22 @@ Keys (single-table design):
 | Powertools idempotency record (TTL) | `IDEMPOTENCY#{function}` | `{function}#{hash}` |
 
 Values are plain Python (dicts, lists, int, float, str); numbers cross as Decimal and back.
-This module is the adapter: it knows DynamoDB, and nothing of the SOP's rules.
+
+`Store` is the port the domain code takes: a named method per item kind, so no key is
+spelt outside this module. `Records` writes those methods once over five primitives
+(put, get, query, update, the GSI1 listing); `DynamoStore` gives the primitives to
+DynamoDB, izin.memory_store.MemoryStore to a dict, with DynamoDB's condition semantics (a
+contract test runs the same cases against both). Nothing here knows the SOP's rules.
 """
 
 from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -83,12 +89,412 @@ def app_key(id_izin: str) -> str:
     return f"APP#{id_izin}"
 
 
+def _step_sk(step: int) -> str:
+    return f"STEP#{step:02d}"
+
+
+def _wait_sk(event_key: str) -> str:
+    return f"WAIT#{event_key}"
+
+
+def _ticket_pk(ticket_hash: str) -> str:
+    return f"TICKET#{ticket_hash}"
+
+
+def _delivery_pk(source: str, event_id: str) -> str:
+    return f"DELIVERY#{source}#{event_id}"
+
+
+def _document_pk(document_id: str) -> str:
+    return f"DOCUMENT#{document_id}"
+
+
+def ticket_hash_of(ticket: Mapping[str, Any]) -> str:
+    """The hash a ticket item is kept under."""
+    return str(ticket["PK"]).removeprefix("TICKET#")
+
+
 class ConditionFailed(Exception):
     """A conditional write lost: the item was not in the state the writer expected."""
 
 
-class Store:
-    """Reads and writes the table's items."""
+class Store(Protocol):
+    """The table as the domain sees it: one named method per kind of item."""
+
+    # applications
+    def create_application(self, id_izin: str, fields: Item) -> bool: ...
+    def application(self, id_izin: str) -> Item | None: ...
+    def update_application(
+        self,
+        id_izin: str,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> Item: ...
+    def applications(self, limit: int = 200) -> list[Item]: ...
+    def mark_started(self, id_izin: str, fields: Item) -> bool: ...
+    # audit trail
+    def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None: ...
+    def audit(self, id_izin: str) -> list[Item]: ...
+    # steps' form data
+    def save_step(self, id_izin: str, step: int, data: Item) -> None: ...
+    def step_data(self, id_izin: str, step: int) -> Item: ...
+    def steps(self, id_izin: str) -> dict[int, Item]: ...
+    # events of OSS and SIINAS, and the states waiting for them
+    def keep_event(
+        self, id_izin: str, event_key: str, occurred_at: str, event_id: str, fields: Item
+    ) -> bool: ...
+    def events(self, id_izin: str, event_key: str = "") -> list[Item]: ...
+    def set_event(
+        self,
+        event: Item,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> Item: ...
+    def put_wait(self, id_izin: str, event_key: str, fields: Item) -> None: ...
+    def wait(self, id_izin: str, event_key: str) -> Item | None: ...
+    def update_wait(
+        self,
+        id_izin: str,
+        event_key: str,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        remove: tuple[str, ...] = (),
+        present: tuple[str, ...] = (),
+    ) -> Item: ...
+    # documents
+    def put_document_version(self, id_izin: str, jenis: str, versi: int, item: Item) -> bool: ...
+    def document_versions(self, id_izin: str, jenis: str = "") -> list[Item]: ...
+    def put_document_pointer(self, document_id: str, fields: Item) -> bool: ...
+    def document_pointer(self, document_id: str) -> Item | None: ...
+    def tembusan(self, id_izin: str) -> Item | None: ...
+    def record_tembusan(self, id_izin: str, fields: Item) -> None: ...
+    # tickets
+    def put_ticket(self, ticket_hash: str, fields: Item) -> None: ...
+    def ticket(self, ticket_hash: str) -> Item | None: ...
+    def update_ticket(
+        self,
+        ticket_hash: str,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+        present: tuple[str, ...] = (),
+    ) -> Item: ...
+    # webhook deliveries
+    def put_delivery(self, source: str, event_id: str, fields: Item) -> bool: ...
+    def delivery(self, source: str, event_id: str) -> Item | None: ...
+    def update_delivery(self, source: str, event_id: str, fields: Item) -> Item: ...
+    # letter numbers
+    def next_number(self, jenis: str, year: int) -> int: ...
+
+
+class Records:
+    """The named methods of `Store`, over the primitives a subclass gives."""
+
+    # -- the primitives ---------------------------------------------------------------------
+
+    def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
+        """Write an item; with if_absent, only when none has that key (False if one had)."""
+        raise NotImplementedError
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """One item, strongly consistent, or None."""
+        raise NotImplementedError
+
+    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
+        """Every item of a partition whose sort key starts with `prefix`, by sort key."""
+        raise NotImplementedError
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+        must_exist: bool = False,
+        present: tuple[str, ...] = (),
+    ) -> Item:
+        """Set fields (and add to counters) atomically, if `expect` holds and `present` exist.
+
+        `expect` maps a field to the value it must have, None meaning it must be absent.
+        Returns the item as it is after the write; raises ConditionFailed when a condition
+        (or `must_exist`) did not hold. Without `must_exist` a missing item is created.
+        """
+        raise NotImplementedError
+
+    def listed(self, index_pk: str, limit: int) -> list[Item]:
+        """The items of one GSI1 partition, newest (highest GSI1SK) first."""
+        raise NotImplementedError
+
+    # -- applications ----------------------------------------------------------------------
+
+    def create_application(self, id_izin: str, fields: Item) -> bool:
+        """Record a new application; False if it was already there."""
+        return self.put(
+            app_key(id_izin),
+            "META",
+            {"GSI1PK": "APPLICATION", "GSI1SK": fields["created_at"], **fields},
+            if_absent=True,
+        )
+
+    def application(self, id_izin: str) -> Item | None:
+        """The application's record, or None."""
+        return self.get(app_key(id_izin), "META")
+
+    def update_application(
+        self,
+        id_izin: str,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> Item:
+        """Change the application's record (it must exist)."""
+        return self.update(
+            app_key(id_izin), "META", fields, expect=expect, add=add, remove=remove, must_exist=True
+        )
+
+    def applications(self, limit: int = 200) -> list[Item]:
+        """The applications, newest first."""
+        return self.listed("APPLICATION", limit)
+
+    def mark_started(self, id_izin: str, fields: Item) -> bool:
+        """Note once that the application's execution started; False if it was noted."""
+        return self.put(app_key(id_izin), "EXECUTION", fields, if_absent=True)
+
+    # -- audit trail (append-only) ---------------------------------------------------------
+
+    def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None:
+        """Append one entry to the application's audit trail; entries are never rewritten."""
+        # Entries written at one moment keep the order they were written in.
+        sk = (
+            f"AUDIT#{now.astimezone(UTC).isoformat()}#{next(_SEQUENCE):010d}#{secrets.token_hex(4)}"
+        )
+        if not self.put(app_key(id_izin), sk, {"at": now.isoformat(), **entry}, if_absent=True):
+            raise ConditionFailed(f"audit entry {sk} exists")
+
+    def audit(self, id_izin: str) -> list[Item]:
+        """The application's audit trail, oldest first."""
+        return self.query(app_key(id_izin), "AUDIT#")
+
+    # -- steps' data -----------------------------------------------------------------------
+
+    def save_step(self, id_izin: str, step: int, data: Item) -> None:
+        """Keep what an officer entered on a step's form (the latest decision wins)."""
+        self.put(app_key(id_izin), _step_sk(step), {"data": data})
+
+    def step_data(self, id_izin: str, step: int) -> Item:
+        """What was entered on a step's form, or {}."""
+        item = self.get(app_key(id_izin), _step_sk(step))
+        return item["data"] if item else {}
+
+    def steps(self, id_izin: str) -> dict[int, Item]:
+        """What was entered on every step's form, by step number, in one query."""
+        return {
+            int(str(item["SK"]).removeprefix("STEP#")): item["data"]
+            for item in self.query(app_key(id_izin), "STEP#")
+        }
+
+    # -- events and waits ------------------------------------------------------------------
+
+    def keep_event(
+        self, id_izin: str, event_key: str, occurred_at: str, event_id: str, fields: Item
+    ) -> bool:
+        """Keep an event received for the application, once; False if it was kept before."""
+        sk = f"EVENT#{event_key}#{occurred_at}#{event_id}"
+        return self.put(app_key(id_izin), sk, fields, if_absent=True)
+
+    def events(self, id_izin: str, event_key: str = "") -> list[Item]:
+        """The application's events (of one kind, if given), oldest first."""
+        return self.query(app_key(id_izin), f"EVENT#{event_key}#" if event_key else "EVENT#")
+
+    def set_event(
+        self,
+        event: Item,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> Item:
+        """Change a kept event (as `events` returned it), conditionally."""
+        return self.update(event["PK"], event["SK"], fields, expect=expect, remove=remove)
+
+    def put_wait(self, id_izin: str, event_key: str, fields: Item) -> None:
+        """A state waits for an event: its record replaces any earlier one."""
+        self.put(app_key(id_izin), _wait_sk(event_key), fields)
+
+    def wait(self, id_izin: str, event_key: str) -> Item | None:
+        """The record of the state waiting for an event, or None."""
+        return self.get(app_key(id_izin), _wait_sk(event_key))
+
+    def update_wait(
+        self,
+        id_izin: str,
+        event_key: str,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        remove: tuple[str, ...] = (),
+        present: tuple[str, ...] = (),
+    ) -> Item:
+        """Change a wait's record, conditionally (see update)."""
+        return self.update(
+            app_key(id_izin),
+            _wait_sk(event_key),
+            fields,
+            expect=expect,
+            remove=remove,
+            present=present,
+        )
+
+    # -- documents -------------------------------------------------------------------------
+
+    def put_document_version(self, id_izin: str, jenis: str, versi: int, item: Item) -> bool:
+        """Record a document version, once; False if that version was recorded."""
+        return self.put(app_key(id_izin), f"DOC#{jenis}#{versi:03d}", item, if_absent=True)
+
+    def document_versions(self, id_izin: str, jenis: str = "") -> list[Item]:
+        """The application's document versions (of one type, if given), in one query."""
+        return self.query(app_key(id_izin), f"DOC#{jenis}#" if jenis else "DOC#")
+
+    def put_document_pointer(self, document_id: str, fields: Item) -> bool:
+        """Point a document id at its version, once; False if the id was taken."""
+        return self.put(_document_pk(document_id), "DOCUMENT", fields, if_absent=True)
+
+    def document_pointer(self, document_id: str) -> Item | None:
+        """What a document id points at, or None."""
+        return self.get(_document_pk(document_id), "DOCUMENT")
+
+    def tembusan(self, id_izin: str) -> Item | None:
+        """The record of the tembusan sent for the application, or None."""
+        return self.get(app_key(id_izin), "TEMBUSAN")
+
+    def record_tembusan(self, id_izin: str, fields: Item) -> None:
+        """Note that the tembusan was sent."""
+        self.put(app_key(id_izin), "TEMBUSAN", fields)
+
+    # -- tickets ---------------------------------------------------------------------------
+
+    def put_ticket(self, ticket_hash: str, fields: Item) -> None:
+        """Store a new ticket under its hash."""
+        if not self.put(_ticket_pk(ticket_hash), "TICKET", fields, if_absent=True):
+            raise ConditionFailed("ticket hash collision")
+
+    def ticket(self, ticket_hash: str) -> Item | None:
+        """A ticket by its hash, or None."""
+        return self.get(_ticket_pk(ticket_hash), "TICKET")
+
+    def update_ticket(
+        self,
+        ticket_hash: str,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+        present: tuple[str, ...] = (),
+    ) -> Item:
+        """Change a ticket (it must exist), conditionally (see update)."""
+        return self.update(
+            _ticket_pk(ticket_hash),
+            "TICKET",
+            fields,
+            expect=expect,
+            add=add,
+            remove=remove,
+            present=present,
+            must_exist=True,
+        )
+
+    # -- webhook deliveries ----------------------------------------------------------------
+
+    def put_delivery(self, source: str, event_id: str, fields: Item) -> bool:
+        """Record a webhook delivery, once; False if that event was delivered before."""
+        return self.put(_delivery_pk(source, event_id), "DELIVERY", fields, if_absent=True)
+
+    def delivery(self, source: str, event_id: str) -> Item | None:
+        """A delivery's record, or None."""
+        return self.get(_delivery_pk(source, event_id), "DELIVERY")
+
+    def update_delivery(self, source: str, event_id: str, fields: Item) -> Item:
+        """Change a delivery's record."""
+        return self.update(_delivery_pk(source, event_id), "DELIVERY", fields)
+
+    # -- counters --------------------------------------------------------------------------
+
+    def next_number(self, jenis: str, year: int) -> int:
+        """Take the next number of a counter, atomically: no gap, no duplicate."""
+        item = self.update(f"COUNTER#{jenis}#{year}", "COUNTER", {}, add={"value": 1})
+        return int(item["value"])
+
+
+def update_expression(
+    fields: Item,
+    *,
+    expect: Item | None,
+    add: dict[str, int] | None,
+    remove: tuple[str, ...],
+    must_exist: bool,
+    present: tuple[str, ...],
+) -> dict[str, Any]:
+    """The UpdateItem arguments (expression, names, values, condition) of an update."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets, adds, conditions = [], [], []
+    for i, (name, value) in enumerate(fields.items()):
+        names[f"#s{i}"] = name
+        values[f":s{i}"] = _attr(value)
+        sets.append(f"#s{i} = :s{i}")
+    for i, (name, amount) in enumerate((add or {}).items()):
+        names[f"#a{i}"] = name
+        values[f":a{i}"] = _attr(amount)
+        adds.append(f"#a{i} :a{i}")
+    for i, (name, value) in enumerate((expect or {}).items()):
+        names[f"#c{i}"] = name
+        if value is None:
+            conditions.append(f"attribute_not_exists(#c{i})")
+        else:
+            values[f":c{i}"] = _attr(value)
+            conditions.append(f"#c{i} = :c{i}")
+    for i, name in enumerate(present):
+        names[f"#p{i}"] = name
+        conditions.append(f"attribute_exists(#p{i})")
+    removes = []
+    for i, name in enumerate(remove):
+        names[f"#r{i}"] = name
+        removes.append(f"#r{i}")
+    if must_exist:
+        conditions.append("attribute_exists(PK)")
+    expression = " ".join(
+        part
+        for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "ADD " + ", ".join(adds) if adds else "",
+            "REMOVE " + ", ".join(removes) if removes else "",
+        )
+        if part
+    )
+    kwargs: dict[str, Any] = {"UpdateExpression": expression, "ExpressionAttributeNames": names}
+    if values:
+        kwargs["ExpressionAttributeValues"] = values
+    if conditions:
+        kwargs["ConditionExpression"] = " AND ".join(conditions)
+    return kwargs
+
+
+class DynamoStore(Records):
+    """The table in DynamoDB."""
 
     def __init__(self, table_name: str) -> None:
         self.table = table_name
@@ -96,8 +502,6 @@ class Store:
     @property
     def _db(self) -> Any:
         return client("dynamodb")
-
-    # -- generic -------------------------------------------------------------------------
 
     def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
         """Write an item; with if_absent, only when none has that key (False if one had)."""
@@ -148,139 +552,29 @@ class Store:
         must_exist: bool = False,
         present: tuple[str, ...] = (),
     ) -> Item:
-        """Set fields (and add to counters) atomically, if `expect` holds and `present` exist.
-
-        Returns the item as it is after the write. Raises ConditionFailed when `expect` (or
-        `must_exist`) did not hold.
-        """
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets, adds, conditions = [], [], []
-        for i, (name, value) in enumerate(fields.items()):
-            names[f"#s{i}"] = name
-            values[f":s{i}"] = _attr(value)
-            sets.append(f"#s{i} = :s{i}")
-        for i, (name, amount) in enumerate((add or {}).items()):
-            names[f"#a{i}"] = name
-            values[f":a{i}"] = _attr(amount)
-            adds.append(f"#a{i} :a{i}")
-        for i, (name, value) in enumerate((expect or {}).items()):
-            names[f"#c{i}"] = name
-            if value is None:
-                conditions.append(f"attribute_not_exists(#c{i})")
-            else:
-                values[f":c{i}"] = _attr(value)
-                conditions.append(f"#c{i} = :c{i}")
-        for i, name in enumerate(present):
-            names[f"#p{i}"] = name
-            conditions.append(f"attribute_exists(#p{i})")
-        removes = []
-        for i, name in enumerate(remove):
-            names[f"#r{i}"] = name
-            removes.append(f"#r{i}")
-        if must_exist:
-            conditions.append("attribute_exists(PK)")
-        expression = " ".join(
-            part
-            for part in (
-                "SET " + ", ".join(sets) if sets else "",
-                "ADD " + ", ".join(adds) if adds else "",
-                "REMOVE " + ", ".join(removes) if removes else "",
-            )
-            if part
+        """Set fields (and add to counters) atomically, if `expect` holds and `present` exist."""
+        kwargs = update_expression(
+            fields, expect=expect, add=add, remove=remove, must_exist=must_exist, present=present
         )
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": _to_item({"PK": pk, "SK": sk}),
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": names,
-            "ReturnValues": "ALL_NEW",
-        }
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        if conditions:
-            kwargs["ConditionExpression"] = " AND ".join(conditions)
         try:
-            answer = self._db.update_item(**kwargs)
+            answer = self._db.update_item(
+                TableName=self.table,
+                Key=_to_item({"PK": pk, "SK": sk}),
+                ReturnValues="ALL_NEW",
+                **kwargs,
+            )
         except self._db.exceptions.ConditionalCheckFailedException as error:
-            raise ConditionFailed(f"{pk} {sk}: {conditions}") from error
+            raise ConditionFailed(f"{pk} {sk}: {kwargs.get('ConditionExpression')}") from error
         return _from_item(answer["Attributes"])
 
-    # -- applications ------------------------------------------------------------------
-
-    def create_application(self, id_izin: str, fields: Item) -> bool:
-        """Record a new application; False if it was already there."""
-        return self.put(
-            app_key(id_izin),
-            "META",
-            {"GSI1PK": "APPLICATION", "GSI1SK": fields["created_at"], **fields},
-            if_absent=True,
-        )
-
-    def application(self, id_izin: str) -> Item | None:
-        """The application's record, or None."""
-        return self.get(app_key(id_izin), "META")
-
-    def update_application(self, id_izin: str, fields: Item, **kwargs: Any) -> Item:
-        """Change the application's record (it must exist)."""
-        return self.update(app_key(id_izin), "META", fields, must_exist=True, **kwargs)
-
-    def applications(self, limit: int = 200) -> list[Item]:
-        """The applications, newest first."""
+    def listed(self, index_pk: str, limit: int) -> list[Item]:
+        """The items of one GSI1 partition, newest first."""
         answer = self._db.query(
             TableName=self.table,
             IndexName="GSI1",
             KeyConditionExpression="GSI1PK = :pk",
-            ExpressionAttributeValues=_to_item({":pk": "APPLICATION"}),
+            ExpressionAttributeValues=_to_item({":pk": index_pk}),
             ScanIndexForward=False,
             Limit=limit,
         )
         return [_from_item(i) for i in answer.get("Items", [])]
-
-    # -- audit trail (append-only) -----------------------------------------------------
-
-    def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None:
-        """Append one entry to the application's audit trail; entries are never rewritten."""
-        # Entries written at one moment keep the order they were written in.
-        sk = (
-            f"AUDIT#{now.astimezone(UTC).isoformat()}#{next(_SEQUENCE):010d}#{secrets.token_hex(4)}"
-        )
-        if not self.put(app_key(id_izin), sk, {"at": now.isoformat(), **entry}, if_absent=True):
-            raise ConditionFailed(f"audit entry {sk} exists")
-
-    def audit(self, id_izin: str) -> list[Item]:
-        """The application's audit trail, oldest first."""
-        return self.query(app_key(id_izin), "AUDIT#")
-
-    # -- steps' data -------------------------------------------------------------------
-
-    def save_step(self, id_izin: str, step: int, data: Item) -> None:
-        """Keep what an officer entered on a step's form (the latest decision wins)."""
-        self.put(app_key(id_izin), f"STEP#{step:02d}", {"data": data})
-
-    def step_data(self, id_izin: str, step: int) -> Item:
-        """What was entered on a step's form, or {}."""
-        item = self.get(app_key(id_izin), f"STEP#{step:02d}")
-        return item["data"] if item else {}
-
-    # -- tickets ------------------------------------------------------------------------
-
-    def put_ticket(self, ticket_hash: str, fields: Item) -> None:
-        """Store a new ticket under its hash."""
-        if not self.put(f"TICKET#{ticket_hash}", "TICKET", fields, if_absent=True):
-            raise ConditionFailed("ticket hash collision")
-
-    def ticket(self, ticket_hash: str) -> Item | None:
-        """A ticket by its hash, or None."""
-        return self.get(f"TICKET#{ticket_hash}", "TICKET")
-
-    def update_ticket(self, ticket_hash: str, fields: Item, **kwargs: Any) -> Item:
-        """Change a ticket, conditionally (see update)."""
-        return self.update(f"TICKET#{ticket_hash}", "TICKET", fields, must_exist=True, **kwargs)
-
-    # -- counters ------------------------------------------------------------------------
-
-    def next_number(self, jenis: str, year: int) -> int:
-        """Take the next number of a counter, atomically: no gap, no duplicate."""
-        item = self.update(f"COUNTER#{jenis}#{year}", "COUNTER", {}, add={"value": 1})
-        return int(item["value"])

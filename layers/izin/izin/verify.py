@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
 from izin.documents import JUDUL, Dinas, Jenis, versions
 from izin.roster import Roster, RosterError
+from izin.store import Store
 from izin.templating import render
 
 Item = dict[str, Any]
@@ -44,14 +45,6 @@ LINK_SECONDS = 15 * 60
 
 _DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-class VerifyStore(Protocol):
-    """The store methods the verify page reads: store.Store has them, a test's fake too."""
-
-    def get(self, pk: str, sk: str) -> Item | None: ...
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]: ...
-    def application(self, id_izin: str) -> Item | None: ...
 
 
 class FormError(ValueError):
@@ -197,7 +190,7 @@ class VerifyRequest:
 class VerifyContext:
     """What the page reads: the table, the Dinas, the roster, and a link maker for the PDF."""
 
-    store: VerifyStore
+    store: Store
     dinas: Dinas
     roster: Roster
     presign: Callable[[str, int], str]
@@ -259,7 +252,7 @@ def _document(ctx: VerifyContext, document_id: str) -> tuple[dict[str, Any], Ite
     """
     if not _DOCUMENT_ID.fullmatch(document_id):
         return None
-    pointer = ctx.store.get(f"DOCUMENT#{document_id}", "DOCUMENT")
+    pointer = ctx.store.document_pointer(document_id)
     if pointer is None:
         return None
     id_izin, jenis, versi = str(pointer["id_izin"]), str(pointer["jenis"]), int(pointer["versi"])

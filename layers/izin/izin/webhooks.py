@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from izin.events import EVENT_TYPES, InboundEvent
+from izin.event_types import event_type, types_of
+from izin.events import InboundEvent
 from izin.observability import logger
 
 MAX_BODY = 256 * 1024
@@ -53,16 +54,16 @@ class Queue(Protocol):
 
 
 class DeliveryStore(Protocol):
-    """The store methods a delivery record needs: store.Store has them, a test's fake too."""
+    """What a delivery record needs of the store (izin.store.Store has it)."""
 
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        """Write an item; with if_absent, only when none has that key (False if one had)."""
+    def put_delivery(self, source: str, event_id: str, fields: dict[str, Any]) -> bool:
+        """Record a webhook delivery, once; False if that event was delivered before."""
 
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        """One item, strongly consistent, or None."""
+    def delivery(self, source: str, event_id: str) -> dict[str, Any] | None:
+        """A delivery's record, or None."""
 
-    def update(self, pk: str, sk: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Set fields of an item."""
+    def update_delivery(self, source: str, event_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Change a delivery's record."""
 
 
 class Envelope(BaseModel):
@@ -139,12 +140,12 @@ def receive(
         return _invalid(_field_errors(error))
     if headers.get("x-event-id", "") != envelope.event_id:
         return _invalid([{"field": "event_id", "error": "must equal the X-Event-Id header"}])
-    model = EVENT_TYPES.get((source, envelope.type))
-    if model is None:
-        known = sorted(t for s, t in EVENT_TYPES if s == source)
+    kind = event_type(source, envelope.type)
+    if kind is None:
+        known = types_of(source)
         return Answer(422, {"error": "unknown_type", "type": envelope.type, "known": known})
     try:
-        data = model.model_validate(envelope.data)
+        data = kind.model.model_validate(envelope.data)
     except ValidationError as error:
         return _invalid(_field_errors(error, "data."))
     logger.set_correlation_id(str(data.model_dump().get("id_izin", "")))
@@ -155,19 +156,17 @@ def _queue_once(
     source: str, envelope: Envelope, *, store: DeliveryStore, queue: Queue, now: datetime
 ) -> Answer:
     """Queue the event unless this delivery was queued before (200 duplicate)."""
-    pk = f"DELIVERY#{source}#{envelope.event_id}"
-    first = store.put(
-        pk,
-        "DELIVERY",
+    first = store.put_delivery(
+        source,
+        envelope.event_id,
         {
             "status": "pending",
             "received_at": now.isoformat(),
             "expires_at": int((now + DELIVERY_TTL).timestamp()),
         },
-        if_absent=True,
     )
     if not first:
-        seen = store.get(pk, "DELIVERY") or {}
+        seen = store.delivery(source, envelope.event_id) or {}
         if seen.get("status") == "queued":
             return Answer(200, {"status": "duplicate"})
         # Another delivery of it is in flight, or died before queueing: queue it too (the
@@ -180,5 +179,7 @@ def _queue_once(
         data=envelope.data,
     )
     queue.send(message.model_dump(mode="json"))
-    store.update(pk, "DELIVERY", {"status": "queued", "queued_at": now.isoformat()})
+    store.update_delivery(
+        source, envelope.event_id, {"status": "queued", "queued_at": now.isoformat()}
+    )
     return Answer(202, {"status": "accepted"}) if first else Answer(200, {"status": "duplicate"})

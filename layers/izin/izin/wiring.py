@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from izin.calendar import HolidayCalendar
-from izin.callbacks import StepFunctionsCallbacks
 from izin.events import InboundEvent
 from izin.mail import SesMailer
 from izin.roster import Roster, load_roster
 from izin.settings import settings
-from izin.store import Store
+from izin.stepfunctions import StepFunctionsCallbacks, StepFunctionsExecutions
+from izin.store import DynamoStore, Store
+
+if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
+    from izin.integrations import ManualTasks
 
 
 def now() -> datetime:
@@ -22,7 +25,7 @@ def now() -> datetime:
 
 def store() -> Store:
     """The table."""
-    return Store(settings().table_name)
+    return DynamoStore(settings().table_name)
 
 
 def mailer() -> SesMailer:
@@ -84,7 +87,6 @@ def presigned_url(key: str, seconds: int = 900) -> str:
 def record_event(event: InboundEvent) -> str:
     """Apply an event an officer recorded by hand, as the inbound function applies webhooks."""
     from izin.events import apply_event
-    from izin.queues import StepFunctionsExecutions
 
     return apply_event(
         event,
@@ -93,3 +95,18 @@ def record_event(event: InboundEvent) -> str:
         callbacks=callbacks(),
         now=now(),
     )
+
+
+def manual_tasks(now: datetime) -> ManualTasks:
+    """The Operator's manual tasks (izin.tasks.issue_manual_task) with this function's adapters."""
+    from izin.tasks import issue_manual_task
+
+    issue: ManualTasks = functools.partial(
+        issue_manual_task,
+        store=store(),
+        mailer=mailer(),
+        roster=roster(),
+        public_base_url=settings().public_base_url,
+        now=now,
+    )
+    return issue

@@ -50,7 +50,7 @@ def secret_value(system: System, logical_id: str) -> str:
 
 
 def latest_version(system: System, id_izin: str, jenis: str) -> dict[str, Any]:
-    versions = system.endpoints.store.query(f"APP#{id_izin}", f"DOC#{jenis}#")
+    versions = system.endpoints.store.document_versions(id_izin, jenis)
     return max(versions, key=lambda item: int(item["versi"]))
 
 
@@ -159,8 +159,12 @@ def test_the_tembusan_to_dpmptsp_carries_the_sealed_bap_and_its_cover_letter(
     pengantar_file = attached[f"surat_pengantar_dpmptsp-v{pengantar['versi']}.pdf"]
     assert hashlib.sha256(pengantar_file).hexdigest() == pengantar["pdf_sha256"]
     # The version the Kepala Dinas approved was unsealed; what went out is its sealed copy.
-    unsealed = endpoints.store.get(f"APP#{id_izin}", f"DOC#bap#{int(bap['versi']) - 1:03d}")
-    assert unsealed is not None and not unsealed["sealed"]
+    (unsealed,) = [
+        v
+        for v in endpoints.store.document_versions(id_izin, "bap")
+        if int(v["versi"]) == int(bap["versi"]) - 1
+    ]
+    assert not unsealed["sealed"]
     assert bap["sha256_disetujui"] == unsealed["sha256"]
     assert bap["pdf_sha256"] in (copies[0].text or "")
     [sent] = trail(system, id_izin, "tembusan.sent")

@@ -311,7 +311,7 @@ def test_an_accepted_delivery_is_queued_once_and_a_repeat_is_a_duplicate(
     assert refused_metrics(capsys.readouterr().out) == []
     wait_for_step(system.endpoints, id_izin, 2)
     wait_until(lambda: inbound_drained(system), timeout=15, what="inbound queue drained")
-    delivery = system.endpoints.store.get(f"DELIVERY#oss#{body['event_id']}", "DELIVERY")
+    delivery = system.endpoints.store.delivery("oss", body["event_id"])
     assert delivery is not None and delivery["status"] == "queued"
     assert delivery["expires_at"] > time.time()  # kept for a while, then TTL removes it
     actions = [e["action"] for e in system.endpoints.store.audit(id_izin)]

@@ -1,0 +1,328 @@
+"""What a document says: its context, built as pure functions of plain data (the
+application, the steps' form values, the roster, the Dinas, the moment)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from izin import sop
+from izin.documents.model import (
+    JUDUL,
+    Dinas,
+    DocumentDataMissing,
+    Item,
+    Jenis,
+)
+from izin.documents.spelling import (
+    _date,
+    _number,
+    nip_tampil,
+    npwp_tampil,
+    tanggal_terbilang,
+    terbilang_kecil,
+)
+from izin.formats import angka, hari_tanggal, kapasitas, rupiah, tanggal
+from izin.roster import Officer, Roster, RosterError
+from izin.sop import Role
+
+# -- building contexts (pure) ----------------------------------------------------------
+
+
+class Signer(BaseModel):
+    """Who signs a document, and, once sealed, the electronic signature."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jabatan: str
+    nama: str
+    nip: str
+    atas_nama: str = ""  # "a.n. Kepala Dinas ...", when signing for a superior
+    elektronik: dict[str, str] | None = None
+
+
+def _signer(officer: Officer, *, atas_nama: str = "") -> dict[str, Any]:
+    return Signer(
+        jabatan=officer.jabatan, nama=officer.nama, nip=nip_tampil(officer.nip), atas_nama=atas_nama
+    ).model_dump()
+
+
+def _officer(roster: Roster, nip: str | None, role: Role) -> Officer:
+    """The officer who acted (by NIP), else the role's officer on duty."""
+    if nip:
+        try:
+            return roster.by_nip(nip)
+        except RosterError:
+            pass
+    return roster.first(role)
+
+
+def _step(field: str) -> int:
+    """The number of the step whose form asks for this field (the SOP table says which)."""
+    return sop.step_of_field(field).number
+
+
+def _asked(steps: Mapping[int, Item], field: str) -> Item:
+    """What was entered on the form that asks for this field, or {}."""
+    return steps.get(_step(field)) or {}
+
+
+def _require(steps: Mapping[int, Item], number: int, *fields: str) -> Item:
+    data = steps.get(number) or {}
+    missing = [f for f in fields if data.get(f) in (None, "", [])]
+    if not data or missing:
+        raise DocumentDataMissing(f"step {number} has no {', '.join(missing) or 'data'}")
+    return data
+
+
+def _company(app: Mapping[str, Any]) -> dict[str, Any]:
+    data = app["data"]
+    perusahaan, lokasi = data["perusahaan"], data["lokasi"]
+    before, added = data["kapasitas_terpasang"], data["kapasitas_perluasan"]
+    satuan = before["satuan"]
+    return {
+        "id_izin": data["id_izin"],
+        "kd_izin": data["kd_izin"],
+        "id_proyek": data["id_proyek"],
+        "nib": data["nib"],
+        "kbli": data["kbli"],
+        "nama": perusahaan["nama"],
+        "npwp": npwp_tampil(perusahaan["npwp"]),
+        "alamat": perusahaan["alamat"],
+        "email": perusahaan["email"],
+        "lokasi": f"{lokasi['alamat']}, {lokasi['kabupaten_kota']}, {lokasi['provinsi']}",
+        "satuan": satuan,
+        "kapasitas_terpasang": kapasitas(before["jumlah"], satuan),
+        "kapasitas_perluasan": kapasitas(added["jumlah"], added["satuan"]),
+        "kapasitas_sesudah": kapasitas(before["jumlah"] + added["jumlah"], satuan),
+        "jumlah_investasi": rupiah(int(data["jumlah_investasi"])),
+        "diajukan": tanggal(_date(app["created_at"])) if app.get("created_at") else "",
+    }
+
+
+def _cite(doc: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """A reference to an earlier document: its number and the date of its first version."""
+    if not doc:
+        return None
+    return {"nomor": str(doc["nomor"]), "tanggal": tanggal(_date(doc["tanggal"]))}
+
+
+def _team(steps: Mapping[int, Item], roster: Roster) -> list[dict[str, str]]:
+    s7 = _require(steps, _step("ketua"), "ketua", "anggota")
+    anggota = [n for n in s7["anggota"] if n != s7["ketua"]]
+    team = []
+    for kedudukan, nip in [("Ketua", s7["ketua"]), *(("Anggota", n) for n in anggota)]:
+        officer = roster.by_nip(nip)
+        team.append(
+            {
+                "nama": officer.nama,
+                "nip": nip_tampil(officer.nip),
+                "jabatan": officer.jabatan,
+                "kedudukan": kedudukan,
+            }
+        )
+    return team
+
+
+def build_context(
+    jenis: Jenis,
+    *,
+    application: Mapping[str, Any],
+    steps: Mapping[int, Item],
+    roster: Roster,
+    dinas: Dinas,
+    nomor: str,
+    now: datetime,
+    related: Mapping[str, Mapping[str, Any]] | None = None,
+    signature: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Everything one document's template shows, as plain values spelled in Indonesian.
+
+    `related` holds the other documents' first versions (jenis -> item with nomor and
+    tanggal) that this one cites; `signature` the electronic signature of a sealed version.
+    """
+    related = related or {}
+    company = _company(application)
+    kadis = roster.first(Role.KEPALA_DINAS)
+    kabid = roster.first(Role.KEPALA_BIDANG)
+    kasi = roster.first(Role.KASI)
+    moment = _date(signature["pada"]) if signature else _date(now)
+    context: dict[str, Any] = {
+        "jenis": jenis.value,
+        "judul": JUDUL[jenis],
+        "nomor": nomor,
+        "dinas": dinas.model_dump(),
+        "instansi": dinas.instansi(),
+        "perusahaan": company,
+        "tempat_tanggal": f"{dinas.kota}, {tanggal(moment)}",
+        "tanggal": tanggal(moment),
+        "sifat": "Biasa",
+        "tembusan": [],
+        "rekonstruksi": False,
+        "pdf": False,
+    }
+    if jenis is Jenis.SURAT_PENGANTAR_KABID:
+        s4 = _asked(steps, "kelengkapan")
+        operator = _officer(roster, s4.get("nip"), Role.OPERATOR)
+        kelengkapan = {"lengkap": "lengkap", "tidak_lengkap": "belum lengkap"}
+        context |= {
+            "lampiran": terbilang_kecil(1) + " berkas",
+            "hal": f"Permohonan Penugasan Verifikasi Teknis Izin Perluasan {company['nama']}",
+            "kepada": kabid.jabatan,
+            "kelengkapan": kelengkapan.get(s4.get("kelengkapan", ""), ""),
+            "catatan": s4.get("catatan") or "",
+            "penandatangan": _signer(operator),
+            "tembusan": ["Arsip"],
+        }
+    elif jenis is Jenis.NOTA_DINAS:
+        s6 = _require(steps, _step("disposisi"), "disposisi")
+        context |= {
+            "kepada": kasi.jabatan,
+            "dari": kabid.jabatan,
+            "lampiran": terbilang_kecil(1) + " berkas",
+            "hal": f"Disposisi Verifikasi Teknis Izin Perluasan {company['nama']}",
+            "disposisi": s6["disposisi"],
+            "surat_pengantar": _cite(related.get(Jenis.SURAT_PENGANTAR_KABID)),
+            "penandatangan": _signer(_officer(roster, s6.get("nip"), Role.KEPALA_BIDANG)),
+            "tembusan": [f"{kadis.jabatan} (sebagai laporan)"],
+        }
+    elif jenis is Jenis.SURAT_TUGAS:
+        s7 = _require(steps, _step("ketua"), "ketua", "anggota", "tanggal_mulai", "tanggal_selesai")
+        # Signed by the Kepala Bidang for the Kepala Dinas (a.n.): the SOP gives the Kepala
+        # Dinas no step before 14, and the assignment is made at 6-7 inside the Bidang.
+        signer = _officer(roster, _asked(steps, "disposisi").get("nip"), Role.KEPALA_BIDANG)
+        context |= {
+            "tim": _team(steps, roster),
+            "tanggal_mulai": hari_tanggal(_date(s7["tanggal_mulai"])),
+            "tanggal_selesai": hari_tanggal(_date(s7["tanggal_selesai"])),
+            "nota_dinas": _cite(related.get(Jenis.NOTA_DINAS)),
+            "penandatangan": _signer(signer, atas_nama=f"a.n. {kadis.jabatan}"),
+            "tembusan": [f"{kadis.jabatan} (sebagai laporan)", kasi.jabatan, "Arsip"],
+        }
+    elif jenis is Jenis.FORM_PEMERIKSAAN_LAPANGAN:
+        s10 = _require(steps, _step("tanggal_pemeriksaan"), "tanggal_pemeriksaan")
+        aktual = _number(s10.get("kapasitas_terpasang_aktual"))
+        sesuai = {"sesuai": "Sesuai", "tidak_sesuai": "Tidak sesuai"}
+        context |= {
+            "tim": _team(steps, roster),
+            "surat_tugas": _cite(related.get(Jenis.SURAT_TUGAS)),
+            "hari_tanggal_pemeriksaan": hari_tanggal(_date(s10["tanggal_pemeriksaan"])),
+            "kesesuaian_lokasi": sesuai.get(s10.get("kesesuaian_lokasi", ""), "-"),
+            "kapasitas_aktual": "-" if aktual is None else kapasitas(aktual, company["satuan"]),
+            "kondisi_mesin": s10.get("kondisi_mesin") or "-",
+            "temuan": s10.get("temuan") or "-",
+        }
+    elif jenis is Jenis.BAP:
+        context |= _bap(application, steps, roster, dinas, related, company, _date(now))
+        context["penandatangan"] = _signer(kadis)
+        context["rekonstruksi"] = True
+    elif jenis is Jenis.SURAT_PENGANTAR_DPMPTSP:
+        s11 = _require(steps, _step("kesimpulan"), "kesimpulan")
+        context |= {
+            "kepada": dinas.dpmptsp,
+            "lampiran": terbilang_kecil(1) + " berkas",
+            "hal": f"Tembusan Berita Acara Pemeriksaan Verifikasi Teknis Izin Perluasan "
+            f"{company['nama']}",
+            "bap": _cite(related.get(Jenis.BAP)),
+            "kesimpulan": "SIAP" if s11["kesimpulan"] == "siap" else "BELUM SIAP",
+            "penandatangan": _signer(kadis),
+            "tembusan": [kabid.jabatan, "Arsip"],
+        }
+    if signature:
+        signed = dict(context["penandatangan"])
+        signed |= {"nama": signature["nama"], "nip": nip_tampil(signature["nip"])}
+        signed |= {"jabatan": signature["jabatan"], "atas_nama": ""}
+        signed["elektronik"] = {
+            "tanggal": hari_tanggal(_date(signature["pada"])),
+            "approval_id": signature["approval_id"],
+            "url": signature["url"],
+            "qr": signature.get("qr", ""),
+            "sha256_disetujui": signature["sha256_disetujui"],
+        }
+        context["penandatangan"] = signed
+    return context
+
+
+def _bap(
+    application: Mapping[str, Any],
+    steps: Mapping[int, Item],
+    roster: Roster,
+    dinas: Dinas,
+    related: Mapping[str, Mapping[str, Any]],
+    company: dict[str, Any],
+    today: date,
+) -> dict[str, Any]:
+    """The BAP's fields, per domain.md §1's reconstruction of Lampiran III.
+
+    Its date is the day the Tim Teknis concluded (step 11), else the day it is rendered.
+    """
+    data = application["data"]
+    s11 = _require(steps, _step("kesimpulan"), "kesimpulan")
+    s8 = _asked(steps, "hasil_verifikasi")
+    s10 = _asked(steps, "temuan")
+    satuan = company["satuan"]
+    sebelum = _number(s11.get("kapasitas_sebelum"))
+    if sebelum is None:
+        sebelum = data["kapasitas_terpasang"]["jumlah"]
+    penambahan = _number(s11.get("kapasitas_penambahan"))
+    if penambahan is None:
+        penambahan = data["kapasitas_perluasan"]["jumlah"]
+    sesudah = _number(s11.get("kapasitas_sesudah"))
+    if sesudah is None:
+        sesudah = sebelum + penambahan
+    kenaikan = f"{angka(round(penambahan / sebelum * 100, 2))}%" if sebelum else "-"
+    investasi = _number(s11.get("investasi"))
+    if investasi is None:
+        investasi = data["jumlah_investasi"]
+    tenaga = {k: int(_number(s11.get(k)) or 0) for k in ("tki_l", "tki_p", "tka_l", "tka_p")}
+    mesin = []
+    for line in str(s11.get("mesin") or "").splitlines():
+        if line.strip():
+            parts = [p.strip() for p in line.split(",", 2)]
+            parts += [""] * (3 - len(parts))
+            mesin.append({"nama": parts[0], "jumlah": parts[1], "kapasitas": parts[2]})
+    lapangan = bool(s10)
+    aktual = _number(s10.get("kapasitas_terpasang_aktual"))
+    dibuat = _date(s11["pada"]) if s11.get("pada") else today
+    return {
+        "hari_tanggal_terbilang": tanggal_terbilang(dibuat),
+        "tanggal_bap": tanggal(dibuat),
+        "tempat": company["lokasi"] if lapangan else f"kantor Dinas, {dinas.alamat}",
+        "tim": _team(steps, roster),
+        "surat_tugas": _cite(related.get(Jenis.SURAT_TUGAS)),
+        "kapasitas": {
+            "sebelum": kapasitas(sebelum, satuan),
+            "penambahan": kapasitas(penambahan, satuan),
+            "sesudah": kapasitas(sesudah, satuan),
+            "kenaikan": kenaikan,
+        },
+        "investasi": rupiah(int(investasi)),
+        "tenaga_kerja": {k: angka(v) for k, v in tenaga.items()}
+        | {
+            "tki": angka(tenaga["tki_l"] + tenaga["tki_p"]),
+            "tka": angka(tenaga["tka_l"] + tenaga["tka_p"]),
+            "laki_laki": angka(tenaga["tki_l"] + tenaga["tka_l"]),
+            "perempuan": angka(tenaga["tki_p"] + tenaga["tka_p"]),
+            "jumlah": angka(sum(tenaga.values())),
+            # The form starts each count at 0: all four left so is nothing counted, not a
+            # mill without workers.
+            "dirinci": any(tenaga.values()),
+        },
+        "mesin": mesin,
+        "hasil_dokumen": s8.get("hasil_verifikasi") or "-",
+        "lapangan": {
+            "dilakukan": lapangan,
+            "tanggal": hari_tanggal(_date(s10["tanggal_pemeriksaan"])) if lapangan else "",
+            "kesesuaian_lokasi": {"sesuai": "Sesuai", "tidak_sesuai": "Tidak sesuai"}.get(
+                s10.get("kesesuaian_lokasi", ""), "-"
+            ),
+            "kapasitas_aktual": "-" if aktual is None else kapasitas(aktual, satuan),
+            "kondisi_mesin": s10.get("kondisi_mesin") or "-",
+            "temuan": s10.get("temuan") or "-",
+        },
+        "kesimpulan": "SIAP" if s11["kesimpulan"] == "siap" else "BELUM SIAP",
+        "catatan": s11.get("catatan") or "",
+    }

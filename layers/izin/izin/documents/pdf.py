@@ -1,0 +1,198 @@
+"""Rendering a document: its HTML from the templates, its A4 PDF laid out by fpdf2 (the
+fonts parsed once per process), the QR code of its verify link. Pure: no store, no S3."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import jinja2
+
+from izin.documents.model import (
+    FONT_FACES,
+    FONTS,
+    TABLE_GAP_MM,
+    TEMPLATES,
+    Jenis,
+)
+
+# -- rendering (pure) ------------------------------------------------------------------
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The documents' jinja2 environment: autoescaped, and a missing value is an error."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(jenis: Jenis | str, context: Mapping[str, Any]) -> str:
+    """The document as print-ready A4 HTML."""
+    return environment().get_template(f"{Jenis(jenis).value}.html.j2").render(context)
+
+
+@functools.cache
+def _pdf_class() -> Any:
+    """fpdf2's FPDF, reading HTML with the one fix the documents need; imported on first use."""
+    from fpdf import FPDF
+    from fpdf.enums import VAlign
+    from fpdf.html import HTML2FPDF
+
+    class Html(HTML2FPDF):
+        TABLE_LINE_HEIGHT = 1.2  # fpdf2: 1.3, looser than the text around the tables
+        _table_gap = False  # while fpdf2 opens or closes a table
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "hr":
+                self._rule(double=("class", "kop") in attrs)
+                return
+            if tag == "u" and self.td_th is not None:
+                self.td_th["U"] = True  # fpdf2 2.8 notes <u> in a cell, then reads "U"
+            if tag != "table":
+                super().handle_starttag(tag, attrs)
+                return
+            # fpdf2 2.8 starts a table in the style the paragraph before it ended with:
+            # after a bold "MENUGASKAN:", a whole team table came out bold.
+            self.pdf.set_font(style="")
+            self._keep_together(float(dict(attrs).get("data-keep") or 0))
+            self._table_gap = True
+            super().handle_starttag(tag, attrs)
+            self._table_gap = False
+            # fpdf2 queues the space before a table and draws it after the table, with the
+            # space after it: drawn now, the table no longer touches the text above it.
+            self._column.render()
+            if self.table is not None:
+                # A cell's text starts at the top of its row, as on paper (fpdf2: middle).
+                self.table._v_align = VAlign.T
+
+        def handle_endtag(self, tag: str) -> None:
+            self._table_gap = tag == "table"
+            super().handle_endtag(tag)
+            self._table_gap = False
+
+        def _ln(self, h: float | None = None) -> None:
+            # Around a table, a small gap rather than a blank line of text.
+            super()._ln(TABLE_GAP_MM if self._table_gap else h)
+
+        def _keep_together(self, height: float) -> None:
+            """A new page unless `height` mm fit on this one (a signature block, say)."""
+            self._end_paragraph()
+            self._column.render()
+            if height and self.pdf.y + height > self.pdf.page_break_trigger:
+                # As fpdf2 breaks a page itself inside write_html's local context.
+                self.pdf._perform_page_break()
+
+        def _rule(self, *, double: bool) -> None:
+            """A rule the page's width, close to the text (fpdf2 adds a blank line after
+            its own); the kop surat's is a thick line over a thin one."""
+            self._end_paragraph()
+            pdf, y = self.pdf, self.pdf.y + 1
+            with pdf.local_context():
+                pdf.set_line_width(0.8 if double else 0.2)
+                pdf.line(pdf.l_margin, y, pdf.w - pdf.r_margin, y)
+                if double:
+                    pdf.set_line_width(0.2)
+                    pdf.line(pdf.l_margin, y + 1.1, pdf.w - pdf.r_margin, y + 1.1)
+            pdf.set_y(y + (2 if double else 0.5))
+
+    class Pdf(FPDF):
+        HTML2FPDF_CLASS = Html
+
+    return Pdf
+
+
+@functools.cache
+def _parsed_fonts() -> dict[str, tuple[Any, bytes]]:
+    """The four faces as fpdf2 parsed them, and their files, once per process."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    files = {}
+    for style, face in FONT_FACES.items():
+        path = FONTS / f"LiberationSerif-{face}.ttf"
+        pdf.add_font("LiberationSerif", style, str(path))
+        files[f"liberationserif{style}"] = path.read_bytes()
+    return {key: (font, files[key]) for key, font in pdf.fonts.items()}
+
+
+def _install_fonts(pdf: Any) -> None:
+    """Give a new PDF the faces without parsing the TTF files again (fpdf2's add_font does,
+    about 30 ms a face): a copy of each parsed font (fpdf2's own __deepcopy__ keeps the
+    widths and the glyph map) with a fontTools font, a subset map and a descriptor of its
+    own, since the output rewrites each of those in place and PDFs are made in parallel."""
+    import copy
+    import io
+
+    from fontTools import ttLib  # type: ignore[import-untyped]
+    from fpdf.fonts import SubsetMap
+
+    for key, (parsed, data) in _parsed_fonts().items():
+        font = copy.deepcopy(parsed)
+        font.ttfont = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+        # The copied subset map would point at another copy, which reads the shared (lazy,
+        # not thread-safe) fontTools font: a map of this font's own, fresh as it is unused.
+        font.subset = SubsetMap(font)
+        # The output numbers the font's descriptor and hangs the embedded file on it: a
+        # descriptor of its own too.
+        font.desc = copy.copy(parsed.desc)
+        font.i = len(pdf.fonts) + 1
+        pdf.fonts[key] = font
+
+
+def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime) -> bytes:
+    """The same document as an A4 PDF, laid out by fpdf2 from the templates' PDF variant."""
+    from fpdf.fonts import TextStyle
+
+    kind = Jenis(jenis)
+    markup = environment().get_template(f"{kind.value}.html.j2").render({**context, "pdf": True})
+    markup = re.sub(r"\s+", " ", markup)  # fpdf2 keeps a cell's line breaks and indentation
+    # fpdf2 centres a table on the page, not between the (uneven) margins of a surat dinas.
+    markup = markup.replace("<table ", '<table align="left" ')
+    # Body text justified and a little more open than fpdf2's single spacing, as a typed
+    # letter is (a paragraph's own attributes come later, and win).
+    markup = re.sub(r"<p(?=[\s>])", '<p line-height="1.15" align="justify"', markup)
+    pdf = _pdf_class()(format="A4", unit="mm")
+    pdf.set_margins(left=25, top=20, right=20)
+    pdf.set_auto_page_break(True, margin=20)
+    _install_fonts(pdf)
+    pdf.set_font("LiberationSerif", size=12)
+    pdf.set_title(f"{context['judul']} {context['nomor']}")
+    pdf.set_author(str(context["dinas"]["nama"]))
+    pdf.set_creator("izin")
+    pdf.set_creation_date(now)
+    pdf.add_page()
+    black = "#000000"
+    pdf.write_html(
+        markup,
+        tag_styles={
+            "p": TextStyle(t_margin=2.5, b_margin=1.5, color=black),
+            "h2": TextStyle(font_style="B", font_size_pt=12, t_margin=4, b_margin=1, color=black),
+            "blockquote": TextStyle(
+                font_style="I", l_margin=10, t_margin=2, b_margin=2, color=black
+            ),
+            "li": TextStyle(l_margin=5, t_margin=1, color=black),
+        },
+        li_prefix_color=black,  # fpdf2 numbers a list in red
+        warn_on_tags_not_matching=False,
+    )
+    return bytes(pdf.output())
+
+
+def verification_qr(url: str) -> str:
+    """The verification link as a QR code: a PNG data URI, for the HTML and the PDF alike."""
+    import io
+
+    import segno  # only a seal needs it
+
+    png = io.BytesIO()
+    segno.make(url, error="m").save(png, kind="png", scale=4, border=2)
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")

@@ -1,0 +1,360 @@
+"""A document's versions in the store: numbered, written once, pointed at for the verify
+page, sealed at the approval; and the document function's work (`handle`)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from izin import sop
+from izin.calendar import to_wib
+from izin.documents.context import build_context
+from izin.documents.model import (
+    CONTENT_TYPE,
+    JUDUL,
+    PDF_CONTENT_TYPE,
+    SEALED_AT_APPROVAL,
+    Approval,
+    Dinas,
+    DocumentDataMissing,
+    DocumentRequest,
+    DocumentSealed,
+    DocumentVersionConflict,
+    Item,
+    Jenis,
+    PutObject,
+    load_dinas,
+)
+from izin.documents.pdf import (
+    render_html,
+    render_pdf,
+    verification_qr,
+)
+from izin.models import DocumentRef
+from izin.roster import Roster, RosterError, load_roster
+from izin.sop import Role
+from izin.store import Store
+
+# -- the store: versions, numbers, sealing -----------------------------------------------
+
+
+def document_key(id_izin: str, jenis: str, versi: int, ext: str = "html") -> str:
+    """Where a document version's file is kept in the bucket."""
+    return f"applications/{id_izin}/documents/{jenis}/v{versi:03d}.{ext}"
+
+
+def versions(store: Store, id_izin: str, jenis: str) -> list[Item]:
+    """Every recorded version of one document, oldest first."""
+    return sorted(store.document_versions(id_izin, jenis), key=lambda i: int(i["versi"]))
+
+
+def latest_documents(store: Store, id_izin: str) -> dict[str, dict[str, Any]]:
+    """Each document of the application by type: its latest version's item."""
+    latest: dict[str, dict[str, Any]] = {}
+    for item in store.document_versions(id_izin):
+        current = latest.get(item["jenis"])
+        if current is None or int(item["versi"]) > int(current["versi"]):
+            latest[item["jenis"]] = item
+    return latest
+
+
+def _first_versions(store: Store, id_izin: str) -> dict[str, dict[str, Any]]:
+    """Each document's first version (its number and date are what other documents cite)."""
+    first: dict[str, dict[str, Any]] = {}
+    for item in store.document_versions(id_izin):
+        current = first.get(item["jenis"])
+        if current is None or int(item["versi"]) < int(current["versi"]):
+            first[item["jenis"]] = item
+    return first
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """What an application's documents are made of, read once per call."""
+
+    application: Item
+    steps: dict[int, Item]
+    roster: Roster
+    dinas: Dinas
+    related: dict[str, dict[str, Any]]
+    now: datetime
+
+    def context(
+        self, kind: Jenis, nomor: str, signature: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        return build_context(
+            kind,
+            application=self.application,
+            steps=self.steps,
+            roster=self.roster,
+            dinas=self.dinas,
+            nomor=nomor,
+            now=self.now,
+            related=self.related,
+            signature=signature,
+        )
+
+
+def _sources(
+    store: Store,
+    id_izin: str,
+    *,
+    now: datetime,
+    roster: Roster | None,
+    dinas: Dinas | None,
+) -> _Sources:
+    application = store.application(id_izin)
+    if not application:
+        raise DocumentDataMissing(f"no application {id_izin}")
+    steps = store.steps(id_izin)  # one query for every step's data, not one read per step
+    if roster is None or dinas is None:
+        from izin.settings import settings  # the shipped files, unless the caller hands them
+
+        config = settings()
+        roster = roster or load_roster(config.roster_path())
+        dinas = dinas or load_dinas(config.dinas_path())
+    return _Sources(
+        application=application,
+        steps={n: d for n, d in steps.items() if d},
+        roster=roster,
+        dinas=dinas,
+        related=_first_versions(store, id_izin),
+        now=now,
+    )
+
+
+def render_document(
+    store: Store,
+    jenis: str,
+    id_izin: str,
+    *,
+    now: datetime,
+    bucket: str,
+    put_object: PutObject,
+    roster: Roster | None = None,
+    dinas: Dinas | None = None,
+) -> DocumentRef:
+    """Render the next version of one document, store it, record it and audit it.
+
+    The first version takes the next number of the document type's yearly counter; later
+    versions (after a send-back) keep it. A sealed document is not rendered again.
+    """
+    kind = Jenis(jenis)
+    sources = _sources(store, id_izin, now=now, roster=roster, dinas=dinas)
+    earlier = versions(store, id_izin, kind)
+    if any(v.get("sealed") for v in earlier):
+        raise DocumentSealed(f"{kind} of {id_izin} is sealed")
+    if earlier:
+        nomor = str(earlier[0]["nomor"])
+    else:
+        year = to_wib(now).year
+        nomor = sources.dinas.nomor(kind, store.next_number(kind.value, year), year)
+    return _publish(
+        store,
+        sources,
+        kind,
+        id_izin,
+        versi=int(earlier[-1]["versi"]) + 1 if earlier else 1,
+        nomor=nomor,
+        bucket=bucket,
+        put_object=put_object,
+    )
+
+
+def seal_documents(
+    store: Store,
+    id_izin: str,
+    *,
+    now: datetime,
+    bucket: str,
+    put_object: PutObject,
+    approval: Mapping[str, Any],
+    public_base_url: str,
+    roster: Roster | None = None,
+    dinas: Dinas | None = None,
+) -> list[DocumentRef]:
+    """Seal the final BAP and Surat Pengantar with the Kepala Dinas's approval (step 14).
+
+    Each gets a new version with the electronic signature block, the approval's id, the
+    hash of the version approved and its verification link; sealed versions are written
+    once and never changed. Run again with the same approval, it returns what it sealed.
+    """
+    sources = _sources(store, id_izin, now=now, roster=roster, dinas=dinas)
+    approved = Approval.model_validate(approval)
+    approval_id = approved.id_for(id_izin)
+    try:
+        jabatan = sources.roster.by_nip(approved.nip).jabatan
+    except RosterError:
+        jabatan = sources.roster.first(Role.KEPALA_DINAS).jabatan
+    sealed: list[DocumentRef] = []
+    for kind in SEALED_AT_APPROVAL:
+        earlier = versions(store, id_izin, kind)
+        if not earlier:
+            raise DocumentDataMissing(f"{kind} of {id_izin} was never rendered")
+        last = earlier[-1]
+        if last.get("sealed"):
+            if last.get("approval_id") != approval_id:
+                raise DocumentSealed(f"{kind} of {id_izin} was sealed by {last['approval_id']}")
+            sealed.append(_ref(last))
+            continue
+        seal = {
+            "nama": approved.oleh,
+            "nip": approved.nip,
+            "jabatan": jabatan,
+            "pada": approved.pada.isoformat(),
+            "approval_id": approval_id,
+            "sha256_disetujui": str(last["sha256"]),
+            "base_url": public_base_url.rstrip("/"),
+        }
+        sealed.append(
+            _publish(
+                store,
+                sources,
+                kind,
+                id_izin,
+                versi=int(last["versi"]) + 1,
+                nomor=str(earlier[0]["nomor"]),
+                bucket=bucket,
+                put_object=put_object,
+                seal=seal,
+            )
+        )
+    return sealed
+
+
+def _ref(item: Mapping[str, Any]) -> DocumentRef:
+    return DocumentRef(
+        document_id=item["document_id"],
+        jenis=item["jenis"],
+        nomor=str(item["nomor"]),
+        versi=int(item["versi"]),
+        key=item["key"],
+        sha256=item["sha256"],
+    )
+
+
+def _publish(
+    store: Store,
+    sources: _Sources,
+    kind: Jenis,
+    id_izin: str,
+    *,
+    versi: int,
+    nomor: str,
+    bucket: str,
+    put_object: PutObject,
+    seal: Mapping[str, str] | None = None,
+) -> DocumentRef:
+    """Render, store the file, then record the version (once), its pointer and the audit."""
+    document_id = secrets.token_urlsafe(16)
+    signature: dict[str, str] | None = None
+    if seal:
+        url = f"{seal['base_url']}/verify/{document_id}"
+        signature = {k: v for k, v in seal.items() if k != "base_url"}
+        signature |= {"url": url, "qr": verification_qr(url)}
+    context = sources.context(kind, nomor, signature)
+    body = render_html(kind, context).encode("utf-8")
+    pdf = render_pdf(kind, context, now=sources.now)
+    now = sources.now
+    sha256 = hashlib.sha256(body).hexdigest()
+    pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    key = document_key(id_izin, kind, versi)
+    pdf_key = document_key(id_izin, kind, versi, "pdf")
+    # The files first: a retry after a crash before the record rewrites the same keys and
+    # then records them, so no recorded version ever points at a missing file.
+    put_object(key, body, CONTENT_TYPE)
+    put_object(pdf_key, pdf, PDF_CONTENT_TYPE)
+    item: Item = {
+        "document_id": document_id,
+        "jenis": kind.value,
+        "judul": JUDUL[kind],
+        "nomor": nomor,
+        "versi": versi,
+        "key": key,
+        "bucket": bucket,
+        "sha256": sha256,
+        "content_type": CONTENT_TYPE,
+        "size": len(body),
+        "pdf_key": pdf_key,
+        "pdf_sha256": pdf_sha256,
+        "pdf_size": len(pdf),
+        "created_at": now.isoformat(),
+        "tanggal": (seal["pada"] if seal else now.isoformat()),
+        "sealed": bool(seal),
+    }
+    if seal:
+        item |= {
+            "approval_id": seal["approval_id"],
+            "signed_by": seal["nama"],
+            "signed_nip": seal["nip"],
+            "signed_jabatan": seal["jabatan"],
+            "signed_at": seal["pada"],
+            "sha256_disetujui": seal["sha256_disetujui"],
+        }
+    if not store.put_document_version(id_izin, kind.value, versi, item):
+        raise DocumentVersionConflict(f"{kind} v{versi:03d} of {id_izin} already recorded")
+    pointer = {
+        k: item[k]
+        for k in (
+            "jenis",
+            "judul",
+            "nomor",
+            "versi",
+            "key",
+            "bucket",
+            "sha256",
+            "pdf_key",
+            "pdf_sha256",
+        )
+    }
+    pointer |= {"id_izin": id_izin, "sealed": bool(seal), "created_at": item["created_at"]}
+    if not store.put_document_pointer(document_id, pointer):
+        raise DocumentVersionConflict(f"document id {document_id} already used")
+    entry: Item = {
+        "action": "document.sealed" if seal else "document.rendered",
+        "actor": "sistem",
+        "jenis": kind.value,
+        "nomor": nomor,
+        "versi": versi,
+        "sha256": sha256,
+        "key": key,
+        "pdf_sha256": pdf_sha256,
+        "pdf_key": pdf_key,
+        "document_id": document_id,
+    }
+    if seal:
+        entry["approval_id"] = seal["approval_id"]
+    store.append_audit(id_izin, entry, now=now)
+    return _ref(item)
+
+
+def handle(
+    request: DocumentRequest,
+    store: Store,
+    *,
+    now: datetime,
+    bucket: str,
+    put_object: PutObject,
+    public_base_url: str,
+) -> dict[str, Any]:
+    """The document function's work: render one document, or seal at the approval."""
+    if request.action == "seal":
+        approval = store.step_data(request.id_izin, sop.step_with(sop.Seal).number)
+        refs = seal_documents(
+            store,
+            request.id_izin,
+            now=now,
+            bucket=bucket,
+            put_object=put_object,
+            approval=approval,
+            public_base_url=public_base_url,
+        )
+        return {"sealed": [r.model_dump(mode="json") for r in refs]}
+    ref = render_document(
+        store, str(request.jenis), request.id_izin, now=now, bucket=bucket, put_object=put_object
+    )
+    return ref.model_dump(mode="json")

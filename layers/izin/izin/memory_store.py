@@ -1,0 +1,141 @@
+"""The table in a dict: the fake of izin.store for tests and tools that need no AWS.
+
+It is `Records` (the same named methods, the same keys) over primitives that keep
+DynamoDB's semantics: a conditional write that does not hold changes nothing and raises
+ConditionFailed (or answers False for a put), `field = value` is false for a missing field,
+an update creates a missing item unless it must exist, ADD starts from 0, values cross the
+same Decimal round trip (2.0 comes back as 2), a query reads by sort key order, and every
+write is atomic. tests/unit/test_store_contract.py runs the same cases on it and on moto.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from izin.store import ConditionFailed, Item, Records, _from_dynamo, _to_dynamo
+
+
+def _stored(value: Any) -> Any:
+    """The value as DynamoDB would give it back."""
+    return _from_dynamo(_to_dynamo(copy.deepcopy(value)))
+
+
+class MemoryStore(Records):
+    """The table's items in a dict keyed by (PK, SK); `items` is there for tests to read."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Item] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def seeded(cls, application: Item, steps: Mapping[int, Item]) -> MemoryStore:
+        """A store holding one application and its steps' form data."""
+        store = cls()
+        id_izin = application["id_izin"]
+        store.put(f"APP#{id_izin}", "META", application)
+        for number, data in steps.items():
+            store.save_step(id_izin, number, data)
+        return store
+
+    # -- the primitives ---------------------------------------------------------------------
+
+    def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
+        """Write an item; with if_absent, only when none has that key (False if one had)."""
+        with self._lock:
+            if if_absent and (pk, sk) in self.items:
+                return False
+            self.items[(pk, sk)] = _stored({**fields, "PK": pk, "SK": sk})
+            return True
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """One item, or None."""
+        item = self.items.get((pk, sk))
+        return copy.deepcopy(item) if item is not None else None
+
+    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
+        """Every item of a partition whose sort key starts with `prefix`, by sort key."""
+        found = sorted(
+            (sk, copy.deepcopy(item))
+            for (p, sk), item in list(self.items.items())
+            if p == pk and sk.startswith(prefix)
+        )
+        items = [item for _, item in found]
+        return items[::-1] if newest_first else items
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        fields: Item,
+        *,
+        expect: Item | None = None,
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+        must_exist: bool = False,
+        present: tuple[str, ...] = (),
+    ) -> Item:
+        """Set, add and remove atomically, when every condition holds (see Records.update)."""
+        paths = [*fields, *(add or {}), *remove]
+        if len(paths) != len(set(paths)) or {"PK", "SK"} & set(paths):
+            raise ValueError(f"an update names a field twice, or a key: {paths}")
+        with self._lock:
+            current = self.items.get((pk, sk))
+            item = current or {}
+            holds = (
+                (not must_exist or current is not None)
+                and all(name in item for name in present)
+                and all(
+                    name not in item if value is None else item.get(name) == _stored(value)
+                    for name, value in (expect or {}).items()
+                )
+            )
+            if not holds:
+                raise ConditionFailed(f"{pk} {sk}: expect {expect}, present {present}")
+            new = {**copy.deepcopy(item), "PK": pk, "SK": sk}
+            new |= _stored(fields)
+            for name, amount in (add or {}).items():
+                new[name] = new.get(name, 0) + amount
+            for name in remove:
+                new.pop(name, None)
+            self.items[(pk, sk)] = new
+            return copy.deepcopy(new)
+
+    def listed(self, index_pk: str, limit: int) -> list[Item]:
+        """The items of one GSI1 partition, newest (highest GSI1SK) first."""
+        indexed = [
+            i for i in list(self.items.values()) if i.get("GSI1PK") == index_pk and "GSI1SK" in i
+        ]
+        indexed.sort(key=lambda i: str(i["GSI1SK"]), reverse=True)
+        return [copy.deepcopy(i) for i in indexed[:limit]]
+
+    # -- what tests read -------------------------------------------------------------------
+
+    @property
+    def trail(self) -> list[Item]:
+        """Every audit entry of every application, in the order written, with its id_izin."""
+        entries = sorted(
+            (sk.split("#", 2)[2], pk.removeprefix("APP#"), item)
+            for (pk, sk), item in list(self.items.items())
+            if sk.startswith("AUDIT#")
+        )
+        return [
+            {"id_izin": id_izin, **{k: v for k, v in item.items() if k not in ("PK", "SK")}}
+            for _, id_izin, item in entries
+        ]
+
+    @property
+    def counters(self) -> dict[tuple[str, int], int]:
+        """Each letter-number counter's last number, by (jenis, year)."""
+        counted = {}
+        for (pk, _), item in list(self.items.items()):
+            if pk.startswith("COUNTER#"):
+                _, jenis, year = pk.split("#")
+                counted[(jenis, int(year))] = int(item["value"])
+        return counted
+
+    def actions(self) -> list[str]:
+        """The audit trail's actions, in order."""
+        return [entry["action"] for entry in self.trail]

@@ -1,0 +1,141 @@
+"""What a decision does once taken, by ticket kind: hand it to the waiting state, record an
+event by hand, move a task; and the sentence that says what happens next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from izin import forms, sop
+from izin.callbacks import TaskGone
+from izin.event_types import EVENTS
+from izin.events import InboundEvent
+from izin.models import DecisionResult
+from izin.sop import ROLE_TITLES, Step
+from izin.store import ticket_hash_of
+from izin.tasks.context import TaskContext
+from izin.tasks.issue import (
+    TicketNotOpen,
+    reassign_task,
+)
+from izin.tickets import Kind
+
+# What a decision does, by ticket kind; each returns the sentence "what happens next".
+
+
+def _complete_step(
+    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+) -> str:
+    officer = ticket["assignee"]
+    result = DecisionResult(
+        step=step.number,
+        decision=submission.decision,
+        catatan=str(submission.values.get("catatan") or ""),
+        kesimpulan=submission.values.get("kesimpulan"),
+        oleh=officer["nama"],
+        nip=officer["nip"],
+        pada=ctx.now,
+    )
+    ctx.store.save_step(
+        ticket["id_izin"], step.number, {**submission.values, **result.model_dump(mode="json")}
+    )
+    ctx.callbacks.succeed(ticket["task_token"], result.model_dump(mode="json"))
+    return _next_text(step, submission)
+
+
+def _complete_upload(
+    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+) -> str:
+    officer = ticket["assignee"]
+    receipt = str(submission.values["nomor_tanda_terima"])
+    ctx.store.save_step(
+        ticket["id_izin"],
+        step.number,
+        {
+            **submission.values,
+            "oleh": officer["nama"],
+            "nip": officer["nip"],
+            "pada": ctx.now.isoformat(),
+        },
+    )
+    ctx.callbacks.succeed(
+        ticket["task_token"],
+        {"unggah": "manual", "id_unggah": receipt, "oleh": officer["nama"], "nip": officer["nip"]},
+    )
+    ctx.store.append_audit(
+        ticket["id_izin"],
+        {
+            "action": "bap.uploaded",
+            "step": step.number,
+            "actor": officer["nama"],
+            "nip": officer["nip"],
+            "note": f"BAP diunggah manual ke SIINAS (tanda terima {receipt})",
+            "bukti": submission.values.get("bukti", ""),
+        },
+        now=ctx.now,
+    )
+    return (
+        f"Langkah {step.number} selesai; permohonan menunggu Berita Acara Pemenuhan Komitmen "
+        "dari SIINAS."
+    )
+
+
+def _complete_record(
+    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+) -> str:
+    kind = EVENTS[str(ticket["event"])]
+    assert kind.from_form is not None, f"{kind.key} is not recorded by hand"
+    application = ctx.store.application(ticket["id_izin"]) or {}
+    event = InboundEvent(
+        source=kind.source,
+        event_id="manual-" + ticket_hash_of(ticket)[:24],
+        type=kind.type,
+        occurred_at=ctx.now,
+        data=kind.from_form(application, submission.values),
+        recorded_by=ticket["assignee"]["nip"],
+    )
+    outcome = ctx.record_event(event)
+    return (
+        f"Peristiwa {kind.type} dari {kind.source.upper()} tercatat ({outcome}); "
+        "langkah berikutnya berjalan."
+    )
+
+
+def _complete_reassign(
+    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+) -> str:
+    try:
+        reassign_task(
+            ticket["task"],
+            str(submission.values["petugas"]),
+            store=ctx.store,
+            mailer=ctx.mailer,
+            roster=ctx.roster,
+            public_base_url=ctx.public_base_url,
+            now=ctx.now,
+            by=ticket["assignee"],
+            reason=str(submission.values.get("alasan") or ""),
+        )
+    except TicketNotOpen as gone:
+        raise TaskGone("the task was decided or moved meanwhile") from gone
+    officer = ctx.roster.by_nip(str(submission.values["petugas"]))
+    return f"Tugas langkah {step.code} dialihkan kepada {officer.nama}; tautan baru telah dikirim."
+
+
+COMPLETE: dict[str, Callable[[Mapping[str, Any], Step, forms.Submission, TaskContext], str]] = {
+    Kind.STEP: _complete_step,
+    Kind.UPLOAD: _complete_upload,
+    Kind.RECORD: _complete_record,
+    Kind.REASSIGN: _complete_reassign,
+}
+
+
+def _next_text(step: Step, submission: forms.Submission) -> str:
+    """What happens after this answer, as the SOP table's decision says it."""
+    branch = sop.branch_on(step.number)
+    if branch is not None:
+        told = branch.yes_text if submission.decision == sop.Decision.YES else branch.no_text
+        if told:
+            return told
+    nxt = sop.step(step.number + 1)
+    return f"Dilanjutkan ke langkah {nxt.code}: {nxt.activity} ({ROLE_TITLES[nxt.actor]})."

@@ -1,0 +1,402 @@
+"""Issuing an officer's task: the ticket behind the email link, who it is for, the email;
+the manual fallbacks and the reassignment of a task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from izin import sop
+from izin.event_types import EVENTS
+from izin.formats import tanggal_waktu
+from izin.mail import Email, Mailer
+from izin.models import StepRequest
+from izin.roster import Officer, Roster
+from izin.sop import ROLE_TITLES, SUPERVISOR, Role, Step
+from izin.store import Store
+from izin.templating import render
+from izin.tickets import Kind, Status, open_ticket, supersede
+
+MAX_WRONG_NIPS = 5
+
+
+class ApplicationNotFound(LookupError):
+    """A task was asked for an application the table does not hold."""
+
+
+class TicketNotOpen(LookupError):
+    """A reassignment names a task that no longer waits."""
+
+
+def task_url(public_base_url: str, ticket: str) -> str:
+    """The link in the officer's email."""
+    return f"{public_base_url.rstrip('/')}/tasks/{ticket}"
+
+
+def assignee_for(step: Step, store: Store, id_izin: str, roster: Roster) -> Officer:
+    """Who acts on a step: the Tim Teknis's ketua, once chosen, else the role's holder."""
+    if step.actor == Role.TIM_TEKNIS:
+        ketua = store.step_data(id_izin, sop.step_of_field("ketua").number).get("ketua")
+        if ketua:
+            return roster.by_nip(ketua)
+    return roster.first(step.actor)
+
+
+def reassigner_for(role: Role, roster: Roster) -> Officer:
+    """Who may move a task of this role: its supervisor, else the Kepala Bidang."""
+    return roster.first(SUPERVISOR.get(role) or Role.KEPALA_BIDANG)
+
+
+def send_back_note(store: Store, step: Step, id_izin: str) -> dict[str, Any] | None:
+    """The latest send-back to `step` (a "no" of a later check) newer than its last answer."""
+    steps = store.steps(id_izin)  # one query for the step and its checks
+    report = steps.get(step.number, {}).get("pada", "")
+    notes = [
+        data | {"step": check.number}
+        for check in sop.sent_back_by(step.number)
+        if (data := steps.get(check.number, {})).get("decision") == sop.Decision.NO
+    ]
+    fresh = [n for n in notes if n.get("pada", "") > report]
+    return max(fresh, key=lambda n: n["pada"]) if fresh else None
+
+
+def form_of(ticket: Mapping[str, Any]) -> Step:
+    """The form a ticket's page shows."""
+    kind = ticket.get("kind", Kind.STEP)
+    if kind == Kind.STEP:
+        return sop.step(int(ticket["step"]))
+    if kind == Kind.UPLOAD:
+        return sop.UPLOAD_BY_HAND
+    if kind == Kind.RECORD:
+        return EVENTS[ticket["event"]].record_task
+    if kind == Kind.REASSIGN:
+        return sop.reassign_form(_task_form(ticket["task_kind"], ticket))
+    raise ValueError(f"unknown ticket kind {kind}")
+
+
+def _task_form(kind: str, ticket: Mapping[str, Any]) -> Step:
+    return form_of({**ticket, "kind": kind, "event": ticket.get("task_event", "")})
+
+
+# -- issuing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """What issuing a task needs: the table, the mail, the roster, the link's base, the time."""
+
+    store: Store
+    mailer: Mailer
+    roster: Roster
+    public_base_url: str
+    now: datetime
+
+
+def issue_task(
+    request: StepRequest,
+    *,
+    store: Store,
+    mailer: Mailer,
+    roster: Roster,
+    public_base_url: str,
+    now: datetime,
+) -> str:
+    """Ask the step's officer to act: a ticket, the previous one superseded, the email.
+
+    Returns the ticket's hash (never the ticket).
+    """
+    issuer = Issuer(store, mailer, roster, public_base_url, now)
+    step = sop.step(request.step)
+    application = _application(store, request.id_izin)
+    officer = assignee_for(step, store, request.id_izin, roster)
+    ticket, digest = _issue(
+        issuer,
+        application,
+        step,
+        officer,
+        {
+            "kind": Kind.STEP,
+            "step": step.number,
+            "task_token": request.task_token,
+            "deadline": request.deadline.isoformat(),
+            "reminders": request.reminders,
+        },
+    )
+    reassign_url = None
+    if request.reminders:
+        reassigner = reassigner_for(officer.role, roster)
+        reassign_url = task_url(
+            public_base_url, _issue_reassign(issuer, application, digest, reassigner)
+        )
+    mailer.send(
+        task_email(
+            step,
+            application,
+            officer,
+            url=task_url(public_base_url, ticket),
+            deadline=request.deadline,
+            reminders=request.reminders,
+            supervisor=_supervisor(officer, roster) if request.reminders else None,
+            note=send_back_note(store, step, request.id_izin)
+            if sop.sent_back_by(step.number)
+            else None,
+            reassign_url=reassign_url,
+        )
+    )
+    return digest
+
+
+def issue_manual_task(
+    kind: str,
+    id_izin: str,
+    task_token: str | None,
+    *,
+    store: Store,
+    mailer: Mailer,
+    roster: Roster,
+    public_base_url: str,
+    now: datetime,
+    event: str = "",
+    reason: str = "",
+) -> str:
+    """Ask the Operator to do by hand what OSS or SIINAS could not (CONTRACT §2).
+
+    kind "unggah_siinas": upload the signed BAP in SIINAS; the step-17 token completes.
+    kind "catat": record the awaited `event` ("siinas:komitmen.terpenuhi", …) with evidence.
+    Returns the ticket's hash.
+    """
+    issuer = Issuer(store, mailer, roster, public_base_url, now)
+    application = _application(store, id_izin)
+    form = sop.UPLOAD_BY_HAND if kind == Kind.UPLOAD else EVENTS[event].record_task
+    officer = roster.first(Role.OPERATOR)
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "step": form.number,
+        "task_token": task_token,
+        "event": event,
+        "reason": reason,
+    }
+    ticket, digest = _issue(issuer, application, form, officer, fields, current=kind == Kind.UPLOAD)
+    context = {
+        "form": form,
+        "data": application["data"],
+        "officer": officer,
+        "url": task_url(public_base_url, ticket),
+        "reason": reason,
+        "kind": kind,
+    }
+    mailer.send(
+        Email(
+            to=(str(officer.email),),
+            subject=(
+                f"[Izin Perluasan] Tugas manual: {form.activity} - "
+                f"{application['data']['perusahaan']['nama']}"
+            ),
+            text=render("email/manual.txt.j2", **context),
+            html=render("email/manual.html.j2", **context),
+        )
+    )
+    return digest
+
+
+def reassign_task(
+    task_hash: str,
+    to_nip: str,
+    *,
+    store: Store,
+    mailer: Mailer,
+    roster: Roster,
+    public_base_url: str,
+    now: datetime,
+    by: Mapping[str, Any],
+    reason: str = "",
+) -> str:
+    """Move an open task to another officer of its role: new ticket, old one superseded."""
+    issuer = Issuer(store, mailer, roster, public_base_url, now)
+    task = store.ticket(task_hash)
+    if task is None or task["status"] not in (Status.OPEN, Status.LOCKED):
+        raise TicketNotOpen(task_hash)
+    form = form_of(task)
+    officer = roster.by_nip(to_nip)
+    if officer.role != form.actor:
+        raise ValueError(f"{officer.nama} does not hold the role {form.actor.value}")
+    application = _application(store, task["id_izin"])
+    carried = {
+        k: task[k]
+        for k in ("kind", "step", "task_token", "deadline", "reminders", "event", "reason")
+        if k in task
+    }
+    ticket, digest = _issue(
+        issuer,
+        application,
+        form,
+        officer,
+        carried,
+        current=task.get("kind") != Kind.RECORD,
+        replaces=task_hash,
+    )
+    store.append_audit(
+        task["id_izin"],
+        {
+            "action": "task.reassigned",
+            "step": form.number,
+            "actor": by.get("nama", ""),
+            "nip": by.get("nip", ""),
+            "from": task["assignee"]["nama"],
+            "to": officer.nama,
+            "note": f"tugas langkah {form.code} dialihkan kepada {officer.nama}"
+            + (f": {reason}" if reason else ""),
+        },
+        now=now,
+    )
+    deadline = datetime.fromisoformat(task["deadline"]) if task.get("deadline") else now
+    mailer.send(
+        task_email(
+            form,
+            application,
+            officer,
+            url=task_url(public_base_url, ticket),
+            deadline=deadline,
+            reminders=int(task.get("reminders", 0)),
+            supervisor=None,
+            note=None,
+            reassign_url=None,
+        )
+    )
+    return digest
+
+
+def _application(store: Store, id_izin: str) -> dict[str, Any]:
+    application = store.application(id_izin)
+    if application is None:
+        raise ApplicationNotFound(id_izin)
+    return application
+
+
+def _issue(
+    issuer: Issuer,
+    application: Mapping[str, Any],
+    form: Step,
+    officer: Officer,
+    fields: dict[str, Any],
+    *,
+    current: bool = True,
+    replaces: str | None = None,
+) -> tuple[str, str]:
+    """Open a ticket for an officer; as the application's current task, it supersedes the last."""
+    id_izin = application["id_izin"]
+    ticket, digest = open_ticket(
+        issuer.store,
+        {
+            "id_izin": id_izin,
+            "assignee": officer.model_dump(mode="json"),
+            "created_at": issuer.now.isoformat(),
+            **fields,
+        },
+    )
+    if replaces:
+        supersede(
+            issuer.store,
+            replaces,
+            now=issuer.now,
+            by=digest,
+            from_status=(Status.OPEN, Status.LOCKED),
+        )
+    if current:
+        supersede(issuer.store, application.get("open_ticket"), now=issuer.now, by=digest)
+        issuer.store.update_application(
+            id_izin,
+            {
+                "status": "PROSES",
+                "current_step": form.number,
+                "step_name": sop.step(form.number).state_name,
+                "holder": {"role": officer.role.value, "nama": officer.nama, "nip": officer.nip},
+                "open_ticket": digest,
+                "updated_at": issuer.now.isoformat(),
+                **({"deadline": fields["deadline"]} if fields.get("deadline") else {}),
+            },
+        )
+    issuer.store.append_audit(
+        id_izin,
+        {
+            "action": "task.issued",
+            "kind": fields.get("kind", Kind.STEP),
+            "step": form.number,
+            "actor": "sistem",
+            "assignee": officer.nama,
+            "nip": officer.nip,
+            "deadline": fields.get("deadline", ""),
+            "reminders": fields.get("reminders", 0),
+        },
+        now=issuer.now,
+    )
+    return ticket, digest
+
+
+def _issue_reassign(
+    issuer: Issuer, application: Mapping[str, Any], task_hash: str, reassigner: Officer
+) -> str:
+    """A ticket for the supervisor to move the task `task_hash`; returns the ticket secret."""
+    task = issuer.store.ticket(task_hash) or {}
+    ticket, _ = open_ticket(
+        issuer.store,
+        {
+            "kind": Kind.REASSIGN,
+            "id_izin": application["id_izin"],
+            "step": task.get("step"),
+            "task": task_hash,
+            "task_kind": task.get("kind", Kind.STEP),
+            "task_event": task.get("event", ""),
+            "assignee": reassigner.model_dump(mode="json"),
+            "created_at": issuer.now.isoformat(),
+            "deadline": task.get("deadline", ""),
+            "reminders": task.get("reminders", 0),
+        },
+    )
+    return ticket
+
+
+def _supervisor(officer: Officer, roster: Roster) -> Officer | None:
+    role = SUPERVISOR.get(officer.role)
+    holders = roster.holders(role) if role else ()
+    return holders[0] if holders else None
+
+
+def task_email(
+    step: Step,
+    application: Mapping[str, Any],
+    officer: Officer,
+    *,
+    url: str,
+    deadline: datetime,
+    reminders: int,
+    supervisor: Officer | None,
+    note: Mapping[str, Any] | None,
+    reassign_url: str | None,
+) -> Email:
+    """The email asking an officer to act (a reminder says so, and copies the supervisor)."""
+    data = application["data"]
+    prefix = f"PENGINGAT {reminders}: " if reminders else ""
+    company = data["perusahaan"]["nama"]
+    subject = f"{prefix}[Izin Perluasan] Langkah {step.code} {step.activity} - {company}"
+    context = {
+        "step": step,
+        "data": data,
+        "officer": officer,
+        "url": url,
+        "deadline": tanggal_waktu(deadline),
+        "reminders": reminders,
+        "supervisor": supervisor,
+        "note": note,
+        "role_title": ROLE_TITLES[officer.role],
+        "reassign_url": reassign_url,
+    }
+    return Email(
+        to=(str(officer.email),),
+        cc=(str(supervisor.email),) if supervisor else (),
+        subject=subject,
+        text=render("email/task.txt.j2", **context),
+        html=render("email/task.html.j2", **context),
+    )

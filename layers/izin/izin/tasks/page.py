@@ -1,0 +1,339 @@
+"""The task page: GET shows it (changing nothing but the trail), POST decides once, after
+the NIP, the form and the CSRF checks; five wrong NIPs lock the task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from izin import forms, sop
+from izin.callbacks import TaskGone
+from izin.formats import tanggal_waktu
+from izin.mail import Email
+from izin.observability import logger
+from izin.pages import history
+from izin.sop import ROLE_TITLES, Step
+from izin.store import ConditionFailed
+from izin.tasks.complete import COMPLETE
+from izin.tasks.context import (
+    Page,
+    Request,
+    TaskContext,
+)
+from izin.tasks.issue import (
+    MAX_WRONG_NIPS,
+    Issuer,
+    _issue_reassign,
+    form_of,
+    reassigner_for,
+    send_back_note,
+    task_url,
+)
+from izin.templating import render
+from izin.tickets import Kind, Status, ticket_hash
+
+
+def show_task(request: Request, ctx: TaskContext) -> Page:
+    """GET: the task's page; nothing changes but the trail's note that it was seen."""
+    ticket = ctx.store.ticket(ticket_hash(request.ticket))
+    if ticket is None:
+        return _not_found()
+    logger.set_correlation_id(ticket["id_izin"])
+    if ticket["status"] != Status.OPEN:
+        return _closed(ticket)
+    _audit(ctx, ticket, request, "task.viewed", {})
+    return _form_page(200, ticket, ctx, values=None, errors={})
+
+
+def decide_task(request: Request, ctx: TaskContext) -> Page:
+    """POST: take the decision once, and hand it on."""
+    digest = ticket_hash(request.ticket)
+    ticket = ctx.store.ticket(digest)
+    if ticket is None:
+        return _not_found()
+    logger.set_correlation_id(ticket["id_izin"])
+    if ticket["status"] != Status.OPEN:
+        return _closed(ticket)
+    if not _same_site(request, ctx) or not _csrf_ok(request, ticket):
+        _audit(ctx, ticket, request, "task.refused", {"reason": "csrf"})
+        return _form_page(
+            403,
+            ticket,
+            ctx,
+            values=_kept(request.form),
+            errors={
+                "form": "Formulir kedaluwarsa atau dikirim dari situs lain; "
+                "muat ulang halaman lalu kirim lagi."
+            },
+        )
+    form = form_of(ticket)
+    application = ctx.store.application(ticket["id_izin"]) or {}
+    nip = (request.form.get("nip") or [""])[-1].strip()
+    if nip != ticket["assignee"]["nip"]:
+        return _wrong_nip(digest, ticket, request, ctx)
+    try:
+        submission = forms.parse(
+            form, request.form, _defaults(form, ticket, application, ctx), ctx.roster
+        )
+    except forms.FormInvalid as invalid:
+        return _form_page(422, ticket, ctx, values=invalid.values, errors=invalid.errors)
+    officer = ticket["assignee"]
+    try:
+        ctx.store.update_ticket(
+            digest,
+            {
+                "status": Status.DECIDED,
+                "decided_at": ctx.now.isoformat(),
+                "decided_by": officer["nama"],
+                "decision": submission.decision.value,
+            },
+            expect={"status": Status.OPEN},
+        )
+    except ConditionFailed:
+        return _closed(ctx.store.ticket(digest) or ticket)
+    try:
+        next_text = COMPLETE[ticket.get("kind", Kind.STEP)](ticket, form, submission, ctx)
+    except TaskGone as gone:
+        ctx.store.update_ticket(digest, {"status": Status.EXPIRED, "expired_reason": str(gone)})
+        _audit(ctx, ticket, request, "task.too_late", {"decision": submission.decision.value})
+        return _closed({**ticket, "status": Status.EXPIRED})
+    except Exception:
+        # Not decided after all: reopen the ticket so the officer can try again.
+        ctx.store.update_ticket(digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED})
+        raise
+    documents = {d["jenis"]: d.get("sha256") for d in ctx.documents(ticket["id_izin"])}
+    _audit(
+        ctx,
+        ticket,
+        request,
+        "task.decided",
+        {
+            "kind": ticket.get("kind", Kind.STEP),
+            "decision": submission.decision.value,
+            "data": submission.values,
+            "documents": documents,
+        },
+    )
+    if ticket.get("kind", Kind.STEP) != Kind.REASSIGN and application.get("open_ticket") == digest:
+        ctx.store.update_application(
+            ticket["id_izin"],
+            {
+                "holder": {"role": "sistem", "nama": "Sistem", "nip": ""},
+                "updated_at": ctx.now.isoformat(),
+            },
+            remove=("open_ticket",),
+        )
+    return Page(
+        200,
+        render(
+            "pages/decided.html.j2",
+            step=form,
+            data=application.get("data", {}),
+            decision=submission.decision.value,
+            next_text=next_text,
+            officer=officer,
+        ),
+    )
+
+
+# What a decision does, by ticket kind; each returns the sentence "what happens next".
+
+
+def _same_site(request: Request, ctx: TaskContext) -> bool:
+    """A browser's POST from another site carries that site's Origin: refuse it."""
+    if not request.origin or request.origin == "null" or not ctx.public_base_url:
+        return True
+    mine = urlsplit(ctx.public_base_url)
+    theirs = urlsplit(request.origin)
+    return (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc)
+
+
+def _csrf_ok(request: Request, ticket: Mapping[str, Any]) -> bool:
+    """The page's token, when the form sends one, must be this ticket's."""
+    sent = request.form.get("csrf")
+    if sent is None:
+        return True  # a client that does not send the page's token is judged by its Origin
+    import hmac
+
+    return hmac.compare_digest((sent or [""])[-1], str(ticket.get("csrf", "")))
+
+
+def _defaults(
+    form: Step, ticket: Mapping[str, Any], application: Mapping[str, Any], ctx: TaskContext
+) -> dict[str, Any]:
+    values = forms.defaults(form, application, ctx.roster, forms.today_in_wib(ctx.now))
+    if ticket.get("kind") == Kind.REASSIGN:
+        task = ctx.store.ticket(ticket["task"]) or {}
+        current = (task.get("assignee") or {}).get("nip")
+        others = [o.nip for o in ctx.roster.holders(form.actor) if o.nip != current]
+        values["petugas"] = others[0] if others else current or ""
+    return values
+
+
+def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext) -> Page:
+    updated = ctx.store.update_ticket(digest, {}, add={"wrong_nips": 1})
+    _audit(ctx, ticket, request, "task.wrong_nip", {"count": updated["wrong_nips"]})
+    if updated["wrong_nips"] >= MAX_WRONG_NIPS:
+        try:
+            ctx.store.update_ticket(
+                digest,
+                {"status": Status.LOCKED, "locked_at": ctx.now.isoformat()},
+                expect={"status": Status.OPEN},
+            )
+        except ConditionFailed:
+            pass
+        else:
+            _alert_lock(digest, ticket, ctx)
+        return Page(403, render("pages/closed.html.j2", ticket=ticket, status=Status.LOCKED))
+    return _form_page(
+        403,
+        ticket,
+        ctx,
+        values=_kept(request.form),
+        errors={"nip": "NIP tidak sesuai dengan petugas yang ditugaskan."},
+    )
+
+
+def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> None:
+    """Tell the Kasi (or the role's supervisor) and give them the link to reassign the task."""
+    form = form_of(ticket)
+    application = ctx.store.application(ticket["id_izin"]) or {}
+    reassigner = reassigner_for(form.actor, ctx.roster)
+    issuer = Issuer(ctx.store, ctx.mailer, ctx.roster, ctx.public_base_url, ctx.now)
+    link = _issue_reassign(issuer, application, digest, reassigner)
+    context = {
+        "ticket": ticket,
+        "step": form,
+        "kasi": reassigner,
+        "max": MAX_WRONG_NIPS,
+        "reassign_url": task_url(ctx.public_base_url, link),
+    }
+    ctx.mailer.send(
+        Email(
+            to=(str(reassigner.email),),
+            subject=f"[Izin Perluasan] Tautan langkah {form.code} dikunci - {ticket['id_izin']}",
+            text=render("email/locked.txt.j2", **context),
+            html=render("email/locked.html.j2", **context),
+        )
+    )
+    _audit_system(
+        ctx,
+        ticket,
+        "task.locked",
+        f"tautan langkah {form.code} dikunci; {reassigner.nama} diberi tahu",
+    )
+
+
+def _kept(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    hidden = {"nip", "csrf", "decision"}
+    return {
+        k: (list(v) if k == "anggota" else (v[-1] if v else ""))
+        for k, v in form.items()
+        if k not in hidden
+    }
+
+
+def _audit(
+    ctx: TaskContext,
+    ticket: Mapping[str, Any],
+    request: Request,
+    action: str,
+    extra: Mapping[str, Any],
+) -> None:
+    assignee = ticket["assignee"]
+    ctx.store.append_audit(
+        ticket["id_izin"],
+        {
+            "action": action,
+            "step": int(ticket["step"]),
+            "actor": assignee["nama"],
+            "role": assignee["role"],
+            "nip": assignee["nip"],
+            "ip": request.source_ip,
+            "user_agent": request.user_agent[:300],
+            **extra,
+        },
+        now=ctx.now,
+    )
+
+
+def _audit_system(ctx: TaskContext, ticket: Mapping[str, Any], action: str, note: str) -> None:
+    ctx.store.append_audit(
+        ticket["id_izin"],
+        {"action": action, "step": int(ticket["step"]), "actor": "sistem", "note": note},
+        now=ctx.now,
+    )
+
+
+def _not_found() -> Page:
+    return Page(404, render("pages/not_found.html.j2"))
+
+
+def _closed(ticket: Mapping[str, Any]) -> Page:
+    status = ticket["status"]
+    code = {Status.DECIDED: 409, Status.LOCKED: 403}.get(status, 410)
+    return Page(code, render("pages/closed.html.j2", ticket=ticket, status=status))
+
+
+def _form_page(
+    code: int,
+    ticket: Mapping[str, Any],
+    ctx: TaskContext,
+    *,
+    values: Mapping[str, Any] | None,
+    errors: Mapping[str, str],
+) -> Page:
+    form = form_of(ticket)
+    application = ctx.store.application(ticket["id_izin"]) or {}
+    shown = {**_defaults(form, ticket, application, ctx), **(values or {})}
+    trail = history(ctx.store.audit(ticket["id_izin"]), HISTORY_ACTIONS)
+    kind = ticket.get("kind", Kind.STEP)
+    return Page(
+        code,
+        render(
+            "pages/task.html.j2",
+            step=form,
+            kind=kind,
+            ticket=ticket,
+            data=application.get("data", {}),
+            application=application,
+            values=shown,
+            errors=errors,
+            roster=ctx.roster,
+            documents=ctx.documents(ticket["id_izin"]),
+            history=trail,
+            note_hint=(
+                f"Wajib diisi bila memilih \u201c{form.no_label}\u201d."
+                if sop.Decision.NO in form.decisions and form.no_needs_note
+                else ""
+            ),
+            max_wrong_nips=MAX_WRONG_NIPS,
+            note=send_back_note(ctx.store, form, ticket["id_izin"])
+            if kind == Kind.STEP and sop.sent_back_by(form.number)
+            else None,
+            deadline=tanggal_waktu(datetime.fromisoformat(ticket["deadline"]))
+            if ticket.get("deadline")
+            else "",
+            role_titles=ROLE_TITLES,
+            sop=sop,
+            csrf=ticket.get("csrf", ""),
+        ),
+    )
+
+
+HISTORY_ACTIONS = frozenset(
+    {
+        "application.received",
+        "task.decided",
+        "task.reassigned",
+        "event.applied",
+        "step.recorded",
+        "document.rendered",
+        "document.sealed",
+        "bap.uploaded",
+        "tembusan.sent",
+        "sla.breached",
+    }
+)

@@ -1,0 +1,214 @@
+"""Every function's door: its input event (tests/events/<function>.json) becomes its model,
+and the handlers run on the in-memory store with fakes for mail and Step Functions.
+
+The events have the shapes the state machine (statemachine/, generated from izin.sop), the
+HTTP API (payload 2.0) and the SQS event sources hand the functions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from izin import settings as settings_module
+from izin import wiring
+from izin.documents import DocumentRequest
+from izin.events import InboundEvent
+from izin.mail import Email
+from izin.memory_store import MemoryStore
+from izin.models import (
+    ApplicationRequest,
+    AwaitRequest,
+    DeadlineRequest,
+    HttpRequest,
+    MilestoneMessage,
+    ParkRequest,
+    ProgressRequest,
+    StepRequest,
+    UploadMessage,
+)
+from izin.roster import load_roster
+from izin_local import samples
+from izin_local.testing import ROSTER as ROSTER_FILE
+from pydantic import BaseModel
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "tests" / "events"
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+ID = "IP-EVT-0001"
+
+# Each function's input model; an SQS-fed function's model is that of each record's body.
+MODELS: dict[str, type[BaseModel]] = {
+    "await_event": AwaitRequest,
+    "deadline": DeadlineRequest,
+    "document": DocumentRequest,
+    "inbound": InboundEvent,
+    "oss_worker": MilestoneMessage,
+    "park": ParkRequest,
+    "progress": ProgressRequest,
+    "request_task": StepRequest,
+    "siinas_fallback": UploadMessage,
+    "siinas_worker": UploadMessage,
+    "task_page": HttpRequest,
+    "tembusan": ApplicationRequest,
+    "verify": HttpRequest,
+    "webhook": HttpRequest,
+}
+
+
+def event(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+def handler_module(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        f"handler_{name}", ROOT / "functions" / name / "app.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_function_has_an_input_model_and_an_event() -> None:
+    functions = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+    assert sorted(MODELS) == functions
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == functions
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_each_event_is_its_function_s_model(name: str) -> None:
+    model, raw = MODELS[name], event(name)
+    if "Records" in raw:
+        for record in raw["Records"]:
+            model.model_validate_json(record["body"])
+    else:
+        model.model_validate(raw)
+
+
+@pytest.mark.parametrize("name", ["await_event", "deadline", "park", "progress", "tembusan"])
+def test_a_renamed_key_fails_at_the_door(name: str) -> None:
+    raw = event(name)
+    raw["idIzin"] = raw.pop("id_izin")
+    with pytest.raises(ValueError, match="id_izin"):
+        MODELS[name].model_validate(raw)
+
+
+# -- the handlers, on fakes ----------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    function_name: str = "izin-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:ap-southeast-3:123456789012:function:izin-test"
+    aws_request_id: str = "req-1"
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+
+    def send(self, email: Email) -> None:
+        self.sent.append(email)
+
+
+class FakeCallbacks:
+    def __init__(self) -> None:
+        self.outputs: list[tuple[str, dict[str, Any]]] = []
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        self.outputs.append((token, output))
+
+
+@dataclass
+class Fakes:
+    store: MemoryStore
+    mailer: FakeMailer
+    callbacks: FakeCallbacks
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
+    for name, value in {
+        "TABLE_NAME": "izin-test",
+        "BUCKET_NAME": "izin-test-documents",
+        "PUBLIC_BASE_URL": "https://izin.example",
+        "MAIL_FROM": "izin@example.go.id",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings_module.settings.cache_clear()
+    store, mailer, callbacks = MemoryStore(), FakeMailer(), FakeCallbacks()
+    permohonan = samples.permohonan(ID)
+    store.create_application(
+        ID,
+        {
+            "id_izin": ID,
+            "data": permohonan,
+            "status": "PROSES",
+            "current_step": 5,
+            "created_at": NOW.isoformat(),
+        },
+    )
+    roster = load_roster(ROSTER_FILE)
+    monkeypatch.setattr(wiring, "store", lambda: store)
+    monkeypatch.setattr(wiring, "mailer", lambda: mailer)
+    monkeypatch.setattr(wiring, "callbacks", lambda: callbacks)
+    monkeypatch.setattr(wiring, "roster", lambda: roster)
+    monkeypatch.setattr(wiring, "now", lambda: NOW)
+    monkeypatch.setattr(wiring, "secret", lambda arn: "oss-secret")
+    yield Fakes(store, mailer, callbacks)
+    settings_module.settings.cache_clear()  # the next test's environment is read afresh
+
+
+def invoke(name: str) -> dict[str, Any]:
+    answer: dict[str, Any] = handler_module(name).lambda_handler(event(name), Context())
+    return answer
+
+
+def test_deadline_plans_the_step_s_sla(fakes: Fakes) -> None:
+    answer = invoke("deadline")
+    assert answer["step"] == 5 and answer["reminders"] == 0 and answer["timeout_seconds"] > 0
+
+
+def test_request_task_emails_the_officer_a_link(fakes: Fakes) -> None:
+    assert len(invoke("request_task")["ticket"]) == 12
+    (email,) = fakes.mailer.sent
+    assert "https://izin.example/tasks/" in email.text
+
+
+def test_await_event_waits_and_offers_the_record_by_hand(fakes: Fakes) -> None:
+    assert invoke("await_event") == {"delivered": False}
+    assert fakes.store.wait(ID, "siinas:komitmen.terpenuhi") is not None
+    assert len(fakes.mailer.sent) == 1 and fakes.callbacks.outputs == []
+
+
+def test_progress_records_the_outcome(fakes: Fakes) -> None:
+    assert invoke("progress") == {"step": 20, "outcome": "BERLAKU_EFEKTIF"}
+
+
+def test_park_stops_the_application_and_tells_the_operator(fakes: Fakes) -> None:
+    assert invoke("park") == {"status": "TERHENTI", "error": "DocumentDataMissing"}
+    assert len(fakes.mailer.sent) == 1
+
+
+def test_the_task_page_of_an_unknown_ticket_is_404(fakes: Fakes) -> None:
+    assert invoke("task_page")["statusCode"] == 404
+
+
+def test_the_verify_page_of_an_unknown_document_is_404(fakes: Fakes) -> None:
+    assert invoke("verify")["statusCode"] == 404
+
+
+def test_a_webhook_with_a_bad_signature_is_401(fakes: Fakes) -> None:
+    answer = invoke("webhook")
+    assert answer["statusCode"] == 401 and json.loads(answer["body"])["error"]

@@ -1,0 +1,176 @@
+"""The store's contract, run on the in-memory fake and on DynamoDB (moto, in-process).
+
+The same cases on both: what a conditional write does when its condition holds and when it
+does not, how values come back, how queries order, what the named methods promise. The
+fake is what the domain's unit tests run on; this is what keeps it honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from izin.memory_store import MemoryStore
+from izin.store import ConditionFailed, DynamoStore, Records
+from izin_local.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Records]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    from moto import mock_aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    props = Template.load(ROOT / "template.yaml").resources["IzinTable"]["Properties"]
+    with mock_aws():
+        from izin.aws import client
+
+        client.cache_clear()
+        client("dynamodb").create_table(
+            TableName="izin-contract",
+            BillingMode=props["BillingMode"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+        )
+        yield DynamoStore("izin-contract")
+        client.cache_clear()
+
+
+# -- the primitives ----------------------------------------------------------------------
+
+
+def test_a_put_if_absent_writes_once(store: Records) -> None:
+    assert store.put("P", "S", {"a": 1}, if_absent=True) is True
+    assert store.put("P", "S", {"a": 2}, if_absent=True) is False
+    assert store.get("P", "S") == {"PK": "P", "SK": "S", "a": 1}
+    assert store.put("P", "S", {"b": 3}) is True  # a plain put replaces the whole item
+    assert store.get("P", "S") == {"PK": "P", "SK": "S", "b": 3}
+
+
+def test_values_come_back_as_dynamodb_gives_them(store: Records) -> None:
+    fields = {"f": 2.0, "g": 1.5, "n": None, "t": True, "l": [1, "x", {"d": 0.25}], "e": ""}
+    store.put("P", "S", fields)
+    assert store.get("P", "S") == {"PK": "P", "SK": "S", **fields, "f": 2}
+    assert store.get("P", "missing") is None
+
+
+def test_a_query_reads_one_partition_by_prefix_in_sort_key_order(store: Records) -> None:
+    for sk in ("EVENT#b#2", "EVENT#a#9", "EVENT#b#1", "AUDIT#1"):
+        store.put("P", sk, {})
+    store.put("Q", "EVENT#b#0", {})
+    assert [i["SK"] for i in store.query("P", "EVENT#b#")] == ["EVENT#b#1", "EVENT#b#2"]
+    assert [i["SK"] for i in store.query("P", "EVENT#", newest_first=True)] == [
+        "EVENT#b#2",
+        "EVENT#b#1",
+        "EVENT#a#9",
+    ]
+
+
+def test_an_update_creates_a_missing_item_unless_it_must_exist(store: Records) -> None:
+    assert store.update("P", "S", {"a": 1}) == {"PK": "P", "SK": "S", "a": 1}
+    with pytest.raises(ConditionFailed):
+        store.update("P", "other", {"a": 1}, must_exist=True)
+    assert store.get("P", "other") is None
+
+
+def test_an_expected_value_must_be_there_and_equal(store: Records) -> None:
+    store.put("P", "S", {"status": "open", "n": 1})
+    for expect in ({"status": "decided"}, {"missing": "x"}, {"n": 2}):
+        with pytest.raises(ConditionFailed):
+            store.update("P", "S", {"status": "x"}, expect=expect)
+    assert store.get("P", "S") == {"PK": "P", "SK": "S", "status": "open", "n": 1}
+    after = store.update("P", "S", {"status": "decided"}, expect={"status": "open", "n": 1})
+    assert after["status"] == "decided"
+
+
+def test_an_expected_none_means_absent_and_present_means_there(store: Records) -> None:
+    store.put("P", "S", {"token": "t"})
+    with pytest.raises(ConditionFailed):
+        store.update("P", "S", {"token": "u"}, expect={"token": None})
+    with pytest.raises(ConditionFailed):
+        store.update("P", "S", {"x": 1}, present=("other",))
+    assert store.update("P", "S", {"x": 1}, present=("token",), remove=("token",)) == {
+        "PK": "P",
+        "SK": "S",
+        "x": 1,
+    }
+    assert store.update("P", "S", {"token": "u"}, expect={"token": None})["token"] == "u"
+
+
+def test_add_counts_from_zero_and_answers_the_new_item(store: Records) -> None:
+    assert store.update("C", "C", {}, add={"value": 1})["value"] == 1
+    assert store.update("C", "C", {"at": "x"}, add={"value": 2})["value"] == 3
+
+
+# -- the named methods -------------------------------------------------------------------
+
+
+def test_numbers_are_consecutive_per_counter(store: Records) -> None:
+    assert [store.next_number("bap", 2026) for _ in range(3)] == [1, 2, 3]
+    assert store.next_number("bap", 2027) == 1 and store.next_number("nota_dinas", 2026) == 1
+
+
+def test_a_ticket_is_stored_once_and_changed_only_if_it_exists(store: Records) -> None:
+    store.put_ticket("h", {"status": "open"})
+    with pytest.raises(ConditionFailed):
+        store.put_ticket("h", {"status": "open"})
+    with pytest.raises(ConditionFailed):
+        store.update_ticket("nothing", {"status": "decided"})
+    assert store.ticket("nothing") is None
+    assert store.update_ticket("h", {"status": "decided"}, expect={"status": "open"})["status"] == (
+        "decided"
+    )
+
+
+def test_an_application_is_created_once_and_listed_newest_first(store: Records) -> None:
+    for n in (1, 3, 2):
+        assert store.create_application(f"IP-{n}", {"created_at": f"2026-12-0{n}"}) is True
+    assert store.create_application("IP-1", {"created_at": "2026-12-09"}) is False
+    assert [a["created_at"] for a in store.applications(limit=2)] == ["2026-12-03", "2026-12-02"]
+    with pytest.raises(ConditionFailed):
+        store.update_application("IP-9", {"status": "x"})
+
+
+def test_steps_events_documents_and_the_trail_of_one_application(store: Records) -> None:
+    store.save_step("IP-1", 7, {"ketua": "1"})
+    store.save_step("IP-1", 11, {"kesimpulan": "siap"})
+    store.save_step("IP-2", 7, {"ketua": "2"})
+    assert store.steps("IP-1") == {7: {"ketua": "1"}, 11: {"kesimpulan": "siap"}}
+    assert store.step_data("IP-1", 8) == {}
+    assert store.keep_event("IP-1", "oss:izin.status", "2026-12-01T10:00", "e2", {"n": 2})
+    assert store.keep_event("IP-1", "oss:izin.status", "2026-12-01T09:00", "e1", {"n": 1})
+    assert not store.keep_event("IP-1", "oss:izin.status", "2026-12-01T09:00", "e1", {"n": 9})
+    assert [e["n"] for e in store.events("IP-1", "oss:izin.status")] == [1, 2]
+    assert store.events("IP-1", "siinas:komitmen.terpenuhi") == []
+    store.put_document_version("IP-1", "bap", 1, {"versi": 1})
+    assert not store.put_document_version("IP-1", "bap", 1, {"versi": 1})
+    store.put_document_version("IP-1", "surat_tugas", 1, {"versi": 1})
+    assert len(store.document_versions("IP-1", "bap")) == 1
+    assert len(store.document_versions("IP-1")) == 2
+    store.append_audit("IP-1", {"action": "a"}, now=NOW)
+    store.append_audit("IP-1", {"action": "b"}, now=NOW)
+    assert [e["action"] for e in store.audit("IP-1")] == ["a", "b"]
+
+
+def test_a_wait_is_claimed_by_one_writer_only(store: Records) -> None:
+    store.put_wait("IP-1", "oss:izin.status", {"token": "t"})
+    store.update_wait(
+        "IP-1", "oss:izin.status", {"claimed": "e1"}, expect={"token": "t"}, remove=("token",)
+    )
+    with pytest.raises(ConditionFailed):
+        store.update_wait(
+            "IP-1", "oss:izin.status", {"claimed": "e2"}, expect={"token": "t"}, remove=("token",)
+        )
+    assert store.wait("IP-1", "oss:izin.status") == {
+        "PK": "APP#IP-1",
+        "SK": "WAIT#oss:izin.status",
+        "claimed": "e1",
+    }

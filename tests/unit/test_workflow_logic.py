@@ -1,0 +1,288 @@
+"""The decide-once, supersede, lock and rendezvous logic, on the in-memory store (no AWS).
+
+Each test runs in milliseconds: the officers' tasks (tasks, tickets), the events of OSS and
+SIINAS meeting the state that waits for them (events), the automatic steps (progress).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from izin import events, progress, tasks
+from izin.callbacks import TaskGone
+from izin.events import InboundEvent
+from izin.mail import Email
+from izin.memory_store import MemoryStore
+from izin.models import StepRequest
+from izin.roster import Role, load_roster
+from izin.tickets import Status, ticket_hash
+from izin_local import samples
+from izin_local.testing import ROSTER as ROSTER_FILE
+
+ID = "IP-UNIT-0001"
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+ROSTER = load_roster(ROSTER_FILE)
+BASE = "https://izin.example"
+
+
+class FakeCallbacks:
+    """The waiting states: what each token was given; a token can be made gone."""
+
+    def __init__(self) -> None:
+        self.outputs: list[tuple[str, dict[str, Any]]] = []
+        self.gone: set[str] = set()
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        if token in self.gone:
+            raise TaskGone("TaskTimedOut")
+        self.outputs.append((token, output))
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+
+    def send(self, email: Email) -> None:
+        self.sent.append(email)
+
+    def last_ticket(self) -> str:
+        """The ticket in the newest email's task link."""
+        match = re.search(r"/tasks/([A-Za-z0-9_-]+)", self.sent[-1].text)
+        assert match, self.sent[-1].text
+        return match.group(1)
+
+
+class FakeExecutions:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, name: str, state: dict[str, Any]) -> bool:
+        if name in self.started:
+            return False
+        self.started.append(name)
+        return True
+
+
+@dataclass
+class World:
+    store: MemoryStore = field(default_factory=MemoryStore)
+    callbacks: FakeCallbacks = field(default_factory=FakeCallbacks)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
+    executions: FakeExecutions = field(default_factory=FakeExecutions)
+    now: datetime = NOW
+
+    def event(self, source: str, type_: str, data: dict[str, Any], event_id: str) -> str:
+        event = InboundEvent(
+            source=source, event_id=event_id, type=type_, occurred_at=self.now, data=data
+        )
+        return events.apply_event(
+            event,
+            store=self.store,
+            executions=self.executions,
+            callbacks=self.callbacks,
+            now=self.now,
+        )
+
+    def wait(self, step: int, event_key: str, token: str) -> bool:
+        return events.register_wait(
+            self.store,
+            self.callbacks,
+            id_izin=ID,
+            step=step,
+            event_key=event_key,
+            token=token,
+            now=self.now,
+        )
+
+    def issue(self, step: int, token: str = "token-1", reminders: int = 0) -> str:
+        request = StepRequest(
+            id_izin=ID,
+            step=step,
+            task_token=token,
+            reminders=reminders,
+            timeout_seconds=3600,
+            deadline=self.now + timedelta(days=1),
+        )
+        tasks.issue_task(
+            request,
+            store=self.store,
+            mailer=self.mailer,
+            roster=ROSTER,
+            public_base_url=BASE,
+            now=self.now,
+        )
+        return self.mailer.last_ticket()
+
+    def ctx(self) -> tasks.TaskContext:
+        return tasks.TaskContext(
+            store=self.store,
+            roster=ROSTER,
+            callbacks=self.callbacks,
+            mailer=self.mailer,
+            now=self.now,
+            public_base_url=BASE,
+        )
+
+    def post(self, ticket: str, **form: str) -> tasks.Page:
+        sent = {k: [v] for k, v in form.items()}
+        return tasks.decide_task(tasks.Request(ticket, form=sent), self.ctx())
+
+
+@pytest.fixture
+def world() -> World:
+    w = World()
+    assert w.event("oss", "permohonan.diajukan", samples.permohonan(ID), "evt-permohonan") == (
+        "started"
+    )
+    return w
+
+
+OPERATOR = ROSTER.first(Role.OPERATOR).nip
+
+
+def record(world: World) -> dict[str, Any]:
+    """The application's record, which must exist."""
+    item = world.store.application(ID)
+    assert item is not None
+    return item
+
+
+def status(world: World, digest: str) -> str:
+    """A ticket's status, by its hash."""
+    item = world.store.ticket(digest)
+    assert item is not None
+    return str(item["status"])
+
+
+# -- starting an application ----------------------------------------------------------
+
+
+def test_an_application_starts_once_whatever_the_repeats(world: World) -> None:
+    again = world.event("oss", "permohonan.diajukan", samples.permohonan(ID), "evt-again")
+    assert again == "duplicate" and world.executions.started == [ID]
+    assert world.store.actions() == ["application.received", "execution.started"]
+
+
+# -- rendezvous: an event and the state that waits for it -----------------------------
+
+
+def test_an_event_before_its_wait_is_delivered_when_the_wait_comes(world: World) -> None:
+    verifikasi = samples.verifikasi(ID)
+    assert world.event("siinas", "verifikasi.diajukan", verifikasi, "evt-v1") == "kept"
+    assert world.callbacks.outputs == []
+    assert world.wait(2, "siinas:verifikasi.diajukan", "tok-2") is True
+    assert world.callbacks.outputs == [
+        ("tok-2", {"event_id": "evt-v1", "komitmen_data_industri": True})
+    ]
+    assert record(world)["berkas"] == verifikasi["berkas"]  # kept on the record
+    (applied,) = [e for e in world.store.audit(ID) if e["action"] == "event.applied"]
+    assert applied["step"] == 3  # the registry's step of the event
+
+
+def test_a_wait_before_its_event_is_handed_the_event_when_it_comes(world: World) -> None:
+    assert world.wait(18, "siinas:komitmen.terpenuhi", "tok-18") is False
+    assert record(world)["status"] == "MENUNGGU_SIINAS"
+    assert world.event("siinas", "komitmen.terpenuhi", samples.komitmen(ID), "e1") == ("delivered")
+    assert world.event("siinas", "komitmen.terpenuhi", samples.komitmen(ID), "e1") == ("duplicate")
+    assert [token for token, _ in world.callbacks.outputs] == ["tok-18"]
+
+
+def test_a_waiting_state_gets_exactly_one_event(world: World) -> None:
+    world.wait(19, "oss:izin.status", "tok-19")
+    assert world.event("oss", "izin.status", samples.izin_status(ID), "s1") == "delivered"
+    assert world.event("oss", "izin.status", samples.izin_status(ID), "s2") == "kept"
+    assert len(world.callbacks.outputs) == 1
+    assert world.wait(19, "oss:izin.status", "tok-19b") is True  # a later wait takes the next
+    assert [o["event_id"] for _, o in world.callbacks.outputs] == ["s1", "s2"]
+
+
+def test_an_event_for_a_gone_state_stays_pending_for_the_next_wait(world: World) -> None:
+    world.wait(19, "oss:izin.status", "tok-old")
+    world.callbacks.gone.add("tok-old")
+    assert world.event("oss", "izin.status", samples.izin_status(ID), "s1") == "kept"
+    assert world.wait(19, "oss:izin.status", "tok-new") is True
+    assert world.callbacks.outputs[0][0] == "tok-new"
+
+
+def test_the_record_by_hand_ticket_stops_when_the_event_arrives(world: World) -> None:
+    world.wait(18, "siinas:komitmen.terpenuhi", "tok-18")
+    digest = tasks.issue_manual_task(
+        tasks.Kind.RECORD,
+        ID,
+        None,
+        store=world.store,
+        mailer=world.mailer,
+        roster=ROSTER,
+        public_base_url=BASE,
+        now=NOW,
+        event="siinas:komitmen.terpenuhi",
+    )
+    events.remember_manual_ticket(world.store, ID, "siinas:komitmen.terpenuhi", digest, now=NOW)
+    world.event("siinas", "komitmen.terpenuhi", samples.komitmen(ID), "e1")
+    assert status(world, digest) == Status.SUPERSEDED
+
+
+# -- an officer's task: decide once, supersede, lock ----------------------------------
+
+
+def test_a_task_is_decided_once(world: World) -> None:
+    ticket = world.issue(4)
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 200
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 409
+    ((token, output),) = world.callbacks.outputs
+    assert token == "token-1" and output["step"] == 4 and output["decision"] == "done"
+    assert world.store.step_data(ID, 4)["kelengkapan"] == "lengkap"
+
+
+def test_a_get_changes_nothing_but_the_trail(world: World) -> None:
+    ticket = world.issue(4)
+    before = world.store.ticket(ticket_hash(ticket))
+    assert tasks.show_task(tasks.Request(ticket), world.ctx()).status == 200
+    assert world.store.ticket(ticket_hash(ticket)) == before
+    assert world.store.actions()[-1] == "task.viewed" and world.callbacks.outputs == []
+
+
+def test_a_new_link_supersedes_the_old_one(world: World) -> None:
+    first = world.issue(4)
+    second = world.issue(4, token="token-2", reminders=1)
+    assert world.post(first, nip=OPERATOR, decision="done").status == 410
+    assert world.post(second, nip=OPERATOR, decision="done").status == 200
+    assert [token for token, _ in world.callbacks.outputs] == ["token-2"]
+
+
+def test_five_wrong_nips_lock_the_task_and_tell_the_supervisor(world: World) -> None:
+    ticket = world.issue(4)
+    answers = [world.post(ticket, nip="1" * 18, decision="done").status for _ in range(5)]
+    assert answers == [403] * 5
+    assert status(world, ticket_hash(ticket)) == Status.LOCKED
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 403
+    kasi = ROSTER.first(Role.KASI)
+    assert str(kasi.email) in world.mailer.sent[-1].to
+    assert world.callbacks.outputs == []
+
+
+def test_a_decision_for_a_state_that_no_longer_waits_expires_the_ticket(world: World) -> None:
+    ticket = world.issue(4)
+    world.callbacks.gone.add("token-1")
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 410
+    assert status(world, ticket_hash(ticket)) == Status.EXPIRED
+
+
+def test_an_invalid_form_is_shown_again_and_decides_nothing(world: World) -> None:
+    ticket = world.issue(4)
+    assert world.post(ticket, nip=OPERATOR, decision="yes").status == 422
+    assert status(world, ticket_hash(ticket)) == Status.OPEN
+
+
+# -- automatic steps --------------------------------------------------------------------
+
+
+def test_the_last_step_records_the_outcome(world: World) -> None:
+    answer = progress.record_step(world.store, ROSTER, ID, 20, now=NOW, status="efektif")
+    assert answer == {"step": 20, "outcome": "BERLAKU_EFEKTIF"}
+    finished = record(world)
+    assert (finished["status"], finished["current_step"]) == ("SELESAI", 20)
