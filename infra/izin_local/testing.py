@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,73 +120,3 @@ def wait_for_status(store: Store, id_izin: str, status: str, timeout: float = 60
         timeout=timeout,
         what=f"{id_izin} {status}",
     )
-
-
-class MemoryStore:
-    """The table's items in a dict, the audit trail in a list: the fake of `izin.store.Store`.
-
-    Domain tests hand it in where the code takes a store, then read what was written.
-    """
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-        self.trail: list[dict[str, Any]] = []
-        self.counters: dict[tuple[str, int], int] = {}
-
-    @classmethod
-    def seeded(cls, application: dict[str, Any], steps: dict[int, dict[str, Any]]) -> MemoryStore:
-        """A store holding one application and its steps' form data."""
-        store = cls()
-        id_izin = application["id_izin"]
-        store.put(f"APP#{id_izin}", "META", application)
-        for number, data in steps.items():
-            store.save_step(id_izin, number, data)
-        return store
-
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        if if_absent and (pk, sk) in self.items:
-            return False
-        self.items[(pk, sk)] = {"PK": pk, "SK": sk, **fields}
-        return True
-
-    def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        item = self.items.get((pk, sk))
-        return dict(item) if item is not None else None
-
-    def update(
-        self, pk: str, sk: str, fields: dict[str, Any], **_conditions: Any
-    ) -> dict[str, Any]:
-        self.items[(pk, sk)] = {"PK": pk, "SK": sk, **self.items.get((pk, sk), {}), **fields}
-        return dict(self.items[(pk, sk)])
-
-    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
-        found = [
-            dict(item)
-            for (p, s), item in sorted(self.items.items())
-            if p == pk and s.startswith(prefix)
-        ]
-        return found[::-1] if newest_first else found
-
-    def application(self, id_izin: str) -> dict[str, Any] | None:
-        return self.get(f"APP#{id_izin}", "META")
-
-    def save_step(self, id_izin: str, step: int, data: dict[str, Any]) -> None:
-        self.put(f"APP#{id_izin}", f"STEP#{step:02d}", {"data": data})
-
-    def step_data(self, id_izin: str, step: int) -> dict[str, Any]:
-        item = self.get(f"APP#{id_izin}", f"STEP#{step:02d}")
-        return dict(item["data"]) if item else {}
-
-    def append_audit(self, id_izin: str, entry: dict[str, Any], *, now: datetime) -> None:
-        self.trail.append({"id_izin": id_izin, "at": now.isoformat(), **entry})
-
-    def audit(self, id_izin: str) -> list[dict[str, Any]]:
-        return [e for e in self.trail if e["id_izin"] == id_izin]
-
-    def next_number(self, jenis: str, year: int) -> int:
-        self.counters[(jenis, year)] = self.counters.get((jenis, year), 0) + 1
-        return self.counters[(jenis, year)]
-
-    def actions(self) -> list[str]:
-        """The audit trail's actions, in order."""
-        return [e["action"] for e in self.trail]
