@@ -62,15 +62,16 @@ from pathlib import Path
 from typing import Any
 
 from izin import sop
+from izin.settings import Settings
 
 from izin_local import engine_floor
-from izin_local.demo import DEMO_SCENARIO, endpoints_of
+from izin_local.demo import DEMO_SCENARIO
 from izin_local.engine_floor import Floor
 from izin_local.metering import RUNTIME, AwsCallMeter
 from izin_local.outbox import Outbox, OutboxMessage
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints, Scenario, drive
-from izin_local.testing import System
+from izin_local.testing import System, endpoints_of
 
 EXPECTED_OUTCOME = "BERLAKU_EFEKTIF"
 ARRIVAL_GAP = 0.1  # seconds between two applications' first POST
@@ -379,7 +380,8 @@ def run_bench(
     began = time.monotonic()
     with LocalRuntime(template, state_dir, **options) as runtime:
         endpoints = dataclasses.replace(
-            endpoints_of(runtime, secrets), outbox=SharedOutbox(runtime.outbox.directory)
+            endpoints_of(runtime, Settings.model_validate(dict(os.environ)).roster_path(), secrets),
+            outbox=SharedOutbox(runtime.outbox.directory),
         )
         system = System(runtime, endpoints)
         meter = AwsCallMeter(

@@ -7,32 +7,18 @@ inspection and one send-back by the Kepala Bidang. One line per step as it happe
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from izin.roster import load_roster
 from izin.settings import Settings
-from izin.store import DynamoStore
 
 from izin_local.runtime import LocalRuntime
-from izin_local.scenario import Endpoints, Scenario, Trail, drive, step_line
-from izin_local.testing import System
+from izin_local.scenario import Scenario, Trail, drive, step_line
+from izin_local.testing import System, endpoints_of
 
 DEMO_SCENARIO = Scenario(field_inspection=True, kepala_bidang_returns=1)
-
-
-def endpoints_of(runtime: LocalRuntime, secrets: Mapping[str, str]) -> Endpoints:
-    """What a scenario needs of a running local runtime."""
-    settings = Settings.model_validate(dict(__import__("os").environ))
-    return Endpoints(
-        http_url=runtime.http_url,
-        outbox=runtime.outbox,
-        store=DynamoStore(runtime.table_names["IzinTable"]),
-        roster=load_roster(settings.roster_path()),
-        secrets=secrets,
-    )
 
 
 def run_demo(*, state_dir: Path, template: Path, options: dict[str, Any]) -> int:
@@ -51,7 +37,8 @@ def run_demo(*, state_dir: Path, template: Path, options: dict[str, Any]) -> int
         print("               60 -> 90 ton TBS/jam; jalur: pemeriksaan lapangan, satu pengembalian")
         print()
         print(f"{'waktu':>8}  no  {'pelaksana':<13} {'petugas':<28} keputusan / hasil")
-        endpoints = endpoints_of(runtime, secrets)
+        roster = Settings.model_validate(dict(os.environ)).roster_path()
+        endpoints = endpoints_of(runtime, roster, secrets)
         with Trail(
             endpoints.store,
             id_izin,

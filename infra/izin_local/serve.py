@@ -18,25 +18,24 @@ from pathlib import Path
 from types import FrameType
 from typing import Final
 
+from izin_local.config import TEMPLATE, webhook_secrets
 from izin_local.runtime import LocalRuntime
 from izin_local.template import Template
 
 logger = logging.getLogger(__name__)
 
-REPO: Final = Path(__file__).resolve().parents[2]
-DEFAULT_WEBHOOK_SECRETS: Final = {
-    "OssWebhookSecret": ("IZIN_OSS_WEBHOOK_SECRET", "local-oss-secret"),
-    "SiinasWebhookSecret": ("IZIN_SIINAS_WEBHOOK_SECRET", "local-siinas-secret"),
-}
+# The template's secret that each local webhook secret (config.webhook_secrets) fills.
+_SECRET_RESOURCES: Final = {"OssWebhookSecret": "oss", "SiinasWebhookSecret": "siinas"}
 _EXTERNAL_URLS: Final = ("SIINAS_BASE_URL", "OSS_BASE_URL")
 
 
 def webhook_secret_values(template: Path) -> dict[str, str]:
     """The local webhook secrets, for those of the template's secrets that exist."""
     resources = Template.load(template).resources
+    secrets = webhook_secrets()
     return {
-        logical_id: os.environ.get(variable, default)
-        for logical_id, (variable, default) in DEFAULT_WEBHOOK_SECRETS.items()
+        logical_id: secrets[source]
+        for logical_id, source in _SECRET_RESOURCES.items()
         if logical_id in resources
     }
 
@@ -46,7 +45,7 @@ def serve(
     port: int = 3000,
     aws_port: int = 5000,
     state_dir: Path = Path(".local"),
-    template: Path = REPO / "template.yaml",
+    template: Path = TEMPLATE,
     env: dict[str, str] | None = None,
     parameter_overrides: dict[str, str] | None = None,
     secret_values: dict[str, str] | None = None,

@@ -7,6 +7,7 @@ runtime: start it, drive applications, read executions' histories and the table.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from izin.roster import load_roster
 from izin.sop import step
 from izin.store import DynamoStore, Store
 
-from izin_local.cli import TEMPLATE, runtime_options, webhook_secrets
+from izin_local.config import TEMPLATE, runtime_options, webhook_secrets
 from izin_local.officer import wait_until
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints
@@ -92,14 +93,18 @@ def start_system(
     return LocalRuntime(TEMPLATE, state_dir, **options)
 
 
-def endpoints_of(runtime: LocalRuntime, roster: Path = ROSTER) -> Endpoints:
-    """What a scenario needs of a running runtime."""
+def endpoints_of(
+    runtime: LocalRuntime,
+    roster: Path = ROSTER,
+    secrets: Mapping[str, str] | None = None,
+) -> Endpoints:
+    """What a scenario needs of a running runtime (secrets: the local ones by default)."""
     return Endpoints(
         http_url=runtime.http_url,
         outbox=runtime.outbox,
         store=DynamoStore(runtime.table_names["IzinTable"]),
         roster=load_roster(roster),
-        secrets=webhook_secrets(),
+        secrets=dict(secrets) if secrets is not None else webhook_secrets(),
     )
 
 

@@ -12,6 +12,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
 # Where step numbers belong: the table, the state machine built from it, the event registry.
 TABLE = {"sop.py", "workflow.py", "event_types.py"}
@@ -77,12 +79,16 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_no_import_cycle_inside_the_layer() -> None:
+LOCAL_RUNTIME = PACKAGE.parents[2] / "infra" / "izin_local"
+
+
+@pytest.mark.parametrize(("package", "name"), [(PACKAGE, "izin"), (LOCAL_RUNTIME, "izin_local")])
+def test_no_import_cycle_inside_the_layer_or_the_local_runtime(package: Path, name: str) -> None:
     modules = {
-        ".".join(("izin", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(
+        ".".join((name, *path.relative_to(package).with_suffix("").parts)).removesuffix(
             ".__init__"
         ): path
-        for path in PACKAGE.rglob("*.py")
+        for path in package.rglob("*.py")
     }
     graph = {
         name: {target for target in _imports(path) if target in modules and target != name}

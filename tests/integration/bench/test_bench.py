@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from izin_local.bench import handoffs, percentile, run_bench
-from izin_local.cli import TEMPLATE, runtime_options
+from izin_local.config import TEMPLATE, runtime_options
 from izin_local.testing import ROSTER
 
 NUMBER = r"\d+(\.\d+)?"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from izin.roster import Role
-from izin_local.cli import TEMPLATE, runtime_options
+from izin_local.config import TEMPLATE, runtime_options
 from izin_local.officer import Decided, http_get, http_post_form, parse_task_page
 from izin_local.runtime import LocalRuntime
 from izin_local.testing import ROSTER, System, endpoints_of
