@@ -6,6 +6,7 @@ Input: {id_izin, step, previous: the last Deadline}. Output: Deadline (the state
 from typing import Any
 
 from izin import wiring
+from izin.calendar import to_wib
 from izin.models import DeadlineRequest
 from izin.observability import count, logger
 from izin.settings import settings
@@ -15,14 +16,14 @@ from izin.sla import plan_deadline, record_breach
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = DeadlineRequest.model_validate(event)
-    now = wiring.now()
+    now, calendar = wiring.now(), wiring.calendar()
     deadline = plan_deadline(
-        request.step,
-        request.previous,
-        now=now,
-        calendar=wiring.calendar(),
-        settings=settings(),
+        request.step, request.previous, now=now, calendar=calendar, settings=settings()
     )
+    unconfirmed = calendar.unconfirmed_years(to_wib(now).date(), deadline.deadline.date())
+    if unconfirmed:
+        logger.warning("deadline over days off not yet decreed", extra={"years": unconfirmed})
+        count("CalendarUnconfirmed")
     if deadline.reminders:
         record_breach(wiring.store(), request.id_izin, deadline, now=now)
         count("SlaBreaches", step=str(deadline.step))

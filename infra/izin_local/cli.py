@@ -60,6 +60,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from izin.calendar import DinasEntry, HolidayCalendar
+    from pydantic import TypeAdapter, ValidationError
+
+    entries: list[DinasEntry] = []
+    if args.dinas:
+        try:
+            entries = TypeAdapter(list[DinasEntry]).validate_json(Path(args.dinas).read_bytes())
+        except (OSError, ValidationError) as error:
+            print(f"izin calendar: {args.dinas}: {error}", file=sys.stderr)
+            return 2
+    days = HolidayCalendar.indonesia([args.year], entries).days_off(args.year)
+    if args.json:
+        listed = [{"date": d.date.isoformat(), "name": d.name, "source": d.source} for d in days]
+        print(json.dumps({"year": args.year, "days_off": listed}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Hari libur nasional dan cuti bersama {args.year} (sumber: library, estimate, dinas)")
+    for day in days:
+        print(f"  {day.date.isoformat()}  {day.source:<8}  {day.name}")
+    return 0
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     from izin_local.status import find_table, use_endpoint
 
@@ -174,6 +196,16 @@ def parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--table", default=os.environ.get("TABLE_NAME"))
     status.set_defaults(run=cmd_status)
+
+    calendar = sub.add_parser(
+        "calendar", help="a year's days off as the SLA counts them (CONTRACT §4)"
+    )
+    calendar.add_argument("year", type=int)
+    calendar.add_argument("--json", action="store_true")
+    calendar.add_argument(
+        "--dinas", help="a JSON file of the Dinas's entries (as its SSM parameter holds them)"
+    )
+    calendar.set_defaults(run=cmd_calendar)
 
     resume = sub.add_parser(
         "resume", help="start a TERHENTI application again from the state that failed"

@@ -480,6 +480,9 @@ def iam_resources(response: Any, action: str) -> list[str]:
     if service == "states":
         target = body.get("stateMachineArn") or body.get("executionArn")
         return [str(target)] if target else ["*"]
+    if service == "ssm":
+        name = str(body.get("Name", "")).lstrip("/")
+        return [f"arn:aws:ssm:{region}:{account}:parameter/{name}"] if name else ["*"]
     if service == "secretsmanager":
         return [_secret_arn(response, str(body.get("SecretId", "")))]
     if service in ("ses", "sesv2"):

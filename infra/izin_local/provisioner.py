@@ -160,6 +160,7 @@ class Provisioner:
             "AWS::S3::Bucket": self._bucket,
             "AWS::SNS::Topic": self._topic,
             "AWS::SecretsManager::Secret": self._secret,
+            "AWS::SSM::Parameter": self._parameter,
             "AWS::Serverless::StateMachine": self._state_machine,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Serverless::Function": self._function,
@@ -363,6 +364,19 @@ class Provisioner:
         arn = self.client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         return Resource(
             logical_id, "AWS::SecretsManager::Secret", arn, {"Id": arn, "Arn": arn}, properties
+        )
+
+    def _parameter(self, logical_id: str, properties: dict[str, Any]) -> Resource:
+        name = self._name(logical_id, properties, "Name")
+        self.client("ssm").put_parameter(
+            Name=name, Value=str(properties.get("Value", "")), Type=properties.get("Type", "String")
+        )
+        return Resource(
+            logical_id,
+            "AWS::SSM::Parameter",
+            name,
+            {"Type": properties.get("Type", "String"), "Value": properties.get("Value", "")},
+            properties,
         )
 
     def _state_machine(self, logical_id: str, properties: dict[str, Any]) -> Resource:

@@ -180,6 +180,25 @@ def test_deadline_plans_the_step_s_sla(fakes: Fakes) -> None:
     assert answer["step"] == 5 and answer["reminders"] == 0 and answer["timeout_seconds"] > 0
 
 
+@pytest.mark.parametrize(
+    ("now", "counted"),
+    [
+        (datetime(2026, 3, 2, 2, 0, tzinfo=UTC), []),  # 2026: decreed (SKB 1497/2/5 of 2025)
+        (datetime(2026, 10, 5, 2, 0, tzinfo=UTC), ["CalendarUnconfirmed"]),  # 2027 estimated
+    ],
+)
+def test_deadline_counts_a_calendar_not_yet_decreed(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch, now: datetime, counted: list[str]
+) -> None:
+    from izin import observability
+
+    counts: list[str] = []
+    monkeypatch.setattr(wiring, "now", lambda: now)
+    monkeypatch.setattr(observability, "count", lambda name, **_: counts.append(name))
+    invoke("deadline")
+    assert counts == counted
+
+
 def test_request_task_emails_the_officer_a_link(fakes: Fakes) -> None:
     assert len(invoke("request_task")["ticket"]) == 12
     (email,) = fakes.mailer.sent

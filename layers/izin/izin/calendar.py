@@ -1,7 +1,11 @@
 """Hari kerja arithmetic: the SLA of SOP steps 5, 8, 11 and 14, counted in working days.
 
-A working day is Monday to Friday, not a libur nasional and not a cuti bersama, as listed
-in the source-tagged table `data/holidays.json` (SKB 3 Menteri, revisable as data).
+A working day is Monday to Friday, not a libur nasional and not a cuti bersama. The days
+off come from the maintained `holidays` package (Indonesia, categories public and
+government: its 2026 list is SKB No. 1497/2/5 of 2025 day for day; the Islamic dates of
+later years are marked as estimates), then the Dinas's own entries (a day off added or
+cancelled by a decree), which it keeps as data (`DinasEntry`). Each day says where it came
+from: `library`, `estimate` or `dinas`. A JSON table (`HolidayCalendar.load`) still reads.
 Office hours default to 07:30-16:00 WIB, the hours Kalbar's ASN keep. All times are in
 Asia/Pontianak (WIB, +07:00, no DST); time is always a parameter, never read here.
 """
@@ -9,7 +13,7 @@ Asia/Pontianak (WIB, +07:00, no DST); time is always a parameter, never read her
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from importlib.resources import files
@@ -35,12 +39,25 @@ class HolidaySource(_Frozen):
     url: str
 
 
+HolidayOrigin = Literal["library", "estimate", "dinas", "table"]
+
+
 class Holiday(_Frozen):
-    """One day off for ASN: a libur nasional or a cuti bersama."""
+    """One day off for ASN: a libur nasional or a cuti bersama, and where it comes from."""
 
     date: date
     kind: Literal["libur_nasional", "cuti_bersama"]
     name: str
+    source: HolidayOrigin = "table"
+
+
+class DinasEntry(_Frozen):
+    """A day off the Dinas adds (`libur`) or cancels (`masuk`), with the decree that says so."""
+
+    date: date
+    action: Literal["libur", "masuk"]
+    name: str
+    keputusan: str
 
 
 class FixedHoliday(_Frozen):
@@ -85,7 +102,7 @@ class HolidayCalendar(_Frozen):
     """
 
     source: HolidaySource
-    revised: date
+    revised: date | None = None  # of a table kept by hand
     years: tuple[int, ...]
     holidays: tuple[Holiday, ...]
     fixed_dates: tuple[FixedHoliday, ...] = ()
@@ -109,6 +126,62 @@ class HolidayCalendar(_Frozen):
         else:
             text = Path(path).read_text(encoding="utf-8")
         return cls.model_validate_json(text)
+
+    @classmethod
+    def indonesia(cls, years: Iterable[int], entries: Iterable[DinasEntry] = ()) -> HolidayCalendar:
+        """Indonesia's days off of these years (the `holidays` package), then the Dinas's."""
+        import holidays
+
+        covered = tuple(sorted(set(years)))
+        listed = holidays.country_holidays(
+            "ID", years=covered, categories=("public", "government"), language="id"
+        )
+        days: dict[date, Holiday] = {}
+        for day, names in sorted(listed.items()):
+            name = str(names)
+            days[day] = Holiday(
+                date=day,
+                kind="cuti_bersama" if name.startswith("Cuti Bersama") else "libur_nasional",
+                name=name,
+                source="estimate" if "perkiraan" in name else "library",
+            )
+        for entry in entries:
+            if entry.date.year not in covered:
+                continue
+            if entry.action == "masuk":
+                days.pop(entry.date, None)
+            else:
+                days[entry.date] = Holiday(
+                    date=entry.date,
+                    kind="cuti_bersama",
+                    name=f"{entry.name} ({entry.keputusan})",
+                    source="dinas",
+                )
+        return cls(
+            source=HolidaySource(
+                skb="python-holidays, Indonesia (public, government), and the Dinas's entries",
+                url="https://pypi.org/project/holidays/",
+            ),
+            years=covered,
+            holidays=tuple(days[d] for d in sorted(days)),
+        )
+
+    def days_off(self, year: int) -> list[Holiday]:
+        """The year's days off, in date order (none for a year not covered)."""
+        return [h for h in self.holidays if h.date.year == year]
+
+    def unconfirmed_years(self, first: date, last: date) -> list[int]:
+        """The years from `first` to `last` whose days off are not all known for sure.
+
+        Not covered at all, or with a day the library marks as an estimate (the Islamic
+        dates before the government's decree). From October, the next year counts too:
+        its decree is due and deadlines will soon reach it.
+        """
+        years = set(range(first.year, last.year + 1))
+        if first.month >= 10:
+            years.add(first.year + 1)
+        estimated = {h.date.year for h in self.holidays if h.source == "estimate"}
+        return sorted(y for y in years if y not in self.years or y in estimated)
 
     @cached_property
     def _by_date(self) -> dict[date, Holiday]:

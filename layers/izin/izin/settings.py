@@ -40,6 +40,8 @@ class Settings(BaseModel):
     kd_instansi: str = Field("", alias="KD_INSTANSI")
     roster_file: str = Field("", alias="IZIN_ROSTER_FILE")
     dinas_file: str = Field("", alias="IZIN_DINAS_FILE")
+    # The SSM parameter holding the Dinas's own days off (JSON list of calendar.DinasEntry).
+    calendar_parameter: str = Field("", alias="IZIN_CALENDAR_PARAMETER")
     # Time: seconds one hari kerja lasts for the SLA timers. Unset: real working days.
     workday_seconds: float | None = Field(None, alias="IZIN_WORKDAY_SECONDS")
     default_sla_days: int = Field(2, alias="IZIN_DEFAULT_SLA_DAYS", ge=1)

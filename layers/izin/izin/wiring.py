@@ -6,7 +6,7 @@ import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from izin.calendar import HolidayCalendar
+from izin.calendar import DinasEntry, HolidayCalendar
 from izin.events import InboundEvent
 from izin.mail import SesMailer
 from izin.roster import Roster, load_roster
@@ -43,10 +43,31 @@ def callbacks() -> StepFunctionsCallbacks:
     return StepFunctionsCallbacks()
 
 
-@functools.cache
 def calendar() -> HolidayCalendar:
-    """The hari kerja calendar shipped in the layer."""
-    return HolidayCalendar.load()
+    """The hari kerja calendar of last year to three years on, with the Dinas's own days.
+
+    The Dinas's entries are an SSM parameter (read at most every five minutes), so a day
+    off added or cancelled by decree needs no deploy.
+    """
+    year = now().year
+    return _calendar(tuple(range(year - 1, year + 3)), tuple(dinas_calendar_entries()))
+
+
+@functools.lru_cache(maxsize=4)
+def _calendar(years: tuple[int, ...], entries: tuple[DinasEntry, ...]) -> HolidayCalendar:
+    return HolidayCalendar.indonesia(years, entries)
+
+
+def dinas_calendar_entries() -> list[DinasEntry]:
+    """The Dinas's days off added or cancelled, from its SSM parameter (none when unset)."""
+    name = settings().calendar_parameter
+    if not name:
+        return []
+    from aws_lambda_powertools.utilities import parameters
+    from pydantic import TypeAdapter
+
+    text = str(parameters.get_parameter(name, max_age=300))
+    return TypeAdapter(list[DinasEntry]).validate_json(text or "[]")
 
 
 def secret(arn: str) -> str:
