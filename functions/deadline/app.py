@@ -27,4 +27,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if deadline.reminders:
         record_breach(wiring.store(), request.id_izin, deadline, now=now)
         count("SlaBreaches", step=str(deadline.step))
+        count("SlaBreaches")  # all steps: what the alarm watches
     return deadline.model_dump(mode="json")

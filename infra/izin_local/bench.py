@@ -259,6 +259,7 @@ class Costs:
     workers_cpu: Mapping[str, float]  # the functions' workers, by function (and the zygote)
     calls: AwsCallMeter | None = None
     floor: Floor | None = None
+    workers_memory: tuple[float, int] = (0.0, 0)  # resident MiB at the end, how many workers
 
     @property
     def total_cpu(self) -> float:
@@ -337,7 +338,12 @@ def report(
             "DynamoDB calls per application by caller: "
             + ", ".join(f"{who} {n / per_app:.0f}" for who, n in callers.most_common())
         )
-    out(f"peak memory: {peak_memory_mib():.1f} MiB (runtime process; each worker apart)")
+    resident, count_workers = costs.workers_memory
+    out(
+        f"peak memory: {peak_memory_mib():.1f} MiB (runtime process); workers at the end "
+        f"{resident:.1f} MiB resident, {count_workers} workers and the zygote (pages they "
+        "share with the zygote are counted in each)"
+    )
     out(f"load average at the end (1 min, whole machine): {os.getloadavg()[0]:.2f}")
     out("latency per SOP step: officer's decision (task.decided) -> next task.issued")
     out("  (step 14: -> bap.uploaded); p50 / p95 in seconds, n decisions")
@@ -403,11 +409,18 @@ def run_bench(
                 runs = [future.result() for future in futures]
                 wall, cpu = time.monotonic() - wall_began, cpu_seconds() - cpu_before
                 workers_after = runtime.runner.cpu_seconds()
+                workers_memory = runtime.runner.resident_mib()
         for run in runs:
             measure(system, run)
     workers = {name: used - workers_before.get(name, 0.0) for name, used in workers_after.items()}
     states = int(percentile([r.transitions for r in runs if r.transitions], 50) or 0)
     floor = engine_floor.measure(states, min(applications, 10)) if states else None
-    costs = Costs(runtime_cpu=cpu, workers_cpu=workers, calls=meter, floor=floor)
+    costs = Costs(
+        runtime_cpu=cpu,
+        workers_cpu=workers,
+        calls=meter,
+        floor=floor,
+        workers_memory=workers_memory,
+    )
     report(runs, wall=wall, startup=startup, costs=costs, out=out)
     return 0 if all(run.completed for run in runs) else 1

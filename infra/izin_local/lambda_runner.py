@@ -298,6 +298,14 @@ class LambdaRunner:
             used["(zygote)"] += _process_cpu_seconds(self._zygote.pid)
         return dict(used)
 
+    def resident_mib(self) -> tuple[float, int]:
+        """The resident memory of the live workers and the zygote, in MiB, and the workers."""
+        with self._lock:
+            pids = list(self._workers)
+        if self._zygote.pid is not None:
+            pids.append(self._zygote.pid)
+        return sum(_resident_mib(pid) for pid in pids), len(pids) - (self._zygote.pid is not None)
+
     def worker_pids(self) -> list[int]:
         """The processes of every idle worker (the busy ones are in their invocation)."""
         with self._lock:
@@ -444,6 +452,18 @@ def _process_cpu_seconds(pid: int) -> float:
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _resident_mib(pid: int) -> float:
+    """A process's resident set (VmRSS), in MiB (0 when it has gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def lambda_environment(

@@ -46,3 +46,33 @@ def test_no_default_sends_mail_to_a_real_address():
     assert "kalbarprov.go.id" not in roster
     for name in ("MailFrom", "AlarmEmail"):
         assert str(TEMPLATE["Parameters"][name]["Default"]).endswith(".example")
+
+
+ON_CALL = {
+    "ExecutionsEndedWithoutParkingAlarm",
+    "FunctionErrorsAlarm",
+    "FunctionThrottlesAlarm",
+    "ApiServerErrorsAlarm",
+    "ApiLatencyAlarm",
+    "InboundQueueAgeAlarm",
+    "SlaBreachesAlarm",
+    "CalendarUnconfirmedAlarm",
+}
+
+
+def test_on_call_is_told_and_the_runbook_says_what_each_alarm_means():
+    alarms = _of_type("AWS::CloudWatch::Alarm")
+    assert alarms.keys() >= ON_CALL
+    runbook = (Path(__file__).parents[2] / "docs" / "runbook.md").read_text()
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert f"`{name}`" in runbook, f"{name} is not in docs/runbook.md"
+
+
+def test_the_sla_alarm_watches_a_metric_the_deadline_function_emits():
+    handler = (Path(__file__).parents[2] / "functions" / "deadline" / "app.py").read_text()
+    for name in ("SlaBreaches", "CalendarUnconfirmed"):
+        alarm = RESOURCES[f"{name}Alarm"]
+        assert alarm["Properties"]["MetricName"] == name
+        assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": "izin"}]
+        assert f'count("{name}")' in handler
