@@ -21,7 +21,11 @@ def client(service: str) -> Any:
     """The shared boto3 client of one service."""
     import boto3  # imported here: a cold start of a function that never calls AWS skips it
 
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    from izin.errors import raise_transient
+
+    made = boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    made.meta.events.register("after-call", raise_transient)
+    return made
 
 
 # SigV4 and the bucket's regional host: the legacy global host (<bucket>.s3.amazonaws.com)
