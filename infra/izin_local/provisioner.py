@@ -54,6 +54,7 @@ _NOTHING_TO_BUILD: Final = frozenset(
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGatewayV2::DomainName",
         "AWS::ApiGatewayV2::ApiMapping",
+        "AWS::CloudWatch::Dashboard",
         "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",

@@ -17,6 +17,7 @@ def test_every_function_s_log_group_is_declared_with_its_retention():
     groups = {
         r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]
         for r in _of_type("AWS::Logs::LogGroup").values()
+        if "LogGroupName" in r["Properties"]
     }
     for function in _of_type("AWS::Serverless::Function"):
         properties = groups.get(f"/aws/lambda/${{{function}}}")
@@ -76,3 +77,14 @@ def test_the_sla_alarm_watches_a_metric_the_deadline_function_emits():
         assert alarm["Properties"]["MetricName"] == name
         assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": "izin"}]
         assert f'count("{name}")' in handler
+
+
+def test_api_access_logs_name_the_route_never_the_path_that_holds_a_ticket():
+    settings = RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    assert "$context.routeKey" in settings["Format"]
+    assert "$context.path" not in settings["Format"]
+    assert "$context.resourcePath" not in settings["Format"]
+    assert RESOURCES["ApiAccessLogs"]["Properties"]["RetentionInDays"] == {
+        "Ref": "LogRetentionDays"
+    }
