@@ -1,16 +1,16 @@
 """`izin bench --applications N`: N applications through the whole SOP concurrently; figures.
 
-What runs: the local runtime of template.yaml (moto in server mode, every Lambda handler,
-the HTTP gateway, the SQS pollers and the OSS/SIINAS simulators, all in this one
-process). N threads each drive one application (`IP-BENCH-0001`, ...) with
-`izin_local.scenario.drive`, by the same HTTP path as `izin demo` and the integration
-tests: OSS and SIINAS post signed webhooks, every officer opens the email's link, GETs
-the task page and POSTs the form. Every application takes the demo's path (field
-inspection, one send-back by the Kepala Bidang): all 20 steps, 12 officer's decisions.
-The applications arrive ARRIVAL_GAP (0.1 s) apart, not in one instant: the local gateway
-listens with http.server's backlog of 5, and N connections at once get some reset. The
-simulated people read the outbox through `SharedOutbox` (one scan for all of them), so
-that their reading of N applications' mail is not what is measured.
+What runs: the local runtime of template.yaml (moto in server mode, the HTTP gateway, the
+SQS pollers and the OSS/SIINAS simulators in this process; every function in worker
+processes of its own, under its own IAM role). N threads each drive one application (`IP-
+BENCH-0001`, ...) with `izin_local.scenario.drive`, by the same HTTP path as `izin demo`
+and the integration tests: OSS and SIINAS post signed webhooks, every officer opens the
+email's link, GETs the task page and POSTs the form. Every application takes the demo's
+path (field inspection, one send-back by the Kepala Bidang): all 20 steps, 12 officer's
+decisions. The applications arrive ARRIVAL_GAP (0.1 s) apart, not in one instant: the
+local gateway listens with http.server's backlog of 5, and N connections at once get some
+reset. The simulated people read the outbox through `SharedOutbox` (one scan for all of
+them), so that their reading of N applications' mail is not what is measured.
 
 What is measured (printed one figure per line, plain text):
 
@@ -32,9 +32,12 @@ What is measured (printed one figure per line, plain text):
   are the server's clock; steps 12 and 13 count twice per application (the send-back).
 - state transitions per application: the `StateEntered` events of the execution's
   history (GetExecutionHistory, every page).
-- peak memory: this process's `ru_maxrss` (KiB on Linux), in MiB.
-- CPU: this process's CPU time (user + system) during the run, and that over the wall
-  time: about 1.0 means one core, i.e. the GIL, is the bottleneck.
+- peak memory: this process's `ru_maxrss` (KiB on Linux), in MiB; the workers' resident
+  memory at the end.
+- CPU: this process's CPU time (user + system) during the run and the workers' (from
+  /proc, by function), their sum per state transition, and the engine floor measured in
+  the same run (`engine_floor`) beside it as a ratio.
+- AWS calls per application, by service and by caller (`metering`).
 - the machine (nproc, Python, moto, boto3), so figures from two machines can be compared,
   and its load average at the end: other processes on the machine slow the run down.
 

@@ -2,7 +2,7 @@
 
 Every function Event of Type HttpApi becomes a route (`{param}`, greedy `{proxy+}`, method
 `ANY`, `$default`). A request becomes a payload format 2.0 event, the handler runs
-in-process, and its answer becomes the response as API Gateway maps it (a dict with
+in its function's worker, and its answer becomes the response as API Gateway maps it (a dict with
 statusCode, or any other value as a 200 JSON body). Bodies are passed as text only for
 textual content types; others (form posts included, as HTTP APIs do) arrive base64-encoded
 with `isBase64Encoded: true`.

@@ -29,7 +29,7 @@ LambdaInvoker = Callable[[str, Any], tuple[str, bool]]
 
 
 def route_lambda_invocations(invoke: LambdaInvoker) -> Undo:
-    """Run Lambda code in-process instead of in Docker (which moto needs and we lack).
+    """Run Lambda code in the local runtime's workers instead of in Docker (which moto needs).
 
     Both `lambda.invoke` and the state machine's Lambda tasks end in
     `LambdaFunction._invoke_lambda`, which must return (payload, errored, logs); an errored

@@ -582,7 +582,7 @@ def _placeholder_zip() -> bytes:
     """A tiny deployment package: moto wants code; the real handler runs from the repo."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "izin local runtime: the handler runs in-process\n")
+        archive.writestr("README.txt", "izin local runtime: the handler runs in a worker process\n")
     return buffer.getvalue()
 
 

@@ -4,7 +4,7 @@ moto's own SQS-to-Lambda trigger calls the function inside `send_message`, one r
 a time, ignores `batchItemFailures` and deletes every message, so no event source mapping
 is created in moto; these pollers do what Lambda's do instead. They long-poll (1 s, so a
 stop is quick), gather up to BatchSize records or until MaximumBatchingWindowInSeconds
-ends, invoke the handler in-process and delete what succeeded: with
+ends, invoke the function (in its worker) and delete what succeeded: with
 ReportBatchItemFailures every record but those reported, otherwise all of them on
 success and none on an exception. What is not deleted comes back after the queue's
 visibility timeout; after maxReceiveCount receives moto itself moves it to the DLQ when
