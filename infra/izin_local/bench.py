@@ -2,15 +2,15 @@
 
 What runs: the local runtime of template.yaml (moto in server mode, the HTTP gateway, the
 SQS pollers and the OSS/SIINAS simulators in this process; every function in worker
-processes of its own, under its own IAM role). N threads each drive one application (`IP-
-BENCH-0001`, ...) with `izin_local.scenario.drive`, by the same HTTP path as `izin demo`
-and the integration tests: OSS and SIINAS post signed webhooks, every officer opens the
-email's link, GETs the task page and POSTs the form. Every application takes the demo's
-path (field inspection, one send-back by the Kepala Bidang): all 20 steps, 12 officer's
-decisions. The applications arrive ARRIVAL_GAP (0.1 s) apart, not in one instant: the
-local gateway listens with http.server's backlog of 5, and N connections at once get some
-reset. The simulated people read the outbox through `SharedOutbox` (one scan for all of
-them), so that their reading of N applications' mail is not what is measured.
+processes of its own, under its own IAM role). N threads each drive one application
+(`IP-BENCH-0001`, ...) with `izin_local.scenario.drive`, by the same HTTP path as `izin
+demo` and the integration tests: OSS and SIINAS post signed webhooks, every officer opens
+the email's link, GETs the task page and POSTs the form. Every application takes the
+demo's path (field inspection, one send-back by the Kepala Bidang): all 20 steps, 12
+officer's decisions. The applications arrive ARRIVAL_GAP (0.1 s) apart, not in one
+instant: the local gateway listens with http.server's backlog of 5, and N connections at
+once get some reset. The simulated people read the outbox through `SharedOutbox` (one scan
+for all of them), so that their reading of N applications' mail is not what is measured.
 
 What is measured (printed one figure per line, plain text):
 
