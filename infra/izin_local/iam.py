@@ -27,8 +27,8 @@ from izin_local.template import Resolver, Template, parse_yaml
 
 # The S3 location `sam package` would give; the transform refuses a local folder.
 _PACKAGED_KEYS: Final = ("CodeUri", "DefinitionUri", "ContentUri")
-_SAM_FUNCTION: Final = "AWS::Serverless::Function"
-_SAM_STATE_MACHINES: Final = ("AWS::Serverless::StateMachine",)
+# The SAM resources the transform gives a role of their own.
+_WITH_ROLES: Final = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
 
 @dataclass(frozen=True)
@@ -61,24 +61,23 @@ def execution_roles(template: Template, region: str) -> dict[str, RoleDocument]:
     resources = translated.get("Resources", {})
     roles: dict[str, RoleDocument] = {}
     for logical_id, declared in template.resources.items():
-        if declared.get("Type") not in (_SAM_FUNCTION, *_SAM_STATE_MACHINES):
+        if declared.get("Type") not in _WITH_ROLES:
             continue
-        role_id = _role_of(resources.get(logical_id, {}))
-        role = resources.get(role_id or f"{logical_id}Role")
+        role_id = _role_of(resources.get(logical_id, {})) or f"{logical_id}Role"
+        role = resources.get(role_id)
         if role is None or role.get("Type") != "AWS::IAM::Role":
             continue
         policies = {
             str(policy["PolicyName"]): policy["PolicyDocument"]
             for policy in role.get("Properties", {}).get("Policies", [])
         }
-        roles[logical_id] = RoleDocument(role_id or f"{logical_id}Role", policies)
+        roles[logical_id] = RoleDocument(role_id, policies)
     return roles
 
 
 def _role_of(translated_resource: Mapping[str, Any]) -> str | None:
-    role = translated_resource.get("Properties", {}).get("Role") or translated_resource.get(
-        "Properties", {}
-    ).get("RoleArn")
+    properties = translated_resource.get("Properties", {})
+    role = properties.get("Role") or properties.get("RoleArn")
     if isinstance(role, dict) and "Fn::GetAtt" in role:
         target = role["Fn::GetAtt"]
         return str(target[0] if isinstance(target, list) else target.split(".")[0])

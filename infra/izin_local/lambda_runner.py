@@ -41,6 +41,7 @@ from typing import Any
 from izin_local.lambda_worker import (
     ChannelClosed,
     error_payload,
+    receive_exactly,
     receive_message,
     send_message,
 )
@@ -69,15 +70,6 @@ class FunctionSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     events: Mapping[str, Any] = field(default_factory=dict)
     reserved_concurrency: int | None = None
-
-    @property
-    def module_path(self) -> Path:
-        module, _, _ = self.handler.rpartition(".")
-        return self.code_dir / (module.replace(".", "/") + ".py")
-
-    @property
-    def handler_name(self) -> str:
-        return self.handler.rpartition(".")[2]
 
 
 @dataclass(frozen=True)
@@ -138,7 +130,7 @@ class Zygote:
             with self._lock:
                 control = self._started()
                 socket.send_fds(control, [b"F"], [theirs.fileno(), log_write])
-                pid = _PID.unpack(_receive_exactly(control, _PID.size))[0]
+                pid = _PID.unpack(receive_exactly(control, _PID.size))[0]
         except BaseException:
             os.close(log_read)
             ours.close()
@@ -176,16 +168,6 @@ class Zygote:
         return ours
 
 
-def _receive_exactly(channel: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = channel.recv(size - len(data))
-        if not chunk:
-            raise ChannelClosed("the zygote has gone")
-        data += chunk
-    return data
-
-
 @dataclass
 class Worker:
     """One execution environment of a function: a process and the socket to it."""
@@ -193,7 +175,6 @@ class Worker:
     pid: int
     channel: socket.socket
     log: int  # the read end of the worker's stdout and stderr
-    invocations: int = 0
 
     def read_log(self) -> str:
         """What the worker has written since the last read."""
@@ -306,16 +287,6 @@ class LambdaRunner:
             pids.append(self._zygote.pid)
         return sum(_resident_mib(pid) for pid in pids), len(pids) - (self._zygote.pid is not None)
 
-    def worker_pids(self) -> list[int]:
-        """The processes of every idle worker (the busy ones are in their invocation)."""
-        with self._lock:
-            pools = list(self._pools.values())
-        pids: list[int] = []
-        for pool in pools:
-            with pool.condition:
-                pids.extend(worker.pid for worker in pool.idle)
-        return pids
-
     def invoke(self, logical_id: str, event: Any) -> Invocation:
         """Call the function's handler with `event` in one of its workers."""
         spec = self.spec(logical_id)
@@ -425,7 +396,6 @@ class LambdaRunner:
         self._log(worker.read_log())
         with pool.condition:
             if healthy and not self._closed:
-                worker.invocations += 1
                 pool.idle.append(worker)
             else:
                 pool.alive -= 1

@@ -47,11 +47,12 @@ def send_message(channel: socket.socket, message: Any) -> None:
 
 def receive_message(channel: socket.socket) -> Any:
     """Receive one JSON message; ChannelClosed when the peer has gone."""
-    (length,) = _LENGTH.unpack(_receive_exactly(channel, _LENGTH.size))
-    return json.loads(_receive_exactly(channel, length))
+    (length,) = _LENGTH.unpack(receive_exactly(channel, _LENGTH.size))
+    return json.loads(receive_exactly(channel, length))
 
 
-def _receive_exactly(channel: socket.socket, size: int) -> bytes:
+def receive_exactly(channel: socket.socket, size: int) -> bytes:
+    """Exactly `size` bytes from the channel; ChannelClosed when the peer has gone first."""
     chunks = bytearray()
     while len(chunks) < size:
         chunk = channel.recv(size - len(chunks))
