@@ -16,7 +16,7 @@ SAM_ENV := PYENV_VERSION=3.11.7:3.12.1:3.13.0 AWS_ACCESS_KEY_ID=testing \
 	AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=ap-southeast-3 \
 	AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
 
-.PHONY: demo test lint pytest serve bench setup system-packages deploy-check python312 clean
+.PHONY: demo test lint pytest serve bench hypothesis-long setup system-packages deploy-check python312 clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/izin bench --applications 10
+
+# The property-based suites with many more cases, drawn at random: a hunt, not CI's gate.
+hypothesis-long: $(STAMP)
+	IZIN_HYPOTHESIS=long $(BIN)/pytest -m property -p no:cacheprovider
 
 # Debian's packages the tests use: chromium for the browser tests (a browser download fails
 # on these machines), poppler-utils to render the documents' PDFs. Installed when missing.

@@ -4,6 +4,24 @@ import os
 
 import moto  # noqa: F401 (imported before any boto3 session, so mock_aws catches them all)
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests: CI runs a fixed, derandomized profile (the same cases every run, so
+# a red build is a real regression, never a newly drawn seed); `IZIN_HYPOTHESIS=long` draws
+# many more cases, at random, for a hunt (`make hypothesis-long`).
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    print_blob=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("IZIN_HYPOTHESIS", "ci"))
 
 _SAFE_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
