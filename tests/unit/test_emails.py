@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from izin import tasks
-from izin.mail import Email
+from izin.mail import MemoryMailer
 from izin.memory_store import MemoryStore
 from izin.models import StepRequest
 from izin.roster import load_roster
@@ -16,14 +16,6 @@ ID = "IP-MAIL-0001"
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 ROSTER = load_roster(ROSTER_FILE)
 NAMA = 'PT "Maju" & Jaya\'s <Sejahtera>'
-
-
-class FakeMailer:
-    def __init__(self) -> None:
-        self.sent: list[Email] = []
-
-    def send(self, email: Email) -> None:
-        self.sent.append(email)
 
 
 def seeded(nama: str = NAMA, current_step: int = 10) -> MemoryStore:
@@ -48,7 +40,7 @@ def seeded(nama: str = NAMA, current_step: int = 10) -> MemoryStore:
 
 
 def test_a_task_email_says_the_company_name_verbatim_in_text_and_escaped_in_html() -> None:
-    mailer = FakeMailer()
+    mailer = MemoryMailer()
     request = StepRequest(
         id_izin=ID,
         step=4,
