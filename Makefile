@@ -11,12 +11,15 @@ SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_VERSION)
 RUNTIME_BOTO3 := .tools/runtime-boto3
+# checkov pins boto3 1.35 and packaging<24 (which breaks pytest 9): a venv of its own too.
+CHECKOV_VENV := .tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # The functions' runtime (python3.12) must be on PATH for `sam build`; pyenv holds it here.
 SAM_ENV := PYENV_VERSION=3.11.7:3.12.1:3.13.0 AWS_ACCESS_KEY_ID=testing \
 	AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=ap-southeast-3 \
 	AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
 
-.PHONY: demo test lint pytest serve bench hypothesis-long setup system-packages deploy-check python312 clean
+.PHONY: demo test lint pytest serve bench hypothesis-long setup system-packages checkov deploy-check python312 clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -82,7 +85,18 @@ python312:
 		echo "deploy-check: python3.12 is not on PATH (pyenv 3.12.1 expected): sam build needs the functions' runtime" >&2; \
 		exit 1; }
 
-deploy-check: $(SAM_STAMP) $(RUNTIME_BOTO3)/.installed python312
+$(CHECKOV_STAMP): constraints-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet --quiet -c constraints-checkov.txt checkov
+	touch $(CHECKOV_STAMP)
+
+# checkov on the template: every finding is fixed, or skipped in the template's Metadata
+# with a one-line reason (checkov lists the skips with their reasons).
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet
+
+deploy-check: $(SAM_STAMP) $(RUNTIME_BOTO3)/.installed python312 checkov
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAM_ENV) $(SAM) build --parallel
 	$(SAM_ENV) $(SAM_VENV)/bin/python scripts/check_build.py .aws-sam/build --boto3 $(RUNTIME_BOTO3)
