@@ -11,7 +11,7 @@ from izin.events import InboundEvent
 from izin.mail import SesMailer
 from izin.roster import Roster, load_roster
 from izin.settings import settings
-from izin.stepfunctions import StepFunctionsCallbacks, StepFunctionsExecutions
+from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
@@ -105,6 +105,13 @@ def presigned_url(key: str, seconds: int = 900) -> str:
     return url
 
 
+class _NoNewApplications:
+    """An officer records an awaited event, never OSS's permohonan: no execution starts."""
+
+    def start(self, name: str, state: dict[str, Any]) -> bool:
+        raise ValueError("an application starts only from OSS, never by hand")
+
+
 def record_event(event: InboundEvent) -> str:
     """Apply an event an officer recorded by hand, as the inbound function applies webhooks."""
     from izin.events import apply_event
@@ -112,7 +119,7 @@ def record_event(event: InboundEvent) -> str:
     return apply_event(
         event,
         store=store(),
-        executions=StepFunctionsExecutions(settings().state_machine_arn),
+        executions=_NoNewApplications(),
         callbacks=callbacks(),
         now=now(),
     )
