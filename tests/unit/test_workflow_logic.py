@@ -7,6 +7,8 @@ SIINAS meeting the state that waits for them (events), the automatic steps (prog
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -263,6 +265,53 @@ def test_five_wrong_nips_lock_the_task_and_tell_the_supervisor(world: World) -> 
     kasi = ROSTER.first(Role.KASI)
     assert str(kasi.email) in world.mailer.sent[-1].to
     assert world.callbacks.outputs == []
+
+
+def _all_at_once(world: World, ticket: str, nips: list[str]) -> list[int]:
+    """POST the step with each NIP from its own thread, all released together."""
+    barrier = threading.Barrier(len(nips))
+
+    def post(nip: str) -> int:
+        barrier.wait()
+        return world.post(ticket, nip=nip, decision="done").status
+
+    with ThreadPoolExecutor(max_workers=len(nips)) as pool:
+        return list(pool.map(post, nips))
+
+
+def test_thirty_concurrent_wrong_nips_count_five_and_lock_once(world: World) -> None:
+    ticket = world.issue(4)
+    assert _all_at_once(world, ticket, ["1" * 18] * 30) == [403] * 30
+    item = world.store.ticket(ticket_hash(ticket))
+    assert item is not None and (item["status"], item["wrong_nips"]) == (Status.LOCKED, 5)
+    assert world.store.actions().count("task.wrong_nip") == 5
+    assert world.store.actions().count("task.locked") == 1
+
+
+def test_the_right_nip_among_nineteen_wrong_ones_decides_only_before_the_lock(
+    world: World,
+) -> None:
+    ticket = world.issue(4)
+    answers = _all_at_once(world, ticket, ["1" * 18] * 10 + [OPERATOR] + ["1" * 18] * 9)
+    item = world.store.ticket(ticket_hash(ticket))
+    assert item is not None
+    if answers[10] == 200:
+        assert item["status"] == Status.DECIDED and item["wrong_nips"] < 5
+        assert len(world.callbacks.outputs) == 1
+    else:
+        assert (item["status"], item["wrong_nips"]) == (Status.LOCKED, 5)
+        assert world.callbacks.outputs == []
+    assert set(answers) - {200} <= {403, 409}
+
+
+def test_a_ticket_at_the_limit_decides_nothing_whatever_its_status(world: World) -> None:
+    ticket = world.issue(4)
+    # A ticket counted to the limit before the lock was one write with the count.
+    world.store.update_ticket(ticket_hash(ticket), {"wrong_nips": 5})
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 403
+    assert world.callbacks.outputs == []
+    assert world.post(ticket, nip="1" * 18, decision="done").status == 403
+    assert status(world, ticket_hash(ticket)) == Status.LOCKED
 
 
 def test_a_decision_for_a_state_that_no_longer_waits_expires_the_ticket(world: World) -> None:

@@ -1,5 +1,6 @@
 """The task page: GET shows it (changing nothing but the trail), POST decides once, after
-the NIP, the form and the CSRF checks; five wrong NIPs lock the task."""
+the NIP, the form and the CSRF checks; five wrong NIPs lock the task (the fifth count and
+the lock are one conditional write, and taking the ticket checks the lock in its own)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from izin.tasks.issue import (
     task_url,
 )
 from izin.templating import render
-from izin.tickets import Kind, Status, ticket_hash
+from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
 
 
 def show_task(request: Request, ctx: TaskContext) -> Page:
@@ -89,7 +90,10 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
                 "decided_by": officer["nama"],
                 "decision": submission.decision.value,
             },
+            # A ticket locked meanwhile is no longer open; the count is checked too, so a
+            # ticket that reached the limit decides nothing whatever its status says.
             expect={"status": Status.OPEN},
+            below={"wrong_nips": MAX_WRONG_NIPS},
         )
     except ConditionFailed:
         return _closed(ctx.store.ticket(digest) or ticket)
@@ -173,23 +177,16 @@ def _defaults(
 
 
 def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext) -> Page:
-    updated = ctx.store.update_ticket(digest, {}, add={"wrong_nips": 1})
+    updated = count_wrong_answer(ctx.store, digest, limit=MAX_WRONG_NIPS, now=ctx.now)
+    if updated is None:
+        return _closed(ctx.store.ticket(digest) or ticket)
     _audit(ctx, ticket, request, "task.wrong_nip", {"count": updated["wrong_nips"]})
-    if updated["wrong_nips"] >= MAX_WRONG_NIPS:
-        try:
-            ctx.store.update_ticket(
-                digest,
-                {"status": Status.LOCKED, "locked_at": ctx.now.isoformat()},
-                expect={"status": Status.OPEN},
-            )
-        except ConditionFailed:
-            pass
-        else:
-            _alert_lock(digest, ticket, ctx)
-        return Page(403, render("pages/closed.html.j2", ticket=ticket, status=Status.LOCKED))
+    if updated["status"] == Status.LOCKED:
+        _alert_lock(digest, ticket, ctx)
+        return Page(403, render("pages/closed.html.j2", ticket=updated, status=Status.LOCKED))
     return _form_page(
         403,
-        ticket,
+        updated,
         ctx,
         values=_kept(request.form),
         errors={"nip": "NIP tidak sesuai dengan petugas yang ditugaskan."},
@@ -272,7 +269,8 @@ def _not_found() -> Page:
 
 
 def _closed(ticket: Mapping[str, Any]) -> Page:
-    status = ticket["status"]
+    # Refused while still open: it was counted to the limit of wrong NIPs.
+    status = Status.LOCKED if ticket["status"] == Status.OPEN else ticket["status"]
     code = {Status.DECIDED: 409, Status.LOCKED: 403}.get(status, 410)
     return Page(code, render("pages/closed.html.j2", ticket=ticket, status=status))
 
