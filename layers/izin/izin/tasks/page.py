@@ -4,6 +4,7 @@ the lock are one conditional write, and taking the ticket checks the lock in its
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,10 +36,17 @@ from izin.tasks.issue import (
 from izin.templating import render
 from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
 
+_UNREADABLE = (
+    "Isian formulir tidak dapat dibaca (terlalu besar, terlalu banyak isian, atau bukan "
+    "UTF-8). Muat ulang halaman lalu kirim lagi."
+)
+# What a link's ticket looks like (tickets.open_ticket): anything else is no ticket of ours.
+_TICKET = re.compile(r"[A-Za-z0-9_-]{32,64}")
+
 
 def show_task(request: Request, ctx: TaskContext) -> Page:
     """GET: the task's page; nothing changes but the trail's note that it was seen."""
-    ticket = ctx.store.ticket(ticket_hash(request.ticket))
+    ticket = _ticket(request, ctx)
     if ticket is None:
         return _not_found()
     logger.set_correlation_id(ticket["id_izin"])
@@ -50,13 +58,17 @@ def show_task(request: Request, ctx: TaskContext) -> Page:
 
 def decide_task(request: Request, ctx: TaskContext) -> Page:
     """POST: take the decision once, and hand it on."""
-    digest = ticket_hash(request.ticket)
-    ticket = ctx.store.ticket(digest)
+    ticket = _ticket(request, ctx)
     if ticket is None:
         return _not_found()
+    digest = ticket_hash(request.ticket)
     logger.set_correlation_id(ticket["id_izin"])
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
+    if request.unreadable:
+        return _form_page(
+            request.unreadable, ticket, ctx, values=None, errors={"form": _UNREADABLE}
+        )
     if not _same_site(request, ctx) or not _csrf_ok(request, ticket):
         _audit(ctx, ticket, request, "task.refused", {"reason": "csrf"})
         return _form_page(
@@ -142,7 +154,11 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
     )
 
 
-# What a decision does, by ticket kind; each returns the sentence "what happens next".
+def _ticket(request: Request, ctx: TaskContext) -> dict[str, Any] | None:
+    """The ticket behind the link, or None."""
+    if not _TICKET.fullmatch(request.ticket):
+        return None
+    return ctx.store.ticket(ticket_hash(request.ticket))
 
 
 def _same_site(request: Request, ctx: TaskContext) -> bool:
@@ -150,7 +166,10 @@ def _same_site(request: Request, ctx: TaskContext) -> bool:
     if not request.origin or request.origin == "null" or not ctx.public_base_url:
         return True
     mine = urlsplit(ctx.public_base_url)
-    theirs = urlsplit(request.origin)
+    try:
+        theirs = urlsplit(request.origin)
+    except ValueError:  # not a URL (an unclosed IPv6 bracket, say): no site of ours
+        return False
     return (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc)
 
 
