@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,14 @@ def use_endpoint(endpoint_url: str) -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 
+class TableNotFound(LookupError):
+    """No table was named, and not exactly one at the endpoint is the runtime's."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"no one table ending in IzinTable among {names}")
+        self.names = names
+
+
 def find_table(table: str | None) -> str:
     """The table: named, or the one whose name ends in IzinTable."""
     if table:
@@ -32,7 +41,7 @@ def find_table(table: str | None) -> str:
     names = boto3.client("dynamodb").list_tables()["TableNames"]
     matches = [n for n in names if n.endswith("IzinTable")]
     if len(matches) != 1:
-        raise SystemExit(f"izin status: name the table with --table (found {names})")
+        raise TableNotFound(names)
     return matches[0]
 
 
@@ -77,7 +86,7 @@ def print_status(
     if id_izin:
         item = store.application(id_izin)
         if item is None:
-            print(f"izin status: no application {id_izin}")
+            print(f"izin status: no application {id_izin}", file=sys.stderr)
             return 1
         shown = summary(item, now, calendar) | {"audit": store.audit(id_izin)}
         if as_json:
