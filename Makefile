@@ -37,7 +37,7 @@ bench: $(STAMP)
 
 # The property-based suites with many more cases, drawn at random: a hunt, not CI's gate.
 hypothesis-long: $(STAMP)
-	IZIN_HYPOTHESIS=long $(BIN)/pytest -m property -p no:cacheprovider
+	IZIN_HYPOTHESIS=long $(BIN)/pytest -m property -p no:cacheprovider --timeout 0
 
 # Debian's packages the tests use: chromium for the browser tests (a browser download fails
 # on these machines), poppler-utils to render the documents' PDFs. Installed when missing.

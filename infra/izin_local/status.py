@@ -1,4 +1,9 @@
-"""`izin status [ID] [--json]`: applications, their step, who holds it, time against the SLA."""
+"""`izin status [ID] [--json]`: applications, their step, who holds it, time against the SLA.
+
+Beside them, the webhook events that could not be applied and sit in the inbound DLQ (the
+alarm InboundDeadLetterAlarm rings for them): under their application, or as a row of
+their own when their application never came to be (a permohonan that failed).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from izin.calendar import HolidayCalendar, working_seconds_between
+from izin.models import execution_name
+
+DEAD_LETTER_QUEUE = "InboundDeadLetterQueue"  # the template's logical id, in the queue's name
 
 
 def use_endpoint(endpoint_url: str) -> None:
@@ -59,6 +67,7 @@ def summary(item: dict[str, Any], now: datetime, calendar: HolidayCalendar) -> d
     holder = item.get("holder") or {}
     return {
         "id_izin": item.get("id_izin"),
+        "execution": execution_name(str(item.get("id_izin") or "")),
         "perusahaan": (item.get("data") or {}).get("perusahaan", {}).get("nama"),
         "status": item.get("status"),
         "current_step": item.get("current_step"),
@@ -74,6 +83,52 @@ def summary(item: dict[str, Any], now: datetime, calendar: HolidayCalendar) -> d
     }
 
 
+def dead_letters() -> dict[str, list[dict[str, Any]]]:
+    """The events in the inbound DLQ, by id_izin, read without taking them off the queue."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    urls = [
+        url
+        for url in sqs.list_queues().get("QueueUrls", [])
+        if DEAD_LETTER_QUEUE in url.rsplit("/", 1)[-1]
+    ]
+    seen: dict[str, Any] = {}
+    for url in urls:
+        for _ in range(20):  # SQS hands out up to 10 at a time, some again: until none is new
+            messages = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,  # a look, not a take: each stays on the queue
+                AttributeNames=["SentTimestamp"],
+            ).get("Messages", [])
+            fresh = [m for m in messages if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            seen.update((m["MessageId"], m) for m in fresh)
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for message in seen.values():
+        event = _event_of(message["Body"])
+        sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+        event["dead_lettered_at"] = datetime.fromtimestamp(sent, UTC).isoformat()
+        by_id.setdefault(str(event.pop("id_izin")), []).append(event)
+    return by_id
+
+
+def _event_of(body: str) -> dict[str, Any]:
+    try:
+        queued = json.loads(body)
+        data = queued.get("data") or {}
+        return {
+            "id_izin": data.get("id_izin", "?"),
+            "source": queued.get("source"),
+            "type": queued.get("type"),
+            "event_id": queued.get("event_id"),
+        }
+    except (ValueError, AttributeError):
+        return {"id_izin": "?", "source": None, "type": None, "event_id": None}
+
+
 def print_status(
     id_izin: str | None, *, as_json: bool, endpoint_url: str, table: str | None
 ) -> int:
@@ -83,18 +138,24 @@ def print_status(
 
     store = DynamoStore(find_table(table))
     now, calendar = datetime.now(UTC), HolidayCalendar.load()
+    failed = dead_letters()
     if id_izin:
         item = store.application(id_izin)
-        if item is None:
+        if item is None and id_izin not in failed:
             print(f"izin status: no application {id_izin}", file=sys.stderr)
             return 1
-        shown = summary(item, now, calendar) | {"audit": store.audit(id_izin)}
+        shown = (summary(item, now, calendar) if item else _unknown(id_izin)) | {
+            "dead_letters": failed.get(id_izin, []),
+            "audit": store.audit(id_izin),
+        }
         if as_json:
             print(json.dumps(shown, indent=2, ensure_ascii=False, default=str))
             return 0
         for key, value in shown.items():
-            if key != "audit":
+            if key not in ("audit", "dead_letters"):
                 print(f"{key:>14}: {value}")
+        for event in shown["dead_letters"]:
+            print(f"{'DLQ':>14}: {_dead_letter_line(event)}")
         print("         audit:")
         for entry in shown["audit"]:
             print(
@@ -102,7 +163,12 @@ def print_status(
                 f"{entry.get('action')} {entry.get('note') or entry.get('decision') or ''}"
             )
         return 0
-    rows = [summary(item, now, calendar) for item in store.applications()]
+    rows = [
+        summary(item, now, calendar) | {"dead_letters": failed.pop(str(item.get("id_izin")), [])}
+        for item in store.applications()
+    ]
+    # Events whose application does not exist: a permohonan that could not be applied.
+    rows += [_unknown(key) | {"dead_letters": events} for key, events in failed.items()]
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return 0
@@ -112,4 +178,25 @@ def print_status(
             f"{row['id_izin']:<24} {row['status']:<16} {row['current_step']!s:<8} "
             f"{(row['holder'] or '-')[:28]:<28} {row['sla']}"
         )
+        for event in row["dead_letters"]:
+            print(f"{'':<24} DLQ  {_dead_letter_line(event)}")
     return 0
+
+
+def _unknown(id_izin: str) -> dict[str, Any]:
+    """The row of an id known only from the DLQ."""
+    return {
+        "id_izin": id_izin,
+        "execution": "-",
+        "status": "GAGAL_DITERAPKAN",
+        "current_step": "-",
+        "holder": None,
+        "sla": "-",
+    }
+
+
+def _dead_letter_line(event: dict[str, Any]) -> str:
+    return (
+        f"{event['source']} {event['type']} {event['event_id']} tidak dapat diterapkan "
+        f"(sejak {event['dead_lettered_at']}; lihat log InboundFunction, docs/runbook.md)"
+    )

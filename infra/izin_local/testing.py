@@ -6,8 +6,9 @@ runtime: start it, drive applications, read executions' histories and the table.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,34 @@ from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints
 
 ROSTER = Path(__file__).resolve().parents[2] / "layers/izin/izin/data/roster.json"
+
+
+@contextlib.contextmanager
+def moto_table(name: str) -> Iterator[DynamoStore]:
+    """The template's table, empty, in moto in this process: a unit test's DynamoDB.
+
+    Everything else AWS the test calls inside the block is moto's too (mock_aws); izin.aws's
+    cached clients are made afresh on both sides of it.
+    """
+    from izin.aws import client
+    from moto import mock_aws
+
+    from izin_local.template import Template
+
+    props = Template.load(TEMPLATE).resources["IzinTable"]["Properties"]
+    with mock_aws():
+        client.cache_clear()
+        client("dynamodb").create_table(
+            TableName=name,
+            BillingMode=props["BillingMode"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+        )
+        try:
+            yield DynamoStore(name)
+        finally:
+            client.cache_clear()
 
 
 @dataclass

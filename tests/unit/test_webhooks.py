@@ -286,3 +286,104 @@ def test_an_unknown_source_is_404() -> None:
     answer = unknown_source("bkpm")
     assert answer.status == 404 and answer.refused
     assert answer.body["known"] == ["oss", "siinas"]
+
+
+# --- issue #11: every value either refused at the door or carried to the end --------------
+
+
+def _bad_field(data: dict[str, Any]) -> list[str]:
+    answer, store, queue = deliver(body_of(data=data))
+    assert refused(answer, store, queue) == 400
+    return [f["field"] for f in answer.body["fields"]]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r", "\r\n"])
+def test_a_line_break_in_the_company_name_is_refused(newline: str) -> None:
+    data = permohonan()
+    data["perusahaan"]["nama"] = f"PT Maju{newline}Bcc: korban@example.com"
+    assert _bad_field(data) == ["data.perusahaan.nama"]
+
+
+@pytest.mark.parametrize(
+    "nama", ["PT Maju 😀", "PT 工业", "شركة", "PT \u202eayaJ", "PT\u200bMaju", "PT \x07"]
+)
+def test_a_name_the_documents_cannot_show_as_written_is_refused(nama: str) -> None:
+    data = permohonan()
+    data["perusahaan"]["nama"] = nama
+    assert _bad_field(data) == ["data.perusahaan.nama"]
+
+
+def test_text_is_queued_normalized() -> None:
+    data = permohonan()
+    data["perusahaan"]["nama"] = "PT Cafe\u0301 Sawit"
+    answer, _, queue = deliver(body_of(data=data))
+    assert answer.status == 202
+    assert queue.sent[0]["data"]["perusahaan"]["nama"] == "PT Café Sawit"
+
+
+@pytest.mark.parametrize("investasi", [10**40, 1e200, 1e-200, -1, 1.5, 10**18 + 1])
+def test_an_investment_dynamodb_or_the_documents_cannot_hold_is_refused(investasi: Any) -> None:
+    assert _bad_field(permohonan(jumlah_investasi=investasi)) == ["data.jumlah_investasi"]
+
+
+@pytest.mark.parametrize("jumlah", [10**40, 1e200, 1e-200, 0.1234567, -0.5])
+def test_a_capacity_out_of_bounds_is_refused(jumlah: Any) -> None:
+    data = permohonan()
+    data["kapasitas_perluasan"] = {"jumlah": jumlah, "satuan": "ton TBS/jam"}
+    assert _bad_field(data) == ["data.kapasitas_perluasan.jumlah"]
+
+
+@pytest.mark.parametrize("constant", [b"Infinity", b"-Infinity", b"NaN"])
+def test_infinity_and_nan_are_not_json(constant: bytes) -> None:
+    body = body_of().replace(b'"jumlah_investasi": 85000000000', b'"jumlah_investasi": ' + constant)
+    assert constant in body
+    answer, store, queue = deliver(body)
+    assert refused(answer, store, queue) == 400
+    assert answer.body["error"] == "invalid_json"
+
+
+def test_a_number_of_thousands_of_digits_is_400_not_500() -> None:
+    body = body_of().replace(b"85000000000", b"9" * 5000)
+    answer, store, queue = deliver(body)
+    assert refused(answer, store, queue) == 400
+
+
+def test_json_nested_a_hundred_thousand_levels_is_400() -> None:
+    body = b'{"event_id": "evt-0001", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    answer, store, queue = deliver(body)
+    assert refused(answer, store, queue) == 400
+    assert answer.body == {"error": "invalid_json", "detail": "nested too deeply"}
+
+
+@pytest.mark.parametrize(
+    "id_izin", ["COL/1", "IP-é", "IP-ü", "../IP", ".hidden", "IP 1", "", "I" * 65]
+)
+def test_an_id_izin_outside_its_charset_is_refused(id_izin: str) -> None:
+    assert _bad_field(permohonan(id_izin)) == ["data.id_izin"]
+
+
+def test_ids_that_replacement_would_merge_get_executions_of_their_own() -> None:
+    from izin.models import execution_name
+
+    names = {execution_name(i) for i in ("COL-1", "COL.1", "COL_1", "COL..1", "COL-.1")}
+    assert len(names) == 5
+    assert execution_name("COL-1") == "COL-1"  # kept whole where a name can hold it
+    assert execution_name("COL.1").startswith("COL-1-")
+    for id_izin in ("A" + "." * 63, "B" * 64):
+        assert len(execution_name(id_izin)) <= 64  # "-lanjut-{n}" still fits in 80
+
+
+def test_a_berkas_url_with_a_line_break_is_refused() -> None:
+    data = samples.verifikasi("IP-0001")
+    data["berkas"][0]["url"] = "https://siinas.example/a\r\nX-Injected: 1"
+    answer, store, queue = deliver(body_of("verifikasi.diajukan", data), source="siinas")
+    assert refused(answer, store, queue) == 400
+    assert [f["field"] for f in answer.body["fields"]] == ["data.berkas.0.url"]
+
+
+@pytest.mark.parametrize("tanggal", ["2026-W49-2", "kemarin", "2026-02-30"])
+def test_a_berita_acara_date_must_be_a_calendar_date(tanggal: str) -> None:
+    data = {**samples.komitmen("IP-0001"), "tanggal": tanggal}
+    answer, store, queue = deliver(body_of("komitmen.terpenuhi", data), source="siinas")
+    assert refused(answer, store, queue) == 400
+    assert [f["field"] for f in answer.body["fields"]] == ["data.tanggal"]

@@ -6,11 +6,13 @@ renamed key fails loudly at the next step rather than three steps later.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -20,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from izin import values
 from izin.sop import Decision
 
 Strict = ConfigDict(frozen=True, extra="forbid")
@@ -28,8 +31,32 @@ Nib = Annotated[str, StringConstraints(pattern=r"^\d{13}$")]
 Npwp = Annotated[str, StringConstraints(pattern=r"^\d{15,16}$")]
 Kbli = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
 Nip = Annotated[str, StringConstraints(pattern=r"^\d{18}$")]
-IdIzin = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.\-/]+$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# OSS's permit id: ASCII letters, digits, "_", "-" and "." (no "/": it is a path segment of
+# links and keys). The execution's name keeps it whole where it can (execution_name).
+IdIzin = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+]
+
+
+def _line(value: str) -> str:
+    return values.text(value)
+
+
+def _lines(value: str) -> str:
+    return values.text(value, multiline=True)
+
+
+# Text that ends in a document or an email: one line, what the documents' font draws.
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_line),
+]
+# Text of several lines (OSS's keterangan).
+LongText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_lines)]
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(values.quantity)]
+Rupiah = Annotated[int, Field(ge=0), AfterValidator(values.rupiah)]
+CalendarDate = Annotated[str, AfterValidator(values.calendar_date)]
 
 
 class Perusahaan(BaseModel):
@@ -58,7 +85,7 @@ class Kapasitas(BaseModel):
 
     model_config = Strict
 
-    jumlah: float = Field(ge=0)
+    jumlah: Quantity
     satuan: Text
 
 
@@ -76,7 +103,7 @@ class Permohonan(BaseModel):
     lokasi: Lokasi
     kapasitas_terpasang: Kapasitas
     kapasitas_perluasan: Kapasitas
-    jumlah_investasi: int = Field(ge=0)
+    jumlah_investasi: Rupiah
 
 
 class Berkas(BaseModel):
@@ -85,7 +112,8 @@ class Berkas(BaseModel):
     model_config = Strict
 
     nama: Text
-    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")]
+    # Printable ASCII only: a link in an email; an IRI comes percent-encoded.
+    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[!-~]+$")]
 
 
 class VerifikasiDiajukan(BaseModel):
@@ -106,7 +134,7 @@ class KomitmenTerpenuhi(BaseModel):
 
     id_izin: IdIzin
     nomor_berita_acara: Text
-    tanggal: Text
+    tanggal: CalendarDate
 
 
 class IzinStatus(BaseModel):
@@ -117,12 +145,17 @@ class IzinStatus(BaseModel):
     id_izin: IdIzin
     kd_status: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
     status: Literal["efektif", "belum_efektif"]
-    keterangan: str = Field("", max_length=2000)
+    keterangan: LongText = ""
 
 
 def execution_name(id_izin: str) -> str:
-    """The execution's name: the id_izin, with what a name cannot hold replaced."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", id_izin)[:80]
+    """The execution's name: the id_izin itself when a name can hold it whole; otherwise
+    what a name cannot hold replaced and a short hash of the id after it, so `COL.1` and
+    `COL-1` never share an execution. At most 64 characters: `-lanjut-{n}` still fits."""
+    replaced = re.sub(r"[^A-Za-z0-9_-]", "-", id_izin)
+    if replaced == id_izin and len(id_izin) <= 64:
+        return id_izin
+    return replaced[:55] + "-" + hashlib.sha256(id_izin.encode()).hexdigest()[:8]
 
 
 class StepRequest(BaseModel):

@@ -88,6 +88,17 @@ def unknown_source(source: str) -> Answer:
     return Answer(404, {"error": "unknown_source", "source": source, "known": list(SOURCES)})
 
 
+def _refuse_constant(name: str) -> None:
+    """JSON has no NaN or Infinity (Python's parser takes them): no store can keep them."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_problem(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error)
+
+
 def _field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     return [
         {"field": prefix + ".".join(str(p) for p in e["loc"]), "error": e["msg"]}
@@ -129,9 +140,9 @@ def receive(
     ):
         return Answer(401, {"error": "signature_invalid"})
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return Answer(400, {"error": "invalid_json", "detail": str(error)})
+        document = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError, JSONDecodeError too
+        return Answer(400, {"error": "invalid_json", "detail": _json_problem(error)})
     if not isinstance(document, dict):
         return _invalid([{"field": "", "error": "must be a JSON object"}])
     try:
@@ -149,7 +160,10 @@ def receive(
     except ValidationError as error:
         return _invalid(_field_errors(error, "data."))
     logger.set_correlation_id(str(data.model_dump().get("id_izin", "")))
-    return _queue_once(source, envelope, store=store, queue=queue, now=now)
+    # What is queued is what was validated (normalized text, defaults filled in): the
+    # inbound function validates it again with the same model and stores exactly that.
+    accepted = envelope.model_copy(update={"data": data.model_dump(mode="json")})
+    return _queue_once(source, accepted, store=store, queue=queue, now=now)
 
 
 def _queue_once(
