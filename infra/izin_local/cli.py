@@ -104,6 +104,36 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from izin_local.status import find_table, use_endpoint
+
+    use_endpoint(args.endpoint_url)
+    from datetime import UTC, datetime
+
+    from izin.roster import load_roster
+    from izin.store import DynamoStore
+    from izin.tasks import NotRepairable, issue_repair
+
+    roster_file = os.environ.get("IZIN_ROSTER_FILE") or Path(__file__).resolve().parents[2] / (
+        "layers/izin/izin/data/roster.json"
+    )
+    try:
+        link = issue_repair(
+            args.id_izin,
+            args.step,
+            store=DynamoStore(find_table(args.table)),
+            roster=load_roster(Path(roster_file)),
+            public_base_url=args.base_url,
+            now=datetime.now(UTC),
+        )
+    except NotRepairable as error:
+        print(f"izin repair: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.id_izin}: perbaiki data langkah {args.step:02d} di {link}")
+    print(f"lalu: izin resume {args.id_izin}")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from izin_local import samples
     from izin_local.webhook_client import envelope, post_event
@@ -209,6 +239,16 @@ def _json_object(text: str) -> dict[str, Any]:
 _PORT = _whole(1, 65535)
 
 
+def _aws_arguments(command: argparse.ArgumentParser) -> None:
+    """--endpoint-url and --table, for a command that reads the runtime's table."""
+    command.add_argument(
+        "--endpoint-url",
+        type=_endpoint,
+        default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+    )
+    command.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+
+
 class _Parser(argparse.ArgumentParser):
     """A bad argument is one line on stderr and exit 2, not the usage block."""
 
@@ -254,12 +294,7 @@ def parser() -> argparse.ArgumentParser:
     )
     status.add_argument("id_izin", nargs="?")
     status.add_argument("--json", action="store_true")
-    status.add_argument(
-        "--endpoint-url",
-        type=_endpoint,
-        default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-    )
-    status.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+    _aws_arguments(status)
     status.set_defaults(run=cmd_status)
 
     calendar = sub.add_parser(
@@ -281,14 +316,24 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("USER", "administrator"),
         help="who resumes it (kept in the audit trail)",
     )
-    resume.add_argument(
-        "--endpoint-url",
-        type=_endpoint,
-        default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-    )
-    resume.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+    _aws_arguments(resume)
     resume.add_argument("--state-machine-arn", default=os.environ.get("STATE_MACHINE_ARN"))
     resume.set_defaults(run=cmd_resume)
+
+    repair = sub.add_parser(
+        "repair",
+        help="a link on which the Operator corrects a TERHENTI application's data of one step",
+    )
+    repair.add_argument("id_izin")
+    repair.add_argument("--step", type=_whole(1, 20), required=True)
+    repair.add_argument(
+        "--base-url",
+        type=_url,
+        default=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000"),
+        help="where the task pages are served (PUBLIC_BASE_URL)",
+    )
+    _aws_arguments(repair)
+    repair.set_defaults(run=cmd_repair)
 
     simulate = sub.add_parser("simulate", help="post a correctly signed OSS or SIINAS event")
     simulate.add_argument("event", choices=["permohonan", "verifikasi", "komitmen", "izin-status"])

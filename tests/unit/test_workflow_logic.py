@@ -327,6 +327,65 @@ def test_an_invalid_form_is_shown_again_and_decides_nothing(world: World) -> Non
     assert status(world, ticket_hash(ticket)) == Status.OPEN
 
 
+# -- a parked application's data, repaired ------------------------------------------------
+
+
+def park_at_step_10(world: World, temuan: str) -> dict[str, Any]:
+    """The application TERHENTI with step 10's data as an officer had entered it."""
+    data = {
+        "tanggal_pemeriksaan": "2026-12-01",
+        "kesesuaian_lokasi": "sesuai",
+        "kapasitas_terpasang_aktual": 60,
+        "kondisi_mesin": "Baik.",
+        "temuan": temuan,
+        "decision": "done",
+        "oleh": "Ir. Tim",
+        "nip": "1" * 18,
+    }
+    world.store.save_step(ID, 10, data)
+    world.store.update_application(ID, {"status": "TERHENTI"}, remove=("open_ticket",))
+    return data
+
+
+def repair_link(world: World, step: int) -> str:
+    link = tasks.issue_repair(
+        ID, step, store=world.store, roster=ROSTER, public_base_url=BASE, now=world.now
+    )
+    return link.rsplit("/", 1)[-1]
+
+
+def test_the_operator_corrects_a_parked_step_s_data_and_it_is_audited(world: World) -> None:
+    before = park_at_step_10(world, "Temuan yang terlalu panjang " * 3)
+    ticket = repair_link(world, 10)
+    page = tasks.show_task(tasks.Request(ticket), world.ctx())
+    assert page.status == 200 and "Temuan yang terlalu panjang" in page.html
+    assert world.post(ticket, nip=OPERATOR, decision="done", temuan="Ringkas.").status == 200
+    assert world.store.step_data(ID, 10) == before | {"temuan": "Ringkas."}
+    (entry,) = [e for e in world.store.audit(ID) if e["action"] == "application.repaired"]
+    assert entry["changed"] == {"temuan": {"sebelum": before["temuan"], "sesudah": "Ringkas."}}
+    assert entry["nip"] == OPERATOR and world.callbacks.outputs == []
+    assert record(world)["status"] == "TERHENTI"  # until `izin resume`
+
+
+def test_a_repair_is_only_for_a_parked_application_with_that_step_s_data(world: World) -> None:
+    with pytest.raises(tasks.NotRepairable):
+        repair_link(world, 10)  # not parked
+    park_at_step_10(world, "x")
+    with pytest.raises(tasks.NotRepairable):
+        repair_link(world, 11)  # no data kept
+    ticket = repair_link(world, 10)
+    world.store.update_application(ID, {"status": "PROSES"})  # resumed meanwhile
+    assert world.post(ticket, nip=OPERATOR, decision="done", temuan="y").status == 410
+    assert world.store.step_data(ID, 10)["temuan"] == "x"
+
+
+def test_a_repair_keeps_the_form_s_bounds(world: World) -> None:
+    park_at_step_10(world, "x")
+    ticket = repair_link(world, 10)
+    assert world.post(ticket, nip=OPERATOR, decision="done", temuan="a\x00b").status == 422
+    assert world.post(ticket, nip="1" * 18, decision="done").status == 403
+
+
 # -- automatic steps --------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ class Kind:
     UPLOAD = "unggah_siinas"  # step 17 by hand: SIINAS could not be reached
     RECORD = "catat"  # an OSS/SIINAS event recorded by an officer
     REASSIGN = "alihkan"  # move an open task to another officer of the same role
+    REPAIR = "perbaiki"  # correct a parked (TERHENTI) application's stored data of one step
 
 
 def ticket_hash(ticket: str) -> str:

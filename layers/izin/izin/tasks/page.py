@@ -187,12 +187,22 @@ def _defaults(
     form: Step, ticket: Mapping[str, Any], application: Mapping[str, Any], ctx: TaskContext
 ) -> dict[str, Any]:
     values = forms.defaults(form, application, ctx.roster, forms.today_in_wib(ctx.now))
+    if ticket.get("kind") == Kind.REPAIR:  # the values that failed, to be corrected
+        stored = ctx.store.step_data(ticket["id_izin"], form.number)
+        values |= {f.name: _shown(stored[f.name]) for f in form.fields if f.name in stored}
     if ticket.get("kind") == Kind.REASSIGN:
         task = ctx.store.ticket(ticket["task"]) or {}
         current = (task.get("assignee") or {}).get("nip")
         others = [o.nip for o in ctx.roster.holders(form.actor) if o.nip != current]
         values["petugas"] = others[0] if others else current or ""
     return values
+
+
+def _shown(value: Any) -> Any:
+    """A stored value as its form field shows it."""
+    if value is None:
+        return ""
+    return value if isinstance(value, list | str) else str(value)
 
 
 def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext) -> Page:
@@ -343,6 +353,7 @@ def _form_page(
 HISTORY_ACTIONS = frozenset(
     {
         "application.received",
+        "application.repaired",
         "task.decided",
         "task.reassigned",
         "event.applied",
