@@ -59,7 +59,9 @@ def resume(id_izin: str, *, table: str, state_machine_arn: str, by: str) -> str:
     )
     now = datetime.now(UTC)
     store.update_application(
-        id_izin, {"status": "PROSES", "updated_at": now.isoformat()}, remove=("reason",)
+        id_izin,
+        {"status": "PROSES", "execution": name, "updated_at": now.isoformat()},
+        remove=("reason",),
     )
     store.append_audit(
         id_izin,

@@ -67,7 +67,7 @@ def summary(item: dict[str, Any], now: datetime, calendar: HolidayCalendar) -> d
     holder = item.get("holder") or {}
     return {
         "id_izin": item.get("id_izin"),
-        "execution": execution_name(str(item.get("id_izin") or "")),
+        "execution": item.get("execution") or execution_name(str(item.get("id_izin") or "")),
         "perusahaan": (item.get("data") or {}).get("perusahaan", {}).get("nama"),
         "status": item.get("status"),
         "current_step": item.get("current_step"),

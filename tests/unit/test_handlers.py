@@ -11,7 +11,7 @@ import importlib.util
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,6 +26,7 @@ from izin.memory_store import MemoryStore
 from izin.models import (
     ApplicationRequest,
     AwaitRequest,
+    ContinueRequest,
     DeadlineRequest,
     HttpRequest,
     MilestoneMessage,
@@ -47,6 +48,7 @@ ID = "IP-EVT-0001"
 # Each function's input model; an SQS-fed function's model is that of each record's body.
 MODELS: dict[str, type[BaseModel]] = {
     "await_event": AwaitRequest,
+    "continue_execution": ContinueRequest,
     "deadline": DeadlineRequest,
     "document": DocumentRequest,
     "inbound": InboundEvent,
@@ -94,7 +96,9 @@ def test_each_event_is_its_function_s_model(name: str) -> None:
         model.model_validate(raw)
 
 
-@pytest.mark.parametrize("name", ["await_event", "deadline", "park", "progress", "tembusan"])
+@pytest.mark.parametrize(
+    "name", ["await_event", "continue_execution", "deadline", "park", "progress", "tembusan"]
+)
 def test_a_renamed_key_fails_at_the_door(name: str) -> None:
     raw = event(name)
     raw["idIzin"] = raw.pop("id_izin")
@@ -178,6 +182,18 @@ def invoke(name: str) -> dict[str, Any]:
 def test_deadline_plans_the_step_s_sla(fakes: Fakes) -> None:
     answer = invoke("deadline")
     assert answer["step"] == 5 and answer["reminders"] == 0 and answer["timeout_seconds"] > 0
+
+
+def test_deadline_gives_a_wait_on_oss_what_is_left_of_the_execution_s_year(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IZIN_EXECUTION_BUDGET_SECONDS", "3600")
+    started = NOW - timedelta(seconds=600)
+    wait = {"id_izin": ID, "step": 2, "execution_started": started.isoformat()}
+    answer = handler_module("deadline").lambda_handler(wait, Context())
+    assert answer == {"step": 2, "timeout_seconds": 3000}
+    late = {**wait, "execution_started": (NOW - timedelta(hours=2)).isoformat()}
+    assert handler_module("deadline").lambda_handler(late, Context())["timeout_seconds"] == 1
 
 
 @pytest.mark.parametrize(

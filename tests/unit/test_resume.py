@@ -1,13 +1,24 @@
 """Where a parked application starts again."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from izin.resume import PARK_STATE, NotResumable, resumable_states, resume_point
+from izin.memory_store import MemoryStore
+from izin.models import ContinueRequest
+from izin.resume import (
+    PARK_STATE,
+    NotResumable,
+    continue_as_new,
+    resumable_states,
+    resume_point,
+)
+from izin.sla import event_budget
 
 DEFINITION = (Path(__file__).parents[2] / "statemachine" / "izin_perluasan.asl.json").read_text()
 RESUMABLE = resumable_states(DEFINITION)
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
 
 def test_every_resumable_state_is_a_state_and_no_officer_wait_is_one() -> None:
@@ -41,3 +52,68 @@ def test_a_failed_officer_s_wait_starts_again_at_its_deadline() -> None:
 def test_an_execution_that_was_not_parked_is_not_resumable() -> None:
     with pytest.raises(NotResumable):
         resume_point(["Mulai", "IP Berlaku Efektif"], RESUMABLE)
+
+
+# --- a wait past the execution's year: continued in a new execution ---------------------
+
+
+class _Executions:
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self.started: dict[str, dict[str, object]] = {}
+        self.taken = taken or set()
+
+    def start(self, name: str, state: dict[str, object]) -> bool:
+        if name in self.taken or name in self.started:
+            return False
+        self.started[name] = state
+        return True
+
+
+def _continue(store: MemoryStore, executions: _Executions, current: str) -> str:
+    request = ContinueRequest(
+        id_izin="IP-LAMA",
+        step=18,
+        execution=current,
+        lanjut_dari="18 Batas Tunggu",
+        state={"id_izin": "IP-LAMA", "sla": {}, "batas": {}, "gagal": {"Error": "States.Timeout"}},
+    )
+    return continue_as_new(request, store=store, executions=executions, now=NOW)
+
+
+def test_a_wait_past_the_year_continues_in_the_next_execution_at_its_budget() -> None:
+    store, executions = MemoryStore(), _Executions()
+    store.create_application("IP-LAMA", {"id_izin": "IP-LAMA", "created_at": NOW.isoformat()})
+
+    assert _continue(store, executions, "IP-LAMA") == "IP-LAMA-lanjut-1"
+    assert executions.started["IP-LAMA-lanjut-1"] == {
+        "id_izin": "IP-LAMA",
+        "sla": {},
+        "lanjut_dari": "18 Batas Tunggu",
+    }
+    assert "18 Batas Tunggu" in RESUMABLE  # the router can start there
+    assert _continue(store, executions, "IP-LAMA-lanjut-1") == "IP-LAMA-lanjut-2"
+    assert store.application("IP-LAMA")["execution"] == "IP-LAMA-lanjut-2"  # type: ignore[index]
+    [first, second] = [e for e in store.audit("IP-LAMA") if e["action"] == "execution.continued"]
+    assert (first["previous"], first["execution"]) == ("IP-LAMA", "IP-LAMA-lanjut-1")
+    assert second["previous"] == "IP-LAMA-lanjut-1"
+
+
+def test_a_retried_continuation_starts_nothing_twice() -> None:
+    store, executions = MemoryStore(), _Executions()
+    store.create_application("IP-LAMA", {"id_izin": "IP-LAMA", "created_at": NOW.isoformat()})
+    assert _continue(store, executions, "IP-LAMA") == "IP-LAMA-lanjut-1"
+    assert _continue(store, executions, "IP-LAMA") == "IP-LAMA-lanjut-1"
+    assert list(executions.started) == ["IP-LAMA-lanjut-1"]
+
+
+def test_a_name_taken_by_izin_resume_moves_the_continuation_one_further() -> None:
+    store, executions = MemoryStore(), _Executions(taken={"IP-LAMA-lanjut-1"})
+    store.create_application("IP-LAMA", {"id_izin": "IP-LAMA", "created_at": NOW.isoformat()})
+    assert _continue(store, executions, "IP-LAMA") == "IP-LAMA-lanjut-2"
+
+
+def test_the_event_budget_is_what_is_left_of_the_year_and_never_zero() -> None:
+    started = NOW - timedelta(days=300)
+    budget = event_budget(18, started, now=NOW, budget_seconds=335 * 86400)
+    assert budget.timeout_seconds == 35 * 86400
+    assert event_budget(18, started, now=NOW, budget_seconds=86400).timeout_seconds == 1

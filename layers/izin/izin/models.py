@@ -192,6 +192,37 @@ class DeadlineRequest(BaseModel):
     previous: dict[str, Any] = Field(default_factory=dict)
 
 
+class EventBudgetRequest(BaseModel):
+    """The input of the deadline function before a wait on OSS or SIINAS."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+    step: int = Field(ge=1, le=20)
+    execution_started: datetime  # $$.Execution.StartTime
+
+
+class EventBudget(BaseModel):
+    """How long that wait may last in this execution (the state's `$.batas`)."""
+
+    model_config = Strict
+
+    step: int
+    timeout_seconds: int = Field(ge=1)
+
+
+class ContinueRequest(BaseModel):
+    """The input of the continue function: a wait outlasted its execution's year."""
+
+    model_config = Strict
+
+    id_izin: IdIzin
+    step: int = Field(ge=1, le=20)
+    execution: str = Field(min_length=1, max_length=80)  # $$.Execution.Name
+    lanjut_dari: str = Field(min_length=1)  # the state the new execution starts at
+    state: dict[str, Any]  # the state as it was: the new execution's input
+
+
 class ProgressRequest(BaseModel):
     """The input of the progress function: an automatic step, OSS's verdict at the last."""
 

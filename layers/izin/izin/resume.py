@@ -1,17 +1,23 @@
-"""Resuming a parked (TERHENTI) application from the state that failed, once its cause is fixed.
+"""Starting an application again in a new execution: after a failure (TERHENTI) once its
+cause is fixed (`izin resume`), or when a wait on OSS or SIINAS outlasts its execution's year.
 
 The state machine's first state, "Mulai", routes an execution whose input names
 `lanjut_dari` to that state; its choices are the list of resumable states, so nothing here
-repeats them. A failed officer's wait starts again at its Tenggat, which issues a fresh link.
+repeats them. A failed officer's wait starts again at its Tenggat, which issues a fresh link;
+a continued wait starts again at its Batas Tunggu. The executions of one application are
+`{name}`, `{name}-lanjut-1`, `{name}-lanjut-2`, ….
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from izin import sop
+from izin.models import ContinueRequest, execution_name
 from izin.store import Store
 from izin.workflow import PARK_STATE, ROUTER, tenggat_name
 
@@ -59,3 +65,47 @@ def resume_input(store: Store, application: Mapping[str, Any], start_at: str) ->
         event = applied[-1]["data"]
         state["izin_status"] = {"kd_status": event["kd_status"], "status": event["status"]}
     return state
+
+
+class Executions(Protocol):
+    """Starts an execution (izin.stepfunctions.StepFunctionsExecutions)."""
+
+    def start(self, name: str, state: dict[str, Any]) -> bool:
+        """Start an execution with this name; False when one already has it."""
+
+
+def next_execution_name(id_izin: str, current: str) -> str:
+    """The name after `current` among an application's executions."""
+    base = execution_name(id_izin)
+    match = re.fullmatch(re.escape(base) + r"-lanjut-(\d+)", current)
+    return f"{base}-lanjut-{int(match.group(1)) + 1 if match else 1}"
+
+
+def continue_as_new(
+    request: ContinueRequest, *, store: Store, executions: Executions, now: datetime
+) -> str:
+    """Start the application's next execution at the wait's Batas Tunggu; returns its name.
+
+    Named after the current one, so a retried call finds its execution already started
+    (and one already taken by `izin resume` meanwhile moves it one further)."""
+    state = {k: v for k, v in request.state.items() if k not in ("gagal", "batas", "lanjut_dari")}
+    state["lanjut_dari"] = request.lanjut_dari
+    name = next_execution_name(request.id_izin, request.execution)
+    while not executions.start(name, state):
+        if (store.application(request.id_izin) or {}).get("execution") == name:
+            return name  # a retry of this very call: started already
+        name = next_execution_name(request.id_izin, name)
+    store.update_application(request.id_izin, {"execution": name, "updated_at": now.isoformat()})
+    store.append_audit(
+        request.id_izin,
+        {
+            "action": "execution.continued",
+            "step": request.step,
+            "actor": "sistem",
+            "execution": name,
+            "previous": request.execution,
+            "note": f"menunggu lebih dari satu tahun eksekusi; dilanjutkan sebagai {name}",
+        },
+        now=now,
+    )
+    return name

@@ -48,6 +48,11 @@ class Settings(BaseModel):
     sla_days: dict[int, int] = Field(default_factory=dict, alias="IZIN_SLA_DAYS")
     max_reminders: int = Field(3, alias="IZIN_MAX_REMINDERS", ge=0)
     webhook_max_skew_seconds: int = Field(300, alias="IZIN_WEBHOOK_MAX_SKEW")
+    # From an execution's start, how long it may wait on OSS or SIINAS before the
+    # application continues in a new execution (Step Functions ends one after a year).
+    execution_budget_seconds: int = Field(
+        335 * 24 * 3600, alias="IZIN_EXECUTION_BUDGET_SECONDS", ge=1
+    )
 
     @field_validator("sla_days", mode="before")
     @classmethod

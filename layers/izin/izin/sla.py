@@ -16,7 +16,7 @@ from typing import Any
 
 from izin import sop
 from izin.calendar import HolidayCalendar, working_deadline
-from izin.models import Deadline
+from izin.models import Deadline, EventBudget
 from izin.settings import Settings
 from izin.store import Store
 
@@ -56,6 +56,16 @@ def plan_deadline(
         timeout_seconds=max(1, math.ceil(timeout)),
         reminders=reminders,
     )
+
+
+def event_budget(
+    step: int, started: datetime, *, now: datetime, budget_seconds: int
+) -> EventBudget:
+    """How long a wait on OSS or SIINAS may last in this execution: until `budget_seconds`
+    after the execution's start, well before Step Functions' one-year cap. Once that is
+    spent, one second: the wait times out at once and continues in a new execution."""
+    left = budget_seconds - (now - started).total_seconds()
+    return EventBudget(step=step, timeout_seconds=max(1, math.floor(left)))
 
 
 def record_breach(store: Store, id_izin: str, deadline: Deadline, *, now: datetime) -> None:

@@ -19,13 +19,15 @@ from izin.sop import ROLE_TITLES, Step
 ROUTER = "Mulai"
 PARK_STATE = "Dihentikan - Kegagalan Sistem"
 FAILED = "TERHENTI"
+# A Standard execution ends TIMED_OUT after one year, whatever its waits: before that, a
+# wait for OSS or SIINAS continues the application in a new execution, and this one ends.
+CONTINUED = "Dilanjutkan di Eksekusi Baru"
 ASL_PATH = "statemachine/izin_perluasan.asl.json"
 
 COMMENT = (
     "SOP Izin Perluasan - Bidang Perindustrian, Dinas Perindustrian dan Perdagangan "
     "Provinsi Kalimantan Barat. Satu state per langkah SOP."
 )
-EVENT_WAIT_SECONDS = 365 * 24 * 3600  # OSS or SIINAS may take long; never forever
 UPLOAD_WAIT_SECONDS = 30 * 24 * 3600  # the SIINAS worker, or the Operator's manual upload
 
 _BACKOFF = {"IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}
@@ -80,10 +82,24 @@ def state_name(step: Step, flow: sop.Flow) -> str:
     return step.state_name
 
 
+def budget_name(step: Step) -> str:
+    """The state that gives a wait for OSS or SIINAS what is left of the execution's year."""
+    return f"{step.code} Batas Tunggu"
+
+
+def continuation_name(step: Step) -> str:
+    """The state that carries a wait past the execution's year into a new execution."""
+    return f"{step.code} Lanjut di Eksekusi Baru"
+
+
 def entry(step: Step) -> str:
     """The first state of a step: where a send-back or a loop to it arrives."""
     first = step.flow[0]
-    return tenggat_name(step) if isinstance(first, sop.Ask) else state_name(step, first)
+    if isinstance(first, sop.Ask):
+        return tenggat_name(step)
+    if isinstance(first, sop.AwaitEvent):
+        return budget_name(step)
+    return state_name(step, first)
 
 
 # -- the definition -------------------------------------------------------------------------
@@ -121,14 +137,35 @@ def _states_of(step: Step, flow: sop.Flow) -> list[tuple[str, State]]:
             state = _task("${ProgressFunctionArn}", parameters, None)
             return [(name, {**state, "Comment": step.meaning})]
         case sop.AwaitEvent(event=event, result=result):
+            budget = _task(
+                "${DeadlineFunctionArn}",
+                {**ids, "step": step.number, "execution_started.$": "$$.Execution.StartTime"},
+                "$.batas",
+            )
             payload = {**ids, "step": step.number, "event": event}
-            state = _task(
+            wait = _task(
                 "arn:aws:states:::lambda:invoke.waitForTaskToken",
                 _invoke_waiting("AwaitEvent", payload),
                 f"$.{result}",
-                TimeoutSeconds=EVENT_WAIT_SECONDS,
+                TimeoutSecondsPath="$.batas.timeout_seconds",
             )
-            return [(name, {"Comment": step.meaning, **state})]
+            continuation = {
+                "ErrorEquals": ["States.Timeout"],
+                "ResultPath": "$.gagal",
+                "Next": continuation_name(step),
+            }
+            wait["Catch"] = [continuation, CATCH_ALL]
+            return [
+                (
+                    budget_name(step),
+                    {
+                        "Comment": "Sisa tahun eksekusi ini untuk menunggu; setelah habis: "
+                        "dilanjutkan di eksekusi baru.",
+                        **budget,
+                    },
+                ),
+                (name, {"Comment": step.meaning, **wait}),
+            ]
         case sop.Ask():
             tenggat = tenggat_name(step)
             deadline = _task(
@@ -211,6 +248,23 @@ def _document(name: str, label: str, jenis: str, action: str, result: str) -> tu
     return name, {**_task("${DocumentFunctionArn}", parameters, result), "Comment": comment}
 
 
+def _continuation(step: Step) -> State:
+    """A wait past the execution's year: a new execution waits on, this one ends."""
+    parameters = {
+        "id_izin.$": "$.id_izin",
+        "step": step.number,
+        "execution.$": "$$.Execution.Name",
+        "lanjut_dari": budget_name(step),
+        "state.$": "$",
+    }
+    return {
+        "Comment": f"Langkah {step.number} menunggu lebih lama dari satu eksekusi: "
+        "permohonan dilanjutkan di eksekusi baru yang menunggu di langkah yang sama.",
+        **_task("${ContinueFunctionArn}", parameters, None),
+        "Next": CONTINUED,
+    }
+
+
 def _link(states: list[tuple[str, State]]) -> dict[str, State]:
     """Each state's Next is the state after it; a choice's empty target is that one too."""
     linked: dict[str, State] = {}
@@ -261,6 +315,16 @@ def definition() -> dict[str, Any]:
     sequence = [pair for step in sop.STEPS for flow in step.flow for pair in _states_of(step, flow)]
     steps = _link(sequence)
     endings = {name: {"Type": "Succeed", "Comment": text} for name, text in sop.ENDINGS.items()}
+    continuations = {
+        continuation_name(step): _continuation(step)
+        for step in sop.STEPS
+        if any(isinstance(flow, sop.AwaitEvent) for flow in step.flow)
+    }
+    continued = {
+        "Type": "Succeed",
+        "Comment": "Eksekusi ini selesai; permohonan berjalan terus di eksekusi berikutnya "
+        "(nama: <id>-lanjut-<n>, tercatat di jejak audit).",
+    }
     park = _task("${ParkFunctionArn}", {"id_izin.$": "$.id_izin", "gagal.$": "$.gagal"}, None)
     del park["Catch"]  # the last resort: a Catch here could only loop back into it
     failure = {
@@ -279,6 +343,8 @@ def definition() -> dict[str, Any]:
             ROUTER: _router(steps),
             **steps,
             **endings,
+            **continuations,
+            CONTINUED: continued,
             PARK_STATE: {"Comment": park_comment, **park, "Next": FAILED},
             FAILED: failure,
         },
