@@ -1,8 +1,8 @@
 """A step that waits on OSS or SIINAS (2–3, 18, 19): keep the token, or apply an event already here.
 
-When the event is not here yet, the Operator also gets a link to record it by hand, with
-its evidence, should OSS or SIINAS not deliver it (CONTRACT §2).
-Input: {id_izin, step, event: "source:type", task_token}. Output: none; the state waits.
+When the event is late (the wait outlasted its hari kerja, IZIN_EVENT_LATE_DAYS), the
+Operator also gets a link to record it by hand, with its evidence (CONTRACT §2): once.
+Input: {id_izin, step, event: "source:type", task_token, late}. Output: none; the state waits.
 """
 
 from typing import Any
@@ -28,7 +28,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         token=request.task_token,
         now=now,
     )
-    if not delivered:
+    waiting = store.wait(request.id_izin, request.event) or {}
+    if not delivered and request.late and not waiting.get("manual_ticket"):
         ticket = issue_manual_task(
             Kind.RECORD,
             request.id_izin,

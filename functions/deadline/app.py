@@ -1,5 +1,6 @@
 """A human step's SLA in hari kerja; after a missed SLA, the breach and its reminder count.
-Before a wait on OSS or SIINAS: what is left of the execution's year for it.
+Before a wait on OSS or SIINAS: until it is late, within what is left of the execution's
+year; after it, the lateness counted (LongWaits) or the year spent.
 
 Input: DeadlineRequest {id_izin, step, previous: the last Deadline}; output: Deadline (the
 state's `$.sla`). Or input: EventBudgetRequest {id_izin, step, execution_started}; output:
@@ -13,22 +14,36 @@ from izin.calendar import to_wib
 from izin.models import DeadlineRequest, EventBudgetRequest
 from izin.observability import count, logger
 from izin.settings import settings
-from izin.sla import event_budget, plan_deadline, record_breach
+from izin.sla import (
+    event_budget,
+    late_after_seconds,
+    plan_deadline,
+    record_breach,
+    record_late_wait,
+)
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    now, calendar = wiring.now(), wiring.calendar()
     if "execution_started" in event:
         wait = EventBudgetRequest.model_validate(event)
         budget = event_budget(
             wait.step,
             wait.execution_started,
-            now=wiring.now(),
+            wait.previous,
+            now=now,
             budget_seconds=settings().execution_budget_seconds,
+            late_after=late_after_seconds(
+                wait.step, now=now, calendar=calendar, settings=settings()
+            ),
         )
+        if budget.late > int(wait.previous.get("late", 0)):
+            record_late_wait(wiring.store(), wait.id_izin, budget, now=now)
+            count("LongWaits", step=str(wait.step))
+            count("LongWaits")  # all steps: what the alarm watches
         return budget.model_dump(mode="json")
     request = DeadlineRequest.model_validate(event)
-    now, calendar = wiring.now(), wiring.calendar()
     deadline = plan_deadline(
         request.step, request.previous, now=now, calendar=calendar, settings=settings()
     )

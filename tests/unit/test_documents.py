@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -17,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import pytest
 import yaml
+from izin import values
 from izin.documents import (
     JUDUL,
     Dinas,
@@ -35,8 +39,10 @@ from izin.documents import (
     tanggal_terbilang,
     terbilang,
 )
+from izin.formats import angka, kapasitas, rupiah
+from izin.forms import MAX_TEXT
 from izin.memory_store import MemoryStore
-from izin.models import DocumentRef
+from izin.models import DocumentRef, Permohonan
 from izin.roster import Roster, load_roster
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
@@ -710,6 +716,232 @@ def test_a_company_name_with_markup_is_intact_in_the_pdf(tmp_path: Path) -> None
     for jenis, item in latest_documents(desk.store, ID_IZIN).items():
         text = pdf_text(desk.bucket.objects[item["pdf_key"]][0], tmp_path)
         assert nama in text, jenis
+
+
+# -- every field at its longest -------------------------------------------------------------
+
+# Characters the documents' font has that a plain Latin text does not, as the door keeps
+# them (NFC: "e" + combining acute is one "é").
+HARD = unicodedata.normalize("NFC", "ŒœßÆæ «»—–…€‰ ĀāŽž ΩωЖж ‘’“” e\u0301 A\u030a")
+LONGEST_LINE = 500  # models.Text
+LONGEST_TEXT = 5000  # forms.MAX_TEXT: a textarea's text, its line breaks counted
+
+
+def longest(name: str, length: int, *, lines: bool = False, spaces: bool = True) -> str:
+    """A field's value at `length` characters, unique to the field: words, runs of 300
+    characters without a space, the hard characters, line breaks where the field has them."""
+    parts: list[str] = []
+    for i in itertools.count(1):
+        if sum(map(len, parts)) >= length:
+            break
+        run = "ЖWæ" * 100 if i % 7 == 3 else f" {HARD} kata biasa {name}"
+        parts.append(f"{name}{i:04d}{run}")
+        parts.append("\n" if lines and i % 5 == 0 else " ")
+    text = "".join(parts)
+    if not spaces:
+        text = re.sub(r"\s", "", text)
+    text = text[:length].strip()
+    return text.ljust(length, "ж") if len(text) < length else text
+
+
+def longest_application() -> dict[str, Any]:
+    """Every field of the OSS application at the longest the webhook takes."""
+    app = application(longest("nama", LONGEST_LINE))
+    data = app["data"]
+    data["id_izin"] = app["id_izin"] = ID_IZIN
+    data["kd_izin"] = longest("kdizin", LONGEST_LINE)
+    data["id_proyek"] = longest("proyek", LONGEST_LINE)
+    data["perusahaan"]["npwp"] = "0123456789012345"
+    data["perusahaan"]["alamat"] = longest("alamat", LONGEST_LINE, spaces=False)
+    data["lokasi"] = {k: longest(k, LONGEST_LINE) for k in data["lokasi"]}
+    data["kapasitas_terpasang"] = {
+        "jumlah": values.quantity("999999999999.999999"),
+        "satuan": longest("satuan", LONGEST_LINE),
+    }
+    data["kapasitas_perluasan"] = {"jumlah": 0.000001, "satuan": longest("satuan", LONGEST_LINE)}
+    data["jumlah_investasi"] = values.MAX_RUPIAH
+    return app
+
+
+def longest_steps() -> dict[int, dict[str, Any]]:
+    """Every text field of the steps' forms at MAX_TEXT, numbers at their largest."""
+    steps = {number: dict(data) for number, data in STEPS.items()}
+    steps[4]["catatan"] = longest("catatanoperator", LONGEST_TEXT, lines=True)
+    steps[6]["disposisi"] = longest("disposisi", LONGEST_TEXT, lines=True)
+    steps[8]["hasil_verifikasi"] = longest("hasil", LONGEST_TEXT, spaces=False)
+    steps[10] |= {
+        "kapasitas_terpasang_aktual": values.quantity("123456789012.123456"),
+        "kondisi_mesin": longest("kondisi", LONGEST_TEXT, lines=True),
+        "temuan": longest("temuan", LONGEST_TEXT, lines=True),
+    }
+    mesin = [
+        f"{longest(f'mesin{n}x', 400)}, {n} unit, {longest(f'kap{n}x', 60)}" for n in range(10)
+    ]
+    mesin.append(longest("mesinpanjang", LONGEST_TEXT - len("\n".join(mesin)) - 1, spaces=False))
+    steps[11] |= {
+        "kapasitas_sebelum": 0.000001,
+        "kapasitas_penambahan": values.quantity("999999999999.999999"),
+        "kapasitas_sesudah": values.quantity("999999999999.999999"),
+        "investasi": values.MAX_RUPIAH,
+        "tki_l": values.MAX_COUNT,
+        "tki_p": values.MAX_COUNT,
+        "tka_l": values.MAX_COUNT,
+        "tka_p": values.MAX_COUNT,
+        "mesin": "\n".join(mesin),
+        "catatan": longest("catatantim", LONGEST_TEXT, lines=True),
+    }
+    assert len(steps[11]["mesin"]) == LONGEST_TEXT
+    return steps
+
+
+def shown(jenis: Jenis, app: dict[str, Any], steps: dict[int, dict[str, Any]]) -> list[str]:
+    """What of the record a document shows, as it spells it."""
+    data, s10, s11 = app["data"], steps[10], steps[11]
+    satuan = data["kapasitas_terpasang"]["satuan"]
+    company = [data["perusahaan"]["nama"], data["nib"], data["kbli"], data["id_izin"]]
+    lokasi = list(data["lokasi"].values())
+    form = [data["perusahaan"]["alamat"], data["perusahaan"]["npwp"], *lokasi]
+    if jenis is Jenis.SURAT_PENGANTAR_KABID:
+        before, added = data["kapasitas_terpasang"], data["kapasitas_perluasan"]
+        return [
+            *company,
+            *lokasi,
+            kapasitas(before["jumlah"], satuan),
+            kapasitas(added["jumlah"], added["satuan"]),
+            kapasitas(before["jumlah"] + added["jumlah"], satuan),
+            rupiah(data["jumlah_investasi"]),
+            steps[4]["catatan"],
+        ]
+    if jenis is Jenis.NOTA_DINAS:
+        return [*company, steps[6]["disposisi"]]
+    if jenis in (Jenis.SURAT_TUGAS, Jenis.SURAT_PENGANTAR_DPMPTSP):
+        return [*company, *lokasi]
+    if jenis is Jenis.FORM_PEMERIKSAAN_LAPANGAN:
+        return [
+            *company,
+            *form,
+            kapasitas(s10["kapasitas_terpasang_aktual"], satuan),
+            s10["kondisi_mesin"],
+            s10["temuan"],
+        ]
+    mesin = [part.strip() for line in s11["mesin"].splitlines() for part in line.split(",", 2)]
+    return [
+        *company,
+        *form,
+        data["kd_izin"],
+        data["id_proyek"],
+        *(kapasitas(s11[k], satuan) for k in ("kapasitas_sebelum", "kapasitas_penambahan")),
+        kapasitas(s11["kapasitas_sesudah"], satuan),
+        rupiah(s11["investasi"]),
+        angka(4 * values.MAX_COUNT),
+        *mesin,
+        steps[8]["hasil_verifikasi"],
+        s10["kondisi_mesin"],
+        s10["temuan"],
+        s11["catatan"],
+    ]
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def read_in_order(value: str, text: str, *, shortest_run: int = 12) -> list[str]:
+    """The runs of `value` that `text` holds one after another (whitespace aside): a page
+    break, a repeated table heading or a neighbouring cell may come between two runs, but
+    every character is there, in its order, or AssertionError names the first missing."""
+    value, text = squeezed(value), squeezed(text)
+    runs: list[str] = []
+    at = 0
+    while value:
+        low, high = 0, len(value)
+        while low < high:  # the longest beginning of the rest that `text` holds after `at`
+            middle = (low + high + 1) // 2
+            if text.find(value[:middle], at) >= 0:
+                low = middle
+            else:
+                high = middle - 1
+        if low < min(shortest_run, len(value)):
+            raise AssertionError(f"missing from the PDF: {value[:80]!r}")
+        at = text.find(value[:low], at) + low
+        runs.append(value[:low])
+        value = value[low:]
+    return runs
+
+
+@dataclass(frozen=True)
+class Longest:
+    """Every document rendered once from a record whose every field is at its longest."""
+
+    application: dict[str, Any]
+    steps: dict[int, dict[str, Any]]
+    html: dict[Jenis, str]
+    pages: dict[Jenis, list[str]]
+
+
+@pytest.fixture(scope="module")
+def longest_documents(tmp_path_factory: pytest.TempPathFactory) -> Longest:
+    app, steps = longest_application(), longest_steps()
+    desk = Desk(MemoryStore.seeded(app, steps))
+    refs = {jenis: desk.render(jenis) for jenis in Jenis}
+    tmp = tmp_path_factory.mktemp("longest")
+    return Longest(
+        app,
+        steps,
+        {jenis: desk.bucket.text(ref.key) for jenis, ref in refs.items()},
+        {
+            jenis: pdf_pages(desk.bucket.objects[ref.key.removesuffix(".html") + ".pdf"][0], tmp)
+            for jenis, ref in refs.items()
+        },
+    )
+
+
+def test_the_longest_record_is_one_the_door_takes(longest_documents: Longest) -> None:
+    app, steps = longest_documents.application, longest_documents.steps
+    Permohonan.model_validate(app["data"])
+    assert len(app["data"]["perusahaan"]["nama"]) == LONGEST_LINE
+    for number, name in ((6, "disposisi"), (8, "hasil_verifikasi"), (10, "temuan"), (11, "mesin")):
+        text = steps[number][name]
+        assert len(text) == LONGEST_TEXT == MAX_TEXT, name
+        assert values.text(text, multiline=True) == text, name  # NFC, drawn by the font
+    assert values.text(HARD) == HARD
+
+
+@pytest.mark.parametrize("jenis", list(Jenis))
+def test_every_field_at_its_longest_is_in_the_pdf_whole(
+    longest_documents: Longest, jenis: Jenis
+) -> None:
+    text = " ".join(longest_documents.pages[jenis])
+    for value in shown(jenis, longest_documents.application, longest_documents.steps):
+        read_in_order(value, text)
+    assert HARD.replace(" ", "") in squeezed(text)
+
+
+@pytest.mark.parametrize("jenis", list(Jenis))
+def test_every_field_at_its_longest_is_in_the_html_whole(
+    longest_documents: Longest, jenis: Jenis
+) -> None:
+    text = squeezed(plain(longest_documents.html[jenis]))
+    for value in shown(jenis, longest_documents.application, longest_documents.steps):
+        assert squeezed(value) in text, value[:80]
+
+
+def test_a_table_split_across_pages_repeats_its_heading(longest_documents: Longest) -> None:
+    fpl = longest_documents.pages[Jenis.FORM_PEMERIKSAAN_LAPANGAN]
+    heading = "No. Aspek yang diperiksa Data permohonan Hasil pemeriksaan"
+    assert sum(heading in page for page in fpl) >= 2
+    bap = longest_documents.pages[Jenis.BAP]
+    assert sum("Nama mesin/peralatan" in page for page in bap) >= 2
+
+
+def test_long_free_text_of_the_field_inspection_reads_as_paragraphs_below_its_table(
+    longest_documents: Longest,
+) -> None:
+    html = longest_documents.html[Jenis.FORM_PEMERIKSAAN_LAPANGAN]
+    assert plain(html).count("Diuraikan di bawah tabel.") == 2
+    assert "<b>5. Temuan</b>" in html
+    first_line = longest_documents.steps[10]["temuan"].splitlines()[0]
+    assert f"{markupsafe.escape(first_line)}<br>" in html  # its line breaks kept
 
 
 # -- the real counter, under moto -----------------------------------------------------------

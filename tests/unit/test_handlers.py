@@ -191,9 +191,26 @@ def test_deadline_gives_a_wait_on_oss_what_is_left_of_the_execution_s_year(
     started = NOW - timedelta(seconds=600)
     wait = {"id_izin": ID, "step": 2, "execution_started": started.isoformat()}
     answer = handler_module("deadline").lambda_handler(wait, Context())
-    assert answer == {"step": 2, "timeout_seconds": 3000}
+    assert answer == {"step": 2, "timeout_seconds": 3000, "late": 0, "lanjut_baru": False}
     late = {**wait, "execution_started": (NOW - timedelta(hours=2)).isoformat()}
     assert handler_module("deadline").lambda_handler(late, Context())["timeout_seconds"] == 1
+
+
+def test_deadline_counts_a_late_wait_on_siinas_once_per_lateness(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izin import observability
+
+    counts: list[str] = []
+    monkeypatch.setattr(observability, "count", lambda name, **_: counts.append(name))
+    wait = {"id_izin": ID, "step": 2, "execution_started": NOW.isoformat()}
+    deadline = handler_module("deadline").lambda_handler
+    first = deadline({**wait, "previous": {"step": 0, "late": 0}}, Context())
+    assert first["late"] == 0 and counts == []
+    again = deadline({**wait, "previous": first}, Context())
+    assert again["late"] == 1 and counts == ["LongWaits", "LongWaits"]  # by step, and all
+    [late] = [e for e in fakes.store.audit(ID) if e["action"] == "event.late"]
+    assert late["step"] == 2 and "SIINAS belum mengirim verifikasi.diajukan" in late["note"]
 
 
 @pytest.mark.parametrize(
@@ -221,10 +238,18 @@ def test_request_task_emails_the_officer_a_link(fakes: Fakes) -> None:
     assert "https://izin.example/tasks/" in email.text
 
 
-def test_await_event_waits_and_offers_the_record_by_hand(fakes: Fakes) -> None:
+def test_await_event_waits_and_offers_the_record_by_hand_once_late(fakes: Fakes) -> None:
     assert invoke("await_event") == {"delivered": False}
     assert fakes.store.wait(ID, "siinas:komitmen.terpenuhi") is not None
+    assert fakes.mailer.sent == []  # on time: nobody is bothered
+    module, late = handler_module("await_event"), {**event("await_event"), "late": 1}
+    assert module.lambda_handler(late, Context()) == {"delivered": False}
     assert len(fakes.mailer.sent) == 1 and fakes.callbacks.outputs == []
+    assert "Tugas manual" in fakes.mailer.sent[0].subject
+    # Late again (or continued in a new execution): the link it has still works, no new one.
+    assert module.lambda_handler({**late, "late": 2}, Context()) == {"delivered": False}
+    assert len(fakes.mailer.sent) == 1
+    assert fakes.store.wait(ID, "siinas:komitmen.terpenuhi")["manual_ticket"]  # type: ignore[index]
 
 
 def test_progress_records_the_outcome(fakes: Fakes) -> None:

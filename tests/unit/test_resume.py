@@ -75,7 +75,12 @@ def _continue(store: MemoryStore, executions: _Executions, current: str) -> str:
         step=18,
         execution=current,
         lanjut_dari="18 Batas Tunggu",
-        state={"id_izin": "IP-LAMA", "sla": {}, "batas": {}, "gagal": {"Error": "States.Timeout"}},
+        state={
+            "id_izin": "IP-LAMA",
+            "sla": {},
+            "batas": {"step": 18, "late": 3, "lanjut_baru": True},
+            "timeout": {"Error": "States.Timeout"},
+        },
     )
     return continue_as_new(request, store=store, executions=executions, now=NOW)
 
@@ -88,6 +93,7 @@ def test_a_wait_past_the_year_continues_in_the_next_execution_at_its_budget() ->
     assert executions.started["IP-LAMA-lanjut-1"] == {
         "id_izin": "IP-LAMA",
         "sla": {},
+        "batas": {"step": 18, "late": 3, "lanjut_baru": True},  # its lateness goes on
         "lanjut_dari": "18 Batas Tunggu",
     }
     assert "18 Batas Tunggu" in RESUMABLE  # the router can start there
@@ -112,8 +118,37 @@ def test_a_name_taken_by_izin_resume_moves_the_continuation_one_further() -> Non
     assert _continue(store, executions, "IP-LAMA") == "IP-LAMA-lanjut-2"
 
 
-def test_the_event_budget_is_what_is_left_of_the_year_and_never_zero() -> None:
-    started = NOW - timedelta(days=300)
-    budget = event_budget(18, started, now=NOW, budget_seconds=335 * 86400)
-    assert budget.timeout_seconds == 35 * 86400
-    assert event_budget(18, started, now=NOW, budget_seconds=86400).timeout_seconds == 1
+DAY = 86400
+YEAR_BUDGET = 335 * DAY
+
+
+def _budget(previous: dict[str, object], *, days_running: float, late_after: float = 5 * DAY):
+    started = NOW - timedelta(days=days_running)
+    return event_budget(
+        18, started, previous, now=NOW, budget_seconds=YEAR_BUDGET, late_after=late_after
+    )
+
+
+def test_a_first_wait_lasts_until_it_is_late() -> None:
+    budget = _budget({"step": 4, "late": 0}, days_running=10)
+    assert (budget.timeout_seconds, budget.late, budget.lanjut_baru) == (5 * DAY, 0, False)
+
+
+def test_coming_back_for_the_same_step_counts_it_late_once_more() -> None:
+    budget = _budget({"step": 18, "late": 1}, days_running=10)
+    assert (budget.timeout_seconds, budget.late, budget.lanjut_baru) == (5 * DAY, 2, False)
+
+
+def test_a_wait_never_outlasts_what_is_left_of_the_execution_s_year() -> None:
+    budget = _budget({"step": 4, "late": 0}, days_running=300, late_after=60 * DAY)
+    assert budget.timeout_seconds == 35 * DAY and not budget.lanjut_baru
+
+
+def test_with_the_year_spent_the_application_continues_without_a_new_lateness() -> None:
+    budget = _budget({"step": 18, "late": 2}, days_running=335)
+    assert (budget.timeout_seconds, budget.late, budget.lanjut_baru) == (1, 2, True)
+
+
+def test_the_first_wait_of_a_continued_execution_is_no_new_lateness() -> None:
+    budget = _budget({"step": 18, "late": 2, "lanjut_baru": True}, days_running=0)
+    assert (budget.timeout_seconds, budget.late, budget.lanjut_baru) == (5 * DAY, 2, False)

@@ -57,6 +57,7 @@ ON_CALL = {
     "ApiLatencyAlarm",
     "InboundQueueAgeAlarm",
     "SlaBreachesAlarm",
+    "LongWaitsAlarm",
     "CalendarUnconfirmedAlarm",
 }
 
@@ -72,7 +73,7 @@ def test_on_call_is_told_and_the_runbook_says_what_each_alarm_means():
 
 def test_the_sla_alarm_watches_a_metric_the_deadline_function_emits():
     handler = (Path(__file__).parents[2] / "functions" / "deadline" / "app.py").read_text()
-    for name in ("SlaBreaches", "CalendarUnconfirmed"):
+    for name in ("SlaBreaches", "LongWaits", "CalendarUnconfirmed"):
         alarm = RESOURCES[f"{name}Alarm"]
         assert alarm["Properties"]["MetricName"] == name
         assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": "izin"}]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import os
 import re
+import runpy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +19,11 @@ from izin.memory_store import MemoryStore
 from izin.roster import load_roster
 from izin.verify import (
     MAX_BODY_BYTES,
+    PDF_ROUTE,
     BodyTooLarge,
     FormError,
+    Page,
+    Pdf,
     Presented,
     Verdict,
     VerifyContext,
@@ -27,7 +33,9 @@ from izin.verify import (
     parse_form,
     request_body,
     verify_page,
+    verify_pdf,
 )
+from izin_local.lambda_worker import LambdaContext
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
 ROSTER = load_roster(PACKAGE / "data" / "roster.json")
@@ -97,21 +105,22 @@ def fake_store(*docs: dict[str, Any], nama: str = "PT Sawit Sanggau Lestari") ->
     return store
 
 
-class Links:
-    """A presigner that records which keys it was asked to link."""
+class Bucket:
+    """The documents' bucket: what is in it, and which keys were read."""
 
     def __init__(self) -> None:
-        self.keys: list[str] = []
+        self.objects = {SEALED["pdf_key"]: SEALED_PDF, SEALED["key"]: SEALED_HTML}
+        self.read: list[str] = []
 
-    def __call__(self, key: str, seconds: int) -> str:
-        self.keys.append(key)
-        return f"https://s3.example/izin-documents/x?X-Amz-Expires={seconds}&X-Amz-Signature=abc"
+    def __call__(self, key: str) -> bytes:
+        self.read.append(key)
+        return self.objects[key]
 
 
-def context(store: MemoryStore | None = None) -> tuple[VerifyContext, Links]:
-    links = Links()
+def context(store: MemoryStore | None = None) -> tuple[VerifyContext, Bucket]:
+    bucket = Bucket()
     store = store or fake_store(version(1, DRAFT_ID, DRAFT_HTML, DRAFT_PDF), SEALED)
-    return VerifyContext(store=store, dinas=DINAS, roster=ROSTER, presign=links), links
+    return VerifyContext(store=store, dinas=DINAS, roster=ROSTER, read_object=bucket), bucket
 
 
 def plain(page: str) -> str:
@@ -234,7 +243,7 @@ def test_a_draft_matches_only_as_a_draft() -> None:
 
 
 def test_the_page_of_a_sealed_document_says_what_it_is() -> None:
-    ctx, links = context()
+    ctx, bucket = context()
     page = verify_page(VerifyRequest(SEALED_ID), ctx)
     words = plain(page.html)
     assert page.status == 200
@@ -249,19 +258,20 @@ def test_the_page_of_a_sealed_document_says_what_it_is() -> None:
     assert sha(SEALED_HTML) in words and sha(SEALED_PDF) in words
     assert 'enctype="multipart/form-data"' in page.html and 'name="berkas"' in page.html
     assert 'name="sha256"' in page.html and "<script" not in page.html
-    # The sealed PDF through a short-lived link, said to be short-lived; no key, no NIP.
-    assert links.keys == [SEALED["pdf_key"]] and "berlaku 15 menit" in words
-    assert "applications/" not in page.html and KADIS not in words
+    # The sealed PDF through this route: no bucket, no key, no application id; no NIP.
+    assert f'href="/verify/{SEALED_ID}/pdf"' in page.html and bucket.read == []
+    for internal in ("applications/", "izin-documents", ID_IZIN, "X-Amz", KADIS):
+        assert internal not in page.html
 
 
 def test_a_superseded_draft_says_so_and_links_the_signed_version() -> None:
-    ctx, links = context()
+    ctx = context()[0]
     page = verify_page(VerifyRequest(DRAFT_ID), ctx)
     words = plain(page.html)
     assert page.status == 200 and "Draf, belum ditandatangani" in words
     assert "digantikan oleh versi 2" in words
     assert f'href="/verify/{SEALED_ID}"' in page.html
-    assert links.keys == [] and "X-Amz" not in page.html and "applications/" not in page.html
+    assert "Unduh PDF" not in page.html and "applications/" not in page.html
 
 
 def test_a_draft_superseded_by_a_draft_links_nothing() -> None:
@@ -346,3 +356,94 @@ def test_a_company_name_with_markup_is_escaped() -> None:
     page = verify_page(VerifyRequest(SEALED_ID), context(store)[0])
     assert "<script>" not in page.html and "&lt;script&gt;" in page.html
     assert nama in html.unescape(page.html)
+
+
+# -- the signed PDF, served by the verify route ----------------------------------------------
+
+
+def test_the_signed_pdf_is_served_with_its_name() -> None:
+    ctx, bucket = context()
+    pdf = verify_pdf(SEALED_ID, ctx)
+    assert isinstance(pdf, Pdf) and pdf.content == SEALED_PDF
+    assert pdf.filename == "bap-500.2.2.1-1-BAP-Disperindag-Ind-2026-v2.pdf"
+    assert bucket.read == [SEALED["pdf_key"]]
+
+
+@pytest.mark.parametrize("document_id", [DRAFT_ID, "tidak-ada-dokumen-ini-sama-sekali", "../x"])
+def test_no_pdf_of_a_draft_or_an_unknown_document(document_id: str) -> None:
+    ctx, bucket = context()
+    page = verify_pdf(document_id, ctx)
+    assert isinstance(page, Page) and page.status == 404 and "Dokumen tidak dikenal" in page.html
+    assert bucket.read == []
+
+
+def verify_handler() -> Any:
+    """The verify function's handler, loaded as Lambda loads it: from its folder."""
+    return runpy.run_path(str(PACKAGE.parents[2] / "functions" / "verify" / "app.py"))[
+        "lambda_handler"
+    ]
+
+
+def http_event(route: str, document_id: str) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) GET as API Gateway passes it to the function."""
+    path = route.split(" ", 1)[1].replace("{document_id}", document_id)
+    event = json.loads((PACKAGE.parents[2] / "tests" / "events" / "verify.json").read_text())
+    event |= {"routeKey": route, "rawPath": path, "pathParameters": {"document_id": document_id}}
+    event["requestContext"] |= {"routeKey": route}
+    event["requestContext"]["http"] |= {"method": "GET", "path": path}
+    return event
+
+
+@pytest.fixture
+def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Bucket]]:
+    from izin import settings, wiring
+
+    ctx, bucket = context()
+    monkeypatch.setenv("TABLE_NAME", "izin-test")
+    monkeypatch.setenv("BUCKET_NAME", "izin-test-documents")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://izin.example")
+    monkeypatch.setenv("MAIL_FROM", "izin@example.go.id")
+    settings.settings.cache_clear()
+    monkeypatch.setattr(wiring, "store", lambda: ctx.store)
+    monkeypatch.setattr(wiring, "roster", lambda: ROSTER)
+    monkeypatch.setattr(wiring, "read_object", bucket)
+    yield verify_handler(), bucket
+    settings.settings.cache_clear()
+
+
+def lambda_context() -> LambdaContext:
+    arn = "arn:aws:lambda:ap-southeast-3:123456789012:function:izin-verify"
+    return LambdaContext("izin-verify", arn, memory_limit_in_mb=256, timeout_seconds=15)
+
+
+def test_the_handler_serves_the_signed_pdf_through_the_verify_route(
+    handler: tuple[Any, Bucket],
+) -> None:
+    lambda_handler, bucket = handler
+    page = lambda_handler(http_event("GET /verify/{document_id}", SEALED_ID), lambda_context())
+    assert page["statusCode"] == 200 and page["headers"]["content-type"].startswith("text/html")
+    (href,) = re.findall(r'<a class="button" href="([^"]+)"', page["body"])
+    assert href == f"/verify/{SEALED_ID}/pdf"
+    answer = lambda_handler(http_event(PDF_ROUTE, SEALED_ID), lambda_context())
+    assert answer["statusCode"] == 200 and answer["isBase64Encoded"] is True
+    assert base64.b64decode(answer["body"]) == SEALED_PDF
+    assert answer["headers"]["content-type"] == "application/pdf"
+    assert answer["headers"]["content-disposition"] == (
+        'attachment; filename="bap-500.2.2.1-1-BAP-Disperindag-Ind-2026-v2.pdf"'
+    )
+    assert answer["headers"]["x-content-type-options"] == "nosniff"
+    assert bucket.read == [SEALED["pdf_key"]]
+
+
+def test_the_handler_answers_404_for_the_pdf_of_a_draft(handler: tuple[Any, Bucket]) -> None:
+    lambda_handler, bucket = handler
+    answer = lambda_handler(http_event(PDF_ROUTE, DRAFT_ID), lambda_context())
+    assert answer["statusCode"] == 404 and "Dokumen tidak dikenal" in answer["body"]
+    assert "isBase64Encoded" not in answer and bucket.read == []
+
+
+def test_the_pdf_route_is_the_template_s() -> None:
+    template = (PACKAGE.parents[2] / "template.yaml").read_text(encoding="utf-8")
+    verify = template.split("  VerifyFunction:", 1)[1].split("\n\n", 1)[0]
+    method, path = PDF_ROUTE.split(" ", 1)
+    assert f"Path: {path}\n            Method: {method}" in verify

@@ -58,6 +58,7 @@ def initial_state(permohonan: Permohonan) -> dict[str, Any]:
         "nib": permohonan.nib,
         "perusahaan": permohonan.perusahaan.nama,
         "sla": {"step": 0, "reminders": 0},
+        "batas": {"step": 0, "late": 0},
         "documents": {},
     }
 
@@ -182,8 +183,15 @@ def register_wait(
     token: str,
     now: datetime,
 ) -> bool:
-    """A state waits for an event: keep its token, and deliver an event already here."""
-    store.put_wait(id_izin, event_key, {"token": token, "step": step, "since": now.isoformat()})
+    """A state waits for an event: keep its token, and deliver an event already here.
+
+    A wait registered again (it was late, or continues in a new execution) keeps the
+    Operator's record-by-hand link it had."""
+    earlier = store.wait(id_izin, event_key) or {}
+    kept = {k: earlier[k] for k in ("manual_ticket",) if earlier.get(k) and "token" in earlier}
+    store.put_wait(
+        id_izin, event_key, {"token": token, "step": step, "since": now.isoformat(), **kept}
+    )
     source = event_key.split(":", 1)[0]
     sop_step = sop.step(step)
     store.update_application(

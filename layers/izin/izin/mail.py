@@ -36,6 +36,17 @@ class Mailer(Protocol):
         """Send it, or raise."""
 
 
+class MemoryMailer:
+    """Keeps what it is given to send, in order: the fake tests and local tools read."""
+
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+
+    def send(self, email: Email) -> None:
+        """Keep it."""
+        self.sent.append(email)
+
+
 class SesMailer:
     """Sends through Amazon SES (v2); with attachments as a raw MIME message."""
 

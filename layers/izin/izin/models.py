@@ -180,6 +180,7 @@ class AwaitRequest(BaseModel):
     step: int = Field(ge=1, le=20)
     event: str = Field(pattern=r"^(oss|siinas):[a-z]+\.[a-z]+$")  # izin.event_types.EVENTS
     task_token: str = Field(min_length=1, repr=False)
+    late: int = Field(0, ge=0)  # EventBudget.late: how many times the wait outlasted its days
 
 
 class DeadlineRequest(BaseModel):
@@ -200,15 +201,19 @@ class EventBudgetRequest(BaseModel):
     id_izin: IdIzin
     step: int = Field(ge=1, le=20)
     execution_started: datetime  # $$.Execution.StartTime
+    previous: dict[str, Any] = Field(default_factory=dict)  # the state's last `$.batas`
 
 
 class EventBudget(BaseModel):
-    """How long that wait may last in this execution (the state's `$.batas`)."""
+    """How long that wait may last before it is late or its execution's year is spent
+    (the state's `$.batas`)."""
 
     model_config = Strict
 
     step: int
     timeout_seconds: int = Field(ge=1)
+    late: int = Field(0, ge=0)  # how many times the wait has outlasted its hari kerja
+    lanjut_baru: bool = False  # the year is spent: continue in a new execution
 
 
 class ContinueRequest(BaseModel):

@@ -2,17 +2,23 @@
 
 Steps 1, 15, 16 and 20 need no officer's click: step 15's order is given by the Kepala
 Dinas's approval at step 14, step 16's assignment goes to the Operator on duty, and step 20
-records OSS's verdict. A step that fails for good parks the application (TERHENTI).
+records OSS's verdict. A step that fails for good parks the application (TERHENTI): the
+Operator is told which step, the error's name, its one-line reason and how to resume; the
+full cause (a stack trace with the server's paths) goes to the log only.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from izin import sop
 from izin.mail import Email, Mailer
+from izin.models import execution_name
+from izin.observability import logger
 from izin.roster import Roster
 from izin.sop import ROLE_TITLES, Role
 from izin.store import Store
@@ -63,14 +69,24 @@ def park(
     now: datetime,
     public_base_url: str,
 ) -> dict[str, Any]:
-    """A step failed for good: the application is TERHENTI, the reason kept, the Operator told."""
-    error = str(failure.get("Error", "Error"))[:200]
-    cause = str(failure.get("Cause", ""))[:2000]
+    """A step failed for good: the application is TERHENTI, the reason kept, the Operator told.
+
+    What is kept and mailed is the error's name and a one-line reason; the whole cause is
+    logged, with the execution's name to find it by.
+    """
+    error = _one_line(str(failure.get("Error") or "Error"))[:200] or "Error"
+    cause = str(failure.get("Cause") or "")
+    reason = failure_reason(cause)
+    execution = _execution(store, id_izin)
+    logger.error(
+        "the cause of a parked application",
+        extra={"error": error, "cause": cause, "execution": execution},
+    )
     application = store.update_application(
         id_izin,
         {
             "status": "TERHENTI",
-            "reason": {"error": error, "cause": cause},
+            "reason": {"error": error, "cause": reason},
             "parked_at": now.isoformat(),
             "updated_at": now.isoformat(),
         },
@@ -93,7 +109,8 @@ def park(
         "application": application,
         "data": application.get("data", {}),
         "error": error,
-        "cause": cause,
+        "reason": reason,
+        "execution": execution,
         "step": sop.step(step) if step else None,
         "operator": operator,
         "status_url": public_base_url,
@@ -107,3 +124,31 @@ def park(
         )
     )
     return {"status": "TERHENTI", "error": error}
+
+
+# An absolute path's folders ("/var/task/izin/documents/"), not a URL's ("https://host/...").
+_FOLDERS = re.compile(r"(?<![\w/:.])/(?:[\w.@+-]+/)+")
+
+
+def failure_reason(cause: str) -> str:
+    """One line an administrator can act on, from a Catch's Cause: the error's own message
+    (a Lambda error's errorMessage), one line of it, without the server's folders."""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        parsed = None
+    message = parsed.get("errorMessage") if isinstance(parsed, dict) else cause
+    lines = [line.strip() for line in str(message or "").splitlines() if line.strip()]
+    # A Python traceback as text ends with what was raised; anything else says it first.
+    line = (lines[-1] if lines[0].startswith("Traceback") else lines[0]) if lines else ""
+    return _one_line(_FOLDERS.sub("", line))[:300] or "tanpa keterangan"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _execution(store: Store, id_izin: str) -> str:
+    """The name of the application's latest execution, as its trail recorded it."""
+    named = [str(entry["execution"]) for entry in store.audit(id_izin) if entry.get("execution")]
+    return named[-1] if named else execution_name(id_izin)

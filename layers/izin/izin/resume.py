@@ -53,6 +53,7 @@ def resume_input(store: Store, application: Mapping[str, Any], start_at: str) ->
         "nib": data["nib"],
         "perusahaan": data["perusahaan"]["nama"],
         "sla": {"step": 0, "reminders": 0},
+        "batas": {"step": 0, "late": 0},
         "documents": {},
         "lanjut_dari": start_at,
     }
@@ -88,7 +89,9 @@ def continue_as_new(
 
     Named after the current one, so a retried call finds its execution already started
     (and one already taken by `izin resume` meanwhile moves it one further)."""
-    state = {k: v for k, v in request.state.items() if k not in ("gagal", "batas", "lanjut_dari")}
+    state = {k: v for k, v in request.state.items() if k not in ("gagal", "timeout")}
+    # The wait's lateness goes on; its first wait in the new execution is not a new one.
+    state["batas"] = {**request.state.get("batas", {}), "lanjut_baru": True}
     state["lanjut_dari"] = request.lanjut_dari
     name = next_execution_name(request.id_izin, request.execution)
     while not executions.start(name, state):

@@ -53,8 +53,13 @@ class Settings(BaseModel):
     execution_budget_seconds: int = Field(
         335 * 24 * 3600, alias="IZIN_EXECUTION_BUDGET_SECONDS", ge=1
     )
+    # Hari kerja after which a wait on OSS or SIINAS is late, by step: then the alarm, and
+    # the Operator's link to record the event by hand.
+    event_late_days: dict[int, float] = Field(
+        default_factory=lambda: {2: 5.0, 18: 60.0, 19: 5.0}, alias="IZIN_EVENT_LATE_DAYS"
+    )
 
-    @field_validator("sla_days", mode="before")
+    @field_validator("sla_days", "event_late_days", mode="before")
     @classmethod
     def _json_object(cls, value: object) -> object:
         if isinstance(value, str):

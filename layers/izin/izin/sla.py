@@ -58,14 +58,60 @@ def plan_deadline(
     )
 
 
+DEFAULT_EVENT_LATE_DAYS = 5
+
+
+def late_after_seconds(
+    step: int, *, now: datetime, calendar: HolidayCalendar, settings: Settings
+) -> float:
+    """How long a wait on OSS or SIINAS at this step lasts before it is late."""
+    days = settings.event_late_days.get(step, DEFAULT_EVENT_LATE_DAYS)
+    if settings.workday_seconds:
+        return days * settings.workday_seconds
+    return (working_deadline(now, math.ceil(days), calendar) - now).total_seconds()
+
+
 def event_budget(
-    step: int, started: datetime, *, now: datetime, budget_seconds: int
+    step: int,
+    started: datetime,
+    previous: Mapping[str, Any],
+    *,
+    now: datetime,
+    budget_seconds: int,
+    late_after: float,
 ) -> EventBudget:
-    """How long a wait on OSS or SIINAS may last in this execution: until `budget_seconds`
-    after the execution's start, well before Step Functions' one-year cap. Once that is
-    spent, one second: the wait times out at once and continues in a new execution."""
+    """How long a wait on OSS or SIINAS may last before it is looked at again.
+
+    Until it is late (`late_after` seconds), and never past `budget_seconds` after the
+    execution's start, well before Step Functions' one-year cap. Coming back for the same
+    step means the wait timed out: late once more, or, with the year spent, `lanjut_baru`
+    (continue in a new execution). A new execution's first wait is no new lateness."""
     left = budget_seconds - (now - started).total_seconds()
-    return EventBudget(step=step, timeout_seconds=max(1, math.floor(left)))
+    again = previous.get("step") == step
+    late = int(previous.get("late", 0)) if again else 0
+    if left < 1:
+        return EventBudget(step=step, timeout_seconds=1, late=late, lanjut_baru=True)
+    if again and not previous.get("lanjut_baru"):
+        late += 1
+    timeout = min(left, late_after)
+    return EventBudget(step=step, timeout_seconds=max(1, math.floor(timeout)), late=late)
+
+
+def record_late_wait(store: Store, id_izin: str, budget: EventBudget, *, now: datetime) -> None:
+    """Keep in the application's trail that OSS or SIINAS is late."""
+    [event] = [f.event for f in sop.step(budget.step).flow if isinstance(f, sop.AwaitEvent)]
+    source, kind = event.split(":", 1)
+    store.append_audit(
+        id_izin,
+        {
+            "action": "event.late",
+            "step": budget.step,
+            "actor": "sistem",
+            "late": budget.late,
+            "note": f"{source.upper()} belum mengirim {kind} (terlambat ke-{budget.late})",
+        },
+        now=now,
+    )
 
 
 def record_breach(store: Store, id_izin: str, deadline: Deadline, *, now: datetime) -> None:

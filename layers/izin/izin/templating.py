@@ -1,4 +1,5 @@
-"""The jinja2 environment of emails and pages: autoescaped, strict, with Indonesian formats."""
+"""The jinja2 environment of emails and pages: strict, with Indonesian formats; HTML
+templates autoescaped, plain-text ones (an email's text/plain part) not: "&" stays "&"."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ def environment() -> Environment:
     """The shared environment: a missing variable is an error, never a blank."""
     env = Environment(
         loader=PackageLoader("izin", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        # Escaped unless plain text: a template of another kind is escaped too.
+        autoescape=select_autoescape(
+            disabled_extensions=("txt", "txt.j2"), default=True, default_for_string=True
+        ),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

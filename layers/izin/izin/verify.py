@@ -8,9 +8,10 @@ field `berkas`) or a pasted SHA-256 (field `sha256`) and answers whether it is t
 document, byte for byte: the HTML or the PDF of that version.
 
 The page is public, so it shows only what the signed document itself shows: never an S3
-key, never a link to an unsealed draft, no NIP. A sealed PDF may be downloaded through a
-short-lived presigned link. Reads only: the table (the `DOCUMENT#` pointer, the version's
-`DOC#` item, the application) and, for that link, the bucket.
+key, never a link to an unsealed draft, no NIP. A sealed PDF is served by the verify route
+itself, `GET /verify/{document_id}/pdf`: no bucket, key or application id in any URL. Reads
+only: the table (the `DOCUMENT#` pointer, the version's `DOC#` item, the application) and,
+for the PDF, the bucket.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs
 
-from izin.documents import JUDUL, Dinas, Jenis, versions
+from pydantic import Field
+
+from izin.documents import JUDUL, PDF_CONTENT_TYPE, Dinas, Jenis, versions
+from izin.models import HttpRequest
+from izin.pages import PAGE_HEADERS
 from izin.roster import Roster, RosterError
 from izin.store import Store
 from izin.templating import render
@@ -41,8 +46,8 @@ Item = dict[str, Any]
 MAX_BODY_BYTES = 4 * 1024 * 1024
 # The page's form has two fields; a body with more than this many is no form of ours.
 MAX_FIELDS = 20
-# How long the download link of a sealed PDF works.
-LINK_SECONDS = 15 * 60
+# The route that serves a sealed PDF (template.yaml: VerifyFunction's DownloadDocument).
+PDF_ROUTE = "GET /verify/{document_id}/pdf"
 
 
 _DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -193,12 +198,12 @@ class VerifyRequest:
 
 @dataclass(frozen=True)
 class VerifyContext:
-    """What the page reads: the table, the Dinas, the roster, and a link maker for the PDF."""
+    """What the page reads: the table, the Dinas, the roster, and the bucket (by key)."""
 
     store: Store
     dinas: Dinas
     roster: Roster
-    presign: Callable[[str, int], str]
+    read_object: Callable[[str], bytes]
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,35 @@ class Page:
 
     status: int
     html: str
+
+
+@dataclass(frozen=True)
+class Pdf:
+    """A signed PDF as the verify route serves it: its bytes and the name to save it by."""
+
+    filename: str
+    content: bytes
+
+
+class VerifyEvent(HttpRequest):
+    """An HTTP API event on the verify routes, with the route it came by."""
+
+    route_key: str = Field("", alias="routeKey")
+
+
+def verify(event: VerifyEvent, ctx: VerifyContext) -> dict[str, Any]:
+    """Answer one request on the verify routes: the page (GET, POST), or the signed PDF."""
+    document_id = event.path_parameters.get("document_id", "")
+    if event.route_key == PDF_ROUTE:
+        return http_response(verify_pdf(document_id, ctx))
+    request = VerifyRequest(
+        document_id=document_id,
+        method=event.method,
+        content_type=event.headers.get("content-type", ""),
+        body=event.body,
+        is_base64=event.is_base64_encoded,
+    )
+    return http_response(verify_page(request, ctx))
 
 
 def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
@@ -242,6 +276,38 @@ def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
     else:
         return _page(422, document, None, "Pilih berkas untuk diunggah, atau tempel SHA-256-nya.")
     return _page(200, document, check(version, presented), "")
+
+
+def verify_pdf(document_id: str, ctx: VerifyContext) -> Pdf | Page:
+    """GET /verify/{document_id}/pdf: the signed version's PDF; a draft's, or an unknown
+    document's, is the page that says the document is not known (404)."""
+    found = _document(ctx, document_id)
+    if found is None or not found[0]["pdf_url"]:
+        return Page(404, render("pages/verify.html.j2", document=None, result=None, error=""))
+    document, version = found
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", f"{version['jenis']} {document['nomor']}").strip("-.")
+    return Pdf(f"{name}-v{document['versi']}.pdf", ctx.read_object(str(version["pdf_key"])))
+
+
+def http_response(answer: Page | Pdf) -> dict[str, Any]:
+    """The answer as an HTTP API (payload 2.0) Lambda result: the page, or the PDF in base64."""
+    if isinstance(answer, Page):
+        return {"statusCode": answer.status, "headers": PAGE_HEADERS, "body": answer.html}
+    headers = {
+        k: v
+        for k, v in PAGE_HEADERS.items()
+        if k not in ("content-type", "content-security-policy")
+    }
+    return {
+        "statusCode": 200,
+        "headers": headers
+        | {
+            "content-type": PDF_CONTENT_TYPE,
+            "content-disposition": f'attachment; filename="{answer.filename}"',
+        },
+        "body": base64.b64encode(answer.content).decode("ascii"),
+        "isBase64Encoded": True,
+    }
 
 
 def _page(status: int, document: dict[str, Any], result: Check | None, error: str) -> Page:
@@ -282,7 +348,6 @@ def _document(ctx: VerifyContext, document_id: str) -> tuple[dict[str, Any], Ite
         "pdf_sha256": str(version.get("pdf_sha256") or ""),
         "superseded_by": None,
         "pdf_url": "",
-        "link_minutes": LINK_SECONDS // 60,
     }
     if sealed:
         document["signed"] = {
@@ -292,7 +357,7 @@ def _document(ctx: VerifyContext, document_id: str) -> tuple[dict[str, Any], Ite
             "approval_id": str(version.get("approval_id") or ""),
         }
         if version.get("pdf_key"):
-            document["pdf_url"] = ctx.presign(str(version["pdf_key"]), LINK_SECONDS)
+            document["pdf_url"] = f"/verify/{document_id}/pdf"  # served by this route
     if int(latest["versi"]) > versi:
         document["superseded_by"] = {
             "versi": int(latest["versi"]),

@@ -87,6 +87,11 @@ def budget_name(step: Step) -> str:
     return f"{step.code} Batas Tunggu"
 
 
+def year_spent_name(step: Step) -> str:
+    """The choice after the budget: wait on, or continue in a new execution."""
+    return f"{step.code} Tahun Eksekusi Habis?"
+
+
 def continuation_name(step: Step) -> str:
     """The state that carries a wait past the execution's year into a new execution."""
     return f"{step.code} Lanjut di Eksekusi Baru"
@@ -139,31 +144,54 @@ def _states_of(step: Step, flow: sop.Flow) -> list[tuple[str, State]]:
         case sop.AwaitEvent(event=event, result=result):
             budget = _task(
                 "${DeadlineFunctionArn}",
-                {**ids, "step": step.number, "execution_started.$": "$$.Execution.StartTime"},
+                {
+                    **ids,
+                    "step": step.number,
+                    "execution_started.$": "$$.Execution.StartTime",
+                    "previous.$": "$.batas",
+                },
                 "$.batas",
             )
-            payload = {**ids, "step": step.number, "event": event}
+            year_spent = {
+                "Type": "Choice",
+                "Comment": "Tahun eksekusi ini habis: lanjut di eksekusi baru; jika belum: tunggu.",
+                "Choices": [
+                    {
+                        "Variable": "$.batas.lanjut_baru",
+                        "BooleanEquals": True,
+                        "Next": continuation_name(step),
+                    }
+                ],
+                "Default": name,
+            }
+            payload = {**ids, "step": step.number, "event": event, "late.$": "$.batas.late"}
             wait = _task(
                 "arn:aws:states:::lambda:invoke.waitForTaskToken",
                 _invoke_waiting("AwaitEvent", payload),
                 f"$.{result}",
                 TimeoutSecondsPath="$.batas.timeout_seconds",
             )
-            continuation = {
-                "ErrorEquals": ["States.Timeout"],
-                "ResultPath": "$.gagal",
-                "Next": continuation_name(step),
-            }
-            wait["Catch"] = [continuation, CATCH_ALL]
+            # Past its timeout the wait is late, or its execution's year is spent: the
+            # budget counts the lateness (alarm, the Operator's record-by-hand link) and
+            # waits again, or the application continues in a new execution.
+            wait["Catch"] = [
+                {
+                    "ErrorEquals": ["States.Timeout"],
+                    "ResultPath": "$.timeout",
+                    "Next": budget_name(step),
+                },
+                CATCH_ALL,
+            ]
             return [
                 (
                     budget_name(step),
                     {
-                        "Comment": "Sisa tahun eksekusi ini untuk menunggu; setelah habis: "
-                        "dilanjutkan di eksekusi baru.",
+                        "Comment": f"Batas tunggu langkah {step.number}: sampai terlambat "
+                        "(hari kerja), paling lama sisa tahun eksekusi ini.",
                         **budget,
                     },
                 ),
+                (year_spent_name(step), year_spent),
                 (name, {"Comment": step.meaning, **wait}),
             ]
         case sop.Ask():

@@ -111,10 +111,10 @@ def test_the_page_says_what_the_sealed_bap_is(system: System, bap: Sealed) -> No
     assert str(bap.item["approval_id"]) in words
     assert hashlib.sha256(bap.html).hexdigest() in words
     assert hashlib.sha256(bap.pdf).hexdigest() in words
-    # No S3 key on the page, but inside the signed PDF's short-lived download link.
-    link = re.search(r'<a class="button" href="[^"]+"', page)
-    assert link is not None and "X-Amz-Expires=900" in link.group(0)
-    assert "applications/" not in page.replace(link.group(0), "")
+    # The signed PDF through the verify route itself: no bucket, S3 key or application id.
+    assert f'<a class="button" href="{bap.url}/pdf"' in page
+    for internal in ("applications/", str(bap.item["bucket"]), ID_IZIN, "X-Amz"):
+        assert internal not in page
 
 
 def test_the_stored_pdf_uploaded_is_cocok(system: System, bap: Sealed) -> None:
@@ -167,8 +167,17 @@ def test_the_download_link_gives_the_signed_pdf(system: System, bap: Sealed) -> 
     status, page = http_get(url(system, bap.url))
     found = re.search(r'<a class="button" href="([^"]+)"', page)
     assert status == 200 and found is not None
-    with urllib.request.urlopen(html.unescape(found.group(1)), timeout=30) as answer:
+    with urllib.request.urlopen(url(system, html.unescape(found.group(1))), timeout=30) as answer:
         assert answer.read() == bap.pdf
+        assert answer.headers["Content-Type"] == "application/pdf"
+        disposition = answer.headers["Content-Disposition"]
+        assert disposition.startswith('attachment; filename="bap-') and ".pdf" in disposition
+
+
+def test_a_draft_has_no_pdf_to_download(system: System) -> None:
+    draft, *_ = versions(system.endpoints.store, ID_IZIN, "bap")
+    status, page = http_get(url(system, f"/verify/{draft['document_id']}/pdf"))
+    assert status == 404 and "Dokumen tidak dikenal" in page
 
 
 def test_the_approved_draft_says_it_was_superseded(system: System, bap: Sealed) -> None:
@@ -179,4 +188,4 @@ def test_the_approved_draft_says_it_was_superseded(system: System, bap: Sealed) 
     assert status == 200 and "Draf, belum ditandatangani" in words
     assert f"digantikan oleh versi {bap.item['versi']}" in words
     assert f'href="{bap.url}"' in page
-    assert "X-Amz-Signature" not in page and "applications/" not in page
+    assert "Unduh PDF" not in page and "applications/" not in page

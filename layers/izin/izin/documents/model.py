@@ -29,6 +29,8 @@ TEMPLATES = Path(__file__).parents[1] / "templates" / "documents"
 FONTS = Path(__file__).parents[1] / "data" / "fonts"
 FONT_FACES = {"": "Regular", "B": "Bold", "I": "Italic", "BI": "BoldItalic"}
 TABLE_GAP_MM = 2.0
+# Characters of free text a narrow table cell holds; longer text is written out below.
+LONG_CELL = 300
 
 
 class Jenis(StrEnum):

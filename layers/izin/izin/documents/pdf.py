@@ -1,5 +1,10 @@
 """Rendering a document: its HTML from the templates, its A4 PDF laid out by fpdf2 (the
-fonts parsed once per process), the QR code of its verify link. Pure: no store, no S3."""
+fonts parsed once per process), the QR code of its verify link. Pure: no store, no S3.
+
+Content never stops a document: a table row taller than the room left on its page is
+split into rows that fill the page and go on on the next, under the repeated heading (as a
+word processor breaks a row), so a field at its longest length still lays out.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,22 @@ from datetime import datetime
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from izin.documents.model import (
     FONT_FACES,
     FONTS,
+    LONG_CELL,
     TABLE_GAP_MM,
     TEMPLATES,
     Jenis,
 )
+
+# A line break of a multi-line field in the PDF's markup, which collapses whitespace: a
+# private-use character, which no field may hold (the font has no glyph for it).
+LINE_BREAK = "\ue000"
+# Lines of a split row kept together at the foot of a page and at the head of the next.
+ORPHAN_LINES = 2
 
 # -- rendering (pure) ------------------------------------------------------------------
 
@@ -26,13 +39,30 @@ from izin.documents.model import (
 @functools.cache
 def environment() -> jinja2.Environment:
     """The documents' jinja2 environment: autoescaped, and a missing value is an error."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["multiline"] = _multiline
+    env.tests["long_text"] = _long_text
+    return env
+
+
+@jinja2.pass_context
+def _multiline(context: jinja2.runtime.Context, text: Any) -> markupsafe.Markup:
+    """A multi-line field with its line breaks kept: <br> in HTML, LINE_BREAK in the PDF."""
+    lines = str(text).splitlines() or [""]
+    joint = markupsafe.escape(LINE_BREAK) if context.get("pdf") else markupsafe.Markup("<br>")
+    return joint.join(lines)  # Markup.join escapes each line
+
+
+def _long_text(text: Any) -> bool:
+    """Too long, or of several lines, for a narrow table cell: written out below the table."""
+    value = str(text)
+    return len(value) > LONG_CELL or "\n" in value
 
 
 def render_html(jenis: Jenis | str, context: Mapping[str, Any]) -> str:
@@ -75,9 +105,24 @@ def _pdf_class() -> Any:
                 self.table._v_align = VAlign.T
 
         def handle_endtag(self, tag: str) -> None:
+            if tag == "table" and self.table is not None:
+                _fit_rows(self.table, self.pdf)
             self._table_gap = tag == "table"
             super().handle_endtag(tag)
             self._table_gap = False
+
+        def handle_data(self, data: str) -> None:
+            if LINE_BREAK not in data:
+                super().handle_data(data)
+            elif self.td_th is not None:  # a cell's text keeps its line breaks
+                super().handle_data(data.replace(LINE_BREAK, "\n"))
+            else:
+                first, *rest = data.split(LINE_BREAK)
+                super().handle_data(first)
+                for line in rest:
+                    self.handle_starttag("br", [])
+                    if line:
+                        super().handle_data(line)
 
         def _ln(self, h: float | None = None) -> None:
             # Around a table, a small gap rather than a blank line of text.
@@ -108,6 +153,105 @@ def _pdf_class() -> Any:
         HTML2FPDF_CLASS = Html
 
     return Pdf
+
+
+def _fit_rows(table: Any, pdf: Any) -> None:
+    """Split each row of a table about to be drawn that does not fit the room left on its
+    page into one that fills the page and one that goes on on the next, under the repeated
+    heading; a row of a few lines moves to the next page whole, as fpdf2 moves any row.
+
+    fpdf2 draws a row on one page or raises "row ... too high": this walks the rows as its
+    Table.render will, with its own measures (row heights, the lines of each cell).
+    """
+    from fpdf.enums import TableHeadingsDisplay
+
+    rows = table.rows
+    if not rows:
+        return
+    # What Table.render sets first, and the measures below read.
+    table._cols_count = max(row.cols_count for row in rows)
+    width = table._width
+    if width is None:
+        table._width = pdf.epw
+    try:
+        infos = list(table._compute_rows_info())
+        headed = table._num_heading_rows
+        heading = sum(info.height for info in infos[:headed])
+        repeated = table._repeat_headings is TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE
+        top = pdf.t_margin + (heading if repeated else 0)  # a body row's y on a new page
+        bottom = pdf.page_break_trigger - 0.01  # a little short of fpdf2's own test
+        line = table._line_height
+        y = pdf.y + heading
+        fitted = list(rows[:headed])
+        for i in range(headed, len(rows)):
+            row, height = rows[i], infos[i].height
+            cells: list[list[str]] | None = None
+            while y + height > bottom:
+                if cells is None:
+                    cells = _cell_lines(table, pdf, i, row)
+                if cells is None:  # not text alone: fpdf2 moves it whole (or raises)
+                    break
+                padding = height - line * max(len(lines) for lines in cells)
+                total = max(len(lines) for lines in cells)
+                fit = min(int((bottom - y - padding) // line), total - ORPHAN_LINES)
+                if fit < ORPHAN_LINES:
+                    if y == top or top + height <= bottom:
+                        break  # whole on the next page; from its top, nothing better fits
+                    y = top  # fpdf2 will break the page before this row
+                    continue
+                fitted.append(_row_of(row, [lines[:fit] for lines in cells]))
+                cells = [lines[fit:] for lines in cells]
+                row = _row_of(row, cells)
+                height = padding + line * max(len(lines) for lines in cells)
+                y = top
+            if y + height > bottom:
+                y = top
+            fitted.append(row)
+            y += height + table._gutter_height
+        table.rows = fitted
+    finally:
+        table._width = width
+
+
+def _cell_lines(table: Any, pdf: Any, i: int, row: Any) -> list[list[str]] | None:
+    """The lines of text of each of a row's cells as fpdf2 wraps them, or None for a row
+    holding more than one-column text cells (an image, a span), which is not split."""
+    from fpdf.enums import MethodReturnValue
+    from fpdf.fonts import FontFace
+    from fpdf.table import Cell, Padding
+
+    cells = []
+    for j, cell in enumerate(row.cells):
+        if not isinstance(cell, Cell) or cell.img or cell.colspan != 1 or cell.rowspan != 1:
+            return None
+        style = FontFace.combine(FontFace.combine(table._initial_style, row.style), cell.style)
+        with pdf.use_font_face(style):
+            lines = pdf.multi_cell(
+                w=table._get_col_width(i, j),
+                h=table._line_height,
+                text=cell.text,
+                max_line_height=table._line_height,
+                align=cell.align or table._text_align,
+                wrapmode=table._wrapmode,
+                padding=Padding.new(cell.padding) if cell.padding else table._padding,
+                dry_run=True,
+                output=MethodReturnValue.LINES,
+            )
+        cells.append(list(lines) if cell.text else [])
+    return cells
+
+
+def _row_of(row: Any, cells: list[list[str]]) -> Any:
+    """A copy of a row whose cells hold these lines."""
+    import copy
+    import dataclasses
+
+    part = copy.copy(row)
+    part.cells = [
+        dataclasses.replace(cell, text="\n".join(lines))
+        for cell, lines in zip(row.cells, cells, strict=True)
+    ]
+    return part
 
 
 @functools.cache
