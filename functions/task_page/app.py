@@ -4,7 +4,6 @@ Input: an HTTP API (payload 2.0) event. Output: an HTML page with its status cod
 """
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from izin import wiring
 from izin.models import HttpRequest
@@ -17,14 +16,7 @@ from izin.tasks import Request, TaskContext, decide_task, show_task
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
-    raw = http.raw_body().decode("utf-8", "replace")
-    request = Request(
-        ticket=http.path_parameters.get("ticket", ""),
-        form=parse_qs(raw, keep_blank_values=True, max_num_fields=200),
-        source_ip=http.request_context.http.source_ip,
-        user_agent=http.request_context.http.user_agent,
-        origin=http.headers.get("origin", ""),
-    )
+    request = Request.of(http)
     ctx = TaskContext(
         store=wiring.store(),
         roster=wiring.roster(),

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from izin_local.config import TEMPLATE, quiet, runtime_options, webhook_secrets
 
@@ -98,9 +98,39 @@ def cmd_resume(args: argparse.Namespace) -> int:
             by=args.by,
         )
     except NotResumable as error:
-        print(f"izin resume: {error}")
+        print(f"izin resume: {error}", file=sys.stderr)
         return 1
     print(f"{args.id_izin}: dilanjutkan ({arn})")
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from izin_local.status import find_table, use_endpoint
+
+    use_endpoint(args.endpoint_url)
+    from datetime import UTC, datetime
+
+    from izin.roster import load_roster
+    from izin.store import DynamoStore
+    from izin.tasks import NotRepairable, issue_repair
+
+    roster_file = os.environ.get("IZIN_ROSTER_FILE") or Path(__file__).resolve().parents[2] / (
+        "layers/izin/izin/data/roster.json"
+    )
+    try:
+        link = issue_repair(
+            args.id_izin,
+            args.step,
+            store=DynamoStore(find_table(args.table)),
+            roster=load_roster(Path(roster_file)),
+            public_base_url=args.base_url,
+            now=datetime.now(UTC),
+        )
+    except NotRepairable as error:
+        print(f"izin repair: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.id_izin}: perbaiki data langkah {args.step:02d} di {link}")
+    print(f"lalu: izin resume {args.id_izin}")
     return 0
 
 
@@ -117,7 +147,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     source, event_type, make = events[args.event]
     data: dict[str, Any] = make(args.id_izin)
     if args.data:
-        data.update(json.loads(args.data))
+        data.update(args.data)
     status, answer = post_event(
         args.url,
         source,
@@ -153,21 +183,94 @@ def cmd_fault(args: argparse.Namespace) -> int:
         return 1
 
 
+# -- the arguments' types: a bad value is refused by argparse, in one line ------------------
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def whole(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{number} is not between {low} and {high}")
+        return number
+
+    return whole
+
+
+def _positive(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return number
+
+
+def _url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is not one
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s)://host[:port] URL")
+    return text
+
+
+def _endpoint(text: str) -> str:
+    return text and _url(text)  # empty: AWS itself
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("not a JSON object ({...})")
+    return value
+
+
+_PORT = _whole(1, 65535)
+
+
+def _aws_arguments(command: argparse.ArgumentParser) -> None:
+    """--endpoint-url and --table, for a command that reads the runtime's table."""
+    command.add_argument(
+        "--endpoint-url",
+        type=_endpoint,
+        default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+    )
+    command.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is one line on stderr and exit 2, not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    top = argparse.ArgumentParser(prog="izin", description=__doc__)
+    top = _Parser(prog="izin", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
     local = sub.add_parser("local", help="the local runtime").add_subparsers(
         dest="local_command", required=True
     )
     serve = local.add_parser("serve", help="serve the HTTP API and the AWS endpoint locally")
-    serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument("--aws-port", type=int, default=5000)
+    serve.add_argument("--port", type=_PORT, default=3000)
+    serve.add_argument("--aws-port", type=_PORT, default=5000)
     serve.add_argument("--state-dir", default=".local")
     serve.add_argument(
         "--workday-seconds",
-        type=float,
+        type=_positive,
         default=None,
         help="make one hari kerja last this many seconds (default: real time)",
     )
@@ -175,15 +278,15 @@ def parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="one application through all 20 steps, every link followed")
     demo.add_argument("--state-dir", default=".local/demo")
-    demo.add_argument("--workday-seconds", type=float, default=600)
+    demo.add_argument("--workday-seconds", type=_positive, default=600)
     demo.set_defaults(run=cmd_demo)
 
     bench = sub.add_parser(
         "bench", help="N applications through the SOP concurrently; prints figures"
     )
-    bench.add_argument("--applications", type=int, default=10)
+    bench.add_argument("--applications", type=_whole(1, 10_000), default=10)
     bench.add_argument("--state-dir", default=".local/bench")
-    bench.add_argument("--workday-seconds", type=float, default=3600)
+    bench.add_argument("--workday-seconds", type=_positive, default=3600)
     bench.set_defaults(run=cmd_bench)
 
     status = sub.add_parser(
@@ -191,16 +294,13 @@ def parser() -> argparse.ArgumentParser:
     )
     status.add_argument("id_izin", nargs="?")
     status.add_argument("--json", action="store_true")
-    status.add_argument(
-        "--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
-    )
-    status.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+    _aws_arguments(status)
     status.set_defaults(run=cmd_status)
 
     calendar = sub.add_parser(
         "calendar", help="a year's days off as the SLA counts them (CONTRACT §4)"
     )
-    calendar.add_argument("year", type=int)
+    calendar.add_argument("year", type=_whole(1900, 2200))
     calendar.add_argument("--json", action="store_true")
     calendar.add_argument(
         "--dinas", help="a JSON file of the Dinas's entries (as its SSM parameter holds them)"
@@ -216,19 +316,33 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("USER", "administrator"),
         help="who resumes it (kept in the audit trail)",
     )
-    resume.add_argument(
-        "--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
-    )
-    resume.add_argument("--table", default=os.environ.get("TABLE_NAME"))
+    _aws_arguments(resume)
     resume.add_argument("--state-machine-arn", default=os.environ.get("STATE_MACHINE_ARN"))
     resume.set_defaults(run=cmd_resume)
+
+    repair = sub.add_parser(
+        "repair",
+        help="a link on which the Operator corrects a TERHENTI application's data of one step",
+    )
+    repair.add_argument("id_izin")
+    repair.add_argument("--step", type=_whole(1, 20), required=True)
+    repair.add_argument(
+        "--base-url",
+        type=_url,
+        default=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000"),
+        help="where the task pages are served (PUBLIC_BASE_URL)",
+    )
+    _aws_arguments(repair)
+    repair.set_defaults(run=cmd_repair)
 
     simulate = sub.add_parser("simulate", help="post a correctly signed OSS or SIINAS event")
     simulate.add_argument("event", choices=["permohonan", "verifikasi", "komitmen", "izin-status"])
     simulate.add_argument("id_izin")
-    simulate.add_argument("--url", default="http://127.0.0.1:3000")
+    simulate.add_argument("--url", type=_url, default="http://127.0.0.1:3000")
     simulate.add_argument("--event-id", default=None)
-    simulate.add_argument("--data", help="JSON merged into the event's data")
+    simulate.add_argument(
+        "--data", type=_json_object, help="a JSON object merged into the event's data"
+    )
     simulate.set_defaults(run=cmd_simulate)
 
     fault = sub.add_parser(
@@ -236,25 +350,93 @@ def parser() -> argparse.ArgumentParser:
     )
     fault.add_argument("simulator", choices=["siinas", "oss"])
     what = fault.add_mutually_exclusive_group(required=True)
+    calls = _whole(0, 1000)
     what.add_argument(
-        "--fail-next", type=int, metavar="N", help="answer the next N calls with --status"
+        "--fail-next", type=calls, metavar="N", help="answer the next N calls with --status"
     )
     what.add_argument(
-        "--slow-next", type=int, metavar="N", help="answer the next N calls --seconds late"
+        "--slow-next", type=calls, metavar="N", help="answer the next N calls --seconds late"
     )
     what.add_argument("--down", action="store_true", help="stop listening: connections are refused")
     what.add_argument("--up", action="store_true", help="listen again")
-    fault.add_argument("--status", type=int, default=500)
-    fault.add_argument("--seconds", type=float, default=30.0)
-    fault.add_argument("--url", default="http://127.0.0.1:3000")
+    fault.add_argument("--status", type=_whole(100, 599), default=500)
+    fault.add_argument("--seconds", type=_positive, default=30.0)
+    fault.add_argument("--url", type=_url, default="http://127.0.0.1:3000")
     fault.set_defaults(run=cmd_fault)
     return top
 
 
+_START = "start the local runtime with `izin local serve` (or `make serve`)"
+
+
+def trouble(error: Exception, args: argparse.Namespace) -> str | None:
+    """One line that says what went wrong outside the command and what to do; None: a bug."""
+    import urllib.error
+
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+
+    from izin_local.resume import StateMachineNotFound
+    from izin_local.status import TableNotFound
+
+    endpoint = getattr(args, "endpoint_url", "") or "AWS"
+    if isinstance(error, StateMachineNotFound):
+        found = f"{len(error.arns)} ({', '.join(error.arns)})" if error.arns else "no"
+        return (
+            f"{endpoint} has {found} Izin Perluasan state machines, not one: name it with "
+            f"--state-machine-arn (or STATE_MACHINE_ARN), or {_START}"
+        )
+    if isinstance(error, TableNotFound):
+        found = f" (it has {', '.join(error.names)})" if error.names else ""
+        return (
+            f"{endpoint} has no single table ending in IzinTable{found}: name the table "
+            f"with --table (or TABLE_NAME), or {_START}"
+        )
+    if isinstance(error, EndpointConnectionError):
+        return (
+            f"nothing answers at the AWS endpoint {endpoint}: {_START}, or point at a "
+            "running one with --endpoint-url (or AWS_ENDPOINT_URL)"
+        )
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException" and getattr(args, "table", None):
+            return (
+                f"{endpoint} has no table {args.table}: name the runtime's table with "
+                f"--table (or TABLE_NAME), or {_START} and leave --table out"
+            )
+        return f"{endpoint} refused the request ({code}): {error}"
+    if isinstance(error, NoCredentialsError | NoRegionError):
+        missing = "region" if isinstance(error, NoRegionError) else "credentials"
+        return (
+            f"no AWS {missing} configured for {endpoint}: configure the {missing}, or "
+            f"{_START} and leave --endpoint-url at its default"
+        )
+    if isinstance(error, urllib.error.URLError | ConnectionError):
+        url = getattr(args, "url", "")
+        return f"nothing answers at {url}: {_START}, or point at a running one with --url"
+    if isinstance(error, OSError) and args.command == "local":
+        return (
+            f"cannot serve on ports {args.port} and {args.aws_port} ({error.strerror}): stop "
+            "what holds them, or choose others with --port and --aws-port"
+        )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line."""
+    """Run the command line; what fails outside it is one line on stderr and exit 1."""
     args = parser().parse_args(argv)
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except Exception as error:
+        line = trouble(error, args)
+        if line is None:
+            raise
+        print(f"izin {args.command}: {line}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -16,6 +16,14 @@ from izin.resume import NotResumable, resumable_states, resume_input, resume_poi
 from izin.store import DynamoStore
 
 
+class StateMachineNotFound(LookupError):
+    """No state machine was named, and not exactly one at the endpoint is Izin Perluasan's."""
+
+    def __init__(self, arns: list[str]) -> None:
+        super().__init__(f"no one state machine named *izin-perluasan among {arns}")
+        self.arns = arns
+
+
 def resume(id_izin: str, *, table: str, state_machine_arn: str, by: str) -> str:
     """Start the application again; returns the new execution's ARN."""
     import boto3
@@ -83,7 +91,5 @@ def state_machine_arn(endpoint_url: str | None) -> str:
     ]
     matches = [m["stateMachineArn"] for m in machines if m["name"].endswith("izin-perluasan")]
     if len(matches) != 1:
-        raise SystemExit(
-            f"izin resume: name the state machine with --state-machine-arn ({matches})"
-        )
+        raise StateMachineNotFound(matches)
     return matches[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,14 @@ def use_endpoint(endpoint_url: str) -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 
+class TableNotFound(LookupError):
+    """No table was named, and not exactly one at the endpoint is the runtime's."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"no one table ending in IzinTable among {names}")
+        self.names = names
+
+
 def find_table(table: str | None) -> str:
     """The table: named, or the one whose name ends in IzinTable."""
     if table:
@@ -40,7 +49,7 @@ def find_table(table: str | None) -> str:
     names = boto3.client("dynamodb").list_tables()["TableNames"]
     matches = [n for n in names if n.endswith("IzinTable")]
     if len(matches) != 1:
-        raise SystemExit(f"izin status: name the table with --table (found {names})")
+        raise TableNotFound(names)
     return matches[0]
 
 
@@ -133,7 +142,7 @@ def print_status(
     if id_izin:
         item = store.application(id_izin)
         if item is None and id_izin not in failed:
-            print(f"izin status: no application {id_izin}")
+            print(f"izin status: no application {id_izin}", file=sys.stderr)
             return 1
         shown = (summary(item, now, calendar) if item else _unknown(id_izin)) | {
             "dead_letters": failed.get(id_izin, []),

@@ -104,3 +104,69 @@ def test_a_choice_outside_its_list_and_a_bad_date_are_errors() -> None:
     with pytest.raises(forms.FormInvalid) as invalid:
         parse(10, tanggal_pemeriksaan="26/11/2026", decision="done")
     assert "tanggal_pemeriksaan" in invalid.value.errors
+
+
+def errors_of(step: sop.Step | int, **fields: str | list[str]) -> dict[str, str]:
+    """The errors a POST of these fields is refused with (it must be refused)."""
+    form = sop.step(step) if isinstance(step, int) else step
+    posted = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
+    with pytest.raises(forms.FormInvalid) as invalid:
+        forms.parse(form, posted, forms.defaults(form, APPLICATION, ROSTER, TODAY), ROSTER)
+    return invalid.value.errors
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "error"),
+    [
+        ("kapasitas_terpasang_aktual", "inf", "Harus berupa angka biasa."),
+        ("kapasitas_terpasang_aktual", "nan", "Harus berupa angka biasa."),
+        ("kapasitas_terpasang_aktual", "1e400", "Paling besar 1.000.000.000.000."),
+        ("kapasitas_terpasang_aktual", "1000000000000,5", "Paling besar 1.000.000.000.000."),
+        ("kapasitas_terpasang_aktual", "0,0000001", "Paling banyak 6 angka di belakang koma."),
+        ("kapasitas_terpasang_aktual", "-1", "Tidak boleh negatif."),
+        ("tanggal_pemeriksaan", "2026-W49-2", "Tanggal tidak valid (format TTTT-BB-HH)."),
+        ("tanggal_pemeriksaan", "20261201", "Tanggal tidak valid (format TTTT-BB-HH)."),
+        ("tanggal_pemeriksaan", "2026-02-30", "Tanggal tidak valid (format TTTT-BB-HH)."),
+    ],
+)
+def test_numbers_and_dates_outside_their_bounds_are_refused_by_the_field(
+    field: str, sent: str, error: str
+) -> None:
+    assert errors_of(10, decision="done", **{field: sent}) == {field: error}
+
+
+@pytest.mark.parametrize("sent", ["1.5", "1,5", "1e10", "Infinity"])
+def test_workers_are_counted_in_whole_numbers(sent: str) -> None:
+    assert set(errors_of(11, decision="done", tki_l=sent)) == {"tki_l"}
+    assert parse(11, decision="done", tki_l="1.000", tka_p="2,0").values["tki_l"] == 1000
+
+
+def test_investment_is_whole_rupiah() -> None:
+    assert set(errors_of(11, decision="done", investasi="1.000,5")) == {"investasi"}
+    assert parse(11, decision="done", investasi="1e15").values["investasi"] == 10**15
+
+
+def test_text_is_normalized_and_keeps_newlines_only_where_it_is_multi_line() -> None:
+    form = sop.UPLOAD_BY_HAND
+    posted = {"decision": ["done"], "tanggal_unggah": ["2026-11-26"]}
+    fields = {"nomor_tanda_terima": ["TT-1"], "bukti": ["baris satu\r\nbaris dua\rtiga"]}
+    values = forms.parse(form, posted | fields, {}, ROSTER).values
+    assert values["bukti"] == "baris satu\nbaris dua\ntiga"
+    composed = {"nomor_tanda_terima": ["Cafe\u0301"]}
+    values = forms.parse(form, posted | fields | composed, {}, ROSTER).values
+    assert values["nomor_tanda_terima"] == "Caf\u00e9"  # NFC
+    errors = errors_of(form, **posted, bukti="ok", nomor_tanda_terima="TT-1\nSubject: x")
+    assert errors == {"nomor_tanda_terima": "Harus satu baris (tanpa ganti baris)."}
+
+
+@pytest.mark.parametrize("sent", ["PT \u202eabc", "a\x00b", "a\x1bb", "\ufeffTT"])
+def test_control_and_bidi_characters_are_refused_in_indonesian(sent: str) -> None:
+    (error,) = errors_of(6, decision="done", disposisi=sent).values()
+    assert error.startswith("Memuat karakter U+")
+
+
+def test_a_field_or_a_decision_sent_twice_is_refused() -> None:
+    assert errors_of(6, decision="done", disposisi=["a", "b"]) == {
+        "disposisi": "Isian ini terkirim lebih dari sekali; kirim satu nilai saja."
+    }
+    assert set(errors_of(13, decision=["yes", "no"])) == {"decision"}

@@ -396,7 +396,11 @@ def test_no_tembusan_of_an_unsealed_bap(roster: Roster) -> None:
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+    # server_close() waits for every answer: a late one (after a client's timeout) that
+    # outlived its test would print its BrokenPipe traceback during another test, and on
+    # Python 3.11 that traceback's ast.parse races the other thread's (a SystemError).
+    daemon_threads = False
+    block_on_close = True
     delay = 0.0
     status = 201
     seen: list[tuple[str, list[tuple[str, str]], bytes]]

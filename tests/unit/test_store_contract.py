@@ -7,13 +7,17 @@ fake is what the domain's unit tests run on; this is what keeps it honest.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from izin.memory_store import MemoryStore
 from izin.store import ConditionFailed, DynamoStore, Records
+from izin.tickets import Status, count_wrong_answer
+from izin_local.moto_patches import serialize_dynamodb_writes
 from izin_local.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +33,8 @@ def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     props = Template.load(ROOT / "template.yaml").resources["IzinTable"]["Properties"]
+    # DynamoDB's conditional writes are atomic; moto's are once serialized (as served).
+    undo = serialize_dynamodb_writes()
     with mock_aws():
         from izin.aws import client
 
@@ -42,6 +48,7 @@ def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
         )
         yield DynamoStore("izin-contract")
         client.cache_clear()
+    undo()
 
 
 # -- the primitives ----------------------------------------------------------------------
@@ -103,6 +110,18 @@ def test_an_expected_none_means_absent_and_present_means_there(store: Records) -
         "x": 1,
     }
     assert store.update("P", "S", {"token": "u"}, expect={"token": None})["token"] == "u"
+
+
+def test_a_counter_below_or_at_least_a_limit(store: Records) -> None:
+    store.put("P", "S", {"n": 3, "t": "x"})
+    assert store.update("P", "S", {"a": 1}, below={"n": 4, "missing": 1})["a"] == 1
+    with pytest.raises(ConditionFailed):
+        store.update("P", "S", {"a": 2}, below={"n": 3})
+    assert store.update("P", "S", {"a": 3}, at_least={"n": 3})["a"] == 3
+    for at_least in ({"n": 4}, {"missing": 0}):
+        with pytest.raises(ConditionFailed):
+            store.update("P", "S", {"a": 4}, at_least=at_least)
+    assert store.get("P", "S") == {"PK": "P", "SK": "S", "n": 3, "t": "x", "a": 3}
 
 
 def test_add_counts_from_zero_and_answers_the_new_item(store: Records) -> None:
@@ -174,3 +193,71 @@ def test_a_wait_is_claimed_by_one_writer_only(store: Records) -> None:
         "SK": "WAIT#oss:izin.status",
         "claimed": "e1",
     }
+
+
+# -- a ticket's wrong answers and its lock, concurrently ----------------------------------
+
+
+def _concurrently(*calls: Callable[[], object]) -> list[object]:
+    """Run every call at once (a barrier lets them go together); their answers, in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], object]) -> object:
+        barrier.wait()
+        try:
+            return call()
+        except ConditionFailed as lost:
+            return lost
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_wrong_answers_count_to_the_limit_and_the_last_one_locks(store: Records) -> None:
+    store.put_ticket("h", {"status": Status.OPEN, "wrong_nips": 0})
+    for n in range(1, 5):
+        assert count_wrong_answer(store, "h", limit=5, now=NOW) == {
+            "PK": "TICKET#h",
+            "SK": "TICKET",
+            "status": Status.OPEN,
+            "wrong_nips": n,
+        }
+    locked = count_wrong_answer(store, "h", limit=5, now=NOW)
+    assert locked is not None
+    assert (locked["status"], locked["wrong_nips"]) == (Status.LOCKED, 5)
+    assert count_wrong_answer(store, "h", limit=5, now=NOW) is None
+    assert store.ticket("h") == locked
+
+
+def test_thirty_concurrent_wrong_answers_count_five_and_lock_once(store: Records) -> None:
+    store.put_ticket("h", {"status": Status.OPEN, "wrong_nips": 0})
+    answers = _concurrently(
+        *[lambda: count_wrong_answer(store, "h", limit=5, now=NOW) for _ in range(30)]
+    )
+    written = [a for a in answers if isinstance(a, dict)]
+    assert sorted(a["wrong_nips"] for a in written) == [1, 2, 3, 4, 5]
+    assert [a["status"] for a in written].count(Status.LOCKED) == 1
+    ticket = store.ticket("h")
+    assert ticket is not None and (ticket["status"], ticket["wrong_nips"]) == (Status.LOCKED, 5)
+
+
+def test_a_decision_racing_wrong_answers_either_decides_or_is_locked_out(store: Records) -> None:
+    def decide() -> object:
+        return store.update_ticket(
+            "h",
+            {"status": Status.DECIDED},
+            expect={"status": Status.OPEN},
+            below={"wrong_nips": 5},
+        )
+
+    for _ in range(5):
+        store.put("TICKET#h", "TICKET", {"status": Status.OPEN, "wrong_nips": 0})
+        wrong = [lambda: count_wrong_answer(store, "h", limit=5, now=NOW) for _ in range(19)]
+        answers = _concurrently(*wrong[:10], decide, *wrong[10:])
+        decided = isinstance(answers[10], dict)
+        ticket = store.ticket("h")
+        assert ticket is not None
+        if decided:
+            assert ticket["status"] == Status.DECIDED and ticket["wrong_nips"] < 5
+        else:
+            assert (ticket["status"], ticket["wrong_nips"]) == (Status.LOCKED, 5)

@@ -7,6 +7,8 @@ SIINAS meeting the state that waits for them (events), the automatic steps (prog
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -265,6 +267,53 @@ def test_five_wrong_nips_lock_the_task_and_tell_the_supervisor(world: World) -> 
     assert world.callbacks.outputs == []
 
 
+def _all_at_once(world: World, ticket: str, nips: list[str]) -> list[int]:
+    """POST the step with each NIP from its own thread, all released together."""
+    barrier = threading.Barrier(len(nips))
+
+    def post(nip: str) -> int:
+        barrier.wait()
+        return world.post(ticket, nip=nip, decision="done").status
+
+    with ThreadPoolExecutor(max_workers=len(nips)) as pool:
+        return list(pool.map(post, nips))
+
+
+def test_thirty_concurrent_wrong_nips_count_five_and_lock_once(world: World) -> None:
+    ticket = world.issue(4)
+    assert _all_at_once(world, ticket, ["1" * 18] * 30) == [403] * 30
+    item = world.store.ticket(ticket_hash(ticket))
+    assert item is not None and (item["status"], item["wrong_nips"]) == (Status.LOCKED, 5)
+    assert world.store.actions().count("task.wrong_nip") == 5
+    assert world.store.actions().count("task.locked") == 1
+
+
+def test_the_right_nip_among_nineteen_wrong_ones_decides_only_before_the_lock(
+    world: World,
+) -> None:
+    ticket = world.issue(4)
+    answers = _all_at_once(world, ticket, ["1" * 18] * 10 + [OPERATOR] + ["1" * 18] * 9)
+    item = world.store.ticket(ticket_hash(ticket))
+    assert item is not None
+    if answers[10] == 200:
+        assert item["status"] == Status.DECIDED and item["wrong_nips"] < 5
+        assert len(world.callbacks.outputs) == 1
+    else:
+        assert (item["status"], item["wrong_nips"]) == (Status.LOCKED, 5)
+        assert world.callbacks.outputs == []
+    assert set(answers) - {200} <= {403, 409}
+
+
+def test_a_ticket_at_the_limit_decides_nothing_whatever_its_status(world: World) -> None:
+    ticket = world.issue(4)
+    # A ticket counted to the limit before the lock was one write with the count.
+    world.store.update_ticket(ticket_hash(ticket), {"wrong_nips": 5})
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 403
+    assert world.callbacks.outputs == []
+    assert world.post(ticket, nip="1" * 18, decision="done").status == 403
+    assert status(world, ticket_hash(ticket)) == Status.LOCKED
+
+
 def test_a_decision_for_a_state_that_no_longer_waits_expires_the_ticket(world: World) -> None:
     ticket = world.issue(4)
     world.callbacks.gone.add("token-1")
@@ -276,6 +325,65 @@ def test_an_invalid_form_is_shown_again_and_decides_nothing(world: World) -> Non
     ticket = world.issue(4)
     assert world.post(ticket, nip=OPERATOR, decision="yes").status == 422
     assert status(world, ticket_hash(ticket)) == Status.OPEN
+
+
+# -- a parked application's data, repaired ------------------------------------------------
+
+
+def park_at_step_10(world: World, temuan: str) -> dict[str, Any]:
+    """The application TERHENTI with step 10's data as an officer had entered it."""
+    data = {
+        "tanggal_pemeriksaan": "2026-12-01",
+        "kesesuaian_lokasi": "sesuai",
+        "kapasitas_terpasang_aktual": 60,
+        "kondisi_mesin": "Baik.",
+        "temuan": temuan,
+        "decision": "done",
+        "oleh": "Ir. Tim",
+        "nip": "1" * 18,
+    }
+    world.store.save_step(ID, 10, data)
+    world.store.update_application(ID, {"status": "TERHENTI"}, remove=("open_ticket",))
+    return data
+
+
+def repair_link(world: World, step: int) -> str:
+    link = tasks.issue_repair(
+        ID, step, store=world.store, roster=ROSTER, public_base_url=BASE, now=world.now
+    )
+    return link.rsplit("/", 1)[-1]
+
+
+def test_the_operator_corrects_a_parked_step_s_data_and_it_is_audited(world: World) -> None:
+    before = park_at_step_10(world, "Temuan yang terlalu panjang " * 3)
+    ticket = repair_link(world, 10)
+    page = tasks.show_task(tasks.Request(ticket), world.ctx())
+    assert page.status == 200 and "Temuan yang terlalu panjang" in page.html
+    assert world.post(ticket, nip=OPERATOR, decision="done", temuan="Ringkas.").status == 200
+    assert world.store.step_data(ID, 10) == before | {"temuan": "Ringkas."}
+    (entry,) = [e for e in world.store.audit(ID) if e["action"] == "application.repaired"]
+    assert entry["changed"] == {"temuan": {"sebelum": before["temuan"], "sesudah": "Ringkas."}}
+    assert entry["nip"] == OPERATOR and world.callbacks.outputs == []
+    assert record(world)["status"] == "TERHENTI"  # until `izin resume`
+
+
+def test_a_repair_is_only_for_a_parked_application_with_that_step_s_data(world: World) -> None:
+    with pytest.raises(tasks.NotRepairable):
+        repair_link(world, 10)  # not parked
+    park_at_step_10(world, "x")
+    with pytest.raises(tasks.NotRepairable):
+        repair_link(world, 11)  # no data kept
+    ticket = repair_link(world, 10)
+    world.store.update_application(ID, {"status": "PROSES"})  # resumed meanwhile
+    assert world.post(ticket, nip=OPERATOR, decision="done", temuan="y").status == 410
+    assert world.store.step_data(ID, 10)["temuan"] == "x"
+
+
+def test_a_repair_keeps_the_form_s_bounds(world: World) -> None:
+    park_at_step_10(world, "x")
+    ticket = repair_link(world, 10)
+    assert world.post(ticket, nip=OPERATOR, decision="done", temuan="a\x00b").status == 422
+    assert world.post(ticket, nip="1" * 18, decision="done").status == 403
 
 
 # -- automatic steps --------------------------------------------------------------------

@@ -3,7 +3,9 @@
 The fields are the SOP table's (sop.py); this module gives them values and checks them.
 A field the POST leaves out takes its default (CONTRACT §3: every field has a sensible
 default or says what it needs); a field sent empty is the officer's answer, and a required
-one sent empty is an error shown by the field.
+one sent empty is an error shown by the field. Every value keeps izin.values's bounds (text
+drawable and single-line but in a text area, numbers DynamoDB and the documents hold, counts
+whole, dates YYYY-MM-DD), so what a form accepts is what the step's documents can show.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from izin import values as bounds
 from izin.calendar import WIB
 from izin.roster import Roster
-from izin.sop import Decision, FieldKind, FormField, Role, Step
+from izin.sop import Amount, Decision, FieldKind, FormField, Role, Step
 
 Values = dict[str, Any]
 Errors = dict[str, str]
@@ -79,13 +82,18 @@ def parse(
         else:
             raw = sent[-1] if sent else ""
         try:
+            if len(sent or ()) > 1 and field.kind != FieldKind.OFFICERS:
+                raise ValueError(_TWICE)
             values[field.name] = _value(field, raw, roster)
+        except bounds.ValueRefused as refused:
+            errors[field.name] = refused.indonesian
+            values[field.name] = raw
         except ValueError as error:
             errors[field.name] = str(error)
             values[field.name] = raw
-    decision_sent = (form.get("decision") or [""])[-1]
+    decisions_sent = form.get("decision") or [""]
     try:
-        decision = Decision(decision_sent)
+        decision = Decision(decisions_sent[-1]) if len(decisions_sent) == 1 else None
     except ValueError:
         decision = None
     if decision not in step.decisions:
@@ -119,12 +127,9 @@ def _value(field: FormField, raw: Any, roster: Roster) -> Any:
     if len(text) > MAX_TEXT:
         raise ValueError(f"Paling panjang {MAX_TEXT} karakter.")
     if field.kind == FieldKind.NUMBER:
-        return _parse_number(text)
+        return _AMOUNTS[field.amount](_number_text(text))
     if field.kind == FieldKind.DATE:
-        try:
-            return date.fromisoformat(text).isoformat()
-        except ValueError:
-            raise ValueError("Tanggal tidak valid (format TTTT-BB-HH).") from None
+        return bounds.calendar_date(text)
     if field.kind == FieldKind.CHOICE:
         if text not in {value for value, _ in field.choices}:
             labels = ", ".join(label for _, label in field.choices)
@@ -133,7 +138,7 @@ def _value(field: FormField, raw: Any, roster: Roster) -> Any:
     if field.kind == FieldKind.OFFICER:
         _officer(field, text, roster)
         return text
-    return text
+    return bounds.text(text, multiline=field.kind == FieldKind.TEXTAREA)
 
 
 def _officer(field: FormField, nip: str, roster: Roster) -> None:
@@ -141,19 +146,22 @@ def _officer(field: FormField, nip: str, roster: Roster) -> None:
         raise ValueError(f"NIP {nip} bukan anggota {field.label.lower()} dalam daftar petugas.")
 
 
-def _parse_number(text: str) -> int | float:
+_TWICE = "Isian ini terkirim lebih dari sekali; kirim satu nilai saja."
+
+# How a NUMBER field's text becomes its value, within its bounds (ValueRefused outside).
+_AMOUNTS: dict[Amount, Callable[[str], int | float]] = {
+    Amount.QUANTITY: bounds.quantity,
+    Amount.COUNT: bounds.count,
+    Amount.RUPIAH: bounds.rupiah,
+}
+
+
+def _number_text(text: str) -> str:
+    """A number as written in Indonesia (1.500.000 or 1.234,5, or 2,5) in Python's notation."""
     cleaned = text.replace(" ", "")
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", cleaned):  # 1.500.000 or 1.234,5
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    else:
-        cleaned = cleaned.replace(",", ".")
-    try:
-        number = float(cleaned)
-    except ValueError:
-        raise ValueError("Harus berupa angka.") from None
-    if number < 0:
-        raise ValueError("Tidak boleh negatif.")
-    return int(number) if number.is_integer() else number
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", cleaned):
+        return cleaned.replace(".", "").replace(",", ".")
+    return cleaned.replace(",", ".")
 
 
 def _number(data: Mapping[str, Any], key: str) -> str:

@@ -76,6 +76,8 @@ class MemoryStore(Records):
         remove: tuple[str, ...] = (),
         must_exist: bool = False,
         present: tuple[str, ...] = (),
+        below: dict[str, int] | None = None,
+        at_least: dict[str, int] | None = None,
     ) -> Item:
         """Set, add and remove atomically, when every condition holds (see Records.update)."""
         paths = [*fields, *(add or {}), *remove]
@@ -90,6 +92,12 @@ class MemoryStore(Records):
                 and all(
                     name not in item if value is None else item.get(name) == _stored(value)
                     for name, value in (expect or {}).items()
+                )
+                and all(
+                    name not in item or item[name] < limit for name, limit in (below or {}).items()
+                )
+                and all(
+                    name in item and item[name] >= limit for name, limit in (at_least or {}).items()
                 )
             )
             if not holds:

@@ -59,6 +59,14 @@ class FieldKind(StrEnum):
     OFFICERS = "officers"  # several officers of a role, by NIP
 
 
+class Amount(StrEnum):
+    """What a NUMBER field holds, and so its bounds (izin.values)."""
+
+    QUANTITY = "quantity"  # a measured amount: finite, 0 … 10^12, at most 6 decimals
+    COUNT = "count"  # things counted (workers): a whole number, 0 … 10^9
+    RUPIAH = "rupiah"  # money: whole rupiah
+
+
 class Decision(StrEnum):
     """The values of a task page's submit buttons (CONTRACT §3)."""
 
@@ -79,6 +87,7 @@ class FormField:
     choices: tuple[tuple[str, str], ...] = ()  # (value, label)
     role: Role | None = None  # for OFFICER / OFFICERS
     hint: str = ""
+    amount: Amount = Amount.QUANTITY  # for NUMBER
 
 
 # -- what the state machine runs for a step, in order (statemachine/ is generated from it) --
@@ -450,11 +459,22 @@ STEPS: tuple[Step, ...] = (
             FormField(
                 "kapasitas_sesudah", "Kapasitas sesudah perluasan", FieldKind.NUMBER, required=False
             ),
-            FormField("investasi", "Nilai investasi (Rp)", FieldKind.NUMBER, required=False),
-            FormField("tki_l", "Tenaga kerja Indonesia laki-laki", FieldKind.NUMBER, default="0"),
-            FormField("tki_p", "Tenaga kerja Indonesia perempuan", FieldKind.NUMBER, default="0"),
-            FormField("tka_l", "Tenaga kerja asing laki-laki", FieldKind.NUMBER, default="0"),
-            FormField("tka_p", "Tenaga kerja asing perempuan", FieldKind.NUMBER, default="0"),
+            FormField(
+                "investasi",
+                "Nilai investasi (Rp)",
+                FieldKind.NUMBER,
+                required=False,
+                amount=Amount.RUPIAH,
+            ),
+            *(
+                FormField(name, label, FieldKind.NUMBER, default="0", amount=Amount.COUNT)
+                for name, label in (
+                    ("tki_l", "Tenaga kerja Indonesia laki-laki"),
+                    ("tki_p", "Tenaga kerja Indonesia perempuan"),
+                    ("tka_l", "Tenaga kerja asing laki-laki"),
+                    ("tka_p", "Tenaga kerja asing perempuan"),
+                )
+            ),
             FormField(
                 "mesin",
                 "Mesin dan peralatan (satu per baris: nama, jumlah, kapasitas)",

@@ -186,6 +186,8 @@ class Store(Protocol):
         add: dict[str, int] | None = None,
         remove: tuple[str, ...] = (),
         present: tuple[str, ...] = (),
+        below: dict[str, int] | None = None,
+        at_least: dict[str, int] | None = None,
     ) -> Item: ...
     # webhook deliveries
     def put_delivery(self, source: str, event_id: str, fields: Item) -> bool: ...
@@ -223,10 +225,14 @@ class Records:
         remove: tuple[str, ...] = (),
         must_exist: bool = False,
         present: tuple[str, ...] = (),
+        below: dict[str, int] | None = None,
+        at_least: dict[str, int] | None = None,
     ) -> Item:
         """Set fields (and add to counters) atomically, if `expect` holds and `present` exist.
 
         `expect` maps a field to the value it must have, None meaning it must be absent.
+        `below` maps a counter to a number it must be under (a missing counter is 0, as ADD
+        counts from 0); `at_least` to one it must have reached (a missing one has not).
         Returns the item as it is after the write; raises ConditionFailed when a condition
         (or `must_exist`) did not hold. Without `must_exist` a missing item is created.
         """
@@ -404,6 +410,8 @@ class Records:
         add: dict[str, int] | None = None,
         remove: tuple[str, ...] = (),
         present: tuple[str, ...] = (),
+        below: dict[str, int] | None = None,
+        at_least: dict[str, int] | None = None,
     ) -> Item:
         """Change a ticket (it must exist), conditionally (see update)."""
         return self.update(
@@ -415,6 +423,8 @@ class Records:
             remove=remove,
             present=present,
             must_exist=True,
+            below=below,
+            at_least=at_least,
         )
 
     # -- webhook deliveries ----------------------------------------------------------------
@@ -447,19 +457,27 @@ def update_expression(
     remove: tuple[str, ...],
     must_exist: bool,
     present: tuple[str, ...],
+    below: dict[str, int] | None = None,
+    at_least: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The UpdateItem arguments (expression, names, values, condition) of an update."""
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
-    sets, adds, conditions = [], [], []
-    for i, (name, value) in enumerate(fields.items()):
-        names[f"#s{i}"] = name
-        values[f":s{i}"] = _attr(value)
-        sets.append(f"#s{i} = :s{i}")
-    for i, (name, amount) in enumerate((add or {}).items()):
-        names[f"#a{i}"] = name
-        values[f":a{i}"] = _attr(amount)
-        adds.append(f"#a{i} :a{i}")
+    sets: list[str] = []
+    adds: list[str] = []
+    conditions: list[str] = []
+    # Each clause that pairs a field with a value: its placeholders' letter, its form, its list.
+    clauses: tuple[tuple[str, Mapping[str, Any], str, list[str]], ...] = (
+        ("s", fields, "{n} = {v}", sets),
+        ("a", add or {}, "{n} {v}", adds),
+        ("b", below or {}, "(attribute_not_exists({n}) OR {n} < {v})", conditions),
+        ("l", at_least or {}, "{n} >= {v}", conditions),
+    )
+    for letter, pairs, form, clauses_of_kind in clauses:
+        for i, (name, value) in enumerate(pairs.items()):
+            names[f"#{letter}{i}"] = name
+            values[f":{letter}{i}"] = _attr(value)
+            clauses_of_kind.append(form.format(n=f"#{letter}{i}", v=f":{letter}{i}"))
     for i, (name, value) in enumerate((expect or {}).items()):
         names[f"#c{i}"] = name
         if value is None:
@@ -551,10 +569,19 @@ class DynamoStore(Records):
         remove: tuple[str, ...] = (),
         must_exist: bool = False,
         present: tuple[str, ...] = (),
+        below: dict[str, int] | None = None,
+        at_least: dict[str, int] | None = None,
     ) -> Item:
-        """Set fields (and add to counters) atomically, if `expect` holds and `present` exist."""
+        """Set fields (and add to counters) atomically, if every condition holds."""
         kwargs = update_expression(
-            fields, expect=expect, add=add, remove=remove, must_exist=must_exist, present=present
+            fields,
+            expect=expect,
+            add=add,
+            remove=remove,
+            must_exist=must_exist,
+            present=present,
+            below=below,
+            at_least=at_least,
         )
         try:
             answer = self._db.update_item(

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from izin.store import ConditionFailed, Store
+from izin.store import ConditionFailed, Item, Store
 
 
 class Status:
@@ -31,6 +31,7 @@ class Kind:
     UPLOAD = "unggah_siinas"  # step 17 by hand: SIINAS could not be reached
     RECORD = "catat"  # an OSS/SIINAS event recorded by an officer
     REASSIGN = "alihkan"  # move an open task to another officer of the same role
+    REPAIR = "perbaiki"  # correct a parked (TERHENTI) application's stored data of one step
 
 
 def ticket_hash(ticket: str) -> str:
@@ -47,6 +48,35 @@ def open_ticket(store: Store, fields: dict[str, Any]) -> tuple[str, str]:
         {"status": Status.OPEN, "wrong_nips": 0, "csrf": secrets.token_urlsafe(24), **fields},
     )
     return ticket, digest
+
+
+def count_wrong_answer(store: Store, digest: str, *, limit: int, now: datetime) -> Item | None:
+    """Count one wrong NIP (or code) on an open ticket; the `limit`-th locks it in that write.
+
+    Returns the ticket as written (its status LOCKED when this answer locked it), or None
+    when it was no longer open. Each write is conditional on the count it changes, so no
+    number of concurrent answers counts past the limit or leaves the ticket open at it.
+    """
+    try:
+        return store.update_ticket(
+            digest,
+            {},
+            add={"wrong_nips": 1},
+            expect={"status": Status.OPEN},
+            below={"wrong_nips": limit - 1},
+        )
+    except ConditionFailed:
+        pass  # the limit is reached with this answer, or the ticket is no longer open
+    try:
+        return store.update_ticket(
+            digest,
+            {"status": Status.LOCKED, "locked_at": now.isoformat()},
+            add={"wrong_nips": 1},
+            expect={"status": Status.OPEN},
+            at_least={"wrong_nips": limit - 1},
+        )
+    except ConditionFailed:
+        return None
 
 
 def supersede(

@@ -44,6 +44,8 @@ Item = dict[str, Any]
 # its size): a 4 MiB body is about the largest that reaches the function on AWS. Anything
 # bigger is not one of our documents (a sealed PDF is some tens of kilobytes).
 MAX_BODY_BYTES = 4 * 1024 * 1024
+# The page's form has two fields; a body with more than this many is no form of ours.
+MAX_FIELDS = 20
 # The route that serves a sealed PDF (template.yaml: VerifyFunction's DownloadDocument).
 PDF_ROUTE = "GET /verify/{document_id}/pdf"
 
@@ -101,7 +103,10 @@ def parse_form(content_type: str, body: bytes) -> Form:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/x-www-form-urlencoded":
         text = body.decode("utf-8", "replace")
-        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=20)
+        try:
+            parsed = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        except ValueError as error:  # more fields than this page's form has
+            raise FormError(str(error)) from error
         return Form(fields={name: values[0] for name, values in parsed.items()})
     if media_type != "multipart/form-data":
         raise FormError(f"unsupported content type {media_type or '(none)'}")

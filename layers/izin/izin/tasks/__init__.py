@@ -7,6 +7,8 @@ The flow of a task (SOP steps 4–14, the manual fallbacks, a reassignment):
                  the page was seen (mail scanners open links).
   decide_task  — POST: the assignee's NIP, the form, then one conditional write takes the
                  ticket, and only then is the decision handed on, once.
+  issue_repair — a parked (TERHENTI) application's step data, corrected on its form, audited;
+                 `izin resume` then starts again from the state that failed.
 
 The task token never leaves AWS: not in an email, a URL, a page or a log line.
 """
@@ -23,10 +25,12 @@ from izin.tasks.issue import (
     MAX_WRONG_NIPS,
     ApplicationNotFound,
     Issuer,
+    NotRepairable,
     TicketNotOpen,
     assignee_for,
     form_of,
     issue_manual_task,
+    issue_repair,
     issue_task,
     reassign_task,
     reassigner_for,
@@ -48,6 +52,7 @@ __all__ = [
     "ApplicationNotFound",
     "Issuer",
     "Kind",
+    "NotRepairable",
     "Page",
     "Request",
     "Status",
@@ -57,6 +62,7 @@ __all__ = [
     "decide_task",
     "form_of",
     "issue_manual_task",
+    "issue_repair",
     "issue_task",
     "reassign_task",
     "reassigner_for",

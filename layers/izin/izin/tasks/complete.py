@@ -1,5 +1,6 @@
 """What a decision does once taken, by ticket kind: hand it to the waiting state, record an
-event by hand, move a task; and the sentence that says what happens next."""
+event by hand, move a task, correct a parked step's data; and the sentence that says what
+happens next."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from izin.sop import ROLE_TITLES, Step
 from izin.store import ticket_hash_of
 from izin.tasks.context import TaskContext
 from izin.tasks.issue import (
+    PARKED,
     TicketNotOpen,
     reassign_task,
 )
@@ -122,11 +124,46 @@ def _complete_reassign(
     return f"Tugas langkah {step.code} dialihkan kepada {officer.nama}; tautan baru telah dikirim."
 
 
+def _complete_repair(
+    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+) -> str:
+    id_izin = ticket["id_izin"]
+    application = ctx.store.application(id_izin) or {}
+    if application.get("status") != PARKED:
+        raise TaskGone(f"{id_izin} is no longer {PARKED}")
+    stored = ctx.store.step_data(id_izin, step.number)
+    changed = {
+        name: {"sebelum": stored.get(name), "sesudah": value}
+        for name, value in submission.values.items()
+        if stored.get(name) != value
+    }
+    officer = ticket["assignee"]
+    # The step's decision and who took it stay; only the fields' values are corrected.
+    ctx.store.save_step(id_izin, step.number, {**stored, **submission.values})
+    ctx.store.append_audit(
+        id_izin,
+        {
+            "action": "application.repaired",
+            "step": step.number,
+            "actor": officer["nama"],
+            "nip": officer["nip"],
+            "changed": changed,
+            "note": f"data langkah {step.code} diperbaiki ({', '.join(changed) or 'sama'})",
+        },
+        now=ctx.now,
+    )
+    return (
+        f"Data langkah {step.code} tersimpan. Permohonan tetap TERHENTI sampai administrator "
+        f"melanjutkannya (izin resume {id_izin})."
+    )
+
+
 COMPLETE: dict[str, Callable[[Mapping[str, Any], Step, forms.Submission, TaskContext], str]] = {
     Kind.STEP: _complete_step,
     Kind.UPLOAD: _complete_upload,
     Kind.RECORD: _complete_record,
     Kind.REASSIGN: _complete_reassign,
+    Kind.REPAIR: _complete_repair,
 }
 
 

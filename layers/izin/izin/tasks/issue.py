@@ -4,7 +4,7 @@ the manual fallbacks and the reassignment of a task."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,13 @@ class ApplicationNotFound(LookupError):
 
 class TicketNotOpen(LookupError):
     """A reassignment names a task that no longer waits."""
+
+
+class NotRepairable(LookupError):
+    """A repair was asked for an application that is not TERHENTI, or a step without a form."""
+
+
+PARKED = "TERHENTI"
 
 
 def task_url(public_base_url: str, ticket: str) -> str:
@@ -73,7 +80,57 @@ def form_of(ticket: Mapping[str, Any]) -> Step:
         return EVENTS[ticket["event"]].record_task
     if kind == Kind.REASSIGN:
         return sop.reassign_form(_task_form(ticket["task_kind"], ticket))
+    if kind == Kind.REPAIR:
+        return repair_form(sop.step(int(ticket["step"])))
     raise ValueError(f"unknown ticket kind {kind}")
+
+
+def repair_form(step: Step) -> Step:
+    """The form that corrects a parked application's stored data of `step`: its own fields."""
+    return replace(
+        step,
+        activity=f"Perbaiki Data: {step.activity}",
+        meaning=(
+            f"Permohonan TERHENTI karena data langkah {step.code} tidak dapat diproses. "
+            "Perbaiki isian di bawah lalu simpan; keputusan langkah itu tidak berubah. "
+            "Sesudahnya administrator melanjutkan permohonan (izin resume)."
+        ),
+        decisions=(sop.Decision.DONE,),
+        done_label="Simpan perbaikan",
+        question="",
+        no_needs_note=False,
+    )
+
+
+def issue_repair(
+    id_izin: str,
+    step_number: int,
+    *,
+    store: Store,
+    roster: Roster,
+    public_base_url: str,
+    now: datetime,
+) -> str:
+    """The link on which the Operator corrects a TERHENTI application's data of one step."""
+    application = _application(store, id_izin)
+    if application.get("status") != PARKED:
+        raise NotRepairable(f"{id_izin} is not {PARKED}")
+    step = sop.step(step_number)
+    if not step.fields or not store.step_data(id_izin, step_number):
+        raise NotRepairable(f"{id_izin} keeps no form data of step {step.code}")
+    operator = roster.first(Role.OPERATOR)
+    fields = {"kind": Kind.REPAIR, "step": step_number, "task_token": None}
+    ticket, _ = open_ticket(
+        store,
+        {
+            "id_izin": id_izin,
+            "assignee": operator.model_dump(mode="json"),
+            "created_at": now.isoformat(),
+            **fields,
+        },
+    )
+    _audit_issued(store, now, id_izin, repair_form(step), operator, fields)
+    return task_url(public_base_url, ticket)
 
 
 def _task_form(kind: str, ticket: Mapping[str, Any]) -> Step:
@@ -318,7 +375,19 @@ def _issue(
                 **({"deadline": fields["deadline"]} if fields.get("deadline") else {}),
             },
         )
-    issuer.store.append_audit(
+    _audit_issued(issuer.store, issuer.now, id_izin, form, officer, fields)
+    return ticket, digest
+
+
+def _audit_issued(
+    store: Store,
+    now: datetime,
+    id_izin: str,
+    form: Step,
+    officer: Officer,
+    fields: Mapping[str, Any],
+) -> None:
+    store.append_audit(
         id_izin,
         {
             "action": "task.issued",
@@ -330,9 +399,8 @@ def _issue(
             "deadline": fields.get("deadline", ""),
             "reminders": fields.get("reminders", 0),
         },
-        now=issuer.now,
+        now=now,
     )
-    return ticket, digest
 
 
 def _issue_reassign(

@@ -1,8 +1,10 @@
 """The task page: GET shows it (changing nothing but the trail), POST decides once, after
-the NIP, the form and the CSRF checks; five wrong NIPs lock the task."""
+the NIP, the form and the CSRF checks; five wrong NIPs lock the task (the fifth count and
+the lock are one conditional write, and taking the ticket checks the lock in its own)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,12 +34,19 @@ from izin.tasks.issue import (
     task_url,
 )
 from izin.templating import render
-from izin.tickets import Kind, Status, ticket_hash
+from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
+
+_UNREADABLE = (
+    "Isian formulir tidak dapat dibaca (terlalu besar, terlalu banyak isian, atau bukan "
+    "UTF-8). Muat ulang halaman lalu kirim lagi."
+)
+# What a link's ticket looks like (tickets.open_ticket): anything else is no ticket of ours.
+_TICKET = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 def show_task(request: Request, ctx: TaskContext) -> Page:
     """GET: the task's page; nothing changes but the trail's note that it was seen."""
-    ticket = ctx.store.ticket(ticket_hash(request.ticket))
+    ticket = _ticket(request, ctx)
     if ticket is None:
         return _not_found()
     logger.set_correlation_id(ticket["id_izin"])
@@ -49,13 +58,17 @@ def show_task(request: Request, ctx: TaskContext) -> Page:
 
 def decide_task(request: Request, ctx: TaskContext) -> Page:
     """POST: take the decision once, and hand it on."""
-    digest = ticket_hash(request.ticket)
-    ticket = ctx.store.ticket(digest)
+    ticket = _ticket(request, ctx)
     if ticket is None:
         return _not_found()
+    digest = ticket_hash(request.ticket)
     logger.set_correlation_id(ticket["id_izin"])
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
+    if request.unreadable:
+        return _form_page(
+            request.unreadable, ticket, ctx, values=None, errors={"form": _UNREADABLE}
+        )
     if not _same_site(request, ctx) or not _csrf_ok(request, ticket):
         _audit(ctx, ticket, request, "task.refused", {"reason": "csrf"})
         return _form_page(
@@ -89,7 +102,10 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
                 "decided_by": officer["nama"],
                 "decision": submission.decision.value,
             },
+            # A ticket locked meanwhile is no longer open; the count is checked too, so a
+            # ticket that reached the limit decides nothing whatever its status says.
             expect={"status": Status.OPEN},
+            below={"wrong_nips": MAX_WRONG_NIPS},
         )
     except ConditionFailed:
         return _closed(ctx.store.ticket(digest) or ticket)
@@ -138,7 +154,11 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
     )
 
 
-# What a decision does, by ticket kind; each returns the sentence "what happens next".
+def _ticket(request: Request, ctx: TaskContext) -> dict[str, Any] | None:
+    """The ticket behind the link, or None."""
+    if not _TICKET.fullmatch(request.ticket):
+        return None
+    return ctx.store.ticket(ticket_hash(request.ticket))
 
 
 def _same_site(request: Request, ctx: TaskContext) -> bool:
@@ -146,7 +166,10 @@ def _same_site(request: Request, ctx: TaskContext) -> bool:
     if not request.origin or request.origin == "null" or not ctx.public_base_url:
         return True
     mine = urlsplit(ctx.public_base_url)
-    theirs = urlsplit(request.origin)
+    try:
+        theirs = urlsplit(request.origin)
+    except ValueError:  # not a URL (an unclosed IPv6 bracket, say): no site of ours
+        return False
     return (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc)
 
 
@@ -164,6 +187,9 @@ def _defaults(
     form: Step, ticket: Mapping[str, Any], application: Mapping[str, Any], ctx: TaskContext
 ) -> dict[str, Any]:
     values = forms.defaults(form, application, ctx.roster, forms.today_in_wib(ctx.now))
+    if ticket.get("kind") == Kind.REPAIR:  # the values that failed, to be corrected
+        stored = ctx.store.step_data(ticket["id_izin"], form.number)
+        values |= {f.name: _shown(stored[f.name]) for f in form.fields if f.name in stored}
     if ticket.get("kind") == Kind.REASSIGN:
         task = ctx.store.ticket(ticket["task"]) or {}
         current = (task.get("assignee") or {}).get("nip")
@@ -172,24 +198,24 @@ def _defaults(
     return values
 
 
+def _shown(value: Any) -> Any:
+    """A stored value as its form field shows it."""
+    if value is None:
+        return ""
+    return value if isinstance(value, list | str) else str(value)
+
+
 def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext) -> Page:
-    updated = ctx.store.update_ticket(digest, {}, add={"wrong_nips": 1})
+    updated = count_wrong_answer(ctx.store, digest, limit=MAX_WRONG_NIPS, now=ctx.now)
+    if updated is None:
+        return _closed(ctx.store.ticket(digest) or ticket)
     _audit(ctx, ticket, request, "task.wrong_nip", {"count": updated["wrong_nips"]})
-    if updated["wrong_nips"] >= MAX_WRONG_NIPS:
-        try:
-            ctx.store.update_ticket(
-                digest,
-                {"status": Status.LOCKED, "locked_at": ctx.now.isoformat()},
-                expect={"status": Status.OPEN},
-            )
-        except ConditionFailed:
-            pass
-        else:
-            _alert_lock(digest, ticket, ctx)
-        return Page(403, render("pages/closed.html.j2", ticket=ticket, status=Status.LOCKED))
+    if updated["status"] == Status.LOCKED:
+        _alert_lock(digest, ticket, ctx)
+        return Page(403, render("pages/closed.html.j2", ticket=updated, status=Status.LOCKED))
     return _form_page(
         403,
-        ticket,
+        updated,
         ctx,
         values=_kept(request.form),
         errors={"nip": "NIP tidak sesuai dengan petugas yang ditugaskan."},
@@ -272,7 +298,8 @@ def _not_found() -> Page:
 
 
 def _closed(ticket: Mapping[str, Any]) -> Page:
-    status = ticket["status"]
+    # Refused while still open: it was counted to the limit of wrong NIPs.
+    status = Status.LOCKED if ticket["status"] == Status.OPEN else ticket["status"]
     code = {Status.DECIDED: 409, Status.LOCKED: 403}.get(status, 410)
     return Page(code, render("pages/closed.html.j2", ticket=ticket, status=status))
 
@@ -326,6 +353,7 @@ def _form_page(
 HISTORY_ACTIONS = frozenset(
     {
         "application.received",
+        "application.repaired",
         "task.decided",
         "task.reassigned",
         "event.applied",

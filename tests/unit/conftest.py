@@ -1,0 +1,145 @@
+"""What several unit suites share: the task page's door, on the in-memory store."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from izin import settings as settings_module
+from izin import sop, wiring
+from izin.memory_store import MemoryStore
+from izin.roster import Officer, Roster, load_roster
+from izin.tickets import Kind, open_ticket
+from izin_local import samples
+from izin_local.testing import ROSTER as ROSTER_FILE
+
+ROOT = Path(__file__).resolve().parents[2]
+DOOR_ID = "IP-DOOR-0001"
+DOOR_NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "izin-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:ap-southeast-3:123456789012:function:izin-test"
+    aws_request_id: str = "req-1"
+
+
+@dataclass
+class Recorder:
+    """The mailer and the waiting states, as fakes that keep what they were given."""
+
+    sent: list[Any] = field(default_factory=list)
+    outputs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def send(self, email: Any) -> None:
+        self.sent.append(email)
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        self.outputs.append((token, output))
+
+
+@dataclass
+class TaskDoor:
+    """functions/task_page's handler over an application in the in-memory store."""
+
+    store: MemoryStore
+    recorder: Recorder
+    handler: Handler
+    roster: Roster
+
+    def ticket(self, step: int) -> tuple[str, Officer]:
+        """A new open ticket of an SOP step, and the officer it is assigned to."""
+        officer = self.roster.first(sop.step(step).actor)
+        ticket, _ = open_ticket(
+            self.store,
+            {
+                "id_izin": DOOR_ID,
+                "kind": Kind.STEP,
+                "step": step,
+                "assignee": officer.model_dump(mode="json"),
+                "task_token": f"token-{step}",
+            },
+        )
+        return ticket, officer
+
+    def post(
+        self, ticket: str, body: str | bytes, *, base64_body: bool = False, **headers: str
+    ) -> dict[str, Any]:
+        """POST a body to a task link (bytes are sent base64-encoded, as forms are)."""
+        if isinstance(body, bytes):
+            body, base64_body = base64.b64encode(body).decode(), True
+        return self.call("POST", ticket, body, base64_body, headers)
+
+    def get(self, ticket: str) -> dict[str, Any]:
+        """GET a task link."""
+        return self.call("GET", ticket, "", False, {})
+
+    def call(
+        self, method: str, ticket: str, body: str, is_base64: bool, headers: dict[str, str]
+    ) -> dict[str, Any]:
+        http = {"method": method, "path": f"/tasks/{ticket}", "sourceIp": "127.0.0.1"}
+        event = {
+            "requestContext": {"http": {**http, "userAgent": "pytest"}},
+            "pathParameters": {"ticket": ticket},
+            "headers": {"content-type": "application/x-www-form-urlencoded", **headers},
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+        return self.handler(event)
+
+
+@pytest.fixture
+def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Handler]]:
+    """A function's handler by name (functions/<name>/app.py), in a test's environment."""
+    for name, value in {
+        "TABLE_NAME": "izin-test",
+        "BUCKET_NAME": "izin-test-documents",
+        "PUBLIC_BASE_URL": "https://izin.example",
+        "MAIL_FROM": "izin@example.go.id",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings_module.settings.cache_clear()
+
+    def load(name: str) -> Handler:
+        spec = importlib.util.spec_from_file_location(
+            f"handler_{name}_unit", ROOT / "functions" / name / "app.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return lambda event: dict(module.lambda_handler(event, LambdaContext()))
+
+    yield load
+    settings_module.settings.cache_clear()  # the next test's environment is read afresh
+
+
+@pytest.fixture
+def task_door(monkeypatch: pytest.MonkeyPatch, handler: Callable[[str], Handler]) -> TaskDoor:
+    """The task page's handler, with the table, the mail and Step Functions faked."""
+    store, recorder, roster = MemoryStore(), Recorder(), load_roster(ROSTER_FILE)
+    store.create_application(
+        DOOR_ID,
+        {
+            "id_izin": DOOR_ID,
+            "data": samples.permohonan(DOOR_ID),
+            "status": "PROSES",
+            "created_at": DOOR_NOW.isoformat(),
+        },
+    )
+    monkeypatch.setattr(wiring, "store", lambda: store)
+    monkeypatch.setattr(wiring, "mailer", lambda: recorder)
+    monkeypatch.setattr(wiring, "callbacks", lambda: recorder)
+    monkeypatch.setattr(wiring, "roster", lambda: roster)
+    monkeypatch.setattr(wiring, "now", lambda: DOOR_NOW)
+    return TaskDoor(store, recorder, handler("task_page"), roster)

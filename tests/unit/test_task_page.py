@@ -1,0 +1,96 @@
+"""The task page's door refuses every malformed request with 4xx and decides nothing.
+
+Each case goes through functions/task_page's handler on the in-memory store (tests/unit/
+conftest.py): bodies that are no form, forms with values outside their fields' bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from izin.tasks.context import MAX_FORM_BYTES, MAX_FORM_FIELDS
+from izin.tickets import Status, ticket_hash
+
+
+def assert_nothing_decided(task_door: Any, ticket: str) -> None:
+    item = task_door.store.ticket(ticket_hash(ticket))
+    assert item["status"] == Status.OPEN and task_door.recorder.outputs == []
+
+
+def test_a_well_formed_post_decides(task_door: Any) -> None:
+    ticket, officer = task_door.ticket(6)
+    answer = task_door.post(ticket, urlencode({"nip": officer.nip, "decision": "done"}))
+    assert answer["statusCode"] == 200 and len(task_door.recorder.outputs) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("&".join(f"f{i}=x" for i in range(MAX_FORM_FIELDS + 1)), 400),  # too many fields
+        (b"nip=\xff\xfe&decision=done", 400),  # not UTF-8
+        ("nip=%FF%FE&decision=done", 400),  # not UTF-8, percent-encoded
+        ("disposisi=" + "x" * (MAX_FORM_BYTES * 2), 413),  # larger than any form
+    ],
+    ids=["201-fields", "bad-utf8", "bad-utf8-percent", "huge"],
+)
+def test_a_body_that_is_no_form_is_refused_with_the_form_shown_again(
+    task_door: Any, body: str | bytes, status: int
+) -> None:
+    ticket, _ = task_door.ticket(6)
+    answer = task_door.post(ticket, body)
+    assert answer["statusCode"] == status
+    assert "tidak dapat dibaca" in answer["body"] and 'data-sop-step="6"' in answer["body"]
+    assert_nothing_decided(task_door, ticket)
+
+
+@pytest.mark.parametrize("body", ["bm lw=", "%%%%", "aGVsbG8"], ids=["space", "symbols", "pad"])
+def test_a_body_that_says_base64_and_is_not_is_400(task_door: Any, body: str) -> None:
+    ticket, _ = task_door.ticket(6)
+    assert task_door.post(ticket, body, base64_body=True)["statusCode"] == 400
+    assert_nothing_decided(task_door, ticket)
+
+
+@pytest.mark.parametrize(
+    ("step", "fields", "field", "error"),
+    [
+        (11, {"kapasitas_sebelum": "inf"}, "kapasitas_sebelum", "Harus berupa angka biasa."),
+        (11, {"kapasitas_penambahan": "nan"}, "kapasitas_penambahan", "angka biasa"),
+        (11, {"kapasitas_sesudah": "1e400"}, "kapasitas_sesudah", "Paling besar"),
+        (11, {"investasi": "Infinity"}, "investasi", "angka biasa"),
+        (11, {"tki_l": "1.5"}, "tki_l", "Harus bilangan bulat."),
+        (7, {"tanggal_mulai": "2026-W49-2"}, "tanggal_mulai", "format TTTT-BB-HH"),
+        (6, {"disposisi": "PT \u202eabc"}, "disposisi", "U+202E"),
+        (6, {"disposisi": ["satu", "dua"]}, "disposisi", "lebih dari sekali"),
+    ],
+)
+def test_a_value_outside_its_field_s_bounds_is_422_by_the_field(
+    task_door: Any, step: int, fields: dict[str, Any], field: str, error: str
+) -> None:
+    ticket, officer = task_door.ticket(step)
+    body = urlencode({**fields, "nip": officer.nip, "decision": "done"}, doseq=True)
+    answer = task_door.post(ticket, body)
+    assert answer["statusCode"] == 422
+    assert f'id="e-{field}"' in answer["body"] and error in answer["body"]
+    assert_nothing_decided(task_door, ticket)
+
+
+def test_a_decision_sent_twice_is_422(task_door: Any) -> None:
+    ticket, officer = task_door.ticket(13)
+    body = urlencode({"nip": officer.nip, "decision": ["yes", "no"]}, doseq=True)
+    assert task_door.post(ticket, body)["statusCode"] == 422
+    assert_nothing_decided(task_door, ticket)
+
+
+@pytest.mark.parametrize("ticket", ["", "x", "..%2F..", "t\u00e9" * 20, "\ud800" * 43, "a" * 500])
+def test_a_link_that_is_no_ticket_is_404(task_door: Any, ticket: str) -> None:
+    assert task_door.get(ticket)["statusCode"] == 404
+    assert task_door.post(ticket, "decision=done")["statusCode"] == 404
+
+
+def test_an_origin_that_is_no_url_is_refused_as_another_site(task_door: Any) -> None:
+    ticket, officer = task_door.ticket(6)
+    body = urlencode({"nip": officer.nip, "decision": "done"})
+    assert task_door.post(ticket, body, origin="http://[::1")["statusCode"] == 403
+    assert_nothing_decided(task_door, ticket)
