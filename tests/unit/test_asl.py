@@ -372,3 +372,14 @@ def test_the_walker_finds_what_is_broken(states: dict[str, Any], expected: list[
         assert any(fragment in problem for problem in problems), (fragment, problems)
     if not expected:
         assert problems == []
+
+
+def test_an_incomplete_file_returns_to_the_wait_for_siinas_through_oss_status_11() -> None:
+    states = workflow.definition()["States"]
+    check = states["04 Berkas Belum Lengkap?"]
+    [rule] = check["Choices"]
+    assert (rule["Variable"], rule["StringEquals"]) == ("$.s04.kelengkapan", "tidak_lengkap")
+    assert check["Default"] == "05 Dokumen - Surat Pengantar Kepala Bidang"
+    told = states[rule["Next"]]
+    assert told["Parameters"]["MessageBody"]["milestone"] == "dokumen_belum_lengkap"
+    assert told["Next"] == "02 Batas Tunggu"

@@ -49,6 +49,15 @@ def test_a_send_back_needs_its_note_but_no_field_inspection_does_not() -> None:
     assert parse(8, decision="no").decision == sop.Decision.NO
 
 
+def test_an_incomplete_file_needs_a_note_saying_what_is_missing() -> None:
+    with pytest.raises(forms.FormInvalid) as invalid:
+        parse(4, decision="done", kelengkapan="tidak_lengkap")
+    assert set(invalid.value.errors) == {"catatan"}
+    done = parse(4, decision="done", kelengkapan="tidak_lengkap", catatan="AMDAL belum ada")
+    assert done.values["kelengkapan"] == "tidak_lengkap"
+    assert parse(4, decision="done").values["kelengkapan"] == "lengkap"
+
+
 def test_a_decision_the_step_does_not_offer_is_refused() -> None:
     with pytest.raises(forms.FormInvalid) as invalid:
         parse(4, decision="yes")

@@ -207,7 +207,9 @@ def test_deadline_counts_a_late_wait_on_siinas_once_per_lateness(
     deadline = handler_module("deadline").lambda_handler
     first = deadline({**wait, "previous": {"step": 0, "late": 0}}, Context())
     assert first["late"] == 0 and counts == []
-    again = deadline({**wait, "previous": first}, Context())
+    again = deadline(
+        {**wait, "previous": {**first, "habis": {"Error": "States.Timeout"}}}, Context()
+    )
     assert again["late"] == 1 and counts == ["LongWaits", "LongWaits"]  # by step, and all
     [late] = [e for e in fakes.store.audit(ID) if e["action"] == "event.late"]
     assert late["step"] == 2 and "SIINAS belum mengirim verifikasi.diajukan" in late["note"]

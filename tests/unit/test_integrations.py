@@ -36,7 +36,7 @@ from izin.integrations import (
 from izin.mail import Email
 from izin.memory_store import MemoryStore
 from izin.queues import RetrySettings
-from izin.roster import Roster, load_roster
+from izin.roster import Role, Roster, load_roster
 from pydantic import ValidationError
 
 ROSTER = Path(__file__).resolve().parents[2] / "layers/izin/izin/data/roster.json"
@@ -292,6 +292,22 @@ def test_the_status_has_pias_shape_and_code(
         }
     }
     assert body["IZINSTATUS"]["keterangan"]
+
+
+def test_an_incomplete_file_is_status_11_with_what_is_missing(roster: Roster) -> None:
+    store = application_store()
+    operator = roster.first(Role.OPERATOR)
+    missing = "Persetujuan lingkungan belum diunggah."
+    store.put(
+        f"APP#{ID}",
+        "STEP#04",
+        {"data": {"kelengkapan": "tidak_lengkap", "catatan": missing, "nip": operator.nip}},
+    )
+    body = license_status(
+        ID, "dokumen_belum_lengkap", store=store, roster=roster, kd_instansi="6100", at=NOW
+    )["IZINSTATUS"]
+    assert (body["kd_status"], body["nip_status"]) == ("11", operator.nip)
+    assert body["keterangan"] == f"Dokumen belum lengkap: {missing}"
 
 
 def test_an_unknown_milestone_is_an_error(roster: Roster) -> None:

@@ -134,9 +134,16 @@ def test_a_first_wait_lasts_until_it_is_late() -> None:
     assert (budget.timeout_seconds, budget.late, budget.lanjut_baru) == (5 * DAY, 0, False)
 
 
-def test_coming_back_for_the_same_step_counts_it_late_once_more() -> None:
-    budget = _budget({"step": 18, "late": 1}, days_running=10)
+def test_a_wait_that_timed_out_is_late_once_more() -> None:
+    timed_out = {"step": 18, "late": 1, "habis": {"Error": "States.Timeout"}}
+    budget = _budget(timed_out, days_running=10)
     assert (budget.timeout_seconds, budget.late, budget.lanjut_baru) == (5 * DAY, 2, False)
+
+
+def test_a_new_wait_at_the_same_step_starts_on_time() -> None:
+    # Step 2 again after step 4 sent the file back to the applicant: not a lateness.
+    budget = _budget({"step": 18, "late": 1}, days_running=10)
+    assert (budget.late, budget.lanjut_baru) == (0, False)
 
 
 def test_a_wait_never_outlasts_what_is_left_of_the_execution_s_year() -> None:
@@ -145,7 +152,7 @@ def test_a_wait_never_outlasts_what_is_left_of_the_execution_s_year() -> None:
 
 
 def test_with_the_year_spent_the_application_continues_without_a_new_lateness() -> None:
-    budget = _budget({"step": 18, "late": 2}, days_running=335)
+    budget = _budget({"step": 18, "late": 2, "habis": {}}, days_running=335)
     assert (budget.timeout_seconds, budget.late, budget.lanjut_baru) == (1, 2, True)
 
 

@@ -205,8 +205,18 @@ def _capacity(values: Values) -> Errors:
     return {}
 
 
+def _incomplete(values: Values) -> Errors:
+    if (
+        values.get("kelengkapan") == "tidak_lengkap"
+        and not str(values.get("catatan") or "").strip()
+    ):
+        return {"catatan": "Tuliskan apa yang belum lengkap: pemohon menerimanya lewat OSS."}
+    return {}
+
+
 # Rules across fields, for a form that asks for the named field: what one field cannot say.
 RULES: tuple[tuple[str, Callable[[Values], Errors]], ...] = (
+    ("kelengkapan", _incomplete),
     ("anggota", _team),
     ("tanggal_selesai", _period),
     ("kapasitas_sesudah", _capacity),

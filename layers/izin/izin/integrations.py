@@ -33,6 +33,7 @@ from izin.templating import render
 HTTP_TIMEOUT_SECONDS = 10
 
 # OSS PIA kd_status at the SOP's milestones.
+KD_DOKUMEN_BELUM_LENGKAP = "11"
 KD_INSPEKSI = "40"
 KD_PERSYARATAN_TERVERIFIKASI = "45"
 KD_PENOLAKAN_PERSYARATAN = "93"
@@ -285,7 +286,14 @@ def license_status(
     """OSS's receiveLicenseStatus body (PIA's IZINSTATUS) for a milestone reached `at`."""
     application = store.application(id_izin) or {}
     data = application.get("data", {})
-    if milestone == "inspeksi":
+    if milestone == "dokumen_belum_lengkap":
+        kd_status = KD_DOKUMEN_BELUM_LENGKAP
+        check = store.step_data(id_izin, sop.step_of_field("kelengkapan").number)
+        missing = str(check.get("catatan") or "").strip()
+        keterangan = f"Dokumen belum lengkap: {missing}" if missing else "Dokumen belum lengkap"
+        officer = check.get("nip")
+        signer = roster.by_nip(officer) if officer else roster.first(Role.OPERATOR)
+    elif milestone == "inspeksi":
         kd_status, keterangan = KD_INSPEKSI, "Pemeriksaan lapangan verifikasi teknis dimulai"
         officer = _answer(store, id_izin, "ketua", None)
         signer = roster.by_nip(officer) if officer else roster.first(Role.TIM_TEKNIS)

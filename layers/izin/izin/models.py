@@ -344,6 +344,7 @@ class DecisionResult(BaseModel):
     decision: Decision
     catatan: str = ""
     kesimpulan: Literal["siap", "belum_siap"] | None = None
+    kelengkapan: Literal["lengkap", "tidak_lengkap"] | None = None  # step 4's check
     oleh: str  # the deciding officer's name
     nip: Nip
     pada: datetime

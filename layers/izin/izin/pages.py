@@ -59,7 +59,7 @@ def describe(entry: Mapping[str, Any]) -> str:
         if branch is not None and entry.get("kind", "langkah") == "langkah":
             said = {"YA": branch.said_yes, "TIDAK": branch.said_no}.get(decision)
             decision = said or decision
-        extra = data.get("kesimpulan")
+        extra = data.get("kesimpulan") or data.get("kelengkapan")
         note = data.get("catatan") or ""
         return (
             decision

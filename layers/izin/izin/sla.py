@@ -83,15 +83,17 @@ def event_budget(
     """How long a wait on OSS or SIINAS may last before it is looked at again.
 
     Until it is late (`late_after` seconds), and never past `budget_seconds` after the
-    execution's start, well before Step Functions' one-year cap. Coming back for the same
-    step means the wait timed out: late once more, or, with the year spent, `lanjut_baru`
-    (continue in a new execution). A new execution's first wait is no new lateness."""
+    execution's start, well before Step Functions' one-year cap. Back after the wait timed
+    out (`habis`): late once more, or, with the year spent, `lanjut_baru` (continue in a
+    new execution). A new execution's first wait is no new lateness; a new wait at the same
+    step (step 2 again after a return from step 4) starts on time."""
     left = budget_seconds - (now - started).total_seconds()
-    again = previous.get("step") == step
-    late = int(previous.get("late", 0)) if again else 0
+    timed_out = "habis" in previous  # the wait's Catch put its timeout there
+    goes_on = previous.get("step") == step and (timed_out or previous.get("lanjut_baru"))
+    late = int(previous.get("late", 0)) if goes_on else 0
     if left < 1:
         return EventBudget(step=step, timeout_seconds=1, late=late, lanjut_baru=True)
-    if again and not previous.get("lanjut_baru"):
+    if goes_on and timed_out:
         late += 1
     timeout = min(left, late_after)
     return EventBudget(step=step, timeout_seconds=max(1, math.floor(timeout)), late=late)

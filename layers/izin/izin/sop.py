@@ -136,6 +136,7 @@ class Milestone:
 
     milestone: str  # a key of izin.integrations.MILESTONES
     label: str
+    then_step: int | None = None  # where the SOP goes on (a return); None: the next state
 
 
 @dataclass(frozen=True)
@@ -285,12 +286,28 @@ STEPS: tuple[Step, ...] = (
                 FieldKind.CHOICE,
                 default="lengkap",
                 choices=(("lengkap", "Lengkap"), ("tidak_lengkap", "Belum lengkap")),
+                hint="Belum lengkap: berkas kembali ke pemohon (OSS status 11) dengan catatan "
+                "Anda tentang apa yang kurang; SIINAS mengirim verifikasi baru setelah dilengkapi.",
             ),
             CATATAN,
         ),
         decisions=(Decision.DONE,),
         done_label="Notifikasi diterima",
-        flow=(Ask(),),
+        flow=(
+            Ask(),
+            Branch(
+                "$.s04.kelengkapan",
+                "tidak_lengkap",
+                otherwise=5,
+                name="Berkas Belum Lengkap?",
+                note="Belum lengkap: kembali ke pemohon (OSS status 11), menunggu verifikasi "
+                "baru dari SIINAS (langkah 2); lengkap: Surat Pengantar (langkah 5).",
+                yes_text="Berkas dikembalikan kepada pemohon: OSS diberi status 11 (dokumen "
+                "belum lengkap) dengan catatan Anda; permohonan menunggu verifikasi baru dari "
+                "SIINAS (langkah 2).",
+            ),
+            Milestone("dokumen_belum_lengkap", "Dokumen Belum Lengkap", then_step=2),
+        ),
     ),
     Step(
         5,
@@ -674,10 +691,16 @@ def step_of_field(name: str) -> Step:
 
 
 def branch_on(number: int) -> Branch | None:
-    """The decision taken on this step's answer (step 8's is step 9's), if any."""
-    variable, _ = answered_yes(number)
+    """The decision taken on this step's answer (step 8's is step 9's; step 4's is on its
+    field `kelengkapan`), if any."""
+    answer = f"$.{slot(number)}."
     return next(
-        (f for s in STEPS for f in s.flow if isinstance(f, Branch) and f.variable == variable),
+        (
+            f
+            for s in STEPS
+            for f in s.flow
+            if isinstance(f, Branch) and f.variable.startswith(answer)
+        ),
         None,
     )
 

@@ -235,12 +235,14 @@ def _states_of(step: Step, flow: sop.Flow) -> list[tuple[str, State]]:
             return [_document(name, label, jenis, "render", f"$.documents.{jenis}")]
         case sop.Seal(label=label):
             return [_document(name, label, "pengesahan", "seal", "$.pengesahan")]
-        case sop.Milestone(milestone=milestone):
+        case sop.Milestone(milestone=milestone, then_step=then_step):
             state = _task(
                 "arn:aws:states:::sqs:sendMessage",
                 {"QueueUrl": "${OssQueueUrl}", "MessageBody": {**ids, "milestone": milestone}},
                 None,
             )
+            if then_step is not None:  # a return: the SOP goes on at that step again
+                state["Next"] = entry(sop.step(then_step))
             comment = f"Status ke OSS (receiveLicenseStatus): {milestone}."
             return [(name, {"Comment": comment, **state})]
         case sop.Tembusan(comment=comment):
@@ -294,7 +296,8 @@ def _continuation(step: Step) -> State:
 
 
 def _link(states: list[tuple[str, State]]) -> dict[str, State]:
-    """Each state's Next is the state after it; a choice's empty target is that one too."""
+    """Each state's Next is the state after it (unless it names its own: a return); a
+    choice's empty target is that one too."""
     linked: dict[str, State] = {}
     for (name, state), following in zip(states, [*states[1:], (None, None)], strict=True):
         after = following[0]
@@ -302,7 +305,7 @@ def _link(states: list[tuple[str, State]]) -> dict[str, State]:
             for rule in state["Choices"]:
                 rule["Next"] = rule["Next"] or after
         elif after is not None:
-            state["Next"] = after
+            state.setdefault("Next", after)
         linked[name] = state
     return linked
 

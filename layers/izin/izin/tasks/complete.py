@@ -34,6 +34,7 @@ def _complete_step(
         decision=submission.decision,
         catatan=str(submission.values.get("catatan") or ""),
         kesimpulan=submission.values.get("kesimpulan"),
+        kelengkapan=submission.values.get("kelengkapan"),
         oleh=officer["nama"],
         nip=officer["nip"],
         pada=ctx.now,
@@ -171,7 +172,9 @@ def _next_text(step: Step, submission: forms.Submission) -> str:
     """What happens after this answer, as the SOP table's decision says it."""
     branch = sop.branch_on(step.number)
     if branch is not None:
-        told = branch.yes_text if submission.decision == sop.Decision.YES else branch.no_text
+        answered = branch.variable.rsplit(".", 1)[-1]
+        value = submission.decision if answered == "decision" else submission.values.get(answered)
+        told = branch.yes_text if value == branch.value else branch.no_text
         if told:
             return told
     nxt = sop.step(step.number + 1)
