@@ -18,6 +18,7 @@ from izin.models import execution_name
 from izin.roster import load_roster
 from izin.sop import step
 from izin.store import DynamoStore, Store
+from izin.workflow import budget_name, year_spent_name
 
 from izin_local.config import TEMPLATE, runtime_options, webhook_secrets
 from izin_local.officer import wait_until
@@ -140,6 +141,12 @@ def endpoints_of(
 def human(n: int) -> list[str]:
     """The states of an officer's step: its deadline, then the wait for the decision."""
     return [f"{n:02d} Tenggat", step(n).state_name]
+
+
+def awaits(n: int) -> list[str]:
+    """The states of a wait on OSS or SIINAS: its budget, the year's check, the wait."""
+    waiting = step(n)
+    return [budget_name(waiting), year_spent_name(waiting), waiting.state_name]
 
 
 def doc(code: str, title: str) -> list[str]:

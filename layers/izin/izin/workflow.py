@@ -177,7 +177,7 @@ def _states_of(step: Step, flow: sop.Flow) -> list[tuple[str, State]]:
             wait["Catch"] = [
                 {
                     "ErrorEquals": ["States.Timeout"],
-                    "ResultPath": "$.timeout",
+                    "ResultPath": "$.batas.habis",  # the budget sees the wait timed out
                     "Next": budget_name(step),
                 },
                 CATCH_ALL,

@@ -58,7 +58,7 @@ def test_g_a_late_officer_is_reminded_the_supervisor_copied_the_old_link_dead(
     breaches = [e for e in trail if e["action"] == "sla.breached"]
     assert breaches and breaches[0]["step"] == 4 and breaches[0]["reminders"] == 1
     states = system.states(id_izin)
-    assert states[4:8] == [*human(4), *human(4)]
+    assert states[6:10] == [*human(4), *human(4)]
 
 
 def test_g_reminders_are_capped_then_the_application_waits_for_an_administrator(
