@@ -25,6 +25,7 @@ import yaml
 from izin import values
 from izin.documents import (
     JUDUL,
+    SEALED_AT_APPROVAL,
     Dinas,
     DocumentDataMissing,
     DocumentSealed,
@@ -44,6 +45,7 @@ from izin.forms import MAX_TEXT
 from izin.memory_store import MemoryStore
 from izin.models import DocumentRef, Permohonan
 from izin.roster import Roster, load_roster
+from izin.verify import VerifyContext, VerifyRequest, verify_page
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
 ID_IZIN = "I-202611260930001234567"
@@ -699,6 +701,103 @@ def test_a_sealed_signature_block_stays_on_one_page(desk: Desk, tmp_path: Path) 
         # In the HTML, the hash is small print (a <font size> there is a browser's huge).
         text = desk.bucket.text(ref.key)
         assert '<p class="sha">SHA-256 naskah yang disetujui' in text and "<font" not in text
+
+
+def qr_codes(pdf: bytes, tmp_path: Path) -> list[str]:
+    """What the QR codes on a PDF's pages say, read from the pages as pictures (150 dpi)."""
+    import zxingcpp  # type: ignore[import-not-found]
+    from PIL import Image
+
+    source = tmp_path / "qr.pdf"
+    source.write_bytes(pdf)
+    pages = tmp_path / "qr-page"
+    subprocess.run(
+        [poppler("pdftoppm"), "-png", "-r", "150", str(source), str(pages)],
+        check=True,
+        timeout=60,
+    )
+    found = []
+    for png in sorted(tmp_path.glob("qr-page*.png")):
+        with Image.open(png) as image:
+            found += [code.text for code in zxingcpp.read_barcodes(image.convert("L"))]
+    return found
+
+
+def verify_post(desk: Desk, document_id: str, body: bytes, content_type: str) -> str:
+    """The verify page's answer to a POST, as its function gives it (base64, as API Gateway)."""
+    import base64
+
+    context = VerifyContext(
+        store=desk.store,
+        dinas=desk.dinas,
+        roster=desk.roster,
+        read_object=lambda key: desk.bucket.objects[key][0],
+    )
+    request = VerifyRequest(
+        document_id=document_id,
+        method="POST",
+        content_type=content_type,
+        body=base64.b64encode(body).decode(),
+        is_base64=True,
+    )
+    page = verify_page(request, context)
+    assert page.status == 200, page.html
+    found = re.search(r'data-verdict="([a-z_]+)"', page.html)
+    assert found is not None
+    return found.group(1)
+
+
+def pasted(desk: Desk, document_id: str, sha256: str) -> str:
+    return verify_post(
+        desk, document_id, f"sha256={sha256}".encode(), "application/x-www-form-urlencoded"
+    )
+
+
+def uploaded(desk: Desk, document_id: str, content: bytes) -> str:
+    head = (
+        "--b0und4ry\r\n"
+        'Content-Disposition: form-data; name="berkas"; filename="naskah.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    )
+    body = head.encode() + content + b"\r\n--b0und4ry--\r\n"
+    return verify_post(desk, document_id, body, "multipart/form-data; boundary=b0und4ry")
+
+
+@pytest.mark.parametrize("jenis", SEALED_AT_APPROVAL)
+def test_the_printed_hash_and_the_qr_code_of_a_sealed_pdf_verify_as_cocok(
+    desk: Desk, tmp_path: Path, jenis: Jenis
+) -> None:
+    """A DPMPTSP clerk holding the sealed PDF: its QR code leads to its verify page, where
+    the hash printed under the signature, and the file itself, are COCOK; a changed byte
+    of either is TIDAK COCOK."""
+    desk.render_all()
+    ref = next(r for r in desk.seal() if r.jenis == jenis)
+    item = desk.store.get(f"APP#{ID_IZIN}", f"DOC#{ref.jenis}#{ref.versi:03d}")
+    assert item is not None
+    pdf = desk.bucket.objects[item["pdf_key"]][0]
+    text = pdf_text(pdf, tmp_path)
+    printed = re.search(r"SHA-256 naskah yang disetujui: ([0-9a-f]{64})", text)
+    assert printed is not None, text
+    (link,) = set(qr_codes(pdf, tmp_path))
+    assert link == f"https://izin.example.go.id/verify/{ref.document_id}"
+    assert link in text.replace(" ", "")  # the QR code's link is printed beside it
+    document_id = link.rsplit("/", 1)[1]
+
+    assert pasted(desk, document_id, printed.group(1)) == "cocok"
+    assert pasted(desk, document_id, printed.group(1).upper()) == "cocok"
+    assert uploaded(desk, document_id, pdf) == "cocok"
+    changed_digit = printed.group(1)[:-1] + ("0" if printed.group(1)[-1] != "0" else "1")
+    assert pasted(desk, document_id, changed_digit) == "tidak_cocok"
+    changed = bytearray(pdf)
+    changed[len(changed) // 2] ^= 0x01
+    assert uploaded(desk, document_id, bytes(changed)) == "tidak_cocok"
+    # The page computes the naskah's hash again from the file kept: a naskah changed in
+    # the bucket no longer matches what the paper says.
+    approved = desk.store.get(f"APP#{ID_IZIN}", f"DOC#{ref.jenis}#{ref.versi - 1:03d}")
+    assert approved is not None and approved["sha256"] == printed.group(1)
+    body, content_type = desk.bucket.objects[approved["key"]]
+    desk.bucket.objects[approved["key"]] = (body + b" ", content_type)
+    assert pasted(desk, document_id, printed.group(1)) == "tidak_cocok"
 
 
 def test_a_surat_tugas_fits_on_one_page(desk: Desk, tmp_path: Path) -> None:

@@ -294,6 +294,8 @@ def _publish(
             "signed_jabatan": seal["jabatan"],
             "signed_at": seal["pada"],
             "sha256_disetujui": seal["sha256_disetujui"],
+            # The version whose HTML that hash is: the naskah the Kepala Dinas approved.
+            "versi_disetujui": versi - 1,
         }
     if not store.put_document_version(id_izin, kind.value, versi, item):
         raise DocumentVersionConflict(f"{kind} v{versi:03d} of {id_izin} already recorded")
