@@ -6,9 +6,11 @@ Input: {id_izin}. Output: {tembusan: the address}.
 from typing import Any
 
 from izin import wiring
-from izin.integrations import send_tembusan
+from izin.documents import load_dinas
 from izin.models import ApplicationRequest
 from izin.observability import logger
+from izin.settings import settings
+from izin.tembusan import send_tembusan
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
@@ -18,6 +20,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request.id_izin,
         store=wiring.store(),
         roster=wiring.roster(),
+        dinas=load_dinas(settings().dinas_path()),
         mailer=wiring.mailer(),
         read_object=wiring.read_object,
         now=wiring.now(),

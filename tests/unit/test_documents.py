@@ -25,10 +25,13 @@ import yaml
 from izin import values
 from izin.documents import (
     JUDUL,
+    SEALED_AT_APPROVAL,
     Dinas,
     DocumentDataMissing,
     DocumentSealed,
     Jenis,
+    SignatoryMissing,
+    SignatureMissing,
     build_context,
     latest_documents,
     load_dinas,
@@ -44,6 +47,7 @@ from izin.forms import MAX_TEXT
 from izin.memory_store import MemoryStore
 from izin.models import DocumentRef, Permohonan
 from izin.roster import Roster, load_roster
+from izin.verify import VerifyContext, VerifyRequest, verify_page
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
 ID_IZIN = "I-202611260930001234567"
@@ -219,17 +223,26 @@ def test_every_document_carries_the_kop_the_company_and_its_number(texts: dict[s
     assert DINAS.nomor("bap", 1, 2026) == "500.2.2.1/1/BAP/Disperindag-Ind/2026"
 
 
+SURAT_PENGANTAR_TABLE = "No. Naskah Dinas/Barang yang Dikirimkan Banyaknya Keterangan"
+
+
 def test_surat_pengantar_to_the_kepala_bidang(texts: dict[str, str]) -> None:
+    """The Surat Pengantar layout (Permendagri 1/2023): place and date, the addressee, the
+    title and number, the table of what is sent, the sender; no Sifat/Lampiran/Hal."""
     words = plain(texts[Jenis.SURAT_PENGANTAR_KABID])
-    assert "Pontianak, 26 November 2026" in words
-    for label in ("Nomor :", "Sifat : Biasa", "Lampiran : 1 (satu) berkas", "Hal :"):
-        assert label in words
-    assert "Yth. Kepala Bidang Perindustrian" in words
+    assert "Pontianak, 26 November 2026 Yth. Kepala Bidang Perindustrian di Tempat" in words
+    assert "SURAT PENGANTAR Nomor: 500.2.2/1/SP/Disperindag-Ind/2026" in words
+    assert f"{SURAT_PENGANTAR_TABLE} 1. Berkas permohonan verifikasi teknis" in words
+    assert "1 (satu) berkas Mohon penugasan pelaksanaan verifikasi teknis." in words
+    assert "Kelengkapan berkas: lengkap." in words
+    for label in ("Sifat", "Lampiran :", "Hal :"):
+        assert label not in words
+    assert "Pengirim, Operator SIINAS Bidang Perindustrian," in words
     assert "NIB 9120301234567" in words and "KBLI 10431" in words
     assert "kapasitas terpasang 60 ton TBS/jam" in words
     assert "menjadi 90 ton TBS/jam" in words
     assert "Rp85.000.000.000" in words
-    assert "Rina Marlina, S.Kom." in words and "NIP 19920315 201903 2 011" in words
+    assert "Rina Marlina, S.Kom. Penata Muda (III/a) NIP 19920315 201903 2 011" in words
     assert "Tembusan:" in words
 
 
@@ -245,7 +258,7 @@ def test_nota_dinas_carries_the_disposition_and_cites_the_surat_pengantar(
     assert (
         "Surat Pengantar Nomor 500.2.2/1/SP/Disperindag-Ind/2026 tanggal 26 November 2026" in words
     )
-    assert "Dra. Sri Wahyuni, M.Si." in words and "NIP 19710824 199803 2 004" in words
+    assert "Dra. Sri Wahyuni, M.Si. Pembina (IV/a) NIP 19710824 199803 2 004" in words
 
 
 def test_surat_tugas_names_the_team_the_task_and_the_period(texts: dict[str, str]) -> None:
@@ -253,18 +266,34 @@ def test_surat_tugas_names_the_team_the_task_and_the_period(texts: dict[str, str
     assert "SURAT TUGAS" in words and "Nomor: 800.1.11.1/1/ST/Disperindag-Ind/2026" in words
     assert "Dasar" in words and "Nomor 30 Tahun 2019" in words
     assert "Nota Dinas Kepala Bidang Nomor 500.2.2/1/ND/Disperindag-Ind/2026" in words
-    for nama, nip, jabatan in (
-        ("Budi Santoso, S.T.", "19880320 201212 1 002", "Pengawas Industri Ahli Muda"),
-        ("Yuliana Putri, S.T.P.", "19910708 201503 2 006", "Pengawas Industri Ahli Pertama"),
-        ("Agus Riyadi, A.Md.", "19851203 201001 1 005", "Penyuluh Perindustrian Terampil"),
+    # Each member's pangkat/golongan under the name.
+    for nama, pangkat, nip, jabatan in (
+        (
+            "Budi Santoso, S.T.",
+            "Penata (III/c)",
+            "19880320 201212 1 002",
+            "Pengawas Industri Ahli Muda",
+        ),
+        (
+            "Yuliana Putri, S.T.P.",
+            "Penata Muda Tingkat I (III/b)",
+            "19910708 201503 2 006",
+            "Pengawas Industri Ahli Pertama",
+        ),
+        (
+            "Agus Riyadi, A.Md.",
+            "Pengatur Tingkat I (II/d)",
+            "19851203 201001 1 005",
+            "Penyuluh Perindustrian Terampil",
+        ),
     ):
-        assert f"{nama} {nip} {jabatan}" in words
-    assert "Budi Santoso, S.T. 19880320 201212 1 002 Pengawas Industri Ahli Muda Ketua" in words
+        assert f"{nama} {pangkat} {nip} {jabatan}" in words
+    assert "19880320 201212 1 002 Pengawas Industri Ahli Muda Ketua" in words
     assert "Senin, 30 November 2026 sampai dengan Jumat, 4 Desember 2026" in words
     assert "Kabupaten Sanggau" in words
     # Signed by the Kepala Bidang for the Kepala Dinas.
     assert "a.n. Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat" in words
-    assert "Dra. Sri Wahyuni, M.Si." in words
+    assert "Dra. Sri Wahyuni, M.Si. Pembina (IV/a) NIP 19710824 199803 2 004" in words
     assert "Tembusan:" in words
 
 
@@ -284,8 +313,16 @@ def test_form_pemeriksaan_lapangan_holds_the_results(texts: dict[str, str]) -> N
 def test_bap_follows_the_reconstruction_of_lampiran_iii(texts: dict[str, str]) -> None:
     text = texts["bap"]
     words = plain(text)
-    assert 'data-rekonstruksi="lampiran-iii"' in text
-    assert "rekonstruksi Lampiran III" in words
+    # The wording is configuration (dinas.json "bap"); where it comes from is noted there,
+    # not on the document.
+    assert "rekonstruksi" not in text.lower() and "dikonfirmasi" not in text
+    assert "Rekonstruksi Lampiran III" in DINAS.bap.sumber
+    for heading in DINAS.bap.bagian.values():
+        assert heading in words
+    assert DINAS.bap.penutup in words
+    # Every signatory's pangkat/golongan under the name: the team and the Kepala Dinas.
+    assert "1. Budi Santoso, S.T. 1. .............. Penata (III/c)" in words
+    assert "Dr. H. Ahmad Fauzi, S.E., M.M. Pembina Utama Muda (IV/c) NIP" in words
     assert (
         "BERITA ACARA PEMERIKSAAN" in words
         and "Nomor: 500.2.2.1/1/BAP/Disperindag-Ind/2026" in words
@@ -358,10 +395,16 @@ def test_surat_pengantar_to_dpmptsp_cites_the_bap(texts: dict[str, str]) -> None
     words = plain(texts[Jenis.SURAT_PENGANTAR_DPMPTSP])
     assert "Yth. Kepala Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu" in words
     assert "di Pontianak" in words
-    assert "Berita Acara Pemeriksaan Nomor 500.2.2.1/1/BAP/Disperindag-Ind/2026 tanggal" in words
-    assert "Kesimpulan: SIAP" in words
-    assert "Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat," in words
-    assert "NIP 19690715 199403 1 007" in words
+    assert "SURAT PENGANTAR Nomor: 500.2.2/1/SP-DPMPTSP/Disperindag-Ind/2026" in words
+    assert (
+        f"{SURAT_PENGANTAR_TABLE} 1. Berita Acara Pemeriksaan Verifikasi Teknis Izin Perluasan "
+        "Nomor 500.2.2.1/1/BAP/Disperindag-Ind/2026 tanggal" in words
+    )
+    assert "1 (satu) berkas Kesimpulan: SIAP." in words
+    assert (
+        "Pengirim, Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat," in words
+    )
+    assert "Pembina Utama Muda (IV/c) NIP 19690715 199403 1 007" in words
 
 
 def test_a_company_name_with_markup_is_escaped() -> None:
@@ -677,9 +720,11 @@ def test_the_sealed_bap_renders_as_a_pdf(desk: Desk, tmp_path: Path) -> None:
         "Ditandatangani secara elektronik pada Senin, 7 Desember 2026",
         "Dr. H. Ahmad Fauzi, S.E., M.M.",
         "NIP 19690715 199403 1 007",
-        "rekonstruksi Lampiran III",
+        "Pembina Utama Muda (IV/c)",
     ):
         assert words in text, words
+    # The format's source is configuration (dinas.json "bap"), never on the document's face.
+    assert "rekonstruksi" not in text.lower() and "dikonfirmasi" not in text
 
 
 def test_a_sealed_signature_block_stays_on_one_page(desk: Desk, tmp_path: Path) -> None:
@@ -701,12 +746,207 @@ def test_a_sealed_signature_block_stays_on_one_page(desk: Desk, tmp_path: Path) 
         assert '<p class="sha">SHA-256 naskah yang disetujui' in text and "<font" not in text
 
 
-def test_a_surat_tugas_fits_on_one_page(desk: Desk, tmp_path: Path) -> None:
+def qr_codes(pdf: bytes, tmp_path: Path) -> list[str]:
+    """What the QR codes on a PDF's pages say, read from the pages as pictures (150 dpi)."""
+    import zxingcpp
+    from PIL import Image
+
+    source = tmp_path / "qr.pdf"
+    source.write_bytes(pdf)
+    pages = tmp_path / "qr-page"
+    subprocess.run(
+        [poppler("pdftoppm"), "-png", "-r", "150", str(source), str(pages)],
+        check=True,
+        timeout=60,
+    )
+    found = []
+    for png in sorted(tmp_path.glob("qr-page*.png")):
+        with Image.open(png) as image:
+            found += [code.text for code in zxingcpp.read_barcodes(image.convert("L"))]
+    return found
+
+
+def verify_post(desk: Desk, document_id: str, body: bytes, content_type: str) -> str:
+    """The verify page's answer to a POST, as its function gives it (base64, as API Gateway)."""
+    import base64
+
+    context = VerifyContext(
+        store=desk.store,
+        dinas=desk.dinas,
+        roster=desk.roster,
+        read_object=lambda key: desk.bucket.objects[key][0],
+    )
+    request = VerifyRequest(
+        document_id=document_id,
+        method="POST",
+        content_type=content_type,
+        body=base64.b64encode(body).decode(),
+        is_base64=True,
+    )
+    page = verify_page(request, context)
+    assert page.status == 200, page.html
+    found = re.search(r'data-verdict="([a-z_]+)"', page.html)
+    assert found is not None
+    return found.group(1)
+
+
+def pasted(desk: Desk, document_id: str, sha256: str) -> str:
+    return verify_post(
+        desk, document_id, f"sha256={sha256}".encode(), "application/x-www-form-urlencoded"
+    )
+
+
+def uploaded(desk: Desk, document_id: str, content: bytes) -> str:
+    head = (
+        "--b0und4ry\r\n"
+        'Content-Disposition: form-data; name="berkas"; filename="naskah.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    )
+    body = head.encode() + content + b"\r\n--b0und4ry--\r\n"
+    return verify_post(desk, document_id, body, "multipart/form-data; boundary=b0und4ry")
+
+
+@pytest.mark.parametrize("jenis", SEALED_AT_APPROVAL)
+def test_the_printed_hash_and_the_qr_code_of_a_sealed_pdf_verify_as_cocok(
+    desk: Desk, tmp_path: Path, jenis: Jenis
+) -> None:
+    """A DPMPTSP clerk holding the sealed PDF: its QR code leads to its verify page, where
+    the hash printed under the signature, and the file itself, are COCOK; a changed byte
+    of either is TIDAK COCOK."""
+    desk.render_all()
+    ref = next(r for r in desk.seal() if r.jenis == jenis)
+    item = desk.store.get(f"APP#{ID_IZIN}", f"DOC#{ref.jenis}#{ref.versi:03d}")
+    assert item is not None
+    pdf = desk.bucket.objects[item["pdf_key"]][0]
+    text = pdf_text(pdf, tmp_path)
+    printed = re.search(r"SHA-256 naskah yang disetujui: ([0-9a-f]{64})", text)
+    assert printed is not None, text
+    (link,) = set(qr_codes(pdf, tmp_path))
+    assert link == f"https://izin.example.go.id/verify/{ref.document_id}"
+    assert link in text.replace(" ", "")  # the QR code's link is printed beside it
+    document_id = link.rsplit("/", 1)[1]
+
+    assert pasted(desk, document_id, printed.group(1)) == "cocok"
+    assert pasted(desk, document_id, printed.group(1).upper()) == "cocok"
+    assert uploaded(desk, document_id, pdf) == "cocok"
+    changed_digit = printed.group(1)[:-1] + ("0" if printed.group(1)[-1] != "0" else "1")
+    assert pasted(desk, document_id, changed_digit) == "tidak_cocok"
+    changed = bytearray(pdf)
+    changed[len(changed) // 2] ^= 0x01
+    assert uploaded(desk, document_id, bytes(changed)) == "tidak_cocok"
+    # The page computes the naskah's hash again from the file kept: a naskah changed in
+    # the bucket no longer matches what the paper says.
+    approved = desk.store.get(f"APP#{ID_IZIN}", f"DOC#{ref.jenis}#{ref.versi - 1:03d}")
+    assert approved is not None and approved["sha256"] == printed.group(1)
+    body, content_type = desk.bucket.objects[approved["key"]]
+    desk.bucket.objects[approved["key"]] = (body + b" ", content_type)
+    assert pasted(desk, document_id, printed.group(1)) == "tidak_cocok"
+
+
+def test_a_surat_tugas_is_signed_on_the_page_of_its_task(desk: Desk, tmp_path: Path) -> None:
     ref = desk.render(Jenis.SURAT_TUGAS)
     item = desk.store.get(f"APP#{ID_IZIN}", "DOC#surat_tugas#001")
     assert item is not None and item["document_id"] == ref.document_id
     pages = [p for p in pdf_pages(desk.bucket.objects[item["pdf_key"]][0], tmp_path) if p.strip()]
-    assert len(pages) == 1 and "Tembusan: 1. Kepala Dinas" in pages[0]
+    # The task and the signature that closes it on one page; the tembusan after it (on the
+    # next page since the kop has its lambang and every name its pangkat).
+    (signed,) = [p for p in pages if "Dra. Sri Wahyuni, M.Si." in p]
+    assert "Untuk : 1. Melaksanakan verifikasi teknis" in signed
+    assert "Melaksanakan tugas ini dengan penuh tanggung jawab." in signed
+    assert len(pages) <= 2 and "Tembusan: 1. Kepala Dinas" in pages[-1]
+
+
+def test_the_mengetahui_stands_with_the_text_it_closes(desk: Desk, tmp_path: Path) -> None:
+    desk.render_all()
+    bap = next(r for r in desk.seal() if r.jenis == "bap")
+    item = desk.store.get(f"APP#{ID_IZIN}", f"DOC#bap#{bap.versi:03d}")
+    assert item is not None
+    pages = pdf_pages(desk.bucket.objects[item["pdf_key"]][0], tmp_path)
+    (page,) = [p for p in pages if "Mengetahui," in p]
+    for words in (squeezed(DINAS.bap.penutup), "Wakilperusahaan,", "TimTeknis,", "3.AgusRiyadi"):
+        assert words in squeezed(page), words
+    assert squeezed(DINAS.bap.bagian["kesimpulan"]) in squeezed(
+        "".join(pages[: pages.index(page) + 1])
+    )
+
+
+def test_a_table_row_that_fits_on_a_page_is_never_split(tmp_path: Path) -> None:
+    """Forty machines of four or five lines each: rows fall across page ends, and each
+    moves to the next page whole."""
+    steps = {
+        **STEPS,
+        11: STEPS[11]
+        | {
+            "mesin": "\n".join(
+                f"Mesin {n:02d} "
+                + "pengolah tandan buah segar berkapasitas besar " * 5
+                + f"akhir{n:02d}, 1 unit, 30 ton"
+                for n in range(1, 41)
+            )
+        },
+    }
+    desk = Desk(MemoryStore.seeded(application(), steps))
+    ref = desk.render(Jenis.BAP)
+    item = desk.store.get(f"APP#{ID_IZIN}", f"DOC#bap#{ref.versi:03d}")
+    assert item is not None
+    pages = [squeezed(p) for p in pdf_pages(desk.bucket.objects[item["pdf_key"]][0], tmp_path)]
+    assert len(pages) > 3
+    for n in range(1, 41):
+        (page,) = [p for p in pages if f"Mesin{n:02d}" in p]
+        assert f"akhir{n:02d}" in page, n
+
+
+def test_a_signatory_the_roster_does_not_know_is_a_named_error() -> None:
+    roster = Roster(
+        officers=tuple(o for o in ROSTER.officers if o.role != "kepala_dinas"),
+        dpmptsp_email=ROSTER.dpmptsp_email,
+    )
+    desk = Desk(roster=roster)
+    with pytest.raises(SignatoryMissing, match=r"Berita Acara Pemeriksaan.*kepala_dinas"):
+        desk.render(Jenis.BAP)
+    steps = {**STEPS, 7: STEPS[7] | {"anggota": [YULIANA, "199999999999999999"]}}
+    with pytest.raises(SignatoryMissing, match="199999999999999999"):
+        Desk(MemoryStore.seeded(application(), steps)).render(Jenis.SURAT_TUGAS)
+
+
+def test_nothing_is_sealed_while_a_line_to_be_signed_is_blank(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Once step 11 records the BAP's signatures (ttd_tim, wakil_perusahaan), the seal
+    refuses a blank line, and the sealed BAP shows each signature made on paper."""
+    # izin.documents exports a function `versions` under the module's own name.
+    monkeypatch.setattr(sys.modules["izin.documents.versions"], "signatures_required", lambda: True)
+    desk = Desk()
+    desk.render_all()
+    blank = "Tim Teknis Yuliana Putri, S.T.P., Tim Teknis Agus Riyadi, A.Md., wakil perusahaan"
+    with pytest.raises(SignatureMissing, match=re.escape(blank)):
+        desk.seal()
+    assert not any(item.get("sealed") for item in desk.store.document_versions(ID_IZIN))
+    signed = STEPS[11] | {"ttd_tim": [BUDI, YULIANA, AGUS], "wakil_perusahaan": "Ir. Lukas Tan"}
+    desk = Desk(MemoryStore.seeded(application(), {**STEPS, 11: signed}))
+    desk.render_all()
+    bap = next(r for r in desk.seal() if r.jenis == "bap")
+    words = plain(desk.bucket.text(bap.key))
+    assert "1. Budi Santoso, S.T. 1. ttd." in words and ".............." not in words
+    assert "ttd. Ir. Lukas Tan" in words and "(....." not in words
+
+
+def test_every_document_reads_on_a_phone_and_prints_on_a_4(texts: dict[str, str]) -> None:
+    """The HTML view: a viewport, no width fixed wider than a phone's 390 px outside the
+    print styles, images and tables that shrink; A4 for print."""
+    px = {"px": 1.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "in": 96.0, "pt": 96 / 72, "pc": 16.0}
+    for jenis, text in texts.items():
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+        css = "".join(re.findall(r"<style>(.*?)</style>", text, flags=re.S))
+        assert "@page { size: A4;" in css
+        screen = re.sub(r"@media print \{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", css)
+        assert "@media print" not in screen
+        for value, unit in re.findall(r"(?<![-\w])width\s*:\s*([\d.]+)(px|cm|mm|in|pt|pc)", screen):
+            assert float(value) * px[unit] <= 390, (jenis, value, unit)
+        assert re.search(r"(?<![-\w])min-width\s*:\s*[1-9]", screen) is None, jenis
+        assert "max-width: 100%" in screen  # images and tables
+        for width in re.findall(r'<(?:table|td|th|img)[^>]*\bwidth="(\d+)(%?)"', text):
+            assert width[1] == "%", (jenis, width)  # attribute widths are shares, not pixels
 
 
 def test_a_company_name_with_markup_is_intact_in_the_pdf(tmp_path: Path) -> None:

@@ -177,3 +177,60 @@ def test_an_error_name_with_a_line_break_stays_one_line_in_the_subject() -> None
     email = park(seeded(), {"Error": "Bad\r\nBcc: x@example.com", "Cause": ""})
     assert email.subject == f"[Izin Perluasan] TERHENTI: {ID} - Bad Bcc: x@example.com"
     assert "\n" not in email.subject and "\r" not in email.subject
+
+
+# -- the From and the outcome -------------------------------------------------------------
+
+
+def test_every_email_comes_from_the_dinas_by_name() -> None:
+    from email.header import decode_header, make_header
+    from email.utils import parseaddr
+
+    from izin.mail import sender
+
+    plain = sender("Disperindag Kalbar - Izin Perluasan", "izin@disperindag.kalbar.example")
+    assert plain == "Disperindag Kalbar - Izin Perluasan <izin@disperindag.kalbar.example>"
+    # A name beyond ASCII is encoded (RFC 2047); a comma is quoted; the address is kept.
+    encoded = sender("Dinas Perindustrian – Kalbar, Izin", "izin@x.example")
+    assert encoded.isascii() and encoded.endswith(" <izin@x.example>")
+    name, address = parseaddr(encoded)
+    assert str(make_header(decode_header(name))) == "Dinas Perindustrian – Kalbar, Izin"
+    assert address == "izin@x.example"
+    assert sender("A, B", "x@y.example") == '"A, B" <x@y.example>'
+    with pytest.raises(ValueError, match="not an email address"):
+        sender("Disperindag", "bukan-alamat")
+
+
+def acted(store: MemoryStore, action: str, nip: str, step: int) -> None:
+    store.append_audit(ID, {"action": action, "step": step, "actor": "x", "nip": nip}, now=NOW)
+
+
+@pytest.mark.parametrize("status", ["efektif", "belum_efektif"])
+def test_the_outcome_reaches_everyone_who_acted_once(status: str) -> None:
+    store, mailer = seeded(), MemoryMailer()
+    operator, kasi, kadis = (ROSTER.first(r) for r in (Role.OPERATOR, Role.KASI, Role.KEPALA_DINAS))
+    acted(store, "task.decided", operator.nip, 4)
+    acted(store, "task.issued", kadis.nip, 14)  # asked, never acted: not told
+    acted(store, "task.reassigned", kasi.nip, 8)
+    acted(store, "task.decided", kasi.nip, 12)
+    acted(store, "task.decided", "199999999999999999", 8)  # no longer in the roster
+    acted(store, "bap.uploaded", operator.nip, 17)
+    progress.record_step(store, ROSTER, ID, 20, now=NOW, status=status)
+
+    to = progress.notify_outcome(store, ROSTER, mailer, ID, now=NOW)
+
+    assert to == [str(operator.email), str(kasi.email)]
+    assert [m.to for m in mailer.sent] == [(str(operator.email),), (str(kasi.email),)]
+    first = mailer.sent[0]
+    assert first.text.startswith(f"Yth. {operator.nama}")
+    said = "BERLAKU EFEKTIF" if status == "efektif" else "BELUM BERLAKU EFEKTIF"
+    assert said in first.text and said in first.html
+    assert NAMA in first.text and "&amp; Jaya" in first.html  # text verbatim, HTML escaped
+    assert progress.notify_outcome(store, ROSTER, mailer, ID, now=NOW) == []  # a retry
+    assert len(mailer.sent) == 2
+    assert [e["action"] for e in store.audit(ID)].count("outcome.notified") == 1
+
+
+def test_no_outcome_no_email() -> None:
+    with pytest.raises(ValueError, match="no outcome"):
+        progress.notify_outcome(seeded(), ROSTER, MemoryMailer(), ID, now=NOW)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from izin.callbacks import TaskGone
+from izin.documents import load_dinas
 from izin.integrations import (
     MANUAL_UPLOAD,
     CallFailed,
@@ -30,16 +32,17 @@ from izin.integrations import (
     open_manual_upload,
     record_call_failure,
     send_status,
-    send_tembusan,
     upload_bap,
 )
 from izin.mail import Email
 from izin.memory_store import MemoryStore
 from izin.queues import RetrySettings
 from izin.roster import Role, Roster, load_roster
+from izin.tembusan import file_name, send_tembusan
 from pydantic import ValidationError
 
 ROSTER = Path(__file__).resolve().parents[2] / "layers/izin/izin/data/roster.json"
+DINAS = load_dinas(ROSTER.parent / "dinas.json")
 ID = "IP-0001"
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 WIB
 SIGNED_AT = "2026-11-26T08:30:00+00:00"  # 15:30 WIB, 26 November
@@ -89,6 +92,9 @@ FILES = {
 }
 
 
+SERI = {"bap": "BAP", "surat_pengantar_dpmptsp": "SP-DPMPTSP"}
+
+
 def read_object(key: str) -> bytes:
     return FILES[key]
 
@@ -98,7 +104,7 @@ def document(jenis: str, versi: int, *, sealed: bool) -> dict[str, Any]:
     return {
         "jenis": jenis,
         "versi": versi,
-        "nomor": f"500.2.2/{versi}/{jenis}",
+        "nomor": f"500.2.2/{versi}/{SERI[jenis]}/Disperindag-Ind/2026",
         "key": f"{key}.html",
         "sha256": hashlib.sha256(FILES[f"{key}.html"]).hexdigest(),
         "pdf_key": f"{key}.pdf",
@@ -165,7 +171,7 @@ def test_the_upload_sends_the_sealed_bap_as_the_contract_says() -> None:
     assert url == f"https://siinas.example/api/verifikasi-teknis/{ID}/bap"
     sealed_pdf = FILES[f"applications/{ID}/documents/bap/v002.pdf"]
     assert body == {
-        "nomor_bap": "500.2.2/2/bap",
+        "nomor_bap": "500.2.2/2/BAP/Disperindag-Ind/2026",
         "tanggal": "2026-11-26",  # the day it was signed, in WIB
         "kesimpulan": "siap",
         "dokumen": {
@@ -368,7 +374,13 @@ def test_without_an_oss_url_the_status_is_recorded_as_not_sent(roster: Roster) -
 
 def tembusan(store: MemoryStore, mailer: FakeMailer, roster: Roster) -> dict[str, Any]:
     return send_tembusan(
-        ID, store=store, roster=roster, mailer=mailer, read_object=read_object, now=NOW
+        ID,
+        store=store,
+        roster=roster,
+        dinas=DINAS,
+        mailer=mailer,
+        read_object=read_object,
+        now=NOW,
     )
 
 
@@ -380,18 +392,50 @@ def test_the_tembusan_carries_the_sealed_bap_and_cover_letter(roster: Roster) ->
     [email] = mailer.sent
     assert email.to == (str(roster.dpmptsp_email),)
     assert "PT Sawit Kapuas Lestari" in email.subject
-    assert {(a.filename, a.content_type, a.content) for a in email.attachments} == {
+    # Files named as a clerk files them, in the order the email lists them.
+    assert [(a.filename, a.content_type, a.content) for a in email.attachments] == [
         (
-            f"{jenis}-v2.pdf",
+            f"{name} - PT Sawit Kapuas Lestari.pdf",
             "application/pdf",
             FILES[f"applications/{ID}/documents/{jenis}/v002.pdf"],
         )
-        for jenis in ("surat_pengantar_dpmptsp", "bap")
-    }
+        for jenis, name in (
+            ("surat_pengantar_dpmptsp", "Surat Pengantar Tembusan BAP"),
+            ("bap", "BAP Verifikasi Teknis"),
+        )
+    ]
     bap_hash = hashlib.sha256(FILES[f"applications/{ID}/documents/bap/v002.pdf"]).hexdigest()
-    assert bap_hash in email.text  # the hash printed is the attached file's
     [entry] = store.trail
     assert entry["action"] == "tembusan.sent" and entry["documents"]["bap"] == bap_hash
+
+
+def test_the_tembusan_speaks_to_dpmptsp_not_to_us(roster: Roster) -> None:
+    store, mailer = application_store(), FakeMailer()
+    tembusan(store, mailer, roster)
+    [email] = mailer.sent
+    for body in (email.text, email.html):
+        assert "Yth. Kepala Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu" in body
+        assert "dengan kesimpulan" in body and "SIAP" in body
+        assert "BAP Verifikasi Teknis - PT Sawit Kapuas Lestari.pdf" in body
+        assert "kode QR" in body
+        assert "(Nomor 500.2.2/2/BAP/Disperindag-Ind/2026)" in body
+        assert "Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat" in body
+        # Nothing of ours: no code names of documents, no files as stored, no hashes.
+        for internal in ("surat_pengantar_dpmptsp", "bap-v", "-v2.", "SHA-256", "sha256"):
+            assert internal not in body, internal
+        assert re.search(r"[0-9a-f]{64}", body) is None
+
+
+@pytest.mark.parametrize(
+    ("nama", "expected"),
+    [
+        ("PT Sawit Kapuas Lestari", "BAP Verifikasi Teknis - PT Sawit Kapuas Lestari.pdf"),
+        ('CV "A/B": Ü*?', "BAP Verifikasi Teknis - CV A B Ü.pdf"),
+        ("...", "BAP Verifikasi Teknis.pdf"),
+    ],
+)
+def test_a_file_name_a_person_files_it_by(nama: str, expected: str) -> None:
+    assert file_name("BAP Verifikasi Teknis", nama, "pdf") == expected
 
 
 def test_the_tembusan_goes_once_when_the_step_is_retried(roster: Roster) -> None:

@@ -83,6 +83,9 @@ SEALED = version(
     signed_nip=KADIS,
     signed_jabatan="Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat",
     signed_at="2026-12-07T07:15:00+00:00",
+    # What the sealed document prints: the approved naskah, the draft's HTML.
+    sha256_disetujui=sha(DRAFT_HTML),
+    versi_disetujui=1,
 )
 
 
@@ -110,6 +113,7 @@ class Bucket:
 
     def __init__(self) -> None:
         self.objects = {SEALED["pdf_key"]: SEALED_PDF, SEALED["key"]: SEALED_HTML}
+        self.objects[version(1, DRAFT_ID, DRAFT_HTML, DRAFT_PDF)["key"]] = DRAFT_HTML
         self.read: list[str] = []
 
     def __call__(self, key: str) -> bytes:
@@ -317,6 +321,42 @@ def test_a_pasted_sha256_is_checked_urlencoded_or_multipart() -> None:
     content_type, body = multipart([("berkas", b"", ""), ("sha256", sha(DRAFT_PDF).encode(), None)])
     page = verify_page(post(SEALED_ID, content_type, body), ctx)
     assert 'data-verdict="tidak_cocok"' in page.html
+
+
+def test_the_printed_naskah_hash_is_cocok_once_its_file_hashes_to_it_again() -> None:
+    ctx, bucket = context()
+    body = f"sha256={sha(DRAFT_HTML)}".encode()
+    page = verify_page(post(SEALED_ID, "application/x-www-form-urlencoded", body), ctx)
+    words = plain(page.html)
+    assert page.status == 200 and 'data-verdict="cocok"' in page.html
+    assert "sesuai dengan naskah yang disetujui" in words and "naskah versi 1" in words
+    assert bucket.read == [version(1, DRAFT_ID, DRAFT_HTML, DRAFT_PDF)["key"]]
+    # The record says so, but the file kept no longer hashes to it: not COCOK.
+    bucket.objects[bucket.read[0]] = DRAFT_HTML + b"\n"
+    page = verify_page(post(SEALED_ID, "application/x-www-form-urlencoded", body), ctx)
+    assert 'data-verdict="tidak_cocok"' in page.html
+
+
+def test_the_page_defines_the_printed_hash() -> None:
+    words = plain(verify_page(VerifyRequest(SEALED_ID), context()[0]).html)
+    assert f"SHA-256 naskah yang disetujui {sha(DRAFT_HTML)}" in words
+    assert "adalah SHA-256 berkas HTML naskah versi 1" in words
+    # On a draft's page there is no printed hash to define.
+    assert "naskah yang disetujui" not in plain(
+        verify_page(VerifyRequest(DRAFT_ID), context()[0]).html
+    )
+
+
+def test_the_naskah_hash_is_not_cocok_on_a_draft_s_page() -> None:
+    assert (
+        check(
+            version(1, DRAFT_ID, DRAFT_HTML, DRAFT_PDF) | {"sha256_disetujui": "a" * 64},
+            Presented("a" * 64),
+            "a" * 64,
+        ).verdict
+        is Verdict.TIDAK_COCOK
+    )
+    assert check(SEALED, Presented(sha(DRAFT_HTML)), "").verdict is Verdict.TIDAK_COCOK
 
 
 def test_the_draft_presented_on_its_own_page_is_not_called_signed() -> None:

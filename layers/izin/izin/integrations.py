@@ -1,4 +1,5 @@
-"""Calls out (CONTRACT §2): the BAP to SIINAS (step 17), the status to OSS, the copy to DPMPTSP.
+"""Calls out (CONTRACT §2): the BAP to SIINAS (step 17), the status to OSS (the copy to
+DPMPTSP is izin.tembusan).
 
 Each call is made by an SQS-backed worker: a failure raises CallFailed, the message comes
 back later (with a growing delay), and after the queue's maxReceiveCount it sits in the
@@ -23,12 +24,10 @@ from typing import Any, Protocol
 from izin import sop
 from izin.calendar import WIB
 from izin.callbacks import Callbacks, TaskGone
-from izin.mail import Attachment, Email, Mailer
 from izin.observability import logger
 from izin.roster import Roster
 from izin.sop import Role
 from izin.store import Store
-from izin.templating import render
 
 HTTP_TIMEOUT_SECONDS = 10
 
@@ -370,59 +369,3 @@ def send_status(
         now=now,
     )
     return "sent"
-
-
-def send_tembusan(
-    id_izin: str,
-    *,
-    store: Store,
-    roster: Roster,
-    mailer: Mailer,
-    read_object: Callable[[str], bytes],
-    now: datetime,
-) -> dict[str, Any]:
-    """Step 17: email the signed BAP and its cover letter to DPMPTSP Kalbar, once."""
-    application = store.application(id_izin) or {}
-    documents = [sealed(store, id_izin, j) for j in ("surat_pengantar_dpmptsp", "bap")]
-    hashes = {d["jenis"]: d.get("pdf_sha256") or d["sha256"] for d in documents}
-    to = str(roster.dpmptsp_email)
-    sent = store.tembusan(id_izin)
-    if sent and sent.get("documents") == hashes:
-        return {"tembusan": sent["to"]}  # a retry of this step after the email went out
-    attachments = []
-    for d in documents:
-        key, content_type = _file(d)
-        attachments.append(
-            Attachment(
-                filename=f"{d['jenis']}-v{d['versi']}.{key.rsplit('.', 1)[-1]}",
-                content_type=content_type,
-                content=read_object(key),
-            )
-        )
-    # The hashes the email prints are those of the files attached.
-    listed = [{**d, "sha256": hashes[d["jenis"]]} for d in documents]
-    context = {"data": application.get("data", {}), "documents": listed}
-    mailer.send(
-        Email(
-            to=(to,),
-            subject="Tembusan BAP Verifikasi Teknis Izin Perluasan - "
-            + application["data"]["perusahaan"]["nama"],
-            text=render("email/tembusan.txt.j2", **context),
-            html=render("email/tembusan.html.j2", **context),
-            attachments=tuple(attachments),
-        )
-    )
-    store.record_tembusan(id_izin, {"to": to, "documents": hashes, "at": now.isoformat()})
-    store.append_audit(
-        id_izin,
-        {
-            "action": "tembusan.sent",
-            "step": UPLOAD_STEP,
-            "actor": "sistem",
-            "to": to,
-            "documents": hashes,
-            "note": "tembusan BAP dikirim ke DPMPTSP Kalbar",
-        },
-        now=now,
-    )
-    return {"tembusan": to}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
 from typing import Protocol
 
 from izin.aws import client
@@ -47,8 +48,18 @@ class MemoryMailer:
         self.sent.append(email)
 
 
+def sender(display_name: str, address: str) -> str:
+    """The From of every email: "Disperindag Kalbar - Izin Perluasan <izin@…>", the name
+    quoted where it must be and encoded (RFC 2047) where it is not ASCII."""
+    name, bare = parseaddr(address)
+    if not bare or "@" not in bare:
+        raise ValueError(f"not an email address: {address!r}")
+    return formataddr((display_name or name, bare), charset="utf-8")
+
+
 class SesMailer:
-    """Sends through Amazon SES (v2); with attachments as a raw MIME message."""
+    """Sends through Amazon SES (v2) as `sender` (see `sender`); with attachments as a raw
+    MIME message."""
 
     def __init__(self, sender: str) -> None:
         self.sender = sender

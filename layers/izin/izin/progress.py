@@ -4,7 +4,8 @@ Steps 1, 15, 16 and 20 need no officer's click: step 15's order is given by the 
 Dinas's approval at step 14, step 16's assignment goes to the Operator on duty, and step 20
 records OSS's verdict. A step that fails for good parks the application (TERHENTI): the
 Operator is told which step, the error's name, its one-line reason and how to resume; the
-full cause (a stack trace with the server's paths) goes to the log only.
+full cause (a stack trace with the server's paths) goes to the log only. At the end, every
+officer who acted on the application hears the outcome (notify_outcome).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from izin import sop
 from izin.mail import Email, Mailer
 from izin.models import execution_name
 from izin.observability import logger
-from izin.roster import Roster
+from izin.roster import Officer, Roster, RosterError
 from izin.sop import ROLE_TITLES, Role
 from izin.store import Store
 from izin.templating import render
@@ -52,6 +53,64 @@ def record_step(
         id_izin, {"action": "step.recorded", "step": step, "actor": actor, "note": note}, now=now
     )
     return {"step": step, "outcome": fields.get("outcome", "")}
+
+
+# The trail's entries of an officer acting on the application (tasks/page.py, tasks/complete.py).
+ACTED = ("task.decided", "bap.uploaded", "task.reassigned")
+
+
+def officers_who_acted(store: Store, roster: Roster, id_izin: str) -> list[Officer]:
+    """Every officer the audit trail shows deciding, uploading or reassigning, once each,
+    in the order they first acted; an officer no longer in the roster is left out."""
+    found: dict[str, Officer] = {}
+    for entry in store.audit(id_izin):
+        nip = str(entry.get("nip") or "")
+        if entry.get("action") in ACTED and nip and nip not in found:
+            try:
+                found[nip] = roster.by_nip(nip)
+            except RosterError:
+                continue
+    return list(found.values())
+
+
+def notify_outcome(
+    store: Store, roster: Roster, mailer: Mailer, id_izin: str, *, now: datetime
+) -> list[str]:
+    """Step 20's outcome (efektif or belum efektif), emailed to each officer who acted on the
+    application, once; audited. Returns the addresses written to."""
+    application = store.application(id_izin) or {}
+    outcome = str(application.get("outcome") or "")
+    if outcome not in OUTCOMES.values():
+        raise ValueError(f"{id_izin} has no outcome yet")
+    if any(e.get("action") == "outcome.notified" for e in store.audit(id_izin)):
+        return []  # a retry of the step after the emails went out
+    data = application.get("data", {})
+    efektif = outcome == OUTCOMES["efektif"]
+    officers = officers_who_acted(store, roster, id_izin)
+    for officer in officers:
+        context = {"officer": officer, "data": data, "efektif": efektif, "application": application}
+        mailer.send(
+            Email(
+                to=(str(officer.email),),
+                subject=f"[Izin Perluasan] {data.get('perusahaan', {}).get('nama', id_izin)}: "
+                + ("berlaku efektif" if efektif else "belum berlaku efektif"),
+                text=render("email/outcome.txt.j2", **context),
+                html=render("email/outcome.html.j2", **context),
+            )
+        )
+    to = [str(o.email) for o in officers]
+    store.append_audit(
+        id_izin,
+        {
+            "action": "outcome.notified",
+            "step": sop.STEPS[-1].number,
+            "actor": "sistem",
+            "to": to,
+            "note": f"hasil akhir dikirim kepada {len(to)} petugas",
+        },
+        now=now,
+    )
+    return to
 
 
 def _actor(roster: Roster, role: Role) -> str:

@@ -29,6 +29,16 @@ class Officer(BaseModel):
     nip: str = Field(pattern=r"^\d{18}$")
     jabatan: str
     email: EmailStr
+    # Printed under the name on every document the officer signs (Permendagri 1/2023):
+    # optional, as a local roster may leave them out (CONTRACT §4).
+    pangkat: str = ""  # "Pembina Utama Muda"
+    golongan: str = ""  # "IV/c"
+
+    def pangkat_golongan(self) -> str:
+        """The pangkat and golongan as a signature block prints them: "Pembina (IV/a)"."""
+        if self.pangkat and self.golongan:
+            return f"{self.pangkat} ({self.golongan})"
+        return self.pangkat or self.golongan
 
 
 class Roster(BaseModel):

@@ -7,6 +7,13 @@ when, the approval's id and the SHA-256 of its HTML and PDF. `POST` takes a file
 field `berkas`) or a pasted SHA-256 (field `sha256`) and answers whether it is the signed
 document, byte for byte: the HTML or the PDF of that version.
 
+The hash printed on a sealed document ("SHA-256 naskah yang disetujui") is the SHA-256 of
+the naskah the Kepala Dinas approved at step 14: the HTML file of the version before the
+seal, the document without its electronic signature block (a file cannot print its own
+hash). Pasted on the sealed document's page, it is COCOK when it is that version's
+recorded hash and the file kept in the bucket still hashes to it: the page reads the file
+and computes it again.
+
 The page is public, so it shows only what the signed document itself shows: never an S3
 key, never a link to an unsealed draft, no NIP. A sealed PDF is served by the verify route
 itself, `GET /verify/{document_id}/pdf`: no bucket, key or application id in any URL. Reads
@@ -150,7 +157,7 @@ def normalise_sha256(text: str) -> str | None:
 class Verdict(StrEnum):
     """What the page answers about a presented file."""
 
-    COCOK = "cocok"  # the signed version's HTML or PDF, byte for byte
+    COCOK = "cocok"  # the signed version's HTML or PDF byte for byte, or its approved naskah
     TIDAK_COCOK = "tidak_cocok"  # anything else
     DRAF = "draf"  # the HTML or PDF of a version that was never signed
 
@@ -164,21 +171,33 @@ class Presented:
     size: int | None = None
 
 
+# What a presented hash matched, as Check.format says it.
+NASKAH = "naskah"  # the approved naskah, whose SHA-256 the sealed document prints
+
+
 @dataclass(frozen=True)
 class Check:
     """The verdict on one presented file, and which of the version's files it matched."""
 
     verdict: Verdict
     presented: Presented
-    format: str = ""  # "HTML" or "PDF" when it matched
+    format: str = ""  # "HTML", "PDF" or NASKAH when it matched
 
 
-def check(version: Mapping[str, Any], presented: Presented) -> Check:
-    """Whether the presented hash is the version's HTML or PDF, and whether that is signed."""
+def check(version: Mapping[str, Any], presented: Presented, naskah: str = "") -> Check:
+    """Whether the presented hash is the version's HTML or PDF (and whether that is signed),
+    or the naskah a sealed version prints as approved.
+
+    `naskah` is the SHA-256 of the approved naskah's file as read again from the bucket
+    ("" when not read): the printed hash is COCOK only when the record and the file agree.
+    """
     for fmt, key in (("PDF", "pdf_sha256"), ("HTML", "sha256")):
         if version.get(key) and str(version[key]).lower() == presented.sha256:
             verdict = Verdict.COCOK if version.get("sealed") else Verdict.DRAF
             return Check(verdict, presented, fmt)
+    printed = str(version.get("sha256_disetujui") or "").lower()
+    if version.get("sealed") and printed == presented.sha256 == naskah:
+        return Check(Verdict.COCOK, presented, NASKAH)
     return Check(Verdict.TIDAK_COCOK, presented)
 
 
@@ -248,7 +267,7 @@ def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
     found = _document(ctx, request.document_id)
     if found is None:
         return Page(404, render("pages/verify.html.j2", document=None, result=None, error=""))
-    document, version = found
+    document, version, approved = found
     if request.method != "POST":
         return _page(200, document, None, "")
     try:
@@ -275,7 +294,10 @@ def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
         presented = Presented(sha256=sha)
     else:
         return _page(422, document, None, "Pilih berkas untuk diunggah, atau tempel SHA-256-nya.")
-    return _page(200, document, check(version, presented), "")
+    naskah = ""
+    if approved is not None and presented.sha256 == version.get("sha256_disetujui"):
+        naskah = hashlib.sha256(ctx.read_object(str(approved["key"]))).hexdigest()
+    return _page(200, document, check(version, presented, naskah), "")
 
 
 def verify_pdf(document_id: str, ctx: VerifyContext) -> Pdf | Page:
@@ -284,7 +306,7 @@ def verify_pdf(document_id: str, ctx: VerifyContext) -> Pdf | Page:
     found = _document(ctx, document_id)
     if found is None or not found[0]["pdf_url"]:
         return Page(404, render("pages/verify.html.j2", document=None, result=None, error=""))
-    document, version = found
+    document, version, _ = found
     name = re.sub(r"[^A-Za-z0-9.]+", "-", f"{version['jenis']} {document['nomor']}").strip("-.")
     return Pdf(f"{name}-v{document['versi']}.pdf", ctx.read_object(str(version["pdf_key"])))
 
@@ -316,10 +338,13 @@ def _page(status: int, document: dict[str, Any], result: Check | None, error: st
     )
 
 
-def _document(ctx: VerifyContext, document_id: str) -> tuple[dict[str, Any], Item] | None:
-    """What the page shows of one document and its version's record; None: no such document.
+def _document(
+    ctx: VerifyContext, document_id: str
+) -> tuple[dict[str, Any], Item, Item | None] | None:
+    """What the page shows of one document, its version's record and, for a sealed version,
+    the record of the version it approved; None: no such document.
 
-    Only the first goes to the template: the record holds the S3 keys, never shown.
+    Only the first goes to the template: the records hold the S3 keys, never shown.
     """
     if not _DOCUMENT_ID.fullmatch(document_id):
         return None
@@ -346,10 +371,17 @@ def _document(ctx: VerifyContext, document_id: str) -> tuple[dict[str, Any], Ite
         "sealed": sealed,
         "sha256": str(version["sha256"]),
         "pdf_sha256": str(version.get("pdf_sha256") or ""),
+        "sha256_disetujui": str(version.get("sha256_disetujui") or "") if sealed else "",
+        "versi_disetujui": None,
         "superseded_by": None,
         "pdf_url": "",
     }
+    approved: Item | None = None
     if sealed:
+        # A seal is the version after the one approved (older seals did not record which).
+        approved_versi = int(version.get("versi_disetujui") or versi - 1)
+        approved = next((v for v in all_versions if int(v["versi"]) == approved_versi), None)
+        document["versi_disetujui"] = approved_versi
         document["signed"] = {
             "nama": str(version.get("signed_by") or ""),
             "jabatan": _jabatan(version, ctx.roster),
@@ -365,7 +397,7 @@ def _document(ctx: VerifyContext, document_id: str) -> tuple[dict[str, Any], Ite
             # Only a signed version is linked: a draft's id is never handed out.
             "url": f"/verify/{latest['document_id']}" if latest.get("sealed") else "",
         }
-    return document, version
+    return document, version, approved
 
 
 def _judul(jenis: str, version: Mapping[str, Any]) -> str:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from izin.calendar import DinasEntry, HolidayCalendar
+from izin.documents import load_dinas
 from izin.events import InboundEvent
-from izin.mail import SesMailer
+from izin.mail import SesMailer, sender
 from izin.roster import Roster, load_roster
 from izin.settings import settings
 from izin.stepfunctions import StepFunctionsCallbacks
@@ -29,8 +30,10 @@ def store() -> Store:
 
 
 def mailer() -> SesMailer:
-    """SES, sending as MAIL_FROM."""
-    return SesMailer(settings().mail_from)
+    """SES, sending as MAIL_FROM under the Dinas's name (dinas.json nama_pengirim_email)."""
+    config = settings()
+    name = load_dinas(config.dinas_path()).nama_pengirim_email
+    return SesMailer(sender(name, config.mail_from))
 
 
 def roster() -> Roster:

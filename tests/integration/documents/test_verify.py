@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import shutil
+import subprocess
 import urllib.error
 import urllib.request
 import uuid
@@ -132,6 +134,27 @@ def test_its_sha256_pasted_is_cocok(system: System, bap: Sealed) -> None:
     digest = hashlib.sha256(bap.pdf).hexdigest()
     status, page = http_post_form(url(system, bap.url), {"sha256": [digest]})
     assert status == 200 and 'data-verdict="cocok"' in page
+
+
+def test_the_hash_printed_under_the_signature_is_cocok(system: System, bap: Sealed) -> None:
+    """What a clerk reads off the signed PDF ("SHA-256 naskah yang disetujui"), pasted."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext missing: apt-get install -y poppler-utils")
+    text = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"],
+        input=bap.pdf,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    printed = re.search(r"SHA-256 naskah yang disetujui: ([0-9a-f]{64})", text)
+    assert printed is not None
+    status, page = http_post_form(url(system, bap.url), {"sha256": [printed.group(1)]})
+    assert status == 200 and 'data-verdict="cocok"' in page
+    assert "sesuai dengan naskah yang disetujui" in plain(page)
+    wrong = printed.group(1)[::-1]
+    status, page = http_post_form(url(system, bap.url), {"sha256": [wrong]})
+    assert status == 200 and 'data-verdict="tidak_cocok"' in page
 
 
 def test_a_copy_with_one_byte_changed_is_tidak_cocok(system: System, bap: Sealed) -> None:

@@ -149,14 +149,16 @@ def test_the_tembusan_to_dpmptsp_carries_the_sealed_bap_and_its_cover_letter(
     bap = latest_version(system, id_izin, "bap")
     pengantar = latest_version(system, id_izin, "surat_pengantar_dpmptsp")
     assert bap["sealed"] and pengantar["sealed"]
+    nama = (endpoints.store.application(id_izin) or {})["data"]["perusahaan"]["nama"]
+    # Named as a clerk files them, not as they are stored.
     assert set(attached) == {
-        f"surat_pengantar_dpmptsp-v{pengantar['versi']}.pdf",
-        f"bap-v{bap['versi']}.pdf",
+        f"Surat Pengantar Tembusan BAP - {nama}.pdf",
+        f"BAP Verifikasi Teknis - {nama}.pdf",
     }
-    bap_file = attached[f"bap-v{bap['versi']}.pdf"]
+    bap_file = attached[f"BAP Verifikasi Teknis - {nama}.pdf"]
     assert bap_file.startswith(b"%PDF")
     assert hashlib.sha256(bap_file).hexdigest() == bap["pdf_sha256"]
-    pengantar_file = attached[f"surat_pengantar_dpmptsp-v{pengantar['versi']}.pdf"]
+    pengantar_file = attached[f"Surat Pengantar Tembusan BAP - {nama}.pdf"]
     assert hashlib.sha256(pengantar_file).hexdigest() == pengantar["pdf_sha256"]
     # The version the Kepala Dinas approved was unsealed; what went out is its sealed copy.
     (unsealed,) = [
@@ -166,7 +168,10 @@ def test_the_tembusan_to_dpmptsp_carries_the_sealed_bap_and_its_cover_letter(
     ]
     assert not unsealed["sealed"]
     assert bap["sha256_disetujui"] == unsealed["sha256"]
-    assert bap["pdf_sha256"] in (copies[0].text or "")
+    # The email speaks to DPMPTSP: no hashes (the verify page, by the QR code, shows them).
+    text = copies[0].text or ""
+    assert bap["pdf_sha256"] not in text and "SHA-256" not in text
+    assert parsed["From"].addresses[0].display_name == "Disperindag Kalbar - Izin Perluasan"
     [sent] = trail(system, id_izin, "tembusan.sent")
     assert sent["to"] == to and sent["documents"]["bap"] == bap["pdf_sha256"]
 

@@ -45,6 +45,8 @@ from izin.documents.model import (
     Item,
     Jenis,
     PutObject,
+    SignatoryMissing,
+    SignatureMissing,
     load_dinas,
 )
 from izin.documents.pdf import (
@@ -89,6 +91,8 @@ __all__ = [
     "Item",
     "Jenis",
     "PutObject",
+    "SignatoryMissing",
+    "SignatureMissing",
     "Signer",
     "build_context",
     "document_key",

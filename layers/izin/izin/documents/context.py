@@ -3,7 +3,8 @@ application, the steps' form values, the roster, the Dinas, the moment)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from izin.documents.model import (
     DocumentDataMissing,
     Item,
     Jenis,
+    SignatoryMissing,
 )
 from izin.documents.spelling import (
     _date,
@@ -40,13 +42,18 @@ class Signer(BaseModel):
     jabatan: str
     nama: str
     nip: str
+    pangkat: str = ""  # "Pembina Utama Muda (IV/c)", under the name; "" when not known
     atas_nama: str = ""  # "a.n. Kepala Dinas ...", when signing for a superior
     elektronik: dict[str, str] | None = None
 
 
 def _signer(officer: Officer, *, atas_nama: str = "") -> dict[str, Any]:
     return Signer(
-        jabatan=officer.jabatan, nama=officer.nama, nip=nip_tampil(officer.nip), atas_nama=atas_nama
+        jabatan=officer.jabatan,
+        nama=officer.nama,
+        nip=nip_tampil(officer.nip),
+        pangkat=officer.pangkat_golongan(),
+        atas_nama=atas_nama,
     ).model_dump()
 
 
@@ -110,7 +117,10 @@ def _cite(doc: Mapping[str, Any] | None) -> dict[str, str] | None:
     return {"nomor": str(doc["nomor"]), "tanggal": tanggal(_date(doc["tanggal"]))}
 
 
-def _team(steps: Mapping[int, Item], roster: Roster) -> list[dict[str, str]]:
+def _team(
+    steps: Mapping[int, Item], roster: Roster, signed: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The Tim Teknis, ketua first; `signed`, the BAP's signatures recorded (see _signatures)."""
     s7 = _require(steps, _step("ketua"), "ketua", "anggota")
     anggota = [n for n in s7["anggota"] if n != s7["ketua"]]
     team = []
@@ -120,13 +130,64 @@ def _team(steps: Mapping[int, Item], roster: Roster) -> list[dict[str, str]]:
             {
                 "nama": officer.nama,
                 "nip": nip_tampil(officer.nip),
+                "pangkat": officer.pangkat_golongan(),
                 "jabatan": officer.jabatan,
                 "kedudukan": kedudukan,
+                "ttd": signed is not None and officer.nip in signed["tim"],
             }
         )
     return team
 
 
+# The fields in which step 11 records the BAP's signatures made on paper (CONTRACT: the
+# workflow records them; the seal refuses blank lines once the SOP table's form asks).
+TTD_TIM = "ttd_tim"  # the NIPs of the team members who signed
+WAKIL_PERUSAHAAN = "wakil_perusahaan"  # the name of the company's representative who signed
+
+
+def signatures_required() -> bool:
+    """Whether the SOP table's forms record the BAP's signatures, so that the seal must
+    find every line signed."""
+    try:
+        sop.step_of_field(TTD_TIM)
+    except KeyError:
+        return False
+    return True
+
+
+def _signatures(steps: Mapping[int, Item]) -> dict[str, Any]:
+    """The BAP's signatures made on paper, as step 11 recorded them."""
+    s11 = steps.get(_step("kesimpulan")) or {}
+    tim = s11.get(TTD_TIM) or []
+    return {
+        "tim": {str(n) for n in (tim if isinstance(tim, list) else [tim])},
+        "wakil_perusahaan": str(s11.get(WAKIL_PERUSAHAAN) or "").strip(),
+    }
+
+
+def unsigned_lines(steps: Mapping[int, Item], roster: Roster) -> list[str]:
+    """The BAP's lines still blank: each team member who has not signed, and the company."""
+    signed = _signatures(steps)
+    blank = [f"Tim Teknis {a['nama']}" for a in _team(steps, roster, signed) if not a["ttd"]]
+    if not signed["wakil_perusahaan"]:
+        blank.append("wakil perusahaan")
+    return blank
+
+
+def _signatories_known(build: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """A roster lookup that finds nobody, while a document is built, is SignatoryMissing."""
+
+    @functools.wraps(build)
+    def checked(jenis: Jenis, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return build(jenis, **kwargs)
+        except RosterError as error:
+            raise SignatoryMissing(f"{JUDUL[jenis]}: {error}") from error
+
+    return checked
+
+
+@_signatories_known
 def build_context(
     jenis: Jenis,
     *,
@@ -143,6 +204,7 @@ def build_context(
 
     `related` holds the other documents' first versions (jenis -> item with nomor and
     tanggal) that this one cites; `signature` the electronic signature of a sealed version.
+    SignatoryMissing when a line to be signed names nobody the roster knows.
     """
     related = related or {}
     company = _company(application)
@@ -161,19 +223,34 @@ def build_context(
         "tanggal": tanggal(moment),
         "sifat": "Biasa",
         "tembusan": [],
-        "rekonstruksi": False,
         "pdf": False,
     }
     if jenis is Jenis.SURAT_PENGANTAR_KABID:
         s4 = _asked(steps, "kelengkapan")
         operator = _officer(roster, s4.get("nip"), Role.OPERATOR)
         kelengkapan = {"lengkap": "lengkap", "tidak_lengkap": "belum lengkap"}
+        keterangan = ["Mohon penugasan pelaksanaan verifikasi teknis."]
+        if s4.get("kelengkapan") in kelengkapan:
+            keterangan.append(f"Kelengkapan berkas: {kelengkapan[s4['kelengkapan']]}.")
+        if s4.get("catatan"):
+            keterangan.append(f"Catatan: {s4['catatan']}")
         context |= {
-            "lampiran": terbilang_kecil(1) + " berkas",
-            "hal": f"Permohonan Penugasan Verifikasi Teknis Izin Perluasan {company['nama']}",
             "kepada": kabid.jabatan,
-            "kelengkapan": kelengkapan.get(s4.get("kelengkapan", ""), ""),
-            "catatan": s4.get("catatan") or "",
+            "di": "Tempat",
+            "dikirim": [
+                {
+                    "naskah": "Berkas permohonan verifikasi teknis Izin Perluasan yang diterima "
+                    f"melalui SIINAS atas nama {company['nama']}, NIB {company['nib']}, KBLI "
+                    f"{company['kbli']}, ID izin {company['id_izin']}; lokasi pabrik "
+                    f"{company['lokasi']}; kapasitas terpasang "
+                    f"{company['kapasitas_terpasang']}, penambahan "
+                    f"{company['kapasitas_perluasan']} (menjadi "
+                    f"{company['kapasitas_sesudah']}); nilai investasi "
+                    f"{company['jumlah_investasi']}.",
+                    "banyaknya": terbilang_kecil(1) + " berkas",
+                    "keterangan": "\n".join(keterangan),
+                }
+            ],
             "penandatangan": _signer(operator),
             "tembusan": ["Arsip"],
         }
@@ -218,16 +295,27 @@ def build_context(
     elif jenis is Jenis.BAP:
         context |= _bap(application, steps, roster, dinas, related, company, _date(now))
         context["penandatangan"] = _signer(kadis)
-        context["rekonstruksi"] = True
     elif jenis is Jenis.SURAT_PENGANTAR_DPMPTSP:
         s11 = _require(steps, _step("kesimpulan"), "kesimpulan")
+        bap = _cite(related.get(Jenis.BAP))
+        nomor_bap = f" Nomor {bap['nomor']} tanggal {bap['tanggal']}" if bap else ""
+        kesimpulan = "SIAP" if s11["kesimpulan"] == "siap" else "BELUM SIAP"
         context |= {
             "kepada": dinas.dpmptsp,
-            "lampiran": terbilang_kecil(1) + " berkas",
-            "hal": f"Tembusan Berita Acara Pemeriksaan Verifikasi Teknis Izin Perluasan "
-            f"{company['nama']}",
-            "bap": _cite(related.get(Jenis.BAP)),
-            "kesimpulan": "SIAP" if s11["kesimpulan"] == "siap" else "BELUM SIAP",
+            "di": dinas.kota,
+            "dikirim": [
+                {
+                    "naskah": f"Berita Acara Pemeriksaan Verifikasi Teknis Izin Perluasan"
+                    f"{nomor_bap} atas nama {company['nama']}, NIB {company['nib']}, KBLI "
+                    f"{company['kbli']}, ID izin {company['id_izin']}, lokasi pabrik "
+                    f"{company['lokasi']}.",
+                    "banyaknya": terbilang_kecil(1) + " berkas",
+                    "keterangan": f"Kesimpulan: {kesimpulan}.\nDisampaikan sebagai tembusan "
+                    "untuk diketahui.",
+                }
+            ],
+            "bap": bap,
+            "kesimpulan": kesimpulan,
             "penandatangan": _signer(kadis),
             "tembusan": [kabid.jabatan, "Arsip"],
         }
@@ -235,6 +323,10 @@ def build_context(
         signed = dict(context["penandatangan"])
         signed |= {"nama": signature["nama"], "nip": nip_tampil(signature["nip"])}
         signed |= {"jabatan": signature["jabatan"], "atas_nama": ""}
+        try:
+            signed["pangkat"] = roster.by_nip(signature["nip"]).pangkat_golongan()
+        except RosterError:
+            signed["pangkat"] = ""  # not in today's roster: no pangkat rather than a wrong one
         signed["elektronik"] = {
             "tanggal": hari_tanggal(_date(signature["pada"])),
             "approval_id": signature["approval_id"],
@@ -255,7 +347,8 @@ def _bap(
     company: dict[str, Any],
     today: date,
 ) -> dict[str, Any]:
-    """The BAP's fields, per domain.md §1's reconstruction of Lampiran III.
+    """The BAP's fields, per domain.md §1's reconstruction of Lampiran III, its fixed
+    wording from dinas.json ("bap"), its signatures as step 11 recorded them.
 
     Its date is the day the Tim Teknis concluded (step 11), else the day it is rendered.
     """
@@ -287,11 +380,14 @@ def _bap(
     lapangan = bool(s10)
     aktual = _number(s10.get("kapasitas_terpasang_aktual"))
     dibuat = _date(s11["pada"]) if s11.get("pada") else today
+    signed = _signatures(steps)
     return {
+        "format": dinas.bap.model_dump(exclude={"sumber"}),
         "hari_tanggal_terbilang": tanggal_terbilang(dibuat),
         "tanggal_bap": tanggal(dibuat),
         "tempat": company["lokasi"] if lapangan else f"kantor Dinas, {dinas.alamat}",
-        "tim": _team(steps, roster),
+        "tim": _team(steps, roster, signed),
+        "wakil_perusahaan": signed["wakil_perusahaan"],
         "surat_tugas": _cite(related.get(Jenis.SURAT_TUGAS)),
         "kapasitas": {
             "sebelum": kapasitas(sebelum, satuan),

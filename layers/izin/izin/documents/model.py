@@ -3,6 +3,7 @@ Dinas's letterhead, the requests, and the errors the state machine catches."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -67,6 +68,16 @@ class DocumentDataMissing(LookupError):
     """The application, or a step's data a document needs, is not in the store."""
 
 
+class SignatoryMissing(DocumentDataMissing):
+    """A line a document must have signed names nobody: the roster holds no officer for
+    its role, or a team member chosen is not in the roster."""
+
+
+class SignatureMissing(Exception):
+    """A line that must be signed before the seal is still blank (the Tim Teknis's or the
+    company's signature on the BAP): nothing is sealed."""
+
+
 class DocumentSealed(Exception):
     """A render or a second seal was asked of a document already sealed."""
 
@@ -78,8 +89,26 @@ class DocumentVersionConflict(Exception):
 # -- inputs ----------------------------------------------------------------------------
 
 
+class FormatBap(BaseModel):
+    """The BAP's fixed wording (dinas.json "bap"): configuration, so that the format can
+    follow Lampiran III once it is confirmed against the regulation's text, with no code
+    change. `sumber` says where the wording comes from; it is never printed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sumber: str = Field(min_length=1)
+    judul: str = Field(min_length=1)
+    sub_judul: str
+    # The headings of the sections, in the order the BAP prints them.
+    bagian: dict[
+        Literal["perusahaan", "perluasan", "investasi", "mesin", "hasil", "kesimpulan"], str
+    ]
+    penutup: str = Field(min_length=1)
+
+
 class Dinas(BaseModel):
-    """The Dinas's letterhead and numbering (data/dinas.json)."""
+    """The Dinas's letterhead and numbering, its emails' sender name and the BAP's wording
+    (data/dinas.json; docs/documents.md)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -95,6 +124,13 @@ class Dinas(BaseModel):
     # Each type's series in the number, so two types sharing a kode never print one number.
     seri: dict[str, str] = Field(default_factory=dict)
     dpmptsp: str
+    # The lambang daerah in the kop: a PNG beside the file (load_dinas reads it).
+    lambang: str = Field(pattern=r"^[\w.-]+\.png$")
+    # The display name of every email's From, before the address ("… <izin@…>").
+    nama_pengirim_email: str = Field(min_length=1)
+    bap: FormatBap
+    # The lambang as a data URI, for the HTML and the PDF alike (set by load_dinas).
+    lambang_uri: str = ""
 
     def nomor(self, jenis: str, urut: int, tahun: int) -> str:
         """The letter number, from the configured pattern: "500.2.2/7/SP/Disperindag/2026"."""
@@ -113,8 +149,13 @@ class Dinas(BaseModel):
 
 @functools.cache
 def load_dinas(path: Path) -> Dinas:
-    """The Dinas's configuration read from a JSON file."""
-    return Dinas.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    """The Dinas's configuration read from a JSON file, with its lambang (a PNG beside it)."""
+    dinas = Dinas.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    png = (path.parent / dinas.lambang).read_bytes()
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError(f"{dinas.lambang} beside {path.name} is not a PNG")
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return dinas.model_copy(update={"lambang_uri": uri})
 
 
 class DocumentRequest(BaseModel):

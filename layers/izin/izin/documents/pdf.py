@@ -1,9 +1,10 @@
 """Rendering a document: its HTML from the templates, its A4 PDF laid out by fpdf2 (the
 fonts parsed once per process), the QR code of its verify link. Pure: no store, no S3.
 
-Content never stops a document: a table row taller than the room left on its page is
-split into rows that fill the page and go on on the next, under the repeated heading (as a
-word processor breaks a row), so a field at its longest length still lays out.
+A table row is kept whole: one that does not fit the room left on its page starts the
+next. Content never stops a document: only a row taller than a whole page is split into
+rows that fill the page and go on on the next, under the repeated heading (as a word
+processor breaks a row), so a field at its longest length still lays out.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from izin.documents.model import (
 LINE_BREAK = "\ue000"
 # Lines of a split row kept together at the foot of a page and at the head of the next.
 ORPHAN_LINES = 2
+# The lambang daerah's height in the kop (mm), and the gap between it and the kop's text.
+LAMBANG_MM = 20.0
+LAMBANG_GAP_MM = 3.0
 
 # -- rendering (pure) ------------------------------------------------------------------
 
@@ -81,9 +85,17 @@ def _pdf_class() -> Any:
         TABLE_LINE_HEIGHT = 1.2  # fpdf2: 1.3, looser than the text around the tables
         _table_gap = False  # while fpdf2 opens or closes a table
 
+        _kop_bottom = 0.0  # where the lambang ends, while the kop's text is beside it
+
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             if tag == "hr":
                 self._rule(double=("class", "kop") in attrs)
+                return
+            if tag == "img" and ("class", "lambang") in attrs:
+                self._lambang(str(dict(attrs).get("src") or ""))
+                return
+            if tag == "div":  # only a keep-together mark (the templates' `tetap`)
+                self._keep_together(float(dict(attrs).get("data-keep") or 0))
                 return
             if tag == "u" and self.td_th is not None:
                 self.td_th["U"] = True  # fpdf2 2.8 notes <u> in a cell, then reads "U"
@@ -105,6 +117,8 @@ def _pdf_class() -> Any:
                 self.table._v_align = VAlign.T
 
         def handle_endtag(self, tag: str) -> None:
+            if tag == "div":
+                return
             if tag == "table" and self.table is not None:
                 _fit_rows(self.table, self.pdf)
             self._table_gap = tag == "table"
@@ -136,10 +150,30 @@ def _pdf_class() -> Any:
                 # As fpdf2 breaks a page itself inside write_html's local context.
                 self.pdf._perform_page_break()
 
+        def _lambang(self, src: str) -> None:
+            """The lambang at the kop's left; the kop's text centred in the room beside it,
+            until the kop's rule."""
+            self._end_paragraph()
+            self._column.render()
+            pdf = self.pdf
+            info = pdf.image(src, x=pdf.l_margin, y=pdf.y, h=LAMBANG_MM)
+            inset = float(info.rendered_width) + LAMBANG_GAP_MM
+            self._kop_bottom = pdf.y + LAMBANG_MM
+            self._column = pdf.text_columns(
+                skip_leading_spaces=True,
+                l_margin=pdf.l_margin + inset,
+            )
+            pdf.set_y(pdf.y + 1)
+
         def _rule(self, *, double: bool) -> None:
             """A rule the page's width, close to the text (fpdf2 adds a blank line after
-            its own); the kop surat's is a thick line over a thin one."""
+            its own); the kop surat's is a thick line over a thin one, under the lambang."""
             self._end_paragraph()
+            if self._kop_bottom:
+                self._column.render()
+                self._column = self.pdf.text_columns(skip_leading_spaces=True)
+                self.pdf.set_y(max(self.pdf.y, self._kop_bottom))
+                self._kop_bottom = 0.0
             pdf, y = self.pdf, self.pdf.y + 1
             with pdf.local_context():
                 pdf.set_line_width(0.8 if double else 0.2)
@@ -156,9 +190,9 @@ def _pdf_class() -> Any:
 
 
 def _fit_rows(table: Any, pdf: Any) -> None:
-    """Split each row of a table about to be drawn that does not fit the room left on its
-    page into one that fills the page and one that goes on on the next, under the repeated
-    heading; a row of a few lines moves to the next page whole, as fpdf2 moves any row.
+    """Split each row of a table about to be drawn that is taller than a page into one
+    that fills the page and one that goes on on the next, under the repeated heading; a row
+    that fits on a page moves to the next page whole, as fpdf2 moves any row.
 
     fpdf2 draws a row on one page or raises "row ... too high": this walks the rows as its
     Table.render will, with its own measures (row heights, the lines of each cell).
@@ -187,6 +221,8 @@ def _fit_rows(table: Any, pdf: Any) -> None:
             row, height = rows[i], infos[i].height
             cells: list[list[str]] | None = None
             while y + height > bottom:
+                if top + height <= bottom:
+                    break  # it fits on a page: whole on the next one, never split
                 if cells is None:
                     cells = _cell_lines(table, pdf, i, row)
                 if cells is None:  # not text alone: fpdf2 moves it whole (or raises)

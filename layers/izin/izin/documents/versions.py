@@ -12,7 +12,7 @@ from typing import Any
 
 from izin import sop
 from izin.calendar import to_wib
-from izin.documents.context import build_context
+from izin.documents.context import build_context, signatures_required, unsigned_lines
 from izin.documents.model import (
     CONTENT_TYPE,
     JUDUL,
@@ -27,6 +27,7 @@ from izin.documents.model import (
     Item,
     Jenis,
     PutObject,
+    SignatureMissing,
     load_dinas,
 )
 from izin.documents.pdf import (
@@ -182,8 +183,13 @@ def seal_documents(
     Each gets a new version with the electronic signature block, the approval's id, the
     hash of the version approved and its verification link; sealed versions are written
     once and never changed. Run again with the same approval, it returns what it sealed.
+    SignatureMissing, and nothing sealed, while a line of the BAP to be signed is blank.
     """
     sources = _sources(store, id_izin, now=now, roster=roster, dinas=dinas)
+    if signatures_required():
+        blank = unsigned_lines(sources.steps, sources.roster)
+        if blank:
+            raise SignatureMissing(f"BAP of {id_izin} not yet signed by: {', '.join(blank)}")
     approved = Approval.model_validate(approval)
     approval_id = approved.id_for(id_izin)
     try:
@@ -294,6 +300,8 @@ def _publish(
             "signed_jabatan": seal["jabatan"],
             "signed_at": seal["pada"],
             "sha256_disetujui": seal["sha256_disetujui"],
+            # The version whose HTML that hash is: the naskah the Kepala Dinas approved.
+            "versi_disetujui": versi - 1,
         }
     if not store.put_document_version(id_izin, kind.value, versi, item):
         raise DocumentVersionConflict(f"{kind} v{versi:03d} of {id_izin} already recorded")
