@@ -1,4 +1,5 @@
-"""Record an automatic step (1, 15, 16, 20) on the application and its audit trail.
+"""Record an automatic step (1, 15, 16, 20) on the application and its audit trail; at
+the outcome, email it to every officer who acted on the application.
 
 Input: {id_izin, step, status?}. Output: {step, outcome}.
 """
@@ -8,23 +9,20 @@ from typing import Any
 from izin import wiring
 from izin.models import ProgressRequest
 from izin.observability import MetricUnit, logger, metrics
-from izin.progress import record_step
+from izin.progress import notify_outcome, record_step
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ProgressRequest.model_validate(event)
+    store, roster, now = wiring.store(), wiring.roster(), wiring.now()
     result = record_step(
-        wiring.store(),
-        wiring.roster(),
-        request.id_izin,
-        request.step,
-        now=wiring.now(),
-        status=request.status,
+        store, roster, request.id_izin, request.step, now=now, status=request.status
     )
     metrics.add_metric(name="StepsCompleted", unit=MetricUnit.Count, value=1)
     if result["outcome"]:
+        notify_outcome(store, roster, wiring.mailer(), request.id_izin, now=now)
         metrics.add_metric(
             name=f"Outcome{result['outcome'].title().replace('_', '')}",
             unit=MetricUnit.Count,

@@ -179,3 +179,15 @@ def test_a_field_or_a_decision_sent_twice_is_refused() -> None:
         "disposisi": "Isian ini terkirim lebih dari sekali; kirim satu nilai saja."
     }
     assert set(errors_of(13, decision=["yes", "no"])) == {"decision"}
+
+
+def test_the_kepala_dinas_is_not_told_the_file_goes_on_to_himself() -> None:
+    from izin.tasks.complete import _next_text
+
+    approved = _next_text(sop.step(14), parse(14, decision="yes"))
+    assert "Kepala Dinas)" not in approved and "ditandatangani" in approved
+    returned = _next_text(
+        sop.step(4), parse(4, decision="done", kelengkapan="tidak_lengkap", catatan="AMDAL")
+    )
+    assert "OSS diberi status 11" in returned
+    assert "langkah 05" in _next_text(sop.step(4), parse(4, decision="done"))

@@ -577,6 +577,9 @@ STEPS: tuple[Step, ...] = (
                 otherwise=12,
                 name="Disetujui?",
                 note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Dinas.",
+                yes_text="Disetujui: BAP dan Surat Pengantar ditandatangani secara elektronik "
+                "(langkah 15 dan 16 tercatat bersama persetujuan ini); OSS diberi tahu, "
+                "tembusan ke DPMPTSP dan unggah BAP ke SIINAS berjalan otomatis.",
                 no_text=SENT_BACK_TEXT,
             ),
             Seal(),
