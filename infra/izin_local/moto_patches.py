@@ -488,7 +488,11 @@ def iam_resources(response: Any, action: str) -> list[str]:
     if service in ("ses", "sesv2"):
         sender = body.get("FromEmailAddress") or response.querystring.get("Source", [""])[0]
         address = str(sender).rpartition("<")[2].rstrip(">").strip()
-        return [f"arn:aws:ses:{region}:{account}:identity/{address}"]
+        resources = [f"arn:aws:ses:{region}:{account}:identity/{address}"]
+        if body.get("ConfigurationSetName"):  # SES authorizes the configuration set too
+            name = body["ConfigurationSetName"]
+            resources.append(f"arn:aws:ses:{region}:{account}:configuration-set/{name}")
+        return resources
     if service == "lambda":
         name = unquote(response.raw_path).split("/functions/", 1)[-1].split("/", 1)[0]
         if name.startswith("arn:"):

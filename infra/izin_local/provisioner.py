@@ -62,6 +62,7 @@ _NOTHING_TO_BUILD: Final = frozenset(
         "AWS::Lambda::Permission",
         "AWS::SQS::QueuePolicy",
         "AWS::SNS::TopicPolicy",
+        "AWS::SES::ConfigurationSetEventDestination",  # SES sends no events locally
         "AWS::SNS::Subscription",
         "AWS::S3::BucketPolicy",
     }
@@ -160,6 +161,7 @@ class Provisioner:
             "AWS::SQS::Queue": self._queue,
             "AWS::S3::Bucket": self._bucket,
             "AWS::SNS::Topic": self._topic,
+            "AWS::SES::ConfigurationSet": self._configuration_set,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::SSM::Parameter": self._parameter,
             "AWS::Serverless::StateMachine": self._state_machine,
@@ -353,6 +355,11 @@ class Provisioner:
             {"TopicArn": arn, "TopicName": name},
             properties,
         )
+
+    def _configuration_set(self, logical_id: str, properties: dict[str, Any]) -> Resource:
+        name = self._name(logical_id, properties, "Name")
+        self.client("sesv2").create_configuration_set(ConfigurationSetName=name)
+        return Resource(logical_id, "AWS::SES::ConfigurationSet", name, {}, properties)
 
     def _secret(self, logical_id: str, properties: dict[str, Any]) -> Resource:
         name = self._name(logical_id, properties, "Name")

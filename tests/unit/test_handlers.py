@@ -22,6 +22,7 @@ from izin import wiring
 from izin.documents import DocumentRequest
 from izin.events import InboundEvent
 from izin.mail import Email
+from izin.mail_events import MailEvent
 from izin.memory_store import MemoryStore
 from izin.models import (
     ApplicationRequest,
@@ -52,6 +53,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "deadline": DeadlineRequest,
     "document": DocumentRequest,
     "inbound": InboundEvent,
+    "mail_events": MailEvent,
     "oss_worker": MilestoneMessage,
     "park": ParkRequest,
     "progress": ProgressRequest,
@@ -90,8 +92,10 @@ def test_every_function_has_an_input_model_and_an_event() -> None:
 def test_each_event_is_its_function_s_model(name: str) -> None:
     model, raw = MODELS[name], event(name)
     if "Records" in raw:
-        for record in raw["Records"]:
-            model.model_validate_json(record["body"])
+        for record in raw["Records"]:  # an SQS record's body, an SNS record's message
+            model.model_validate_json(
+                record["body"] if "body" in record else record["Sns"]["Message"]
+            )
     else:
         model.model_validate(raw)
 
@@ -256,6 +260,29 @@ def test_await_event_waits_and_offers_the_record_by_hand_once_late(fakes: Fakes)
 
 def test_progress_records_the_outcome(fakes: Fakes) -> None:
     assert invoke("progress") == {"step": 20, "outcome": "BERLAKU_EFEKTIF"}
+
+
+def test_a_bounce_is_recorded_against_its_application(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izin import observability
+
+    counts: list[str] = []
+    monkeypatch.setattr(observability, "count", lambda name, **_: counts.append(name))
+    assert invoke("mail_events") == {"outcomes": ["email.bounced"]}
+    [entry] = [e for e in fakes.store.audit(ID) if e["action"] == "email.bounced"]
+    assert entry["to"] == ["kasi.lama@disperindag.kalbar.example"]
+    assert "550 5.1.1 user unknown" in entry["note"] and "Permanent" in entry["note"]
+    assert entry["subject"] == "[Izin Perluasan] Tugas langkah 07"
+    assert counts == ["MailBounced"]
+
+
+def test_a_bounce_of_an_email_about_no_application_is_only_logged(fakes: Fakes) -> None:
+    raw = event("mail_events")
+    sns = raw["Records"][0]["Sns"]
+    sns["Message"] = sns["Message"].replace(ID, "IP-TIDAK-ADA")
+    answer = handler_module("mail_events").lambda_handler(raw, Context())
+    assert answer == {"outcomes": ["untagged"]}
 
 
 def test_park_stops_the_application_and_tells_the_operator(fakes: Fakes) -> None:

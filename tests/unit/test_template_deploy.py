@@ -107,3 +107,23 @@ def test_every_checkov_skip_in_the_template_says_why_on_one_line():
 def test_every_queue_is_encrypted_at_rest():
     for name, queue in _of_type("AWS::SQS::Queue").items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
+
+
+def test_every_sender_may_send_under_the_configuration_set_that_reports_bounces():
+    senders = {
+        name: function["Properties"]["Policies"]
+        for name, function in _of_type("AWS::Serverless::Function").items()
+        if any("SESCrudPolicy" in policy for policy in function["Properties"]["Policies"])
+    }
+    assert len(senders) >= 8
+    for name, policies in senders.items():
+        assert any(
+            "configuration-set/${MailConfigurationSet}" in str(policy) for policy in policies
+        ), f"{name} sends email but not under the configuration set: SES would refuse it"
+    environment = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["MAIL_CONFIGURATION_SET"] == {"Ref": "MailConfigurationSet"}
+    destination = RESOURCES["MailEventDestination"]["Properties"]["EventDestination"]
+    assert {"bounce", "complaint"} <= set(destination["MatchingEventTypes"])
+    assert destination["SnsDestination"]["TopicARN"] == {"Ref": "MailEventsTopic"}
+    events = RESOURCES["MailEventsFunction"]["Properties"]["Events"]
+    assert events["MailEvents"]["Properties"]["Topic"] == {"Ref": "MailEventsTopic"}

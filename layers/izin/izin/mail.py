@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
-from typing import Protocol
+from typing import Any, Protocol
 
 from izin.aws import client
+
+TAG = "id_izin"  # the SES message tag naming the application
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Email:
     html: str
     cc: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = field(default=())
+    id_izin: str = ""  # the application it is about: SES reports a bounce against it
 
 
 class Mailer(Protocol):
@@ -59,24 +62,33 @@ def sender(display_name: str, address: str) -> str:
 
 class SesMailer:
     """Sends through Amazon SES (v2) as `sender` (see `sender`); with attachments as a raw
-    MIME message."""
+    MIME message. Under the configuration set, when there is one, tagged with the
+    application: a bounce or a complaint comes back for it (izin.mail_events)."""
 
-    def __init__(self, sender: str) -> None:
+    def __init__(self, sender: str, configuration_set: str = "") -> None:
         self.sender = sender
+        self.configuration_set = configuration_set
 
     def send(self, email: Email) -> None:
         """Send one email through SES."""
         destination = {"ToAddresses": list(email.to), "CcAddresses": list(email.cc)}
+        tracked: dict[str, Any] = {}
+        if self.configuration_set:
+            tracked["ConfigurationSetName"] = self.configuration_set
+            if email.id_izin:  # its charset is SES's tag charset (izin.models.IdIzin)
+                tracked["EmailTags"] = [{"Name": TAG, "Value": email.id_izin}]
         if email.attachments:
             client("sesv2").send_email(
                 FromEmailAddress=self.sender,
                 Destination=destination,
                 Content={"Raw": {"Data": _mime(self.sender, email)}},
+                **tracked,
             )
             return
         client("sesv2").send_email(
             FromEmailAddress=self.sender,
             Destination=destination,
+            **tracked,
             Content={
                 "Simple": {
                     "Subject": {"Data": email.subject, "Charset": "UTF-8"},

@@ -96,6 +96,7 @@ def notify_outcome(
                 + ("berlaku efektif" if efektif else "belum berlaku efektif"),
                 text=render("email/outcome.txt.j2", **context),
                 html=render("email/outcome.html.j2", **context),
+                id_izin=id_izin,
             )
         )
     to = [str(o.email) for o in officers]
@@ -180,6 +181,7 @@ def park(
             subject=f"[Izin Perluasan] TERHENTI: {id_izin} - {error}",
             text=render("email/parked.txt.j2", **context),
             html=render("email/parked.html.j2", **context),
+            id_izin=id_izin,
         )
     )
     return {"status": "TERHENTI", "error": error}

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     bucket_name: str = Field(alias="BUCKET_NAME")
     public_base_url: str = Field(alias="PUBLIC_BASE_URL")
     mail_from: str = Field(alias="MAIL_FROM")
+    # SES's configuration set: bounces and complaints come back (empty: not tracked).
+    mail_configuration_set: str = Field("", alias="MAIL_CONFIGURATION_SET")
     state_machine_arn: str = Field("", alias="STATE_MACHINE_ARN")
     inbound_queue_url: str = Field("", alias="INBOUND_QUEUE_URL")
     siinas_queue_url: str = Field("", alias="SIINAS_QUEUE_URL")

@@ -77,6 +77,7 @@ def send_tembusan(
             text=render("email/tembusan.txt.j2", **context),
             html=render("email/tembusan.html.j2", **context),
             attachments=tuple(attachments),
+            id_izin=id_izin,
         )
     )
     store.record_tembusan(id_izin, {"to": to, "documents": hashes, "at": now.isoformat()})

@@ -33,7 +33,7 @@ def mailer() -> SesMailer:
     """SES, sending as MAIL_FROM under the Dinas's name (dinas.json nama_pengirim_email)."""
     config = settings()
     name = load_dinas(config.dinas_path()).nama_pengirim_email
-    return SesMailer(sender(name, config.mail_from))
+    return SesMailer(sender(name, config.mail_from), config.mail_configuration_set)
 
 
 def roster() -> Roster:
