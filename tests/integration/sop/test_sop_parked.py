@@ -44,7 +44,7 @@ def test_h_a_step_that_fails_for_good_parks_the_application(
     trail_before = endpoints.store.audit(id_izin)
 
     parked = wait_for_status(endpoints.store, id_izin, "TERHENTI")
-    assert parked["reason"]["error"] == "RosterError"
+    assert parked["reason"]["error"] == "SignatoryMissing"  # a letter whose signer the roster lacks
     assert "kepala_dinas" in parked["reason"]["cause"]
     assert parked["current_step"] == 4  # the last step that happened
     assert system.finished(id_izin)["status"] == "FAILED"
@@ -58,7 +58,7 @@ def test_h_a_step_that_fails_for_good_parks_the_application(
     operator = endpoints.roster.first(Role.OPERATOR)
     email = endpoints.outbox.wait_for(lambda m: m.subject.startswith("[Izin Perluasan] TERHENTI"))
     assert email.to == (operator.email,)
-    assert id_izin in email.subject and "RosterError" in (email.text or "")
+    assert id_izin in email.subject and "SignatoryMissing" in (email.text or "")
 
     trail = endpoints.store.audit(id_izin)
     assert trail[: len(trail_before)] == trail_before  # append-only: nothing rewritten
