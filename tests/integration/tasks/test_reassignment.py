@@ -27,7 +27,7 @@ def test_a_reassignment_holds_for_steps_10_and_11_and_the_removed_ketua_is_told(
     officer = Officer(outbox, ID_IZIN, roster)
     for step in (4, 5, 6):
         assert officer.act(step, "done").status == 200
-    team = {"ketua": ketua.nip, "anggota": [anggota.nip]}
+    team: dict[str, str | list[str]] = {"ketua": ketua.nip, "anggota": [anggota.nip]}
     assert officer.act(7, "done", fields=team).status == 200
 
     # The ketua's link is locked by wrong NIPs; the Kasi's alert carries the reassign link.
