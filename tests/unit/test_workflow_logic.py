@@ -355,7 +355,7 @@ def test_the_fifth_wrong_nip_locks_and_each_before_it_says_what_is_left(world: W
     ticket = world.issue(4)
     for left in (4, 3, 2, 1):
         page = world.post(ticket, nip="1" * 18, decision="done")
-        assert page.status == 403 and f"Sisa percobaan: {left};" in page.html
+        assert page.status == 403 and f"Sisa percobaan: {left}." in page.html
         assert status(world, ticket_hash(ticket)) == Status.OPEN
     assert world.post(ticket, nip="1" * 18, decision="done").status == 403
     item = world.store.ticket(ticket_hash(ticket))

@@ -222,11 +222,7 @@ def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: Ta
         updated,
         ctx,
         values=_kept(request.form),
-        errors={
-            "nip": "NIP tidak sesuai dengan petugas yang ditugaskan. "
-            f"Sisa percobaan: {MAX_WRONG_NIPS - int(updated['wrong_nips'])}; "
-            "sesudah itu tautan dikunci."
-        },
+        errors={"nip": "NIP tidak sesuai dengan petugas yang ditugaskan."},
     )
 
 
