@@ -401,7 +401,17 @@ KASI = ROSTER.first(Role.KASI)
 
 def assign_team(world: World) -> None:
     """Step 7 decided: the first Tim Teknis holder leads, the others are members."""
-    world.store.save_step(ID, 7, {"ketua": TEAM[0], "anggota": TEAM[1:], "decision": "done"})
+    world.store.save_step(
+        ID,
+        7,
+        {
+            "ketua": TEAM[0],
+            "anggota": TEAM[1:],
+            "tanggal_mulai": "2026-12-02",
+            "tanggal_selesai": "2026-12-09",
+            "decision": "done",
+        },
+    )
 
 
 def reassign(world: World, ticket: str, to_nip: str) -> None:
@@ -451,6 +461,7 @@ def test_every_member_of_the_team_is_sent_the_surat_tugas(world: World) -> None:
     for copy in copies:
         assert "Surat Tugas" in copy.subject and "/tasks/" not in copy.text
         assert all(ROSTER.by_nip(n).nama in copy.text for n in TEAM)
+        assert "2 Desember 2026 s.d. 9 Desember 2026" in copy.text
     again = len(world.mailer.sent)
     world.issue(8, token="token-2", reminders=1)  # a reminder does not send it again
     assert all("Surat Tugas" not in m.subject for m in world.mailer.sent[again:])

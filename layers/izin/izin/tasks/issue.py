@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from izin import sop
 from izin.event_types import EVENTS
-from izin.formats import tanggal_waktu
+from izin.formats import tanggal, tanggal_waktu
 from izin.mail import Email, Mailer
 from izin.models import StepRequest
 from izin.roster import Officer, Roster
@@ -519,9 +519,14 @@ def surat_tugas_email(
         holder=holder,
         team=team,
         nomor=str(latest.get("nomor") or ""),
-        mulai=s7.get("tanggal_mulai", ""),
-        selesai=s7.get("tanggal_selesai", ""),
+        mulai=_tanggal(s7.get("tanggal_mulai")),
+        selesai=_tanggal(s7.get("tanggal_selesai")),
     )
+
+
+def _tanggal(value: Any) -> str:
+    """A stored YYYY-MM-DD as a letter writes it ("2 Desember 2026")."""
+    return tanggal(date.fromisoformat(str(value))) if value else "-"
 
 
 def overdue_email(
