@@ -101,13 +101,19 @@ SHORTEST_PATH = (
     (13, "yes"),
     (14, "yes"),
 )
+# What an officer must type beyond the page's defaults (the findings start empty).
+WRITTEN: dict[int, Callable[[], dict[str, str]]] = {
+    10: samples.field_inspection,
+    11: samples.bap,
+}
 
 
 def decide_shortest_path(officer: Officer, *, first: int = 4, last: int = 14) -> None:
     """The officers decide steps `first` to `last` along the shortest path, each accepted."""
     for step, decision in SHORTEST_PATH:
         if first <= step <= last:
-            decided = officer.act(step, decision)
+            written = WRITTEN.get(step)
+            decided = officer.act(step, decision, fields=written() if written else None)
             if decided.status != 200:
                 raise RuntimeError(f"step {step} {decision}: answered {decided.status}")
 
@@ -146,8 +152,8 @@ def drive(
     act(7, "done")
     act(8, "yes" if scenario.field_inspection else "no")
     if scenario.field_inspection:
-        act(10, "done", **samples.field_inspection())
-    act(11, "done", kesimpulan=scenario.kesimpulan, **samples.bap())
+        act(10, "done", **WRITTEN[10]())
+    act(11, "done", kesimpulan=scenario.kesimpulan, **WRITTEN[11]())
     for _ in range(scenario.kepala_bidang_returns):
         act(12, "done")
         act(13, "no", catatan="Lampirkan foto lokasi pabrik pada laporan.")

@@ -11,11 +11,19 @@ from izin_local.testing import ROSTER as ROSTER_FILE
 ROSTER = load_roster(ROSTER_FILE)
 APPLICATION = {"id_izin": "IP-1", "data": samples.permohonan("IP-1")}
 TODAY = date(2026, 11, 26)
+# What the Tim Teknis must write at steps 10 and 11: no finding or count is filled for them.
+FINDINGS = {10: samples.field_inspection(), 11: samples.bap()}
+
+
+def posted_with_findings(step: int, fields: dict[str, str | list[str]]) -> dict[str, list[str]]:
+    """The POST, with the findings an officer must type filled as a test's officer would."""
+    sent = {**FINDINGS.get(step, {}), **fields}
+    return {k: v if isinstance(v, list) else [v] for k, v in sent.items()}
 
 
 def parse(step: int, **fields: str | list[str]) -> forms.Submission:
     form = sop.step(step)
-    posted = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
+    posted = posted_with_findings(step, fields)
     return forms.parse(form, posted, forms.defaults(form, APPLICATION, ROSTER, TODAY), ROSTER)
 
 
@@ -25,6 +33,27 @@ def test_fields_a_post_leaves_out_take_their_defaults() -> None:
     assert submission.values["ketua"] == team[0].nip
     assert submission.values["anggota"] == [o.nip for o in team[1:]]
     assert submission.values["tanggal_mulai"] == "2026-11-26"
+
+
+def test_unticking_every_member_is_an_answer_not_the_default_team() -> None:
+    # The page sends the field with an empty value even when no box is ticked.
+    assert errors_of(7, decision="done", anggota=[""]) == {"anggota": "Pilih paling sedikit satu."}
+    assert "anggota" in errors_of(7, decision="done", anggota=[])
+
+
+def test_findings_start_empty_and_must_be_written() -> None:
+    start = forms.defaults(sop.step(10), APPLICATION, ROSTER, TODAY)
+    assert (start["temuan"], start["kondisi_mesin"]) == ("", "")
+    assert start["tanggal_pemeriksaan"] == "2026-11-26"  # a date is a sensible default
+    form = sop.step(10)
+    with pytest.raises(forms.FormInvalid) as invalid:
+        forms.parse(form, {"decision": ["done"]}, start, ROSTER)
+    assert invalid.value.errors == {"kondisi_mesin": "Wajib diisi.", "temuan": "Wajib diisi."}
+    bap = forms.defaults(sop.step(11), APPLICATION, ROSTER, TODAY)
+    assert {bap[k] for k in ("tki_l", "tki_p", "tka_l", "tka_p")} == {""}
+    with pytest.raises(forms.FormInvalid) as invalid:
+        forms.parse(sop.step(11), {"decision": ["done"]}, bap, ROSTER)
+    assert set(invalid.value.errors) == {"tki_l", "tki_p", "tka_l", "tka_p"}
 
 
 def test_the_bap_starts_from_the_application_s_figures() -> None:
@@ -118,7 +147,7 @@ def test_a_choice_outside_its_list_and_a_bad_date_are_errors() -> None:
 def errors_of(step: sop.Step | int, **fields: str | list[str]) -> dict[str, str]:
     """The errors a POST of these fields is refused with (it must be refused)."""
     form = sop.step(step) if isinstance(step, int) else step
-    posted = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
+    posted = posted_with_findings(form.number if isinstance(step, int) else 0, fields)
     with pytest.raises(forms.FormInvalid) as invalid:
         forms.parse(form, posted, forms.defaults(form, APPLICATION, ROSTER, TODAY), ROSTER)
     return invalid.value.errors

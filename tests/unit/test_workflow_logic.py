@@ -51,10 +51,10 @@ class FakeMailer:
     def send(self, email: Email) -> None:
         self.sent.append(email)
 
-    def last_ticket(self) -> str:
-        """The ticket in the newest email's task link."""
-        match = re.search(r"/tasks/([A-Za-z0-9_-]+)", self.sent[-1].text)
-        assert match, self.sent[-1].text
+    def last_ticket(self, index: int = -1) -> str:
+        """The ticket in the task link of the newest email (or of the email at `index`)."""
+        match = re.search(r"/tasks/([A-Za-z0-9_-]+)", self.sent[index].text)
+        assert match, self.sent[index].text
         return match.group(1)
 
 
@@ -109,6 +109,7 @@ class World:
             timeout_seconds=3600,
             deadline=self.now + timedelta(days=1),
         )
+        first = len(self.mailer.sent)
         tasks.issue_task(
             request,
             store=self.store,
@@ -117,7 +118,7 @@ class World:
             public_base_url=BASE,
             now=self.now,
         )
-        return self.mailer.last_ticket()
+        return self.mailer.last_ticket(first)  # the officer's email comes first
 
     def ctx(self) -> tasks.TaskContext:
         return tasks.TaskContext(
@@ -151,6 +152,18 @@ def record(world: World) -> dict[str, Any]:
     item = world.store.application(ID)
     assert item is not None
     return item
+
+
+def ticket_of(world: World, ticket: str) -> dict[str, Any]:
+    """A ticket's item, by the secret in its link."""
+    item = world.store.ticket(ticket_hash(ticket))
+    assert item is not None
+    return item
+
+
+def assignee(world: World, ticket: str) -> str:
+    """The NIP a ticket is for."""
+    return str(ticket_of(world, ticket)["assignee"]["nip"])
 
 
 def status(world: World, digest: str) -> str:
@@ -325,6 +338,150 @@ def test_an_invalid_form_is_shown_again_and_decides_nothing(world: World) -> Non
     ticket = world.issue(4)
     assert world.post(ticket, nip=OPERATOR, decision="yes").status == 422
     assert status(world, ticket_hash(ticket)) == Status.OPEN
+
+
+def test_an_empty_nip_is_not_an_attempt(world: World) -> None:
+    ticket = world.issue(4)
+    for _ in range(6):
+        page = world.post(ticket, nip="  ", decision="done")
+        assert page.status == 422 and "Isi NIP Anda." in page.html
+    item = world.store.ticket(ticket_hash(ticket))
+    assert item is not None and (item["status"], item["wrong_nips"]) == (Status.OPEN, 0)
+    assert world.post(ticket, decision="done").status == 422  # no field at all: the same
+    assert "task.wrong_nip" not in world.store.actions()
+
+
+def test_the_fifth_wrong_nip_locks_and_each_before_it_says_what_is_left(world: World) -> None:
+    ticket = world.issue(4)
+    for left in (4, 3, 2, 1):
+        page = world.post(ticket, nip="1" * 18, decision="done")
+        assert page.status == 403 and f"Sisa percobaan: {left}." in page.html
+        assert status(world, ticket_hash(ticket)) == Status.OPEN
+    assert world.post(ticket, nip="1" * 18, decision="done").status == 403
+    item = world.store.ticket(ticket_hash(ticket))
+    assert item is not None and (item["status"], item["wrong_nips"]) == (Status.LOCKED, 5)
+
+
+# -- no silent defaults --------------------------------------------------------------------
+
+
+def test_unticking_every_member_is_a_422_by_the_field_not_the_default_team(
+    world: World,
+) -> None:
+    ticket = world.issue(7)
+    shown = tasks.show_task(tasks.Request(ticket), world.ctx()).html
+    assert '<input type="hidden" name="anggota" value="">' in shown
+    kasi = ROSTER.first(Role.KASI).nip
+    # What a browser sends with every box unticked: the page's empty hidden field alone.
+    page = world.post(ticket, nip=kasi, decision="done", anggota="")
+    assert page.status == 422 and 'id="e-anggota"' in page.html
+    assert "Pilih paling sedikit satu." in page.html
+    assert " checked" not in page.html  # shown again as sent: empty
+    assert status(world, ticket_hash(ticket)) == Status.OPEN and world.callbacks.outputs == []
+
+
+def test_the_findings_start_empty_and_are_asked_for(world: World) -> None:
+    ticket = world.issue(10)
+    page = tasks.show_task(tasks.Request(ticket), world.ctx()).html
+    assert "></textarea>" in page and "Tidak ada temuan.</textarea>" not in page
+    assert "berfungsi.</textarea>" not in page
+    ketua = ROSTER.holders(Role.TIM_TEKNIS)[0].nip
+    refused = world.post(ticket, nip=ketua, decision="done")
+    assert refused.status == 422
+    assert 'id="e-temuan"' in refused.html and 'id="e-kondisi_mesin"' in refused.html
+    filled = {"nip": ketua, "decision": "done", **samples.field_inspection()}
+    assert world.post(ticket, **filled).status == 200
+
+
+# -- assignments hold: a reassignment, the team, the reminders -------------------------------
+
+TEAM = [o.nip for o in ROSTER.holders(Role.TIM_TEKNIS)]
+KASI = ROSTER.first(Role.KASI)
+
+
+def assign_team(world: World) -> None:
+    """Step 7 decided: the first Tim Teknis holder leads, the others are members."""
+    world.store.save_step(
+        ID,
+        7,
+        {
+            "ketua": TEAM[0],
+            "anggota": TEAM[1:],
+            "tanggal_mulai": "2026-12-02",
+            "tanggal_selesai": "2026-12-09",
+            "decision": "done",
+        },
+    )
+
+
+def reassign(world: World, ticket: str, to_nip: str) -> None:
+    tasks.reassign_task(
+        ticket_hash(ticket),
+        to_nip,
+        store=world.store,
+        mailer=world.mailer,
+        roster=ROSTER,
+        public_base_url=BASE,
+        now=world.now,
+        by=KASI.model_dump(mode="json"),
+        reason="Ketua sedang cuti.",
+    )
+
+
+def test_a_reassignment_holds_for_the_later_steps_of_that_role(world: World) -> None:
+    assign_team(world)
+    step8 = world.issue(8, token="t8")
+    assert assignee(world, step8) == TEAM[0]
+    sent_before = len(world.mailer.sent)
+    reassign(world, step8, TEAM[1])
+    moved, told = world.mailer.sent[sent_before:]
+    budi, yuliana = ROSTER.by_nip(TEAM[0]), ROSTER.by_nip(TEAM[1])
+    assert moved.to == (str(yuliana.email),) and "Langkah 08 " in moved.subject
+    assert told.to == (str(budi.email),) and "dialihkan" in told.subject
+    assert yuliana.nama in told.text and "Ketua sedang cuti." in told.text
+    assert "/tasks/" not in told.text
+    (entry,) = [e for e in world.store.audit(ID) if e["action"] == "task.reassigned"]
+    assert (entry["from_nip"], entry["to_nip"]) == (TEAM[0], TEAM[1])
+    assert (entry["from"], entry["to"], entry["nip"]) == (budi.nama, yuliana.nama, KASI.nip)
+    for step in (10, 11):
+        ticket = world.issue(step, token=f"t{step}")
+        assert assignee(world, ticket) == TEAM[1]
+        assert world.mailer.sent[-1].to == (str(yuliana.email),)
+    kasi_task = world.issue(12)  # another role's step stays with its holder
+    assert assignee(world, kasi_task) == KASI.nip
+
+
+def test_every_member_of_the_team_is_sent_the_surat_tugas(world: World) -> None:
+    assign_team(world)
+    first = len(world.mailer.sent)
+    world.issue(8)
+    task, *copies = world.mailer.sent[first:]
+    assert task.to == (str(ROSTER.by_nip(TEAM[0]).email),)
+    assert sorted(c.to for c in copies) == sorted((str(ROSTER.by_nip(n).email),) for n in TEAM[1:])
+    for copy in copies:
+        assert "Surat Tugas" in copy.subject and "/tasks/" not in copy.text
+        assert all(ROSTER.by_nip(n).nama in copy.text for n in TEAM)
+        assert "2 Desember 2026 s.d. 9 Desember 2026" in copy.text
+    again = len(world.mailer.sent)
+    world.issue(8, token="token-2", reminders=1)  # a reminder does not send it again
+    assert all("Surat Tugas" not in m.subject for m in world.mailer.sent[again:])
+
+
+def test_a_reminder_goes_to_the_holder_alone_and_the_supervisor_gets_a_link_apart(
+    world: World,
+) -> None:
+    first = len(world.mailer.sent)
+    reminded = world.issue(4, reminders=1)
+    reminder, supervisor = world.mailer.sent[first:]
+    operator = ROSTER.first(Role.OPERATOR)
+    assert (reminder.to, reminder.cc) == ((str(operator.email),), ())
+    assert reminder.text.count("/tasks/") == 1 and "PENGINGAT 1" in reminder.subject
+    assert (supervisor.to, supervisor.cc) == ((str(KASI.email),), ())
+    link = world.mailer.last_ticket()
+    assert link != reminded and reminded not in supervisor.text + supervisor.html
+    assert ticket_of(world, link)["kind"] == tasks.Kind.REASSIGN
+    assert assignee(world, link) == KASI.nip
+    assert world.post(link, nip=KASI.nip, decision="done").status == 200  # it moves the task
 
 
 # -- a parked application's data, repaired ------------------------------------------------

@@ -439,13 +439,13 @@ STEPS: tuple[Step, ...] = (
                 "kondisi_mesin",
                 "Kondisi mesin dan peralatan",
                 FieldKind.TEXTAREA,
-                default="Mesin dan peralatan terpasang dan berfungsi.",
+                hint="Yang dilihat: mesin apa, terpasang atau belum, berfungsi atau tidak.",
             ),
             FormField(
                 "temuan",
                 "Temuan pemeriksaan lapangan",
                 FieldKind.TEXTAREA,
-                default="Tidak ada temuan.",
+                hint="Tulis \u201cTidak ada temuan.\u201d bila memang tidak ada.",
             ),
         ),
         decisions=(Decision.DONE,),
@@ -484,7 +484,13 @@ STEPS: tuple[Step, ...] = (
                 amount=Amount.RUPIAH,
             ),
             *(
-                FormField(name, label, FieldKind.NUMBER, default="0", amount=Amount.COUNT)
+                FormField(
+                    name,
+                    label,
+                    FieldKind.NUMBER,
+                    amount=Amount.COUNT,
+                    hint="Jumlah orang menurut pemeriksaan; isi 0 bila tidak ada.",
+                )
                 for name, label in (
                     ("tki_l", "Tenaga kerja Indonesia laki-laki"),
                     ("tki_p", "Tenaga kerja Indonesia perempuan"),

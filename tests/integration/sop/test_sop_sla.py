@@ -27,7 +27,7 @@ def submit_application(system: System, id_izin: str) -> None:
     submit(system.endpoints, id_izin)
 
 
-def test_g_a_late_officer_is_reminded_the_supervisor_copied_the_old_link_dead(
+def test_g_a_late_officer_is_reminded_the_supervisor_told_apart_the_old_link_dead(
     fast_system: System,
 ) -> None:
     system, id_izin = fast_system, "IP-SLA-001"
@@ -41,8 +41,14 @@ def test_g_a_late_officer_is_reminded_the_supervisor_copied_the_old_link_dead(
     reminder = outbox.wait_for(
         lambda m: is_task_email(m, id_izin, 4) and m.subject.startswith("PENGINGAT 1"), timeout=30
     )
-    assert reminder.to == (operator.email,)
-    assert reminder.cc == (kasi.email,)
+    assert (reminder.to, reminder.cc) == ((operator.email,), ())
+    # The Operator's link is theirs alone: the Kasi gets a link of their own, to move the task.
+    apart = outbox.wait_for(
+        lambda m: "Terlambat" in m.subject and id_izin in (m.text or ""), timeout=10
+    )
+    assert (apart.to, apart.cc) == ((kasi.email,), ())
+    reassign_link = next(link for link in apart.links if "/tasks/" in link)
+    assert reassign_link not in reminder.links
     old_link = next(link for link in first.links if "/tasks/" in link)
     new_link = next(link for link in reminder.links if "/tasks/" in link)
     assert new_link != old_link

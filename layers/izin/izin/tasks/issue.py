@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from izin import sop
 from izin.event_types import EVENTS
-from izin.formats import tanggal_waktu
+from izin.formats import tanggal, tanggal_waktu
 from izin.mail import Email, Mailer
 from izin.models import StepRequest
 from izin.roster import Officer, Roster
@@ -35,6 +35,9 @@ class NotRepairable(LookupError):
 
 
 PARKED = "TERHENTI"
+# The application's record keeps, by role, the NIP a reassignment moved the role's tasks to:
+# later steps of that role go to them too (a Tim Teknis step: instead of the ketua).
+ASSIGNMENTS = "petugas_dialihkan"
 
 
 def task_url(public_base_url: str, ticket: str) -> str:
@@ -42,8 +45,24 @@ def task_url(public_base_url: str, ticket: str) -> str:
     return f"{public_base_url.rstrip('/')}/tasks/{ticket}"
 
 
+def held_by(role: Role, application: Mapping[str, Any], roster: Roster) -> Officer | None:
+    """The officer a reassignment made this application's holder of `role`, while the roster
+    still gives them that role."""
+    nip = (application.get(ASSIGNMENTS) or {}).get(role.value)
+    return next((o for o in roster.holders(role) if o.nip == nip), None) if nip else None
+
+
+def holder_for(role: Role, application: Mapping[str, Any], roster: Roster) -> Officer:
+    """Who holds a role for this application: the one it was reassigned to, else the roster's."""
+    return held_by(role, application, roster) or roster.first(role)
+
+
 def assignee_for(step: Step, store: Store, id_izin: str, roster: Roster) -> Officer:
-    """Who acts on a step: the Tim Teknis's ketua, once chosen, else the role's holder."""
+    """Who acts on a step: whoever a reassignment gave the role to, else the Tim Teknis's
+    ketua once chosen, else the role's holder."""
+    held = held_by(step.actor, store.application(id_izin) or {}, roster)
+    if held is not None:
+        return held
     if step.actor == Role.TIM_TEKNIS:
         ketua = store.step_data(id_izin, sop.step_of_field("ketua").number).get("ketua")
         if ketua:
@@ -51,9 +70,11 @@ def assignee_for(step: Step, store: Store, id_izin: str, roster: Roster) -> Offi
     return roster.first(step.actor)
 
 
-def reassigner_for(role: Role, roster: Roster) -> Officer:
+def reassigner_for(
+    role: Role, roster: Roster, application: Mapping[str, Any] | None = None
+) -> Officer:
     """Who may move a task of this role: its supervisor, else the Kepala Bidang."""
-    return roster.first(SUPERVISOR.get(role) or Role.KEPALA_BIDANG)
+    return holder_for(SUPERVISOR.get(role) or Role.KEPALA_BIDANG, application or {}, roster)
 
 
 def send_back_note(store: Store, step: Step, id_izin: str) -> dict[str, Any] | None:
@@ -118,7 +139,7 @@ def issue_repair(
     step = sop.step(step_number)
     if not step.fields or not store.step_data(id_izin, step_number):
         raise NotRepairable(f"{id_izin} keeps no form data of step {step.code}")
-    operator = roster.first(Role.OPERATOR)
+    operator = holder_for(Role.OPERATOR, application, roster)
     fields = {"kind": Kind.REPAIR, "step": step_number, "task_token": None}
     ticket, _ = open_ticket(
         store,
@@ -181,12 +202,7 @@ def issue_task(
             "reminders": request.reminders,
         },
     )
-    reassign_url = None
-    if request.reminders:
-        reassigner = reassigner_for(officer.role, roster)
-        reassign_url = task_url(
-            public_base_url, _issue_reassign(issuer, application, digest, reassigner)
-        )
+    supervisor = _supervisor(officer, roster, application) if request.reminders else None
     mailer.send(
         task_email(
             step,
@@ -195,13 +211,32 @@ def issue_task(
             url=task_url(public_base_url, ticket),
             deadline=request.deadline,
             reminders=request.reminders,
-            supervisor=_supervisor(officer, roster) if request.reminders else None,
+            supervisor=supervisor,
             note=send_back_note(store, step, request.id_izin)
             if sop.sent_back_by(step.number)
             else None,
-            reassign_url=reassign_url,
         )
     )
+    if supervisor is not None:
+        # The officer's link is personal: the supervisor gets a link of their own, to move
+        # the task, in an email of their own.
+        link = _issue_reassign(issuer, application, digest, supervisor)
+        mailer.send(
+            overdue_email(
+                step,
+                application,
+                officer,
+                supervisor,
+                reassign_url=task_url(public_base_url, link),
+                deadline=request.deadline,
+                reminders=request.reminders,
+            )
+        )
+    if step.number == SURAT_TUGAS_READ_AT and not request.reminders:
+        team = tim_teknis(store, request.id_izin, roster)
+        for _, member in team:
+            if member.nip != officer.nip:
+                mailer.send(surat_tugas_email(step, application, member, officer, team, store))
     return digest
 
 
@@ -227,7 +262,7 @@ def issue_manual_task(
     issuer = Issuer(store, mailer, roster, public_base_url, now)
     application = _application(store, id_izin)
     form = sop.UPLOAD_BY_HAND if kind == Kind.UPLOAD else EVENTS[event].record_task
-    officer = roster.first(Role.OPERATOR)
+    officer = holder_for(Role.OPERATOR, application, roster)
     fields: dict[str, Any] = {
         "kind": kind,
         "step": form.number,
@@ -294,6 +329,15 @@ def reassign_task(
         current=task.get("kind") != Kind.RECORD,
         replaces=task_hash,
     )
+    # The role stays with the new officer for this application's later steps.
+    store.update_application(
+        task["id_izin"],
+        {
+            ASSIGNMENTS: {**(application.get(ASSIGNMENTS) or {}), form.actor.value: officer.nip},
+            "updated_at": now.isoformat(),
+        },
+    )
+    removed = task["assignee"]
     store.append_audit(
         task["id_izin"],
         {
@@ -301,8 +345,10 @@ def reassign_task(
             "step": form.number,
             "actor": by.get("nama", ""),
             "nip": by.get("nip", ""),
-            "from": task["assignee"]["nama"],
+            "from": removed["nama"],
+            "from_nip": removed["nip"],
             "to": officer.nama,
+            "to_nip": officer.nip,
             "note": f"tugas langkah {form.code} dialihkan kepada {officer.nama}"
             + (f": {reason}" if reason else ""),
         },
@@ -319,9 +365,10 @@ def reassign_task(
             reminders=int(task.get("reminders", 0)),
             supervisor=None,
             note=None,
-            reassign_url=None,
         )
     )
+    if removed["nip"] != officer.nip and removed.get("email"):
+        mailer.send(reassigned_email(form, application, removed, officer, by=by, reason=reason))
     return digest
 
 
@@ -426,10 +473,109 @@ def _issue_reassign(
     return ticket
 
 
-def _supervisor(officer: Officer, roster: Roster) -> Officer | None:
+def _supervisor(officer: Officer, roster: Roster, application: Mapping[str, Any]) -> Officer | None:
     role = SUPERVISOR.get(officer.role)
-    holders = roster.holders(role) if role else ()
-    return holders[0] if holders else None
+    if role is None or not roster.holders(role):
+        return None
+    return holder_for(role, application, roster)
+
+
+# The first step of the Tim Teknis after the Surat Tugas: its email goes to the ketua (or
+# whoever holds the task), and each other member of the team is sent the Surat Tugas.
+SURAT_TUGAS_READ_AT = 8
+
+
+def tim_teknis(store: Store, id_izin: str, roster: Roster) -> list[tuple[str, Officer]]:
+    """The Tim Teknis chosen at step 7 as (kedudukan, officer), the ketua first."""
+    s7 = store.step_data(id_izin, sop.step_of_field("ketua").number)
+    ketua = str(s7.get("ketua") or "")
+    return [
+        ("Ketua" if nip == ketua else "Anggota", roster.by_nip(nip))
+        for nip in dict.fromkeys([ketua, *(s7.get("anggota") or [])])
+        if nip
+    ]
+
+
+def surat_tugas_email(
+    step: Step,
+    application: Mapping[str, Any],
+    member: Officer,
+    holder: Officer,
+    team: list[tuple[str, Officer]],
+    store: Store,
+) -> Email:
+    """A team member's copy of the Surat Tugas: who is on the team, for what, until when."""
+    id_izin = application["id_izin"]
+    s7 = store.step_data(id_izin, sop.step_of_field("ketua").number)
+    versions = store.document_versions(id_izin, "surat_tugas")
+    latest = max(versions, key=lambda v: int(v["versi"])) if versions else {}
+    return _email(
+        str(member.email),
+        "[Izin Perluasan] Surat Tugas Tim Teknis",
+        "surat_tugas",
+        application,
+        step=step,
+        officer=member,
+        holder=holder,
+        team=team,
+        nomor=str(latest.get("nomor") or ""),
+        mulai=_tanggal(s7.get("tanggal_mulai")),
+        selesai=_tanggal(s7.get("tanggal_selesai")),
+    )
+
+
+def _tanggal(value: Any) -> str:
+    """A stored YYYY-MM-DD as a letter writes it ("2 Desember 2026")."""
+    return tanggal(date.fromisoformat(str(value))) if value else "-"
+
+
+def overdue_email(
+    step: Step,
+    application: Mapping[str, Any],
+    officer: Officer,
+    supervisor: Officer,
+    *,
+    reassign_url: str,
+    deadline: datetime,
+    reminders: int,
+) -> Email:
+    """To the supervisor: a step is late with this officer; their own link to move it."""
+    return _email(
+        str(supervisor.email),
+        f"[Izin Perluasan] Terlambat: langkah {step.code} {step.activity}",
+        "reassign",
+        application,
+        step=step,
+        officer=officer,
+        supervisor=supervisor,
+        reminders=reminders,
+        deadline=tanggal_waktu(deadline),
+        reassign_url=reassign_url,
+        role_title=ROLE_TITLES[officer.role],
+    )
+
+
+def reassigned_email(
+    step: Step,
+    application: Mapping[str, Any],
+    removed: Mapping[str, Any],
+    officer: Officer,
+    *,
+    by: Mapping[str, Any],
+    reason: str,
+) -> Email:
+    """To the officer a task was taken from: who has it now, and that their link is void."""
+    return _email(
+        str(removed["email"]),
+        f"[Izin Perluasan] Tugas langkah {step.code} dialihkan",
+        "reassigned",
+        application,
+        step=step,
+        removed=removed,
+        officer=officer,
+        by=by,
+        reason=reason,
+    )
 
 
 def task_email(
@@ -442,29 +588,34 @@ def task_email(
     reminders: int,
     supervisor: Officer | None,
     note: Mapping[str, Any] | None,
-    reassign_url: str | None,
 ) -> Email:
-    """The email asking an officer to act (a reminder says so, and copies the supervisor)."""
-    data = application["data"]
+    """The email asking an officer to act (a reminder says so, and that the supervisor was
+    told); to the officer alone, since its link is theirs."""
     prefix = f"PENGINGAT {reminders}: " if reminders else ""
-    company = data["perusahaan"]["nama"]
-    subject = f"{prefix}[Izin Perluasan] Langkah {step.code} {step.activity} - {company}"
-    context = {
-        "step": step,
-        "data": data,
-        "officer": officer,
-        "url": url,
-        "deadline": tanggal_waktu(deadline),
-        "reminders": reminders,
-        "supervisor": supervisor,
-        "note": note,
-        "role_title": ROLE_TITLES[officer.role],
-        "reassign_url": reassign_url,
-    }
+    return _email(
+        str(officer.email),
+        f"{prefix}[Izin Perluasan] Langkah {step.code} {step.activity}",
+        "task",
+        application,
+        step=step,
+        officer=officer,
+        url=url,
+        deadline=tanggal_waktu(deadline),
+        reminders=reminders,
+        supervisor=supervisor,
+        note=note,
+        role_title=ROLE_TITLES[officer.role],
+    )
+
+
+def _email(
+    to: str, subject: str, template: str, application: Mapping[str, Any], **context: Any
+) -> Email:
+    """One email to one address: the subject ends with the company; email/{template}.*.j2."""
+    data = application["data"]
     return Email(
-        to=(str(officer.email),),
-        cc=(str(supervisor.email),) if supervisor else (),
-        subject=subject,
-        text=render("email/task.txt.j2", **context),
-        html=render("email/task.html.j2", **context),
+        to=(to,),
+        subject=f"{subject} - {data['perusahaan']['nama']}",
+        text=render(f"email/{template}.txt.j2", data=data, **context),
+        html=render(f"email/{template}.html.j2", data=data, **context),
     )

@@ -84,6 +84,10 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
     form = form_of(ticket)
     application = ctx.store.application(ticket["id_izin"]) or {}
     nip = (request.form.get("nip") or [""])[-1].strip()
+    if not nip:  # nothing typed is no attempt: it is not counted towards the lock
+        return _form_page(
+            422, ticket, ctx, values=_kept(request.form), errors={"nip": "Isi NIP Anda."}
+        )
     if nip != ticket["assignee"]["nip"]:
         return _wrong_nip(digest, ticket, request, ctx)
     try:
@@ -226,7 +230,7 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
     """Tell the Kasi (or the role's supervisor) and give them the link to reassign the task."""
     form = form_of(ticket)
     application = ctx.store.application(ticket["id_izin"]) or {}
-    reassigner = reassigner_for(form.actor, ctx.roster)
+    reassigner = reassigner_for(form.actor, ctx.roster, application)
     issuer = Issuer(ctx.store, ctx.mailer, ctx.roster, ctx.public_base_url, ctx.now)
     link = _issue_reassign(issuer, application, digest, reassigner)
     context = {
