@@ -57,3 +57,19 @@ def test_an_email_with_attachments_is_tracked_too(ses: list[dict[str, object]]) 
 def test_without_a_configuration_set_nothing_is_tracked(ses: list[dict[str, object]]) -> None:
     SesMailer(FROM).send(Email(to=("a@x.example",), subject="s", text="t", html="", id_izin="I"))
     assert "ConfigurationSetName" not in ses[0] and "EmailTags" not in ses[0]
+
+
+def test_every_email_the_layer_builds_names_its_application() -> None:
+    import ast
+    from pathlib import Path
+
+    layer = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
+    built = [
+        (path.name, node.lineno)
+        for path in layer.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") == "Email"
+        and not any(k.arg == "id_izin" for k in node.keywords)
+    ]
+    assert built == [], "an email without id_izin: its bounce would reach no application"

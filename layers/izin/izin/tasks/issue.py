@@ -288,6 +288,7 @@ def issue_manual_task(
             ),
             text=render("email/manual.txt.j2", **context),
             html=render("email/manual.html.j2", **context),
+            id_izin=id_izin,
         )
     )
     return digest
@@ -618,4 +619,5 @@ def _email(
         subject=f"{subject} - {data['perusahaan']['nama']}",
         text=render(f"email/{template}.txt.j2", data=data, **context),
         html=render(f"email/{template}.html.j2", data=data, **context),
+        id_izin=str(application["id_izin"]),
     )

@@ -246,6 +246,7 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
             subject=f"[Izin Perluasan] Tautan langkah {form.code} dikunci - {ticket['id_izin']}",
             text=render("email/locked.txt.j2", **context),
             html=render("email/locked.html.j2", **context),
+            id_izin=str(ticket["id_izin"]),
         )
     )
     _audit_system(
