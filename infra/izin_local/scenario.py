@@ -101,10 +101,11 @@ SHORTEST_PATH = (
     (13, "yes"),
     (14, "yes"),
 )
-# What an officer must type beyond the page's defaults (the findings start empty).
+# What an officer must type beyond the page's defaults (the findings start empty); looked
+# up when typed, so a test can give the samples other text.
 WRITTEN: dict[int, Callable[[], dict[str, str]]] = {
-    10: samples.field_inspection,
-    11: samples.bap,
+    10: lambda: samples.field_inspection(),
+    11: lambda: samples.bap(),
 }
 
 
