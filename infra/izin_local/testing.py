@@ -102,6 +102,16 @@ class System:
             if "stateEnteredEventDetails" in e
         ]
 
+    def oss_statuses(self, id_izin: str) -> list[Any]:
+        """The receiveLicenseStatus calls OSS received for this application, in order."""
+        assert self.runtime.oss is not None
+        return [
+            r
+            for r in self.runtime.oss.requests
+            if r.path == "/receiveLicenseStatus"
+            and (r.json or {}).get("IZINSTATUS", {}).get("id_izin") == id_izin
+        ]
+
     def final_output(self, id_izin: str) -> dict[str, Any]:
         """The execution's output."""
         output: dict[str, Any] = json.loads(self.execution(id_izin).get("output") or "{}")

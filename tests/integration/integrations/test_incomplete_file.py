@@ -10,8 +10,6 @@ from izin_local.officer import Officer, http_get, http_post_form, parse_task_pag
 from izin_local.scenario import post, submit, wait_for_step
 from izin_local.testing import System, wait_for_status
 
-from .test_oss_status import statuses
-
 MISSING = "Persetujuan lingkungan (AMDAL) belum diunggah."
 
 
@@ -39,8 +37,8 @@ def test_an_incomplete_file_goes_back_to_the_applicant_and_returns_with_siinas(
     status, page = http_post_form(link, {**values, "catatan": [MISSING]})
     assert status == 200 and "status 11" in page
 
-    wait_until(lambda: statuses(system, id_izin), timeout=30, what="OSS told status 11")
-    [told] = [r.json["IZINSTATUS"] for r in statuses(system, id_izin)]
+    wait_until(lambda: system.oss_statuses(id_izin), timeout=30, what="OSS told status 11")
+    [told] = [r.json["IZINSTATUS"] for r in system.oss_statuses(id_izin)]
     assert told["kd_status"] == "11" and told["keterangan"] == f"Dokumen belum lengkap: {MISSING}"
     waiting = wait_for_status(endpoints.store, id_izin, "MENUNGGU_SIINAS")
     assert waiting["current_step"] == 2
@@ -54,4 +52,4 @@ def test_an_incomplete_file_goes_back_to_the_applicant_and_returns_with_siinas(
     states = system.states(id_izin)
     assert states.count("04 Operator - Menerima Notifikasi Verifikasi Teknis") == 2
     assert "04 OSS - Dokumen Belum Lengkap" in states
-    assert [r.json["IZINSTATUS"]["kd_status"] for r in statuses(system, id_izin)] == ["11"]
+    assert [r.json["IZINSTATUS"]["kd_status"] for r in system.oss_statuses(id_izin)] == ["11"]

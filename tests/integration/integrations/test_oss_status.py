@@ -43,13 +43,7 @@ PATHS: dict[str, tuple[Scenario, list[str]]] = {
 
 def statuses(system: System, id_izin: str) -> list[RecordedRequest]:
     """The receiveLicenseStatus calls OSS received for this application, in order."""
-    assert system.runtime.oss is not None
-    return [
-        r
-        for r in system.runtime.oss.requests
-        if r.path == "/receiveLicenseStatus"
-        and (r.json or {}).get("IZINSTATUS", {}).get("id_izin") == id_izin
-    ]
+    return system.oss_statuses(id_izin)
 
 
 def received(system: System, id_izin: str, count: int) -> list[RecordedRequest]:
