@@ -21,7 +21,7 @@ from izin import settings as settings_module
 from izin import wiring
 from izin.documents import DocumentRequest
 from izin.events import InboundEvent
-from izin.mail import Email
+from izin.mail import MemoryMailer
 from izin.mail_events import MailEvent
 from izin.memory_store import MemoryStore
 from izin.models import (
@@ -121,14 +121,6 @@ class Context:
     aws_request_id: str = "req-1"
 
 
-class FakeMailer:
-    def __init__(self) -> None:
-        self.sent: list[Email] = []
-
-    def send(self, email: Email) -> None:
-        self.sent.append(email)
-
-
 class FakeCallbacks:
     def __init__(self) -> None:
         self.outputs: list[tuple[str, dict[str, Any]]] = []
@@ -140,7 +132,7 @@ class FakeCallbacks:
 @dataclass
 class Fakes:
     store: MemoryStore
-    mailer: FakeMailer
+    mailer: MemoryMailer
     callbacks: FakeCallbacks
 
 
@@ -155,7 +147,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
     }.items():
         monkeypatch.setenv(name, value)
     settings_module.settings.cache_clear()
-    store, mailer, callbacks = MemoryStore(), FakeMailer(), FakeCallbacks()
+    store, mailer, callbacks = MemoryStore(), MemoryMailer(), FakeCallbacks()
     permohonan = samples.permohonan(ID)
     store.create_application(
         ID,

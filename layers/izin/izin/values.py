@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import functools
 import json
-import math
 import re
 import unicodedata
 from datetime import date
@@ -52,6 +51,14 @@ def _ranges() -> tuple[list[int], list[int]]:
     text = resources.files("izin").joinpath(CHARACTERS_FILE).read_text(encoding="utf-8")
     pairs = json.loads(text)["ranges"]
     return [start for start, _ in pairs], [end for _, end in pairs]
+
+
+def drawable_characters() -> list[str]:
+    """Every character a text field may hold (newline aside), in code point order."""
+    starts, ends = _ranges()
+    return [
+        chr(p) for first, last in zip(starts, ends, strict=True) for p in range(first, last + 1)
+    ]
 
 
 def drawable(char: str) -> bool:
@@ -149,8 +156,3 @@ def calendar_date(value: str) -> str:
         "must be a calendar date written YYYY-MM-DD",
         "Tanggal tidak valid (format TTTT-BB-HH).",
     )
-
-
-def is_finite_number(value: Any) -> bool:
-    """Whether a JSON number is one DynamoDB and the documents can hold at all."""
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
