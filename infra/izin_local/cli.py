@@ -138,6 +138,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from izin_local import samples
     from izin_local.webhook_client import envelope, post_event
 
+    if args.event == "receive-nib":
+        return _receive_nib(args)
+
     events: dict[str, tuple[str, str, Callable[[str], dict[str, Any]]]] = {
         "permohonan": ("oss", "permohonan.diajukan", samples.permohonan),
         "verifikasi": ("siinas", "verifikasi.diajukan", samples.verifikasi),
@@ -156,6 +159,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     print(f"{source} {event_type} {args.id_izin}: {status} {json.dumps(answer)}")
     return 0 if status in (200, 202) else 1
+
+
+def _receive_nib(args: argparse.Namespace) -> int:
+    """`izin simulate receive-nib ID`: OSS's PIA push of a NIB whose checklist holds ID."""
+    from izin_local import samples
+    from izin_local.config import pia_credentials
+    from izin_local.pia_client import post_receive_nib
+
+    data = samples.data_nib(args.id_izin)
+    if args.data:
+        data.update(args.data)
+    status, answer = post_receive_nib(args.url, data, credentials=pia_credentials())
+    print(f"oss receiveNIB {args.id_izin}: {status} {json.dumps(answer, ensure_ascii=False)}")
+    return 0 if status == 200 else 1
 
 
 def cmd_fault(args: argparse.Namespace) -> int:
@@ -335,8 +352,13 @@ def parser() -> argparse.ArgumentParser:
     _aws_arguments(repair)
     repair.set_defaults(run=cmd_repair)
 
-    simulate = sub.add_parser("simulate", help="post a correctly signed OSS or SIINAS event")
-    simulate.add_argument("event", choices=["permohonan", "verifikasi", "komitmen", "izin-status"])
+    simulate = sub.add_parser(
+        "simulate",
+        help="post a correctly signed OSS or SIINAS event, or OSS PIA's receiveNIB (receive-nib)",
+    )
+    simulate.add_argument(
+        "event", choices=["permohonan", "verifikasi", "komitmen", "izin-status", "receive-nib"]
+    )
     simulate.add_argument("id_izin")
     simulate.add_argument("--url", type=_url, default="http://127.0.0.1:3000")
     simulate.add_argument("--event-id", default=None)

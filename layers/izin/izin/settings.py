@@ -10,8 +10,11 @@ import functools
 import json
 import os
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class SettingsError(RuntimeError):
@@ -86,11 +89,40 @@ class Settings(BaseModel):
         return Path(__file__).parent / "data" / "dinas.json"
 
 
+class PiaSettings(BaseModel):
+    """The PIA function's own settings (CONTRACT §5): every one required."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    credentials_secret_arn: str = Field(alias="PIA_CREDENTIALS_SECRET_ARN", min_length=1)
+    inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+    # The checklist's kd_izin values that are this Dinas's permit, comma-separated.
+    kd_izin: frozenset[str] = Field(alias="PIA_KD_IZIN", min_length=1)
+    kewenangan: str = Field(alias="PIA_KEWENANGAN", pattern=r"^0[0-2]$")
+
+    @field_validator("kd_izin", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+
+@functools.cache
+def pia_settings() -> PiaSettings:
+    """The PIA function's settings, validated on first use."""
+    return _validated(PiaSettings)
+
+
 @functools.cache
 def settings() -> Settings:
     """The settings of this function's environment, validated on first use."""
+    return _validated(Settings)
+
+
+def _validated(model: type[_Model]) -> _Model:
     try:
-        return Settings.model_validate(dict(os.environ))
+        return model.model_validate(dict(os.environ))
     except ValidationError as error:
         names = ", ".join(str(e["loc"][0]) for e in error.errors())
         raise SettingsError(f"environment not configured: {names}") from error
