@@ -33,6 +33,7 @@ from izin.models import (
     MilestoneMessage,
     ParkRequest,
     ProgressRequest,
+    ReconcileRequest,
     StepRequest,
     UploadMessage,
 )
@@ -58,6 +59,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "park": ParkRequest,
     "pia": HttpRequest,
     "progress": ProgressRequest,
+    "reconcile": ReconcileRequest,
     "request_task": StepRequest,
     "siinas_fallback": UploadMessage,
     "siinas_worker": UploadMessage,
@@ -311,6 +313,10 @@ def test_a_receive_nib_with_a_wrong_token_is_401_in_pias_shape(
         pia_settings.cache_clear()
     assert answer["statusCode"] == 401
     assert json.loads(answer["body"])["responreceiveNIB"]["status"] == "2"
+
+
+def test_reconcile_asks_nothing_of_an_oss_that_is_not_configured(fakes: Fakes) -> None:
+    assert invoke("reconcile") == {"checked": []}
 
 
 def test_a_webhook_with_a_bad_signature_is_401(fakes: Fakes) -> None:

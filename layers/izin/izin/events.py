@@ -36,7 +36,9 @@ class InboundEvent(BaseModel):
     type: str
     occurred_at: datetime
     data: dict[str, Any]
-    recorded_by: str = ""  # an officer's NIP when recorded by hand (manual fallback)
+    # An officer's NIP when recorded by hand (manual fallback); reconcile.RECORDED_BY when
+    # OSS's checkLicenseStatus said it.
+    recorded_by: str = ""
 
     @property
     def key(self) -> str:
@@ -188,7 +190,10 @@ def register_wait(
     A wait registered again (it was late, or continues in a new execution) keeps the
     Operator's record-by-hand link it had."""
     earlier = store.wait(id_izin, event_key) or {}
-    kept = {k: earlier[k] for k in ("manual_ticket",) if earlier.get(k) and "token" in earlier}
+    # A wait that goes on (late, or in a new execution) keeps its start and its link.
+    kept = {
+        k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and "token" in earlier
+    }
     store.put_wait(
         id_izin, event_key, {"token": token, "step": step, "since": now.isoformat(), **kept}
     )

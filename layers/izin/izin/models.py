@@ -148,6 +148,15 @@ class IzinStatus(BaseModel):
     keterangan: LongText = ""
 
 
+class ReconcileRequest(BaseModel):
+    """The reconciliation's input: from its schedule, nothing; by hand, the ids to check
+    whatever their wait (the schedule checks those that waited long enough)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id_izin: tuple[IdIzin, ...] = ()
+
+
 def execution_name(id_izin: str) -> str:
     """The execution's name: the id_izin itself when a name can hold it whole; otherwise
     what a name cannot hold replaced and a short hash of the id after it, so `COL.1` and

@@ -64,6 +64,9 @@ class Settings(BaseModel):
         default_factory=lambda: {2: 5.0, 18: 60.0, 19: 5.0}, alias="IZIN_EVENT_LATE_DAYS"
     )
 
+    # Hari kerja a wait at step 19 lasts before OSS is asked with checkLicenseStatus.
+    reconcile_after_days: float = Field(5.0, alias="IZIN_RECONCILE_AFTER_DAYS", gt=0)
+
     @field_validator("sla_days", "event_late_days", mode="before")
     @classmethod
     def _json_object(cls, value: object) -> object:

@@ -174,9 +174,11 @@ def queue_once(
     queue: Queue,
     now: datetime,
     record: Mapping[str, Any] | None = None,
+    recorded_by: str = "",
 ) -> Answer:
     """Queue the event unless this delivery was queued before (200 duplicate); `record`
-    is kept with the delivery's record (what the sender sent that the event does not hold)."""
+    is kept with the delivery's record (what the sender sent that the event does not hold);
+    `recorded_by` says who took the event, when not its sender's own push."""
     first = store.put_delivery(
         source,
         envelope.event_id,
@@ -199,6 +201,7 @@ def queue_once(
         type=envelope.type,
         occurred_at=envelope.occurred_at,
         data=envelope.data,
+        recorded_by=recorded_by,
     )
     queue.send(message.model_dump(mode="json"))
     store.update_delivery(
