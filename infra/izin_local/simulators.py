@@ -146,6 +146,12 @@ class Simulator:
     def answer(self, method: str, path: str, body: Any) -> Answer | None:
         raise NotImplementedError
 
+    def answer_request(
+        self, method: str, path: str, body: Any, headers: dict[str, str]
+    ) -> Answer | None:
+        """The answer, where a simulator must read the headers too (credentials)."""
+        return self.answer(method, path, body)
+
     def handle(self, request: _Handler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length).decode("utf-8", errors="replace") if length else ""
@@ -162,7 +168,9 @@ class Simulator:
         if failure is not None:
             status, payload = failure, {"message": "injected failure"}
         else:
-            answered = self.answer(request.command, path, parsed)
+            answered = self.answer_request(
+                request.command, path, parsed, dict(request.headers.items())
+            )
             status, payload = answered if answered is not None else (404, {"message": "Not Found"})
         with self._lock:
             self._requests.append(
