@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from izin import sop
 from izin.callbacks import Callbacks, TaskGone
 from izin.event_types import EVENTS, START, Source
-from izin.models import Permohonan, execution_name
+from izin.models import IzinStatus, Permohonan, execution_name
 from izin.observability import logger
+from izin.sla import record_clock
 from izin.store import ConditionFailed, Store
 from izin.tickets import supersede
 
@@ -79,6 +80,12 @@ def apply_event(
         assert isinstance(data, Permohonan)
         return start_application(data, event, store=store, executions=executions, now=now)
     id_izin = str(data.model_dump()["id_izin"])
+    if isinstance(data, IzinStatus) and data.moves_the_clock:
+        # Not the outcome step 19 waits for: OSS stopped or restarted the SLA's clock.
+        kept = record_clock(
+            store, id_izin, data.kd_status, event.event_id, at=event.occurred_at, now=now
+        )
+        return "clock" if kept else "duplicate"
     fresh = store.keep_event(
         id_izin,
         event.key,

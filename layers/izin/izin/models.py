@@ -20,6 +20,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from izin import values
@@ -137,15 +138,31 @@ class KomitmenTerpenuhi(BaseModel):
     tanggal: CalendarDate
 
 
+# OSS's statuses that stop, resume or restart the SLA's clock (izin.sla.CLOCK), at any step.
+SLA_CLOCK_STATUSES = frozenset({"41", "42", "43", "44"})
+
+
 class IzinStatus(BaseModel):
-    """OSS `izin.status` (SOP steps 19–20)."""
+    """OSS `izin.status`: the permit's outcome (SOP steps 19–20), or, with kd_status 41-44,
+    a stop or restart of the SLA's clock (no `status` then)."""
 
     model_config = Strict
 
     id_izin: IdIzin
     kd_status: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
-    status: Literal["efektif", "belum_efektif"]
+    status: Literal["efektif", "belum_efektif"] | None = None
     keterangan: LongText = ""
+
+    @model_validator(mode="after")
+    def _outcome_has_its_status(self) -> IzinStatus:
+        if self.status is None and not self.moves_the_clock:
+            raise ValueError("status is required (efektif or belum_efektif)")
+        return self
+
+    @property
+    def moves_the_clock(self) -> bool:
+        """Whether this status stops or restarts the SLA's clock rather than deciding."""
+        return self.kd_status in SLA_CLOCK_STATUSES
 
 
 class ReconcileRequest(BaseModel):
@@ -342,6 +359,10 @@ class Deadline(BaseModel):
     deadline: datetime
     timeout_seconds: int = Field(ge=1)
     reminders: int = Field(0, ge=0)
+    # When the step's SLA started counting (its plan, or OSS's restart, kd_status 44).
+    planned_at: datetime | None = None
+    # Why the deadline moved without a breach (OSS stopped or restarted the clock).
+    moved: str = ""
 
 
 class DecisionResult(BaseModel):

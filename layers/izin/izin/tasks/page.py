@@ -368,5 +368,7 @@ HISTORY_ACTIONS = frozenset(
         "bap.uploaded",
         "tembusan.sent",
         "sla.breached",
+        "sla.clock",
+        "sla.moved",
     }
 )
