@@ -35,6 +35,7 @@ def _complete_step(
         catatan=str(submission.values.get("catatan") or ""),
         kesimpulan=submission.values.get("kesimpulan"),
         kelengkapan=submission.values.get("kelengkapan"),
+        kembalikan_ke=submission.values.get(sop.KEMBALIKAN_KE),
         oleh=officer["nama"],
         nip=officer["nip"],
         pada=ctx.now,
@@ -175,6 +176,9 @@ def _next_text(step: Step, submission: forms.Submission) -> str:
         answered = branch.variable.rsplit(".", 1)[-1]
         value = submission.decision if answered == "decision" else submission.values.get(answered)
         told = branch.yes_text if value == branch.value else branch.no_text
+        sent_to = branch.sent_to(submission.values.get(sop.KEMBALIKAN_KE))
+        if value != branch.value and sent_to is not None:
+            told = sent_to.text
         if told:
             return told
     nxt = sop.step(step.number + 1)
