@@ -42,7 +42,7 @@ from izin.documents import (
     tanggal_terbilang,
     terbilang,
 )
-from izin.documents.versions import content_steps, last_change, versions
+from izin.documents.versions import content_fields, last_change, versions
 from izin.formats import angka, kapasitas, rupiah
 from izin.forms import MAX_TEXT
 from izin.memory_store import MemoryStore
@@ -511,8 +511,11 @@ def test_a_re_render_with_nothing_changed_keeps_the_version_and_says_so(desk: De
 
 def test_a_changed_figure_makes_a_new_version_that_shows_what_changed(desk: Desk) -> None:
     desk.render(Jenis.BAP)
+    letter = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
     desk.store.save_step(ID_IZIN, 11, {**STEPS[11], "tka_l": 3, "catatan": "TKA diperbaiki."})
     second = desk.render(Jenis.BAP)
+    # The letter shows the BAP's conclusion, not its figures: it keeps its version.
+    assert desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP) == letter
     assert second.versi == 2
     assert "Tenaga kerja asing (TKA) 3 0 3" in plain(desk.bucket.text(second.key))
     change = last_change(versions(desk.store, ID_IZIN, Jenis.BAP))
@@ -522,7 +525,6 @@ def test_a_changed_figure_makes_a_new_version_that_shows_what_changed(desk: Desk
         {"step": 11, "label": "Catatan", "sebelum": "", "sesudah": "TKA diperbaiki."},
     ]
     # The seal copies what the approved version is made of: the change stays the last one.
-    desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
     desk.seal()
     sealed = versions(desk.store, ID_IZIN, Jenis.BAP)
     assert [v["versi"] for v in sealed] == [1, 2, 3] and sealed[-1]["sealed"]
@@ -530,7 +532,7 @@ def test_a_changed_figure_makes_a_new_version_that_shows_what_changed(desk: Desk
 
 
 def test_a_document_the_sop_names_no_sources_for_is_a_new_version_each_time(desk: Desk) -> None:
-    assert content_steps(Jenis.NOTA_DINAS) == ()
+    assert content_fields(Jenis.NOTA_DINAS) == ()
     assert (desk.render(Jenis.NOTA_DINAS).versi, desk.render(Jenis.NOTA_DINAS).versi) == (1, 2)
 
 

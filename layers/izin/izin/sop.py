@@ -119,14 +119,25 @@ class Ask:
 class Render:
     """A document is rendered, numbered and stored; its reference lands at `$.documents`.
 
-    `reads`: the steps whose form values the document is made of. A document rendered again
-    (after a send-back) gets a new version only when one of those values changed, and its
-    page shows which (izin.documents.versions); with no `reads`, every render is a version.
+    `reads`: the form values the document is made of, each a step (all its fields) or a
+    (step, field). A document rendered again (after a send-back) gets a new version only
+    when one of them changed, and its page shows which (izin.documents.versions); with no
+    `reads`, every render is a version.
     """
 
     jenis: str
     label: str  # in the state's name, "05 Dokumen - {label}"
-    reads: tuple[int, ...] = ()
+    reads: tuple[int | tuple[int, str], ...] = ()
+
+    def fields(self) -> tuple[tuple[int, FormField], ...]:
+        """The form fields named by `reads`, with their steps, in order."""
+        return tuple(
+            (number, f)
+            for read in self.reads
+            for number, name in [read if isinstance(read, tuple) else (read, "")]
+            for f in step(number).fields
+            if not name or f.name == name
+        )
 
 
 @dataclass(frozen=True)
@@ -600,7 +611,14 @@ STEPS: tuple[Step, ...] = (
         documents=("bap", "surat_pengantar_dpmptsp"),
         # The Kasi writes first, then the letter is made from it: a return to the Kasi
         # changes the letter, and the Kepala Bidang reads it at 13.
-        flow=(Ask(), Render("surat_pengantar_dpmptsp", "Surat Pengantar DPMPTSP", reads=(11, 12))),
+        flow=(
+            Ask(),
+            Render(
+                "surat_pengantar_dpmptsp",
+                "Surat Pengantar DPMPTSP",
+                reads=((11, "kesimpulan"), 12),
+            ),
+        ),
     ),
     Step(
         13,

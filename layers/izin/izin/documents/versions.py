@@ -78,17 +78,17 @@ def _first_versions(store: Store, id_izin: str) -> dict[str, dict[str, Any]]:
 # -- what a version is made of, and what changed between two ----------------------------
 
 
-def content_steps(jenis: str) -> tuple[int, ...]:
-    """The steps whose form values a document is made of (the SOP table's Render.reads)."""
+def content_fields(jenis: str) -> tuple[tuple[int, sop.FormField], ...]:
+    """The form fields a document is made of, with their steps (the SOP's Render.reads)."""
     renders = [f for s in sop.STEPS for f in s.flow if isinstance(f, sop.Render)]
-    return next((f.reads for f in renders if f.jenis == jenis), ())
+    return next((f.fields() for f in renders if f.jenis == jenis), ())
 
 
 def document_content(jenis: str, steps: Mapping[int, Item], roster: Roster) -> list[Item] | None:
     """The form values a version of the document is made of, field by field, as shown
     (step, field, label, nilai); None when the SOP names no steps for it."""
-    numbers = content_steps(jenis)
-    if not numbers:
+    fields = content_fields(jenis)
+    if not fields:
         return None
     return [
         {
@@ -97,8 +97,7 @@ def document_content(jenis: str, steps: Mapping[int, Item], roster: Roster) -> l
             "label": f.label,
             "nilai": field_text(f, (steps.get(number) or {}).get(f.name), roster),
         }
-        for number in numbers
-        for f in sop.step(number).fields
+        for number, f in fields
     ]
 
 

@@ -29,19 +29,22 @@ def _complete_step(
     ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
 ) -> str:
     officer = ticket["assignee"]
+    values = dict(submission.values)
+    if submission.decision != sop.Decision.NO:
+        values.pop(sop.KEMBALIKAN_KE, None)  # where a "no" would have gone: no answer of a yes
     result = DecisionResult(
         step=step.number,
         decision=submission.decision,
         catatan=str(submission.values.get("catatan") or ""),
         kesimpulan=submission.values.get("kesimpulan"),
         kelengkapan=submission.values.get("kelengkapan"),
-        kembalikan_ke=submission.values.get(sop.KEMBALIKAN_KE),
+        kembalikan_ke=values.get(sop.KEMBALIKAN_KE),
         oleh=officer["nama"],
         nip=officer["nip"],
         pada=ctx.now,
     )
     ctx.store.save_step(
-        ticket["id_izin"], step.number, {**submission.values, **result.model_dump(mode="json")}
+        ticket["id_izin"], step.number, {**values, **result.model_dump(mode="json")}
     )
     ctx.callbacks.succeed(ticket["task_token"], result.model_dump(mode="json"))
     return _next_text(step, submission)
