@@ -276,13 +276,13 @@ KEMBALIKAN_KE = "kembalikan_ke"
 RETURNS = (
     SendBack(
         "surat_pengantar",
-        "Surat Pengantar atau laporan: kepada Kasi (langkah 12)",
+        "Surat Pengantar atau laporan (Kasi)",
         12,
         SENT_BACK_TEXT,
     ),
     SendBack(
         "bap",
-        "Data BAP (angka, temuan, kesimpulan): kepada Tim Teknis (langkah 11)",
+        "Data BAP: angka, temuan, kesimpulan (Tim Teknis)",
         11,
         "Berkas dikembalikan kepada Tim Teknis (langkah 11) untuk memperbaiki data BAP, "
         "dengan catatan Anda; sesudah itu Kasi (langkah 12) dan Kepala Bidang (langkah 13) "
@@ -295,8 +295,7 @@ RETURN_FIELD = FormField(
     FieldKind.CHOICE,
     default=RETURNS[0].value,
     choices=tuple((r.value, r.label) for r in RETURNS),
-    hint="Berkas kembali kepada petugas yang memiliki isinya, dengan catatan Anda. "
-    "Tidak berlaku bila Anda menyetujui.",
+    hint="Hanya bila dikembalikan: berkas kembali kepada pemilik isinya.",
 )
 
 STEPS: tuple[Step, ...] = (
