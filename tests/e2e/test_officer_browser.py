@@ -365,7 +365,7 @@ def test_the_bap_goes_back_to_the_tim_teknis_who_correct_the_tka_figure_that_get
         (14, kadis, "Setujui dan tandatangani", 1),
     ):
         emails = wait_in_outbox(page, outbox, number, company, officer, count=count)
-        navigate(page, lambda emails=emails: emails.first.locator("a > strong").click())
+        navigate(page, emails.first.locator("a > strong").click)
         link = page.get_by_role("link", name=f"Buka tugas langkah {number}")
         navigate(page, link.click)
         expect(page.locator("#ringkasan")).to_contain_text("versi 1 ke versi 2")
