@@ -84,7 +84,7 @@ def describe(entry: Mapping[str, Any]) -> str:
 
 
 def returned_to(number: int, decision: Any, answer: Mapping[str, Any]) -> str | None:
-    """Whom a "no" at a check sent the file back to, in words ("Tim Teknis (langkah 11)");
+    """Whom a "no" at a check sent the file back to, in words: its role and step;
     None for any other answer."""
     branch = sop.branch_on(number)
     if branch is None or decision != sop.Decision.NO or not branch.returns:
