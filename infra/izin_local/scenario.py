@@ -34,6 +34,7 @@ class Scenario:
     field_inspection: bool = True
     kepala_bidang_returns: int = 0
     kepala_dinas_returns: int = 0
+    bap_returns: int = 0  # the Kepala Bidang returns the BAP's data to the Tim Teknis (11)
     kesimpulan: str = "siap"
     komitmen_first_tidak: bool = False
     siinas_first: bool = False
@@ -109,6 +110,10 @@ WRITTEN: dict[int, Callable[[], dict[str, str]]] = {
 }
 
 
+BAP_RETURN_NOTE = "Perbaiki jumlah TKA pada BAP sesuai daftar hadir pekerja."
+CORRECTED_TKA_L = 3  # samples.bap() says 2
+
+
 def decide_shortest_path(officer: Officer, *, first: int = 4, last: int = 14) -> None:
     """The officers decide steps `first` to `last` along the shortest path, each accepted."""
     for step, decision in SHORTEST_PATH:
@@ -155,6 +160,10 @@ def drive(
     if scenario.field_inspection:
         act(10, "done", **WRITTEN[10]())
     act(11, "done", kesimpulan=scenario.kesimpulan, **WRITTEN[11]())
+    for round_ in range(scenario.bap_returns):
+        act(12, "done")
+        act(13, "no", catatan=BAP_RETURN_NOTE, kembalikan_ke="bap")
+        act(11, "done", tka_l=str(CORRECTED_TKA_L + round_))  # the rest as the form keeps it
     for _ in range(scenario.kepala_bidang_returns):
         act(12, "done")
         act(13, "no", catatan="Lampirkan foto lokasi pabrik pada laporan.")

@@ -42,6 +42,7 @@ from izin.documents import (
     tanggal_terbilang,
     terbilang,
 )
+from izin.documents.versions import content_fields, last_change, versions
 from izin.formats import angka, kapasitas, rupiah
 from izin.forms import MAX_TEXT
 from izin.memory_store import MemoryStore
@@ -483,6 +484,8 @@ def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
         == "500.2.2/2/SP-DPMPTSP/Disperindag-Ind/2026"
     )
     later = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)  # a send-back that crosses the year
+    corrected = {**STEPS[12], "keterangan_pengantar": "Mohon dicatat dalam register izin."}
+    desk.store.save_step(ID_IZIN, 12, corrected)  # the Kasi changed the letter
     second = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP, now=later)
     assert (first.versi, second.versi) == (1, 2)
     assert first.nomor == second.nomor == "500.2.2/1/SP-DPMPTSP/Disperindag-Ind/2026"
@@ -493,6 +496,53 @@ def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
     assert "Pontianak, 4 Januari 2027" in plain(desk.bucket.text(second.key))
 
 
+def test_a_re_render_with_nothing_changed_keeps_the_version_and_says_so(desk: Desk) -> None:
+    first = desk.render(Jenis.BAP)
+    # Step 11 answered again with the same values (a later moment, another `pada`).
+    desk.store.save_step(ID_IZIN, 11, {**STEPS[11], "pada": "2026-12-04T03:00:00+00:00"})
+    again = desk.render(Jenis.BAP, now=datetime(2026, 12, 4, 4, 0, tzinfo=UTC))
+    assert again == first
+    assert [v["versi"] for v in versions(desk.store, ID_IZIN, Jenis.BAP)] == [1]
+    assert len([k for k in desk.bucket.objects if "/bap/" in k]) == 2  # v001 html and pdf
+    kept = desk.store.trail[-1]
+    assert (kept["action"], kept["jenis"], kept["versi"]) == ("document.unchanged", "bap", 1)
+    assert last_change(versions(desk.store, ID_IZIN, Jenis.BAP)) is None
+
+
+def test_a_changed_figure_makes_a_new_version_that_shows_what_changed(desk: Desk) -> None:
+    desk.render(Jenis.BAP)
+    letter = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
+    desk.store.save_step(ID_IZIN, 11, {**STEPS[11], "tka_l": 3, "catatan": "TKA diperbaiki."})
+    second = desk.render(Jenis.BAP)
+    # The letter shows the BAP's conclusion, not its figures: it keeps its version.
+    assert desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP) == letter
+    assert second.versi == 2
+    assert "Tenaga kerja asing (TKA) 3 0 3" in plain(desk.bucket.text(second.key))
+    change = last_change(versions(desk.store, ID_IZIN, Jenis.BAP))
+    assert change is not None and (change["dari"], change["ke"]) == (1, 2)
+    assert change["perubahan"] == [
+        {"step": 11, "label": "Tenaga kerja asing laki-laki", "sebelum": "2", "sesudah": "3"},
+        {"step": 11, "label": "Catatan", "sebelum": "", "sesudah": "TKA diperbaiki."},
+    ]
+    # The seal copies what the approved version is made of: the change stays the last one.
+    desk.seal()
+    sealed = versions(desk.store, ID_IZIN, Jenis.BAP)
+    assert [v["versi"] for v in sealed] == [1, 2, 3] and sealed[-1]["sealed"]
+    assert last_change(sealed) == change
+
+
+def test_a_document_the_sop_names_no_sources_for_is_a_new_version_each_time(desk: Desk) -> None:
+    assert content_fields(Jenis.NOTA_DINAS) == ()
+    assert (desk.render(Jenis.NOTA_DINAS).versi, desk.render(Jenis.NOTA_DINAS).versi) == (1, 2)
+
+
+def test_the_kasis_keterangan_is_the_letters(desk: Desk) -> None:
+    desk.store.save_step(ID_IZIN, 12, {**STEPS[12], "keterangan_pengantar": "Mohon dicatat."})
+    letter = plain(desk.bucket.text(desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP).key))
+    assert "Kesimpulan: SIAP." in letter and "Mohon dicatat." in letter
+    assert "Disampaikan sebagai tembusan" not in letter
+
+
 def test_numbers_count_per_type_and_year(desk: Desk) -> None:
     desk.render_all()
     assert desk.store.counters == {(j.value, 2026): 1 for j in Jenis}
@@ -500,6 +550,7 @@ def test_numbers_count_per_type_and_year(desk: Desk) -> None:
 
 def test_latest_documents_by_type(desk: Desk) -> None:
     desk.render_all()
+    desk.store.save_step(ID_IZIN, 11, {**STEPS[11], "tki_p": 40})
     desk.render(Jenis.BAP)
     latest = latest_documents(desk.store, ID_IZIN)
     assert set(latest) == {j.value for j in Jenis}

@@ -551,3 +551,87 @@ def test_the_last_step_records_the_outcome(world: World) -> None:
     assert answer == {"step": 20, "outcome": "BERLAKU_EFEKTIF"}
     finished = record(world)
     assert (finished["status"], finished["current_step"]) == ("SELESAI", 20)
+
+
+# -- send-backs go to whoever owns what must change ------------------------------------------
+
+KABID = ROSTER.first(Role.KEPALA_BIDANG)
+
+
+def answer_bap(world: World, token: str, **changed: str) -> tasks.Page:
+    """The ketua answers step 11 with the sample figures (and `changed`)."""
+    ticket = world.issue(11, token=token)
+    fields = {"nip": TEAM[0], "decision": "done", "kesimpulan": "siap", **samples.bap()}
+    return world.post(ticket, **(fields | changed))
+
+
+def test_a_no_that_names_the_bap_returns_it_to_the_tim_teknis_prefilled(world: World) -> None:
+    assign_team(world)
+    assert answer_bap(world, "t11").status == 200
+    check = world.issue(13, token="t13")
+    note = "Perbaiki jumlah TKA pada BAP: tiga orang."
+    page = world.post(check, nip=KABID.nip, decision="no", catatan=note, kembalikan_ke="bap")
+    assert page.status == 200
+    assert "Tim Teknis (langkah 11)" in page.html
+    token, output = world.callbacks.outputs[-1]
+    assert token == "t13" and (output["decision"], output["kembalikan_ke"]) == ("no", "bap")
+
+    world.now += timedelta(hours=1)
+    again = world.issue(11, token="t11-again")
+    form = tasks.show_task(tasks.Request(again), world.ctx()).html
+    assert note in form and "kepada Tim Teknis (langkah 11)" in form
+    assert 'id="f-tka_l" name="tka_l"' in form and 'value="2"' in form  # the earlier figure
+    assert "Boiler, 1 unit, 45 ton uap/jam</textarea>" in form
+    fields = {"nip": TEAM[0], "decision": "done", "kesimpulan": "siap", **samples.bap()}
+    done = world.post(again, **(fields | {"tka_l": "3"}))
+    assert done.status == 200
+    assert "Tenaga kerja asing laki-laki" in done.html and "<del>2</del>" in done.html
+    assert "<ins>3</ins>" in done.html
+    assert world.store.step_data(ID, 11)["tka_l"] == 3
+    history = " ".join(e.get("note", "") + str(e.get("data", "")) for e in world.store.audit(ID))
+    assert "Perbaiki jumlah TKA" in history
+
+
+def test_a_no_with_only_a_note_returns_to_the_kasi_as_before(world: World) -> None:
+    check = world.issue(14, token="t14")
+    kadis = ROSTER.first(Role.KEPALA_DINAS)
+    page = world.post(check, nip=kadis.nip, decision="no", catatan="Perbaiki nomor surat.")
+    assert page.status == 200
+    assert "Berkas dikembalikan kepada Kasi (langkah 12)" in page.html
+    _, output = world.callbacks.outputs[-1]
+    assert output["kembalikan_ke"] == "surat_pengantar"  # the field's default: the Kasi
+    world.now += timedelta(hours=1)
+    kasi_page = tasks.show_task(tasks.Request(world.issue(12, token="t12")), world.ctx()).html
+    assert "Perbaiki nomor surat." in kasi_page and "kepada Kasi (langkah 12)" in kasi_page
+
+
+def test_an_unknown_return_is_refused_by_the_field(world: World) -> None:
+    check = world.issue(13, token="t13")
+    page = world.post(check, nip=KABID.nip, decision="no", catatan="x", kembalikan_ke="pemohon")
+    assert page.status == 422 and 'id="e-kembalikan_ke"' in page.html
+    assert world.callbacks.outputs == []
+
+
+def test_the_decider_reads_the_previous_answers_first(world: World) -> None:
+    world.store.save_step(
+        ID, 6, {"disposisi": "Segera, perusahaan ekspor.", "decision": "done", "oleh": KABID.nama}
+    )
+    assign_team(world)
+    assert answer_bap(world, "t11", catatan="Boiler baru diuji coba.").status == 200
+    world.now += timedelta(hours=1)
+    kasi = world.post(
+        world.issue(12, token="t12"),
+        nip=KASI.nip,
+        decision="done",
+        laporan="Tim menemukan boiler baru; mohon perhatian.",
+    )
+    assert kasi.status == 200
+    page = tasks.show_task(tasks.Request(world.issue(13, token="t13")), world.ctx()).html
+    card = page[page.index('id="ringkasan"') : page.index('id="keputusan"')]
+    assert f"langkah 12 (Kasi, {KASI.nama})" in card
+    assert "Tim menemukan boiler baru; mohon perhatian." in card  # the Kasi's report
+    assert "Segera, perusahaan ekspor." in card  # the disposisi
+    assert "Kesimpulan BAP (Tim Teknis)" in card and "SIAP" in card
+    assert "Boiler baru diuji coba." in card
+    # Hashes and history come after the decision, folded.
+    assert "<details>" in page[page.index('id="keputusan"') :]

@@ -375,6 +375,8 @@ class DecisionResult(BaseModel):
     catatan: str = ""
     kesimpulan: Literal["siap", "belum_siap"] | None = None
     kelengkapan: Literal["lengkap", "tidak_lengkap"] | None = None  # step 4's check
+    # A "no" at 13 or 14: what must change, so whose step the file returns to (izin.sop.RETURNS).
+    kembalikan_ke: str | None = None
     oleh: str  # the deciding officer's name
     nip: Nip
     pada: datetime

@@ -300,6 +300,8 @@ def build_context(
         bap = _cite(related.get(Jenis.BAP))
         nomor_bap = f" Nomor {bap['nomor']} tanggal {bap['tanggal']}" if bap else ""
         kesimpulan = "SIAP" if s11["kesimpulan"] == "siap" else "BELUM SIAP"
+        ditulis = str(_asked(steps, "keterangan_pengantar").get("keterangan_pengantar") or "")
+        ditulis = ditulis.strip() or "Disampaikan sebagai tembusan untuk diketahui."
         context |= {
             "kepada": dinas.dpmptsp,
             "di": dinas.kota,
@@ -310,8 +312,7 @@ def build_context(
                     f"{company['kbli']}, ID izin {company['id_izin']}, lokasi pabrik "
                     f"{company['lokasi']}.",
                     "banyaknya": terbilang_kecil(1) + " berkas",
-                    "keterangan": f"Kesimpulan: {kesimpulan}.\nDisampaikan sebagai tembusan "
-                    "untuk diketahui.",
+                    "keterangan": f"Kesimpulan: {kesimpulan}.\n{ditulis}",
                 }
             ],
             "bap": bap,

@@ -29,18 +29,22 @@ def _complete_step(
     ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
 ) -> str:
     officer = ticket["assignee"]
+    values = dict(submission.values)
+    if submission.decision != sop.Decision.NO:
+        values.pop(sop.KEMBALIKAN_KE, None)  # where a "no" would have gone: no answer of a yes
     result = DecisionResult(
         step=step.number,
         decision=submission.decision,
         catatan=str(submission.values.get("catatan") or ""),
         kesimpulan=submission.values.get("kesimpulan"),
         kelengkapan=submission.values.get("kelengkapan"),
+        kembalikan_ke=values.get(sop.KEMBALIKAN_KE),
         oleh=officer["nama"],
         nip=officer["nip"],
         pada=ctx.now,
     )
     ctx.store.save_step(
-        ticket["id_izin"], step.number, {**submission.values, **result.model_dump(mode="json")}
+        ticket["id_izin"], step.number, {**values, **result.model_dump(mode="json")}
     )
     ctx.callbacks.succeed(ticket["task_token"], result.model_dump(mode="json"))
     return _next_text(step, submission)
@@ -175,6 +179,9 @@ def _next_text(step: Step, submission: forms.Submission) -> str:
         answered = branch.variable.rsplit(".", 1)[-1]
         value = submission.decision if answered == "decision" else submission.values.get(answered)
         told = branch.yes_text if value == branch.value else branch.no_text
+        sent_to = branch.sent_to(submission.values.get(sop.KEMBALIKAN_KE))
+        if value != branch.value and sent_to is not None:
+            told = sent_to.text
         if told:
             return told
     nxt = sop.step(step.number + 1)

@@ -15,7 +15,7 @@ from izin.callbacks import TaskGone
 from izin.formats import tanggal_waktu
 from izin.mail import Email
 from izin.observability import logger
-from izin.pages import history
+from izin.pages import history, returned_to, summary
 from izin.sop import ROLE_TITLES, Step
 from izin.store import ConditionFailed
 from izin.tasks.complete import COMPLETE
@@ -97,6 +97,7 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
     except forms.FormInvalid as invalid:
         return _form_page(422, ticket, ctx, values=invalid.values, errors=invalid.errors)
     officer = ticket["assignee"]
+    earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
     try:
         ctx.store.update_ticket(
             digest,
@@ -154,6 +155,8 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
             decision=submission.decision.value,
             next_text=next_text,
             officer=officer,
+            corrections=_corrections(form, earlier, submission.values, ctx) if earlier else [],
+            reopened=bool(earlier),
         ),
     )
 
@@ -191,7 +194,8 @@ def _defaults(
     form: Step, ticket: Mapping[str, Any], application: Mapping[str, Any], ctx: TaskContext
 ) -> dict[str, Any]:
     values = forms.defaults(form, application, ctx.roster, forms.today_in_wib(ctx.now))
-    if ticket.get("kind") == Kind.REPAIR:  # the values that failed, to be corrected
+    if ticket.get("kind") == Kind.REPAIR or _reopened(ticket, form):
+        # The values that failed, or the earlier answers a send-back asks to correct.
         stored = ctx.store.step_data(ticket["id_izin"], form.number)
         values |= {f.name: _shown(stored[f.name]) for f in form.fields if f.name in stored}
     if ticket.get("kind") == Kind.REASSIGN:
@@ -200,6 +204,24 @@ def _defaults(
         others = [o.nip for o in ctx.roster.holders(form.actor) if o.nip != current]
         values["petugas"] = others[0] if others else current or ""
     return values
+
+
+def _reopened(ticket: Mapping[str, Any], form: Step) -> bool:
+    """Whether this is a step's task asked again by a send-back (izin.sop)."""
+    return ticket.get("kind", Kind.STEP) == Kind.STEP and sop.reopened_by_send_back(form.number)
+
+
+def _corrections(
+    form: Step, earlier: Mapping[str, Any], values: Mapping[str, Any], ctx: TaskContext
+) -> list[dict[str, str]]:
+    """What an officer asked again changed in their answer: label, sebelum, sesudah."""
+    rows = []
+    for f in form.fields:
+        before = forms.field_text(f, earlier.get(f.name), ctx.roster)
+        after = forms.field_text(f, values.get(f.name), ctx.roster)
+        if before != after:
+            rows.append({"label": f.label, "sebelum": before, "sesudah": after})
+    return rows
 
 
 def _shown(value: Any) -> Any:
@@ -322,6 +344,14 @@ def _form_page(
     shown = {**_defaults(form, ticket, application, ctx), **(values or {})}
     trail = history(ctx.store.audit(ticket["id_izin"]), HISTORY_ACTIONS)
     kind = ticket.get("kind", Kind.STEP)
+    documents = ctx.documents(ticket["id_izin"])
+    note = (
+        send_back_note(ctx.store, form, ticket["id_izin"])
+        if kind == Kind.STEP and sop.sent_back_by(form.number)
+        else None
+    )
+    if note is not None:
+        note["kepada"] = returned_to(note["step"], note.get("decision"), note)
     return Page(
         code,
         render(
@@ -334,7 +364,10 @@ def _form_page(
             values=shown,
             errors=errors,
             roster=ctx.roster,
-            documents=ctx.documents(ticket["id_izin"]),
+            documents=documents,
+            summary=summary(form.number, ctx.store.steps(ticket["id_izin"]), documents)
+            if kind == Kind.STEP
+            else [],
             history=trail,
             note_hint=(
                 f"Wajib diisi bila memilih \u201c{form.no_label}\u201d."
@@ -342,9 +375,8 @@ def _form_page(
                 else ""
             ),
             max_wrong_nips=MAX_WRONG_NIPS,
-            note=send_back_note(ctx.store, form, ticket["id_izin"])
-            if kind == Kind.STEP and sop.sent_back_by(form.number)
-            else None,
+            note=note,
+            prefilled=_reopened(ticket, form),
             deadline=tanggal_waktu(datetime.fromisoformat(ticket["deadline"]))
             if ticket.get("deadline")
             else "",
@@ -364,6 +396,7 @@ HISTORY_ACTIONS = frozenset(
         "event.applied",
         "step.recorded",
         "document.rendered",
+        "document.unchanged",
         "document.sealed",
         "bap.uploaded",
         "tembusan.sent",
