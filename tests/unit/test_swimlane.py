@@ -35,7 +35,7 @@ def test_twenty_steps_in_eight_lanes_with_the_seeds_four_decisions() -> None:
 
 def test_the_ways_back_are_the_tables() -> None:
     ways = {(w.start, w.end) for w in ways_back()}
-    assert {(3, 2), (4, 2), (9, 11), (13, 12), (14, 12)} <= ways
+    assert {(3, 2), (4, 2), (9, 11), (13, 12), (13, 11), (14, 12), (14, 11)} == ways
 
 
 def test_an_applications_place_is_marked() -> None:
@@ -71,6 +71,8 @@ def test_the_place_is_read_from_the_trail() -> None:
     progress = progress_of({"current_step": 12, "status": "PROSES"}, trail)
     assert set(progress.done) == {2, 13} and progress.current == 12
     assert list(progress.returned) == [(13, 12)]
+    to_the_team = [{**trail[1], "data": {"catatan": "TKA", "kembalikan_ke": "bap"}}]
+    assert list(progress_of({"current_step": 11}, to_the_team).returned) == [(13, 11)]
     finished = progress_of({"current_step": 20, "status": "SELESAI"}, trail)
     assert finished.current is None
 

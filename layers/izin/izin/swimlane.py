@@ -70,7 +70,7 @@ def ways_back() -> list[Way]:
                 if part.otherwise == step.number + 1:
                     continue  # on to the next step: the way on, not back (4's "lengkap")
                 ways.append(Way(step.number, part.otherwise, "TIDAK"))
-                for back in getattr(part, "returns", ()):
+                for back in part.returns:
                     if back.step != part.otherwise:
                         ways.append(Way(step.number, back.step, "TIDAK"))
             if isinstance(part, Milestone) and part.then_step is not None:
@@ -102,9 +102,8 @@ def _return_target(step: int, data: Mapping[str, Any]) -> int | None:
     branch = sop.branch_on(step)
     if branch is None or not isinstance(branch.otherwise, int):
         return None
-    sent = getattr(branch, "sent_to", None)
-    chosen = sent(data.get("kembalikan_ke")) if sent else None
-    return int(chosen.step) if chosen is not None else branch.otherwise
+    chosen = branch.sent_to(data.get(sop.KEMBALIKAN_KE))
+    return chosen.step if chosen is not None else branch.otherwise
 
 
 def svg(progress: Progress | None = None, *, title: str = "SOP Izin Perluasan") -> str:
