@@ -133,7 +133,10 @@ def _team(
                 "pangkat": officer.pangkat_golongan(),
                 "jabatan": officer.jabatan,
                 "kedudukan": kedudukan,
-                "ttd": signed is not None and officer.nip in signed["tim"],
+                "ttd": signed is not None
+                and (officer.nip in signed["tim"] or officer.nip in signed["elektronik"]),
+                # "ditandatangani <date>": signed in the system by their own decision.
+                "elektronik": (signed or {}).get("elektronik", {}).get(officer.nip, ""),
             }
         )
     return team
@@ -141,8 +144,12 @@ def _team(
 
 # The fields in which step 11 records the BAP's signatures made on paper (CONTRACT: the
 # workflow records them; the seal refuses blank lines once the SOP table's form asks).
-TTD_TIM = "ttd_tim"  # the NIPs of the team members who signed
+TTD_TIM = "ttd_tim"  # the NIPs of the team members who signed on paper
 WAKIL_PERUSAHAAN = "wakil_perusahaan"  # the name of the company's representative who signed
+JABATAN_WAKIL = "jabatan_wakil_perusahaan"
+# A Tim Teknis member who decided one of these steps of the file, through their own link,
+# signed the BAP electronically by that decision.
+SIGNED_BY_DECISION = tuple(s.number for s in sop.STEPS if s.is_task and s.actor is Role.TIM_TEKNIS)
 
 
 def signatures_required() -> bool:
@@ -159,9 +166,16 @@ def _signatures(steps: Mapping[int, Item]) -> dict[str, Any]:
     """The BAP's signatures made on paper, as step 11 recorded them."""
     s11 = steps.get(_step("kesimpulan")) or {}
     tim = s11.get(TTD_TIM) or []
+    elektronik: dict[str, str] = {}
+    for number in SIGNED_BY_DECISION:  # the latest decision's date: the BAP's own, at 11
+        decided = steps.get(number) or {}
+        if decided.get("nip") and decided.get("pada"):
+            elektronik[str(decided["nip"])] = tanggal(_date(str(decided["pada"])))
     return {
         "tim": {str(n) for n in (tim if isinstance(tim, list) else [tim])},
+        "elektronik": elektronik,
         "wakil_perusahaan": str(s11.get(WAKIL_PERUSAHAAN) or "").strip(),
+        "jabatan_wakil_perusahaan": str(s11.get(JABATAN_WAKIL) or "").strip(),
     }
 
 
@@ -388,6 +402,7 @@ def _bap(
         "tempat": company["lokasi"] if lapangan else f"kantor Dinas, {dinas.alamat}",
         "tim": _team(steps, roster, signed),
         "wakil_perusahaan": signed["wakil_perusahaan"],
+        "jabatan_wakil_perusahaan": signed["jabatan_wakil_perusahaan"],
         "surat_tugas": _cite(related.get(Jenis.SURAT_TUGAS)),
         "kapasitas": {
             "sebelum": kapasitas(sebelum, satuan),
@@ -421,4 +436,30 @@ def _bap(
         },
         "kesimpulan": "SIAP" if s11["kesimpulan"] == "siap" else "BELUM SIAP",
         "catatan": s11.get("catatan") or "",
+        "lampiran": _lampiran(steps, upto=_step("kesimpulan")),
     }
+
+
+_FILE_TYPES = {"image/jpeg": "foto JPEG", "image/png": "gambar PNG", "application/pdf": "PDF"}
+
+
+def _lampiran(steps: Mapping[int, Item], *, upto: int) -> list[dict[str, str]]:
+    """The files uploaded on the task pages of the steps up to `upto` (izin.evidence), in
+    step order, as the BAP lists them: name, what, size, who and when, SHA-256."""
+    from izin.evidence import size_text
+
+    files = []
+    for number in sorted(n for n in steps if n <= upto):
+        for u in steps[number].get("lampiran") or []:
+            files.append(
+                {
+                    "nama": str(u["nama"]),
+                    "langkah": f"{number:02d}",
+                    "jenis": _FILE_TYPES.get(str(u["content_type"]), str(u["content_type"])),
+                    "besar": size_text(int(u["ukuran"])),
+                    "oleh": str(u["oleh"]),
+                    "tanggal": tanggal(_date(str(u["pada"]))),
+                    "sha256": str(u["sha256"]),
+                }
+            )
+    return files
