@@ -295,9 +295,14 @@ def test_surat_tugas_names_the_team_the_task_and_the_period(texts: dict[str, str
     assert "19880320 201212 1 002 Pengawas Industri Ahli Muda Ketua" in words
     assert "Senin, 30 November 2026 sampai dengan Jumat, 4 Desember 2026" in words
     assert "Kabupaten Sanggau" in words
-    # Signed by the Kepala Bidang for the Kepala Dinas.
-    assert "a.n. Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat" in words
-    assert "Dra. Sri Wahyuni, M.Si. Pembina (IV/a) NIP 19710824 199803 2 004" in words
+    # Signed by the Kasi who assigned the team, a.n. the Kepala Dinas, u.b. the Kepala Bidang,
+    # and approved by his own decision at step 07.
+    assert (
+        "a.n. Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat "
+        "Kepala Bidang Perindustrian u.b. Kepala Seksi Kerjasama"
+    ) in words
+    assert "Disetujui melalui sistem dengan keputusan langkah 07, 27 November 2026." in words
+    assert "Ir. Hendra Saputra, M.T. Penata Tingkat I (III/d) NIP 19800512 200604 1 003" in words
     assert "Tembusan:" in words
 
 
@@ -857,7 +862,7 @@ def test_a_surat_tugas_is_signed_on_the_page_of_its_task(desk: Desk, tmp_path: P
     pages = [p for p in pdf_pages(desk.bucket.objects[item["pdf_key"]][0], tmp_path) if p.strip()]
     # The task and the signature that closes it on one page; the tembusan after it (on the
     # next page since the kop has its lambang and every name its pangkat).
-    (signed,) = [p for p in pages if "Dra. Sri Wahyuni, M.Si." in p]
+    (signed,) = [p for p in pages if "Ir. Hendra Saputra, M.T." in p]
     assert "Untuk : 1. Melaksanakan verifikasi teknis" in signed
     assert "Melaksanakan tugas ini dengan penuh tanggung jawab." in signed
     assert len(pages) <= 2 and "Tembusan: 1. Kepala Dinas" in pages[-1]
