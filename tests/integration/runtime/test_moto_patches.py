@@ -451,7 +451,9 @@ def _post_file(url: str, fields: dict[str, str], content: bytes) -> tuple[int, s
 
 def test_a_browser_upload_is_held_to_its_post_policy(moto_server: MotoServer):
     s3 = _session().client("s3", endpoint_url=moto_server.endpoint)
-    s3.create_bucket(Bucket="izin-docs", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(
+        Bucket="izin-docs", CreateBucketConfiguration={"LocationConstraint": "ap-southeast-3"}
+    )
     prefix = "applications/IP-1/lampiran/10/" + "a" * 32 + "/"
 
     def form(**changed: Any) -> tuple[str, dict[str, str]]:
