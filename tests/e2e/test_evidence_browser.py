@@ -11,7 +11,7 @@ from izin.sop import Role
 from izin_local.officer import Officer
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.e2e.conftest import ARTIFACTS, PHONE, TIMEOUT_MS
 
@@ -48,9 +48,8 @@ def test_a_field_photo_is_uploaded_without_javascript(
     response = page.goto(link)
     assert response is not None and response.status == 200
     expect(page.locator("#lampiran")).to_contain_text("Belum ada lampiran.")
-    page.set_input_files(
-        "#f-berkas", files=[{"name": "tangki-cpo.jpg", "mimeType": "image/jpeg", "buffer": PHOTO}]
-    )
+    photo: FilePayload = {"name": "tangki-cpo.jpg", "mimeType": "image/jpeg", "buffer": PHOTO}
+    page.set_input_files("#f-berkas", files=photo)
     with page.expect_navigation(url=link) as navigation:
         page.get_by_role("button", name="Unggah lampiran").click()
     assert navigation.value is not None and navigation.value.status == 200
