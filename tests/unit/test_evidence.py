@@ -158,6 +158,12 @@ def test_s3_s_redirect_records_the_file_and_shows_the_page_again(door: Any) -> N
     assert answer["statusCode"] == 303
     assert answer["headers"]["location"] == f"https://izin.example/tasks/{link}"
     assert "tangki.jpg" in door.get(link)["body"]
+    # A later reader (the Kasi at step 12) sees the photo, and is offered no upload.
+    later, _ = door.ticket(12)
+    page = door.get(later)
+    assert "tangki.jpg" in page["body"] and "langkah 10" in page["body"]
+    assert 'enctype="multipart/form-data"' not in page["body"]
+    assert "form-action 'self';" in page["headers"]["content-security-policy"]
     door.bucket.objects[where.replace("tangki.jpg", "x.jpg")] = b"MZ\x90\x00"
     refused = record(door, link, where.replace("tangki.jpg", "x.jpg"))
     assert refused["statusCode"] == 422 and "Jenis berkas tidak diterima" in refused["body"]

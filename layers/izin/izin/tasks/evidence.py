@@ -19,29 +19,36 @@ TAKES_FILES = frozenset({Kind.STEP, Kind.UPLOAD, Kind.RECORD})
 def evidence_section(
     ticket: Mapping[str, Any], form: Step, ctx: TaskContext, ticket_secret: str
 ) -> dict[str, Any] | None:
-    """What the page shows of evidence: the upload form, the files; None when it takes none."""
-    if (
-        ctx.evidence is None
-        or not form.evidence
-        or ticket.get("kind", Kind.STEP) not in TAKES_FILES
-        or ticket.get("status") != Status.OPEN
-    ):
+    """What the page shows of evidence: the application's files so far (every step's, so the
+    later readers see the field photos), and the upload form where the step takes files;
+    None when there is neither."""
+    if ctx.evidence is None:
         return None
-    redirect = f"{ctx.public_base_url.rstrip('/')}/tasks/{ticket_secret}/lampiran"
-    upload = evidence.upload_form(ctx.evidence, ticket["id_izin"], int(ticket["step"]), redirect)
-    return {
-        "label": form.evidence,
-        "form": upload,
-        "files": listed(ctx, ticket["id_izin"], int(ticket["step"])),
-    }
+    files = listed(ctx, ticket["id_izin"])
+    takes = (
+        bool(form.evidence)
+        and ticket.get("kind", Kind.STEP) in TAKES_FILES
+        and ticket.get("status") == Status.OPEN
+    )
+    if not takes and not files:
+        return None
+    upload = None
+    if takes:
+        redirect = f"{ctx.public_base_url.rstrip('/')}/tasks/{ticket_secret}/lampiran"
+        upload = evidence.upload_form(
+            ctx.evidence, ticket["id_izin"], int(ticket["step"]), redirect
+        )
+    return {"label": form.evidence, "form": upload, "files": files}
 
 
-def listed(ctx: TaskContext, id_izin: str, step: int) -> list[dict[str, Any]]:
-    """The step's uploads as the page lists them: name, size, who, when, a link."""
+def listed(ctx: TaskContext, id_izin: str, step: int | None = None) -> list[dict[str, Any]]:
+    """The uploads (of one step, if given) as the page lists them: name, step, size, who,
+    when, a short-lived link."""
     bucket = ctx.evidence
     return [
         {
             **u,
+            "langkah": f"{int(u['step']):02d}",
             "jenis": evidence.TYPE_NAMES.get(str(u["content_type"]), ""),
             "besar": evidence.size_text(int(u["ukuran"])),
             "url": bucket.link(str(u["key"]), str(u["content_type"])) if bucket else "",
@@ -54,7 +61,7 @@ def upload_headers(section: Mapping[str, Any] | None) -> dict[str, str]:
     """The page's CSP, letting its upload form post to the bucket (and nowhere else new)."""
     from izin.pages import PAGE_HEADERS
 
-    if not section:
+    if not section or section["form"] is None:
         return {}
     parts = urlsplit(section["form"].url)
     origin = f"{parts.scheme}://{parts.netloc}"
