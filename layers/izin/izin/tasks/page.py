@@ -34,7 +34,7 @@ from izin.tasks.issue import (
     send_back_note,
     task_url,
 )
-from izin.tasks.signatures import check_signatures
+from izin.tasks.signatures import check_signatures, signature_errors
 from izin.templating import render
 from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
 
@@ -98,8 +98,9 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
         )
         check_signatures(form, submission, ticket, ctx)
     except forms.FormInvalid as invalid:
+        errors = {**signature_errors(form, invalid.values, ticket, ctx), **invalid.errors}
         return _form_page(
-            422, ticket, ctx, values=invalid.values, errors=invalid.errors, secret=request.ticket
+            422, ticket, ctx, values=invalid.values, errors=errors, secret=request.ticket
         )
     officer = ticket["assignee"]
     try:

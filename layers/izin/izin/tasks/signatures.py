@@ -24,8 +24,18 @@ def check_signatures(
     form: Step, submission: forms.Submission, ticket: Mapping[str, Any], ctx: TaskContext
 ) -> None:
     """FormInvalid naming what is missing, when the form records the BAP's signatures."""
+    errors = signature_errors(form, submission.values, ticket, ctx)
+    if errors:
+        raise forms.FormInvalid(errors, submission.values)
+
+
+def signature_errors(
+    form: Step, values: Mapping[str, Any], ticket: Mapping[str, Any], ctx: TaskContext
+) -> dict[str, str]:
+    """The signature lines still blank, by field ({} when none, or the form asks for none);
+    also read for a form that failed otherwise, so every error shows at once."""
     if TTD_TIM not in {f.name for f in form.fields} or ticket.get("kind", Kind.STEP) != Kind.STEP:
-        return
+        return {}
     id_izin = ticket["id_izin"]
     steps = ctx.store.steps(id_izin)
     team_step = steps.get(sop.step_of_field("ketua").number) or {}
@@ -33,7 +43,8 @@ def check_signatures(
     team = list(dict.fromkeys(n for n in team if n))
     acted = {str((steps.get(n) or {}).get("nip") or "") for n in SIGNED_BY_DECISION}
     acted.add(str(ticket["assignee"]["nip"]))
-    paper = {str(n) for n in submission.values.get(TTD_TIM) or []}
+    ticked = values.get(TTD_TIM) or []
+    paper = {str(n) for n in ([ticked] if isinstance(ticked, str) else ticked) if n}
     errors: dict[str, str] = {}
     outside = sorted(paper - set(team))
     blank = [n for n in team if n not in acted and n not in paper]
@@ -48,8 +59,7 @@ def check_signatures(
         errors["lampiran"] = (
             "Unggah halaman BAP yang ditandatangani di atas kertas sebelum mengirim keputusan."
         )
-    if errors:
-        raise forms.FormInvalid(errors, submission.values)
+    return errors
 
 
 def _names(ctx: TaskContext, nips: list[str]) -> str:
