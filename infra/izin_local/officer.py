@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -76,6 +77,58 @@ class _FormParser(HTMLParser):
             self._text.append(data)
 
 
+class _UploadParser(HTMLParser):
+    """The page's upload form (izin.evidence): where it posts, and its hidden fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: dict[str, str] = {}
+        self._inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("enctype") == "multipart/form-data":
+            self.action, self._inside = a.get("action", ""), True
+        elif tag == "input" and self._inside and a.get("type") == "hidden":
+            self.fields[a.get("name", "")] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._inside = False
+
+
+def upload_file(page: str, name: str, content: bytes) -> tuple[int, str]:
+    """Upload a file through a task page's upload form, as a browser does: a multipart POST
+    to the bucket, then S3's redirect to the page that records it, followed."""
+    parser = _UploadParser()
+    parser.feed(page)
+    if not parser.action:
+        raise RuntimeError("the page has no upload form")
+    boundary = "izin" + uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in parser.fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(  # noqa: S310 - local URLs
+        parser.action,
+        data=b"".join(parts),
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 def parse_task_page(html: str) -> TaskForm | None:
     """The task form of a page, or None when the page has none."""
     parser = _FormParser()
@@ -132,6 +185,7 @@ class Officer:
     def __init__(self, outbox: Outbox, id_izin: str, roster: Roster) -> None:
         self.outbox = outbox
         self.id_izin = id_izin
+        self.roster = roster
         # email address → NIP: what each officer types
         self.nips = {str(o.email): o.nip for o in roster.officers}
         self.used: set[str] = set()
@@ -151,12 +205,18 @@ class Officer:
         decision: str,
         *,
         fields: Mapping[str, str | list[str]] | None = None,
+        uploads: Mapping[str, bytes] | None = None,
         timeout: float = 60.0,
     ) -> Decided:
-        """Open the step's email link, fill the form, press the decision's button."""
+        """Open the step's email link, upload the files (name -> bytes) through the page's
+        upload form, fill the form, press the decision's button."""
         message = self.task_email(step, timeout=timeout)
         link = next(link for link in message.links if "/tasks/" in link)
         status, html = http_get(link)
+        for name, content in (uploads or {}).items():
+            status, html = upload_file(html, name, content)
+            if status != 200:
+                raise RuntimeError(f"step {step}: uploading {name} answered {status}")
         form = parse_task_page(html)
         if status != 200 or form is None:
             raise RuntimeError(f"step {step}: the task page answered {status}")

@@ -157,3 +157,23 @@ def data_nib(id_izin: str, *, nama: str = "PT Sawit Kapuas Lestari") -> dict[str
             },
         ],
     }
+
+
+def signatures(paper: list[str]) -> dict[str, str | list[str]]:
+    """Step 11's signature lines: the members (NIPs) who signed the BAP on paper, and the
+    company's representative."""
+    return {
+        "ttd_tim": paper,
+        "wakil_perusahaan": "Ir. Lukas Tan",
+        "jabatan_wakil_perusahaan": "Direktur Operasional",
+    }
+
+
+def signed_page() -> bytes:
+    """A scanned page signed on paper, as the Tim Teknis uploads it at step 11: a small PDF."""
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )

@@ -325,12 +325,14 @@ class HttpRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     request_context: RequestContext = Field(alias="requestContext")
+    route_key: str = Field("", alias="routeKey")  # "GET /tasks/{ticket}": the route's template
     path_parameters: dict[str, str] = Field(default_factory=dict, alias="pathParameters")
     headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict, alias="queryStringParameters")
     body: str = ""
     is_base64_encoded: bool = Field(False, alias="isBase64Encoded")
 
-    @field_validator("path_parameters", "headers", "body", mode="before")
+    @field_validator("path_parameters", "headers", "query", "body", mode="before")
     @classmethod
     def _absent_is_empty(cls, value: Any, info: ValidationInfo) -> Any:
         """API Gateway sends null, or nothing, for a route without parameters or a body."""

@@ -244,6 +244,7 @@ class Step:
     done_label: str = "Selesai"
     no_needs_note: bool = True  # a "no" that sends the file back must say why
     documents: tuple[str, ...] = field(default=())  # document types shown for review
+    evidence: str = ""  # what files the page takes (izin.evidence); "": none
     flow: tuple[Flow, ...] = ()  # what the state machine runs for this step, in order
 
     @property
@@ -514,6 +515,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Simpan hasil pemeriksaan",
         documents=("surat_tugas",),
+        evidence="Foto lapangan dan pindaian dokumen yang diperiksa di lokasi",
         flow=(
             Milestone("inspeksi", "Status Inspeksi Lapangan"),
             Ask(),
@@ -567,6 +569,30 @@ STEPS: tuple[Step, ...] = (
                 FieldKind.TEXTAREA,
                 required=False,
             ),
+            # The BAP's signatures (izin.documents.context): a member who decided a step of
+            # this file in the system (08, 10, this one) signed electronically by it; the
+            # others sign on paper, ticked here, with the signed page uploaded.
+            FormField(
+                "ttd_tim",
+                "Anggota Tim Teknis yang menandatangani BAP di atas kertas",
+                FieldKind.OFFICERS,
+                role=Role.TIM_TEKNIS,
+                required=False,
+                hint="Anggota yang memutuskan langkah 08, 10 atau 11 di sistem menandatangani "
+                "secara elektronik dengan keputusannya. Anggota lain: centang bila telah "
+                "menandatangani di atas kertas, lalu unggah halaman yang ditandatangani "
+                "(bagian Lampiran).",
+            ),
+            FormField(
+                "wakil_perusahaan",
+                "Nama wakil perusahaan yang menandatangani BAP",
+                hint="Sebagaimana tertulis di bawah tanda tangannya.",
+            ),
+            FormField(
+                "jabatan_wakil_perusahaan",
+                "Jabatan wakil perusahaan",
+                required=False,
+            ),
             FormField(
                 "kesimpulan",
                 "Kesimpulan",
@@ -578,6 +604,8 @@ STEPS: tuple[Step, ...] = (
         ),
         decisions=(Decision.DONE,),
         done_label="Buat BAP",
+        evidence="Halaman yang ditandatangani di atas kertas (tim dan wakil perusahaan), "
+        "foto atau pindaian lain",
         flow=(Ask(), Render("bap", "Berita Acara Pemeriksaan", reads=(8, 10, 11))),
     ),
     Step(
@@ -879,6 +907,7 @@ UPLOAD_BY_HAND = Step(
     ),
     decisions=(Decision.DONE,),
     done_label="BAP sudah diunggah di SIINAS",
+    evidence="Tanda terima unggah SIINAS (tangkapan layar atau PDF)",
 )
 
 
@@ -902,6 +931,7 @@ def record_task(number: int, form: RecordForm) -> Step:
         fields=(*form.fields, BUKTI),
         decisions=(Decision.DONE,),
         done_label=form.done_label,
+        evidence="Bukti (tangkapan layar atau pindaian dokumen)",
     )
 
 

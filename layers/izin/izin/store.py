@@ -174,6 +174,8 @@ class Store(Protocol):
     def document_pointer(self, document_id: str) -> Item | None: ...
     def tembusan(self, id_izin: str) -> Item | None: ...
     def record_tembusan(self, id_izin: str, fields: Item) -> None: ...
+    def add_upload(self, id_izin: str, key: str, fields: Item) -> bool: ...
+    def uploads(self, id_izin: str) -> list[Item]: ...
     # tickets
     def put_ticket(self, ticket_hash: str, fields: Item) -> None: ...
     def ticket(self, ticket_hash: str) -> Item | None: ...
@@ -389,6 +391,16 @@ class Records:
     def record_tembusan(self, id_izin: str, fields: Item) -> None:
         """Note that the tembusan was sent."""
         self.put(app_key(id_izin), "TEMBUSAN", fields)
+
+    # -- evidence uploaded on task pages (izin.evidence) ---------------------------------
+
+    def add_upload(self, id_izin: str, key: str, fields: Item) -> bool:
+        """Record an uploaded file by its object key, once; False if it was recorded."""
+        return self.put(app_key(id_izin), f"LAMPIRAN#{key}", fields, if_absent=True)
+
+    def uploads(self, id_izin: str) -> list[Item]:
+        """The application's recorded uploads, in one query."""
+        return self.query(app_key(id_izin), "LAMPIRAN#")
 
     # -- tickets ---------------------------------------------------------------------------
 

@@ -141,3 +141,70 @@ def manual_tasks(now: datetime) -> ManualTasks:
         now=now,
     )
     return issue
+
+
+class S3Evidence:
+    """The bucket as izin.evidence uses it: presigned POST forms, HeadObject, reads."""
+
+    def upload_form(
+        self, prefix: str, redirect: str, max_bytes: int, seconds: int
+    ) -> tuple[str, dict[str, str]]:
+        """A presigned POST (SigV4, the bucket's regional host) for keys under `prefix`."""
+        from izin.aws import presign_client
+
+        post: dict[str, Any] = presign_client().generate_presigned_post(
+            settings().bucket_name,
+            prefix + "${filename}",
+            Fields={"success_action_redirect": redirect},
+            Conditions=[
+                ["starts-with", "$key", prefix],
+                ["content-length-range", 1, max_bytes],
+                {"success_action_redirect": redirect},
+            ],
+            ExpiresIn=seconds,
+        )
+        return str(post["url"]), {str(k): str(v) for k, v in post["fields"].items()}
+
+    def head(self, key: str) -> int | None:
+        """The object's size, or None when there is none."""
+        from botocore.exceptions import ClientError
+
+        from izin.aws import client
+
+        try:
+            answer = client("s3").head_object(Bucket=settings().bucket_name, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(answer["ContentLength"])
+
+    def read(self, key: str) -> bytes:
+        """The object's bytes."""
+        return read_object(key)
+
+    def delete(self, key: str) -> None:
+        """Remove a refused upload."""
+        from izin.aws import client
+
+        client("s3").delete_object(Bucket=settings().bucket_name, Key=key)
+
+    def link(self, key: str, content_type: str) -> str:
+        """A short-lived link that serves the object as the type it was found to be."""
+        from izin.aws import presign_client
+
+        url: str = presign_client().generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": settings().bucket_name,
+                "Key": key,
+                "ResponseContentType": content_type,
+            },
+            ExpiresIn=900,
+        )
+        return url
+
+
+def evidence() -> S3Evidence:
+    """The evidence uploads' bucket adapter."""
+    return S3Evidence()

@@ -69,12 +69,15 @@ def test_a_reassignment_holds_for_steps_10_and_11_and_the_removed_ketua_is_told(
     assert not [link for link in told.links if "/tasks/" in link]
 
     # Steps 08, 10 and 11 all go to the new officer.
+    # The ketua, who never decided a step, signed the BAP on paper: ticked, the page uploaded.
+    signed = {**samples.bap(), **samples.signatures([ketua.nip])}
     for step, decision, written in (
         (8, "yes", {}),
         (10, "done", samples.field_inspection()),
-        (11, "done", samples.bap()),
+        (11, "done", signed),
     ):
-        decided = officer.act(step, decision, fields=written)
+        uploads = {"bap-ditandatangani.pdf": samples.signed_page()} if step == 11 else {}
+        decided = officer.act(step, decision, fields=written, uploads=uploads)
         assert (decided.status, decided.officer) == (200, anggota.email), decided.page
     wait_for_step(endpoints, ID_IZIN, 12)
     to_ketua = [

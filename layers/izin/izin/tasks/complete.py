@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from izin import forms, sop
+from izin import evidence, forms, sop
 from izin.callbacks import TaskGone
 from izin.event_types import EVENTS
 from izin.events import InboundEvent
@@ -44,10 +44,18 @@ def _complete_step(
         pada=ctx.now,
     )
     ctx.store.save_step(
-        ticket["id_izin"], step.number, {**values, **result.model_dump(mode="json")}
+        ticket["id_izin"],
+        step.number,
+        {**values, **result.model_dump(mode="json"), **_attached(ticket, ctx)},
     )
     ctx.callbacks.succeed(ticket["task_token"], result.model_dump(mode="json"))
     return _next_text(step, submission)
+
+
+def _attached(ticket: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    """The files uploaded on the step's page, kept with its data (the BAP's lampiran)."""
+    files = evidence.uploads(ctx.store, ticket["id_izin"], int(ticket["step"]))
+    return {"lampiran": [evidence.frozen(u) for u in files]} if files else {}
 
 
 def _complete_upload(
@@ -63,6 +71,7 @@ def _complete_upload(
             "oleh": officer["nama"],
             "nip": officer["nip"],
             "pada": ctx.now.isoformat(),
+            **_attached(ticket, ctx),
         },
     )
     ctx.callbacks.succeed(

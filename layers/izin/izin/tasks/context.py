@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 from izin.callbacks import Callbacks
 from izin.events import InboundEvent
+from izin.evidence import EvidenceBucket
 from izin.mail import Mailer
 from izin.models import HttpRequest
 from izin.roster import Roster
@@ -26,6 +27,7 @@ class Page:
 
     status: int
     html: str
+    headers: dict[str, str] = field(default_factory=dict)  # beside pages.PAGE_HEADERS
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Request:
     user_agent: str = ""
     origin: str = ""  # the Origin header a browser sends with a POST
     unreadable: int = 0  # 400 or 413 when the body was no form this page reads (form empty)
+    query: Mapping[str, str] = field(default_factory=dict)  # S3's redirect: bucket, key, etag
 
     @classmethod
     def of(cls, http: HttpRequest) -> Request:
@@ -54,6 +57,7 @@ class Request:
             user_agent=http.request_context.http.user_agent,
             origin=http.headers.get("origin", ""),
             unreadable=unreadable,
+            query=http.query,
         )
 
 
@@ -92,3 +96,4 @@ class TaskContext:
     public_base_url: str = ""
     documents: Callable[[str], list[dict[str, Any]]] = lambda _id: []
     record_event: Callable[[InboundEvent], str] = lambda _event: "kept"
+    evidence: EvidenceBucket | None = None  # None: the page takes no uploads

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from izin import forms, sop
+from izin import evidence, forms, sop
 from izin.callbacks import TaskGone
 from izin.formats import tanggal_waktu
 from izin.mail import Email
@@ -24,6 +24,7 @@ from izin.tasks.context import (
     Request,
     TaskContext,
 )
+from izin.tasks.evidence import evidence_section, upload_headers
 from izin.tasks.issue import (
     MAX_WRONG_NIPS,
     Issuer,
@@ -33,6 +34,7 @@ from izin.tasks.issue import (
     send_back_note,
     task_url,
 )
+from izin.tasks.signatures import check_signatures, signature_errors
 from izin.templating import render
 from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
 
@@ -53,7 +55,7 @@ def show_task(request: Request, ctx: TaskContext) -> Page:
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
     _audit(ctx, ticket, request, "task.viewed", {})
-    return _form_page(200, ticket, ctx, values=None, errors={})
+    return _form_page(200, ticket, ctx, values=None, errors={}, secret=request.ticket)
 
 
 def decide_task(request: Request, ctx: TaskContext) -> Page:
@@ -94,8 +96,12 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
         submission = forms.parse(
             form, request.form, _defaults(form, ticket, application, ctx), ctx.roster
         )
+        check_signatures(form, submission, ticket, ctx)
     except forms.FormInvalid as invalid:
-        return _form_page(422, ticket, ctx, values=invalid.values, errors=invalid.errors)
+        errors = {**signature_errors(form, invalid.values, ticket, ctx), **invalid.errors}
+        return _form_page(
+            422, ticket, ctx, values=invalid.values, errors=errors, secret=request.ticket
+        )
     officer = ticket["assignee"]
     earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
     try:
@@ -159,6 +165,31 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
             reopened=bool(earlier),
         ),
     )
+
+
+def record_upload(request: Request, ctx: TaskContext) -> Page:
+    """GET /tasks/{ticket}/lampiran: S3's redirect after an upload. Records the file, then
+    shows the task page again (303 to it); a refused file is named on the page (422)."""
+    ticket = _ticket(request, ctx)
+    if ticket is None or ctx.evidence is None:
+        return _not_found()
+    logger.set_correlation_id(ticket["id_izin"])
+    if ticket["status"] != Status.OPEN:
+        return _closed(ticket)
+    try:
+        evidence.record_upload(
+            str(request.query.get("key", "")),
+            ticket,
+            bucket=ctx.evidence,
+            store=ctx.store,
+            now=ctx.now,
+        )
+    except evidence.UploadRefused as refused:
+        return _form_page(
+            422, ticket, ctx, values=None, errors={"lampiran": str(refused)}, secret=request.ticket
+        )
+    location = f"{ctx.public_base_url.rstrip('/')}/tasks/{request.ticket}"
+    return Page(303, "", headers={"location": location})
 
 
 def _ticket(request: Request, ctx: TaskContext) -> dict[str, Any] | None:
@@ -338,8 +369,10 @@ def _form_page(
     *,
     values: Mapping[str, Any] | None,
     errors: Mapping[str, str],
+    secret: str = "",  # the link's ticket: with it, the page takes evidence uploads
 ) -> Page:
     form = form_of(ticket)
+    uploads = evidence_section(ticket, form, ctx, secret) if secret else None
     application = ctx.store.application(ticket["id_izin"]) or {}
     shown = {**_defaults(form, ticket, application, ctx), **(values or {})}
     trail = history(ctx.store.audit(ticket["id_izin"]), HISTORY_ACTIONS)
@@ -383,7 +416,9 @@ def _form_page(
             role_titles=ROLE_TITLES,
             sop=sop,
             csrf=ticket.get("csrf", ""),
+            evidence=uploads,
         ),
+        headers=upload_headers(uploads),
     )
 
 
@@ -403,5 +438,6 @@ HISTORY_ACTIONS = frozenset(
         "sla.breached",
         "sla.clock",
         "sla.moved",
+        "lampiran.uploaded",
     }
 )
