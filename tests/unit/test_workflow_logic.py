@@ -130,8 +130,8 @@ class World:
             public_base_url=BASE,
         )
 
-    def post(self, ticket: str, **form: str) -> tasks.Page:
-        sent = {k: [v] for k, v in form.items()}
+    def post(self, ticket: str, **form: str | list[str]) -> tasks.Page:
+        sent = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
         return tasks.decide_task(tasks.Request(ticket, form=sent), self.ctx())
 
 
@@ -558,10 +558,26 @@ def test_the_last_step_records_the_outcome(world: World) -> None:
 KABID = ROSTER.first(Role.KEPALA_BIDANG)
 
 
-def answer_bap(world: World, token: str, **changed: str) -> tasks.Page:
+def answer_bap(world: World, token: str, **changed: str | list[str]) -> tasks.Page:
     """The ketua answers step 11 with the sample figures (and `changed`)."""
     ticket = world.issue(11, token=token)
-    fields = {"nip": TEAM[0], "decision": "done", "kesimpulan": "siap", **samples.bap()}
+    # The anggota signed on paper: their signed page is uploaded (step 11's signature lines).
+    world.store.add_upload(
+        ID,
+        "bap-ditandatangani.pdf",
+        {
+            "key": "bap-ditandatangani.pdf",
+            "nama": "bap-ditandatangani.pdf",
+            "step": 11,
+            "content_type": "application/pdf",
+            "ukuran": 300,
+            "sha256": "0" * 64,
+            "oleh": "Ketua Tim",
+            "pada": world.now.isoformat(),
+        },
+    )
+    signed = samples.signatures(list(TEAM[1:]))
+    fields = {"nip": TEAM[0], "decision": "done", "kesimpulan": "siap", **samples.bap(), **signed}
     return world.post(ticket, **(fields | changed))
 
 
