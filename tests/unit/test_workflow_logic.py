@@ -558,31 +558,34 @@ def test_the_last_step_records_the_outcome(world: World) -> None:
 KABID = ROSTER.first(Role.KEPALA_BIDANG)
 
 
-def answer_bap(world: World, token: str, **changed: str | list[str]) -> tasks.Page:
-    """The ketua answers step 11 with the sample figures (and `changed`)."""
-    ticket = world.issue(11, token=token)
-    # The anggota signed on paper: their signed page is uploaded (step 11's signature lines).
-    world.store.add_upload(
+def team_of_two(world: World) -> None:
+    """Step 7: the ketua and one member, who decided step 8 in the system (so signed the
+    BAP by that decision: no line of the BAP is left to sign on paper)."""
+    world.store.save_step(
         ID,
-        "bap-ditandatangani.pdf",
+        7,
         {
-            "key": "bap-ditandatangani.pdf",
-            "nama": "bap-ditandatangani.pdf",
-            "step": 11,
-            "content_type": "application/pdf",
-            "ukuran": 300,
-            "sha256": "0" * 64,
-            "oleh": "Ketua Tim",
-            "pada": world.now.isoformat(),
+            "ketua": TEAM[0],
+            "anggota": TEAM[1:2],
+            "tanggal_mulai": "2026-12-02",
+            "tanggal_selesai": "2026-12-09",
+            "decision": "done",
         },
     )
-    signed = samples.signatures(list(TEAM[1:]))
-    fields = {"nip": TEAM[0], "decision": "done", "kesimpulan": "siap", **samples.bap(), **signed}
-    return world.post(ticket, **(fields | changed))
+    world.store.save_step(ID, 8, {"nip": TEAM[1], "decision": "no"})
+
+
+BAP_FIELDS = {"kesimpulan": "siap", "wakil_perusahaan": "Ir. Lukas Tan", **samples.bap()}
+
+
+def answer_bap(world: World, token: str, **changed: str) -> tasks.Page:
+    """The ketua answers step 11 with the sample figures (and `changed`)."""
+    ticket = world.issue(11, token=token)
+    return world.post(ticket, nip=TEAM[0], decision="done", **(BAP_FIELDS | changed))
 
 
 def test_a_no_that_names_the_bap_returns_it_to_the_tim_teknis_prefilled(world: World) -> None:
-    assign_team(world)
+    team_of_two(world)
     assert answer_bap(world, "t11").status == 200
     check = world.issue(13, token="t13")
     note = "Perbaiki jumlah TKA pada BAP: tiga orang."
@@ -598,8 +601,7 @@ def test_a_no_that_names_the_bap_returns_it_to_the_tim_teknis_prefilled(world: W
     assert note in form and "kepada Tim Teknis (langkah 11)" in form
     assert 'id="f-tka_l" name="tka_l"' in form and 'value="2"' in form  # the earlier figure
     assert "Boiler, 1 unit, 45 ton uap/jam</textarea>" in form
-    fields = {"nip": TEAM[0], "decision": "done", "kesimpulan": "siap", **samples.bap()}
-    done = world.post(again, **(fields | {"tka_l": "3"}))
+    done = world.post(again, nip=TEAM[0], decision="done", **(BAP_FIELDS | {"tka_l": "3"}))
     assert done.status == 200
     assert "Tenaga kerja asing laki-laki" in done.html and "<del>2</del>" in done.html
     assert "<ins>3</ins>" in done.html
@@ -632,7 +634,7 @@ def test_the_decider_reads_the_previous_answers_first(world: World) -> None:
     world.store.save_step(
         ID, 6, {"disposisi": "Segera, perusahaan ekspor.", "decision": "done", "oleh": KABID.nama}
     )
-    assign_team(world)
+    team_of_two(world)
     assert answer_bap(world, "t11", catatan="Boiler baru diuji coba.").status == 200
     world.now += timedelta(hours=1)
     kasi = world.post(

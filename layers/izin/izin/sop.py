@@ -296,7 +296,6 @@ RETURN_FIELD = FormField(
     FieldKind.CHOICE,
     default=RETURNS[0].value,
     choices=tuple((r.value, r.label) for r in RETURNS),
-    hint="Hanya bila dikembalikan: berkas kembali kepada pemilik isinya.",
 )
 
 STEPS: tuple[Step, ...] = (
