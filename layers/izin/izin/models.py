@@ -301,15 +301,16 @@ class HttpRequest(BaseModel):
     request_context: RequestContext = Field(alias="requestContext")
     path_parameters: dict[str, str] = Field(default_factory=dict, alias="pathParameters")
     headers: dict[str, str] = Field(default_factory=dict)
+    cookies: tuple[str, ...] = ()  # payload 2.0 passes the Cookie header as "name=value"s
     body: str = ""
     is_base64_encoded: bool = Field(False, alias="isBase64Encoded")
 
-    @field_validator("path_parameters", "headers", "body", mode="before")
+    @field_validator("path_parameters", "headers", "body", "cookies", mode="before")
     @classmethod
     def _absent_is_empty(cls, value: Any, info: ValidationInfo) -> Any:
         """API Gateway sends null, or nothing, for a route without parameters or a body."""
         if value is None:
-            return "" if info.field_name == "body" else {}
+            return {"body": "", "cookies": ()}.get(str(info.field_name), {})
         return value
 
     @property
