@@ -281,3 +281,45 @@ def test_the_fake_cipher_binds_the_context() -> None:
     sealed = auth.seal(FakeCipher(), "1" * 18, "JBSWY3DPEHPK3PXP")
     with pytest.raises(ValueError, match="context"):
         auth.unseal(FakeCipher(), "2" * 18, sealed)
+
+
+def test_no_secret_code_or_cookie_in_any_log_line_or_email(
+    task_door: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from izin.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("DEBUG")  # everything the functions could log, logged
+    caplog.set_level("DEBUG")
+    try:
+        first, officer = task_door.ticket(6)
+        kode = code(officer, task_door.auth.now)
+        body = {"nip": officer.nip, "kode": kode, "csrf": csrf(task_door, first)}
+        answer = task_door.post(first, urlencode({**body, "decision": "done"}))
+        assert answer["statusCode"] == 200
+        task_door.cookies = set_cookies(answer)
+        second, _ = task_door.ticket(6)
+        body = {"csrf": csrf(task_door, second), "decision": "done"}
+        assert task_door.post(second, urlencode(body))["statusCode"] == 200
+        enrollment.start_enrollment(
+            task_door.store,
+            task_door.auth.cipher,
+            task_door.recorder,
+            officer,
+            public_base_url="https://izin.example",
+            now=task_door.auth.now,
+        )
+    finally:
+        logger.setLevel(level)
+    pending = next(
+        i["pending_secret"] for i in task_door.store.items.values() if i.get("pending_secret")
+    )
+    new_secret = auth.unseal(task_door.auth.cipher, officer.nip, pending)
+    cookie = task_door.cookies[0].removeprefix("izin_sesi=")
+    captured = capsys.readouterr()
+    logs = captured.out + captured.err + caplog.text
+    assert "task page" in logs and "enrollment link sent" in logs  # the logs were captured
+    emails = "".join(f"{e.subject}{e.text}{e.html}" for e in task_door.recorder.sent)
+    assert "/daftar-kode/" in emails
+    for secret in (officer.totp_secret, new_secret, kode, cookie, cookie.split(".")[0]):
+        assert secret not in logs and secret not in emails

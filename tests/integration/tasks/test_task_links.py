@@ -336,7 +336,7 @@ def test_the_trail_records_who_what_when_where(system: System) -> None:
     assert decided["at"]
 
 
-def test_no_task_token_in_any_email_page_or_log_line(
+def test_no_task_token_secret_or_cookie_in_any_email_page_or_log_line(
     system: System, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     id_izin, link = new_application(system)
@@ -354,6 +354,11 @@ def test_no_task_token_in_any_email_page_or_log_line(
         assert not any(token in page for page in pages)
         assert not any(token in email for email in emails)
         assert token not in logs
+    # Nor an officer's secret, or the session cookie their sign-in started (CONTRACT §3).
+    cookie = system.browsers.cookie(operator_nip(system)).removeprefix("izin_sesi=")
+    secrets = [o.totp_secret for o in system.endpoints.roster.officers] + [cookie]
+    for secret in secrets:
+        assert not any(secret in text for text in [*pages, *emails, logs])
 
 
 def _tickets(system: System) -> list[Mapping[str, Any]]:
