@@ -15,7 +15,6 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -28,19 +27,19 @@ from izin.sop import Role
 from izin_local.officer import is_task_email, wait_until
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.e2e
 
 DECIDED = "Terima kasih, keputusan tersimpan"
 
 
-def navigate(page: Page, action: Callable[[], None]) -> Response:
-    with page.expect_navigation() as navigation:
-        action()
-    response = navigation.value
-    assert response is not None
-    return response
+def press(tab: Page, button: Locator) -> int:
+    """Press a form's button: the status the POST itself answered (before any redirect)."""
+    with tab.expect_response(lambda answer: answer.request.method == "POST") as posted:
+        button.click()
+    tab.wait_for_load_state()
+    return posted.value.status
 
 
 def operator_of(system: System) -> RosterOfficer:
@@ -67,8 +66,7 @@ def test_a_nip_alone_is_refused_403_with_the_error_by_the_code(
     link = step4_link(system, id_izin)
     tab.goto(link)
     tab.get_by_label("NIP Anda").fill(operator_of(system).nip)
-    response = navigate(tab, tab.get_by_role("button", name="Notifikasi diterima").click)
-    assert response.status == 403
+    assert press(tab, tab.get_by_role("button", name="Notifikasi diterima")) == 403
     expect(tab.locator("#e-kode")).to_contain_text("NIP saja tidak cukup")
     expect(tab.get_by_label("Kode autentikator")).to_have_attribute("aria-invalid", "true")
     tab.screenshot(path=artifacts / f"2fa-nip-alone-{width_of(tab)}.png", full_page=True)
@@ -93,7 +91,7 @@ def test_five_wrong_codes_lock_the_link_and_the_kasi_is_told(
         page.get_by_label("NIP Anda").fill(operator.nip)
         page.get_by_label("Kode autentikator").fill(wrong)
         button = page.get_by_role("button", name="Notifikasi diterima")
-        statuses.append(navigate(page, button.click).status)
+        statuses.append(press(page, button))
         if page.locator("h1", has_text="Tautan dikunci").count():
             break
     assert statuses == [403] * 5
@@ -114,7 +112,7 @@ def test_a_session_whose_expiry_passed_is_refused(
     assert page.url.endswith("/masuk")  # 303 to /masuk without a session
     page.get_by_label("NIP").fill(kasi.nip)
     page.get_by_label("Kode autentikator").fill(system.browsers.codes.next(kasi.nip))
-    navigate(page, page.get_by_role("button", name="Masuk").click)
+    assert press(page, page.get_by_role("button", name="Masuk")) == 303
     assert page.url.endswith("/meja")
     expect(page.locator("#petugas")).to_contain_text(kasi.nama)
     cookie = next(c for c in page.context.cookies() if c["name"] == "izin_sesi")
@@ -187,7 +185,7 @@ def test_enroll_sign_in_and_decide_with_the_session(
     tab.screenshot(path=artifacts / f"2fa-enroll-{width}.png", full_page=True)
     used = time_step(datetime.now(UTC))
     tab.get_by_label("Kode dari aplikasi").fill(pyotp.TOTP(secret).at(used * 30))
-    assert navigate(tab, tab.get_by_role("button", name="Aktifkan").click).status == 200
+    assert press(tab, tab.get_by_role("button", name="Aktifkan")) == 200
     expect(tab.locator("#aktif")).to_be_visible()
 
     # Sign in with the new secret's code: the next window's (the one typed above is used).
@@ -200,7 +198,7 @@ def test_enroll_sign_in_and_decide_with_the_session(
     tab.goto(f"{system.runtime.http_url}/masuk")
     tab.get_by_label("NIP").fill(operator.nip)
     tab.get_by_label("Kode autentikator").fill(pyotp.TOTP(secret).at(moment))
-    navigate(tab, tab.get_by_role("button", name="Masuk").click)
+    assert press(tab, tab.get_by_role("button", name="Masuk")) == 303
     assert tab.url.endswith("/meja")
     expect(tab.locator("#petugas")).to_contain_text(operator.nama)
     tab.screenshot(path=artifacts / f"2fa-meja-{width}.png", full_page=True)
@@ -209,8 +207,7 @@ def test_enroll_sign_in_and_decide_with_the_session(
     tab.goto(link)
     expect(tab.locator("#masuk-sebagai")).to_contain_text(operator.nama)
     expect(tab.locator("#f-kode")).to_have_count(0)
-    response = navigate(tab, tab.get_by_role("button", name="Notifikasi diterima").click)
-    assert response.status == 200
+    assert press(tab, tab.get_by_role("button", name="Notifikasi diterima")) == 200
     expect(tab.locator("h1")).to_have_text(DECIDED)
     id_izin = f"IP-2FA-ENR-{width[0].upper()}1"
     decided = [e for e in system.endpoints.store.audit(id_izin) if e["action"] == "task.decided"]
@@ -218,7 +215,7 @@ def test_enroll_sign_in_and_decide_with_the_session(
 
     # Signing out ends it: /meja sends to /masuk again.
     tab.goto(f"{system.runtime.http_url}/meja")
-    navigate(tab, tab.get_by_role("button", name="Keluar").click)
+    assert press(tab, tab.get_by_role("button", name="Keluar")) == 303
     assert tab.url.endswith("/masuk")
     tab.goto(f"{system.runtime.http_url}/meja")
     assert tab.url.endswith("/masuk")
