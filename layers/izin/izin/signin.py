@@ -86,6 +86,8 @@ def behind_sign_in(request: Request, auth: Auth, *, method: str, path: str) -> P
         return _see_other("/masuk") if method in ("GET", "HEAD") else _unauthorized()
     if method not in ("GET", "HEAD"):
         return Page(405, render("pages/not_found.html.j2"), headers={"allow": "GET"})
+    if path == "/keluar":  # signing out is the workspace's button (a POST with its token)
+        return _see_other("/meja")
     csrf = sessions.form_token(auth, signed, "keluar")
     if path == "/meja":
         return Page(200, render("pages/meja.html.j2", signed=signed, csrf=csrf, error=False))
