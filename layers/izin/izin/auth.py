@@ -86,7 +86,12 @@ class Auth:
     secure_cookies: bool = True
     session_seconds: int = 8 * 3600
     public_base_url: str = ""
+    # Secrets unsealed during this request (one KMS Decrypt per officer at most).
     _secrets: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def forget(self, nip: str) -> None:
+        """Drop an officer's unsealed secret (it has just changed)."""
+        self._secrets.pop(nip, None)
 
 
 def code_for(secret: str, at: datetime) -> str:

@@ -121,7 +121,7 @@ def confirm_enrollment(request: Request, auth: Auth) -> Page:
         },
     )
     end_all_sessions(auth.store, nip)
-    auth._secrets.pop(nip, None)
+    auth.forget(nip)
     logger.info("authenticator enrolled", extra={"nip": nip})
     return Page(200, render("pages/enroll.html.j2", state="done", ticket=ticket))
 

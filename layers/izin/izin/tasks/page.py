@@ -169,8 +169,7 @@ def _second_factor(
     """What allows the decision ("session:…" or "totp", and a new session's cookie), or the
     page refusing it. NIP alone never decides; a wrong NIP or code counts towards the lock."""
     signed = sessions.signed_in(request.cookies, ctx.auth)
-    if _is_assignee(signed, ticket):
-        assert signed is not None
+    if signed is not None and _is_assignee(signed, ticket):
         return signed.via, []
     nip = (request.form.get("nip") or [""])[-1].strip()
     code = (request.form.get("kode") or [""])[-1].strip().replace(" ", "")
