@@ -60,6 +60,8 @@ def start_enrollment(
             subject="[Izin Perluasan] Aktifkan kode masuk (aplikasi autentikator)",
             text=render("email/enroll.txt.j2", **context),
             html=render("email/enroll.html.j2", **context),
+            # About no application (the admin runs `izin petugas enroll` and sees the result).
+            id_izin="",
         )
     )
     logger.info("enrollment link sent", extra={"nip": officer.nip})
