@@ -18,12 +18,14 @@ from izin.tasks import Request, TaskContext, decide_task, record_upload, show_ta
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     request = Request.of(http)
+    now = wiring.now()
     ctx = TaskContext(
         store=wiring.store(),
         roster=wiring.roster(),
         callbacks=wiring.callbacks(),
         mailer=wiring.mailer(),
-        now=wiring.now(),
+        now=now,
+        auth=wiring.auth(now),
         public_base_url=settings().public_base_url,
         documents=lambda id_izin: task_documents(wiring.store(), id_izin, wiring.presigned_url),
         record_event=wiring.record_event,
@@ -36,4 +38,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.info("task page", extra={"method": http.method, "status": page.status})
     if http.method == "POST" and page.status == 200:
         count("StepsCompleted")
-    return {"statusCode": page.status, "headers": PAGE_HEADERS | page.headers, "body": page.html}
+    return {
+        "statusCode": page.status,
+        "headers": {**PAGE_HEADERS, **page.headers},
+        "cookies": page.cookies,
+        "body": page.html,
+    }

@@ -485,6 +485,11 @@ def iam_resources(response: Any, action: str) -> list[str]:
         return [f"arn:aws:ssm:{region}:{account}:parameter/{name}"] if name else ["*"]
     if service == "secretsmanager":
         return [_secret_arn(response, str(body.get("SecretId", "")))]
+    if service == "kms":  # the key by id or ARN (izin.auth passes KeyId to Decrypt too)
+        key = str(body.get("KeyId", ""))
+        if key.startswith("arn:"):
+            return [key]
+        return [f"arn:aws:kms:{region}:{account}:key/{key}"] if key else ["*"]
     if service in ("ses", "sesv2"):
         sender = body.get("FromEmailAddress") or response.querystring.get("Source", [""])[0]
         address = str(sender).rpartition("<")[2].rstrip(">").strip()

@@ -106,6 +106,12 @@ def check_task_page(page: Page, step: int, company: str) -> None:
     expect(nip).to_have_value("")
 
 
+def sign_with_code(page: Page, system: System, officer: RosterOfficer) -> None:
+    """Type the NIP and the current code of the officer's authenticator (the roster's secret)."""
+    page.get_by_label("NIP Anda").fill(officer.nip)
+    page.get_by_label("Kode autentikator").fill(system.browsers.codes.next(officer.nip))
+
+
 def phone_screenshot(phone: Page, url: str, path: Path) -> int:
     """The page at a phone's width (a GET changes nothing); how far it scrolls sideways, in px.
 
@@ -180,7 +186,7 @@ def test_operator_acknowledges_from_the_email_and_the_next_email_arrives(
     page.screenshot(path=shots / "task.png", full_page=True)
     assert phone_screenshot(phone, task_url, shots / "task-phone-390x844.png") == 0
 
-    page.get_by_label("NIP Anda").fill(operator.nip)
+    sign_with_code(page, system, operator)
     response = navigate(page, page.get_by_role("button", name="Notifikasi diterima").click)
     assert response.status == 200
     expect(page.locator("h1")).to_have_text(DECIDED)
@@ -220,8 +226,8 @@ def test_a_wrong_nip_shows_the_form_again_with_the_error_and_the_values_kept(
     expect(page.locator("#f-catatan")).to_have_value(note)
     page.screenshot(path=shots / "error-wrong-nip.png", full_page=True)
 
-    # The right NIP then decides, with the values kept.
-    page.get_by_label("NIP Anda").fill(operator.nip)
+    # The right NIP and code then decide, with the values kept.
+    sign_with_code(page, system, operator)
     response = navigate(page, button.click)
     assert response.status == 200
     expect(page.locator("h1")).to_have_text(DECIDED)
@@ -246,8 +252,9 @@ def test_kepala_bidang_sends_back_only_with_a_note(
     page.screenshot(path=shots / "task.png", full_page=True)
     phone_screenshot(phone, task_url, shots / "task-phone-390x844.png")  # see the next test
 
-    # "No" without a note: the form again, the error by the note.
-    page.get_by_label("NIP Anda").fill(kepala_bidang.nip)
+    # "No" without a note: the form again, the error by the note (the NIP and code were
+    # right: the session they started signs the second try).
+    sign_with_code(page, system, kepala_bidang)
     send_back = page.get_by_role("button", name="Belum lengkap, kembalikan")
     response = navigate(page, send_back.click)
     assert response.status == 422
@@ -260,7 +267,7 @@ def test_kepala_bidang_sends_back_only_with_a_note(
     # and the Kasi's step 12 comes back by email.
     note = "Lampirkan foto lokasi pabrik pada laporan."
     page.locator("#f-catatan").fill(note)
-    page.get_by_label("NIP Anda").fill(kepala_bidang.nip)
+    expect(page.locator("#masuk-sebagai")).to_contain_text(kepala_bidang.nama)
     response = navigate(page, send_back.click)
     assert response.status == 200
     expect(page.locator("h1")).to_have_text(DECIDED)

@@ -67,6 +67,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "tembusan": ApplicationRequest,
     "verify": HttpRequest,
     "webhook": HttpRequest,
+    "workspace": HttpRequest,
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from izin import events, progress, tasks
+from izin.auth import code_for
 from izin.callbacks import TaskGone
 from izin.events import InboundEvent
 from izin.mail import Email
@@ -24,10 +25,12 @@ from izin.roster import Role, load_roster
 from izin.tickets import Status, ticket_hash
 from izin_local import samples
 from izin_local.testing import ROSTER as ROSTER_FILE
+from izin_local.testing import local_auth
 
 ID = "IP-UNIT-0001"
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 ROSTER = load_roster(ROSTER_FILE)
+SECRETS = {o.nip: o.totp_secret for o in ROSTER.officers}
 BASE = "https://izin.example"
 
 
@@ -76,6 +79,8 @@ class World:
     mailer: FakeMailer = field(default_factory=FakeMailer)
     executions: FakeExecutions = field(default_factory=FakeExecutions)
     now: datetime = NOW
+    # The browser's cookies: the session a correct NIP + code started rides on later posts.
+    cookies: tuple[str, ...] = ()
 
     def event(self, source: str, type_: str, data: dict[str, Any], event_id: str) -> str:
         event = InboundEvent(
@@ -127,12 +132,23 @@ class World:
             callbacks=self.callbacks,
             mailer=self.mailer,
             now=self.now,
+            auth=local_auth(self.store, ROSTER, self.now),
             public_base_url=BASE,
         )
 
     def post(self, ticket: str, **form: str | list[str]) -> tasks.Page:
+        """POST the task's form as a browser would: the page's CSRF token, the NIP's
+        current code (computed from the roster's secret, unless the test gives one)."""
         sent = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
-        return tasks.decide_task(tasks.Request(ticket, form=sent), self.ctx())
+        sent.setdefault("csrf", [str((self.store.ticket(ticket_hash(ticket)) or {}).get("csrf"))])
+        secret = SECRETS.get(str(form.get("nip", "")))
+        if secret and "kode" not in form:
+            sent["kode"] = [code_for(secret, self.now)]
+        request = tasks.Request(ticket, form=sent, cookies=self.cookies)
+        page = tasks.decide_task(request, self.ctx())
+        if page.cookies:
+            self.cookies = tuple(c.split(";", 1)[0] for c in page.cookies)
+        return page
 
 
 @pytest.fixture
@@ -540,6 +556,7 @@ def test_a_repair_keeps_the_form_s_bounds(world: World) -> None:
     park_at_step_10(world, "x")
     ticket = repair_link(world, 10)
     assert world.post(ticket, nip=OPERATOR, decision="done", temuan="a\x00b").status == 422
+    world.cookies = ()  # another browser: the Operator's session (from the 422) not in it
     assert world.post(ticket, nip="1" * 18, decision="done").status == 403
 
 

@@ -329,15 +329,16 @@ class HttpRequest(BaseModel):
     path_parameters: dict[str, str] = Field(default_factory=dict, alias="pathParameters")
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, str] = Field(default_factory=dict, alias="queryStringParameters")
+    cookies: tuple[str, ...] = ()  # payload 2.0 passes the Cookie header as "name=value"s
     body: str = ""
     is_base64_encoded: bool = Field(False, alias="isBase64Encoded")
 
-    @field_validator("path_parameters", "headers", "query", "body", mode="before")
+    @field_validator("path_parameters", "headers", "query", "body", "cookies", mode="before")
     @classmethod
     def _absent_is_empty(cls, value: Any, info: ValidationInfo) -> Any:
         """API Gateway sends null, or nothing, for a route without parameters or a body."""
         if value is None:
-            return "" if info.field_name == "body" else {}
+            return {"body": "", "cookies": ()}.get(str(info.field_name), {})
         return value
 
     @property

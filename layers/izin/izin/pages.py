@@ -22,6 +22,21 @@ PAGE_HEADERS = {
     ),
 }
 
+
+def same_site(origin: str, public_base_url: str) -> bool:
+    """Whether a POST's Origin is this site (a client sending none is judged otherwise)."""
+    from urllib.parse import urlsplit
+
+    if not origin or origin == "null" or not public_base_url:
+        return True
+    mine = urlsplit(public_base_url)
+    try:
+        theirs = urlsplit(origin)
+    except ValueError:  # not a URL (an unclosed IPv6 bracket, say): no site of ours
+        return False
+    return (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc)
+
+
 TITLES = {
     "surat_pengantar_kabid": "Surat Pengantar kepada Kepala Bidang",
     "nota_dinas": "Nota Dinas",

@@ -44,6 +44,14 @@ class Settings(BaseModel):
     siinas_webhook_secret_arn: str = Field("", alias="SIINAS_WEBHOOK_SECRET_ARN")
     kd_instansi: str = Field("", alias="KD_INSTANSI")
     roster_file: str = Field("", alias="IZIN_ROSTER_FILE")
+    # Officers' second factor: the KMS key their TOTP secrets are encrypted under, the
+    # secret that signs session cookies, and a session's longest life (8 hours at most).
+    totp_key_id: str = Field("", alias="IZIN_TOTP_KEY_ID")
+    session_key_secret_arn: str = Field("", alias="IZIN_SESSION_KEY_SECRET_ARN")
+    session_seconds: int = Field(8 * 3600, alias="IZIN_SESSION_SECONDS", ge=1, le=8 * 3600)
+    # Set by the local runtime only (never by template.yaml): a roster may carry
+    # `totp_secret`s. A deployed function refuses such a roster (wiring.roster).
+    local_roster_secrets: bool = Field(False, alias="IZIN_LOCAL_ROSTER_SECRETS")
     dinas_file: str = Field("", alias="IZIN_DINAS_FILE")
     # The SSM parameter holding the Dinas's own days off (JSON list of calendar.DinasEntry).
     calendar_parameter: str = Field("", alias="IZIN_CALENDAR_PARAMETER")

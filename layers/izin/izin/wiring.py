@@ -10,12 +10,13 @@ from izin.calendar import DinasEntry, HolidayCalendar
 from izin.documents import load_dinas
 from izin.events import InboundEvent
 from izin.mail import SesMailer, sender
-from izin.roster import Roster, load_roster
+from izin.roster import Roster, RosterError, load_roster
 from izin.settings import settings
 from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
+    from izin.auth import Auth
     from izin.integrations import ManualTasks
 
 
@@ -37,8 +38,32 @@ def mailer() -> SesMailer:
 
 
 def roster() -> Roster:
-    """Who holds each role."""
-    return load_roster(settings().roster_path())
+    """Who holds each role; a roster carrying TOTP secrets only where the runtime is local."""
+    config = settings()
+    loaded = load_roster(config.roster_path())
+    if loaded.carries_secrets() and not config.local_roster_secrets:
+        raise RosterError(
+            f"the roster {config.roster_path().name} carries totp_secret: a local roster; "
+            "deploy the Dinas's own (RosterFile) and enroll officers with `izin petugas enroll`"
+        )
+    return loaded
+
+
+def auth(now: datetime) -> Auth:
+    """What checking officers' codes and sessions needs, at `now`."""
+    from izin.auth import Auth, KmsCipher
+
+    config = settings()
+    return Auth(
+        store=store(),
+        roster=roster(),
+        cipher=KmsCipher(config.totp_key_id),
+        now=now,
+        session_key=lambda: secret(config.session_key_secret_arn).encode(),
+        secure_cookies=not config.public_base_url.startswith("http://127.0.0.1"),
+        session_seconds=config.session_seconds,
+        public_base_url=config.public_base_url,
+    )
 
 
 def callbacks() -> StepFunctionsCallbacks:

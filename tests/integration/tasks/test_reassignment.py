@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from izin.roster import Role
 from izin_local import samples
-from izin_local.officer import Officer, http_get, http_post_form, is_task_email, parse_task_page
+from izin_local.officer import Officer, http_get, is_task_email, parse_task_page
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
 
@@ -42,7 +42,7 @@ def test_a_reassignment_holds_for_steps_10_and_11_and_the_removed_ketua_is_told(
     form = parse_task_page(html)
     assert form is not None
     for _ in range(5):
-        status, _ = http_post_form(
+        status, _ = system.post_form(
             link, {**form.fields, "nip": ["199001012020011001"], "decision": ["yes"]}
         )
         assert status == 403
@@ -59,7 +59,7 @@ def test_a_reassignment_holds_for_steps_10_and_11_and_the_removed_ketua_is_told(
         "nip": [kasi.nip],
         "decision": ["done"],
     }
-    status, _ = http_post_form(reassign, fields)
+    status, _ = system.post_form(reassign, fields)
     assert status == 200
 
     told = outbox.wait_for(

@@ -1,6 +1,7 @@
 """The task page: GET shows it (changing nothing but the trail), POST decides once, after
-the NIP, the form and the CSRF checks; five wrong NIPs lock the task (the fifth count and
-the lock are one conditional write, and taking the ticket checks the lock in its own)."""
+the CSRF check, the second factor (a session of the assignee, or their NIP and current
+code: CONTRACT §3) and the form; five wrong NIPs or codes lock the task (the fifth count
+and the lock are one conditional write, and taking the ticket checks the lock in its own)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from izin import evidence, forms, sop
+from izin import evidence, forms, sessions, sop
+from izin.auth import check_code, officer_by_nip
 from izin.callbacks import TaskGone
 from izin.formats import tanggal_waktu
 from izin.mail import Email
 from izin.observability import logger
-from izin.pages import history, returned_to, summary
+from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
 from izin.store import ConditionFailed
 from izin.tasks.complete import COMPLETE
@@ -55,7 +56,16 @@ def show_task(request: Request, ctx: TaskContext) -> Page:
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
     _audit(ctx, ticket, request, "task.viewed", {})
-    return _form_page(200, ticket, ctx, values=None, errors={}, secret=request.ticket)
+    signed = sessions.signed_in(request.cookies, ctx.auth)
+    return _form_page(
+        200,
+        ticket,
+        ctx,
+        values=None,
+        errors={},
+        secret=request.ticket,
+        signed=_is_assignee(signed, ticket),
+    )
 
 
 def decide_task(request: Request, ctx: TaskContext) -> Page:
@@ -85,13 +95,10 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
         )
     form = form_of(ticket)
     application = ctx.store.application(ticket["id_izin"]) or {}
-    nip = (request.form.get("nip") or [""])[-1].strip()
-    if not nip:  # nothing typed is no attempt: it is not counted towards the lock
-        return _form_page(
-            422, ticket, ctx, values=_kept(request.form), errors={"nip": "Isi NIP Anda."}
-        )
-    if nip != ticket["assignee"]["nip"]:
-        return _wrong_nip(digest, ticket, request, ctx)
+    allowed = _second_factor(digest, ticket, request, ctx)
+    if isinstance(allowed, Page):
+        return allowed
+    via, cookies = allowed
     try:
         submission = forms.parse(
             form, request.form, _defaults(form, ticket, application, ctx), ctx.roster
@@ -99,9 +106,17 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
         check_signatures(form, submission, ticket, ctx)
     except forms.FormInvalid as invalid:
         errors = {**signature_errors(form, invalid.values, ticket, ctx), **invalid.errors}
-        return _form_page(
-            422, ticket, ctx, values=invalid.values, errors=errors, secret=request.ticket
+        page = _form_page(
+            422,
+            ticket,
+            ctx,
+            values=invalid.values,
+            errors=errors,
+            secret=request.ticket,
+            signed=True,
         )
+        page.cookies += cookies
+        return page
     officer = ticket["assignee"]
     earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
     try:
@@ -141,6 +156,7 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
             "decision": submission.decision.value,
             "data": submission.values,
             "documents": documents,
+            "via": via,
         },
     )
     if ticket.get("kind", Kind.STEP) != Kind.REASSIGN and application.get("open_ticket") == digest:
@@ -164,6 +180,7 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
             corrections=_corrections(form, earlier, submission.values, ctx) if earlier else [],
             reopened=bool(earlier),
         ),
+        cookies=cookies,
     )
 
 
@@ -192,33 +209,67 @@ def record_upload(request: Request, ctx: TaskContext) -> Page:
     return Page(303, "", headers={"location": location})
 
 
+def _second_factor(
+    digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext
+) -> tuple[str, list[str]] | Page:
+    """What allows the decision ("session:…" or "totp", and a new session's cookie), or the
+    page refusing it. NIP alone never decides; a wrong NIP or code counts towards the lock."""
+    signed = sessions.signed_in(request.cookies, ctx.auth)
+    if signed is not None and _is_assignee(signed, ticket):
+        return signed.via, []
+    nip = (request.form.get("nip") or [""])[-1].strip()
+    code = (request.form.get("kode") or [""])[-1].strip().replace(" ", "")
+    if not nip:  # nothing typed is no attempt: it is not counted towards the lock
+        return _form_page(
+            422, ticket, ctx, values=_kept(request.form), errors={"nip": "Isi NIP Anda."}
+        )
+    officer = officer_by_nip(ctx.roster, nip) if nip == ticket["assignee"]["nip"] else None
+    if officer is None:
+        return _wrong_answer(digest, ticket, request, ctx, "nip", _WRONG_NIP)
+    if not code:  # NIPs are printed on letters: a NIP alone proves nothing (CONTRACT §3)
+        _audit(ctx, ticket, request, "task.refused", {"reason": "tanpa_kode"})
+        return _form_page(
+            403, ticket, ctx, values=_kept(request.form), errors={"kode": _CODE_NEEDED}
+        )
+    if not check_code(ctx.auth, officer, code):
+        return _wrong_answer(digest, ticket, request, ctx, "kode", _WRONG_CODE)
+    _, cookie = sessions.start_session(ctx.auth, officer)
+    return "totp", [cookie]
+
+
+def _is_assignee(signed: sessions.SignedIn | None, ticket: Mapping[str, Any]) -> bool:
+    return signed is not None and signed.officer.nip == ticket["assignee"]["nip"]
+
+
+_CODE_NEEDED = (
+    "Isi kode 6 digit dari aplikasi autentikator Anda: NIP saja tidak cukup untuk memutuskan."
+)
+_WRONG_NIP = "NIP tidak sesuai dengan petugas yang ditugaskan."
+_WRONG_CODE = "Kode tidak sesuai atau sudah dipakai; tunggu kode berikutnya lalu coba lagi."
+
+
 def _ticket(request: Request, ctx: TaskContext) -> dict[str, Any] | None:
     """The ticket behind the link, or None."""
     if not _TICKET.fullmatch(request.ticket):
         return None
-    return ctx.store.ticket(ticket_hash(request.ticket))
+    ticket = ctx.store.ticket(ticket_hash(request.ticket))
+    if ticket is None or ticket.get("kind") == Kind.ENROLL:  # an enrollment link is no task
+        return None
+    return ticket
 
 
 def _same_site(request: Request, ctx: TaskContext) -> bool:
     """A browser's POST from another site carries that site's Origin: refuse it."""
-    if not request.origin or request.origin == "null" or not ctx.public_base_url:
-        return True
-    mine = urlsplit(ctx.public_base_url)
-    try:
-        theirs = urlsplit(request.origin)
-    except ValueError:  # not a URL (an unclosed IPv6 bracket, say): no site of ours
-        return False
-    return (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc)
+    return same_site(request.origin, ctx.public_base_url)
 
 
 def _csrf_ok(request: Request, ticket: Mapping[str, Any]) -> bool:
-    """The page's token, when the form sends one, must be this ticket's."""
-    sent = request.form.get("csrf")
-    if sent is None:
-        return True  # a client that does not send the page's token is judged by its Origin
+    """The page's token must come with the form, and be this ticket's (sessions ride on
+    cookies, so a form without it is refused whatever its Origin)."""
     import hmac
 
-    return hmac.compare_digest((sent or [""])[-1], str(ticket.get("csrf", "")))
+    sent = (request.form.get("csrf") or [""])[-1]
+    return bool(sent) and hmac.compare_digest(sent, str(ticket.get("csrf", "")))
 
 
 def _defaults(
@@ -262,11 +313,19 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, list | str) else str(value)
 
 
-def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext) -> Page:
+def _wrong_answer(
+    digest: str,
+    ticket: Mapping[str, Any],
+    request: Request,
+    ctx: TaskContext,
+    field: str,
+    error: str,
+) -> Page:
     updated = count_wrong_answer(ctx.store, digest, limit=MAX_WRONG_NIPS, now=ctx.now)
     if updated is None:
         return _closed(ctx.store.ticket(digest) or ticket)
-    _audit(ctx, ticket, request, "task.wrong_nip", {"count": updated["wrong_nips"]})
+    action = "task.wrong_nip" if field == "nip" else "task.wrong_code"
+    _audit(ctx, ticket, request, action, {"count": updated["wrong_nips"]})
     if updated["status"] == Status.LOCKED:
         _alert_lock(digest, ticket, ctx)
         return Page(403, render("pages/closed.html.j2", ticket=updated, status=Status.LOCKED))
@@ -275,7 +334,7 @@ def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: Ta
         updated,
         ctx,
         values=_kept(request.form),
-        errors={"nip": "NIP tidak sesuai dengan petugas yang ditugaskan."},
+        errors={field: error},
     )
 
 
@@ -311,7 +370,7 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
 
 
 def _kept(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    hidden = {"nip", "csrf", "decision"}
+    hidden = {"nip", "kode", "csrf", "decision"}
     return {
         k: (list(v) if k == "anggota" else (v[-1] if v else ""))
         for k, v in form.items()
@@ -370,6 +429,7 @@ def _form_page(
     values: Mapping[str, Any] | None,
     errors: Mapping[str, str],
     secret: str = "",  # the link's ticket: with it, the page takes evidence uploads
+    signed: bool = False,
 ) -> Page:
     form = form_of(ticket)
     uploads = evidence_section(ticket, form, ctx, secret) if secret else None
@@ -417,6 +477,7 @@ def _form_page(
             sop=sop,
             csrf=ticket.get("csrf", ""),
             evidence=uploads,
+            signed_in=signed,
         ),
         headers=upload_headers(uploads),
     )
