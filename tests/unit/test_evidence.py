@@ -174,7 +174,9 @@ def test_step_11_refuses_a_blank_signature_line_and_keeps_the_signed_page(door: 
     ketua, anggota, *_ = door.roster.holders(Role.TIM_TEKNIS)
     assert officer.nip == ketua.nip  # the ketua decides: his line is signed by it
     written = samples.bap()
-    answer = door.post(link, urlencode({**written, "nip": officer.nip, "decision": "done"}))
+    answer = door.post(
+        link, urlencode({**written, **door.proof(link, officer), "decision": "done"})
+    )
     assert answer["statusCode"] == 422
     # Every blank line at once: the company's representative unnamed, and the anggota, who
     # decided nothing, neither signed in the system nor ticked as signed on paper.
@@ -182,7 +184,7 @@ def test_step_11_refuses_a_blank_signature_line_and_keeps_the_signed_page(door: 
     assert f"Tanda tangan BAP belum lengkap: {anggota.nama}" in answer["body"]
     # Ticked as signed on paper, but no signed page uploaded yet.
     signed = {**written, **samples.signatures([anggota.nip])}
-    body = urlencode({**signed, "nip": officer.nip, "decision": "done"}, doseq=True)
+    body = urlencode({**signed, **door.proof(link, officer), "decision": "done"}, doseq=True)
     answer = door.post(link, body)
     assert answer["statusCode"] == 422 and "Unggah halaman BAP" in answer["body"]
     assert door.store.ticket(ticket_hash(link))["status"] == Status.OPEN
