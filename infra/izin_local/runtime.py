@@ -290,6 +290,11 @@ class LocalRuntime:
     def functions(self) -> dict[str, FunctionSpec]:
         return dict(self.provisioned.functions)
 
+    def seed_officer_secrets(self) -> None:
+        """Enroll, from the roster as it is now, officers who have no authenticator secret
+        yet (an officer put back on the roster while the runtime runs)."""
+        _seed_officer_secrets()
+
     def resource(self, logical_id: str) -> Mapping[str, Any]:
         """Ref and attributes of one resource, as the template's resolver saw them."""
         built = self.provisioned.resources[logical_id]
@@ -331,11 +336,11 @@ def _forget_layer_caches() -> None:
 
 def _seed_officer_secrets() -> None:
     """The local roster's `totp_secret`s kept, encrypted, as the officers' enrollments."""
+    if not os.environ.get("IZIN_TOTP_KEY_ID"):  # a template without officers' second factor
+        return
     from izin import auth, wiring
     from izin.settings import settings
 
-    if not settings().totp_key_id:  # a template without officers' second factor
-        return
     cipher = auth.KmsCipher(settings().totp_key_id)
     seeded = auth.seed_from_roster(wiring.store(), cipher, wiring.roster(), wiring.now())
     logger.info("officers' authenticator secrets seeded from the roster: %d", len(seeded))

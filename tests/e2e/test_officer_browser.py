@@ -323,7 +323,7 @@ def test_the_bap_goes_back_to_the_tim_teknis_who_correct_the_tka_figure_that_get
     note = "Perbaiki jumlah TKA pada BAP: tiga orang menurut daftar hadir."
     page.locator("#f-catatan").fill(note)
     page.get_by_label("Bila dikembalikan: yang harus diperbaiki").select_option("bap")
-    page.get_by_label("NIP Anda").fill(kabid.nip)
+    sign_with_code(page, system, kabid)
     response = navigate(page, page.get_by_role("button", name="Belum lengkap, kembalikan").click)
     assert response.status == 200
     expect(page.locator("main")).to_contain_text("Tim Teknis (langkah 11)")
@@ -341,7 +341,7 @@ def test_the_bap_goes_back_to_the_tim_teknis_who_correct_the_tka_figure_that_get
     expect(page.locator("#f-mesin")).to_have_value(samples.bap()["mesin"])
     page.screenshot(path=shots / "step11-prefilled.png", full_page=True)
     page.locator("#f-tka_l").fill("3")
-    page.get_by_label("NIP Anda").fill(ketua.nip)
+    sign_with_code(page, system, ketua)
     response = navigate(page, page.get_by_role("button", name="Buat BAP").click)
     assert response.status == 200
     changed = page.locator("ul.changes li")
@@ -362,7 +362,7 @@ def test_the_bap_goes_back_to_the_tim_teknis_who_correct_the_tka_figure_that_get
     expect(bap_change.locator("ins")).to_have_text("3")
     expect(page.locator("section.note")).to_contain_text(note)
     page.screenshot(path=shots / "step12-diff.png", full_page=True)
-    page.get_by_label("NIP Anda").fill(kasi.nip)
+    sign_with_code(page, system, kasi)
     done = page.get_by_role("button", name="Buat Surat Pengantar, laporkan kepada Kepala Bidang")
     assert navigate(page, done.click).status == 200
 
@@ -379,7 +379,7 @@ def test_the_bap_goes_back_to_the_tim_teknis_who_correct_the_tka_figure_that_get
         shot = shots / f"step{number}-again-phone-390x844.png"
         top = decision_top_on_a_phone(phone, page.url, shot)
         assert top < 2 * PHONE_HEIGHT, f"the step {number} decision starts {top:.0f}px down"
-        page.get_by_label("NIP Anda").fill(officer.nip)
+        sign_with_code(page, system, officer)
         assert navigate(page, page.get_by_role("button", name=button).click).status == 200
         page.screenshot(path=shots / f"step{number}-approved.png", full_page=True)
 

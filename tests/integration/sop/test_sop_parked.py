@@ -78,6 +78,7 @@ def test_h_once_the_cause_is_fixed_the_administrator_resumes_it_where_it_failed(
     wait_for_status(endpoints.store, id_izin, "TERHENTI")
 
     roster_file.write_text(ROSTER.read_text())  # the IT staff put the Kepala Dinas back
+    system.runtime.seed_officer_secrets()  # and enroll his authenticator
     arn = resume(
         id_izin,
         table=system.runtime.table_names["IzinTable"],

@@ -16,7 +16,6 @@ from izin_local import samples
 from izin_local.officer import (
     Officer,
     http_get,
-    http_post_form,
     parse_task_page,
     upload_file,
 )
@@ -63,7 +62,7 @@ def test_a_photo_uploaded_at_step_10_is_listed_and_attached_to_the_bap(system: S
         "nip": [ketua.nip],
         "decision": ["done"],
     }
-    status, _ = http_post_form(link, fields)
+    status, _ = system.post_form(link, fields)
     assert status == 200
 
     signed, pages = signing(officer)
