@@ -401,10 +401,10 @@ def list_moto_modules_once() -> Undo:
 
     original = backends.__dict__["list_of_moto_modules"]
     listed = tuple(original())
-    backends.list_of_moto_modules = lambda: listed  # type: ignore[assignment]
+    backends.list_of_moto_modules = lambda: listed
 
     def undo() -> None:
-        backends.list_of_moto_modules = original  # type: ignore[assignment]
+        backends.list_of_moto_modules = original
 
     return undo
 
