@@ -20,6 +20,7 @@ from izin.sla import (
     plan_deadline,
     record_breach,
     record_late_wait,
+    record_moved,
 )
 
 
@@ -44,14 +45,24 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             count("LongWaits")  # all steps: what the alarm watches
         return budget.model_dump(mode="json")
     request = DeadlineRequest.model_validate(event)
+    # Back after the step's wait timed out: did OSS stop or restart the clock meanwhile?
+    again = request.previous.get("step") == request.step
+    application = (wiring.store().application(request.id_izin) or {}) if again else {}
     deadline = plan_deadline(
-        request.step, request.previous, now=now, calendar=calendar, settings=settings()
+        request.step,
+        request.previous,
+        now=now,
+        calendar=calendar,
+        settings=settings(),
+        clock=application.get("sla_jam") or (),
     )
     unconfirmed = calendar.unconfirmed_years(to_wib(now).date(), deadline.deadline.date())
     if unconfirmed:
         logger.warning("deadline over days off not yet decreed", extra={"years": unconfirmed})
         count("CalendarUnconfirmed")
-    if deadline.reminders:
+    if deadline.moved:
+        record_moved(wiring.store(), request.id_izin, deadline, now=now)
+    elif deadline.reminders:
         record_breach(wiring.store(), request.id_izin, deadline, now=now)
         count("SlaBreaches", step=str(deadline.step))
         count("SlaBreaches")  # all steps: what the alarm watches

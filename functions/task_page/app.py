@@ -1,4 +1,5 @@
-"""The officers' task pages: GET /tasks/{ticket} shows the step, POST decides it once (CONTRACT §3).
+"""The officers' task pages: GET /tasks/{ticket} shows the step, POST decides it once (CONTRACT §3);
+GET /tasks/{ticket}/lampiran records a file S3 took from the page's upload form.
 
 Input: an HTTP API (payload 2.0) event. Output: an HTML page with its status code.
 """
@@ -10,25 +11,36 @@ from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
 from izin.settings import settings
-from izin.tasks import Request, TaskContext, decide_task, show_task
+from izin.tasks import Request, TaskContext, decide_task, record_upload, show_task
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     request = Request.of(http)
+    now = wiring.now()
     ctx = TaskContext(
         store=wiring.store(),
         roster=wiring.roster(),
         callbacks=wiring.callbacks(),
         mailer=wiring.mailer(),
-        now=wiring.now(),
+        now=now,
+        auth=wiring.auth(now),
         public_base_url=settings().public_base_url,
         documents=lambda id_izin: task_documents(wiring.store(), id_izin, wiring.presigned_url),
         record_event=wiring.record_event,
+        evidence=wiring.evidence(),
     )
-    page = decide_task(request, ctx) if http.method == "POST" else show_task(request, ctx)
+    if http.route_key == "GET /tasks/{ticket}/lampiran":
+        page = record_upload(request, ctx)
+    else:
+        page = decide_task(request, ctx) if http.method == "POST" else show_task(request, ctx)
     logger.info("task page", extra={"method": http.method, "status": page.status})
     if http.method == "POST" and page.status == 200:
         count("StepsCompleted")
-    return {"statusCode": page.status, "headers": PAGE_HEADERS, "body": page.html}
+    return {
+        "statusCode": page.status,
+        "headers": {**PAGE_HEADERS, **page.headers},
+        "cookies": page.cookies,
+        "body": page.html,
+    }

@@ -9,6 +9,8 @@ inside a function), and every AWS call on the way is collected:
 - `client("svc").operation(…)`, or a name or `self.<attribute>` bound to `client("svc")`;
 - `presign_client().generate_presigned_url("operation", …)`: a link signed with the
   function's own credentials, so its role needs that operation;
+- `presign_client().generate_presigned_post(…)`: an upload form signed likewise, so its
+  role needs `s3:PutObject`;
 - what Powertools calls for us (`parameters.get_parameter`, `get_secret`, the idempotency
   layer's DynamoDB persistence), from the table `LIBRARY_CALLS`.
 
@@ -47,6 +49,8 @@ LIBRARY_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
         ("dynamodb", "delete_item"),
     ),
 }
+# Operations whose IAM action is not named after them.
+IAM_ACTIONS = {("s3", "head_object"): "s3:GetObject"}
 CLIENT = "izin.aws.client"
 PRESIGN_CLIENT = "izin.aws.presign_client"
 
@@ -200,6 +204,12 @@ def _calls_in(node: ast.AST, module: Module) -> Iterator[tuple[str, str]]:
         ):
             yield bound[f"self.{target.attr}"], operation
         elif (
+            operation == "generate_presigned_post"
+            and isinstance(target, ast.Call)
+            and module.qualify(target.func) == PRESIGN_CLIENT
+        ):
+            yield "s3", "put_object"
+        elif (
             operation == "generate_presigned_url"
             and isinstance(target, ast.Call)
             and module.qualify(target.func) == PRESIGN_CLIENT
@@ -296,6 +306,8 @@ def _api_names(service: str) -> dict[str, str]:
 
 def iam_action(service: str, operation: str) -> str:
     """`ses:SendEmail` for ("sesv2", "send_email"); KeyError for an unknown operation."""
+    if (service, operation) in IAM_ACTIONS:
+        return IAM_ACTIONS[service, operation]
     return f"{IAM_PREFIX.get(service, service)}:{_api_names(service)[operation]}"
 
 

@@ -134,9 +134,69 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_petugas(args: argparse.Namespace) -> int:
+    """An admin's acts on an officer's second factor: enroll (email a link), end sessions."""
+    from izin_local.status import find_table, use_endpoint
+
+    use_endpoint(args.endpoint_url)
+    from datetime import UTC, datetime
+
+    from izin import enrollment, sessions
+    from izin.auth import KmsCipher, officer_by_nip
+    from izin.mail import SesMailer, sender
+    from izin.roster import load_roster
+    from izin.store import DynamoStore
+
+    roster_file = os.environ.get("IZIN_ROSTER_FILE") or Path(__file__).resolve().parents[2] / (
+        "layers/izin/izin/data/roster.json"
+    )
+    officer = officer_by_nip(load_roster(Path(roster_file)), args.nip)
+    if officer is None:
+        print(f"izin petugas: NIP {args.nip} tidak ada di roster {roster_file}", file=sys.stderr)
+        return 1
+    store = DynamoStore(find_table(args.table))
+    if args.action == "keluar":
+        sessions.end_all_sessions(store, officer.nip)
+        print(f"{officer.nama} ({officer.nip}): semua sesi diakhiri")
+        return 0
+    enrollment.start_enrollment(
+        store,
+        KmsCipher(args.key_id or _officer_secrets_key()),
+        SesMailer(sender("Izin Perluasan", args.mail_from), ""),
+        officer,
+        public_base_url=args.base_url,
+        now=datetime.now(UTC),
+    )
+    # The link goes to the officer alone: printed here, the admin could enroll in their place.
+    print(f"{officer.nama} ({officer.nip}): tautan pendaftaran dikirim ke {officer.email}")
+    return 0
+
+
+class KeyNotFound(LookupError):
+    """Not exactly one KMS key at the endpoint is the officers' secrets'."""
+
+
+def _officer_secrets_key() -> str:
+    """The one KMS key at the endpoint that encrypts officers' TOTP secrets."""
+    import boto3
+
+    kms = boto3.client("kms")
+    keys = [
+        k["KeyId"]
+        for k in kms.list_keys()["Keys"]
+        if "TOTP" in str(kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"].get("Description"))
+    ]
+    if len(keys) != 1:
+        raise KeyNotFound(f"{len(keys)} KMS keys for officers' TOTP secrets, not one")
+    return str(keys[0])
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from izin_local import samples
     from izin_local.webhook_client import envelope, post_event
+
+    if args.event == "receive-nib":
+        return _receive_nib(args)
 
     events: dict[str, tuple[str, str, Callable[[str], dict[str, Any]]]] = {
         "permohonan": ("oss", "permohonan.diajukan", samples.permohonan),
@@ -156,6 +216,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     print(f"{source} {event_type} {args.id_izin}: {status} {json.dumps(answer)}")
     return 0 if status in (200, 202) else 1
+
+
+def _receive_nib(args: argparse.Namespace) -> int:
+    """`izin simulate receive-nib ID`: OSS's PIA push of a NIB whose checklist holds ID."""
+    from izin_local import samples
+    from izin_local.config import pia_credentials
+    from izin_local.pia_client import post_receive_nib
+
+    data = samples.data_nib(args.id_izin)
+    if args.data:
+        data.update(args.data)
+    status, answer = post_receive_nib(args.url, data, credentials=pia_credentials())
+    print(f"oss receiveNIB {args.id_izin}: {status} {json.dumps(answer, ensure_ascii=False)}")
+    return 0 if status == 200 else 1
 
 
 def cmd_fault(args: argparse.Namespace) -> int:
@@ -335,8 +409,39 @@ def parser() -> argparse.ArgumentParser:
     _aws_arguments(repair)
     repair.set_defaults(run=cmd_repair)
 
-    simulate = sub.add_parser("simulate", help="post a correctly signed OSS or SIINAS event")
-    simulate.add_argument("event", choices=["permohonan", "verifikasi", "komitmen", "izin-status"])
+    petugas = sub.add_parser(
+        "petugas",
+        help="an officer's second factor: `enroll` emails an enrollment link (a new secret), "
+        "`keluar` ends all their sessions",
+    )
+    petugas.add_argument("action", choices=["enroll", "keluar"])
+    petugas.add_argument("nip")
+    petugas.add_argument(
+        "--base-url",
+        type=_url,
+        default=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000"),
+        help="where the pages are served (PUBLIC_BASE_URL)",
+    )
+    petugas.add_argument(
+        "--mail-from",
+        default=os.environ.get("MAIL_FROM", "izin@disperindag.kalbar.example"),
+        help="the verified SES sender (MAIL_FROM)",
+    )
+    petugas.add_argument(
+        "--key-id",
+        default=os.environ.get("IZIN_TOTP_KEY_ID", ""),
+        help="the KMS key of officers' secrets (default: the one whose description says TOTP)",
+    )
+    _aws_arguments(petugas)
+    petugas.set_defaults(run=cmd_petugas)
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="post a correctly signed OSS or SIINAS event, or OSS PIA's receiveNIB (receive-nib)",
+    )
+    simulate.add_argument(
+        "event", choices=["permohonan", "verifikasi", "komitmen", "izin-status", "receive-nib"]
+    )
     simulate.add_argument("id_izin")
     simulate.add_argument("--url", type=_url, default="http://127.0.0.1:3000")
     simulate.add_argument("--event-id", default=None)
@@ -384,6 +489,8 @@ def trouble(error: Exception, args: argparse.Namespace) -> str | None:
     from izin_local.status import TableNotFound
 
     endpoint = getattr(args, "endpoint_url", "") or "AWS"
+    if isinstance(error, KeyNotFound):
+        return f"{endpoint}: {error}: name it with --key-id (or IZIN_TOTP_KEY_ID), or {_START}"
     if isinstance(error, StateMachineNotFound):
         found = f"{len(error.arns)} ({', '.join(error.arns)})" if error.arns else "no"
         return (

@@ -1,15 +1,19 @@
-"""The local runtime's configuration as this shell gives it (CONTRACT §4).
+"""The local runtime's configuration as this shell gives it (CONTRACT §4, §5).
 
 Where the template is, the webhook secrets (IZIN_{OSS,SIINAS}_WEBHOOK_SECRET or the
-documented defaults), which variables of this shell reach the functions, and the
-runtime options the `izin` commands and the tests start a runtime with.
+documented defaults), PIA's credentials (IZIN_PIA_USERNAME / IZIN_PIA_PASSWORD or the
+documented defaults), which variables of this shell reach the functions, and the runtime
+options the `izin` commands and the tests start a runtime with.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
+
+from izin.pia import Credentials
 
 from izin_local.webhook_client import DEFAULT_SECRETS
 
@@ -22,6 +26,28 @@ def webhook_secrets() -> dict[str, str]:
     return {
         source: os.environ.get(f"IZIN_{source.upper()}_WEBHOOK_SECRET", default)
         for source, default in DEFAULT_SECRETS.items()
+    }
+
+
+DEFAULT_PIA = Credentials("local-pia-user", "local-pia-password")
+
+
+def pia_credentials() -> Credentials:
+    """PIA's local username and password: IZIN_PIA_USERNAME / IZIN_PIA_PASSWORD, or defaults."""
+    return Credentials(
+        os.environ.get("IZIN_PIA_USERNAME", DEFAULT_PIA.username),
+        os.environ.get("IZIN_PIA_PASSWORD", DEFAULT_PIA.password),
+    )
+
+
+def secret_values() -> dict[str, str]:
+    """The value of each of the template's secrets that this shell gives, by logical id."""
+    secrets = webhook_secrets()
+    pia = pia_credentials()
+    return {
+        "OssWebhookSecret": secrets["oss"],
+        "SiinasWebhookSecret": secrets["siinas"],
+        "PiaCredentialsSecret": json.dumps({"username": pia.username, "password": pia.password}),
     }
 
 
@@ -41,15 +67,7 @@ def runtime_options(workday_seconds: float | None) -> dict[str, Any]:
     parameters = {"RosterFile": os.environ.get("IZIN_ROSTER_FILE", "")}
     if workday_seconds:
         parameters["WorkdaySeconds"] = str(workday_seconds)
-    secrets = webhook_secrets()
-    return {
-        "env": env,
-        "parameter_overrides": parameters,
-        "secret_values": {
-            "OssWebhookSecret": secrets["oss"],
-            "SiinasWebhookSecret": secrets["siinas"],
-        },
-    }
+    return {"env": env, "parameter_overrides": parameters, "secret_values": secret_values()}
 
 
 def quiet() -> None:

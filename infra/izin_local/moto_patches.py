@@ -505,6 +505,11 @@ def iam_resources(response: Any, action: str) -> list[str]:
         return [f"arn:aws:ssm:{region}:{account}:parameter/{name}"] if name else ["*"]
     if service == "secretsmanager":
         return [_secret_arn(response, str(body.get("SecretId", "")))]
+    if service == "kms":  # the key by id or ARN (izin.auth passes KeyId to Decrypt too)
+        key = str(body.get("KeyId", ""))
+        if key.startswith("arn:"):
+            return [key]
+        return [f"arn:aws:kms:{region}:{account}:key/{key}"] if key else ["*"]
     if service in ("ses", "sesv2"):
         sender = body.get("FromEmailAddress") or response.querystring.get("Source", [""])[0]
         address = str(sender).rpartition("<")[2].rstrip(">").strip()
@@ -563,6 +568,104 @@ def _secret_arn(response: Any, secret_id: str) -> str:
         return f"arn:aws:secretsmanager:{response.region}:{account}:secret:{secret_id}"
 
 
+def enforce_post_policies() -> Undo:
+    """Hold an S3 browser upload (a presigned POST) to its policy, as S3 does.
+
+    moto 5.2 stores whatever a form posts: it reads no policy, so a file over the
+    `content-length-range`, a key outside the `starts-with` prefix or an expired form are
+    all taken. Here the policy's expiration and each of its conditions are checked (exact
+    values, `eq`, `starts-with`, `content-length-range`), and a form field no condition
+    covers is refused, with S3's codes: 400 EntityTooLarge / EntityTooSmall, 403
+    AccessDenied. The signature itself is not checked (moto would need the signer's secret).
+    """
+    from moto.s3.responses import S3Response
+
+    original = S3Response.__dict__["_bucket_response_post"]
+
+    @functools.wraps(original)
+    def _bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
+        fields = dict((getattr(self, "form_data", None) or {}).items())  # the form, as posted
+        if "key" in fields and "delete" not in self.querystring:
+            refused = post_policy_refusal(fields, bucket_name, len(self.body or b""))
+            if refused is not None:
+                status, code, message = refused
+                body = (
+                    '<?xml version="1.0" encoding="UTF-8"?>'
+                    f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+                )
+                return status, {"Content-Type": "application/xml"}, body
+        return original(self, request, bucket_name)
+
+    S3Response._bucket_response_post = _bucket_response_post  # type: ignore[method-assign]
+    return functools.partial(setattr, S3Response, "_bucket_response_post", original)
+
+
+# Form fields S3 never matches against the policy's conditions.
+_UNCHECKED_FIELDS = frozenset({"policy", "x-amz-signature", "file", "signature", "awsaccesskeyid"})
+
+
+def post_policy_refusal(
+    fields: Mapping[str, str], bucket: str, size: int, now: float | None = None
+) -> tuple[int, str, str] | None:
+    """Why S3 would refuse this form upload, as (status, code, message), or None."""
+    import base64
+    import time
+    from datetime import datetime
+
+    encoded = fields.get("policy") or fields.get("Policy")
+    if not encoded:
+        return 403, "AccessDenied", "Anonymous uploads need a policy"
+    try:
+        policy = json.loads(base64.b64decode(encoded))
+        expires = datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        return 400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON."
+    if expires.timestamp() < (time.time() if now is None else now):
+        return 403, "AccessDenied", "Invalid according to Policy: Policy expired."
+    values = {k.lower(): v for k, v in fields.items()} | {"bucket": bucket}
+    covered: set[str] = set()
+    for condition in policy.get("conditions", []):
+        if isinstance(condition, dict):
+            checks = [("eq", f"${name}", value) for name, value in condition.items()]
+        elif condition and str(condition[0]).lower() == "content-length-range":
+            low, high = int(condition[1]), int(condition[2])
+            if size > high:
+                return (
+                    400,
+                    "EntityTooLarge",
+                    "Your proposed upload exceeds the maximum allowed size",
+                )
+            if size < low:
+                return (
+                    400,
+                    "EntityTooSmall",
+                    "Your proposed upload is smaller than the minimum allowed size",
+                )
+            continue
+        else:
+            checks = [(str(condition[0]).lower(), str(condition[1]), condition[2])]
+        for operator, name, expected in checks:
+            field = name.removeprefix("$").lower()
+            covered.add(field)
+            value = str(values.get(field, ""))
+            ok = value == str(expected) if operator == "eq" else value.startswith(str(expected))
+            if not ok:
+                return (
+                    403,
+                    "AccessDenied",
+                    f'Invalid according to Policy: Policy Condition failed: ["{operator}", '
+                    f'"{name}", "{expected}"]',
+                )
+    extra = sorted(
+        k.lower()
+        for k in fields
+        if k.lower() not in covered and k not in _UNCHECKED_FIELDS and not k.startswith("x-ignore-")
+    )
+    if extra:
+        return 403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {extra[0]}"
+    return None
+
+
 def apply_all(
     invoke: LambdaInvoker,
     *,
@@ -575,6 +678,7 @@ def apply_all(
         "enforce_role_policies": functools.partial(
             enforce_role_policies, sessions if sessions is not None else RoleSessions()
         ),
+        "enforce_post_policies": enforce_post_policies,
         "route_lambda_invocations": functools.partial(route_lambda_invocations, invoke),
         "serialize_dynamodb_writes": serialize_dynamodb_writes,
         "query_one_partition": query_one_partition,

@@ -2,20 +2,32 @@
 
 Used by `izin demo`, `izin bench` and the integration tests, so they all take the path
 officers take: the outbox, GET /tasks/{ticket}, POST the form's own fields over HTTP.
+
+A decision needs the officer's second factor (CONTRACT §3): the first one of each officer
+types their NIP and the current code (computed from the local roster's `totp_secret`, as
+their phone would), which starts a session; the officer's later decisions ride on that
+session's cookie. A code is good once, so when an officer has no session and already
+used this 30 s window's code, they wait for the next one, as a person would.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
+from izin.auth import code_for, time_step
 from izin.roster import Roster
+from izin.sessions import COOKIE
 
 from izin_local.outbox import Outbox, OutboxMessage
 
@@ -76,6 +88,58 @@ class _FormParser(HTMLParser):
             self._text.append(data)
 
 
+class _UploadParser(HTMLParser):
+    """The page's upload form (izin.evidence): where it posts, and its hidden fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: dict[str, str] = {}
+        self._inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("enctype") == "multipart/form-data":
+            self.action, self._inside = a.get("action", ""), True
+        elif tag == "input" and self._inside and a.get("type") == "hidden":
+            self.fields[a.get("name", "")] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._inside = False
+
+
+def upload_file(page: str, name: str, content: bytes) -> tuple[int, str]:
+    """Upload a file through a task page's upload form, as a browser does: a multipart POST
+    to the bucket, then S3's redirect to the page that records it, followed."""
+    parser = _UploadParser()
+    parser.feed(page)
+    if not parser.action:
+        raise RuntimeError("the page has no upload form")
+    boundary = "izin" + uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in parser.fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(  # noqa: S310 - local URLs
+        parser.action,
+        data=b"".join(parts),
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 def parse_task_page(html: str) -> TaskForm | None:
     """The task form of a page, or None when the page has none."""
     parser = _FormParser()
@@ -83,29 +147,146 @@ def parse_task_page(html: str) -> TaskForm | None:
     return parser.form
 
 
+@dataclass
+class Answer:
+    """A page's status, text, and the cookies it set ("name=value" each)."""
+
+    status: int
+    text: str
+    cookies: list[str] = field(default_factory=list)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # a 303 is an answer to read (its Location, its cookies), not followed
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def http_request(
+    url: str, fields: Mapping[str, Sequence[str]] | None = None, *, cookies: Sequence[str] = ()
+) -> Answer:
+    """GET (no fields) or POST a form as a browser does, with these cookies; no redirects."""
+    headers = {"User-Agent": "izin-demo"}
+    if cookies:
+        headers["Cookie"] = "; ".join(cookies)
+    data = None
+    if fields is not None:
+        body = urllib.parse.urlencode([(k, v) for k, values in fields.items() for v in values])
+        data = body.encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(  # noqa: S310 - local URLs
+        url, data=data, method="POST" if data is not None else "GET", headers=headers
+    )
+    try:
+        answer = _OPENER.open(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        answer = error
+    with answer:
+        set_cookies = [c.split(";", 1)[0] for c in answer.headers.get_all("Set-Cookie") or []]
+        return Answer(answer.status, answer.read().decode(), set_cookies)
+
+
 def http_get(url: str) -> tuple[int, str]:
     """GET a page: its status and text."""
-    try:
-        with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - local URLs
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    answer = http_request(url)
+    return answer.status, answer.text
 
 
 def http_post_form(url: str, fields: Mapping[str, Sequence[str]]) -> tuple[int, str]:
     """POST a form as a browser does (application/x-www-form-urlencoded)."""
-    body = urllib.parse.urlencode([(k, v) for k, values in fields.items() for v in values])
-    request = urllib.request.Request(  # noqa: S310 - local URLs
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "izin-demo"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    answer = http_request(url, fields)
+    return answer.status, answer.text
+
+
+# The sessions this process's officers hold, by (site, NIP), shared by every helper acting
+# for an officer (the demo's and the bench's Officers, a test's browsers): one correct
+# NIP + code per officer, then the session; the lock makes concurrent first acts wait.
+_SESSIONS: dict[tuple[str, str], str] = {}
+_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def _lock_for(key: tuple[str, str]) -> threading.Lock:
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
+def _site(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _session_cookie(cookies: Sequence[str]) -> str:
+    return next((c for c in cookies if c.startswith(f"{COOKIE}=")), "")
+
+
+class Codes:
+    """Each officer's authenticator, from a local roster's `totp_secret`s: a code per
+    30 s window, never the same one twice (the system takes each code once). The windows
+    used are the process's, shared by every Codes: two helpers acting for one officer
+    (the scenario's Officer, a test's signed-in browser) never spend the same code."""
+
+    _last: ClassVar[dict[str, int]] = {}
+
+    def __init__(self, roster: Roster) -> None:
+        self.secrets = {o.nip: o.totp_secret for o in roster.officers if o.totp_secret}
+
+    def next(self, nip: str, *, timeout: float = 40.0) -> str:
+        """The officer's current code, waiting for the next window if this one's was used."""
+        if nip not in self.secrets:
+            raise LookupError(f"the roster gives no totp_secret for NIP {nip}")
+        with _lock_for(("code", nip)):
+            moment = wait_until(
+                lambda: (
+                    now if time_step(now := datetime.now(UTC)) > Codes._last.get(nip, -1) else None
+                ),
+                timeout=timeout,
+                what=f"the next code window of {nip}",
+                every=0.2,
+            )
+            Codes._last[nip] = time_step(moment)
+        return code_for(self.secrets[nip], moment)
+
+
+def _hidden_csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]*)"', html)
+    return found.group(1) if found else ""
+
+
+class SignedInBrowsers:
+    """Each officer's browser, signed in at /masuk once with NIP + code (CONTRACT §6): the
+    tests' posts of a form then ride on that officer's session, as a person's would."""
+
+    def __init__(self, http_url: str, roster: Roster) -> None:
+        self.http_url = http_url.rstrip("/")
+        self.codes = Codes(roster)
+
+    def cookie(self, nip: str) -> str:
+        """The officer's session cookie ("izin_sesi=…"), signing in the first time."""
+        key = (_site(self.http_url), nip)
+        with _lock_for(key):
+            if key not in _SESSIONS:
+                _SESSIONS[key] = self._sign_in(nip)
+            return _SESSIONS[key]
+
+    def _sign_in(self, nip: str) -> str:
+        page = http_request(f"{self.http_url}/masuk")
+        fields = {"csrf": [_hidden_csrf(page.text)], "nip": [nip], "kode": [self.codes.next(nip)]}
+        answer = http_request(f"{self.http_url}/masuk", fields, cookies=page.cookies)
+        session = _session_cookie(answer.cookies)
+        if answer.status != 303 or not session:
+            raise RuntimeError(f"signing in {nip} at /masuk answered {answer.status}")
+        return session
+
+    def post(self, url: str, fields: Mapping[str, Sequence[str]]) -> tuple[int, str]:
+        """POST a form from the browser of the officer whose NIP it carries (signed in), or
+        from a browser with no session when the NIP is nobody's with a code."""
+        nip = (fields.get("nip") or [""])[-1]
+        cookies = [self.cookie(nip)] if nip in self.codes.secrets else []
+        answer = http_request(url, fields, cookies=cookies)
+        return answer.status, answer.text
 
 
 def is_task_email(message: OutboxMessage, id_izin: str, step: int) -> bool:
@@ -132,9 +313,11 @@ class Officer:
     def __init__(self, outbox: Outbox, id_izin: str, roster: Roster) -> None:
         self.outbox = outbox
         self.id_izin = id_izin
+        self.roster = roster
         # email address → NIP: what each officer types
         self.nips = {str(o.email): o.nip for o in roster.officers}
         self.used: set[str] = set()
+        self.codes = Codes(roster)
 
     def task_email(self, step: int, *, timeout: float = 60.0) -> OutboxMessage:
         """The newest unread email asking for this step."""
@@ -151,24 +334,64 @@ class Officer:
         decision: str,
         *,
         fields: Mapping[str, str | list[str]] | None = None,
+        uploads: Mapping[str, bytes] | None = None,
         timeout: float = 60.0,
     ) -> Decided:
-        """Open the step's email link, fill the form, press the decision's button."""
+        """Open the step's email link, upload the files (name -> bytes) through the page's
+        upload form, fill the form, press the decision's button: with the officer's session,
+        or (none yet, or it ended) with NIP + code, which starts one."""
         message = self.task_email(step, timeout=timeout)
         link = next(link for link in message.links if "/tasks/" in link)
-        status, html = http_get(link)
-        form = parse_task_page(html)
-        if status != 200 or form is None:
-            raise RuntimeError(f"step {step}: the task page answered {status}")
+        if uploads:
+            status, html = http_get(link)
+            for name, content in uploads.items():
+                status, html = upload_file(html, name, content)
+                if status != 200:
+                    raise RuntimeError(f"step {step}: uploading {name} answered {status}")
+        key = (_site(link), self.nips[message.to[0]])
+        if key in _SESSIONS:
+            decided = self._act(message, link, step, decision, fields, under_lock=False)
+            if decided is not None:
+                return decided
+        with _lock_for(key):  # the officer's first act (or after their session ended)
+            decided = self._act(message, link, step, decision, fields, under_lock=True)
+        assert decided is not None
+        return decided
+
+    def _act(
+        self,
+        message: OutboxMessage,
+        link: str,
+        step: int,
+        decision: str,
+        fields: Mapping[str, str | list[str]] | None,
+        *,
+        under_lock: bool,
+    ) -> Decided | None:
+        """Act with the shared session; without one, NIP + code (under the officer's lock
+        only). None: the session ended outside the lock (the caller retries under it)."""
+        nip = self.nips[message.to[0]]
+        key = (_site(link), nip)
+        session = [_SESSIONS[key]] if key in _SESSIONS else []
+        page = http_request(link, cookies=session)
+        form = parse_task_page(page.text)
+        if page.status != 200 or form is None:
+            raise RuntimeError(f"step {step}: the task page answered {page.status}")
         if form.step != step or decision not in form.buttons:
             raise RuntimeError(f"step {step}: the page offers {form.buttons} for step {form.step}")
         values = dict(form.fields)
         for name, value in (fields or {}).items():
             values[name] = [value] if isinstance(value, str) else list(value)
-        values["nip"] = [self.nips[message.to[0]]]
+        if "nip" in form.fields:  # no live session: the page asks for NIP and code
+            if not under_lock:
+                return None
+            values["nip"] = [nip]
+            values["kode"] = [self.codes.next(nip)]
         values["decision"] = [decision]
-        status, page = http_post_form(link, values)
-        return Decided(step, decision, status, message.to[0], page)
+        answer = http_request(link, values, cookies=session)
+        if cookie := _session_cookie(answer.cookies):
+            _SESSIONS[key] = cookie
+        return Decided(step, decision, answer.status, message.to[0], answer.text)
 
 
 def wait_until(

@@ -163,6 +163,7 @@ class Provisioner:
             "AWS::SNS::Topic": self._topic,
             "AWS::SES::ConfigurationSet": self._configuration_set,
             "AWS::SecretsManager::Secret": self._secret,
+            "AWS::KMS::Key": self._kms_key,
             "AWS::SSM::Parameter": self._parameter,
             "AWS::Serverless::StateMachine": self._state_machine,
             "AWS::StepFunctions::StateMachine": self._state_machine,
@@ -372,6 +373,23 @@ class Provisioner:
         arn = self.client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
         return Resource(
             logical_id, "AWS::SecretsManager::Secret", arn, {"Id": arn, "Arn": arn}, properties
+        )
+
+    def _kms_key(self, logical_id: str, properties: dict[str, Any]) -> Resource:
+        """A symmetric key (its policy is the template's; roles are what moto enforces)."""
+        kms = self.client("kms")
+        metadata = kms.create_key(
+            Description=str(properties.get("Description", logical_id)),
+            KeyUsage=str(properties.get("KeyUsage", "ENCRYPT_DECRYPT")),
+        )["KeyMetadata"]
+        if _truthy(properties.get("EnableKeyRotation")):
+            kms.enable_key_rotation(KeyId=metadata["KeyId"])
+        return Resource(
+            logical_id,
+            "AWS::KMS::Key",
+            metadata["KeyId"],
+            {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]},
+            properties,
         )
 
     def _parameter(self, logical_id: str, properties: dict[str, Any]) -> Resource:

@@ -81,7 +81,9 @@ class LocalRuntime:
         self._aws_port = aws_port
         self._parameter_overrides = dict(parameter_overrides or {})
         self._secret_values = dict(secret_values or {})
-        self._env = dict(env or {})
+        # A local roster may carry officers' TOTP secrets (CONTRACT §4): only here is that
+        # allowed; the template never sets it, so a deployed function refuses such a roster.
+        self._env = {"IZIN_LOCAL_ROSTER_SECRETS": "true", **dict(env or {})}
         self.stack_name = stack_name
         self.region = region
         self.outbox = Outbox(self.state_dir / "outbox")
@@ -160,6 +162,7 @@ class LocalRuntime:
         environment = shared_environment(self.provisioned.functions)
         os.environ.update(environment)
         _forget_layer_caches()
+        _seed_officer_secrets()
         provisioner.verify_email_identities(
             email_addresses(environment) | email_addresses(self._env)
         )
@@ -324,6 +327,18 @@ def _forget_layer_caches() -> None:
             raise
         return
     lifecycle.reset()
+
+
+def _seed_officer_secrets() -> None:
+    """The local roster's `totp_secret`s kept, encrypted, as the officers' enrollments."""
+    from izin import auth, wiring
+    from izin.settings import settings
+
+    if not settings().totp_key_id:  # a template without officers' second factor
+        return
+    cipher = auth.KmsCipher(settings().totp_key_id)
+    seeded = auth.seed_from_roster(wiring.store(), cipher, wiring.roster(), wiring.now())
+    logger.info("officers' authenticator secrets seeded from the roster: %d", len(seeded))
 
 
 def _restore_environ(saved: Mapping[str, str]) -> None:

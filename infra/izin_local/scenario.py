@@ -34,6 +34,7 @@ class Scenario:
     field_inspection: bool = True
     kepala_bidang_returns: int = 0
     kepala_dinas_returns: int = 0
+    bap_returns: int = 0  # the Kepala Bidang returns the BAP's data to the Tim Teknis (11)
     kesimpulan: str = "siap"
     komitmen_first_tidak: bool = False
     siinas_first: bool = False
@@ -109,12 +110,31 @@ WRITTEN: dict[int, Callable[[], dict[str, str]]] = {
 }
 
 
+BAP_RETURN_NOTE = "Perbaiki jumlah TKA pada BAP sesuai daftar hadir pekerja."
+CORRECTED_TKA_L = 3  # samples.bap() says 2
+
+
+SIGNED_PAGE = "bap-ditandatangani.pdf"
+
+
+def signing(officer: Officer) -> tuple[dict[str, str | list[str]], dict[str, bytes]]:
+    """Step 11's signature lines and the page signed on paper: with the default team (the
+    first Tim Teknis member ketua, who decides, the others anggota), the anggota signed on
+    paper."""
+    anggota = [o.nip for o in officer.roster.holders(sop.Role.TIM_TEKNIS)[1:]]
+    return samples.signatures(anggota), {SIGNED_PAGE: samples.signed_page()}
+
+
 def decide_shortest_path(officer: Officer, *, first: int = 4, last: int = 14) -> None:
     """The officers decide steps `first` to `last` along the shortest path, each accepted."""
     for step, decision in SHORTEST_PATH:
         if first <= step <= last:
-            written = WRITTEN.get(step)
-            decided = officer.act(step, decision, fields=written() if written else None)
+            written: dict[str, str | list[str]] = dict(WRITTEN[step]()) if step in WRITTEN else {}
+            uploads: dict[str, bytes] = {}
+            if step == 11:
+                signed, uploads = signing(officer)
+                written |= signed
+            decided = officer.act(step, decision, fields=written or None, uploads=uploads)
             if decided.status != 200:
                 raise RuntimeError(f"step {step} {decision}: answered {decided.status}")
 
@@ -131,7 +151,12 @@ def drive(
     officer = Officer(endpoints.outbox, id_izin, endpoints.roster)
 
     def act(step: int, decision: str, **fields: str | list[str]) -> None:
-        decided = officer.act(step, decision, fields=fields, timeout=timeout)
+        act_uploading(step, decision, fields, {})
+
+    def act_uploading(
+        step: int, decision: str, fields: Mapping[str, str | list[str]], uploads: dict[str, bytes]
+    ) -> None:
+        decided = officer.act(step, decision, fields=fields, uploads=uploads, timeout=timeout)
         if decided.status != 200:
             raise RuntimeError(f"step {step} {decision}: answered {decided.status}")
         on_decision(decided)
@@ -154,7 +179,12 @@ def drive(
     act(8, "yes" if scenario.field_inspection else "no")
     if scenario.field_inspection:
         act(10, "done", **WRITTEN[10]())
-    act(11, "done", kesimpulan=scenario.kesimpulan, **WRITTEN[11]())
+    signed, pages = signing(officer)
+    act_uploading(11, "done", {"kesimpulan": scenario.kesimpulan, **WRITTEN[11](), **signed}, pages)
+    for round_ in range(scenario.bap_returns):
+        act(12, "done")
+        act(13, "no", catatan=BAP_RETURN_NOTE, kembalikan_ke="bap")
+        act(11, "done", tka_l=str(CORRECTED_TKA_L + round_))  # the rest as the form keeps it
     for _ in range(scenario.kepala_bidang_returns):
         act(12, "done")
         act(13, "no", catatan="Lampirkan foto lokasi pabrik pada laporan.")

@@ -3,7 +3,9 @@
 The HTTP API on 127.0.0.1:3000, the AWS endpoint (moto) on 127.0.0.1:5000, the outbox
 under `{state_dir}/outbox/`. Webhook secrets: `IZIN_OSS_WEBHOOK_SECRET` and
 `IZIN_SIINAS_WEBHOOK_SECRET`, defaulting to "local-oss-secret" and "local-siinas-secret",
-become the values of the template's secrets OssWebhookSecret and SiinasWebhookSecret.
+become the values of the template's secrets OssWebhookSecret and SiinasWebhookSecret;
+PIA's `IZIN_PIA_USERNAME` and `IZIN_PIA_PASSWORD` ("local-pia-user", "local-pia-password")
+that of PiaCredentialsSecret.
 `SIINAS_BASE_URL` and `OSS_BASE_URL`, when set, replace the built-in simulators.
 """
 
@@ -18,26 +20,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Final
 
-from izin_local.config import TEMPLATE, webhook_secrets
+from izin_local.config import TEMPLATE, secret_values
 from izin_local.runtime import LocalRuntime
 from izin_local.template import Template
 
 logger = logging.getLogger(__name__)
 
-# The template's secret that each local webhook secret (config.webhook_secrets) fills.
-_SECRET_RESOURCES: Final = {"OssWebhookSecret": "oss", "SiinasWebhookSecret": "siinas"}
 _EXTERNAL_URLS: Final = ("SIINAS_BASE_URL", "OSS_BASE_URL")
 
 
-def webhook_secret_values(template: Path) -> dict[str, str]:
-    """The local webhook secrets, for those of the template's secrets that exist."""
+def template_secret_values(template: Path) -> dict[str, str]:
+    """The local secrets, for those of the template's secrets that exist."""
     resources = Template.load(template).resources
-    secrets = webhook_secrets()
-    return {
-        logical_id: secrets[source]
-        for logical_id, source in _SECRET_RESOURCES.items()
-        if logical_id in resources
-    }
+    return {name: value for name, value in secret_values().items() if name in resources}
 
 
 def serve(
@@ -55,7 +50,7 @@ def serve(
     if env is None:
         env = {name: os.environ[name] for name in _EXTERNAL_URLS if name in os.environ}
     if secret_values is None:
-        secret_values = webhook_secret_values(template)
+        secret_values = template_secret_values(template)
     stopping = threading.Event()
     restore = _stop_on_signals(stopping)
     try:

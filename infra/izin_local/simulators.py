@@ -146,6 +146,12 @@ class Simulator:
     def answer(self, method: str, path: str, body: Any) -> Answer | None:
         raise NotImplementedError
 
+    def answer_request(
+        self, method: str, path: str, body: Any, headers: dict[str, str]
+    ) -> Answer | None:
+        """The answer, where a simulator must read the headers too (credentials)."""
+        return self.answer(method, path, body)
+
     def handle(self, request: _Handler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length).decode("utf-8", errors="replace") if length else ""
@@ -162,7 +168,9 @@ class Simulator:
         if failure is not None:
             status, payload = failure, {"message": "injected failure"}
         else:
-            answered = self.answer(request.command, path, parsed)
+            answered = self.answer_request(
+                request.command, path, parsed, dict(request.headers.items())
+            )
             status, payload = answered if answered is not None else (404, {"message": "Not Found"})
         with self._lock:
             self._requests.append(
@@ -199,14 +207,60 @@ class SiinasSimulator(Simulator):
 
 
 class OssSimulator(Simulator):
-    """OSS: accepts receiveLicenseStatus (PIA)."""
+    """OSS: accepts receiveLicenseStatus and answers checkLicenseStatus (PIA).
+
+    A permit's status is the last one we sent it, unless a test decided it (`decide`), as
+    OSS does when it makes a permit effective. checkLicenseStatus answers under the key
+    PIA's own example uses, `responcheckStatusLicense` (its text says
+    `responcheckLicenseStatus`): the client must read both.
+    """
 
     name = "oss"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._decided: dict[str, tuple[str, str]] = {}
+
+    def decide(self, id_izin: str, kd_status: str, uraian: str) -> None:
+        """OSS's own decision on a permit: what checkLicenseStatus answers from now on."""
+        with self._lock:
+            self._decided[id_izin] = (kd_status, uraian)
 
     def answer(self, method: str, path: str, body: Any) -> Answer | None:
         if method == "POST" and path == "/receiveLicenseStatus":
             return 200, {"responreceiveLicenseStatus": {"kode": 200, "keterangan": "Sukses"}}
+        if method == "POST" and path == "/checkLicenseStatus":
+            id_izin = str(((body or {}).get("CHECKLICENSESTATUS") or {}).get("id_izin", ""))
+            kd_status, uraian = self._status(id_izin)
+            if not kd_status:
+                return 404, {
+                    "responsecheckStatusLicense": {
+                        "kode": 404,
+                        "keterangan": "Data izin tidak ditemukan",
+                        "dataIZIN": {"id_izin": id_izin},
+                    }
+                }
+            data = {"id_izin": id_izin, "kd_status": kd_status, "uraian_status": uraian}
+            return 200, {
+                "responcheckStatusLicense": {"kode": 200, "keterangan": "Sukses", "dataIZIN": data}
+            }
         return None
+
+    def _status(self, id_izin: str) -> tuple[str, str]:
+        with self._lock:
+            if id_izin in self._decided:
+                return self._decided[id_izin]
+            sent = [
+                r.json["IZINSTATUS"]
+                for r in self._requests
+                if r.path == "/receiveLicenseStatus"
+                and r.status == 200
+                and isinstance(r.json, dict)
+                and (r.json.get("IZINSTATUS") or {}).get("id_izin") == id_izin
+            ]
+        if not sent:
+            return "", ""
+        return str(sent[-1].get("kd_status", "")), str(sent[-1].get("keterangan", ""))
 
 
 SimulatorList = Callable[[], list[Simulator]]

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
+from izin.auth import Auth, seed_from_roster
 from izin.models import execution_name
-from izin.roster import load_roster
+from izin.roster import Roster, load_roster
 from izin.sop import step
 from izin.store import DynamoStore, Store
 from izin.workflow import budget_name, year_spent_name
 
 from izin_local.config import TEMPLATE, runtime_options, webhook_secrets
-from izin_local.officer import wait_until
+from izin_local.officer import SignedInBrowsers, wait_until
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints
 
@@ -56,12 +58,53 @@ def moto_table(name: str) -> Iterator[DynamoStore]:
             client.cache_clear()
 
 
+class FakeCipher:
+    """KMS as a unit test needs it: the context is bound (a wrong one fails), nothing else."""
+
+    def encrypt(self, plaintext: bytes, context: Mapping[str, str]) -> bytes:
+        return json.dumps({"context": dict(context), "plain": plaintext.hex()}).encode()
+
+    def decrypt(self, ciphertext: bytes, context: Mapping[str, str]) -> bytes:
+        sealed = json.loads(ciphertext)
+        if sealed["context"] != dict(context):
+            raise ValueError("InvalidCiphertextException: the encryption context differs")
+        return bytes.fromhex(sealed["plain"])
+
+
+def local_auth(store: Store, roster: Roster, now: datetime, *, seed: bool = True) -> Auth:
+    """What the task and sign-in pages check codes and sessions with, on a test's store:
+    the roster's `totp_secret`s enrolled (as the local runtime does), a fixed session key."""
+    cipher = FakeCipher()
+    if seed:
+        seed_from_roster(store, cipher, roster, now)
+    return Auth(
+        store=store,
+        roster=roster,
+        cipher=cipher,
+        now=now,
+        session_key=lambda: b"unit-test-session-key",
+        public_base_url="https://izin.example",
+    )
+
+
 @dataclass
 class System:
     """A running system and what the tests read of it."""
 
     runtime: LocalRuntime
     endpoints: Endpoints
+    _browsers: SignedInBrowsers | None = None
+
+    @property
+    def browsers(self) -> SignedInBrowsers:
+        """Each officer's browser, signed in once (their decisions ride on the session)."""
+        if self._browsers is None:
+            self._browsers = SignedInBrowsers(self.runtime.http_url, self.endpoints.roster)
+        return self._browsers
+
+    def post_form(self, url: str, fields: Mapping[str, Sequence[str]]) -> tuple[int, str]:
+        """POST a task's form from the browser of the officer whose NIP it carries."""
+        return self.browsers.post(url, fields)
 
     def execution_arn(self, id_izin: str) -> str:
         """The ARN of the application's execution."""

@@ -79,6 +79,21 @@ def phone(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
+@pytest.fixture(params=[PHONE, DESKTOP], ids=["phone", "desktop"])
+def tab(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    """A fresh tab with its own cookies: at a phone's width (touch), then at a desktop's."""
+    viewport: ViewportSize = request.param
+    mobile = viewport == PHONE
+    context = browser.new_context(
+        viewport=viewport, is_mobile=mobile, has_touch=mobile, locale="id-ID"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Where the screenshots go (gitignored)."""

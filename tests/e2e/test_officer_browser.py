@@ -11,13 +11,17 @@ a screenshot under test-artifacts/e2e/, and task pages once more at a phone's wi
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import pytest
+from izin.documents import latest_documents
 from izin.roster import Officer as RosterOfficer
 from izin.sop import Role
+from izin_local import samples
 from izin_local.officer import Officer
 from izin_local.scenario import decide_shortest_path, submit, wait_for_step
 from izin_local.testing import System
@@ -27,6 +31,7 @@ pytestmark = pytest.mark.e2e
 
 WRONG_NIP = "199001012020011999"  # 18 digits, nobody's in the roster
 DECIDED = "Terima kasih, keputusan tersimpan"
+PHONE_HEIGHT = 844
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -101,6 +106,12 @@ def check_task_page(page: Page, step: int, company: str) -> None:
     expect(nip).to_have_value("")
 
 
+def sign_with_code(page: Page, system: System, officer: RosterOfficer) -> None:
+    """Type the NIP and the current code of the officer's authenticator (the roster's secret)."""
+    page.get_by_label("NIP Anda").fill(officer.nip)
+    page.get_by_label("Kode autentikator").fill(system.browsers.codes.next(officer.nip))
+
+
 def phone_screenshot(phone: Page, url: str, path: Path) -> int:
     """The page at a phone's width (a GET changes nothing); how far it scrolls sideways, in px.
 
@@ -127,6 +138,38 @@ def outbox_url_of(system: System) -> str:
     return f"{system.runtime.http_url}/_local/outbox"
 
 
+def decision_top_on_a_phone(phone: Page, url: str, path: Path) -> float:
+    """The page at a phone's size, saved; how far down its first decision button starts, in
+    px from the page's top (a GET changes nothing)."""
+    response = phone.goto(url)
+    assert response is not None and response.status == 200
+    phone.screenshot(path=path, full_page=True)
+    top: float = phone.evaluate(
+        "document.querySelector('button[name=decision]').getBoundingClientRect().top"
+        " + window.scrollY"
+    )
+    return top
+
+
+def sealed_bap(system: System, id_izin: str) -> tuple[str, str]:
+    """The sealed BAP, once the seal is made (at most 60 s): its HTML's text and its PDF's."""
+    deadline = time.monotonic() + 60
+    while not (latest := latest_documents(system.endpoints.store, id_izin).get("bap", {})).get(
+        "sealed"
+    ):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the BAP of {id_izin} was not sealed")
+        time.sleep(0.3)
+    s3 = boto3.client("s3", endpoint_url=system.runtime.aws_endpoint)
+    html = s3.get_object(Bucket=latest["bucket"], Key=latest["key"])["Body"].read()
+    pdf = s3.get_object(Bucket=latest["bucket"], Key=latest["pdf_key"])["Body"].read()
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    plain = " ".join(re.sub(r"<[^>]+>", " ", html.decode()).split())
+    return plain, " ".join(text.split())
+
+
 # -- the tests ------------------------------------------------------------------------------
 
 
@@ -143,7 +186,7 @@ def test_operator_acknowledges_from_the_email_and_the_next_email_arrives(
     page.screenshot(path=shots / "task.png", full_page=True)
     assert phone_screenshot(phone, task_url, shots / "task-phone-390x844.png") == 0
 
-    page.get_by_label("NIP Anda").fill(operator.nip)
+    sign_with_code(page, system, operator)
     response = navigate(page, page.get_by_role("button", name="Notifikasi diterima").click)
     assert response.status == 200
     expect(page.locator("h1")).to_have_text(DECIDED)
@@ -183,8 +226,8 @@ def test_a_wrong_nip_shows_the_form_again_with_the_error_and_the_values_kept(
     expect(page.locator("#f-catatan")).to_have_value(note)
     page.screenshot(path=shots / "error-wrong-nip.png", full_page=True)
 
-    # The right NIP then decides, with the values kept.
-    page.get_by_label("NIP Anda").fill(operator.nip)
+    # The right NIP and code then decide, with the values kept.
+    sign_with_code(page, system, operator)
     response = navigate(page, button.click)
     assert response.status == 200
     expect(page.locator("h1")).to_have_text(DECIDED)
@@ -209,9 +252,10 @@ def test_kepala_bidang_sends_back_only_with_a_note(
     page.screenshot(path=shots / "task.png", full_page=True)
     phone_screenshot(phone, task_url, shots / "task-phone-390x844.png")  # see the next test
 
-    # "No" without a note: the form again, the error by the note.
-    page.get_by_label("NIP Anda").fill(kepala_bidang.nip)
-    send_back = page.get_by_role("button", name="Belum lengkap, kembalikan ke Kasi")
+    # "No" without a note: the form again, the error by the note (the NIP and code were
+    # right: the session they started signs the second try).
+    sign_with_code(page, system, kepala_bidang)
+    send_back = page.get_by_role("button", name="Belum lengkap, kembalikan")
     response = navigate(page, send_back.click)
     assert response.status == 422
     note_block = page.locator("form div").filter(has=page.locator("#f-catatan"))
@@ -219,10 +263,11 @@ def test_kepala_bidang_sends_back_only_with_a_note(
     expect(note_block.locator(".error")).not_to_be_empty()
     page.screenshot(path=shots / "error-no-catatan.png", full_page=True)
 
-    # With a note it is taken, and the Kasi's step 12 comes back by email.
+    # With a note it is taken (naming nothing to change, it goes to the Kasi, as before),
+    # and the Kasi's step 12 comes back by email.
     note = "Lampirkan foto lokasi pabrik pada laporan."
     page.locator("#f-catatan").fill(note)
-    page.get_by_label("NIP Anda").fill(kepala_bidang.nip)
+    expect(page.locator("#masuk-sebagai")).to_contain_text(kepala_bidang.nama)
     response = navigate(page, send_back.click)
     assert response.status == 200
     expect(page.locator("h1")).to_have_text(DECIDED)
@@ -250,3 +295,94 @@ def test_a_task_page_with_documents_fits_a_phone(
     link = next(link for link in officer.task_email(5).links if "/tasks/" in link)
     overflow = phone_screenshot(phone, link, shots / "task-phone-390x844.png")
     assert overflow == 0, f"the step 5 page scrolls sideways by {overflow}px at 390px"
+
+
+def test_the_bap_goes_back_to_the_tim_teknis_who_correct_the_tka_figure_that_gets_sealed(
+    system: System, page: Page, phone: Page, artifacts: Path
+) -> None:
+    """Issue #13: the Kepala Bidang returns the BAP's data with a note; the ketua finds the
+    note and the earlier figures, corrects TKA; the Kasi, the Kepala Bidang and the Kepala
+    Dinas see what changed and approve; the sealed BAP carries the corrected figure."""
+    shots = shots_dir(artifacts, "step13-bap-back-to-step11")
+    company = "PT Peramban Sawit Lima"
+    id_izin = "IP-E2E-005"
+    roster = system.endpoints.roster
+    kabid, kasi = roster.first(Role.KEPALA_BIDANG), roster.first(Role.KASI)
+    kadis, ketua = roster.first(Role.KEPALA_DINAS), roster.holders(Role.TIM_TEKNIS)[0]
+    outbox = outbox_url_of(system)
+    submit_application(system, id_izin, company)
+    decide_shortest_path(Officer(system.endpoints.outbox, id_izin, roster), last=12)
+    earlier_tka = samples.bap()["tka_l"]
+
+    # Step 13: the decision within two phone screens, then the return to the Tim Teknis.
+    url = open_task_from_outbox(page, outbox, 13, company, kabid, shots)
+    top = decision_top_on_a_phone(phone, url, shots / "step13-phone-390x844.png")
+    assert top < 2 * PHONE_HEIGHT, f"the step 13 decision starts {top:.0f}px down"
+    expect(page.locator("#ringkasan")).to_contain_text("Laporan Kasi")
+    expect(page.locator("#ringkasan")).to_contain_text("Kesimpulan BAP (Tim Teknis)")
+    note = "Perbaiki jumlah TKA pada BAP: tiga orang menurut daftar hadir."
+    page.locator("#f-catatan").fill(note)
+    page.get_by_label("Bila dikembalikan: yang harus diperbaiki").select_option("bap")
+    page.get_by_label("NIP Anda").fill(kabid.nip)
+    response = navigate(page, page.get_by_role("button", name="Belum lengkap, kembalikan").click)
+    assert response.status == 200
+    expect(page.locator("main")).to_contain_text("Tim Teknis (langkah 11)")
+    page.screenshot(path=shots / "step13-sent-back.png", full_page=True)
+
+    # Step 11 again: the note, the earlier figures in the form; the ketua corrects TKA.
+    emails = wait_in_outbox(page, outbox, 11, company, ketua, count=2)
+    navigate(page, lambda: emails.first.locator("a > strong").click())
+    expect(page.locator("body")).to_contain_text(note)
+    navigate(page, page.get_by_role("link", name="Buka tugas langkah 11").click)
+    expect(page.locator("section.note")).to_contain_text(note)
+    expect(page.locator("section.note")).to_contain_text("kepada Tim Teknis (langkah 11)")
+    expect(page.locator("#f-tka_l")).to_have_value(earlier_tka)
+    expect(page.locator("#f-tki_l")).to_have_value(samples.bap()["tki_l"])
+    expect(page.locator("#f-mesin")).to_have_value(samples.bap()["mesin"])
+    page.screenshot(path=shots / "step11-prefilled.png", full_page=True)
+    page.locator("#f-tka_l").fill("3")
+    page.get_by_label("NIP Anda").fill(ketua.nip)
+    response = navigate(page, page.get_by_role("button", name="Buat BAP").click)
+    assert response.status == 200
+    changed = page.locator("ul.changes li")
+    expect(changed).to_have_count(1)
+    expect(changed).to_contain_text("Tenaga kerja asing laki-laki")
+    expect(changed.locator("del")).to_have_text(earlier_tka)
+    expect(changed.locator("ins")).to_have_text("3")
+    page.screenshot(path=shots / "step11-confirmation-diff.png", full_page=True)
+
+    # Step 12: the Kasi's form with the earlier report, and what changed in the BAP.
+    emails = wait_in_outbox(page, outbox, 12, company, kasi, count=2)
+    navigate(page, lambda: emails.first.locator("a > strong").click())
+    navigate(page, page.get_by_role("link", name="Buka tugas langkah 12").click)
+    card = page.locator("#ringkasan")
+    expect(card).to_contain_text("versi 1 ke versi 2")
+    bap_change = card.locator("ul.changes li").filter(has_text="Tenaga kerja asing laki-laki")
+    expect(bap_change.locator("del")).to_have_text(earlier_tka)
+    expect(bap_change.locator("ins")).to_have_text("3")
+    expect(page.locator("section.note")).to_contain_text(note)
+    page.screenshot(path=shots / "step12-diff.png", full_page=True)
+    page.get_by_label("NIP Anda").fill(kasi.nip)
+    done = page.get_by_role("button", name="Buat Surat Pengantar, laporkan kepada Kepala Bidang")
+    assert navigate(page, done.click).status == 200
+
+    # Steps 13 and 14 approve, each decision within two phone screens.
+    for number, officer, button, count in (
+        (13, kabid, "Lengkap, teruskan ke Kepala Dinas", 2),
+        (14, kadis, "Setujui dan tandatangani", 1),
+    ):
+        emails = wait_in_outbox(page, outbox, number, company, officer, count=count)
+        navigate(page, emails.first.locator("a > strong").click)
+        link = page.get_by_role("link", name=f"Buka tugas langkah {number}")
+        navigate(page, link.click)
+        expect(page.locator("#ringkasan")).to_contain_text("versi 1 ke versi 2")
+        shot = shots / f"step{number}-again-phone-390x844.png"
+        top = decision_top_on_a_phone(phone, page.url, shot)
+        assert top < 2 * PHONE_HEIGHT, f"the step {number} decision starts {top:.0f}px down"
+        page.get_by_label("NIP Anda").fill(officer.nip)
+        assert navigate(page, page.get_by_role("button", name=button).click).status == 200
+        page.screenshot(path=shots / f"step{number}-approved.png", full_page=True)
+
+    html, pdf = sealed_bap(system, id_izin)
+    assert "Tenaga kerja asing (TKA) 3 0 3" in html
+    assert re.search(r"Tenaga kerja asing \(TKA\) 3 0 3", pdf), pdf

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from izin import sessions, sop, wiring
 from izin import settings as settings_module
-from izin import sop, wiring
+from izin.auth import Auth
 from izin.memory_store import MemoryStore
 from izin.roster import Officer, Roster, load_roster
-from izin.tickets import Kind, open_ticket
+from izin.tickets import Kind, open_ticket, ticket_hash
 from izin_local import samples
 from izin_local.testing import ROSTER as ROSTER_FILE
+from izin_local.testing import local_auth
 
 ROOT = Path(__file__).resolve().parents[2]
 DOOR_ID = "IP-DOOR-0001"
@@ -56,6 +58,8 @@ class TaskDoor:
     recorder: Recorder
     handler: Handler
     roster: Roster
+    auth: Auth
+    cookies: list[str] = field(default_factory=list)
 
     def ticket(self, step: int) -> tuple[str, Officer]:
         """A new open ticket of an SOP step, and the officer it is assigned to."""
@@ -71,6 +75,14 @@ class TaskDoor:
             },
         )
         return ticket, officer
+
+    def proof(self, ticket: str, officer: Officer) -> dict[str, str]:
+        """Sign the officer in (the door sends the session's cookie from now on) and give
+        the page's CSRF token: what a browser's POST of the task's form carries."""
+        _, cookie = sessions.start_session(self.auth, officer)
+        self.cookies = [cookie.split(";", 1)[0]]
+        item = self.store.ticket(ticket_hash(ticket)) or {}
+        return {"csrf": str(item.get("csrf", ""))}
 
     def post(
         self, ticket: str, body: str | bytes, *, base64_body: bool = False, **headers: str
@@ -94,6 +106,7 @@ class TaskDoor:
             "headers": {"content-type": "application/x-www-form-urlencoded", **headers},
             "body": body,
             "isBase64Encoded": is_base64,
+            "cookies": self.cookies,
         }
         return self.handler(event)
 
@@ -142,4 +155,6 @@ def task_door(monkeypatch: pytest.MonkeyPatch, handler: Callable[[str], Handler]
     monkeypatch.setattr(wiring, "callbacks", lambda: recorder)
     monkeypatch.setattr(wiring, "roster", lambda: roster)
     monkeypatch.setattr(wiring, "now", lambda: DOOR_NOW)
-    return TaskDoor(store, recorder, handler("task_page"), roster)
+    auth = local_auth(store, roster, DOOR_NOW)
+    monkeypatch.setattr(wiring, "auth", lambda now: auth)
+    return TaskDoor(store, recorder, handler("task_page"), roster, auth)

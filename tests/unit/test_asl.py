@@ -383,3 +383,44 @@ def test_an_incomplete_file_returns_to_the_wait_for_siinas_through_oss_status_11
     told = states[rule["Next"]]
     assert told["Parameters"]["MessageBody"]["milestone"] == "dokumen_belum_lengkap"
     assert told["Next"] == "02 Batas Tunggu"
+
+
+@pytest.mark.parametrize(("check", "name"), [(13, "13 Lengkap?"), (14, "14 Disetujui?")])
+def test_a_no_at_the_checks_goes_to_whoever_owns_what_must_change(check: int, name: str) -> None:
+    """The BAP's data to the Tim Teknis (11), the letter to the Kasi (12); a "no" that names
+    nothing (CONTRACT §3: decision and catatan alone) to the Kasi, as before."""
+    states = workflow.definition()["States"]
+    choice = states[name]
+    yes, *returns = choice["Choices"]
+    assert (yes["Variable"], yes["StringEquals"]) == (f"$.s{check}.decision", "yes")
+    routes = {}
+    for rule in returns:
+        present, equals = rule["And"]
+        assert present == {"Variable": f"$.s{check}.kembalikan_ke", "IsPresent": True}
+        assert equals["Variable"] == f"$.s{check}.kembalikan_ke"
+        routes[equals["StringEquals"]] = rule["Next"]
+    assert routes == {"bap": "11 Tenggat", "surat_pengantar": "12 Tenggat"}
+    assert choice["Default"] == "12 Tenggat"
+    # Back at 11 the BAP is made again, then the Kasi's step 12 and its letter, then 13.
+    assert states["11 Tim Teknis - Pembuatan Berita Acara Pemeriksaan"]["Next"] == (
+        "11 Dokumen - Berita Acara Pemeriksaan"
+    )
+    assert states["11 Dokumen - Berita Acara Pemeriksaan"]["Next"] == "12 Tenggat"
+    assert states["12 Kasi - Laporan dan Surat Pengantar Tembusan BAP"]["Next"] == (
+        "12 Dokumen - Surat Pengantar DPMPTSP"
+    )
+    assert states["12 Dokumen - Surat Pengantar DPMPTSP"]["Next"] == "13 Tenggat"
+
+
+def test_the_sop_table_says_who_is_asked_again_by_a_send_back() -> None:
+    assert [s.number for s in sop.sent_back_by(11)] == [13, 14]
+    assert [s.number for s in sop.sent_back_by(12)] == [13, 14]
+    assert [s.number for s in sop.sent_back_by(13)] == [14]  # passed again on the way back
+    assert sop.sent_back_by(10) == () and sop.sent_back_by(14) == ()
+    reopened = [s.number for s in STEPS if sop.reopened_by_send_back(s.number)]
+    assert reopened == [11, 12]  # 13 decides anew on a return from 14
+    field = next(f for f in sop.step(13).fields if f.name == sop.KEMBALIKAN_KE)
+    assert field.default == "surat_pengantar" and sop.step(14).fields == sop.step(13).fields
+    branch = sop.branch_on(13)
+    assert branch is not None and branch.otherwise == 12
+    assert branch.sent_to("bap") == sop.RETURNS[1] and branch.sent_to("") is None

@@ -63,3 +63,42 @@ def test_a_passing_aws_failure_is_a_transient_error_the_state_machine_retries(
     assert transient or not isinstance(raised.value, TransientError)
     if transient:
         assert "GetItem" in str(raised.value)
+
+
+def test_an_upload_form_is_signed_with_sigv4_for_the_bucket_s_regional_host(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    import base64
+    import json
+
+    from izin import evidence, wiring
+    from izin.settings import settings
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    for name, value in {
+        "TABLE_NAME": "t",
+        "BUCKET_NAME": "izin-docs",
+        "PUBLIC_BASE_URL": "https://izin.example.go.id",
+        "MAIL_FROM": "izin@example.go.id",
+    }.items():
+        monkeypatch.setenv(name, value)
+    aws.presign_client.cache_clear()
+    settings.cache_clear()
+    try:
+        form = evidence.upload_form(
+            wiring.S3Evidence(), "IP-1", 10, "https://izin.example.go.id/tasks/t/lampiran"
+        )
+    finally:
+        aws.presign_client.cache_clear()
+        settings.cache_clear()
+    assert urlsplit(form.url).netloc == "izin-docs.s3.ap-southeast-3.amazonaws.com"
+    assert form.fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert "/ap-southeast-3/s3/aws4_request" in form.fields["x-amz-credential"]
+    prefix = form.fields["key"].removesuffix("${filename}")
+    assert prefix.startswith("applications/IP-1/lampiran/10/") and len(prefix) == 32 + 31
+    conditions = json.loads(base64.b64decode(form.fields["policy"]))["conditions"]
+    assert ["content-length-range", 1, evidence.MAX_BYTES] in conditions
+    assert ["starts-with", "$key", prefix] in conditions

@@ -42,6 +42,7 @@ from izin.documents import (
     tanggal_terbilang,
     terbilang,
 )
+from izin.documents.versions import content_fields, last_change, versions
 from izin.formats import angka, kapasitas, rupiah
 from izin.forms import MAX_TEXT
 from izin.memory_store import MemoryStore
@@ -128,6 +129,10 @@ STEPS: dict[int, dict[str, Any]] = {
         "Screw press, 4 unit, 15 ton TBS/jam",
         "kesimpulan": "siap",
         "catatan": "",
+        # The ketua signs by his decision; the anggota signed on paper, as did the company.
+        "ttd_tim": [YULIANA, AGUS],
+        "wakil_perusahaan": "Ir. Lukas Tan",
+        "jabatan_wakil_perusahaan": "Direktur",
     }
     | _by("Budi Santoso, S.T.", BUDI, "2026-12-02T03:00:00+00:00"),
     12: {"laporan": "Verifikasi teknis telah dilaksanakan; BAP terlampir."}
@@ -291,9 +296,14 @@ def test_surat_tugas_names_the_team_the_task_and_the_period(texts: dict[str, str
     assert "19880320 201212 1 002 Pengawas Industri Ahli Muda Ketua" in words
     assert "Senin, 30 November 2026 sampai dengan Jumat, 4 Desember 2026" in words
     assert "Kabupaten Sanggau" in words
-    # Signed by the Kepala Bidang for the Kepala Dinas.
-    assert "a.n. Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat" in words
-    assert "Dra. Sri Wahyuni, M.Si. Pembina (IV/a) NIP 19710824 199803 2 004" in words
+    # Signed by the Kasi who assigned the team, a.n. the Kepala Dinas, u.b. the Kepala Bidang,
+    # and approved by his own decision at step 07.
+    assert (
+        "a.n. Kepala Dinas Perindustrian dan Perdagangan Provinsi Kalimantan Barat "
+        "Kepala Bidang Perindustrian u.b. Kepala Seksi Kerjasama"
+    ) in words
+    assert "Disetujui melalui sistem dengan keputusan langkah 07, 27 November 2026." in words
+    assert "Ir. Hendra Saputra, M.T. Penata Tingkat I (III/d) NIP 19800512 200604 1 003" in words
     assert "Tembusan:" in words
 
 
@@ -321,7 +331,10 @@ def test_bap_follows_the_reconstruction_of_lampiran_iii(texts: dict[str, str]) -
         assert heading in words
     assert DINAS.bap.penutup in words
     # Every signatory's pangkat/golongan under the name: the team and the Kepala Dinas.
-    assert "1. Budi Santoso, S.T. 1. .............. Penata (III/c)" in words
+    # The ketua decided step 11 in the system: his line is signed by that decision.
+    assert "1. Budi Santoso, S.T. 1. ditandatangani 2 Desember 2026 Penata (III/c)" in words
+    assert "2. Yuliana Putri, S.T.P. 2. ttd." in words
+    assert "ttd. Ir. Lukas Tan Direktur" in words
     assert "Dr. H. Ahmad Fauzi, S.E., M.M. Pembina Utama Muda (IV/c) NIP" in words
     assert (
         "BERITA ACARA PEMERIKSAAN" in words
@@ -483,6 +496,8 @@ def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
         == "500.2.2/2/SP-DPMPTSP/Disperindag-Ind/2026"
     )
     later = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)  # a send-back that crosses the year
+    corrected = {**STEPS[12], "keterangan_pengantar": "Mohon dicatat dalam register izin."}
+    desk.store.save_step(ID_IZIN, 12, corrected)  # the Kasi changed the letter
     second = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP, now=later)
     assert (first.versi, second.versi) == (1, 2)
     assert first.nomor == second.nomor == "500.2.2/1/SP-DPMPTSP/Disperindag-Ind/2026"
@@ -493,6 +508,53 @@ def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
     assert "Pontianak, 4 Januari 2027" in plain(desk.bucket.text(second.key))
 
 
+def test_a_re_render_with_nothing_changed_keeps_the_version_and_says_so(desk: Desk) -> None:
+    first = desk.render(Jenis.BAP)
+    # Step 11 answered again with the same values (a later moment, another `pada`).
+    desk.store.save_step(ID_IZIN, 11, {**STEPS[11], "pada": "2026-12-04T03:00:00+00:00"})
+    again = desk.render(Jenis.BAP, now=datetime(2026, 12, 4, 4, 0, tzinfo=UTC))
+    assert again == first
+    assert [v["versi"] for v in versions(desk.store, ID_IZIN, Jenis.BAP)] == [1]
+    assert len([k for k in desk.bucket.objects if "/bap/" in k]) == 2  # v001 html and pdf
+    kept = desk.store.trail[-1]
+    assert (kept["action"], kept["jenis"], kept["versi"]) == ("document.unchanged", "bap", 1)
+    assert last_change(versions(desk.store, ID_IZIN, Jenis.BAP)) is None
+
+
+def test_a_changed_figure_makes_a_new_version_that_shows_what_changed(desk: Desk) -> None:
+    desk.render(Jenis.BAP)
+    letter = desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
+    desk.store.save_step(ID_IZIN, 11, {**STEPS[11], "tka_l": 3, "catatan": "TKA diperbaiki."})
+    second = desk.render(Jenis.BAP)
+    # The letter shows the BAP's conclusion, not its figures: it keeps its version.
+    assert desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP) == letter
+    assert second.versi == 2
+    assert "Tenaga kerja asing (TKA) 3 0 3" in plain(desk.bucket.text(second.key))
+    change = last_change(versions(desk.store, ID_IZIN, Jenis.BAP))
+    assert change is not None and (change["dari"], change["ke"]) == (1, 2)
+    assert change["perubahan"] == [
+        {"step": 11, "label": "Tenaga kerja asing laki-laki", "sebelum": "2", "sesudah": "3"},
+        {"step": 11, "label": "Catatan", "sebelum": "", "sesudah": "TKA diperbaiki."},
+    ]
+    # The seal copies what the approved version is made of: the change stays the last one.
+    desk.seal()
+    sealed = versions(desk.store, ID_IZIN, Jenis.BAP)
+    assert [v["versi"] for v in sealed] == [1, 2, 3] and sealed[-1]["sealed"]
+    assert last_change(sealed) == change
+
+
+def test_a_document_the_sop_names_no_sources_for_is_a_new_version_each_time(desk: Desk) -> None:
+    assert content_fields(Jenis.NOTA_DINAS) == ()
+    assert (desk.render(Jenis.NOTA_DINAS).versi, desk.render(Jenis.NOTA_DINAS).versi) == (1, 2)
+
+
+def test_the_kasis_keterangan_is_the_letters(desk: Desk) -> None:
+    desk.store.save_step(ID_IZIN, 12, {**STEPS[12], "keterangan_pengantar": "Mohon dicatat."})
+    letter = plain(desk.bucket.text(desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP).key))
+    assert "Kesimpulan: SIAP." in letter and "Mohon dicatat." in letter
+    assert "Disampaikan sebagai tembusan" not in letter
+
+
 def test_numbers_count_per_type_and_year(desk: Desk) -> None:
     desk.render_all()
     assert desk.store.counters == {(j.value, 2026): 1 for j in Jenis}
@@ -500,6 +562,7 @@ def test_numbers_count_per_type_and_year(desk: Desk) -> None:
 
 def test_latest_documents_by_type(desk: Desk) -> None:
     desk.render_all()
+    desk.store.save_step(ID_IZIN, 11, {**STEPS[11], "tki_p": 40})
     desk.render(Jenis.BAP)
     latest = latest_documents(desk.store, ID_IZIN)
     assert set(latest) == {j.value for j in Jenis}
@@ -850,7 +913,7 @@ def test_a_surat_tugas_is_signed_on_the_page_of_its_task(desk: Desk, tmp_path: P
     pages = [p for p in pdf_pages(desk.bucket.objects[item["pdf_key"]][0], tmp_path) if p.strip()]
     # The task and the signature that closes it on one page; the tembusan after it (on the
     # next page since the kop has its lambang and every name its pangkat).
-    (signed,) = [p for p in pages if "Dra. Sri Wahyuni, M.Si." in p]
+    (signed,) = [p for p in pages if "Ir. Hendra Saputra, M.T." in p]
     assert "Untuk : 1. Melaksanakan verifikasi teknis" in signed
     assert "Melaksanakan tugas ini dengan penuh tanggung jawab." in signed
     assert len(pages) <= 2 and "Tembusan: 1. Kepala Dinas" in pages[-1]
@@ -916,8 +979,12 @@ def test_nothing_is_sealed_while_a_line_to_be_signed_is_blank(
     refuses a blank line, and the sealed BAP shows each signature made on paper."""
     # izin.documents exports a function `versions` under the module's own name.
     monkeypatch.setattr(sys.modules["izin.documents.versions"], "signatures_required", lambda: True)
-    desk = Desk()
+    unsigned = {
+        k: v for k, v in STEPS[11].items() if k not in ("ttd_tim", "wakil_perusahaan", "nip")
+    }
+    desk = Desk(MemoryStore.seeded(application(), {**STEPS, 11: unsigned}))
     desk.render_all()
+    # The ketua decided step 08 in the system: his line is signed; no one else's is.
     blank = "Tim Teknis Yuliana Putri, S.T.P., Tim Teknis Agus Riyadi, A.Md., wakil perusahaan"
     with pytest.raises(SignatureMissing, match=re.escape(blank)):
         desk.seal()
@@ -927,7 +994,8 @@ def test_nothing_is_sealed_while_a_line_to_be_signed_is_blank(
     desk.render_all()
     bap = next(r for r in desk.seal() if r.jenis == "bap")
     words = plain(desk.bucket.text(bap.key))
-    assert "1. Budi Santoso, S.T. 1. ttd." in words and ".............." not in words
+    assert "1. Budi Santoso, S.T. 1. ditandatangani 2 Desember 2026" in words
+    assert "2. Yuliana Putri, S.T.P. 2. ttd." in words and ".............." not in words
     assert "ttd. Ir. Lukas Tan" in words and "(....." not in words
 
 
@@ -1275,3 +1343,41 @@ def test_fifty_numbers_taken_at_once_are_fifty_consecutive_numbers(table: str) -
     assert sorted(taken) == list(range(1, 51))
     assert store.next_number("bap", 2027) == 1  # one counter per year
     assert store.next_number("nota_dinas", 2026) == 1  # and per type
+
+
+def test_the_bap_lists_the_uploaded_evidence_as_its_lampiran_with_each_sha256() -> None:
+    photo = {
+        "key": "applications/X/lampiran/10/" + "a" * 32 + "/tangki-cpo.jpg",
+        "nama": "tangki-cpo.jpg",
+        "content_type": "image/jpeg",
+        "ukuran": 2_516_582,
+        "sha256": "ab" * 32,
+        "oleh": "Budi Santoso, S.T.",
+        "pada": "2026-12-01T08:00:00+00:00",
+    }
+    signed_page = photo | {
+        "nama": "bap-ditandatangani.pdf",
+        "content_type": "application/pdf",
+        "ukuran": 830_000,
+        "sha256": "cd" * 32,
+    }
+    steps = {
+        **STEPS,
+        10: STEPS[10] | {"lampiran": [photo]},
+        11: STEPS[11] | {"lampiran": [signed_page]},
+    }
+    desk = Desk(MemoryStore.seeded(application(), steps))
+    desk.render_all()
+    bap = latest_documents(desk.store, ID_IZIN)["bap"]
+    words = plain(desk.bucket.text(bap["key"]))
+    assert (
+        "Lampiran 1. tangki-cpo.jpg (foto JPEG, 2,4 MB; langkah 10, diunggah oleh Budi Santoso, "
+        "S.T., 1 Desember 2026) SHA-256: " + "ab" * 32
+    ) in words
+    assert "2. bap-ditandatangani.pdf (PDF, 811 KB; langkah 11" in words and "cd" * 32 in words
+    # Without uploads there is no Lampiran section at all.
+    desk = Desk()
+    desk.render_all()
+    assert "SHA-256: " not in plain(
+        desk.bucket.text(latest_documents(desk.store, ID_IZIN)["bap"]["key"])
+    )

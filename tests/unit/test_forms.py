@@ -12,7 +12,10 @@ ROSTER = load_roster(ROSTER_FILE)
 APPLICATION = {"id_izin": "IP-1", "data": samples.permohonan("IP-1")}
 TODAY = date(2026, 11, 26)
 # What the Tim Teknis must write at steps 10 and 11: no finding or count is filled for them.
-FINDINGS = {10: samples.field_inspection(), 11: samples.bap()}
+FINDINGS: dict[int, dict[str, str | list[str]]] = {
+    10: {**samples.field_inspection()},
+    11: {**samples.bap(), **samples.signatures([])},
+}
 
 
 def posted_with_findings(step: int, fields: dict[str, str | list[str]]) -> dict[str, list[str]]:
@@ -53,7 +56,8 @@ def test_findings_start_empty_and_must_be_written() -> None:
     assert {bap[k] for k in ("tki_l", "tki_p", "tka_l", "tka_p")} == {""}
     with pytest.raises(forms.FormInvalid) as invalid:
         forms.parse(sop.step(11), {"decision": ["done"]}, bap, ROSTER)
-    assert set(invalid.value.errors) == {"tki_l", "tki_p", "tka_l", "tka_p"}
+    # ...and the company's representative who signed the BAP must be named.
+    assert set(invalid.value.errors) == {"tki_l", "tki_p", "tka_l", "tka_p", "wakil_perusahaan"}
 
 
 def test_the_bap_starts_from_the_application_s_figures() -> None:

@@ -179,7 +179,7 @@ def test_the_door_answers_every_post_of_a_step_with_2xx_or_4xx(task_door: Any, n
     @given(posts(sop.step(number)))
     def check(posted: dict[str, list[str]]) -> None:
         ticket, officer = task_door.ticket(number)
-        body = urlencode({**posted, "nip": [officer.nip]}, doseq=True)
+        body = urlencode({**posted, **task_door.proof(ticket, officer)}, doseq=True)
         status = task_door.post(ticket, body)["statusCode"]
         assert 200 <= status < 500, status
 

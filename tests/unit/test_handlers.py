@@ -33,6 +33,7 @@ from izin.models import (
     MilestoneMessage,
     ParkRequest,
     ProgressRequest,
+    ReconcileRequest,
     StepRequest,
     UploadMessage,
 )
@@ -56,7 +57,9 @@ MODELS: dict[str, type[BaseModel]] = {
     "mail_events": MailEvent,
     "oss_worker": MilestoneMessage,
     "park": ParkRequest,
+    "pia": HttpRequest,
     "progress": ProgressRequest,
+    "reconcile": ReconcileRequest,
     "request_task": StepRequest,
     "siinas_fallback": UploadMessage,
     "siinas_worker": UploadMessage,
@@ -64,6 +67,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "tembusan": ApplicationRequest,
     "verify": HttpRequest,
     "webhook": HttpRequest,
+    "workspace": HttpRequest,
 }
 
 
@@ -288,6 +292,32 @@ def test_the_task_page_of_an_unknown_ticket_is_404(fakes: Fakes) -> None:
 
 def test_the_verify_page_of_an_unknown_document_is_404(fakes: Fakes) -> None:
     assert invoke("verify")["statusCode"] == 404
+
+
+def test_a_receive_nib_with_a_wrong_token_is_401_in_pias_shape(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izin.settings import pia_settings
+
+    for name, value in {
+        "PIA_CREDENTIALS_SECRET_ARN": "arn:pia",
+        "INBOUND_QUEUE_URL": "https://sqs.example/inbound",
+        "PIA_KD_IZIN": "061000000000001",
+        "PIA_KEWENANGAN": "01",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(wiring, "secret", lambda arn: '{"username": "u", "password": "p"}')
+    pia_settings.cache_clear()
+    try:
+        answer = invoke("pia")
+    finally:
+        pia_settings.cache_clear()
+    assert answer["statusCode"] == 401
+    assert json.loads(answer["body"])["responreceiveNIB"]["status"] == "2"
+
+
+def test_reconcile_asks_nothing_of_an_oss_that_is_not_configured(fakes: Fakes) -> None:
+    assert invoke("reconcile") == {"checked": []}
 
 
 def test_a_webhook_with_a_bad_signature_is_401(fakes: Fakes) -> None:

@@ -53,6 +53,8 @@ def test_what_the_functions_call_is_read_through_the_layer() -> None:
     assert "secretsmanager:GetSecretValue" in actions(FUNCTIONS["WebhookFunction"])
     assert "ssm:GetParameter" in actions(FUNCTIONS["DeadlineFunction"])
     assert "s3:GetObject" in actions(FUNCTIONS["TaskPageFunction"])  # a presigned link
+    # The evidence upload form it signs (a presigned POST), and a refused upload removed.
+    assert {"s3:PutObject", "s3:DeleteObject"} <= actions(FUNCTIONS["TaskPageFunction"])
     # …and no more than the code can reach: the verify page only reads.
     assert not {"dynamodb:PutItem", "dynamodb:UpdateItem"} & actions(FUNCTIONS["VerifyFunction"])
 
@@ -97,6 +99,8 @@ def test_calls_are_found_however_the_client_is_held(tmp_path: Path) -> None:
                 sfn = client("stepfunctions")
                 sfn.start_execution()
                 presign_client().generate_presigned_url("get_object", Params={})
+                presign_client().generate_presigned_post("bucket", "key")
+                client("s3").head_object(Bucket="b", Key="k")
                 parameters.get_secret("arn")
                 Holder().send()
             """
@@ -106,6 +110,8 @@ def test_calls_are_found_however_the_client_is_held(tmp_path: Path) -> None:
         ("sesv2", "send_email"),
         ("stepfunctions", "start_execution"),
         ("s3", "get_object"),
+        ("s3", "put_object"),
+        ("s3", "head_object"),
         ("secretsmanager", "get_secret_value"),
         ("sqs", "send_message"),
     }
@@ -114,6 +120,7 @@ def test_calls_are_found_however_the_client_is_held(tmp_path: Path) -> None:
 def test_operations_become_iam_actions_by_botocore_s_models() -> None:
     assert iam_action("sesv2", "send_email") == "ses:SendEmail"
     assert iam_action("sqs", "get_queue_url") == "sqs:GetQueueUrl"
+    assert iam_action("s3", "head_object") == "s3:GetObject"  # HeadObject is GetObject's
     assert iam_action("stepfunctions", "send_task_success") == "states:SendTaskSuccess"
     with pytest.raises(KeyError):
         iam_action("s3", "no_such_operation")

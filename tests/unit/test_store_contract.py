@@ -261,3 +261,35 @@ def test_a_decision_racing_wrong_answers_either_decides_or_is_locked_out(store: 
             assert ticket["status"] == Status.DECIDED and ticket["wrong_nips"] < 5
         else:
             assert (ticket["status"], ticket["wrong_nips"]) == (Status.LOCKED, 5)
+
+
+def test_a_code_s_time_step_is_taken_once_even_by_racing_writers(store: Records) -> None:
+    nip = "1" * 18
+    store.update_officer_auth(nip, {"secret": "sealed"})
+
+    def take(step: int) -> bool:
+        try:
+            store.update_officer_auth(nip, {"last_step": step}, below={"last_step": step})
+        except ConditionFailed:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sorted(pool.map(take, [100] * 8)) == [False] * 7 + [True]
+    assert not take(99) and take(101)
+    assert store.officer_auth(nip) == {
+        "PK": f"OFFICER#{nip}",
+        "SK": "AUTH",
+        "secret": "sealed",
+        "last_step": 101,
+    }
+
+
+def test_a_session_is_kept_once_and_ended_only_if_it_exists(store: Records) -> None:
+    assert store.put_session("h", {"nip": "1" * 18, "until": "2026-12-01T09:00:00+00:00"})
+    assert not store.put_session("h", {"nip": "2" * 18})
+    assert store.update_session("h", {"ended_at": "x"})["nip"] == "1" * 18
+    with pytest.raises(ConditionFailed):
+        store.update_session("missing", {"ended_at": "x"})
+    generation = store.update_officer_auth("1" * 18, {}, add={"sessions_generation": 1})
+    assert generation["sessions_generation"] == 1

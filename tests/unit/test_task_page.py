@@ -21,7 +21,9 @@ def assert_nothing_decided(task_door: Any, ticket: str) -> None:
 
 def test_a_well_formed_post_decides(task_door: Any) -> None:
     ticket, officer = task_door.ticket(6)
-    answer = task_door.post(ticket, urlencode({"nip": officer.nip, "decision": "done"}))
+    answer = task_door.post(
+        ticket, urlencode({**task_door.proof(ticket, officer), "decision": "done"})
+    )
     assert answer["statusCode"] == 200 and len(task_door.recorder.outputs) == 1
 
 
@@ -69,7 +71,7 @@ def test_a_value_outside_its_field_s_bounds_is_422_by_the_field(
     task_door: Any, step: int, fields: dict[str, Any], field: str, error: str
 ) -> None:
     ticket, officer = task_door.ticket(step)
-    body = urlencode({**fields, "nip": officer.nip, "decision": "done"}, doseq=True)
+    body = urlencode({**fields, **task_door.proof(ticket, officer), "decision": "done"}, doseq=True)
     answer = task_door.post(ticket, body)
     assert answer["statusCode"] == 422
     assert f'id="e-{field}"' in answer["body"] and error in answer["body"]
@@ -78,7 +80,7 @@ def test_a_value_outside_its_field_s_bounds_is_422_by_the_field(
 
 def test_a_decision_sent_twice_is_422(task_door: Any) -> None:
     ticket, officer = task_door.ticket(13)
-    body = urlencode({"nip": officer.nip, "decision": ["yes", "no"]}, doseq=True)
+    body = urlencode({**task_door.proof(ticket, officer), "decision": ["yes", "no"]}, doseq=True)
     assert task_door.post(ticket, body)["statusCode"] == 422
     assert_nothing_decided(task_door, ticket)
 
@@ -91,6 +93,6 @@ def test_a_link_that_is_no_ticket_is_404(task_door: Any, ticket: str) -> None:
 
 def test_an_origin_that_is_no_url_is_refused_as_another_site(task_door: Any) -> None:
     ticket, officer = task_door.ticket(6)
-    body = urlencode({"nip": officer.nip, "decision": "done"})
+    body = urlencode({**task_door.proof(ticket, officer), "decision": "done"})
     assert task_door.post(ticket, body, origin="http://[::1")["statusCode"] == 403
     assert_nothing_decided(task_door, ticket)

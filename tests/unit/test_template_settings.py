@@ -174,8 +174,12 @@ def no_iam_wildcards(resources: Resources) -> list[str]:
             actions = _as_list(statement.get("Action", []))
             if any(action == "*" or str(action).endswith(":*") for action in actions):
                 problems.append(f"{where}: Action {actions} grants every action")
-            if "*" in _as_list(statement.get("Resource", [])) and not set(actions) <= (
-                UNSCOPED_ACTIONS
+            # In a KMS key's own policy, Resource "*" is that key and nothing else.
+            in_key_policy = resource.get("Type") == "AWS::KMS::Key" and ".KeyPolicy" in where
+            if (
+                "*" in _as_list(statement.get("Resource", []))
+                and not in_key_policy
+                and not set(actions) <= UNSCOPED_ACTIONS
             ):
                 problems.append(f"{where}: Resource '*' for {actions}")
     return problems

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from izin import events, progress, tasks
+from izin.auth import code_for
 from izin.callbacks import TaskGone
 from izin.events import InboundEvent
 from izin.mail import Email
@@ -24,10 +25,12 @@ from izin.roster import Role, load_roster
 from izin.tickets import Status, ticket_hash
 from izin_local import samples
 from izin_local.testing import ROSTER as ROSTER_FILE
+from izin_local.testing import local_auth
 
 ID = "IP-UNIT-0001"
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 ROSTER = load_roster(ROSTER_FILE)
+SECRETS = {o.nip: o.totp_secret for o in ROSTER.officers}
 BASE = "https://izin.example"
 
 
@@ -76,6 +79,8 @@ class World:
     mailer: FakeMailer = field(default_factory=FakeMailer)
     executions: FakeExecutions = field(default_factory=FakeExecutions)
     now: datetime = NOW
+    # The browser's cookies: the session a correct NIP + code started rides on later posts.
+    cookies: tuple[str, ...] = ()
 
     def event(self, source: str, type_: str, data: dict[str, Any], event_id: str) -> str:
         event = InboundEvent(
@@ -127,12 +132,23 @@ class World:
             callbacks=self.callbacks,
             mailer=self.mailer,
             now=self.now,
+            auth=local_auth(self.store, ROSTER, self.now),
             public_base_url=BASE,
         )
 
-    def post(self, ticket: str, **form: str) -> tasks.Page:
-        sent = {k: [v] for k, v in form.items()}
-        return tasks.decide_task(tasks.Request(ticket, form=sent), self.ctx())
+    def post(self, ticket: str, **form: str | list[str]) -> tasks.Page:
+        """POST the task's form as a browser would: the page's CSRF token, the NIP's
+        current code (computed from the roster's secret, unless the test gives one)."""
+        sent = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
+        sent.setdefault("csrf", [str((self.store.ticket(ticket_hash(ticket)) or {}).get("csrf"))])
+        secret = SECRETS.get(str(form.get("nip", "")))
+        if secret and "kode" not in form:
+            sent["kode"] = [code_for(secret, self.now)]
+        request = tasks.Request(ticket, form=sent, cookies=self.cookies)
+        page = tasks.decide_task(request, self.ctx())
+        if page.cookies:
+            self.cookies = tuple(c.split(";", 1)[0] for c in page.cookies)
+        return page
 
 
 @pytest.fixture
@@ -540,6 +556,7 @@ def test_a_repair_keeps_the_form_s_bounds(world: World) -> None:
     park_at_step_10(world, "x")
     ticket = repair_link(world, 10)
     assert world.post(ticket, nip=OPERATOR, decision="done", temuan="a\x00b").status == 422
+    world.cookies = ()  # another browser: the Operator's session (from the 422) not in it
     assert world.post(ticket, nip="1" * 18, decision="done").status == 403
 
 
@@ -551,3 +568,105 @@ def test_the_last_step_records_the_outcome(world: World) -> None:
     assert answer == {"step": 20, "outcome": "BERLAKU_EFEKTIF"}
     finished = record(world)
     assert (finished["status"], finished["current_step"]) == ("SELESAI", 20)
+
+
+# -- send-backs go to whoever owns what must change ------------------------------------------
+
+KABID = ROSTER.first(Role.KEPALA_BIDANG)
+
+
+def team_of_two(world: World) -> None:
+    """Step 7: the ketua and one member, who decided step 8 in the system (so signed the
+    BAP by that decision: no line of the BAP is left to sign on paper)."""
+    world.store.save_step(
+        ID,
+        7,
+        {
+            "ketua": TEAM[0],
+            "anggota": TEAM[1:2],
+            "tanggal_mulai": "2026-12-02",
+            "tanggal_selesai": "2026-12-09",
+            "decision": "done",
+        },
+    )
+    world.store.save_step(ID, 8, {"nip": TEAM[1], "decision": "no"})
+
+
+BAP_FIELDS = {"kesimpulan": "siap", "wakil_perusahaan": "Ir. Lukas Tan", **samples.bap()}
+
+
+def answer_bap(world: World, token: str, **changed: str) -> tasks.Page:
+    """The ketua answers step 11 with the sample figures (and `changed`)."""
+    ticket = world.issue(11, token=token)
+    return world.post(ticket, nip=TEAM[0], decision="done", **(BAP_FIELDS | changed))
+
+
+def test_a_no_that_names_the_bap_returns_it_to_the_tim_teknis_prefilled(world: World) -> None:
+    team_of_two(world)
+    assert answer_bap(world, "t11").status == 200
+    check = world.issue(13, token="t13")
+    note = "Perbaiki jumlah TKA pada BAP: tiga orang."
+    page = world.post(check, nip=KABID.nip, decision="no", catatan=note, kembalikan_ke="bap")
+    assert page.status == 200
+    assert "Tim Teknis (langkah 11)" in page.html
+    token, output = world.callbacks.outputs[-1]
+    assert token == "t13" and (output["decision"], output["kembalikan_ke"]) == ("no", "bap")
+
+    world.now += timedelta(hours=1)
+    again = world.issue(11, token="t11-again")
+    form = tasks.show_task(tasks.Request(again), world.ctx()).html
+    assert note in form and "kepada Tim Teknis (langkah 11)" in form
+    assert 'id="f-tka_l" name="tka_l"' in form and 'value="2"' in form  # the earlier figure
+    assert "Boiler, 1 unit, 45 ton uap/jam</textarea>" in form
+    done = world.post(again, nip=TEAM[0], decision="done", **(BAP_FIELDS | {"tka_l": "3"}))
+    assert done.status == 200
+    assert "Tenaga kerja asing laki-laki" in done.html and "<del>2</del>" in done.html
+    assert "<ins>3</ins>" in done.html
+    assert world.store.step_data(ID, 11)["tka_l"] == 3
+    history = " ".join(e.get("note", "") + str(e.get("data", "")) for e in world.store.audit(ID))
+    assert "Perbaiki jumlah TKA" in history
+
+
+def test_a_no_with_only_a_note_returns_to_the_kasi_as_before(world: World) -> None:
+    check = world.issue(14, token="t14")
+    kadis = ROSTER.first(Role.KEPALA_DINAS)
+    page = world.post(check, nip=kadis.nip, decision="no", catatan="Perbaiki nomor surat.")
+    assert page.status == 200
+    assert "Berkas dikembalikan kepada Kasi (langkah 12)" in page.html
+    _, output = world.callbacks.outputs[-1]
+    assert output["kembalikan_ke"] == "surat_pengantar"  # the field's default: the Kasi
+    world.now += timedelta(hours=1)
+    kasi_page = tasks.show_task(tasks.Request(world.issue(12, token="t12")), world.ctx()).html
+    assert "Perbaiki nomor surat." in kasi_page and "kepada Kasi (langkah 12)" in kasi_page
+
+
+def test_an_unknown_return_is_refused_by_the_field(world: World) -> None:
+    check = world.issue(13, token="t13")
+    page = world.post(check, nip=KABID.nip, decision="no", catatan="x", kembalikan_ke="pemohon")
+    assert page.status == 422 and 'id="e-kembalikan_ke"' in page.html
+    assert world.callbacks.outputs == []
+
+
+def test_the_decider_reads_the_previous_answers_first(world: World) -> None:
+    world.store.save_step(
+        ID, 6, {"disposisi": "Segera, perusahaan ekspor.", "decision": "done", "oleh": KABID.nama}
+    )
+    team_of_two(world)
+    assert answer_bap(world, "t11", catatan="Boiler baru diuji coba.").status == 200
+    world.now += timedelta(hours=1)
+    kasi = world.post(
+        world.issue(12, token="t12"),
+        nip=KASI.nip,
+        decision="done",
+        laporan="Tim menemukan boiler baru; mohon perhatian.",
+    )
+    assert kasi.status == 200
+    page = tasks.show_task(tasks.Request(world.issue(13, token="t13")), world.ctx()).html
+    card = page[page.index('id="ringkasan"') : page.index('id="keputusan"')]
+    assert f"langkah 12 (Kasi, {KASI.nama})" in card
+    assert "Tim menemukan boiler baru; mohon perhatian." in card  # the Kasi's report
+    assert "Segera, perusahaan ekspor." in card  # the disposisi
+    assert "Kesimpulan BAP (Tim Teknis)" in card and "SIAP" in card
+    assert "Boiler baru diuji coba." in card
+    # Hashes and history come after the decision, folded.
+    assert "<details>" in page[page.index('id="keputusan"') :]

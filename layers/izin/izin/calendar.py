@@ -268,6 +268,31 @@ def working_seconds_between(
     return int(total.total_seconds())
 
 
+def add_working_seconds(
+    start: datetime,
+    seconds: float,
+    calendar: HolidayCalendar,
+    hours: OfficeHours = OFFICE_HOURS,
+) -> datetime:
+    """The moment `seconds` of office time after `start` (the inverse of
+    working_seconds_between); a moment outside office hours starts at the next opening."""
+    if seconds < 0:
+        raise ValueError(f"seconds must not be negative, got {seconds}")
+    cursor = to_wib(start)
+    left = timedelta(seconds=seconds)
+    day = cursor.date()
+    while True:
+        if calendar.is_working_day(day):
+            opens = max(cursor, datetime.combine(day, hours.opens, tzinfo=WIB))
+            closes = datetime.combine(day, hours.closes, tzinfo=WIB)
+            if opens < closes:
+                if left <= closes - opens:
+                    return opens + left
+                left -= closes - opens
+        day += timedelta(days=1)
+        cursor = datetime.combine(day, hours.opens, tzinfo=WIB)
+
+
 def _days(first: date, last: date) -> Iterator[date]:
     day = first
     while day <= last:

@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from izin import sop
 from izin.callbacks import Callbacks, TaskGone
 from izin.event_types import EVENTS, START, Source
-from izin.models import Permohonan, execution_name
+from izin.models import IzinStatus, Permohonan, execution_name
 from izin.observability import logger
+from izin.sla import record_clock
 from izin.store import ConditionFailed, Store
 from izin.tickets import supersede
 
@@ -36,7 +37,9 @@ class InboundEvent(BaseModel):
     type: str
     occurred_at: datetime
     data: dict[str, Any]
-    recorded_by: str = ""  # an officer's NIP when recorded by hand (manual fallback)
+    # An officer's NIP when recorded by hand (manual fallback); reconcile.RECORDED_BY when
+    # OSS's checkLicenseStatus said it.
+    recorded_by: str = ""
 
     @property
     def key(self) -> str:
@@ -77,6 +80,12 @@ def apply_event(
         assert isinstance(data, Permohonan)
         return start_application(data, event, store=store, executions=executions, now=now)
     id_izin = str(data.model_dump()["id_izin"])
+    if isinstance(data, IzinStatus) and data.moves_the_clock:
+        # Not the outcome step 19 waits for: OSS stopped or restarted the SLA's clock.
+        kept = record_clock(
+            store, id_izin, data.kd_status, event.event_id, at=event.occurred_at, now=now
+        )
+        return "clock" if kept else "duplicate"
     fresh = store.keep_event(
         id_izin,
         event.key,
@@ -188,7 +197,10 @@ def register_wait(
     A wait registered again (it was late, or continues in a new execution) keeps the
     Operator's record-by-hand link it had."""
     earlier = store.wait(id_izin, event_key) or {}
-    kept = {k: earlier[k] for k in ("manual_ticket",) if earlier.get(k) and "token" in earlier}
+    # A wait that goes on (late, or in a new execution) keeps its start and its link.
+    kept = {
+        k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and "token" in earlier
+    }
     store.put_wait(
         id_izin, event_key, {"token": token, "step": step, "since": now.isoformat(), **kept}
     )

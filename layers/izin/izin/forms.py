@@ -18,7 +18,7 @@ from typing import Any
 
 from izin import values as bounds
 from izin.calendar import WIB
-from izin.roster import Roster
+from izin.roster import Roster, RosterError
 from izin.sop import Amount, Decision, FieldKind, FormField, Role, Step
 
 Values = dict[str, Any]
@@ -221,6 +221,24 @@ RULES: tuple[tuple[str, Callable[[Values], Errors]], ...] = (
     ("tanggal_selesai", _period),
     ("kapasitas_sesudah", _capacity),
 )
+
+
+def field_text(field: FormField, value: Any, roster: Roster) -> str:
+    """A stored form value as a person reads it: a choice's label, officers' names."""
+    if value is None:
+        return ""
+    if field.kind == FieldKind.CHOICE:
+        return dict(field.choices).get(str(value), str(value))
+    if field.kind in (FieldKind.OFFICER, FieldKind.OFFICERS):
+        nips = value if isinstance(value, list) else [value]
+        names = []
+        for nip in nips:
+            try:
+                names.append(roster.by_nip(str(nip)).nama)
+            except RosterError:
+                names.append(str(nip))
+        return ", ".join(names)
+    return str(value).strip()
 
 
 def today_in_wib(now: datetime) -> date:

@@ -20,6 +20,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from izin import values
@@ -137,15 +138,40 @@ class KomitmenTerpenuhi(BaseModel):
     tanggal: CalendarDate
 
 
+# OSS's statuses that stop, resume or restart the SLA's clock (izin.sla.CLOCK), at any step.
+SLA_CLOCK_STATUSES = frozenset({"41", "42", "43", "44"})
+
+
 class IzinStatus(BaseModel):
-    """OSS `izin.status` (SOP steps 19–20)."""
+    """OSS `izin.status`: the permit's outcome (SOP steps 19–20), or, with kd_status 41-44,
+    a stop or restart of the SLA's clock (no `status` then)."""
 
     model_config = Strict
 
     id_izin: IdIzin
     kd_status: Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
-    status: Literal["efektif", "belum_efektif"]
+    status: Literal["efektif", "belum_efektif"] | None = None
     keterangan: LongText = ""
+
+    @model_validator(mode="after")
+    def _outcome_has_its_status(self) -> IzinStatus:
+        if self.status is None and not self.moves_the_clock:
+            raise ValueError("status is required (efektif or belum_efektif)")
+        return self
+
+    @property
+    def moves_the_clock(self) -> bool:
+        """Whether this status stops or restarts the SLA's clock rather than deciding."""
+        return self.kd_status in SLA_CLOCK_STATUSES
+
+
+class ReconcileRequest(BaseModel):
+    """The reconciliation's input: from its schedule, nothing; by hand, the ids to check
+    whatever their wait (the schedule checks those that waited long enough)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id_izin: tuple[IdIzin, ...] = ()
 
 
 def execution_name(id_izin: str) -> str:
@@ -299,17 +325,20 @@ class HttpRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     request_context: RequestContext = Field(alias="requestContext")
+    route_key: str = Field("", alias="routeKey")  # "GET /tasks/{ticket}": the route's template
     path_parameters: dict[str, str] = Field(default_factory=dict, alias="pathParameters")
     headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict, alias="queryStringParameters")
+    cookies: tuple[str, ...] = ()  # payload 2.0 passes the Cookie header as "name=value"s
     body: str = ""
     is_base64_encoded: bool = Field(False, alias="isBase64Encoded")
 
-    @field_validator("path_parameters", "headers", "body", mode="before")
+    @field_validator("path_parameters", "headers", "query", "body", "cookies", mode="before")
     @classmethod
     def _absent_is_empty(cls, value: Any, info: ValidationInfo) -> Any:
         """API Gateway sends null, or nothing, for a route without parameters or a body."""
         if value is None:
-            return "" if info.field_name == "body" else {}
+            return {"body": "", "cookies": ()}.get(str(info.field_name), {})
         return value
 
     @property
@@ -333,6 +362,10 @@ class Deadline(BaseModel):
     deadline: datetime
     timeout_seconds: int = Field(ge=1)
     reminders: int = Field(0, ge=0)
+    # When the step's SLA started counting (its plan, or OSS's restart, kd_status 44).
+    planned_at: datetime | None = None
+    # Why the deadline moved without a breach (OSS stopped or restarted the clock).
+    moved: str = ""
 
 
 class DecisionResult(BaseModel):
@@ -345,6 +378,8 @@ class DecisionResult(BaseModel):
     catatan: str = ""
     kesimpulan: Literal["siap", "belum_siap"] | None = None
     kelengkapan: Literal["lengkap", "tidak_lengkap"] | None = None  # step 4's check
+    # A "no" at 13 or 14: what must change, so whose step the file returns to (izin.sop.RETURNS).
+    kembalikan_ke: str | None = None
     oleh: str  # the deciding officer's name
     nip: Nip
     pada: datetime

@@ -6,11 +6,13 @@ task page is checked against it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from izin.sop import Role
 
@@ -33,6 +35,23 @@ class Officer(BaseModel):
     # optional, as a local roster may leave them out (CONTRACT §4).
     pangkat: str = ""  # "Pembina Utama Muda"
     golongan: str = ""  # "IV/c"
+    # A local or test roster's TOTP secret (base32), so tests and the demo can compute
+    # codes (CONTRACT §4). A deployed stack refuses a roster that has one (wiring.roster).
+    totp_secret: str = Field("", repr=False)
+
+    @field_validator("totp_secret")
+    @classmethod
+    def _base32(cls, value: str) -> str:
+        text = value.strip().upper()
+        if not text:
+            return ""
+        try:
+            raw = base64.b32decode(text + "=" * (-len(text) % 8))
+        except (binascii.Error, ValueError):
+            raise ValueError("totp_secret is not base32") from None
+        if len(raw) < 10:
+            raise ValueError("totp_secret is shorter than 80 bits")
+        return text
 
     def pangkat_golongan(self) -> str:
         """The pangkat and golongan as a signature block prints them: "Pembina (IV/a)"."""
@@ -59,6 +78,10 @@ class Roster(BaseModel):
         if not holders:
             raise RosterError(f"the roster names no officer with role {role.value}")
         return holders[0]
+
+    def carries_secrets(self) -> bool:
+        """Whether any officer has a `totp_secret` (a local or test roster)."""
+        return any(o.totp_secret for o in self.officers)
 
     def by_nip(self, nip: str) -> Officer:
         """The officer with this NIP."""

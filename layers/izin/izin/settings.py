@@ -10,8 +10,11 @@ import functools
 import json
 import os
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class SettingsError(RuntimeError):
@@ -41,6 +44,14 @@ class Settings(BaseModel):
     siinas_webhook_secret_arn: str = Field("", alias="SIINAS_WEBHOOK_SECRET_ARN")
     kd_instansi: str = Field("", alias="KD_INSTANSI")
     roster_file: str = Field("", alias="IZIN_ROSTER_FILE")
+    # Officers' second factor: the KMS key their TOTP secrets are encrypted under, the
+    # secret that signs session cookies, and a session's longest life (8 hours at most).
+    totp_key_id: str = Field("", alias="IZIN_TOTP_KEY_ID")
+    session_key_secret_arn: str = Field("", alias="IZIN_SESSION_KEY_SECRET_ARN")
+    session_seconds: int = Field(8 * 3600, alias="IZIN_SESSION_SECONDS", ge=1, le=8 * 3600)
+    # Set by the local runtime only (never by template.yaml): a roster may carry
+    # `totp_secret`s. A deployed function refuses such a roster (wiring.roster).
+    local_roster_secrets: bool = Field(False, alias="IZIN_LOCAL_ROSTER_SECRETS")
     dinas_file: str = Field("", alias="IZIN_DINAS_FILE")
     # The SSM parameter holding the Dinas's own days off (JSON list of calendar.DinasEntry).
     calendar_parameter: str = Field("", alias="IZIN_CALENDAR_PARAMETER")
@@ -60,6 +71,9 @@ class Settings(BaseModel):
     event_late_days: dict[int, float] = Field(
         default_factory=lambda: {2: 5.0, 18: 60.0, 19: 5.0}, alias="IZIN_EVENT_LATE_DAYS"
     )
+
+    # Hari kerja a wait at step 19 lasts before OSS is asked with checkLicenseStatus.
+    reconcile_after_days: float = Field(5.0, alias="IZIN_RECONCILE_AFTER_DAYS", gt=0)
 
     @field_validator("sla_days", "event_late_days", mode="before")
     @classmethod
@@ -86,11 +100,40 @@ class Settings(BaseModel):
         return Path(__file__).parent / "data" / "dinas.json"
 
 
+class PiaSettings(BaseModel):
+    """The PIA function's own settings (CONTRACT §5): every one required."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    credentials_secret_arn: str = Field(alias="PIA_CREDENTIALS_SECRET_ARN", min_length=1)
+    inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)
+    # The checklist's kd_izin values that are this Dinas's permit, comma-separated.
+    kd_izin: frozenset[str] = Field(alias="PIA_KD_IZIN", min_length=1)
+    kewenangan: str = Field(alias="PIA_KEWENANGAN", pattern=r"^0[0-2]$")
+
+    @field_validator("kd_izin", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+
+@functools.cache
+def pia_settings() -> PiaSettings:
+    """The PIA function's settings, validated on first use."""
+    return _validated(PiaSettings)
+
+
 @functools.cache
 def settings() -> Settings:
     """The settings of this function's environment, validated on first use."""
+    return _validated(Settings)
+
+
+def _validated(model: type[_Model]) -> _Model:
     try:
-        return Settings.model_validate(dict(os.environ))
+        return model.model_validate(dict(os.environ))
     except ValidationError as error:
         names = ", ".join(str(e["loc"][0]) for e in error.errors())
         raise SettingsError(f"environment not configured: {names}") from error

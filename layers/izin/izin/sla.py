@@ -10,12 +10,18 @@ parked for an administrator.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from izin import sop
-from izin.calendar import HolidayCalendar, working_deadline
+from izin.calendar import (
+    HolidayCalendar,
+    add_working_seconds,
+    working_deadline,
+    working_seconds_between,
+)
 from izin.models import Deadline, EventBudget
 from izin.settings import Settings
 from izin.store import Store
@@ -37,8 +43,17 @@ def plan_deadline(
     now: datetime,
     calendar: HolidayCalendar,
     settings: Settings,
+    clock: Sequence[Mapping[str, Any]] = (),
 ) -> Deadline:
-    """The step's deadline from now; a re-entry of the same step counts one more reminder."""
+    """The step's deadline from now; a re-entry of the same step counts one more reminder,
+    unless OSS stopped or restarted the SLA's clock (`clock`, kd_status 41-44) meanwhile:
+    then the deadline moves by the time stopped, and the step waits on without a breach."""
+    if previous.get("step") == step and previous.get("planned_at") and clock:
+        moved = _moved(
+            step, previous, stopped(clock), now=now, calendar=calendar, settings=settings
+        )
+        if moved is not None:
+            return moved
     reminders = int(previous.get("reminders", 0)) + 1 if previous.get("step") == step else 0
     if reminders > settings.max_reminders:
         raise SlaExhausted(
@@ -55,6 +70,131 @@ def plan_deadline(
         deadline=deadline,
         timeout_seconds=max(1, math.ceil(timeout)),
         reminders=reminders,
+        planned_at=now,
+    )
+
+
+# OSS's statuses that move the SLA's clock (PIA Lampiran 10), and what each does to it.
+CLOCK = {
+    "41": ("berhenti", "Konfirmasi Persyaratan: SLA berhenti sementara"),
+    "42": ("lanjut", "Konfirmasi Persyaratan selesai: SLA berjalan lagi"),
+    "43": ("berhenti", "Perbaikan persyaratan: SLA berhenti sementara"),
+    "44": ("ulang", "Persyaratan diperbaiki: SLA dimulai dari awal"),
+}
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The SLA clock's stops (closed intervals), the stop still open, the last restart."""
+
+    intervals: tuple[tuple[datetime, datetime], ...] = ()
+    open_since: datetime | None = None
+    restarts: tuple[datetime, ...] = field(default=())
+
+    def during(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The stopped spans within [start, end]."""
+        spans = [*self.intervals, *([(self.open_since, end)] if self.open_since else [])]
+        return [(max(a, start), min(b, end)) for a, b in spans if min(b, end) > max(a, start)]
+
+
+def stopped(clock: Sequence[Mapping[str, Any]]) -> Stopped:
+    """What OSS's 41-44 statuses, in the order they happened, did to the clock."""
+    intervals: list[tuple[datetime, datetime]] = []
+    restarts: list[datetime] = []
+    since: datetime | None = None
+    for entry in sorted(clock, key=lambda e: str(e["at"])):
+        at, effect = datetime.fromisoformat(str(entry["at"])), CLOCK[str(entry["kd_status"])][0]
+        if effect == "berhenti":
+            since = since or at
+            continue
+        if since is not None:
+            intervals.append((since, at))
+            since = None
+        if effect == "ulang":
+            restarts.append(at)
+    return Stopped(tuple(intervals), since, tuple(restarts))
+
+
+def _moved(
+    step: int,
+    previous: Mapping[str, Any],
+    clock: Stopped,
+    *,
+    now: datetime,
+    calendar: HolidayCalendar,
+    settings: Settings,
+) -> Deadline | None:
+    """The deadline that OSS's clock moved, or None when it is simply passed."""
+    planned_at = datetime.fromisoformat(str(previous["planned_at"]))
+    restarted = [r for r in clock.restarts if planned_at < r <= now]
+    start = restarted[-1] if restarted else planned_at
+    days = sla_days(step, settings)
+    spans = clock.during(start, now)
+    if settings.workday_seconds:
+        paused = sum((b - a).total_seconds() for a, b in spans)
+        due = start + timedelta(seconds=days * settings.workday_seconds + paused)
+        look_again = settings.workday_seconds
+    else:
+        paused = sum(working_seconds_between(a, b, calendar) for a, b in spans)
+        due = add_working_seconds(working_deadline(start, days, calendar), paused, calendar)
+        look_again = (working_deadline(now, 1, calendar) - now).total_seconds()
+    if not restarted and not paused:
+        return None
+    if clock.open_since is None and due <= now:
+        return None
+    why = "; ".join(
+        [f"SLA dimulai dari awal {start.isoformat()} (OSS 44)"] * bool(restarted)
+        + [f"SLA berhenti {math.ceil(paused)} detik (OSS 41/43)"] * bool(paused)
+    )
+    waits = look_again if clock.open_since is not None else (due - now).total_seconds()
+    return Deadline(
+        step=step,
+        deadline=due,
+        timeout_seconds=max(1, math.ceil(waits)),
+        reminders=int(previous.get("reminders", 0)),
+        planned_at=start,
+        moved=why,
+    )
+
+
+def record_clock(
+    store: Store, id_izin: str, kd_status: str, event_id: str, *, at: datetime, now: datetime
+) -> bool:
+    """Keep one of OSS's 41-44 on the application (once per event) and in its trail; False
+    when the application does not exist yet or the event was kept before."""
+    application = store.application(id_izin)
+    if application is None:
+        return False
+    clock = list(application.get("sla_jam") or [])
+    if any(e.get("event_id") == event_id for e in clock):
+        return False
+    clock.append({"kd_status": kd_status, "at": at.isoformat(), "event_id": event_id})
+    store.update_application(id_izin, {"sla_jam": clock, "updated_at": now.isoformat()})
+    store.append_audit(
+        id_izin,
+        {
+            "action": "sla.clock",
+            "step": application.get("current_step", 0),
+            "actor": "OSS",
+            "kd_status": kd_status,
+            "note": f"status OSS {kd_status}: {CLOCK[kd_status][1]}",
+        },
+        now=now,
+    )
+    return True
+
+
+def record_moved(store: Store, id_izin: str, deadline: Deadline, *, now: datetime) -> None:
+    """Keep in the trail that the step's deadline moved, and why."""
+    store.append_audit(
+        id_izin,
+        {
+            "action": "sla.moved",
+            "step": deadline.step,
+            "actor": "sistem",
+            "note": f"batas waktu menjadi {deadline.deadline.isoformat()}: {deadline.moved}",
+        },
+        now=now,
     )
 
 

@@ -117,10 +117,27 @@ class Ask:
 
 @dataclass(frozen=True)
 class Render:
-    """A document is rendered, numbered and stored; its reference lands at `$.documents`."""
+    """A document is rendered, numbered and stored; its reference lands at `$.documents`.
+
+    `reads`: the form values the document is made of, each a step (all its fields) or a
+    (step, field). A document rendered again (after a send-back) gets a new version only
+    when one of them changed, and its page shows which (izin.documents.versions); with no
+    `reads`, every render is a version.
+    """
 
     jenis: str
     label: str  # in the state's name, "05 Dokumen - {label}"
+    reads: tuple[int | tuple[int, str], ...] = ()
+
+    def fields(self) -> tuple[tuple[int, FormField], ...]:
+        """The form fields named by `reads`, with their steps, in order."""
+        return tuple(
+            (number, f)
+            for read in self.reads
+            for number, name in [read if isinstance(read, tuple) else (read, "")]
+            for f in step(number).fields
+            if not name or f.name == name
+        )
 
 
 @dataclass(frozen=True)
@@ -155,12 +172,25 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class SendBack:
+    """Where a "no" returns the file when it names what must change: to the step whose
+    officer owns that content (the BAP's data: the Tim Teknis at 11)."""
+
+    value: str  # the answer's `kembalikan_ke`
+    label: str  # the choice as the form shows it
+    step: int
+    text: str  # what the deciding officer is told happens next
+
+
+@dataclass(frozen=True)
 class Branch:
     """A decision: on to `then` when `variable` equals `value`, else to `otherwise`.
 
     `otherwise` is a step's number (its first state: a send-back or a loop) or an ending;
     `then` is empty for the next state. A branch with a `name` is a state of its own beside
-    the step's, else it is the step's state itself.
+    the step's, else it is the step's state itself. `returns`: a "no" that names what must
+    change (the answer's `kembalikan_ke`) goes to the step that owns it; a "no" that names
+    nothing goes to `otherwise`.
     """
 
     variable: str
@@ -174,6 +204,11 @@ class Branch:
     no_text: str = ""
     said_yes: str = ""
     said_no: str = ""
+    returns: tuple[SendBack, ...] = ()
+
+    def sent_to(self, kembalikan_ke: object) -> SendBack | None:
+        """The return a "no" names, or None (then the file goes to `otherwise`)."""
+        return next((r for r in self.returns if r.value == kembalikan_ke), None)
 
 
 Flow = Record | AwaitEvent | Ask | Render | Seal | Milestone | Tembusan | Upload | Branch
@@ -209,6 +244,7 @@ class Step:
     done_label: str = "Selesai"
     no_needs_note: bool = True  # a "no" that sends the file back must say why
     documents: tuple[str, ...] = field(default=())  # document types shown for review
+    evidence: str = ""  # what files the page takes (izin.evidence); "": none
     flow: tuple[Flow, ...] = ()  # what the state machine runs for this step, in order
 
     @property
@@ -234,6 +270,33 @@ class Step:
 
 CATATAN = FormField("catatan", "Catatan", FieldKind.TEXTAREA, required=False)
 SENT_BACK_TEXT = "Berkas dikembalikan kepada Kasi (langkah 12) dengan catatan Anda."
+
+# A "no" at 13 or 14 names what must change, and the file goes to whoever owns it. Left
+# out of the POST (CONTRACT §3: `decision=no` and `catatan` alone), it is the Kasi's.
+KEMBALIKAN_KE = "kembalikan_ke"
+RETURNS = (
+    SendBack(
+        "surat_pengantar",
+        "Surat Pengantar atau laporan (Kasi)",
+        12,
+        SENT_BACK_TEXT,
+    ),
+    SendBack(
+        "bap",
+        "Data BAP: angka, temuan, kesimpulan (Tim Teknis)",
+        11,
+        "Berkas dikembalikan kepada Tim Teknis (langkah 11) untuk memperbaiki data BAP, "
+        "dengan catatan Anda; sesudah itu Kasi (langkah 12) dan Kepala Bidang (langkah 13) "
+        "memeriksanya lagi.",
+    ),
+)
+RETURN_FIELD = FormField(
+    KEMBALIKAN_KE,
+    "Bila dikembalikan: yang harus diperbaiki",
+    FieldKind.CHOICE,
+    default=RETURNS[0].value,
+    choices=tuple((r.value, r.label) for r in RETURNS),
+)
 
 STEPS: tuple[Step, ...] = (
     Step(
@@ -451,6 +514,7 @@ STEPS: tuple[Step, ...] = (
         decisions=(Decision.DONE,),
         done_label="Simpan hasil pemeriksaan",
         documents=("surat_tugas",),
+        evidence="Foto lapangan dan pindaian dokumen yang diperiksa di lokasi",
         flow=(
             Milestone("inspeksi", "Status Inspeksi Lapangan"),
             Ask(),
@@ -504,6 +568,30 @@ STEPS: tuple[Step, ...] = (
                 FieldKind.TEXTAREA,
                 required=False,
             ),
+            # The BAP's signatures (izin.documents.context): a member who decided a step of
+            # this file in the system (08, 10, this one) signed electronically by it; the
+            # others sign on paper, ticked here, with the signed page uploaded.
+            FormField(
+                "ttd_tim",
+                "Anggota Tim Teknis yang menandatangani BAP di atas kertas",
+                FieldKind.OFFICERS,
+                role=Role.TIM_TEKNIS,
+                required=False,
+                hint="Anggota yang memutuskan langkah 08, 10 atau 11 di sistem menandatangani "
+                "secara elektronik dengan keputusannya. Anggota lain: centang bila telah "
+                "menandatangani di atas kertas, lalu unggah halaman yang ditandatangani "
+                "(bagian Lampiran).",
+            ),
+            FormField(
+                "wakil_perusahaan",
+                "Nama wakil perusahaan yang menandatangani BAP",
+                hint="Sebagaimana tertulis di bawah tanda tangannya.",
+            ),
+            FormField(
+                "jabatan_wakil_perusahaan",
+                "Jabatan wakil perusahaan",
+                required=False,
+            ),
             FormField(
                 "kesimpulan",
                 "Kesimpulan",
@@ -515,7 +603,9 @@ STEPS: tuple[Step, ...] = (
         ),
         decisions=(Decision.DONE,),
         done_label="Buat BAP",
-        flow=(Ask(), Render("bap", "Berita Acara Pemeriksaan")),
+        evidence="Halaman yang ditandatangani di atas kertas (tim dan wakil perusahaan), "
+        "foto atau pindaian lain",
+        flow=(Ask(), Render("bap", "Berita Acara Pemeriksaan", reads=(8, 10, 11))),
     ),
     Step(
         12,
@@ -531,12 +621,30 @@ STEPS: tuple[Step, ...] = (
                 "Laporan hasil verifikasi teknis",
                 FieldKind.TEXTAREA,
                 default="Verifikasi teknis telah dilaksanakan; BAP terlampir.",
+                hint="Untuk Kepala Bidang dan Kepala Dinas: tampil di atas halaman keputusan "
+                "mereka.",
+            ),
+            FormField(
+                "keterangan_pengantar",
+                "Keterangan pada Surat Pengantar",
+                FieldKind.TEXTAREA,
+                default="Disampaikan sebagai tembusan untuk diketahui.",
+                hint="Kolom Keterangan Surat Pengantar kepada DPMPTSP, di bawah kesimpulan BAP.",
             ),
         ),
         decisions=(Decision.DONE,),
-        done_label="Laporkan kepada Kepala Bidang",
+        done_label="Buat Surat Pengantar, laporkan kepada Kepala Bidang",
         documents=("bap", "surat_pengantar_dpmptsp"),
-        flow=(Render("surat_pengantar_dpmptsp", "Surat Pengantar DPMPTSP"), Ask()),
+        # The Kasi writes first, then the letter is made from it: a return to the Kasi
+        # changes the letter, and the Kepala Bidang reads it at 13.
+        flow=(
+            Ask(),
+            Render(
+                "surat_pengantar_dpmptsp",
+                "Surat Pengantar DPMPTSP",
+                reads=((11, "kesimpulan"), 12),
+            ),
+        ),
     ),
     Step(
         13,
@@ -545,11 +653,11 @@ STEPS: tuple[Step, ...] = (
         "Memeriksa kelengkapan hasil verifikasi teknis dan Surat Pengantar tembusan BAP.",
         inputs="Berkas BAP dan Surat Pengantar",
         outputs="Berkas BAP dan Surat Pengantar",
-        fields=(CATATAN,),
+        fields=(CATATAN, RETURN_FIELD),
         decisions=(Decision.YES, Decision.NO),
         question="Apakah hasil verifikasi teknis dan Surat Pengantar sudah lengkap?",
         yes_label="Lengkap, teruskan ke Kepala Dinas",
-        no_label="Belum lengkap, kembalikan ke Kasi",
+        no_label="Belum lengkap, kembalikan",
         documents=("bap", "surat_pengantar_dpmptsp"),
         flow=(
             Ask(),
@@ -557,8 +665,10 @@ STEPS: tuple[Step, ...] = (
                 *answered_yes(13),
                 otherwise=12,
                 name="Lengkap?",
-                note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Bidang.",
+                note="TIDAK: data BAP kembali ke Tim Teknis (langkah 11), Surat Pengantar "
+                "kembali ke Kasi (langkah 12), dengan catatan Kepala Bidang.",
                 no_text=SENT_BACK_TEXT,
+                returns=RETURNS,
             ),
         ),
     ),
@@ -570,11 +680,11 @@ STEPS: tuple[Step, ...] = (
         inputs="Berkas BAP dan Surat Pengantar",
         outputs="Berkas BAP dan Surat Pengantar",
         sla_days=1,
-        fields=(CATATAN,),
+        fields=(CATATAN, RETURN_FIELD),
         decisions=(Decision.YES, Decision.NO),
         question="Setujui dan tandatangani BAP dan Surat Pengantar?",
         yes_label="Setujui dan tandatangani",
-        no_label="Kembalikan ke Kasi",
+        no_label="Kembalikan untuk diperbaiki",
         documents=("bap", "surat_pengantar_dpmptsp"),
         flow=(
             Ask(),
@@ -582,11 +692,13 @@ STEPS: tuple[Step, ...] = (
                 *answered_yes(14),
                 otherwise=12,
                 name="Disetujui?",
-                note="TIDAK: kembali ke Kasi (langkah 12) dengan catatan Kepala Dinas.",
+                note="TIDAK: data BAP kembali ke Tim Teknis (langkah 11), Surat Pengantar "
+                "kembali ke Kasi (langkah 12), dengan catatan Kepala Dinas.",
                 yes_text="Disetujui: BAP dan Surat Pengantar ditandatangani secara elektronik "
                 "(langkah 15 dan 16 tercatat bersama persetujuan ini); OSS diberi tahu, "
                 "tembusan ke DPMPTSP dan unggah BAP ke SIINAS berjalan otomatis.",
                 no_text=SENT_BACK_TEXT,
+                returns=RETURNS,
             ),
             Seal(),
             Milestone("bap_disetujui", "Status Persetujuan BAP"),
@@ -714,15 +826,32 @@ def branch_on(number: int) -> Branch | None:
     )
 
 
+def _returns_of(check: Step) -> tuple[int, ...]:
+    """The steps a check's "no" may send the file back to (its own and later excluded)."""
+    targets = [
+        target
+        for f in check.flow
+        if isinstance(f, Branch)
+        for target in (f.otherwise, *(r.step for r in f.returns))
+        if isinstance(target, int) and target < check.number
+    ]
+    return tuple(targets)
+
+
 def sent_back_by(number: int) -> tuple[Step, ...]:
-    """The steps whose "no" sends the file back to this one (12: the checks of 13 and 14)."""
+    """The checks whose "no" sends the file back to this step, or back through it on the way
+    to the check again (12: the checks of 13 and 14, whether to the Kasi or to the Tim
+    Teknis; 11: the same checks, when they name the BAP's data)."""
     return tuple(
-        s
-        for s in STEPS
-        if s.is_task
-        and any(isinstance(f, Branch) and f.otherwise == number for f in s.flow)
-        and number < s.number
+        s for s in STEPS if s.is_task and any(t <= number < s.number for t in _returns_of(s))
     )
+
+
+def reopened_by_send_back(number: int) -> bool:
+    """Whether a send-back asks this officer's form again, to be corrected: it then opens
+    with the earlier answers (the checks themselves, 13 on a return from 14, decide anew)."""
+    this = step(number)
+    return this.is_task and not this.asks and bool(sent_back_by(number))
 
 
 def rendered_at(jenis: str) -> Step:
@@ -777,6 +906,7 @@ UPLOAD_BY_HAND = Step(
     ),
     decisions=(Decision.DONE,),
     done_label="BAP sudah diunggah di SIINAS",
+    evidence="Tanda terima unggah SIINAS (tangkapan layar atau PDF)",
 )
 
 
@@ -800,6 +930,7 @@ def record_task(number: int, form: RecordForm) -> Step:
         fields=(*form.fields, BUKTI),
         decisions=(Decision.DONE,),
         done_label=form.done_label,
+        evidence="Bukti (tangkapan layar atau pindaian dokumen)",
     )
 
 

@@ -17,6 +17,8 @@ Keys (single-table design):
 | the tembusan sent (once) | `APP#{id_izin}` | `TEMBUSAN` |
 | a document version's pointer | `DOCUMENT#{document_id}` | `DOCUMENT` |
 | Powertools idempotency record (TTL) | `IDEMPOTENCY#{function}` | `{function}#{hash}` |
+| an officer's second factor (sealed secret, last code, sessions) | `OFFICER#{nip}` | `AUTH` |
+| a signed-in session (TTL) | `SESSION#{sha256}` | `SESSION` |
 
 Values are plain Python (dicts, lists, int, float, str); numbers cross as Decimal and back.
 
@@ -174,6 +176,8 @@ class Store(Protocol):
     def document_pointer(self, document_id: str) -> Item | None: ...
     def tembusan(self, id_izin: str) -> Item | None: ...
     def record_tembusan(self, id_izin: str, fields: Item) -> None: ...
+    def add_upload(self, id_izin: str, key: str, fields: Item) -> bool: ...
+    def uploads(self, id_izin: str) -> list[Item]: ...
     # tickets
     def put_ticket(self, ticket_hash: str, fields: Item) -> None: ...
     def ticket(self, ticket_hash: str) -> Item | None: ...
@@ -195,6 +199,20 @@ class Store(Protocol):
     def update_delivery(self, source: str, event_id: str, fields: Item) -> Item: ...
     # letter numbers
     def next_number(self, jenis: str, year: int) -> int: ...
+    # officers' second factor and sessions
+    def officer_auth(self, nip: str) -> Item | None: ...
+    def update_officer_auth(
+        self,
+        nip: str,
+        fields: Item,
+        *,
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+        below: dict[str, int] | None = None,
+    ) -> Item: ...
+    def put_session(self, session_hash: str, fields: Item) -> bool: ...
+    def session(self, session_hash: str) -> Item | None: ...
+    def update_session(self, session_hash: str, fields: Item) -> Item: ...
 
 
 class Records:
@@ -390,6 +408,16 @@ class Records:
         """Note that the tembusan was sent."""
         self.put(app_key(id_izin), "TEMBUSAN", fields)
 
+    # -- evidence uploaded on task pages (izin.evidence) ---------------------------------
+
+    def add_upload(self, id_izin: str, key: str, fields: Item) -> bool:
+        """Record an uploaded file by its object key, once; False if it was recorded."""
+        return self.put(app_key(id_izin), f"LAMPIRAN#{key}", fields, if_absent=True)
+
+    def uploads(self, id_izin: str) -> list[Item]:
+        """The application's recorded uploads, in one query."""
+        return self.query(app_key(id_izin), "LAMPIRAN#")
+
     # -- tickets ---------------------------------------------------------------------------
 
     def put_ticket(self, ticket_hash: str, fields: Item) -> None:
@@ -447,6 +475,36 @@ class Records:
         """Take the next number of a counter, atomically: no gap, no duplicate."""
         item = self.update(f"COUNTER#{jenis}#{year}", "COUNTER", {}, add={"value": 1})
         return int(item["value"])
+
+    # -- officers' second factor and sessions ------------------------------------------------
+
+    def officer_auth(self, nip: str) -> Item | None:
+        """An officer's second-factor record (encrypted secret, last time-step used), or None."""
+        return self.get(f"OFFICER#{nip}", "AUTH")
+
+    def update_officer_auth(
+        self,
+        nip: str,
+        fields: Item,
+        *,
+        add: dict[str, int] | None = None,
+        remove: tuple[str, ...] = (),
+        below: dict[str, int] | None = None,
+    ) -> Item:
+        """Change (or start) an officer's second-factor record; `below` as update_ticket's."""
+        return self.update(f"OFFICER#{nip}", "AUTH", fields, add=add, remove=remove, below=below)
+
+    def put_session(self, session_hash: str, fields: Item) -> bool:
+        """Keep a new session, once; False if one had that id."""
+        return self.put(f"SESSION#{session_hash}", "SESSION", fields, if_absent=True)
+
+    def session(self, session_hash: str) -> Item | None:
+        """A session's record, or None."""
+        return self.get(f"SESSION#{session_hash}", "SESSION")
+
+    def update_session(self, session_hash: str, fields: Item) -> Item:
+        """Change a session's record (it must exist)."""
+        return self.update(f"SESSION#{session_hash}", "SESSION", fields, must_exist=True)
 
 
 def update_expression(

@@ -32,6 +32,7 @@ class Kind:
     RECORD = "catat"  # an OSS/SIINAS event recorded by an officer
     REASSIGN = "alihkan"  # move an open task to another officer of the same role
     REPAIR = "perbaiki"  # correct a parked (TERHENTI) application's stored data of one step
+    ENROLL = "daftar_kode"  # an officer enrolls an authenticator app (izin.enrollment)
 
 
 def ticket_hash(ticket: str) -> str:

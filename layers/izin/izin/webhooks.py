@@ -163,17 +163,27 @@ def receive(
     # What is queued is what was validated (normalized text, defaults filled in): the
     # inbound function validates it again with the same model and stores exactly that.
     accepted = envelope.model_copy(update={"data": data.model_dump(mode="json")})
-    return _queue_once(source, accepted, store=store, queue=queue, now=now)
+    return queue_once(source, accepted, store=store, queue=queue, now=now)
 
 
-def _queue_once(
-    source: str, envelope: Envelope, *, store: DeliveryStore, queue: Queue, now: datetime
+def queue_once(
+    source: str,
+    envelope: Envelope,
+    *,
+    store: DeliveryStore,
+    queue: Queue,
+    now: datetime,
+    record: Mapping[str, Any] | None = None,
+    recorded_by: str = "",
 ) -> Answer:
-    """Queue the event unless this delivery was queued before (200 duplicate)."""
+    """Queue the event unless this delivery was queued before (200 duplicate); `record`
+    is kept with the delivery's record (what the sender sent that the event does not hold);
+    `recorded_by` says who took the event, when not its sender's own push."""
     first = store.put_delivery(
         source,
         envelope.event_id,
         {
+            **(record or {}),
             "status": "pending",
             "received_at": now.isoformat(),
             "expires_at": int((now + DELIVERY_TTL).timestamp()),
@@ -191,6 +201,7 @@ def _queue_once(
         type=envelope.type,
         occurred_at=envelope.occurred_at,
         data=envelope.data,
+        recorded_by=recorded_by,
     )
     queue.send(message.model_dump(mode="json"))
     store.update_delivery(

@@ -10,12 +10,13 @@ from izin.calendar import DinasEntry, HolidayCalendar
 from izin.documents import load_dinas
 from izin.events import InboundEvent
 from izin.mail import SesMailer, sender
-from izin.roster import Roster, load_roster
+from izin.roster import Roster, RosterError, load_roster
 from izin.settings import settings
 from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
+    from izin.auth import Auth
     from izin.integrations import ManualTasks
 
 
@@ -37,8 +38,32 @@ def mailer() -> SesMailer:
 
 
 def roster() -> Roster:
-    """Who holds each role."""
-    return load_roster(settings().roster_path())
+    """Who holds each role; a roster carrying TOTP secrets only where the runtime is local."""
+    config = settings()
+    loaded = load_roster(config.roster_path())
+    if loaded.carries_secrets() and not config.local_roster_secrets:
+        raise RosterError(
+            f"the roster {config.roster_path().name} carries totp_secret: a local roster; "
+            "deploy the Dinas's own (RosterFile) and enroll officers with `izin petugas enroll`"
+        )
+    return loaded
+
+
+def auth(now: datetime) -> Auth:
+    """What checking officers' codes and sessions needs, at `now`."""
+    from izin.auth import Auth, KmsCipher
+
+    config = settings()
+    return Auth(
+        store=store(),
+        roster=roster(),
+        cipher=KmsCipher(config.totp_key_id),
+        now=now,
+        session_key=lambda: secret(config.session_key_secret_arn).encode(),
+        secure_cookies=not config.public_base_url.startswith("http://127.0.0.1"),
+        session_seconds=config.session_seconds,
+        public_base_url=config.public_base_url,
+    )
 
 
 def callbacks() -> StepFunctionsCallbacks:
@@ -141,3 +166,70 @@ def manual_tasks(now: datetime) -> ManualTasks:
         now=now,
     )
     return issue
+
+
+class S3Evidence:
+    """The bucket as izin.evidence uses it: presigned POST forms, HeadObject, reads."""
+
+    def upload_form(
+        self, prefix: str, redirect: str, max_bytes: int, seconds: int
+    ) -> tuple[str, dict[str, str]]:
+        """A presigned POST (SigV4, the bucket's regional host) for keys under `prefix`."""
+        from izin.aws import presign_client
+
+        post: dict[str, Any] = presign_client().generate_presigned_post(
+            settings().bucket_name,
+            prefix + "${filename}",
+            Fields={"success_action_redirect": redirect},
+            Conditions=[
+                ["starts-with", "$key", prefix],
+                ["content-length-range", 1, max_bytes],
+                {"success_action_redirect": redirect},
+            ],
+            ExpiresIn=seconds,
+        )
+        return str(post["url"]), {str(k): str(v) for k, v in post["fields"].items()}
+
+    def head(self, key: str) -> int | None:
+        """The object's size, or None when there is none."""
+        from botocore.exceptions import ClientError
+
+        from izin.aws import client
+
+        try:
+            answer = client("s3").head_object(Bucket=settings().bucket_name, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(answer["ContentLength"])
+
+    def read(self, key: str) -> bytes:
+        """The object's bytes."""
+        return read_object(key)
+
+    def delete(self, key: str) -> None:
+        """Remove a refused upload."""
+        from izin.aws import client
+
+        client("s3").delete_object(Bucket=settings().bucket_name, Key=key)
+
+    def link(self, key: str, content_type: str) -> str:
+        """A short-lived link that serves the object as the type it was found to be."""
+        from izin.aws import presign_client
+
+        url: str = presign_client().generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": settings().bucket_name,
+                "Key": key,
+                "ResponseContentType": content_type,
+            },
+            ExpiresIn=900,
+        )
+        return url
+
+
+def evidence() -> S3Evidence:
+    """The evidence uploads' bucket adapter."""
+    return S3Evidence()

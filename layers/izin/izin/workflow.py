@@ -262,10 +262,24 @@ def _states_of(step: Step, flow: sop.Flow) -> list[tuple[str, State]]:
             comment = flow.note if flow.name else " ".join(filter(None, (step.meaning, flow.note)))
             test = "BooleanEquals" if isinstance(flow.value, bool) else "StringEquals"
             otherwise = flow.otherwise
+            answer = flow.variable.rsplit(".", 1)[0]  # "$.s13"
+            returns = [
+                {
+                    "And": [
+                        {"Variable": f"{answer}.{sop.KEMBALIKAN_KE}", "IsPresent": True},
+                        {"Variable": f"{answer}.{sop.KEMBALIKAN_KE}", "StringEquals": r.value},
+                    ],
+                    "Next": entry(sop.step(r.step)),
+                }
+                for r in flow.returns
+            ]
             state = {
                 "Type": "Choice",
                 "Comment": comment,
-                "Choices": [{"Variable": flow.variable, test: flow.value, "Next": flow.then}],
+                "Choices": [
+                    {"Variable": flow.variable, test: flow.value, "Next": flow.then},
+                    *returns,
+                ],
                 "Default": entry(sop.step(otherwise)) if isinstance(otherwise, int) else otherwise,
             }
             return [(name, state)]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from izin.roster import Role
 from izin_local.config import TEMPLATE, runtime_options
-from izin_local.officer import Decided, http_get, http_post_form, parse_task_page
+from izin_local.officer import Decided, http_get, parse_task_page
 from izin_local.runtime import LocalRuntime
 from izin_local.testing import ROSTER, System, endpoints_of
 
@@ -78,7 +78,7 @@ def operator_uploads_by_hand() -> Callable[[System, str], Decided]:
             "nip": [operator.nip],
             "decision": ["done"],
         }
-        status, page = http_post_form(link, values)
+        status, page = system.post_form(link, values)
         return Decided(17, "done", status, operator.email, page)
 
     return act

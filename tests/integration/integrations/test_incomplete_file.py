@@ -6,7 +6,7 @@ its second `verifikasi.diajukan` brings the Operator back to step 4, and "Lengka
 from __future__ import annotations
 
 from izin_local import samples
-from izin_local.officer import Officer, http_get, http_post_form, parse_task_page, wait_until
+from izin_local.officer import Officer, http_get, parse_task_page, wait_until
 from izin_local.scenario import post, submit, wait_for_step
 from izin_local.testing import System, wait_for_status
 
@@ -32,9 +32,9 @@ def test_an_incomplete_file_goes_back_to_the_applicant_and_returns_with_siinas(
         "nip": [operator.nips[email.to[0]]],
         "decision": ["done"],
     }
-    status, page = http_post_form(link, values)
+    status, page = system.post_form(link, values)
     assert status == 422 and "apa yang belum lengkap" in page  # the note says what is missing
-    status, page = http_post_form(link, {**values, "catatan": [MISSING]})
+    status, page = system.post_form(link, {**values, "catatan": [MISSING]})
     assert status == 200 and "status 11" in page
 
     wait_until(lambda: system.oss_statuses(id_izin), timeout=30, what="OSS told status 11")

@@ -3,7 +3,8 @@
 Two applications, between them taking both ways of each decision that matters to OSS
 (field inspection or not; BAP siap or belum siap), run at once; each must have told OSS
 exactly its milestones, in PIA's shape, after the decision that makes them. A third, with
-no inspection and siap, runs while OSS is down. Then OSS refuses a status for good.
+no inspection and siap, runs while OSS is down. Then OSS refuses a status for good. And
+OSS's own decision, its izin.status never sent, is found by checkLicenseStatus.
 """
 
 from __future__ import annotations
@@ -16,9 +17,19 @@ from typing import Any
 
 import boto3
 import pytest
+from izin.reconcile import RECORDED_BY
 from izin.roster import Role
-from izin_local.officer import wait_until
-from izin_local.scenario import Scenario, drive
+from izin_local import samples
+from izin_local.officer import Officer, wait_until
+from izin_local.scenario import (
+    Scenario,
+    application,
+    decide_shortest_path,
+    drive,
+    post,
+    submit,
+    wait_for_step,
+)
 from izin_local.simulators import RecordedRequest
 from izin_local.testing import System
 
@@ -219,3 +230,37 @@ def _oss_behaves_after_each_test(system: System) -> Any:
     yield
     assert system.runtime.oss is not None
     system.runtime.oss.up()
+
+
+def test_reconciliation_applies_what_oss_decided_when_its_webhook_never_came(
+    system: System,
+) -> None:
+    id_izin = "IP-OSS-REKON"
+    endpoints, oss = system.endpoints, system.runtime.oss
+    assert oss is not None
+    submit(endpoints, id_izin)
+    decide_shortest_path(Officer(endpoints.outbox, id_izin, endpoints.roster))
+    wait_for_step(endpoints, id_izin, 18)
+    post(endpoints, "siinas", "komitmen.terpenuhi", samples.komitmen(id_izin))
+    wait_for_step(endpoints, id_izin, 19)
+
+    # The daily run: the wait is younger than ReconcileAfterDays, so OSS is not asked.
+    assert system.runtime.invoke("ReconcileFunction", {}) == {"checked": []}
+    # OSS has only what we told it (45): asked by hand, nothing is applied.
+    [checked] = system.runtime.invoke("ReconcileFunction", {"id_izin": [id_izin]})["checked"]
+    assert (checked["kd_status"], checked["applied"]) == ("45", False)
+
+    oss.decide(id_izin, "50", "Izin berlaku efektif")
+    [checked] = system.runtime.invoke("ReconcileFunction", {"id_izin": [id_izin]})["checked"]
+    assert (checked["kd_status"], checked["applied"]) == ("50", True)
+    final = wait_until(
+        lambda: a if (a := application(endpoints, id_izin)).get("status") == "SELESAI" else None,
+        timeout=60,
+        what=f"{id_izin} finished",
+    )
+    assert final["status"] == "SELESAI"
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    [received_event] = [
+        e for e in trail(system, id_izin, "event.received") if e.get("type") == "izin.status"
+    ]
+    assert received_event["recorded_by"] == RECORDED_BY

@@ -467,3 +467,64 @@ def test_moto_lists_its_package_folder_at_every_request_and_the_patch_once(
         assert "sqs" in backends.list_of_moto_modules()  # the same answer, listed once
     finally:
         undo()
+
+
+# --- S3 holds a browser upload (presigned POST) to its policy ----------------------------
+
+
+def _post_file(url: str, fields: dict[str, str], content: bytes) -> tuple[int, str]:
+    """A browser's multipart upload of one file with the form's fields."""
+    from izin_local.officer import upload_file
+
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in fields.items())
+    page = f'<form method="post" action="{url}" enctype="multipart/form-data">{hidden}</form>'
+    return upload_file(page, "foto.jpg", content)
+
+
+def test_a_browser_upload_is_held_to_its_post_policy(moto_server: MotoServer):
+    s3 = _session().client("s3", endpoint_url=moto_server.endpoint)
+    s3.create_bucket(
+        Bucket="izin-docs", CreateBucketConfiguration={"LocationConstraint": "ap-southeast-3"}
+    )
+    prefix = "applications/IP-1/lampiran/10/" + "a" * 32 + "/"
+
+    def form(**changed: Any) -> tuple[str, dict[str, str]]:
+        post = s3.generate_presigned_post(
+            "izin-docs",
+            prefix + "${filename}",
+            Conditions=[["starts-with", "$key", prefix], ["content-length-range", 1, 100]],
+            ExpiresIn=changed.pop("expires", 60),
+        )
+        return post["url"], {**post["fields"], **changed}
+
+    photo, large = b"\xff\xd8\xff" + b"x" * 50, b"\xff\xd8\xff" + b"x" * 200
+
+    def kept() -> list[str]:
+        return [o["Key"] for o in s3.list_objects_v2(Bucket="izin-docs").get("Contents", [])]
+
+    # As shipped, moto takes a file over the policy's size limit, and any key.
+    url, fields = form()
+    assert _post_file(url, fields, large)[0] == 204
+    assert _post_file(url, {**fields, "key": "elsewhere/${filename}"}, photo)[0] == 204
+    assert kept() == [
+        "applications/IP-1/lampiran/10/" + "a" * 32 + "/foto.jpg",
+        "elsewhere/foto.jpg",
+    ]
+    s3.delete_objects(Bucket="izin-docs", Delete={"Objects": [{"Key": k} for k in kept()]})
+
+    undo = moto_patches.enforce_post_policies()
+    try:
+        status, answer = _post_file(url, fields, large)
+        assert status == 400 and "EntityTooLarge" in answer
+        status, answer = _post_file(url, {**fields, "key": "elsewhere/${filename}"}, photo)
+        assert status == 403 and "Policy Condition failed" in answer
+        status, answer = _post_file(url, {**fields, "acl": "public-read"}, photo)
+        assert status == 403 and "Extra input fields: acl" in answer
+        expired_url, expired = form(expires=-10)
+        status, answer = _post_file(expired_url, expired, photo)
+        assert status == 403 and "Policy expired" in answer
+        assert kept() == []
+        assert _post_file(url, fields, photo)[0] == 204
+        assert kept() == [prefix + "foto.jpg"]
+    finally:
+        undo()

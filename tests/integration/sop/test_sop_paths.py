@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import Any
 
 import pytest
+from izin.documents.versions import content_changes
+from izin.pages import describe
 from izin.sop import step
-from izin_local.scenario import Scenario, drive
+from izin_local import samples
+from izin_local.scenario import BAP_RETURN_NOTE, CORRECTED_TKA_L, Scenario, drive
 from izin_local.testing import System, awaits, doc, human
 
 _ids = itertools.count(1)
@@ -49,15 +53,11 @@ FIELD_INSPECTION = [
 
 
 def bap_and_report() -> list[str]:
-    return [
-        *human(11),
-        *doc("11", "Berita Acara Pemeriksaan"),
-        *doc("12", "Surat Pengantar DPMPTSP"),
-        *human(12),
-    ]
+    return [*human(11), *doc("11", "Berita Acara Pemeriksaan"), *REPORT_AGAIN]
 
 
-REPORT_AGAIN = [*doc("12", "Surat Pengantar DPMPTSP"), *human(12)]
+# The Kasi writes, then the letter is made from it.
+REPORT_AGAIN = [*human(12), *doc("12", "Surat Pengantar DPMPTSP")]
 KABID_YES = [*human(13), "13 Lengkap?"]
 KADIS = [*human(14), "14 Disetujui?"]
 
@@ -76,6 +76,15 @@ def approved_to_end(outcome: str) -> list[str]:
         "20 IP Berlaku Efektif?",
         outcome,
     ]
+
+
+def versi(item: dict[str, Any]) -> int:
+    return int(item["versi"])
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """What changed between two versions of a document, field by field."""
+    return content_changes(before.get("isi"), after.get("isi"))
 
 
 def oss_codes(system: System, id_izin: str) -> list[str]:
@@ -171,6 +180,54 @@ def test_c_the_kasi_sees_the_send_back_note(system: System) -> None:
     newest = emails[0]
     assert "Catatan pengembalian dari Dra. Sri Wahyuni" in (newest.text or "")
     assert "Lampirkan foto lokasi pabrik" in (newest.text or "")
+
+
+def test_c_a_return_with_nothing_changed_makes_no_new_version(system: System) -> None:
+    """The Kasi answers step 12 again as before: the letter keeps its version, the trail
+    says so, and only the seal adds one."""
+    id_izin = new_id()
+    drive(system.endpoints, id_izin, Scenario(field_inspection=False, kepala_bidang_returns=1))
+    store = system.endpoints.store
+    letters = sorted(store.document_versions(id_izin, "surat_pengantar_dpmptsp"), key=versi)
+    assert [(int(v["versi"]), v["sealed"]) for v in letters] == [(1, False), (2, True)]
+    kept = [e for e in store.audit(id_izin) if e.get("action") == "document.unchanged"]
+    assert [(e["jenis"], int(e["versi"])) for e in kept] == [("surat_pengantar_dpmptsp", 1)]
+
+
+def test_c_kepala_bidang_returns_the_bap_to_the_tim_teknis(system: System) -> None:
+    id_izin = new_id()
+    final = drive(system.endpoints, id_izin, Scenario(field_inspection=False, bap_returns=1))
+
+    assert system.finished(id_izin)["status"] == "SUCCEEDED"
+    assert system.states(id_izin) == [
+        *start(),
+        *until_verification(),
+        *bap_and_report(),
+        *human(13),
+        "13 Lengkap?",
+        *bap_and_report(),  # the Tim Teknis correct the BAP, the Kasi reports again
+        *KABID_YES,
+        *KADIS,
+        *approved_to_end("IP Berlaku Efektif"),
+    ]
+    assert final["outcome"] == "BERLAKU_EFEKTIF"
+    store = system.endpoints.store
+    assert store.step_data(id_izin, 13)["kembalikan_ke"] is None  # the last answer: yes
+    assert int(store.step_data(id_izin, 11)["tka_l"]) == CORRECTED_TKA_L
+    # The form kept the rest of the ketua's earlier answers.
+    assert int(store.step_data(id_izin, 11)["tki_l"]) == int(samples.bap()["tki_l"])
+    baps = sorted(store.document_versions(id_izin, "bap"), key=versi)
+    assert [(int(v["versi"]), v["sealed"]) for v in baps] == [(1, False), (2, False), (3, True)]
+    assert [(c["label"], c["sebelum"], c["sesudah"]) for c in changed(baps[0], baps[1])] == [
+        ("Tenaga kerja asing laki-laki", samples.bap()["tka_l"], str(CORRECTED_TKA_L))
+    ]
+    # Nothing the letter is made of changed: it kept its version until the seal.
+    letters = store.document_versions(id_izin, "surat_pengantar_dpmptsp")
+    assert sorted(int(v["versi"]) for v in letters) == [1, 2]
+    decided = [e for e in store.audit(id_izin) if e.get("action") == "task.decided"]
+    assert [e["step"] for e in decided[-6:]] == [12, 13, 11, 12, 13, 14]
+    assert describe(decided[-5]).startswith("TIDAK (dikembalikan kepada Tim Teknis (langkah 11))")
+    assert BAP_RETURN_NOTE in describe(decided[-5])
 
 
 def test_d_kepala_dinas_sends_back_once(system: System) -> None:

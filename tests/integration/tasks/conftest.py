@@ -17,6 +17,8 @@ SECOND_OPERATOR = {
     "nip": "199511222020121004",
     "jabatan": "Pengelola Data Perindustrian",
     "email": "dedi.kurniawan@disperindag.kalbar.example",
+    # A test roster's secret (CONTRACT §4): the tests compute this Operator's codes.
+    "totp_secret": "OVJ5FNKQAUBPDDSLKXG4ABVXWRYQIBSG",
 }
 
 

@@ -8,7 +8,7 @@ emails the system sent while it waited, and the application ends as OSS decided.
 from __future__ import annotations
 
 from izin.roster import Role
-from izin_local.officer import Officer, http_get, http_post_form, parse_task_page
+from izin_local.officer import Officer, http_get, parse_task_page
 from izin_local.outbox import OutboxMessage
 from izin_local.scenario import decide_shortest_path, submit, wait_for_step
 from izin_local.testing import System, wait_for_status
@@ -32,7 +32,7 @@ def record(system: System, email: OutboxMessage, **fields: str) -> tuple[int, st
     values = {**form.fields, **{k: [v] for k, v in fields.items()}}
     values["nip"] = [system.endpoints.roster.first(Role.OPERATOR).nip]
     values["decision"] = ["done"]
-    return http_post_form(link, values)
+    return system.post_form(link, values)
 
 
 def test_the_operator_records_siinas_and_oss_by_hand_and_the_application_ends(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from izin.roster import Role
 from izin_local import samples
-from izin_local.officer import Officer, http_get, http_post_form, is_task_email, parse_task_page
+from izin_local.officer import Officer, http_get, is_task_email, parse_task_page
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
 
@@ -42,7 +42,7 @@ def test_a_reassignment_holds_for_steps_10_and_11_and_the_removed_ketua_is_told(
     form = parse_task_page(html)
     assert form is not None
     for _ in range(5):
-        status, _ = http_post_form(
+        status, _ = system.post_form(
             link, {**form.fields, "nip": ["199001012020011001"], "decision": ["yes"]}
         )
         assert status == 403
@@ -59,7 +59,7 @@ def test_a_reassignment_holds_for_steps_10_and_11_and_the_removed_ketua_is_told(
         "nip": [kasi.nip],
         "decision": ["done"],
     }
-    status, _ = http_post_form(reassign, fields)
+    status, _ = system.post_form(reassign, fields)
     assert status == 200
 
     told = outbox.wait_for(
@@ -69,12 +69,15 @@ def test_a_reassignment_holds_for_steps_10_and_11_and_the_removed_ketua_is_told(
     assert not [link for link in told.links if "/tasks/" in link]
 
     # Steps 08, 10 and 11 all go to the new officer.
+    # The ketua, who never decided a step, signed the BAP on paper: ticked, the page uploaded.
+    signed = {**samples.bap(), **samples.signatures([ketua.nip])}
     for step, decision, written in (
         (8, "yes", {}),
         (10, "done", samples.field_inspection()),
-        (11, "done", samples.bap()),
+        (11, "done", signed),
     ):
-        decided = officer.act(step, decision, fields=written)
+        uploads = {"bap-ditandatangani.pdf": samples.signed_page()} if step == 11 else {}
+        decided = officer.act(step, decision, fields=written, uploads=uploads)
         assert (decided.status, decided.officer) == (200, anggota.email), decided.page
     wait_for_step(endpoints, ID_IZIN, 12)
     to_ketua = [

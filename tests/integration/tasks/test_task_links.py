@@ -15,7 +15,14 @@ import boto3
 import pytest
 from izin.roster import Role
 from izin.tickets import ticket_hash
-from izin_local.officer import TaskForm, http_get, http_post_form, is_task_email, parse_task_page
+from izin_local.officer import (
+    TaskForm,
+    http_get,
+    http_post_form,
+    http_request,
+    is_task_email,
+    parse_task_page,
+)
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
 
@@ -60,7 +67,7 @@ def state_names(system: System, id_izin: str) -> list[str]:
 def test_unknown_ticket_is_404(system: System) -> None:
     status, html = http_get(f"{system.runtime.http_url}/tasks/not-a-ticket")
     assert status == 404 and "Tautan tidak dikenal" in html
-    status, _ = http_post_form(f"{system.runtime.http_url}/tasks/not-a-ticket", {"nip": ["1"]})
+    status, _ = system.post_form(f"{system.runtime.http_url}/tasks/not-a-ticket", {"nip": ["1"]})
     assert status == 404
 
 
@@ -84,14 +91,49 @@ def test_the_page_has_the_contract_form(system: System) -> None:
     assert form.step == 4 and form.buttons == ["done"]
     assert "nip" in form.fields and "PT Sawit Kapuas Lestari" in html
     assert 'name="nip"' in html and "required" in html
+    assert "kode" in form.fields and 'autocomplete="one-time-code"' in html
+
+
+def test_nip_alone_is_403_and_nip_with_the_code_decides_once_and_starts_a_session(
+    system: System,
+) -> None:
+    nip = operator_nip(system)
+    id_izin, link = new_application(system)
+    form = form_of(link)
+    status, html = http_post_form(link, filled(form, nip=nip, decision="done"))
+    assert status == 403 and "NIP saja tidak cukup" in html
+    assert (
+        ticket_of(system, link)["status"] == "open" and ticket_of(system, link)["wrong_nips"] == 0
+    )
+    code = system.browsers.codes.next(nip)
+    answer = http_request(link, filled(form, nip=nip, kode=code, decision="done"))
+    assert answer.status == 200 and "keputusan tersimpan" in answer.text
+    assert [c for c in answer.cookies if c.startswith("izin_sesi=")]
+    decided = [e for e in system.endpoints.store.audit(id_izin) if e["action"] == "task.decided"]
+    assert [e["via"] for e in decided] == ["totp"]
+    # The same code again, on another task of the same officer: used, so refused and counted.
+    _, other = new_application(system)
+    status, html = http_post_form(
+        other, filled(form_of(other), nip=nip, kode=code, decision="done")
+    )
+    assert status == 403 and "sudah dipakai" in html
+    assert ticket_of(system, other)["wrong_nips"] == 1
+    # The session the pair started decides the other task with no NIP or code at all.
+    session = [c for c in answer.cookies if c.startswith("izin_sesi=")]
+    page = http_request(other, cookies=session)
+    assert page.status == 200 and 'name="kode"' not in page.text and "masuk sebagai" in page.text
+    fields = filled(form_of(other), decision="done")
+    fields.pop("nip", None)
+    answer = http_request(other, fields, cookies=session)
+    assert answer.status == 200 and ticket_of(system, other)["status"] == "decided"
 
 
 def test_a_decision_is_taken_once_then_409_says_by_whom(system: System) -> None:
     id_izin, link = new_application(system)
     form = form_of(link)
-    status, html = http_post_form(link, filled(form, nip=operator_nip(system), decision="done"))
+    status, html = system.post_form(link, filled(form, nip=operator_nip(system), decision="done"))
     assert status == 200 and "keputusan tersimpan" in html
-    status, html = http_post_form(link, filled(form, nip=operator_nip(system), decision="done"))
+    status, html = system.post_form(link, filled(form, nip=operator_nip(system), decision="done"))
     assert status == 409
     assert "Rina Marlina" in html and "pukul" in html
     wait_for_step(system.endpoints, id_izin, 5)
@@ -105,7 +147,7 @@ def test_two_simultaneous_posts_make_one_decision(system: System) -> None:
 
     def submit() -> None:
         barrier.wait()
-        answers.append(http_post_form(link, form)[0])
+        answers.append(system.post_form(link, form)[0])
 
     threads = [threading.Thread(target=submit) for _ in range(2)]
     for thread in threads:
@@ -129,7 +171,7 @@ def test_two_simultaneous_posts_make_one_decision(system: System) -> None:
 def test_a_wrong_nip_is_403_with_the_form_and_the_values_kept(system: System) -> None:
     _, link = new_application(system)
     form = form_of(link)
-    status, html = http_post_form(
+    status, html = system.post_form(
         link, filled(form, nip="199001012020011001", catatan="Berkas diperiksa", decision="done")
     )
     assert status == 403
@@ -144,10 +186,10 @@ def test_five_wrong_nips_lock_the_ticket_and_the_kasi_can_reassign(
     id_izin, link = new_application(system)
     form = form_of(link)
     for _ in range(5):
-        status, _ = http_post_form(link, filled(form, nip="199001012020011001", decision="done"))
+        status, _ = system.post_form(link, filled(form, nip="199001012020011001", decision="done"))
         assert status == 403
     assert ticket_of(system, link)["status"] == "locked"
-    status, html = http_post_form(link, filled(form, nip=operator_nip(system), decision="done"))
+    status, html = system.post_form(link, filled(form, nip=operator_nip(system), decision="done"))
     assert status == 403 and "dikunci" in html
 
     kasi = system.endpoints.roster.first(Role.KASI)
@@ -158,7 +200,7 @@ def test_five_wrong_nips_lock_the_ticket_and_the_kasi_can_reassign(
     reassign = next(link for link in alert.links if "/tasks/" in link)
     reassign_form = form_of(reassign)
     assert reassign_form.fields["petugas"] == [second_operator["nip"]]
-    status, html = http_post_form(reassign, filled(reassign_form, nip=kasi.nip, decision="done"))
+    status, html = system.post_form(reassign, filled(reassign_form, nip=kasi.nip, decision="done"))
     assert status == 200 and "Dedi Kurniawan" in html
 
     moved = system.runtime.outbox.wait_for(
@@ -166,7 +208,7 @@ def test_five_wrong_nips_lock_the_ticket_and_the_kasi_can_reassign(
     )
     new_link = next(link for link in moved.links if "/tasks/" in link)
     assert http_get(link)[0] == 410  # the locked link is superseded
-    status, _ = http_post_form(
+    status, _ = system.post_form(
         new_link, filled(form_of(new_link), nip=second_operator["nip"], decision="done")
     )
     assert status == 200
@@ -178,12 +220,12 @@ def test_five_wrong_nips_lock_the_ticket_and_the_kasi_can_reassign(
 def test_invalid_fields_are_422_with_the_error_by_the_field(system: System) -> None:
     _, link = new_application(system)
     form = form_of(link)
-    status, html = http_post_form(
+    status, html = system.post_form(
         link, filled(form, nip=operator_nip(system), kelengkapan="x", decision="done")
     )
     assert status == 422
     assert 'id="e-kelengkapan"' in html
-    status, html = http_post_form(link, filled(form, nip=operator_nip(system), decision="maybe"))
+    status, html = system.post_form(link, filled(form, nip=operator_nip(system), decision="maybe"))
     assert status == 422 and "Pilih salah satu tombol" in html
 
 
@@ -205,7 +247,7 @@ def test_a_superseded_link_is_410(system: System, second_operator: dict[str, str
         now=wiring.now(),
         by=kasi.model_dump(),
     )
-    status, html = http_post_form(link, filled(form, nip=operator_nip(system), decision="done"))
+    status, html = system.post_form(link, filled(form, nip=operator_nip(system), decision="done"))
     assert status == 410 and "tidak berlaku lagi" in html
     assert http_get(link)[0] == 410
     assert id_izin
@@ -235,9 +277,12 @@ def test_a_decision_the_state_no_longer_waits_for_is_410_and_the_ticket_reconcil
         callbacks=TimedOut(),
         mailer=wiring.mailer(),
         now=wiring.now(),
+        auth=wiring.auth(wiring.now()),
         public_base_url=system.runtime.http_url,
     )
-    page = decide_task(Request(ticket=link.rsplit("/", 1)[-1], form=form), ctx)
+    session = system.browsers.cookie(operator_nip(system))
+    request = Request(ticket=link.rsplit("/", 1)[-1], form=form, cookies=(session,))
+    page = decide_task(request, ctx)
     assert page.status == 410 and "tidak dapat ditindaklanjuti" in page.html
     assert ticket_of(system, link)["status"] == "expired"
     assert http_get(link)[0] == 410
@@ -252,7 +297,7 @@ def test_a_post_from_another_site_or_with_a_wrong_page_token_is_refused(system: 
 
     _, link = new_application(system)
     form = filled(form_of(link), nip=operator_nip(system), decision="done")
-    status, html = http_post_form(link, {**form, "csrf": ["forged"]})
+    status, html = system.post_form(link, {**form, "csrf": ["forged"]})
     assert status == 403 and "muat ulang" in html
     request = urllib.request.Request(
         link,
@@ -269,14 +314,16 @@ def test_a_post_from_another_site_or_with_a_wrong_page_token_is_refused(system: 
     except urllib.error.HTTPError as error:
         assert error.code == 403
     assert ticket_of(system, link)["status"] == "open"
-    status, _ = http_post_form(link, form)
+    status, _ = system.post_form(link, form)
     assert status == 200
 
 
 def test_the_trail_records_who_what_when_where(system: System) -> None:
     id_izin, link = new_application(system)
     form = form_of(link)
-    http_post_form(link, filled(form, nip=operator_nip(system), catatan="Lengkap", decision="done"))
+    system.post_form(
+        link, filled(form, nip=operator_nip(system), catatan="Lengkap", decision="done")
+    )
     trail = system.endpoints.store.audit(id_izin)
     issued = next(e for e in trail if e["action"] == "task.issued" and e["step"] == 4)
     viewed = next(e for e in trail if e["action"] == "task.viewed")
@@ -289,14 +336,14 @@ def test_the_trail_records_who_what_when_where(system: System) -> None:
     assert decided["at"]
 
 
-def test_no_task_token_in_any_email_page_or_log_line(
+def test_no_task_token_secret_or_cookie_in_any_email_page_or_log_line(
     system: System, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     id_izin, link = new_application(system)
     pages = [http_get(link)[1]]
     form = form_of(link)
-    pages.append(http_post_form(link, filled(form, nip="199001012020011001", decision="done"))[1])
-    pages.append(http_post_form(link, filled(form, nip=operator_nip(system), decision="done"))[1])
+    pages.append(system.post_form(link, filled(form, nip="199001012020011001", decision="done"))[1])
+    pages.append(system.post_form(link, filled(form, nip=operator_nip(system), decision="done"))[1])
     wait_for_step(system.endpoints, id_izin, 5)
 
     tokens = [t["task_token"] for t in _tickets(system) if t.get("task_token")]
@@ -307,6 +354,11 @@ def test_no_task_token_in_any_email_page_or_log_line(
         assert not any(token in page for page in pages)
         assert not any(token in email for email in emails)
         assert token not in logs
+    # Nor an officer's secret, or the session cookie their sign-in started (CONTRACT §3).
+    cookie = system.browsers.cookie(operator_nip(system)).removeprefix("izin_sesi=")
+    secrets = [o.totp_secret for o in system.endpoints.roster.officers] + [cookie]
+    for secret in secrets:
+        assert not any(secret in text for text in [*pages, *emails, logs])
 
 
 def _tickets(system: System) -> list[Mapping[str, Any]]:

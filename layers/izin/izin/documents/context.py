@@ -44,17 +44,29 @@ class Signer(BaseModel):
     nip: str
     pangkat: str = ""  # "Pembina Utama Muda (IV/c)", under the name; "" when not known
     atas_nama: str = ""  # "a.n. Kepala Dinas ...", when signing for a superior
+    # The signer's approval in the system, where the document is theirs to approve by the
+    # decision of their own step (the Surat Tugas at 07, the Nota Dinas at 06).
+    disetujui: str = ""
     elektronik: dict[str, str] | None = None
 
 
-def _signer(officer: Officer, *, atas_nama: str = "") -> dict[str, Any]:
+def _signer(officer: Officer, *, atas_nama: str = "", disetujui: str = "") -> dict[str, Any]:
     return Signer(
         jabatan=officer.jabatan,
         nama=officer.nama,
         nip=nip_tampil(officer.nip),
         pangkat=officer.pangkat_golongan(),
         atas_nama=atas_nama,
+        disetujui=disetujui,
     ).model_dump()
+
+
+def _approved(decided: Item, officer: Officer, number: int) -> str:
+    """The mark of an approval given by the signer's own decision on a step, or ""."""
+    if str(decided.get("nip") or "") != officer.nip or not decided.get("pada"):
+        return ""
+    when = tanggal(_date(str(decided["pada"])))
+    return f"Disetujui melalui sistem dengan keputusan langkah {number:02d}, {when}."
 
 
 def _officer(roster: Roster, nip: str | None, role: Role) -> Officer:
@@ -133,7 +145,10 @@ def _team(
                 "pangkat": officer.pangkat_golongan(),
                 "jabatan": officer.jabatan,
                 "kedudukan": kedudukan,
-                "ttd": signed is not None and officer.nip in signed["tim"],
+                "ttd": signed is not None
+                and (officer.nip in signed["tim"] or officer.nip in signed["elektronik"]),
+                # "ditandatangani <date>": signed in the system by their own decision.
+                "elektronik": (signed or {}).get("elektronik", {}).get(officer.nip, ""),
             }
         )
     return team
@@ -141,8 +156,12 @@ def _team(
 
 # The fields in which step 11 records the BAP's signatures made on paper (CONTRACT: the
 # workflow records them; the seal refuses blank lines once the SOP table's form asks).
-TTD_TIM = "ttd_tim"  # the NIPs of the team members who signed
+TTD_TIM = "ttd_tim"  # the NIPs of the team members who signed on paper
 WAKIL_PERUSAHAAN = "wakil_perusahaan"  # the name of the company's representative who signed
+JABATAN_WAKIL = "jabatan_wakil_perusahaan"
+# A Tim Teknis member who decided one of these steps of the file, through their own link,
+# signed the BAP electronically by that decision.
+SIGNED_BY_DECISION = tuple(s.number for s in sop.STEPS if s.is_task and s.actor is Role.TIM_TEKNIS)
 
 
 def signatures_required() -> bool:
@@ -159,9 +178,16 @@ def _signatures(steps: Mapping[int, Item]) -> dict[str, Any]:
     """The BAP's signatures made on paper, as step 11 recorded them."""
     s11 = steps.get(_step("kesimpulan")) or {}
     tim = s11.get(TTD_TIM) or []
+    elektronik: dict[str, str] = {}
+    for number in SIGNED_BY_DECISION:  # the latest decision's date: the BAP's own, at 11
+        decided = steps.get(number) or {}
+        if decided.get("nip") and decided.get("pada"):
+            elektronik[str(decided["nip"])] = tanggal(_date(str(decided["pada"])))
     return {
         "tim": {str(n) for n in (tim if isinstance(tim, list) else [tim])},
+        "elektronik": elektronik,
         "wakil_perusahaan": str(s11.get(WAKIL_PERUSAHAAN) or "").strip(),
+        "jabatan_wakil_perusahaan": str(s11.get(JABATAN_WAKIL) or "").strip(),
     }
 
 
@@ -263,21 +289,36 @@ def build_context(
             "hal": f"Disposisi Verifikasi Teknis Izin Perluasan {company['nama']}",
             "disposisi": s6["disposisi"],
             "surat_pengantar": _cite(related.get(Jenis.SURAT_PENGANTAR_KABID)),
-            "penandatangan": _signer(_officer(roster, s6.get("nip"), Role.KEPALA_BIDANG)),
+            "penandatangan": _signer(
+                nota_signer := _officer(roster, s6.get("nip"), Role.KEPALA_BIDANG),
+                disetujui=_approved(s6, nota_signer, _step("disposisi")),
+            ),
             "tembusan": [f"{kadis.jabatan} (sebagai laporan)"],
         }
     elif jenis is Jenis.SURAT_TUGAS:
         s7 = _require(steps, _step("ketua"), "ketua", "anggota", "tanggal_mulai", "tanggal_selesai")
-        # Signed by the Kepala Bidang for the Kepala Dinas (a.n.): the SOP gives the Kepala
-        # Dinas no step before 14, and the assignment is made at 6-7 inside the Bidang.
-        signer = _officer(roster, _asked(steps, "disposisi").get("nip"), Role.KEPALA_BIDANG)
+        # Signed by the Kasi who assigns the team at step 7, "a.n." the Kepala Dinas and "u.b."
+        # the Kepala Bidang (Permendagri 1/2023: a.n. for the official one level below the
+        # leader, u.b. for the next), and approved by that step's decision: the document is
+        # approved by the person it names, in the step where they act. The other way, the
+        # Kepala Bidang approving it at step 7's end, would add a wait the SOP does not have
+        # (step 7 has one actor, the Kasi, and the Kepala Bidang no step between 6 and 13),
+        # and the Kepala Bidang has already decided the assignment by her disposisi at 6.
+        signer = _officer(roster, s7.get("nip"), Role.KASI)
+        atas_nama = f"a.n. {kadis.jabatan}\n{kabid.jabatan}\nu.b."
         context |= {
             "tim": _team(steps, roster),
             "tanggal_mulai": hari_tanggal(_date(s7["tanggal_mulai"])),
             "tanggal_selesai": hari_tanggal(_date(s7["tanggal_selesai"])),
             "nota_dinas": _cite(related.get(Jenis.NOTA_DINAS)),
-            "penandatangan": _signer(signer, atas_nama=f"a.n. {kadis.jabatan}"),
-            "tembusan": [f"{kadis.jabatan} (sebagai laporan)", kasi.jabatan, "Arsip"],
+            "penandatangan": _signer(
+                signer, atas_nama=atas_nama, disetujui=_approved(s7, signer, _step("ketua"))
+            ),
+            "tembusan": [
+                f"{kadis.jabatan} (sebagai laporan)",
+                f"{kabid.jabatan} (sebagai laporan)",
+                "Arsip",
+            ],
         }
     elif jenis is Jenis.FORM_PEMERIKSAAN_LAPANGAN:
         s10 = _require(steps, _step("tanggal_pemeriksaan"), "tanggal_pemeriksaan")
@@ -300,6 +341,8 @@ def build_context(
         bap = _cite(related.get(Jenis.BAP))
         nomor_bap = f" Nomor {bap['nomor']} tanggal {bap['tanggal']}" if bap else ""
         kesimpulan = "SIAP" if s11["kesimpulan"] == "siap" else "BELUM SIAP"
+        ditulis = str(_asked(steps, "keterangan_pengantar").get("keterangan_pengantar") or "")
+        ditulis = ditulis.strip() or "Disampaikan sebagai tembusan untuk diketahui."
         context |= {
             "kepada": dinas.dpmptsp,
             "di": dinas.kota,
@@ -310,8 +353,7 @@ def build_context(
                     f"{company['kbli']}, ID izin {company['id_izin']}, lokasi pabrik "
                     f"{company['lokasi']}.",
                     "banyaknya": terbilang_kecil(1) + " berkas",
-                    "keterangan": f"Kesimpulan: {kesimpulan}.\nDisampaikan sebagai tembusan "
-                    "untuk diketahui.",
+                    "keterangan": f"Kesimpulan: {kesimpulan}.\n{ditulis}",
                 }
             ],
             "bap": bap,
@@ -388,6 +430,7 @@ def _bap(
         "tempat": company["lokasi"] if lapangan else f"kantor Dinas, {dinas.alamat}",
         "tim": _team(steps, roster, signed),
         "wakil_perusahaan": signed["wakil_perusahaan"],
+        "jabatan_wakil_perusahaan": signed["jabatan_wakil_perusahaan"],
         "surat_tugas": _cite(related.get(Jenis.SURAT_TUGAS)),
         "kapasitas": {
             "sebelum": kapasitas(sebelum, satuan),
@@ -421,4 +464,30 @@ def _bap(
         },
         "kesimpulan": "SIAP" if s11["kesimpulan"] == "siap" else "BELUM SIAP",
         "catatan": s11.get("catatan") or "",
+        "lampiran": _lampiran(steps, upto=_step("kesimpulan")),
     }
+
+
+_FILE_TYPES = {"image/jpeg": "foto JPEG", "image/png": "gambar PNG", "application/pdf": "PDF"}
+
+
+def _lampiran(steps: Mapping[int, Item], *, upto: int) -> list[dict[str, str]]:
+    """The files uploaded on the task pages of the steps up to `upto` (izin.evidence), in
+    step order, as the BAP lists them: name, what, size, who and when, SHA-256."""
+    from izin.evidence import size_text
+
+    files = []
+    for number in sorted(n for n in steps if n <= upto):
+        for u in steps[number].get("lampiran") or []:
+            files.append(
+                {
+                    "nama": str(u["nama"]),
+                    "langkah": f"{number:02d}",
+                    "jenis": _FILE_TYPES.get(str(u["content_type"]), str(u["content_type"])),
+                    "besar": size_text(int(u["ukuran"])),
+                    "oleh": str(u["oleh"]),
+                    "tanggal": tanggal(_date(str(u["pada"]))),
+                    "sha256": str(u["sha256"]),
+                }
+            )
+    return files

@@ -4,6 +4,7 @@ page, sealed at the approval; and the document function's work (`handle`)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from izin.documents.pdf import (
     render_pdf,
     verification_qr,
 )
+from izin.forms import field_text
 from izin.models import DocumentRef
 from izin.roster import Roster, RosterError, load_roster
 from izin.sop import Role
@@ -71,6 +73,72 @@ def _first_versions(store: Store, id_izin: str) -> dict[str, dict[str, Any]]:
         if current is None or int(item["versi"]) < int(current["versi"]):
             first[item["jenis"]] = item
     return first
+
+
+# -- what a version is made of, and what changed between two ----------------------------
+
+
+def content_fields(jenis: str) -> tuple[tuple[int, sop.FormField], ...]:
+    """The form fields a document is made of, with their steps (the SOP's Render.reads)."""
+    renders = [f for s in sop.STEPS for f in s.flow if isinstance(f, sop.Render)]
+    return next((f.fields() for f in renders if f.jenis == jenis), ())
+
+
+def document_content(jenis: str, steps: Mapping[int, Item], roster: Roster) -> list[Item] | None:
+    """The form values a version of the document is made of, field by field, as shown
+    (step, field, label, nilai); None when the SOP names no steps for it."""
+    fields = content_fields(jenis)
+    if not fields:
+        return None
+    return [
+        {
+            "step": number,
+            "field": f.name,
+            "label": f.label,
+            "nilai": field_text(f, (steps.get(number) or {}).get(f.name), roster),
+        }
+        for number, f in fields
+    ]
+
+
+def content_changes(before: list[Item] | None, after: list[Item] | None) -> list[Item]:
+    """Field by field, what differs between two versions' contents: label, sebelum, sesudah."""
+    old = {(int(i["step"]), i["field"]): i for i in before or []}
+    changed = []
+    for item in after or []:
+        earlier = old.get((int(item["step"]), item["field"]), {})
+        if str(earlier.get("nilai", "")) != str(item["nilai"]):
+            changed.append(
+                {
+                    "step": int(item["step"]),
+                    "label": item["label"],
+                    "sebelum": str(earlier.get("nilai", "")),
+                    "sesudah": str(item["nilai"]),
+                }
+            )
+    return changed
+
+
+def last_change(items: list[Item]) -> Item | None:
+    """Of one document's versions (oldest first), the latest that changed its content: the
+    versions compared and the fields changed; None while it has one content."""
+    for earlier, later in reversed(list(itertools.pairwise(items))):
+        changed = content_changes(earlier.get("isi"), later.get("isi"))
+        if changed:
+            return {"dari": int(earlier["versi"]), "ke": int(later["versi"]), "perubahan": changed}
+    return None
+
+
+def documents_with_changes(store: Store, id_izin: str) -> dict[str, dict[str, Any]]:
+    """Each document's latest version, with `perubahan`: its last change (last_change)."""
+    by_kind: dict[str, list[Item]] = {}
+    for item in store.document_versions(id_izin):
+        by_kind.setdefault(item["jenis"], []).append(item)
+    shown = {}
+    for jenis, items in by_kind.items():
+        items.sort(key=lambda i: int(i["versi"]))
+        shown[jenis] = {**items[-1], "perubahan": last_change(items)}
+    return shown
 
 
 @dataclass(frozen=True)
@@ -142,13 +210,27 @@ def render_document(
     """Render the next version of one document, store it, record it and audit it.
 
     The first version takes the next number of the document type's yearly counter; later
-    versions (after a send-back) keep it. A sealed document is not rendered again.
+    versions (after a send-back) keep it, and are made only when the form values the
+    document is made of changed (else the latest version stands, and the trail says so).
+    A sealed document is not rendered again.
     """
     kind = Jenis(jenis)
     sources = _sources(store, id_izin, now=now, roster=roster, dinas=dinas)
     earlier = versions(store, id_izin, kind)
     if any(v.get("sealed") for v in earlier):
         raise DocumentSealed(f"{kind} of {id_izin} is sealed")
+    content = document_content(kind, sources.steps, sources.roster)
+    if earlier and content is not None and earlier[-1].get("isi") == content:
+        last = earlier[-1]
+        entry: Item = {
+            "action": "document.unchanged",
+            "actor": "sistem",
+            "jenis": kind.value,
+            "nomor": str(last["nomor"]),
+            "versi": int(last["versi"]),
+        }
+        store.append_audit(id_izin, entry, now=now)
+        return _ref(last)
     if earlier:
         nomor = str(earlier[0]["nomor"])
     else:
@@ -163,6 +245,7 @@ def render_document(
         nomor=nomor,
         bucket=bucket,
         put_object=put_object,
+        isi=content,
     )
 
 
@@ -227,6 +310,7 @@ def seal_documents(
                 bucket=bucket,
                 put_object=put_object,
                 seal=seal,
+                isi=last.get("isi"),
             )
         )
     return sealed
@@ -254,6 +338,7 @@ def _publish(
     bucket: str,
     put_object: PutObject,
     seal: Mapping[str, str] | None = None,
+    isi: list[Item] | None = None,
 ) -> DocumentRef:
     """Render, store the file, then record the version (once), its pointer and the audit."""
     document_id = secrets.token_urlsafe(16)
@@ -292,6 +377,8 @@ def _publish(
         "tanggal": (seal["pada"] if seal else now.isoformat()),
         "sealed": bool(seal),
     }
+    if isi is not None:
+        item["isi"] = isi  # what it is made of: whether a later render changes it, and how
     if seal:
         item |= {
             "approval_id": seal["approval_id"],

@@ -5,8 +5,12 @@ The flow of a task (SOP steps 4–14, the manual fallbacks, a reassignment):
                  its hash, with the waiting state's task token, the step and the assignee.
   show_task    — GET: the step's page. It changes nothing but the audit trail's record that
                  the page was seen (mail scanners open links).
-  decide_task  — POST: the assignee's NIP, the form, then one conditional write takes the
-                 ticket, and only then is the decision handed on, once.
+  decide_task  — POST: the page's CSRF token, the second factor (the assignee's session, or
+                 their NIP and current code: izin.auth, izin.sessions), the form, then
+                 one conditional write takes the ticket, and only then is the decision
+                 handed on, once.
+  record_upload — GET /tasks/{ticket}/lampiran, where S3 sends the browser after a file
+                 posted from the page's upload form: the file is checked and listed.
   issue_repair — a parked (TERHENTI) application's step data, corrected on its form, audited;
                  `izin resume` then starts again from the state that failed.
 
@@ -41,6 +45,7 @@ from izin.tasks.issue import (
 from izin.tasks.page import (
     HISTORY_ACTIONS,
     decide_task,
+    record_upload,
     show_task,
 )
 from izin.tickets import Kind, Status, ticket_hash
@@ -66,6 +71,7 @@ __all__ = [
     "issue_task",
     "reassign_task",
     "reassigner_for",
+    "record_upload",
     "send_back_note",
     "show_task",
     "task_email",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from izin import forms, sop
+from izin import evidence, forms, sop
 from izin.callbacks import TaskGone
 from izin.event_types import EVENTS
 from izin.events import InboundEvent
@@ -29,21 +29,33 @@ def _complete_step(
     ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
 ) -> str:
     officer = ticket["assignee"]
+    values = dict(submission.values)
+    if submission.decision != sop.Decision.NO:
+        values.pop(sop.KEMBALIKAN_KE, None)  # where a "no" would have gone: no answer of a yes
     result = DecisionResult(
         step=step.number,
         decision=submission.decision,
         catatan=str(submission.values.get("catatan") or ""),
         kesimpulan=submission.values.get("kesimpulan"),
         kelengkapan=submission.values.get("kelengkapan"),
+        kembalikan_ke=values.get(sop.KEMBALIKAN_KE),
         oleh=officer["nama"],
         nip=officer["nip"],
         pada=ctx.now,
     )
     ctx.store.save_step(
-        ticket["id_izin"], step.number, {**submission.values, **result.model_dump(mode="json")}
+        ticket["id_izin"],
+        step.number,
+        {**values, **result.model_dump(mode="json"), **_attached(ticket, ctx)},
     )
     ctx.callbacks.succeed(ticket["task_token"], result.model_dump(mode="json"))
     return _next_text(step, submission)
+
+
+def _attached(ticket: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    """The files uploaded on the step's page, kept with its data (the BAP's lampiran)."""
+    files = evidence.uploads(ctx.store, ticket["id_izin"], int(ticket["step"]))
+    return {"lampiran": [evidence.frozen(u) for u in files]} if files else {}
 
 
 def _complete_upload(
@@ -59,6 +71,7 @@ def _complete_upload(
             "oleh": officer["nama"],
             "nip": officer["nip"],
             "pada": ctx.now.isoformat(),
+            **_attached(ticket, ctx),
         },
     )
     ctx.callbacks.succeed(
@@ -175,6 +188,9 @@ def _next_text(step: Step, submission: forms.Submission) -> str:
         answered = branch.variable.rsplit(".", 1)[-1]
         value = submission.decision if answered == "decision" else submission.values.get(answered)
         told = branch.yes_text if value == branch.value else branch.no_text
+        sent_to = branch.sent_to(submission.values.get(sop.KEMBALIKAN_KE))
+        if value != branch.value and sent_to is not None:
+            told = sent_to.text
         if told:
             return told
     nxt = sop.step(step.number + 1)

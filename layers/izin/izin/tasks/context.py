@@ -10,8 +10,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from izin.auth import Auth
 from izin.callbacks import Callbacks
 from izin.events import InboundEvent
+from izin.evidence import EvidenceBucket
 from izin.mail import Mailer
 from izin.models import HttpRequest
 from izin.roster import Roster
@@ -22,10 +24,12 @@ from izin.store import Store
 
 @dataclass
 class Page:
-    """What the task page answers: an HTTP status and an HTML page."""
+    """What a page answers: an HTTP status, an HTML page, headers and cookies to set."""
 
     status: int
     html: str
+    headers: dict[str, str] = field(default_factory=dict)  # beside pages.PAGE_HEADERS
+    cookies: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Request:
     user_agent: str = ""
     origin: str = ""  # the Origin header a browser sends with a POST
     unreadable: int = 0  # 400 or 413 when the body was no form this page reads (form empty)
+    query: Mapping[str, str] = field(default_factory=dict)  # S3's redirect: bucket, key, etag
+    cookies: tuple[str, ...] = ()  # "name=value" each, as API Gateway passes them
 
     @classmethod
     def of(cls, http: HttpRequest) -> Request:
@@ -54,6 +60,8 @@ class Request:
             user_agent=http.request_context.http.user_agent,
             origin=http.headers.get("origin", ""),
             unreadable=unreadable,
+            query=http.query,
+            cookies=tuple(http.cookies),
         )
 
 
@@ -89,6 +97,8 @@ class TaskContext:
     callbacks: Callbacks
     mailer: Mailer
     now: datetime
+    auth: Auth  # the officers' codes and sessions (a decision needs one or the other)
     public_base_url: str = ""
     documents: Callable[[str], list[dict[str, Any]]] = lambda _id: []
     record_event: Callable[[InboundEvent], str] = lambda _event: "kept"
+    evidence: EvidenceBucket | None = None  # None: the page takes no uploads

@@ -1,6 +1,7 @@
 """The task page: GET shows it (changing nothing but the trail), POST decides once, after
-the NIP, the form and the CSRF checks; five wrong NIPs lock the task (the fifth count and
-the lock are one conditional write, and taking the ticket checks the lock in its own)."""
+the CSRF check, the second factor (a session of the assignee, or their NIP and current
+code: CONTRACT §3) and the form; five wrong NIPs or codes lock the task (the fifth count
+and the lock are one conditional write, and taking the ticket checks the lock in its own)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from izin import forms, sop
+from izin import evidence, forms, sessions, sop
+from izin.auth import check_code, officer_by_nip
 from izin.callbacks import TaskGone
 from izin.formats import tanggal_waktu
 from izin.mail import Email
 from izin.observability import logger
-from izin.pages import history
+from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
 from izin.store import ConditionFailed
 from izin.tasks.complete import COMPLETE
@@ -24,6 +25,7 @@ from izin.tasks.context import (
     Request,
     TaskContext,
 )
+from izin.tasks.evidence import evidence_section, upload_headers
 from izin.tasks.issue import (
     MAX_WRONG_NIPS,
     Issuer,
@@ -33,6 +35,7 @@ from izin.tasks.issue import (
     send_back_note,
     task_url,
 )
+from izin.tasks.signatures import check_signatures, signature_errors
 from izin.templating import render
 from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
 
@@ -53,7 +56,16 @@ def show_task(request: Request, ctx: TaskContext) -> Page:
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
     _audit(ctx, ticket, request, "task.viewed", {})
-    return _form_page(200, ticket, ctx, values=None, errors={})
+    signed = sessions.signed_in(request.cookies, ctx.auth)
+    return _form_page(
+        200,
+        ticket,
+        ctx,
+        values=None,
+        errors={},
+        secret=request.ticket,
+        signed=_is_assignee(signed, ticket),
+    )
 
 
 def decide_task(request: Request, ctx: TaskContext) -> Page:
@@ -83,20 +95,30 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
         )
     form = form_of(ticket)
     application = ctx.store.application(ticket["id_izin"]) or {}
-    nip = (request.form.get("nip") or [""])[-1].strip()
-    if not nip:  # nothing typed is no attempt: it is not counted towards the lock
-        return _form_page(
-            422, ticket, ctx, values=_kept(request.form), errors={"nip": "Isi NIP Anda."}
-        )
-    if nip != ticket["assignee"]["nip"]:
-        return _wrong_nip(digest, ticket, request, ctx)
+    allowed = _second_factor(digest, ticket, request, ctx)
+    if isinstance(allowed, Page):
+        return allowed
+    via, cookies = allowed
     try:
         submission = forms.parse(
             form, request.form, _defaults(form, ticket, application, ctx), ctx.roster
         )
+        check_signatures(form, submission, ticket, ctx)
     except forms.FormInvalid as invalid:
-        return _form_page(422, ticket, ctx, values=invalid.values, errors=invalid.errors)
+        errors = {**signature_errors(form, invalid.values, ticket, ctx), **invalid.errors}
+        page = _form_page(
+            422,
+            ticket,
+            ctx,
+            values=invalid.values,
+            errors=errors,
+            secret=request.ticket,
+            signed=True,
+        )
+        page.cookies += cookies
+        return page
     officer = ticket["assignee"]
+    earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
     try:
         ctx.store.update_ticket(
             digest,
@@ -134,6 +156,7 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
             "decision": submission.decision.value,
             "data": submission.values,
             "documents": documents,
+            "via": via,
         },
     )
     if ticket.get("kind", Kind.STEP) != Kind.REASSIGN and application.get("open_ticket") == digest:
@@ -154,44 +177,107 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
             decision=submission.decision.value,
             next_text=next_text,
             officer=officer,
+            corrections=_corrections(form, earlier, submission.values, ctx) if earlier else [],
+            reopened=bool(earlier),
         ),
+        cookies=cookies,
     )
+
+
+def record_upload(request: Request, ctx: TaskContext) -> Page:
+    """GET /tasks/{ticket}/lampiran: S3's redirect after an upload. Records the file, then
+    shows the task page again (303 to it); a refused file is named on the page (422)."""
+    ticket = _ticket(request, ctx)
+    if ticket is None or ctx.evidence is None:
+        return _not_found()
+    logger.set_correlation_id(ticket["id_izin"])
+    if ticket["status"] != Status.OPEN:
+        return _closed(ticket)
+    try:
+        evidence.record_upload(
+            str(request.query.get("key", "")),
+            ticket,
+            bucket=ctx.evidence,
+            store=ctx.store,
+            now=ctx.now,
+        )
+    except evidence.UploadRefused as refused:
+        return _form_page(
+            422, ticket, ctx, values=None, errors={"lampiran": str(refused)}, secret=request.ticket
+        )
+    location = f"{ctx.public_base_url.rstrip('/')}/tasks/{request.ticket}"
+    return Page(303, "", headers={"location": location})
+
+
+def _second_factor(
+    digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext
+) -> tuple[str, list[str]] | Page:
+    """What allows the decision ("session:…" or "totp", and a new session's cookie), or the
+    page refusing it. NIP alone never decides; a wrong NIP or code counts towards the lock."""
+    signed = sessions.signed_in(request.cookies, ctx.auth)
+    if signed is not None and _is_assignee(signed, ticket):
+        return signed.via, []
+    nip = (request.form.get("nip") or [""])[-1].strip()
+    code = (request.form.get("kode") or [""])[-1].strip().replace(" ", "")
+    if not nip:  # nothing typed is no attempt: it is not counted towards the lock
+        return _form_page(
+            422, ticket, ctx, values=_kept(request.form), errors={"nip": "Isi NIP Anda."}
+        )
+    officer = officer_by_nip(ctx.roster, nip) if nip == ticket["assignee"]["nip"] else None
+    if officer is None:
+        return _wrong_answer(digest, ticket, request, ctx, "nip", _WRONG_NIP)
+    if not code:  # NIPs are printed on letters: a NIP alone proves nothing (CONTRACT §3)
+        _audit(ctx, ticket, request, "task.refused", {"reason": "tanpa_kode"})
+        return _form_page(
+            403, ticket, ctx, values=_kept(request.form), errors={"kode": _CODE_NEEDED}
+        )
+    if not check_code(ctx.auth, officer, code):
+        return _wrong_answer(digest, ticket, request, ctx, "kode", _WRONG_CODE)
+    _, cookie = sessions.start_session(ctx.auth, officer)
+    return "totp", [cookie]
+
+
+def _is_assignee(signed: sessions.SignedIn | None, ticket: Mapping[str, Any]) -> bool:
+    return signed is not None and signed.officer.nip == ticket["assignee"]["nip"]
+
+
+_CODE_NEEDED = (
+    "Isi kode 6 digit dari aplikasi autentikator Anda: NIP saja tidak cukup untuk memutuskan."
+)
+_WRONG_NIP = "NIP tidak sesuai dengan petugas yang ditugaskan."
+_WRONG_CODE = "Kode tidak sesuai atau sudah dipakai; tunggu kode berikutnya lalu coba lagi."
 
 
 def _ticket(request: Request, ctx: TaskContext) -> dict[str, Any] | None:
     """The ticket behind the link, or None."""
     if not _TICKET.fullmatch(request.ticket):
         return None
-    return ctx.store.ticket(ticket_hash(request.ticket))
+    ticket = ctx.store.ticket(ticket_hash(request.ticket))
+    if ticket is None or ticket.get("kind") == Kind.ENROLL:  # an enrollment link is no task
+        return None
+    return ticket
 
 
 def _same_site(request: Request, ctx: TaskContext) -> bool:
     """A browser's POST from another site carries that site's Origin: refuse it."""
-    if not request.origin or request.origin == "null" or not ctx.public_base_url:
-        return True
-    mine = urlsplit(ctx.public_base_url)
-    try:
-        theirs = urlsplit(request.origin)
-    except ValueError:  # not a URL (an unclosed IPv6 bracket, say): no site of ours
-        return False
-    return (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc)
+    return same_site(request.origin, ctx.public_base_url)
 
 
 def _csrf_ok(request: Request, ticket: Mapping[str, Any]) -> bool:
-    """The page's token, when the form sends one, must be this ticket's."""
-    sent = request.form.get("csrf")
-    if sent is None:
-        return True  # a client that does not send the page's token is judged by its Origin
+    """The page's token must come with the form, and be this ticket's (sessions ride on
+    cookies, so a form without it is refused whatever its Origin)."""
     import hmac
 
-    return hmac.compare_digest((sent or [""])[-1], str(ticket.get("csrf", "")))
+    sent = (request.form.get("csrf") or [""])[-1]
+    return bool(sent) and hmac.compare_digest(sent, str(ticket.get("csrf", "")))
 
 
 def _defaults(
     form: Step, ticket: Mapping[str, Any], application: Mapping[str, Any], ctx: TaskContext
 ) -> dict[str, Any]:
     values = forms.defaults(form, application, ctx.roster, forms.today_in_wib(ctx.now))
-    if ticket.get("kind") == Kind.REPAIR:  # the values that failed, to be corrected
+    if ticket.get("kind") == Kind.REPAIR or _reopened(ticket, form):
+        # The values that failed, or the earlier answers a send-back asks to correct.
         stored = ctx.store.step_data(ticket["id_izin"], form.number)
         values |= {f.name: _shown(stored[f.name]) for f in form.fields if f.name in stored}
     if ticket.get("kind") == Kind.REASSIGN:
@@ -202,6 +288,24 @@ def _defaults(
     return values
 
 
+def _reopened(ticket: Mapping[str, Any], form: Step) -> bool:
+    """Whether this is a step's task asked again by a send-back (izin.sop)."""
+    return ticket.get("kind", Kind.STEP) == Kind.STEP and sop.reopened_by_send_back(form.number)
+
+
+def _corrections(
+    form: Step, earlier: Mapping[str, Any], values: Mapping[str, Any], ctx: TaskContext
+) -> list[dict[str, str]]:
+    """What an officer asked again changed in their answer: label, sebelum, sesudah."""
+    rows = []
+    for f in form.fields:
+        before = forms.field_text(f, earlier.get(f.name), ctx.roster)
+        after = forms.field_text(f, values.get(f.name), ctx.roster)
+        if before != after:
+            rows.append({"label": f.label, "sebelum": before, "sesudah": after})
+    return rows
+
+
 def _shown(value: Any) -> Any:
     """A stored value as its form field shows it."""
     if value is None:
@@ -209,11 +313,19 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, list | str) else str(value)
 
 
-def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext) -> Page:
+def _wrong_answer(
+    digest: str,
+    ticket: Mapping[str, Any],
+    request: Request,
+    ctx: TaskContext,
+    field: str,
+    error: str,
+) -> Page:
     updated = count_wrong_answer(ctx.store, digest, limit=MAX_WRONG_NIPS, now=ctx.now)
     if updated is None:
         return _closed(ctx.store.ticket(digest) or ticket)
-    _audit(ctx, ticket, request, "task.wrong_nip", {"count": updated["wrong_nips"]})
+    action = "task.wrong_nip" if field == "nip" else "task.wrong_code"
+    _audit(ctx, ticket, request, action, {"count": updated["wrong_nips"]})
     if updated["status"] == Status.LOCKED:
         _alert_lock(digest, ticket, ctx)
         return Page(403, render("pages/closed.html.j2", ticket=updated, status=Status.LOCKED))
@@ -222,7 +334,7 @@ def _wrong_nip(digest: str, ticket: Mapping[str, Any], request: Request, ctx: Ta
         updated,
         ctx,
         values=_kept(request.form),
-        errors={"nip": "NIP tidak sesuai dengan petugas yang ditugaskan."},
+        errors={field: error},
     )
 
 
@@ -258,7 +370,7 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
 
 
 def _kept(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    hidden = {"nip", "csrf", "decision"}
+    hidden = {"nip", "kode", "csrf", "decision"}
     return {
         k: (list(v) if k == "anggota" else (v[-1] if v else ""))
         for k, v in form.items()
@@ -316,12 +428,23 @@ def _form_page(
     *,
     values: Mapping[str, Any] | None,
     errors: Mapping[str, str],
+    secret: str = "",  # the link's ticket: with it, the page takes evidence uploads
+    signed: bool = False,
 ) -> Page:
     form = form_of(ticket)
+    uploads = evidence_section(ticket, form, ctx, secret) if secret else None
     application = ctx.store.application(ticket["id_izin"]) or {}
     shown = {**_defaults(form, ticket, application, ctx), **(values or {})}
     trail = history(ctx.store.audit(ticket["id_izin"]), HISTORY_ACTIONS)
     kind = ticket.get("kind", Kind.STEP)
+    documents = ctx.documents(ticket["id_izin"])
+    note = (
+        send_back_note(ctx.store, form, ticket["id_izin"])
+        if kind == Kind.STEP and sop.sent_back_by(form.number)
+        else None
+    )
+    if note is not None:
+        note["kepada"] = returned_to(note["step"], note.get("decision"), note)
     return Page(
         code,
         render(
@@ -334,7 +457,10 @@ def _form_page(
             values=shown,
             errors=errors,
             roster=ctx.roster,
-            documents=ctx.documents(ticket["id_izin"]),
+            documents=documents,
+            summary=summary(form.number, ctx.store.steps(ticket["id_izin"]), documents)
+            if kind == Kind.STEP
+            else [],
             history=trail,
             note_hint=(
                 f"Wajib diisi bila memilih \u201c{form.no_label}\u201d."
@@ -342,16 +468,18 @@ def _form_page(
                 else ""
             ),
             max_wrong_nips=MAX_WRONG_NIPS,
-            note=send_back_note(ctx.store, form, ticket["id_izin"])
-            if kind == Kind.STEP and sop.sent_back_by(form.number)
-            else None,
+            note=note,
+            prefilled=_reopened(ticket, form),
             deadline=tanggal_waktu(datetime.fromisoformat(ticket["deadline"]))
             if ticket.get("deadline")
             else "",
             role_titles=ROLE_TITLES,
             sop=sop,
             csrf=ticket.get("csrf", ""),
+            evidence=uploads,
+            signed_in=signed,
         ),
+        headers=upload_headers(uploads),
     )
 
 
@@ -364,9 +492,13 @@ HISTORY_ACTIONS = frozenset(
         "event.applied",
         "step.recorded",
         "document.rendered",
+        "document.unchanged",
         "document.sealed",
         "bap.uploaded",
         "tembusan.sent",
         "sla.breached",
+        "sla.clock",
+        "sla.moved",
+        "lampiran.uploaded",
     }
 )

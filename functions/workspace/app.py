@@ -1,0 +1,43 @@
+"""Officers' sign-in and the pages behind it (CONTRACT §6), and the enrollment link.
+
+Input: an HTTP API (payload 2.0) event. Output: an HTML page, a redirect, cookies.
+"""
+
+from typing import Any
+
+from izin import enrollment, signin, wiring
+from izin.models import HttpRequest
+from izin.observability import logger
+from izin.pages import PAGE_HEADERS, same_site
+from izin.settings import settings
+from izin.tasks import Page, Request
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    http = HttpRequest.model_validate(event)
+    request = Request.of(http)
+    auth = wiring.auth(wiring.now())
+    route = str(event.get("routeKey", ""))
+    page: Page
+    if route == f"GET {enrollment.PATH}/{{ticket}}":
+        page = enrollment.show_enrollment(request, auth)
+    elif route == f"POST {enrollment.PATH}/{{ticket}}":
+        page = enrollment.confirm_enrollment(request, auth)
+    elif route == "GET /masuk":
+        page = signin.sign_in_page(request, auth)
+    elif route == "POST /masuk":
+        mine = same_site(request.origin, settings().public_base_url)
+        page = signin.sign_in(request, auth, same_site=mine)
+    elif route == "POST /keluar":
+        page = signin.sign_out(request, auth)
+    else:  # /meja, /permohonan/{id_izin}, /konsol, GET /keluar
+        path = route.partition(" ")[2].split("/{", 1)[0]
+        page = signin.behind_sign_in(request, auth, method=http.method, path=path)
+    logger.info("workspace page", extra={"method": http.method, "status": page.status})
+    return {
+        "statusCode": page.status,
+        "headers": {**PAGE_HEADERS, **page.headers},
+        "cookies": page.cookies,
+        "body": page.html,
+    }

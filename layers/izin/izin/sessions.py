@@ -1,0 +1,149 @@
+"""Signed-in sessions of officers (CONTRACT §3, §6): started by a correct NIP + code.
+
+The cookie holds a random id and its HMAC under the stack's session key; the table keeps
+only the id's SHA-256 with the officer and the expiry (the end of the working day, 8 hours
+at most; the item's TTL removes it later). A session counts while its record says so and
+its generation is the officer's: an admin ends all of an officer's sessions by raising
+the generation (`end_all_sessions`), one write, whatever the number of sessions.
+
+`signed_in(cookies, auth)` is the one function every page asks "who is this?".
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from izin.auth import Auth, officer_by_nip
+from izin.roster import Officer
+from izin.store import Store
+
+COOKIE = "izin_sesi"
+WIB = ZoneInfo("Asia/Pontianak")
+# The end of the working day (the calendar's office hours close at 16:00 WIB).
+DAY_CLOSES = time(16, 0)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The officer a request comes from, and the session that says so."""
+
+    officer: Officer
+    session_hash: str
+    until: datetime
+
+    @property
+    def via(self) -> str:
+        """What the audit trail names as having allowed a decision."""
+        return f"session:{self.session_hash[:12]}"
+
+
+def session_hash(session_id: str) -> str:
+    """The stored form of a session id."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def session_until(now: datetime, max_seconds: int) -> datetime:
+    """The end of this working day (16:00 WIB), or `max_seconds` from now if sooner.
+
+    Signed in after 16:00 (overtime), the session lasts `max_seconds`.
+    """
+    local = now.astimezone(WIB)
+    closes = datetime.combine(local.date(), DAY_CLOSES, tzinfo=WIB)
+    longest = now + timedelta(seconds=max_seconds)
+    return min(closes, longest) if closes > local else longest
+
+
+def _signature(key: bytes, session_id: str) -> str:
+    digest = hmac.new(key, session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def cookie_header(auth: Auth, value: str, *, max_age: int, name: str = COOKIE) -> str:
+    """A Set-Cookie value: HttpOnly, SameSite=Lax, Secure but on http://127.0.0.1."""
+    parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax", f"Max-Age={max_age}"]
+    if auth.secure_cookies:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def start_session(auth: Auth, officer: Officer) -> tuple[SignedIn, str]:
+    """A new session for the officer, and the Set-Cookie that carries it."""
+    record = auth.store.officer_auth(officer.nip) or {}
+    session_id = secrets.token_urlsafe(32)
+    digest = session_hash(session_id)
+    until = session_until(auth.now, auth.session_seconds)
+    auth.store.put_session(
+        digest,
+        {
+            "nip": officer.nip,
+            "started_at": auth.now.isoformat(),
+            "until": until.isoformat(),
+            "expires_at": int(until.timestamp()) + 24 * 3600,  # the TTL: gone a day later
+            "generation": int(record.get("sessions_generation", 0)),
+        },
+    )
+    value = f"{session_id}.{_signature(auth.session_key(), session_id)}"
+    max_age = max(int((until - auth.now).total_seconds()), 0)
+    return SignedIn(officer, digest, until), cookie_header(auth, value, max_age=max_age)
+
+
+def cookie_value_named(cookies: Sequence[str], wanted: str) -> str:
+    """A cookie's value among a request's cookies ("name=value" each), or ""."""
+    for cookie in cookies:
+        name, _, value = cookie.strip().partition("=")
+        if name == wanted:
+            return value
+    return ""
+
+
+def signed_in(cookies: Sequence[str], auth: Auth) -> SignedIn | None:
+    """The officer whose live session this request carries, or None."""
+    value = cookie_value_named(cookies, COOKIE)
+    session_id, _, signature = value.partition(".")
+    if not session_id or not signature or len(value) > 200:
+        return None
+    if not hmac.compare_digest(signature, _signature(auth.session_key(), session_id)):
+        return None
+    digest = session_hash(session_id)
+    record = auth.store.session(digest)
+    if record is None or record.get("ended_at"):
+        return None
+    until = datetime.fromisoformat(str(record["until"]))
+    if until <= auth.now:
+        return None
+    officer = officer_by_nip(auth.roster, str(record["nip"]))
+    if officer is None:  # no longer on the roster
+        return None
+    current = (auth.store.officer_auth(officer.nip) or {}).get("sessions_generation", 0)
+    if int(record.get("generation", 0)) != int(current):
+        return None
+    return SignedIn(officer, digest, until)
+
+
+def end_session(auth: Auth, signed: SignedIn) -> str:
+    """End this session; the Set-Cookie that clears the cookie."""
+    auth.store.update_session(signed.session_hash, {"ended_at": auth.now.isoformat()})
+    return cookie_header(auth, "", max_age=0)
+
+
+def end_all_sessions(store: Store, nip: str) -> int:
+    """End every session of the officer (an admin's act); the new generation."""
+    record = store.update_officer_auth(nip, {}, add={"sessions_generation": 1})
+    return int(record["sessions_generation"])
+
+
+def form_token(auth: Auth, signed: SignedIn, purpose: str) -> str:
+    """A CSRF token for a form shown inside a session (sign-out, …)."""
+    return _signature(auth.session_key(), f"{purpose}:{signed.session_hash}")
+
+
+def form_token_ok(auth: Auth, signed: SignedIn, purpose: str, sent: str) -> bool:
+    """Whether a form's token is this session's for `purpose`."""
+    return hmac.compare_digest(sent, form_token(auth, signed, purpose))

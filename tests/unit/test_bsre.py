@@ -1,0 +1,157 @@
+"""BSrE's esign API v2 (#16): the client against the simulator over HTTP, the simulator's
+signatures checked by pyHanko, and each of the API's quirks met."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fpdf import FPDF
+from izin.bsre import (
+    MIN_IMAGE,
+    BsreClient,
+    BsreError,
+    BsreUnavailable,
+    Placement,
+    Signer,
+    WrongPassphrase,
+    signature_image,
+)
+from izin.integrations import Response, StdlibHttp
+from izin_local.bsre_simulator import CLIENT_ID, CLIENT_SECRET, BsreSimulator, verify_with
+from PIL import Image
+
+NIK = "6171010101700001"
+PASSPHRASE = "rahasia-kepala-dinas"
+PLACEMENT = Placement(page=1, origin_x=330, origin_y=650, width=200, height=80)
+
+
+def a_pdf(text: str = "Berita Acara Pemeriksaan") -> bytes:
+    pdf = FPDF()
+    pdf.set_compression(False)  # the text stays findable, to be tampered with
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text=text)
+    return bytes(pdf.output())
+
+
+@pytest.fixture(scope="module")
+def bsre() -> Iterator[BsreSimulator]:
+    simulator = BsreSimulator({NIK: ("Ir. H. Kepala Dinas, M.T.", PASSPHRASE)})
+    simulator.start()
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
+
+
+def client(bsre: BsreSimulator, secret: str = CLIENT_SECRET) -> BsreClient:
+    return BsreClient(bsre.url, CLIENT_ID, secret, StdlibHttp(10))
+
+
+def sign(bsre: BsreSimulator | BsreClient, signer: Signer, image: bytes | None = None) -> bytes:
+    signing = client(bsre) if isinstance(bsre, BsreSimulator) else bsre
+    return signing.sign_pdf(
+        a_pdf(),
+        signer,
+        image_png=image or signature_image("Kepala Dinas", "Kepala Dinas"),
+        placement=PLACEMENT,
+        location="Pontianak",
+        reason="Persetujuan BAP",
+    )
+
+
+def test_a_signed_pdf_carries_a_signature_that_pyhanko_verifies(bsre: BsreSimulator) -> None:
+    signed = sign(bsre, Signer(NIK, passphrase=PASSPHRASE))
+    assert verify_with(signed, bsre.root_certificate_pem) == ["Ir. H. Kepala Dinas, M.T."]
+    assert client(bsre).verify_pdf(signed).valid
+
+
+def test_a_changed_byte_breaks_the_signature(bsre: BsreSimulator) -> None:
+    signed = bytearray(sign(bsre, Signer(NIK, passphrase=PASSPHRASE)))
+    at = signed.index(b"Berita Acara")
+    signed[at] = ord("b")
+    assert verify_with(bytes(signed), bsre.root_certificate_pem) is None
+    assert not client(bsre).verify_pdf(bytes(signed)).valid
+
+
+def test_a_wrong_passphrase_is_its_own_error(bsre: BsreSimulator) -> None:
+    with pytest.raises(WrongPassphrase, match="Passphrase anda salah"):
+        sign(bsre, Signer(NIK, passphrase="salah"))
+
+
+def test_a_good_file_answered_with_500_is_a_signature(bsre: BsreSimulator) -> None:
+    bsre.signed_with_500_next(1)
+    signed = sign(bsre, Signer(NIK, passphrase=PASSPHRASE))
+    assert bsre.requests[-1].status == 500
+    assert verify_with(signed, bsre.root_certificate_pem)
+
+
+def test_a_500_without_a_file_is_unavailable_and_so_is_no_answer(bsre: BsreSimulator) -> None:
+    bsre.fail_next(1, 500)
+    with pytest.raises(BsreUnavailable, match="500"):
+        sign(bsre, Signer(NIK, passphrase=PASSPHRASE))
+    down = BsreClient("http://127.0.0.1:9", CLIENT_ID, CLIENT_SECRET, StdlibHttp(2))
+    with pytest.raises(BsreUnavailable):
+        sign(down, Signer(NIK, passphrase=PASSPHRASE))
+
+
+def test_a_too_small_image_is_refused_so_ours_never_is(bsre: BsreSimulator) -> None:
+    small = io.BytesIO()
+    Image.new("RGB", (MIN_IMAGE[0] - 1, MIN_IMAGE[1])).save(small, format="PNG")
+    with pytest.raises(BsreError, match="terlalu kecil"):
+        sign(bsre, Signer(NIK, passphrase=PASSPHRASE), image=small.getvalue())
+    with Image.open(io.BytesIO(signature_image("Nama Panjang Sekali", "Kepala Dinas"))) as ours:
+        assert ours.size[0] >= MIN_IMAGE[0] and ours.size[1] >= MIN_IMAGE[1]
+
+
+def test_other_client_credentials_are_refused(bsre: BsreSimulator) -> None:
+    with pytest.raises(BsreError, match="401"):
+        sign(client(bsre, secret="bukan"), Signer(NIK, passphrase=PASSPHRASE))
+
+
+def test_the_request_has_the_shape_of_api_v2_and_always_an_image() -> None:
+    sent: list[dict[str, object]] = []
+
+    class Recording:
+        def post(self, url: str, body: dict[str, object], headers: dict[str, str]) -> Response:
+            sent.append({"url": url, **body})
+            return Response(400, json.dumps({"status_code": 2031, "error": "x"}).encode())
+
+    with pytest.raises(WrongPassphrase):
+        BsreClient("https://esign.example/", "id", "s", Recording()).sign_pdf(  # type: ignore[arg-type]
+            a_pdf(),
+            Signer(NIK, totp="123456"),
+            image_png=signature_image("a", "b"),
+            placement=PLACEMENT,
+            location="Pontianak",
+            reason="Persetujuan",
+        )
+    (body,) = sent
+    assert body["url"] == "https://esign.example/api/v2/sign/pdf"
+    assert body["nik"] == NIK and body["totp"] == "123456" and "passphrase" not in body
+    props: dict[str, Any] = body["signatureProperties"][0]  # type: ignore[index]
+    assert props["tampilan"] == "VISIBLE" and base64.b64decode(props["imageBase64"])
+    assert (props["originX"], props["originY"], props["width"], props["height"]) == (
+        330,
+        650,
+        200,
+        80,
+    )
+
+
+def test_v2_measures_y_from_the_top_v1_from_the_bottom() -> None:
+    assert PLACEMENT.y_from_bottom(842) == 842 - 650 - 80
+
+
+def test_a_signer_holds_one_secret_and_never_shows_it() -> None:
+    with pytest.raises(ValueError, match="one of them"):
+        Signer(NIK)
+    with pytest.raises(ValueError, match="one of them"):
+        Signer(NIK, passphrase="a", totp="1")
+    assert NIK not in repr(Signer(NIK, passphrase=PASSPHRASE))
+    assert PASSPHRASE not in repr(Signer(NIK, passphrase=PASSPHRASE))
