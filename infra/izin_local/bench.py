@@ -416,7 +416,8 @@ def run_bench(
         for run in runs:
             measure(system, run)
     workers = {name: used - workers_before.get(name, 0.0) for name, used in workers_after.items()}
-    states = int(percentile([r.transitions for r in runs if r.transitions], 50) or 0)
+    counted = [r.transitions for r in runs if r.transitions]
+    states = int(percentile(counted, 50)) if counted else 0  # none completed: no floor
     floor = engine_floor.measure(states, min(applications, 10)) if states else None
     costs = Costs(
         runtime_cpu=cpu,

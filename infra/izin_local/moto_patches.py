@@ -389,6 +389,26 @@ def parse_each_json_path_once() -> Undo:
 _JSON_PATH_MODULE = "moto.stepfunctions.parser.asl.utils.json_path"
 
 
+def list_moto_modules_once() -> Undo:
+    """List moto's service packages once, not at every request.
+
+    To route a request, moto's server asks `list_of_moto_modules` whether the Host names a
+    service: that lists moto's package folder and stats each of its ~170 entries, for every
+    request, under the one lock of its dispatcher (a few ms of CPU a request, every request
+    waiting). The folder does not change while the server runs.
+    """
+    from moto import backends
+
+    original = backends.__dict__["list_of_moto_modules"]
+    listed = tuple(original())
+    backends.list_of_moto_modules = lambda: listed
+
+    def undo() -> None:
+        backends.list_of_moto_modules = original
+
+    return undo
+
+
 class RoleSessions:
     """The access key ids of the execution roles' sessions: the callers IAM is enforced on."""
 
@@ -668,6 +688,7 @@ def apply_all(
         "cache_interpreter_clients": functools.partial(cache_interpreter_clients, identity),
         "parse_each_definition_once": parse_each_definition_once,
         "parse_each_json_path_once": parse_each_json_path_once,
+        "list_moto_modules_once": list_moto_modules_once,
     }
     unknown = skip - patches.keys()
     if unknown:

@@ -437,6 +437,38 @@ def test_each_definition_and_json_path_is_parsed_once(monkeypatch):
     assert shipped_paths > len(paths) == len(set(paths))
 
 
+def test_moto_lists_its_package_folder_at_every_request_and_the_patch_once(
+    moto_server: MotoServer, monkeypatch
+):
+    import os
+
+    listed: list[str] = []
+    original_listdir = os.listdir
+
+    def counting_listdir(path: Any = ".") -> list[str]:
+        listed.append(str(path))
+        return original_listdir(path)
+
+    def requests(count: int) -> int:
+        """How many times moto's package folder was listed for `count` requests."""
+        listed.clear()
+        client = _session().client("sqs", endpoint_url=moto_server.endpoint)
+        for _ in range(count):
+            client.list_queues()
+        return sum(1 for path in listed if path.rstrip("/").endswith("moto"))
+
+    monkeypatch.setattr(os, "listdir", counting_listdir)
+    assert requests(3) >= 3
+    undo = moto_patches.list_moto_modules_once()
+    try:
+        assert requests(3) == 0
+        from moto import backends
+
+        assert "sqs" in backends.list_of_moto_modules()  # the same answer, listed once
+    finally:
+        undo()
+
+
 # --- S3 holds a browser upload (presigned POST) to its policy ----------------------------
 
 

@@ -290,6 +290,9 @@ def _row_of(row: Any, cells: list[list[str]]) -> Any:
     return part
 
 
+_LAYOUT_TABLES = ("GDEF", "GSUB", "GPOS", "kern")
+
+
 @functools.cache
 def _parsed_fonts() -> dict[str, tuple[Any, bytes]]:
     """The four faces as fpdf2 parsed them, and their files, once per process."""
@@ -318,6 +321,12 @@ def _install_fonts(pdf: Any) -> None:
     for key, (parsed, data) in _parsed_fonts().items():
         font = copy.deepcopy(parsed)
         font.ttfont = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+        # The OpenType layout tables, which fpdf2's output drops from the embedded subset
+        # anyway, only after fontTools' subsetter has parsed them (a third of its time); and
+        # `kern`, which the subsetter drops when the font has GPOS: the same embedded font.
+        for tag in _LAYOUT_TABLES:
+            if tag in font.ttfont:
+                del font.ttfont[tag]
         # The copied subset map would point at another copy, which reads the shared (lazy,
         # not thread-safe) fontTools font: a map of this font's own, fresh as it is unused.
         font.subset = SubsetMap(font)

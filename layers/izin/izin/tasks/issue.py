@@ -57,13 +57,16 @@ def holder_for(role: Role, application: Mapping[str, Any], roster: Roster) -> Of
     return held_by(role, application, roster) or roster.first(role)
 
 
-def assignee_for(step: Step, store: Store, id_izin: str, roster: Roster) -> Officer:
+def assignee_for(
+    step: Step, store: Store, application: Mapping[str, Any], roster: Roster
+) -> Officer:
     """Who acts on a step: whoever a reassignment gave the role to, else the Tim Teknis's
-    ketua once chosen, else the role's holder."""
-    held = held_by(step.actor, store.application(id_izin) or {}, roster)
+    ketua once chosen, else the role's holder. `application` is the record already read."""
+    held = held_by(step.actor, application, roster)
     if held is not None:
         return held
     if step.actor == Role.TIM_TEKNIS:
+        id_izin = application["id_izin"]
         ketua = store.step_data(id_izin, sop.step_of_field("ketua").number).get("ketua")
         if ketua:
             return roster.by_nip(ketua)
@@ -188,7 +191,7 @@ def issue_task(
     issuer = Issuer(store, mailer, roster, public_base_url, now)
     step = sop.step(request.step)
     application = _application(store, request.id_izin)
-    officer = assignee_for(step, store, request.id_izin, roster)
+    officer = assignee_for(step, store, application, roster)
     ticket, digest = _issue(
         issuer,
         application,
@@ -233,10 +236,13 @@ def issue_task(
             )
         )
     if step.number == SURAT_TUGAS_READ_AT and not request.reminders:
-        team = tim_teknis(store, request.id_izin, roster)
-        for _, member in team:
-            if member.nip != officer.nip:
-                mailer.send(surat_tugas_email(step, application, member, officer, team, store))
+        s7 = store.step_data(request.id_izin, sop.step_of_field("ketua").number)
+        team = tim_teknis(s7, roster)
+        others = [member for _, member in team if member.nip != officer.nip]
+        versions = store.document_versions(request.id_izin, "surat_tugas") if others else []
+        latest = max(versions, key=lambda v: int(v["versi"])) if versions else {}
+        for member in others:
+            mailer.send(surat_tugas_email(step, application, member, officer, team, s7, latest))
     return digest
 
 
@@ -486,9 +492,9 @@ def _supervisor(officer: Officer, roster: Roster, application: Mapping[str, Any]
 SURAT_TUGAS_READ_AT = 8
 
 
-def tim_teknis(store: Store, id_izin: str, roster: Roster) -> list[tuple[str, Officer]]:
-    """The Tim Teknis chosen at step 7 as (kedudukan, officer), the ketua first."""
-    s7 = store.step_data(id_izin, sop.step_of_field("ketua").number)
+def tim_teknis(s7: Mapping[str, Any], roster: Roster) -> list[tuple[str, Officer]]:
+    """The Tim Teknis chosen at step 7 (its form data `s7`) as (kedudukan, officer), the
+    ketua first."""
     ketua = str(s7.get("ketua") or "")
     return [
         ("Ketua" if nip == ketua else "Anggota", roster.by_nip(nip))
@@ -503,13 +509,11 @@ def surat_tugas_email(
     member: Officer,
     holder: Officer,
     team: list[tuple[str, Officer]],
-    store: Store,
+    s7: Mapping[str, Any],
+    latest: Mapping[str, Any],
 ) -> Email:
-    """A team member's copy of the Surat Tugas: who is on the team, for what, until when."""
-    id_izin = application["id_izin"]
-    s7 = store.step_data(id_izin, sop.step_of_field("ketua").number)
-    versions = store.document_versions(id_izin, "surat_tugas")
-    latest = max(versions, key=lambda v: int(v["versi"])) if versions else {}
+    """A team member's copy of the Surat Tugas (`latest`, its newest version): who is on
+    the team (step 7's data `s7`), for what, until when."""
     return _email(
         str(member.email),
         "[Izin Perluasan] Surat Tugas Tim Teknis",
