@@ -153,7 +153,7 @@ def documents(store: Store, id_izin: str, presign: Callable[[str], str]) -> list
                             "versi": int(v["versi"]),
                             "nomor": v.get("nomor", ""),
                             "sealed": bool(v.get("sealed")),
-                            "created_at": str(v.get("created_at", ""))[:16].replace("T", " "),
+                            "created_at": str(v.get("created_at", "")),
                             "url": presign(str(v["key"])),
                             "pdf_url": presign(str(v["pdf_key"])) if v.get("pdf_key") else "",
                         }
