@@ -27,8 +27,10 @@ from izin.templating import render
 
 # How many applications (newest first) the workspace looks through on one page.
 LISTED = 100
-# How many of my decisions /meja shows.
+# How many of my decisions /meja shows, read from the trails of how many applications (one
+# query each: the newest, so a page stays quick).
 RIWAYAT = 20
+RIWAYAT_LISTED = 40
 # The step whose answer names the Tim Teknis (ketua, anggota).
 TEAM_STEP = 7
 
@@ -174,8 +176,8 @@ def application_view(
     role = holder.get("role", "")
     try:
         role_title = ROLE_TITLES[Role(role)]
-    except ValueError:
-        role_title = str(role)
+    except ValueError:  # "sistem": the workflow holds it between officers
+        role_title = ""
     deadline = application.get("deadline")
     return {
         "application": application,
@@ -208,7 +210,7 @@ def meja_page(request: Request, auth: Auth, *, method: str) -> Page:
         csrf=sessions.form_token(auth, signed, "keluar"),
         error=False,
         tasks=my_tasks(applications, officer, auth.now),
-        decided=my_decisions(auth.store, applications, officer),
+        decided=my_decisions(auth.store, applications[:RIWAYAT_LISTED], officer),
         query=query[:MAX_QUERY],
         query_error=error,
         found=[] if error else search(applications, query),
