@@ -31,9 +31,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         page = signin.sign_in(request, auth, same_site=mine)
     elif route == "POST /keluar":
         page = signin.sign_out(request, auth)
-    elif route == "ANY /meja":
+    elif route.endswith(" /meja"):  # ANY
         page = workspace.meja_page(request, auth, method=http.method)
-    elif route == "ANY /permohonan/{id_izin}":
+    elif route.endswith(" /permohonan/{id_izin}"):
         id_izin = http.path_parameters.get("id_izin", "")
         presign = wiring.presigned_url
         page = workspace.application_page(request, auth, id_izin, presign, method=http.method)
