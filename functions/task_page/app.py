@@ -1,4 +1,5 @@
 """The officers' task pages: GET /tasks/{ticket} shows the step, POST decides it once (CONTRACT §3);
+GET/POST /meja/tugas/{id_izin} the same for the assignee signed in (no ticket in the URL);
 GET /tasks/{ticket}/lampiran records a file S3 took from the page's upload form.
 
 Input: an HTTP API (payload 2.0) event. Output: an HTML page with its status code.
@@ -11,7 +12,15 @@ from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
 from izin.settings import settings
-from izin.tasks import Request, TaskContext, decide_task, record_upload, show_task
+from izin.tasks import (
+    Request,
+    TaskContext,
+    decide_own_task,
+    decide_task,
+    record_upload,
+    show_own_task,
+    show_task,
+)
 
 
 @logger.inject_lambda_context
@@ -33,6 +42,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     if http.route_key == "GET /tasks/{ticket}/lampiran":
         page = record_upload(request, ctx)
+    elif http.route_key.endswith(" /meja/tugas/{id_izin}"):  # the workspace's way in (a session)
+        id_izin = http.path_parameters.get("id_izin", "")
+        own = decide_own_task if http.method == "POST" else show_own_task
+        page = own(request, ctx, id_izin)
     else:
         page = decide_task(request, ctx) if http.method == "POST" else show_task(request, ctx)
     logger.info("task page", extra={"method": http.method, "status": page.status})

@@ -5,7 +5,7 @@ Input: an HTTP API (payload 2.0) event. Output: an HTML page, a redirect, cookie
 
 from typing import Any
 
-from izin import enrollment, signin, wiring
+from izin import enrollment, signin, wiring, workspace
 from izin.models import HttpRequest
 from izin.observability import logger
 from izin.pages import PAGE_HEADERS, same_site
@@ -31,7 +31,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         page = signin.sign_in(request, auth, same_site=mine)
     elif route == "POST /keluar":
         page = signin.sign_out(request, auth)
-    else:  # /meja, /permohonan/{id_izin}, /konsol, GET /keluar
+    elif route.endswith(" /meja"):  # ANY
+        page = workspace.meja_page(request, auth, method=http.method)
+    elif route.endswith(" /permohonan/{id_izin}"):
+        id_izin = http.path_parameters.get("id_izin", "")
+        presign = wiring.presigned_url
+        page = workspace.application_page(request, auth, id_izin, presign, method=http.method)
+    else:  # /konsol, GET /keluar
         path = route.partition(" ")[2].split("/{", 1)[0]
         page = signin.behind_sign_in(request, auth, method=http.method, path=path)
     logger.info("workspace page", extra={"method": http.method, "status": page.status})

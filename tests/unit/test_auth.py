@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from izin import auth, enrollment, sessions, signin, wiring
+from izin import auth, enrollment, sessions, signin, wiring, workspace
 from izin import settings as settings_module
 from izin.mail import MemoryMailer
 from izin.memory_store import MemoryStore
@@ -244,9 +244,7 @@ def test_signing_in_out_and_the_pages_behind_it() -> None:
     answer = signin.sign_in(Request("", form=form, cookies=tuple(cookies)), checker, same_site=True)
     assert (answer.status, answer.headers["location"]) == (303, "/meja")
     session = [c.split(";", 1)[0] for c in answer.cookies]
-    meja = signin.behind_sign_in(
-        Request("", cookies=tuple(session)), checker, method="GET", path="/meja"
-    )
+    meja = workspace.meja_page(Request("", cookies=tuple(session)), checker, method="GET")
     assert meja.status == 200 and officer.nama in meja.html
     keluar = re.search(r'name="csrf" value="([^"]+)"', meja.html).group(1)  # type: ignore[union-attr]
     forged = signin.sign_out(Request("", form={"csrf": ["x"]}, cookies=tuple(session)), checker)

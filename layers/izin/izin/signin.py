@@ -80,19 +80,25 @@ def sign_out(request: Request, auth: Auth) -> Page:
 
 
 def behind_sign_in(request: Request, auth: Auth, *, method: str, path: str) -> Page:
-    """/meja, /permohonan/{id}, /konsol (and GET /keluar): the session's officer, or away."""
+    """/konsol (and GET /keluar): the session's officer, or away."""
+    signed = gate(request, auth, method=method)
+    if isinstance(signed, Page):
+        return signed
+    if path == "/keluar":  # signing out is the workspace's button (a POST with its token)
+        return _see_other("/meja")
+    # /meja and /permohonan/{id_izin} are izin.workspace's; the console comes with issue #14.
+    return Page(404, render("pages/not_found.html.j2"))
+
+
+def gate(request: Request, auth: Auth, *, method: str) -> sessions.SignedIn | Page:
+    """The session's officer for a page behind sign-in (GET only), or the page sending
+    them away: 303 to /masuk for a GET, 401 for anything else, 405 for a signed-in POST."""
     signed = sessions.signed_in(request.cookies, auth)
     if signed is None:
         return _see_other("/masuk") if method in ("GET", "HEAD") else _unauthorized()
     if method not in ("GET", "HEAD"):
         return Page(405, render("pages/not_found.html.j2"), headers={"allow": "GET"})
-    if path == "/keluar":  # signing out is the workspace's button (a POST with its token)
-        return _see_other("/meja")
-    csrf = sessions.form_token(auth, signed, "keluar")
-    if path == "/meja":
-        return Page(200, render("pages/meja.html.j2", signed=signed, csrf=csrf, error=False))
-    # The application's page and the console come with the workspace (issue #14).
-    return Page(404, render("pages/not_found.html.j2"))
+    return signed
 
 
 def _count_wrong_signin(auth: Auth, nip: str) -> None:

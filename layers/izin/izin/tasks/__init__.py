@@ -44,8 +44,10 @@ from izin.tasks.issue import (
 )
 from izin.tasks.page import (
     HISTORY_ACTIONS,
+    decide_own_task,
     decide_task,
     record_upload,
+    show_own_task,
     show_task,
 )
 from izin.tickets import Kind, Status, ticket_hash
@@ -64,6 +66,7 @@ __all__ = [
     "TaskContext",
     "TicketNotOpen",
     "assignee_for",
+    "decide_own_task",
     "decide_task",
     "form_of",
     "issue_manual_task",
@@ -73,6 +76,7 @@ __all__ = [
     "reassigner_for",
     "record_upload",
     "send_back_note",
+    "show_own_task",
     "show_task",
     "task_email",
     "task_url",

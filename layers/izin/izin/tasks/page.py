@@ -18,7 +18,7 @@ from izin.mail import Email
 from izin.observability import logger
 from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
-from izin.store import ConditionFailed
+from izin.store import ConditionFailed, ticket_hash_of
 from izin.tasks.complete import COMPLETE
 from izin.tasks.context import (
     Page,
@@ -52,6 +52,52 @@ def show_task(request: Request, ctx: TaskContext) -> Page:
     ticket = _ticket(request, ctx)
     if ticket is None:
         return _not_found()
+    return _show(ticket, request, ctx, secret=request.ticket)
+
+
+def show_own_task(request: Request, ctx: TaskContext, id_izin: str) -> Page:
+    """GET /meja/tugas/{id_izin}: the application's open task, for its assignee signed in.
+
+    The way in from the workspace when the email is lost: the ticket is found by the hash the
+    application keeps (`open_ticket`), never by its secret, so the page carries no secret
+    (and takes no evidence uploads: those ride on the link). Its form posts back here, and
+    `decide_own_task` decides through the same path as the link, the session being the
+    second factor and the ticket's CSRF token the form's."""
+    found = _own_ticket(request, ctx, id_izin, post=False)
+    if isinstance(found, Page):
+        return found
+    return _show(found, request, ctx, secret="")
+
+
+def decide_own_task(request: Request, ctx: TaskContext, id_izin: str) -> Page:
+    """POST /meja/tugas/{id_izin}: the decision, once, as `decide_task` takes it."""
+    found = _own_ticket(request, ctx, id_izin, post=True)
+    if isinstance(found, Page):
+        return found
+    return _decide(found, ticket_hash_of(found), request, ctx, secret="")
+
+
+def _own_ticket(
+    request: Request, ctx: TaskContext, id_izin: str, *, post: bool
+) -> dict[str, Any] | Page:
+    """The open ticket of the application, when the session's officer is its assignee."""
+    signed = sessions.signed_in(request.cookies, ctx.auth)
+    if signed is None:
+        away = render("pages/redirect.html.j2", location="/masuk")
+        return Page(401, away) if post else Page(303, away, {"location": "/masuk"})
+    application = ctx.store.application(id_izin) or {}
+    digest = application.get("open_ticket")
+    ticket = ctx.store.ticket(str(digest)) if digest else None
+    if ticket is None or ticket.get("kind") == Kind.ENROLL:
+        return _not_found()
+    if not _is_assignee(signed, ticket):
+        logger.set_correlation_id(id_izin)
+        _audit(ctx, ticket, request, "task.refused", {"reason": "bukan_penerima_tugas"})
+        return Page(403, render("pages/not_yours.html.j2", ticket=ticket, signed=signed))
+    return ticket
+
+
+def _show(ticket: dict[str, Any], request: Request, ctx: TaskContext, *, secret: str) -> Page:
     logger.set_correlation_id(ticket["id_izin"])
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
@@ -63,7 +109,7 @@ def show_task(request: Request, ctx: TaskContext) -> Page:
         ctx,
         values=None,
         errors={},
-        secret=request.ticket,
+        secret=secret,
         signed=_is_assignee(signed, ticket),
     )
 
@@ -73,7 +119,12 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
     ticket = _ticket(request, ctx)
     if ticket is None:
         return _not_found()
-    digest = ticket_hash(request.ticket)
+    return _decide(ticket, ticket_hash(request.ticket), request, ctx, secret=request.ticket)
+
+
+def _decide(
+    ticket: dict[str, Any], digest: str, request: Request, ctx: TaskContext, *, secret: str
+) -> Page:
     logger.set_correlation_id(ticket["id_izin"])
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
@@ -112,7 +163,7 @@ def decide_task(request: Request, ctx: TaskContext) -> Page:
             ctx,
             values=invalid.values,
             errors=errors,
-            secret=request.ticket,
+            secret=secret,
             signed=True,
         )
         page.cookies += cookies
