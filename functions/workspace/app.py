@@ -5,7 +5,7 @@ Input: an HTTP API (payload 2.0) event. Output: an HTML page, a redirect, cookie
 
 from typing import Any
 
-from izin import enrollment, signin, wiring
+from izin import console, enrollment, signin, wiring
 from izin.models import HttpRequest
 from izin.observability import logger
 from izin.pages import PAGE_HEADERS, same_site
@@ -31,7 +31,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         page = signin.sign_in(request, auth, same_site=mine)
     elif route == "POST /keluar":
         page = signin.sign_out(request, auth)
-    else:  # /meja, /permohonan/{id_izin}, /konsol, GET /keluar
+    elif route == f"ANY {console.PATH}":
+        assess = console.assessor(auth.now, wiring.calendar(), settings())
+        page = console.console_page(request, auth, method=http.method, assess=assess)
+    else:  # /meja, /permohonan/{id_izin}, GET /keluar
         path = route.partition(" ")[2].split("/{", 1)[0]
         page = signin.behind_sign_in(request, auth, method=http.method, path=path)
     logger.info("workspace page", extra={"method": http.method, "status": page.status})
