@@ -2,13 +2,13 @@
 step, and the pages read from the GSI1 index with a cursor, on the in-memory store."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from izin import console, sessions
+from izin import console, sessions, wiring
 from izin.calendar import WIB, HolidayCalendar
 from izin.memory_store import MemoryStore
 from izin.risk import Risk, assess
@@ -192,3 +192,29 @@ def test_the_store_pages_applications_by_date_range_from_a_cursor() -> None:
     second, last = store.applications_page(3, after=after, since=since, until=until)
     assert [a["id_izin"] for a in first + second] == ["IP-5", "IP-4", "IP-3", "IP-2", "IP-1"]
     assert last is None and after is not None and set(after) == {"PK", "SK", "GSI1PK", "GSI1SK"}
+
+
+def test_the_workspace_door_routes_konsol_to_the_console(
+    monkeypatch: pytest.MonkeyPatch, handler: Callable[[str], Callable[..., dict[str, Any]]]
+) -> None:
+    store = MemoryStore()
+    monday = datetime(2026, 12, 21, 1, 0, tzinfo=UTC)
+    add(store, "IP-TERLAMBAT", monday, deadline=datetime(2026, 12, 23, 16, tzinfo=WIB).isoformat())
+    add(store, "IP-TEPAT", monday, deadline=datetime(2026, 12, 30, 16, tzinfo=WIB).isoformat())
+    auth = local_auth(store, ROSTER, NOW)
+    _, cookie = sessions.start_session(auth, KABID)
+    monkeypatch.setattr(wiring, "auth", lambda now: auth)
+    monkeypatch.setattr(wiring, "calendar", lambda: CAL)
+    door = handler("workspace")
+    http = {"method": "GET", "path": "/konsol", "sourceIp": "127.0.0.1", "userAgent": "pytest"}
+    answer = door(
+        {
+            "routeKey": "ANY /konsol",
+            "requestContext": {"http": http},
+            "queryStringParameters": {"sla": "terlambat"},
+            "headers": {},
+            "cookies": [cookie.split(";", 1)[0]],
+        }
+    )
+    assert answer["statusCode"] == 200
+    assert re.findall(r'<li class="row" data-id="([^"]+)"', answer["body"]) == ["IP-TERLAMBAT"]
