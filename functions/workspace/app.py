@@ -32,8 +32,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     elif route == "POST /keluar":
         page = signin.sign_out(request, auth)
     elif route == f"ANY {console.PATH}":
-        assess = console.assessor(auth.now, wiring.calendar(), settings())
-        page = console.console_page(request, auth, method=http.method, assess=assess)
+        config = settings()
+        page = console.console_page(
+            request,
+            auth,
+            method=http.method,
+            assess=console.assessor(auth.now, wiring.calendar(), config),
+            resume=console.resumer(auth.store, config.state_machine_arn, now=auth.now),
+            same_site=same_site(request.origin, config.public_base_url),
+        )
     else:  # /meja, /permohonan/{id_izin}, GET /keluar
         path = route.partition(" ")[2].split("/{", 1)[0]
         page = signin.behind_sign_in(request, auth, method=http.method, path=path)

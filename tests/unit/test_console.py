@@ -3,7 +3,9 @@ step, and the pages read from the GSI1 index with a cursor, on the in-memory sto
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -11,10 +13,13 @@ import pytest
 from izin import console, sessions, wiring
 from izin.calendar import WIB, HolidayCalendar
 from izin.memory_store import MemoryStore
+from izin.resume import resume_parked
 from izin.risk import Risk, assess
 from izin.roster import Officer, Roster, load_roster
 from izin.sop import Role
 from izin.tasks.context import Page, Request
+from izin.workflow import PARK_STATE
+from izin_local import samples
 from izin_local.testing import ROSTER as ROSTER_FILE
 from izin_local.testing import local_auth
 
@@ -218,3 +223,118 @@ def test_the_workspace_door_routes_konsol_to_the_console(
     )
     assert answer["statusCode"] == 200
     assert re.findall(r'<li class="row" data-id="([^"]+)"', answer["body"]) == ["IP-TERLAMBAT"]
+
+
+DEFINITION = (Path(__file__).parents[2] / "statemachine" / "izin_perluasan.asl.json").read_text()
+FAILED_AT = "05 Dokumen - Surat Pengantar Kepala Bidang"
+
+
+@dataclass
+class Machine:
+    """The state machine as resuming reads and starts it (izin.resume.History, Executions)."""
+
+    names: list[str]
+    started: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def executions(self, base: str) -> list[str]:
+        return [n for n in self.names if n == base or n.startswith(f"{base}-lanjut-")]
+
+    def entered(self, name: str) -> list[str]:
+        return ["Mulai", "01 Pemohon - Mengajukan Izin Perluasan", FAILED_AT, PARK_STATE]
+
+    def definition(self) -> str:
+        return DEFINITION
+
+    def start(self, name: str, state: dict[str, Any]) -> bool:
+        if name in self.names:
+            return False
+        self.names.append(name)
+        self.started[name] = state
+        return True
+
+
+def resume_form(page: Page, id_izin: str) -> dict[str, list[str]]:
+    form = re.search(
+        rf'name="id_izin" value="{id_izin}">\s*<input type="hidden" name="csrf" value="([^"]+)"',
+        page.html,
+    )
+    assert form is not None, page.html
+    return {"id_izin": [id_izin], "csrf": [form.group(1)]}
+
+
+def test_a_parked_application_is_shown_with_its_error_and_resumed_from_the_page() -> None:
+    store = MemoryStore()
+    add(
+        store,
+        "IP-PARKIR",
+        NOW - timedelta(days=3),
+        status="TERHENTI",
+        step_name=FAILED_AT,
+        data=samples.permohonan("IP-PARKIR"),
+        reason={"error": "DocumentError", "cause": "templat surat pengantar tidak terbaca"},
+        parked_at=(NOW - timedelta(hours=1)).isoformat(),
+    )
+    add(store, "IP-JALAN", NOW - timedelta(days=2))
+    machine = Machine(names=["IP-PARKIR"])
+    auth = local_auth(store, ROSTER, NOW)
+    signed, cookie = sessions.start_session(auth, KABID)
+    cookies = (cookie.split(";", 1)[0],)
+
+    def resume(id_izin: str, by: str) -> str:
+        return resume_parked(
+            id_izin, store=store, history=machine, executions=machine, by=by, now=NOW
+        )
+
+    def call(method: str, form: dict[str, list[str]], *, same_site: bool = True) -> Page:
+        request = Request("", form=form, cookies=cookies)
+        return console.console_page(
+            request, auth, method=method, assess=risk_at, resume=resume, same_site=same_site
+        )
+
+    page = call("GET", {})
+    incidents = re.findall(r'class="note incident" data-id="([^"]+)"', page.html)
+    assert incidents == ["IP-PARKIR"]
+    assert "DocumentError" in page.html and "templat surat pengantar tidak terbaca" in page.html
+    form = resume_form(page, "IP-PARKIR")
+    # A forged token, another application's token, or a cross-site POST changes nothing.
+    for bad, site in (
+        ({**form, "csrf": ["x"]}, True),
+        ({**form, "id_izin": ["IP-JALAN"]}, True),
+        (form, False),
+    ):
+        refused = call("POST", bad, same_site=site)
+        assert refused.status == 403 and "Formulir kedaluwarsa" in refused.html
+    assert machine.started == {} and store.application("IP-PARKIR")["status"] == "TERHENTI"  # type: ignore[index]
+
+    done = call("POST", form)
+    assert (done.status, done.headers["location"]) == (303, "/konsol?dilanjutkan=IP-PARKIR")
+    assert list(machine.started) == ["IP-PARKIR-lanjut-1"]
+    assert machine.started["IP-PARKIR-lanjut-1"]["lanjut_dari"] == FAILED_AT
+    application = store.application("IP-PARKIR") or {}
+    assert application["status"] == "PROSES" and "reason" not in application
+    [entry] = [e for e in store.audit("IP-PARKIR") if e["action"] == "application.resumed"]
+    assert KABID.nip in entry["actor"] and signed.via in entry["actor"]
+    assert entry["previous_reason"]["error"] == "DocumentError"
+    # Twice (a double click, or another officer meanwhile): refused, nothing started again.
+    again = call("POST", form)
+    assert again.status == 409 and "tidak dapat dilanjutkan" in again.html
+    assert list(machine.started) == ["IP-PARKIR-lanjut-1"]
+    after = call("GET", {})
+    assert "Tidak ada permohonan yang terhenti." in after.html
+
+
+def test_only_the_console_roles_may_resume() -> None:
+    store = MemoryStore()
+    auth = local_auth(store, ROSTER, NOW)
+    _, cookie = sessions.start_session(auth, KASI)
+    request = Request(
+        "", form={"id_izin": ["IP-1"], "csrf": ["x"]}, cookies=(cookie.split(";", 1)[0],)
+    )
+
+    def resume(id_izin: str, by: str) -> str:
+        raise AssertionError("a Kasi cannot resume")
+
+    page = console.console_page(
+        request, auth, method="POST", assess=risk_at, resume=resume, same_site=True
+    )
+    assert page.status == 403

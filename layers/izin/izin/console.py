@@ -16,7 +16,7 @@ import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +24,8 @@ from urllib.parse import urlencode
 from izin import risk, sessions, sop
 from izin.auth import Auth
 from izin.calendar import WIB, HolidayCalendar
+from izin.observability import logger
+from izin.resume import NotResumable, resume_parked
 from izin.risk import SLA_STATES, Risk
 from izin.roster import Roster
 from izin.settings import Settings
@@ -154,12 +156,10 @@ class Row:
 
 @dataclass
 class Listing:
-    """A page of the list, where the next one starts, and the counts per step."""
+    """A page of the list, and where the next one starts."""
 
     rows: list[Row]
     next_cursor: str = ""
-    counts: list[tuple[int, str, int]] = field(default_factory=list)  # step, name, open
-    counted_all: bool = True
 
 
 Assess = Callable[[Mapping[str, Any]], Risk]
@@ -177,7 +177,7 @@ def matches(application: Mapping[str, Any], risk: Risk, filters: Filters) -> boo
 
 
 def listing(store: Store, filters: Filters, cursor: str, *, assess: Assess) -> Listing:
-    """One page of the list from the cursor on, and the counts per step."""
+    """One page of the list from the cursor on."""
     after = decode_cursor(cursor)
     since, until = received_range(filters)
     rows: list[Row] = []
@@ -199,26 +199,48 @@ def listing(store: Store, filters: Filters, cursor: str, *, assess: Assess) -> L
                 continue
         break
     rows.sort(key=lambda r: (r.risk.deadline is None, r.risk.deadline or _LAST))
-    counts, complete = step_counts(store)
-    return Listing(rows, encode_cursor(next_key) if next_key else "", counts, complete)
+    return Listing(rows, encode_cursor(next_key) if next_key else "")
 
 
-def step_counts(store: Store) -> tuple[list[tuple[int, str, int]], bool]:
-    """The applications in process (PROSES or TERHENTI) at each SOP step, read from the
-    index; False when there were more than MAX_COUNTED to read."""
+@dataclass(frozen=True)
+class Overview:
+    """What the top of the console shows: the open applications per step, the parked ones."""
+
+    counts: list[tuple[int, str, int]]  # step, activity, applications in process there
+    parked: list[Item]  # TERHENTI applications, newest first
+    complete: bool  # False when there were more than MAX_COUNTED to read
+
+
+def overview(store: Store) -> Overview:
+    """The applications in process (PROSES or TERHENTI) at each SOP step, and the parked
+    ones, read from the index (Query pages, at most MAX_COUNTED applications)."""
     counter: Counter[int] = Counter()
+    parked: list[Item] = []
     after, read = None, 0
-    while read < MAX_COUNTED:
+    while True:
         items, after = store.applications_page(QUERY_PAGE, after=after)
         read += len(items)
         counter.update(int(i.get("current_step", 0)) for i in items if i.get("status") != "SELESAI")
-        if after is None:
-            return [(s.number, s.activity, counter[s.number]) for s in sop.STEPS], True
-    return [(s.number, s.activity, counter[s.number]) for s in sop.STEPS], False
+        parked += [i for i in items if i.get("status") == "TERHENTI"]
+        if after is None or read >= MAX_COUNTED:
+            break
+    counts = [(s.number, s.activity, counter[s.number]) for s in sop.STEPS]
+    return Overview(counts, parked, after is None)
 
 
-def console_page(request: Request, auth: Auth, *, method: str, assess: Assess) -> Page:
-    """GET /konsol: the list, for the console's roles only."""
+Resume = Callable[[str, str], str]  # (id_izin, by) -> the new execution's name
+
+
+def console_page(
+    request: Request,
+    auth: Auth,
+    *,
+    method: str,
+    assess: Assess,
+    resume: Resume | None = None,
+    same_site: bool = False,
+) -> Page:
+    """/konsol, for the console's roles only: GET the list; POST Resume a parked application."""
     signed = sessions.signed_in(request.cookies, auth)
     if signed is None:
         if method in ("GET", "HEAD"):
@@ -228,38 +250,103 @@ def console_page(request: Request, auth: Auth, *, method: str, assess: Assess) -
         return Page(401, render("pages/redirect.html.j2", location="/masuk"))
     if signed.officer.role not in ROLES:
         return Page(403, render("pages/konsol_forbidden.html.j2", signed=signed))
+    if method == "POST" and resume is not None:
+        return _resume(request, auth, signed, resume, same_site=same_site, assess=assess)
     if method not in ("GET", "HEAD"):
-        return Page(405, render("pages/not_found.html.j2"), headers={"allow": "GET"})
-    officers = list(auth.roster.officers)
+        return Page(405, render("pages/not_found.html.j2"), headers={"allow": "GET, POST"})
+    return _list_page(request, auth, signed, assess=assess)
+
+
+def _list_page(
+    request: Request,
+    auth: Auth,
+    signed: sessions.SignedIn,
+    *,
+    assess: Assess,
+    status: int = 200,
+    notice: str = "",
+    error: str = "",
+) -> Page:
+    context: dict[str, Any] = {
+        "signed": signed,
+        "officers": list(auth.roster.officers),
+        "overview": overview(auth.store),
+        "resume_token": lambda id_izin: sessions.form_token(auth, signed, f"lanjutkan:{id_izin}"),
+        "notice": notice or _resumed_notice(request.query.get("dilanjutkan", "")),
+        "action_error": error,
+        **_choices(),
+    }
     try:
         filters = read_filters(request.query, auth.roster)
-        found = listing(
-            store=auth.store, filters=filters, cursor=request.query.get("lanjut", ""), assess=assess
-        )
-    except BadFilter as error:
+        found = listing(auth.store, filters, request.query.get("lanjut", ""), assess=assess)
+    except BadFilter as bad:
         html = render(
             "pages/konsol.html.j2",
-            signed=signed,
             form=dict(request.query),
-            officers=officers,
             listing=None,
-            error=str(error),
-            **_choices(),
+            error=str(bad),
+            **context,
         )
         return Page(400, html)
+    next_link = ""
+    if found.next_cursor:
+        next_link = f"{PATH}?{urlencode({**filters.query(), 'lanjut': found.next_cursor})}"
     html = render(
         "pages/konsol.html.j2",
-        signed=signed,
         form=filters.query(),
-        officers=officers,
         listing=found,
-        next_link=f"{PATH}?{urlencode({**filters.query(), 'lanjut': found.next_cursor})}"
-        if found.next_cursor
-        else "",
+        next_link=next_link,
         error="",
-        **_choices(),
+        **context,
     )
-    return Page(200, html)
+    return Page(status, html)
+
+
+def _resumed_notice(id_izin: str) -> str:
+    if not id_izin or len(id_izin) > 80:
+        return ""
+    return f"Permohonan {id_izin} dilanjutkan dari langkah yang terhenti."
+
+
+def _resume(
+    request: Request,
+    auth: Auth,
+    signed: sessions.SignedIn,
+    resume: Resume,
+    *,
+    same_site: bool,
+    assess: Assess,
+) -> Page:
+    """POST /konsol (Resume): start a TERHENTI application again, as `izin resume` does."""
+    id_izin = (request.form.get("id_izin") or [""])[-1].strip()
+    sent = (request.form.get("csrf") or [""])[-1]
+    token_ok = bool(id_izin) and sessions.form_token_ok(auth, signed, f"lanjutkan:{id_izin}", sent)
+    if not same_site or not token_ok:
+        return _list_page(
+            Request(""),
+            auth,
+            signed,
+            assess=assess,
+            status=403,
+            error="Formulir kedaluwarsa; muat ulang halaman lalu coba lagi.",
+        )
+    by = f"{signed.officer.nama} (NIP {signed.officer.nip}, {signed.via})"
+    try:
+        name = resume(id_izin, by)
+    except NotResumable:
+        logger.warning("resume refused", extra={"id_izin": id_izin})
+        return _list_page(
+            Request(""),
+            auth,
+            signed,
+            assess=assess,
+            status=409,
+            error=f"Permohonan {id_izin} tidak dapat dilanjutkan: tidak berstatus TERHENTI "
+            "atau sudah dilanjutkan.",
+        )
+    logger.info("resumed from the console", extra={"id_izin": id_izin, "execution": name})
+    location = f"{PATH}?{urlencode({'dilanjutkan': id_izin})}"
+    return Page(303, render("pages/redirect.html.j2", location=location), {"location": location})
 
 
 def _choices() -> dict[str, Any]:
@@ -282,3 +369,20 @@ def assessor(now: datetime, calendar: HolidayCalendar, config: Settings) -> Asse
         warn_days=config.fiktif_warn_days,
         workday_seconds=config.workday_seconds,
     )
+
+
+def resumer(store: Store, state_machine_arn: str, *, now: datetime) -> Resume:
+    """Resume as `izin resume` does it, on the state machine of this stack."""
+    from izin.stepfunctions import StepFunctionsExecutions, StepFunctionsHistory
+
+    def resume(id_izin: str, by: str) -> str:
+        return resume_parked(
+            id_izin,
+            store=store,
+            history=StepFunctionsHistory(state_machine_arn),
+            executions=StepFunctionsExecutions(state_machine_arn),
+            by=by,
+            now=now,
+        )
+
+    return resume
