@@ -31,6 +31,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         page = signin.sign_in(request, auth, same_site=mine)
     elif route == "POST /keluar":
         page = signin.sign_out(request, auth)
+    elif route == f"GET {console.REPORT_PATH}":
+        got = console.report_page(request, auth, method=http.method, calendar=wiring.calendar())
+        if isinstance(got, console.Download):
+            logger.info("workspace report", extra={"file": got.filename})
+            return got.response(PAGE_HEADERS)
+        page = got
     elif route == f"ANY {console.PATH}":
         config = settings()
         page = console.console_page(

@@ -2,15 +2,23 @@
 Indonesian headers; the XLSX is read back with openpyxl and checked against figures
 counted here, independently, from the trail."""
 
+import base64
 import csv
 import io
 import statistics
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from izin import sessions, wiring
 from izin.calendar import WIB, HolidayCalendar
 from izin.memory_store import MemoryStore
 from izin.reports import SUMMARY_HEADERS, as_csv, as_xlsx, gather, percentile, report
+from izin.roster import load_roster
+from izin.sop import Role
+from izin_local.testing import ROSTER as ROSTER_FILE
+from izin_local.testing import local_auth
 from openpyxl import load_workbook
 
 CAL = HolidayCalendar.load()
@@ -115,3 +123,43 @@ def test_the_csv_has_the_same_figures_with_indonesian_headers() -> None:
 @pytest.mark.parametrize(("p", "expected"), [(50, 3), (90, 5), (100, 5), (10, 1)])
 def test_percentiles_are_nearest_rank(p: float, expected: float) -> None:
     assert percentile([5, 1, 3, 2, 4], p) == expected
+
+
+def test_the_console_serves_the_report_page_csv_and_xlsx(
+    monkeypatch: pytest.MonkeyPatch, handler: Callable[[str], Callable[..., dict[str, Any]]]
+) -> None:
+    store = seeded()
+    now = datetime(2027, 1, 4, 2, tzinfo=UTC)
+    roster = load_roster(ROSTER_FILE)
+    auth = local_auth(store, roster, now)
+    monkeypatch.setattr(wiring, "auth", lambda _: auth)
+    monkeypatch.setattr(wiring, "calendar", lambda: CAL)
+    door = handler("workspace")
+
+    def get(officer: Role, query: dict[str, str]) -> dict[str, Any]:
+        _, cookie = sessions.start_session(auth, roster.first(officer))
+        http = {"method": "GET", "path": "/konsol/laporan", "sourceIp": "127.0.0.1"}
+        return door(
+            {
+                "routeKey": "GET /konsol/laporan",
+                "requestContext": {"http": {**http, "userAgent": "pytest"}},
+                "queryStringParameters": query,
+                "headers": {},
+                "cookies": [cookie.split(";", 1)[0]],
+            }
+        )
+
+    assert get(Role.OPERATOR, {"bulan": "2026-12"})["statusCode"] == 403
+    page = get(Role.KEPALA_DINAS, {"bulan": "2026-12"})
+    assert page["statusCode"] == 200 and "<dt>Diterima</dt><dd>2</dd>" in page["body"]
+    bad = get(Role.KEPALA_DINAS, {"bulan": "Desember"})
+    assert bad["statusCode"] == 400 and "Bulan harus berbentuk TTTT-BB" in bad["body"]
+    xlsx = get(Role.KEPALA_BIDANG, {"bulan": "2026-12", "format": "xlsx"})
+    assert (
+        xlsx["isBase64Encoded"] and "laporan-2026-12.xlsx" in xlsx["headers"]["content-disposition"]
+    )
+    book = load_workbook(io.BytesIO(base64.b64decode(xlsx["body"])))
+    assert [c.value for c in book["Ringkasan"][2]] == ["2026-12", 2, 2, 1, 1, 1]
+    csv_file = get(Role.KEPALA_BIDANG, {"bulan": "2026-12", "format": "csv"})
+    text = base64.b64decode(csv_file["body"]).decode("utf-8-sig")
+    assert text.startswith("Bulan,Diterima,Selesai") and "2026-12,2,2,1,1,1" in text

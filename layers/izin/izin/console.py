@@ -14,6 +14,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from izin import risk, sessions, sop
+from izin import reports, risk, sessions, sop
 from izin.auth import Auth
-from izin.calendar import WIB, HolidayCalendar
+from izin.calendar import WIB, HolidayCalendar, to_wib
 from izin.observability import logger
 from izin.resume import NotResumable, resume_parked
 from izin.risk import SLA_STATES, Risk
@@ -241,6 +242,18 @@ def console_page(
     same_site: bool = False,
 ) -> Page:
     """/konsol, for the console's roles only: GET the list; POST Resume a parked application."""
+    signed = _gate(request, auth, method)
+    if isinstance(signed, Page):
+        return signed
+    if method == "POST" and resume is not None:
+        return _resume(request, auth, signed, resume, same_site=same_site, assess=assess)
+    if method not in ("GET", "HEAD"):
+        return Page(405, render("pages/not_found.html.j2"), headers={"allow": "GET, POST"})
+    return _list_page(request, auth, signed, assess=assess)
+
+
+def _gate(request: Request, auth: Auth, method: str) -> sessions.SignedIn | Page:
+    """The signed-in officer of a console role, or the page that turns the request away."""
     signed = sessions.signed_in(request.cookies, auth)
     if signed is None:
         if method in ("GET", "HEAD"):
@@ -250,11 +263,7 @@ def console_page(
         return Page(401, render("pages/redirect.html.j2", location="/masuk"))
     if signed.officer.role not in ROLES:
         return Page(403, render("pages/konsol_forbidden.html.j2", signed=signed))
-    if method == "POST" and resume is not None:
-        return _resume(request, auth, signed, resume, same_site=same_site, assess=assess)
-    if method not in ("GET", "HEAD"):
-        return Page(405, render("pages/not_found.html.j2"), headers={"allow": "GET, POST"})
-    return _list_page(request, auth, signed, assess=assess)
+    return signed
 
 
 def _list_page(
@@ -386,3 +395,66 @@ def resumer(store: Store, state_machine_arn: str, *, now: datetime) -> Resume:
         )
 
     return resume
+
+
+REPORT_PATH = f"{PATH}/laporan"
+
+
+@dataclass(frozen=True)
+class Download:
+    """A report file the browser saves."""
+
+    filename: str
+    content_type: str
+    body: bytes
+
+    def response(self, headers: Mapping[str, str]) -> dict[str, Any]:
+        """The HTTP API answer: the page's headers, this file's type, base64 body."""
+        return {
+            "statusCode": 200,
+            "headers": {
+                **headers,
+                "content-type": self.content_type,
+                "content-disposition": f'attachment; filename="{self.filename}"',
+            },
+            "body": base64.b64encode(self.body).decode(),
+            "isBase64Encoded": True,
+        }
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def report_page(
+    request: Request, auth: Auth, *, method: str, calendar: HolidayCalendar
+) -> Page | Download:
+    """GET /konsol/laporan?bulan=TTTT-BB[&format=csv|xlsx]: the month's report."""
+    signed = _gate(request, auth, method)
+    if isinstance(signed, Page):
+        return signed
+    bulan = request.query.get("bulan", "").strip() or to_wib(auth.now).strftime("%Y-%m")
+    kind = request.query.get("format", "").strip()
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", bulan) or kind not in ("", "csv", "xlsx"):
+        html = render(
+            "pages/konsol_laporan.html.j2",
+            signed=signed,
+            bulan=bulan,
+            figures=None,
+            error="Bulan harus berbentuk TTTT-BB (mis. 2026-12); format csv atau xlsx.",
+        )
+        return Page(400, html)
+    figures = reports.report(bulan, reports.gather(auth.store), calendar=calendar)
+    if kind == "csv":
+        body = reports.as_csv(figures).encode("utf-8-sig")  # Excel reads the BOM as UTF-8
+        return Download(f"laporan-{bulan}.csv", "text/csv; charset=utf-8", body)
+    if kind == "xlsx":
+        return Download(f"laporan-{bulan}.xlsx", XLSX, reports.as_xlsx(figures))
+    html = render(
+        "pages/konsol_laporan.html.j2",
+        signed=signed,
+        bulan=bulan,
+        figures=figures,
+        summary_headers=reports.SUMMARY_HEADERS,
+        error="",
+    )
+    return Page(200, html)
