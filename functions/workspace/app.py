@@ -5,7 +5,7 @@ Input: an HTTP API (payload 2.0) event. Output: an HTML page, a redirect, cookie
 
 from typing import Any
 
-from izin import enrollment, signin, wiring, workspace
+from izin import console, enrollment, signin, wiring, workspace
 from izin.models import HttpRequest
 from izin.observability import logger
 from izin.pages import PAGE_HEADERS, same_site
@@ -37,7 +37,23 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         id_izin = http.path_parameters.get("id_izin", "")
         presign = wiring.presigned_url
         page = workspace.application_page(request, auth, id_izin, presign, method=http.method)
-    else:  # /konsol, GET /keluar
+    elif route == f"GET {console.REPORT_PATH}":
+        got = console.report_page(request, auth, method=http.method, calendar=wiring.calendar())
+        if isinstance(got, console.Download):
+            logger.info("workspace report", extra={"file": got.filename})
+            return got.response(PAGE_HEADERS)
+        page = got
+    elif route == f"ANY {console.PATH}":
+        config = settings()
+        page = console.console_page(
+            request,
+            auth,
+            method=http.method,
+            assess=console.assessor(auth.now, wiring.calendar(), config),
+            resume=console.resumer(auth.store, config.state_machine_arn, now=auth.now),
+            same_site=same_site(request.origin, config.public_base_url),
+        )
+    else:  # GET /keluar
         path = route.partition(" ")[2].split("/{", 1)[0]
         page = signin.behind_sign_in(request, auth, method=http.method, path=path)
     logger.info("workspace page", extra={"method": http.method, "status": page.status})

@@ -60,6 +60,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_laporan(args: argparse.Namespace) -> int:
+    from izin_local.status import find_table, use_endpoint
+
+    use_endpoint(args.endpoint_url)
+    from izin.calendar import HolidayCalendar
+    from izin.reports import SUMMARY_HEADERS, as_csv, gather, report
+    from izin.store import DynamoStore
+
+    store = DynamoStore(find_table(args.table))
+    figures = report(args.bulan, gather(store), calendar=HolidayCalendar.load())
+    if args.csv:
+        sys.stdout.write(as_csv(figures))
+        return 0
+    for title, value in zip(SUMMARY_HEADERS, figures.summary_row(), strict=True):
+        print(f"{title:<22} {value}")
+    print()
+    print(f"{'Langkah':<8} {'Diputuskan':>10} {'Median':>8} {'P90':>8} {'Dikembalikan':>12}")
+    for row in figures.step_rows():
+        print(f"{row[1]:<8} {row[3]:>10} {row[4]!s:>8} {row[5]!s:>8} {row[6]:>12}")
+    return 0
+
+
 def cmd_calendar(args: argparse.Namespace) -> int:
     from izin.calendar import DinasEntry, HolidayCalendar
     from pydantic import TypeAdapter, ValidationError
@@ -273,6 +295,14 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
     return whole
 
 
+def _month(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month TTTT-BB (e.g. 2026-12)")
+    return text
+
+
 def _positive(text: str) -> float:
     try:
         number = float(text)
@@ -370,6 +400,14 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     _aws_arguments(status)
     status.set_defaults(run=cmd_status)
+
+    laporan = sub.add_parser(
+        "laporan", help="a month's figures: received, completed, per step times and send-backs"
+    )
+    laporan.add_argument("--bulan", type=_month, required=True, help="TTTT-BB, e.g. 2026-12")
+    laporan.add_argument("--csv", action="store_true", help="CSV with Indonesian headers")
+    _aws_arguments(laporan)
+    laporan.set_defaults(run=cmd_laporan)
 
     calendar = sub.add_parser(
         "calendar", help="a year's days off as the SLA counts them (CONTRACT §4)"

@@ -7,12 +7,11 @@ input the router ("Mulai") needs, and records the resumption in the audit trail.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from izin.models import execution_name
-from izin.resume import NotResumable, resumable_states, resume_input, resume_point
+from izin.resume import resume_parked
+from izin.stepfunctions import StepFunctionsExecutions, StepFunctionsHistory
 from izin.store import DynamoStore
 
 
@@ -26,56 +25,15 @@ class StateMachineNotFound(LookupError):
 
 def resume(id_izin: str, *, table: str, state_machine_arn: str, by: str) -> str:
     """Start the application again; returns the new execution's ARN."""
-    import boto3
-
-    sfn = boto3.client("stepfunctions")
-    store = DynamoStore(table)
-    application = store.application(id_izin)
-    if application is None or application.get("status") != "TERHENTI":
-        raise NotResumable(f"{id_izin} is not TERHENTI")
-    base = execution_name(id_izin)
-    executions = [
-        e
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn)
-        for e in page["executions"]
-        if e["name"] == base or e["name"].startswith(f"{base}-lanjut-")
-    ]
-    last = max(executions, key=lambda e: e["startDate"])
-    entered = [
-        e["stateEnteredEventDetails"]["name"]
-        for page in sfn.get_paginator("get_execution_history").paginate(
-            executionArn=last["executionArn"]
-        )
-        for e in page["events"]
-        if "stateEnteredEventDetails" in e
-    ]
-    definition = sfn.describe_state_machine(stateMachineArn=state_machine_arn)["definition"]
-    start_at = resume_point(entered, resumable_states(definition))
-    name = f"{base}-lanjut-{len(executions)}"[:80]
-    started = sfn.start_execution(
-        stateMachineArn=state_machine_arn,
-        name=name,
-        input=json.dumps(resume_input(store, application, start_at)),
-    )
-    now = datetime.now(UTC)
-    store.update_application(
+    name = resume_parked(
         id_izin,
-        {"status": "PROSES", "execution": name, "updated_at": now.isoformat()},
-        remove=("reason",),
+        store=DynamoStore(table),
+        history=StepFunctionsHistory(state_machine_arn),
+        executions=StepFunctionsExecutions(state_machine_arn),
+        by=by,
+        now=datetime.now(UTC),
     )
-    store.append_audit(
-        id_izin,
-        {
-            "action": "application.resumed",
-            "actor": by,
-            "execution": name,
-            "previous_reason": application.get("reason", {}),
-            "note": f"dilanjutkan dari {start_at}",
-        },
-        now=now,
-    )
-    arn: str = started["executionArn"]
-    return arn
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
 
 
 def state_machine_arn(endpoint_url: str | None) -> str:

@@ -119,6 +119,29 @@ class MemoryStore(Records):
         indexed.sort(key=lambda i: str(i["GSI1SK"]), reverse=True)
         return [copy.deepcopy(i) for i in indexed[:limit]]
 
+    def listed_page(
+        self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str
+    ) -> tuple[list[Item], Item | None]:
+        """A page of one GSI1 partition, newest first, as DynamoDB's Query pages it."""
+        indexed = [
+            i
+            for i in list(self.items.values())
+            if i.get("GSI1PK") == index_pk
+            and "GSI1SK" in i
+            and (not since or str(i["GSI1SK"]) >= since)
+            and (not until or str(i["GSI1SK"]) <= until)
+        ]
+        indexed.sort(key=lambda i: (str(i["GSI1SK"]), i["PK"], i["SK"]), reverse=True)
+        if after:
+            keys = [(i["PK"], i["SK"]) for i in indexed]
+            start = keys.index((after["PK"], after["SK"])) + 1
+            indexed = indexed[start:]
+        page = indexed[:limit]
+        last = None
+        if len(indexed) > limit:
+            last = {k: page[-1][k] for k in ("PK", "SK", "GSI1PK", "GSI1SK")}
+        return [copy.deepcopy(i) for i in page], last
+
     # -- what tests read -------------------------------------------------------------------
 
     @property

@@ -112,3 +112,57 @@ def continue_as_new(
         now=now,
     )
     return name
+
+
+class History(Protocol):
+    """What resuming reads of the state machine (izin.stepfunctions.StepFunctionsHistory)."""
+
+    def executions(self, base: str) -> list[str]:
+        """The names of the application's executions (`base`, `base-lanjut-n`), oldest first."""
+
+    def entered(self, name: str) -> list[str]:
+        """The states an execution entered, in order."""
+
+    def definition(self) -> str:
+        """The state machine's ASL definition."""
+
+
+def resume_parked(
+    id_izin: str,
+    *,
+    store: Store,
+    history: History,
+    executions: Executions,
+    by: str,
+    now: datetime,
+) -> str:
+    """Start a TERHENTI application again at the state that failed (`izin resume`, the
+    console's Resume button); returns the new execution's name, the resumption audited."""
+    application = store.application(id_izin)
+    if application is None or application.get("status") != "TERHENTI":
+        raise NotResumable(f"{id_izin} is not TERHENTI")
+    base = execution_name(id_izin)
+    names = history.executions(base)
+    if not names:
+        raise NotResumable(f"{id_izin} has no execution")
+    start_at = resume_point(history.entered(names[-1]), resumable_states(history.definition()))
+    name = f"{base}-lanjut-{len(names)}"[:80]
+    if not executions.start(name, resume_input(store, application, start_at)):
+        raise NotResumable(f"{id_izin} was resumed already ({name})")
+    store.update_application(
+        id_izin,
+        {"status": "PROSES", "execution": name, "updated_at": now.isoformat()},
+        remove=("reason",),
+    )
+    store.append_audit(
+        id_izin,
+        {
+            "action": "application.resumed",
+            "actor": by,
+            "execution": name,
+            "previous_reason": application.get("reason", {}),
+            "note": f"dilanjutkan dari {start_at}",
+        },
+        now=now,
+    )
+    return name

@@ -59,6 +59,11 @@ class Settings(BaseModel):
     workday_seconds: float | None = Field(None, alias="IZIN_WORKDAY_SECONDS")
     default_sla_days: int = Field(2, alias="IZIN_DEFAULT_SLA_DAYS", ge=1)
     sla_days: dict[int, int] = Field(default_factory=dict, alias="IZIN_SLA_DAYS")
+    # The service level the Dinas holds itself to for a whole application, in hari kerja
+    # (OSS approves by default, fiktif positif, when it is passed), and how many hari kerja
+    # before it the console flags the application (izin.risk).
+    service_level_days: int = Field(20, alias="IZIN_SERVICE_LEVEL_DAYS", ge=1)
+    fiktif_warn_days: int = Field(3, alias="IZIN_FIKTIF_WARN_DAYS", ge=0)
     max_reminders: int = Field(3, alias="IZIN_MAX_REMINDERS", ge=0)
     webhook_max_skew_seconds: int = Field(300, alias="IZIN_WEBHOOK_MAX_SKEW")
     # From an execution's start, how long it may wait on OSS or SIINAS before the

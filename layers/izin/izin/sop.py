@@ -25,6 +25,9 @@ class Role(StrEnum):
     KEPALA_BIDANG = "kepala_bidang"
     TIM_TEKNIS = "tim_teknis"
     KEPALA_DINAS = "kepala_dinas"
+    # No SOP step's actor: who runs the console (/konsol) with the Kepala Bidang and
+    # the Kepala Dinas. A roster may name one (a local roster may not).
+    ADMIN = "admin"
 
 
 ROLE_TITLES: dict[Role, str] = {
@@ -36,6 +39,7 @@ ROLE_TITLES: dict[Role, str] = {
     Role.KEPALA_BIDANG: "Kepala Bidang",
     Role.TIM_TEKNIS: "Tim Teknis",
     Role.KEPALA_DINAS: "Kepala Dinas",
+    Role.ADMIN: "Admin",
 }
 
 # Who is copied when an officer lets a step's SLA pass.

@@ -54,3 +54,49 @@ class StepFunctionsExecutions:
         except sfn.exceptions.ExecutionAlreadyExists:
             return False
         return True
+
+
+class StepFunctionsHistory:
+    """What resuming a parked application reads of the state machine (izin.resume.History)."""
+
+    def __init__(self, state_machine_arn: str) -> None:
+        self.arn = state_machine_arn
+
+    def executions(self, base: str) -> list[str]:
+        """ListExecutions: the application's executions' names, oldest first."""
+        sfn = client("stepfunctions")
+        found: list[dict[str, Any]] = []
+        token: dict[str, str] = {}
+        while True:
+            page = sfn.list_executions(stateMachineArn=self.arn, **token)
+            found += [
+                e
+                for e in page["executions"]
+                if e["name"] == base or e["name"].startswith(f"{base}-lanjut-")
+            ]
+            if not page.get("nextToken"):
+                break
+            token = {"nextToken": page["nextToken"]}
+        return [str(e["name"]) for e in sorted(found, key=lambda e: e["startDate"])]
+
+    def entered(self, name: str) -> list[str]:
+        """GetExecutionHistory: the states the execution entered, in order."""
+        sfn = client("stepfunctions")
+        execution_arn = self.arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
+        names: list[str] = []
+        token: dict[str, str] = {}
+        while True:
+            page = sfn.get_execution_history(executionArn=execution_arn, **token)
+            names += [
+                str(e["stateEnteredEventDetails"]["name"])
+                for e in page["events"]
+                if "stateEnteredEventDetails" in e
+            ]
+            if not page.get("nextToken"):
+                return names
+            token = {"nextToken": page["nextToken"]}
+
+    def definition(self) -> str:
+        """DescribeStateMachine: the ASL definition."""
+        machine = client("stepfunctions").describe_state_machine(stateMachineArn=self.arn)
+        return str(machine["definition"])

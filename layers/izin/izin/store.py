@@ -136,6 +136,9 @@ class Store(Protocol):
         remove: tuple[str, ...] = (),
     ) -> Item: ...
     def applications(self, limit: int = 200) -> list[Item]: ...
+    def applications_page(
+        self, limit: int, *, after: Item | None = None, since: str = "", until: str = ""
+    ) -> tuple[list[Item], Item | None]: ...
     def mark_started(self, id_izin: str, fields: Item) -> bool: ...
     # audit trail
     def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None: ...
@@ -260,6 +263,14 @@ class Records:
         """The items of one GSI1 partition, newest (highest GSI1SK) first."""
         raise NotImplementedError
 
+    def listed_page(
+        self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str
+    ) -> tuple[list[Item], Item | None]:
+        """Up to `limit` items of one GSI1 partition, newest first, with GSI1SK within
+        [since, until] (either may be empty), from after the key `after`; and the key to
+        go on from (None when nothing is left)."""
+        raise NotImplementedError
+
     # -- applications ----------------------------------------------------------------------
 
     def create_application(self, id_izin: str, fields: Item) -> bool:
@@ -292,6 +303,13 @@ class Records:
     def applications(self, limit: int = 200) -> list[Item]:
         """The applications, newest first."""
         return self.listed("APPLICATION", limit)
+
+    def applications_page(
+        self, limit: int, *, after: Item | None = None, since: str = "", until: str = ""
+    ) -> tuple[list[Item], Item | None]:
+        """A page of applications newest first, received (created_at) within [since,
+        until], from after the key `after`; and the key the next page starts after."""
+        return self.listed_page("APPLICATION", limit, after=after, since=since, until=until)
 
     def mark_started(self, id_izin: str, fields: Item) -> bool:
         """Note once that the application's execution started; False if it was noted."""
@@ -663,3 +681,33 @@ class DynamoStore(Records):
             Limit=limit,
         )
         return [_from_item(i) for i in answer.get("Items", [])]
+
+    def listed_page(
+        self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str
+    ) -> tuple[list[Item], Item | None]:
+        """One Query page of a GSI1 partition, newest first, and its LastEvaluatedKey."""
+        condition, values = _gsi1_range(index_pk, since, until)
+        kwargs: dict[str, Any] = {"ExclusiveStartKey": _to_item(after)} if after else {}
+        answer = self._db.query(
+            TableName=self.table,
+            IndexName="GSI1",
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_to_item(values),
+            ScanIndexForward=False,
+            Limit=limit,
+            **kwargs,
+        )
+        last = answer.get("LastEvaluatedKey")
+        return [_from_item(i) for i in answer.get("Items", [])], _from_item(last) if last else None
+
+
+def _gsi1_range(index_pk: str, since: str, until: str) -> tuple[str, Item]:
+    values: Item = {":pk": index_pk}
+    if since and until:
+        values |= {":since": since, ":until": until}
+        return "GSI1PK = :pk AND GSI1SK BETWEEN :since AND :until", values
+    if since:
+        return "GSI1PK = :pk AND GSI1SK >= :since", values | {":since": since}
+    if until:
+        return "GSI1PK = :pk AND GSI1SK <= :until", values | {":until": until}
+    return "GSI1PK = :pk", values

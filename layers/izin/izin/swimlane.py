@@ -26,7 +26,8 @@ ROW = 54
 BOX_H = 42
 ARCS = 200  # room on the right for the ways back
 FONT = "font-family='DejaVu Sans, Arial, sans-serif'"
-ACTORS: tuple[Role, ...] = tuple(ROLE_TITLES)
+# The lanes: the roles that act in a step, in the table's order of roles (no admin).
+ACTORS: tuple[Role, ...] = tuple(r for r in ROLE_TITLES if any(s.actor == r for s in sop.STEPS))
 
 
 @dataclass(frozen=True)

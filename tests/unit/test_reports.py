@@ -1,0 +1,165 @@
+"""The monthly report (izin.reports): from the audit trails, as CSV and XLSX with
+Indonesian headers; the XLSX is read back with openpyxl and checked against figures
+counted here, independently, from the trail."""
+
+import base64
+import csv
+import io
+import statistics
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from izin import sessions, wiring
+from izin.calendar import WIB, HolidayCalendar
+from izin.memory_store import MemoryStore
+from izin.reports import SUMMARY_HEADERS, as_csv, as_xlsx, gather, percentile, report
+from izin.roster import load_roster
+from izin.sop import Role
+from izin_local.testing import ROSTER as ROSTER_FILE
+from izin_local.testing import local_auth
+from openpyxl import load_workbook
+
+CAL = HolidayCalendar.load()
+
+
+def at(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=WIB)
+
+
+def application(store: MemoryStore, id_izin: str, received: datetime, outcome: str = "") -> None:
+    fields = {"id_izin": id_izin, "status": "PROSES", "created_at": received.isoformat()}
+    store.create_application(id_izin, fields | ({"outcome": outcome} if outcome else {}))
+    store.append_audit(id_izin, {"action": "application.received", "step": 1}, now=received)
+
+
+def task(
+    store: MemoryStore, id_izin: str, step: int, issued: datetime, decided: datetime, decision: str
+) -> None:
+    store.append_audit(
+        id_izin, {"action": "task.issued", "kind": "langkah", "step": step}, now=issued
+    )
+    entry = {"action": "task.decided", "kind": "langkah", "step": step, "decision": decision}
+    store.append_audit(id_izin, entry, now=decided)
+
+
+def seeded() -> MemoryStore:
+    store = MemoryStore()
+    application(store, "IP-A1", at(12, 1, 8), "BERLAKU_EFEKTIF")
+    task(store, "IP-A1", 5, at(12, 1, 9), at(12, 2, 9), "done")  # 1 hari kerja
+    task(store, "IP-A1", 9, at(12, 3, 9), at(12, 3, 13, 15), "no")  # half a day, sent back
+    task(store, "IP-A1", 9, at(12, 4, 9), at(12, 7, 9), "yes")  # Fri 09.00 to Mon 09.00: 1
+    store.append_audit("IP-A1", {"action": "step.recorded", "step": 20}, now=at(12, 10, 10))
+    application(store, "IP-A2", at(11, 28, 8))  # received in November
+    task(store, "IP-A2", 5, at(11, 30, 9), at(12, 1, 9), "done")  # decided in December: 1
+    store.append_audit("IP-A2", {"action": "application.parked", "step": 6}, now=at(12, 2, 9))
+    application(store, "IP-A3", at(12, 21, 8), "BELUM_EFEKTIF")
+    task(store, "IP-A3", 5, at(12, 23, 9), at(12, 28, 9), "done")  # over Christmas: 1
+    store.append_audit("IP-A3", {"action": "step.recorded", "step": 20}, now=at(12, 29, 10))
+    application(store, "IP-A4", at(1, 4, 8, year=2027))  # January: not December's
+    task(store, "IP-A4", 5, at(1, 4, 9, year=2027), at(1, 5, 9, year=2027), "done")
+    return store
+
+
+def test_the_xlsx_holds_the_month_s_numbers_counted_from_the_trail() -> None:
+    store = seeded()
+    december = [e for e in store.trail if e["at"].startswith("2026-12")]
+    received = sum(e["action"] == "application.received" for e in december)
+    parked = sum(e["action"] == "application.parked" for e in december)
+    completed_ids = [
+        e["id_izin"] for e in december if e["action"] == "step.recorded" and e["step"] == 20
+    ]
+    outcomes = [(store.application(i) or {})["outcome"] for i in completed_ids]
+    sent_back_9 = sum(
+        e["action"] == "task.decided" and e["step"] == 9 and e["decision"] == "no" for e in december
+    )
+    decided = {
+        s: sum(e["action"] == "task.decided" and e["step"] == s for e in december) for s in (5, 9)
+    }
+    # The steps' times worked out by hand above (office 07.30-16.00, 8.5 hours a day).
+    step9 = [0.5, 1.0]
+
+    book = load_workbook(io.BytesIO(as_xlsx(report("2026-12", gather(store), calendar=CAL))))
+    summary = [[c.value for c in row] for row in book["Ringkasan"].iter_rows()]
+    assert summary[0] == list(SUMMARY_HEADERS)
+    assert summary[0][1:3] == ["Diterima", "Selesai"] and summary[0][-1] == "Terhenti"
+    assert summary[1] == [
+        "2026-12",
+        received,
+        len(completed_ids),
+        outcomes.count("BERLAKU_EFEKTIF"),
+        outcomes.count("BELUM_EFEKTIF"),
+        parked,
+    ]
+    assert (received, len(completed_ids), parked) == (2, 2, 1)
+    steps = {row[1]: row for row in book["Per langkah"].iter_rows(min_row=2, values_only=True)}
+    assert (
+        book["Per langkah"]["A1"].value == "Bulan"
+        and book["Per langkah"]["E1"].value == "Median hari kerja"
+    )
+    assert len(steps) == 20
+    assert steps[5][3:] == (decided[5], 1.0, 1.0, 0)
+    assert steps[9][3:] == (decided[9], statistics.median(step9), max(step9), sent_back_9)
+    assert steps[14][3:] == (0, None, None, 0)  # an empty cell, not a zero: nothing measured
+
+
+def test_the_csv_has_the_same_figures_with_indonesian_headers() -> None:
+    text = as_csv(report("2026-12", gather(seeded()), calendar=CAL))
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["Bulan", "Diterima", "Selesai"] and rows[1] == [
+        "2026-12",
+        "2",
+        "2",
+        "1",
+        "1",
+        "1",
+    ]
+    assert rows[3][:4] == ["Bulan", "Langkah", "Kegiatan", "Tugas diputuskan"]
+    step9 = next(r for r in rows[4:] if r[1] == "9")
+    assert step9[3:] == ["2", "0.75", "1.0", "1"]
+
+
+@pytest.mark.parametrize(("p", "expected"), [(50, 3), (90, 5), (100, 5), (10, 1)])
+def test_percentiles_are_nearest_rank(p: float, expected: float) -> None:
+    assert percentile([5, 1, 3, 2, 4], p) == expected
+
+
+def test_the_console_serves_the_report_page_csv_and_xlsx(
+    monkeypatch: pytest.MonkeyPatch, handler: Callable[[str], Callable[..., dict[str, Any]]]
+) -> None:
+    store = seeded()
+    now = datetime(2027, 1, 4, 2, tzinfo=UTC)
+    roster = load_roster(ROSTER_FILE)
+    auth = local_auth(store, roster, now)
+    monkeypatch.setattr(wiring, "auth", lambda _: auth)
+    monkeypatch.setattr(wiring, "calendar", lambda: CAL)
+    door = handler("workspace")
+
+    def get(officer: Role, query: dict[str, str]) -> dict[str, Any]:
+        _, cookie = sessions.start_session(auth, roster.first(officer))
+        http = {"method": "GET", "path": "/konsol/laporan", "sourceIp": "127.0.0.1"}
+        return door(
+            {
+                "routeKey": "GET /konsol/laporan",
+                "requestContext": {"http": {**http, "userAgent": "pytest"}},
+                "queryStringParameters": query,
+                "headers": {},
+                "cookies": [cookie.split(";", 1)[0]],
+            }
+        )
+
+    assert get(Role.OPERATOR, {"bulan": "2026-12"})["statusCode"] == 403
+    page = get(Role.KEPALA_DINAS, {"bulan": "2026-12"})
+    assert page["statusCode"] == 200 and "<dt>Diterima</dt><dd>2</dd>" in page["body"]
+    bad = get(Role.KEPALA_DINAS, {"bulan": "Desember"})
+    assert bad["statusCode"] == 400 and "Bulan harus berbentuk TTTT-BB" in bad["body"]
+    xlsx = get(Role.KEPALA_BIDANG, {"bulan": "2026-12", "format": "xlsx"})
+    assert (
+        xlsx["isBase64Encoded"] and "laporan-2026-12.xlsx" in xlsx["headers"]["content-disposition"]
+    )
+    book = load_workbook(io.BytesIO(base64.b64decode(xlsx["body"])))
+    assert [c.value for c in book["Ringkasan"][2]] == ["2026-12", 2, 2, 1, 1, 1]
+    csv_file = get(Role.KEPALA_BIDANG, {"bulan": "2026-12", "format": "csv"})
+    text = base64.b64decode(csv_file["body"]).decode("utf-8-sig")
+    assert text.startswith("Bulan,Diterima,Selesai") and "2026-12,2,2,1,1,1" in text
