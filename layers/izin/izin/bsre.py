@@ -139,7 +139,7 @@ class BsreClient:
                     extra={"status": answer.status},
                 )
             return signed
-        error = _error(answer)
+        error = _json(answer.body)
         if error.get("status_code") == WRONG_PASSPHRASE or _mentions_secret(error):
             raise WrongPassphrase(str(error.get("error") or "passphrase salah"))
         if 400 <= answer.status < 500:
@@ -193,10 +193,6 @@ def _signed_pdf(answer: Response) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return pdf if pdf.startswith(b"%PDF-") and b"/ByteRange" in pdf else None
-
-
-def _error(answer: Response) -> dict[str, Any]:
-    return _json(answer.body)
 
 
 def _mentions_secret(error: dict[str, Any]) -> bool:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from izin import sop
 from izin.calendar import HolidayCalendar, working_deadline
 from izin.integrations import CallFailed, Http
 from izin.observability import logger
@@ -29,8 +30,14 @@ ANSWER_KEYS = ("responcheckLicenseStatus", "responcheckStatusLicense", "response
 # OSS's final statuses (PIA Lampiran 10) and what `izin.status` calls them.
 FINAL = {"50": "efektif", "90": "belum_efektif"}
 RECORDED_BY = "rekonsiliasi OSS (checkLicenseStatus)"
-WAITING_STEP = 19
 WAIT_KEY = "oss:izin.status"
+# The step that waits for OSS's outcome, as the SOP table says.
+WAITING_STEP = next(
+    s.number
+    for s in sop.STEPS
+    for f in s.flow
+    if isinstance(f, sop.AwaitEvent) and f.event == WAIT_KEY
+)
 
 
 @dataclass(frozen=True)

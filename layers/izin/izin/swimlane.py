@@ -126,14 +126,12 @@ def svg(progress: Progress | None = None, *, title: str = "SOP Izin Perluasan") 
     parts += _lanes(height)
     parts += _flow_lines()
     returned = set(progress.returned) if progress else set()
-    parts += [_arc(n, way, taken=(way.start, way.end) in returned) for n, way in _numbered()]
+    parts += [
+        _arc(n, way, taken=(way.start, way.end) in returned) for n, way in enumerate(ways_back())
+    ]
     parts += [_step(s, progress) for s in sop.STEPS]
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
-
-
-def _numbered() -> list[tuple[int, Way]]:
-    return list(enumerate(ways_back()))
 
 
 def _lanes(height: int) -> list[str]:
