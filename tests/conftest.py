@@ -1,10 +1,15 @@
 """Shared test setup: no test may reach real AWS, whatever the machine's configuration."""
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
+from pathlib import Path
 
 import moto  # noqa: F401 (imported before any boto3 session, so mock_aws catches them all)
 import pytest
 from hypothesis import HealthCheck, settings
+from izin_local.runtime import LocalRuntime
+from izin_local.testing import ROSTER, SharedSystem, System, endpoints_of, start_system
 
 # Property-based tests: CI runs a fixed, derandomized profile (the same cases every run, so
 # a red build is a real regression, never a newly drawn seed); `IZIN_HYPOTHESIS=long` draws
@@ -40,3 +45,64 @@ def _no_real_aws() -> None:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
     os.environ.update(_SAFE_AWS_ENVIRONMENT)
+
+
+# A runtime of the real template takes ~13 s to start and ~2 s to stop, and one process
+# holds one at a time (it sets the process's AWS endpoint). Consecutive test modules on an
+# xdist worker that ask for the same configuration share one: each keeps to its own
+# application ids, so what one module leaves running never meets another's assertions.
+StartRuntime = Callable[[Path], AbstractContextManager[LocalRuntime]]
+
+
+class SharedRuntime:
+    """The one runtime this worker holds for `shared_system`, by configuration name."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._stack = ExitStack()
+        self._name = ""
+        self._system: System | None = None
+
+    def get(self, name: str, start: StartRuntime, roster: Path = ROSTER) -> System:
+        if self._system is None or name != self._name:
+            self.close()
+            runtime = self._stack.enter_context(start(self._tmp.mktemp(name)))
+            self._name, self._system = name, System(runtime, endpoints_of(runtime, roster))
+        return self._system
+
+    def close(self) -> None:
+        self._stack.close()
+        self._system = None
+
+
+_SHARED = pytest.StashKey[SharedRuntime]()
+
+
+@pytest.fixture(scope="session")
+def shared_system(request: pytest.FixtureRequest) -> Iterator[SharedSystem]:
+    """`shared_system(name, start, roster=ROSTER)`: the System `start(state_dir)` started
+    under `name`, the same one (its sessions and spent codes too) for the modules after it
+    that ask for `name`, until a module needs another runtime."""
+    shared = SharedRuntime(request.getfixturevalue("tmp_path_factory"))
+    request.session.stash[_SHARED] = shared
+    try:
+        yield shared.get
+    finally:
+        shared.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the shared runtime before a test that starts a runtime of its own (or none)."""
+    shared = item.session.stash.get(_SHARED, None)
+    if shared is not None and (
+        nextitem is None or "shared_system" not in getattr(nextitem, "fixturenames", ())
+    ):
+        shared.close()
+
+
+@pytest.fixture(scope="module")
+def system(shared_system: SharedSystem) -> System:
+    """The whole system, with SLAs long enough that no test's officer is ever late (a hari
+    kerja of 120 s): the one most modules share. A folder's conftest overrides it."""
+    return shared_system("standard", lambda state: start_system(state, workday_seconds=120))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -159,6 +159,11 @@ class System:
         """The execution's output."""
         output: dict[str, Any] = json.loads(self.execution(id_izin).get("output") or "{}")
         return output
+
+
+# `shared_system(name, start, roster=ROSTER)` (the tests' session fixture): the System that
+# `start(state_dir)` started under `name` on this test worker, shared by the modules asking.
+SharedSystem = Callable[..., System]
 
 
 def start_system(

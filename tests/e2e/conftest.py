@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: the local runtime of the real template, and Debian's chromium.
+"""Fixtures of the browser tests: Debian's chromium (the system is tests/conftest.py's).
 
 Playwright (the Python package) drives /usr/bin/chromium; no browser is ever downloaded
 (`playwright install` fails on these machines). Screenshots go to test-artifacts/e2e/.
@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from izin_local.testing import System, endpoints_of, start_system
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,13 +29,6 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 # A page is the runtime's work (Lambda, Step Functions, DynamoDB, all on moto): generous
 # waits, so that a loaded machine is slow rather than failing.
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """The whole system, with SLAs long enough that no officer here is ever late."""
-    with start_system(tmp_path_factory.mktemp("state"), workday_seconds=120) as runtime:
-        yield System(runtime, endpoints_of(runtime))
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from izin.documents import latest_documents
 from izin.forms import MAX_TEXT
 from izin_local import samples
 from izin_local.scenario import Scenario, drive
-from izin_local.testing import System, endpoints_of, start_system
+from izin_local.testing import System
 
 ID_IZIN = "IP-PANJANG-001"
 HARD = unicodedata.normalize("NFC", "ŒœßÆæ «»—–…€‰ ĀāŽž ΩωЖж ‘’“” e\u0301")
@@ -37,14 +37,10 @@ TEMUAN, KONDISI = longest("temuan"), longest("kondisi")
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[System, dict[str, Any]]]:
+def finished(system: System) -> Iterator[tuple[System, dict[str, Any]]]:
     written = {**samples.field_inspection(), "temuan": TEMUAN, "kondisi_mesin": KONDISI}
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        start_system(tmp_path_factory.mktemp("panjang"), workday_seconds=120) as runtime,
-    ):
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(samples, "field_inspection", lambda: written)
-        system = System(runtime, endpoints_of(runtime))
         yield system, drive(system.endpoints, ID_IZIN, Scenario(field_inspection=True))
 
 

@@ -21,16 +21,24 @@ FAILED_AT = "05 Dokumen - Surat Pengantar Kepala Bidang"
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def roster_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     roster = json.loads(ROSTER.read_text())  # no Kepala Dinas: step 5's letter cannot be made
     roster["officers"] = [o for o in roster["officers"] if o["role"] != "kepala_dinas"]
     path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
     path.write_text(json.dumps(roster))
-    with start_system(tmp_path_factory.mktemp("konsol"), workday_seconds=120, roster=path) as rt:
-        yield System(rt, endpoints_of(rt, path))
+    return path
 
 
-def test_a_parked_application_is_resumed_from_the_console(system: System) -> None:
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory, roster_file: Path) -> Iterator[System]:
+    state = tmp_path_factory.mktemp("konsol")
+    with start_system(state, workday_seconds=120, roster=roster_file) as rt:
+        yield System(rt, endpoints_of(rt, roster_file))
+
+
+def test_a_parked_application_is_resumed_from_the_console(
+    system: System, roster_file: Path
+) -> None:
     endpoints, id_izin = system.endpoints, "IP-KONSOL-001"
     submit(endpoints, id_izin)
     assert Officer(endpoints.outbox, id_izin, endpoints.roster).act(4, "done").status == 200
@@ -52,6 +60,8 @@ def test_a_parked_application_is_resumed_from_the_console(system: System) -> Non
         http_request(f"{url}/konsol", {**fields, "csrf": ["palsu"]}, cookies=[cookie]).status == 403
     )
 
+    roster_file.write_text(ROSTER.read_text())  # the data fix: the Kepala Dinas is back
+    system.runtime.seed_officer_secrets()
     answer = http_request(f"{url}/konsol", fields, cookies=[cookie])
     assert answer.status == 303
     resumed = [e for e in endpoints.store.audit(id_izin) if e["action"] == "application.resumed"]

@@ -56,15 +56,22 @@ def test_g_a_late_officer_is_reminded_the_supervisor_told_apart_the_old_link_dea
 
     officer = Officer(outbox, id_izin, roster)
     officer.used.add(first.name)
-    decided = officer.act(4, "done", timeout=5)
+    decided, reminders = officer.act(4, "done", timeout=5), 1
+    # On a loaded machine the next reminder (4 s later) may replace the link first; the
+    # page says to use the newest email, as the Operator would.
+    while decided.status == 410 and "email terbaru" in decided.page:
+        decided, reminders = officer.act(4, "done", timeout=5), reminders + 1
     assert decided.status == 200, decided.page
 
     wait_for_step(system.endpoints, id_izin, 5, timeout=30)
     trail = system.endpoints.store.audit(id_izin)
     breaches = [e for e in trail if e["action"] == "sla.breached"]
-    assert breaches and breaches[0]["step"] == 4 and breaches[0]["reminders"] == 1
+    # One breach per reminder; under load the next may fire while the decision goes in.
+    counted = sorted(e["reminders"] for e in breaches)
+    assert {e["step"] for e in breaches} == {4} and counted == list(range(1, len(counted) + 1))
+    assert len(counted) >= reminders
     states = system.states(id_izin)
-    assert states[6:10] == [*human(4), *human(4)]
+    assert states[6 : 8 + 2 * reminders] == human(4) * (1 + reminders)
 
 
 def test_g_reminders_are_capped_then_the_application_waits_for_an_administrator(

@@ -5,11 +5,11 @@ Operator's link to record their events by hand comes soon after the wait starts.
 """
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from izin_local.testing import ROSTER, System, endpoints_of, start_system
+from izin_local.runtime import LocalRuntime
+from izin_local.testing import ROSTER, SharedSystem, System, start_system
 
 SECOND_OPERATOR = {
     "role": "operator",
@@ -29,13 +29,14 @@ def second_operator() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(tmp_path_factory: pytest.TempPathFactory, shared_system: SharedSystem) -> System:
     roster = json.loads(ROSTER.read_text())
     roster["officers"].append(SECOND_OPERATOR)
     path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
     path.write_text(json.dumps(roster))
     late = {"EventLateDays": json.dumps({"2": 0.02, "18": 0.02, "19": 0.02})}
-    with start_system(
-        tmp_path_factory.mktemp("tasks"), workday_seconds=300, roster=path, parameter_overrides=late
-    ) as runtime:
-        yield System(runtime, endpoints_of(runtime, path))
+
+    def start(state: Path) -> LocalRuntime:
+        return start_system(state, workday_seconds=300, roster=path, parameter_overrides=late)
+
+    return shared_system("tasks", start, path)
