@@ -1,0 +1,90 @@
+"""The console's incidents in a real browser (issue #15): an OSS status that OSS refused
+until it reached the DLQ is redriven from /konsol once OSS is back, and applied.
+
+The runtime is the real template with the workers' fast-retry parameters of the
+integration tests, so the message reaches the DLQ in seconds (every receive the queue's
+maxReceiveCount allows, each answered 503 by the OSS simulator)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from izin.sop import Role
+from izin_local.officer import wait_until
+from izin_local.scenario import submit, wait_for_step
+from izin_local.testing import System, endpoints_of, start_system
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import sign_in_as_kepala_bidang
+from tests.integration.integrations.conftest import FAST_RETRIES
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """The whole system, its workers retrying fast."""
+    with start_system(
+        tmp_path_factory.mktemp("state"), workday_seconds=120, parameter_overrides=FAST_RETRIES
+    ) as runtime:
+        yield System(runtime, endpoints_of(runtime))
+
+
+def in_dlq(system: System, id_izin: str) -> bool:
+    """Whether the OSS DLQ holds this application's message (left there: visibility 0)."""
+    answer = boto3.client("sqs").receive_message(
+        QueueUrl=system.runtime.queue_urls["OssDeadLetterQueue"],
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=0,
+        WaitTimeSeconds=0,
+    )
+    return any(json.loads(m["Body"]).get("id_izin") == id_izin for m in answer.get("Messages", []))
+
+
+def trail(system: System, id_izin: str, action: str) -> list[dict[str, Any]]:
+    return [e for e in system.endpoints.store.audit(id_izin) if e["action"] == action]
+
+
+def test_a_dlq_message_is_redriven_and_applied(system: System, page: Page) -> None:
+    id_izin = "IP-KONSOL-DLQ"
+    submit(system.endpoints, id_izin, nama="PT Antrean Gagal")
+    wait_for_step(system.endpoints, id_izin, 4)
+    oss = system.runtime.oss
+    assert oss is not None
+    oss.fail_next(1000, status=503)
+    try:
+        boto3.client("sqs").send_message(
+            QueueUrl=system.runtime.queue_urls["OssQueue"],
+            MessageBody=json.dumps({"id_izin": id_izin, "milestone": "inspeksi"}),
+        )
+        wait_until(lambda: in_dlq(system, id_izin), timeout=90, what="OSS status in the DLQ")
+    finally:
+        oss.clear()  # OSS is back: the failures not used up are dropped
+    assert trail(system, id_izin, "oss.status_sent") == []
+
+    sign_in_as_kepala_bidang(system, page)
+    incident = page.locator(f'#dlq .dlq[data-queue="oss"][data-id="{id_izin}"]')
+    expect(incident).to_contain_text("status ke OSS (inspeksi)")
+    expect(incident).to_contain_text("OSS answered 503")
+    # Looking at the page took nothing out of the queue.
+    assert in_dlq(system, id_izin)
+
+    incident.get_by_role("button", name="Kirim ulang (Redrive)").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("status")).to_contain_text(f"Pesan DLQ permohonan {id_izin}")
+    expect(page.locator(f'#dlq .dlq[data-id="{id_izin}"]')).to_have_count(0)
+
+    sent = wait_until(
+        lambda: trail(system, id_izin, "oss.status_sent"), timeout=60, what="status applied"
+    )
+    assert [e["kd_status"] for e in sent] == ["40"]
+    calls = [c for c in system.oss_statuses(id_izin) if c.status == 200]
+    assert [c.json["IZINSTATUS"]["kd_status"] for c in calls] == ["40"]
+    [redriven] = trail(system, id_izin, "dlq.redriven")
+    kabid = system.endpoints.roster.first(Role.KEPALA_BIDANG)
+    assert (redriven["queue"], redriven["nip"]) == ("oss", kabid.nip)
+    assert not in_dlq(system, id_izin)
