@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -79,6 +81,26 @@ def cmd_laporan(args: argparse.Namespace) -> int:
     print(f"{'Langkah':<8} {'Diputuskan':>10} {'Median':>8} {'P90':>8} {'Dikembalikan':>12}")
     for row in figures.step_rows():
         print(f"{row[1]:<8} {row[3]:>10} {row[4]!s:>8} {row[5]!s:>8} {row[6]:>12}")
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from izin_local.status import find_table, use_endpoint
+
+    use_endpoint(args.endpoint_url)
+    import boto3
+    from izin.audit_export import NoSuchApplication, export, s3_reader
+    from izin.store import DynamoStore
+
+    store = DynamoStore(find_table(args.table))
+    try:
+        body = export(store, args.id_izin, s3_reader(boto3.client("s3")), now=datetime.now(UTC))
+    except NoSuchApplication:
+        print(f"izin audit-export: no application {args.id_izin}", file=sys.stderr)
+        return 1
+    out = Path(args.out or f"audit-{re.sub(r'[^A-Za-z0-9._-]', '_', args.id_izin)}.zip")
+    out.write_bytes(body)
+    print(out)
     return 0
 
 
@@ -408,6 +430,15 @@ def parser() -> argparse.ArgumentParser:
     laporan.add_argument("--csv", action="store_true", help="CSV with Indonesian headers")
     _aws_arguments(laporan)
     laporan.set_defaults(run=cmd_laporan)
+
+    audit = sub.add_parser(
+        "audit-export",
+        help="one application's audit ZIP: every document version, the trail, SHA-256 manifest",
+    )
+    audit.add_argument("id_izin")
+    audit.add_argument("--out", help="the ZIP to write (default audit-ID.zip here)")
+    _aws_arguments(audit)
+    audit.set_defaults(run=cmd_audit_export)
 
     calendar = sub.add_parser(
         "calendar", help="a year's days off as the SLA counts them (CONTRACT §4)"
