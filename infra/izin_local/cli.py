@@ -76,11 +76,18 @@ def cmd_laporan(args: argparse.Namespace) -> int:
         sys.stdout.write(as_csv(figures))
         return 0
     for title, value in zip(SUMMARY_HEADERS, figures.summary_row(), strict=True):
-        print(f"{title:<22} {value}")
+        print(f"{title:<34} {value}")
     print()
-    print(f"{'Langkah':<8} {'Diputuskan':>10} {'Median':>8} {'P90':>8} {'Dikembalikan':>12}")
+    headers = ("Diputuskan", "Median", "P90", "Dikembalikan", "SLA %")
+    print(f"{'Langkah':<8} {headers[0]:>10} {headers[1]:>8} {headers[2]:>8} ", end="")
+    print(f"{headers[3]:>12} {headers[4]:>7}")
     for row in figures.step_rows():
-        print(f"{row[1]:<8} {row[3]:>10} {row[4]!s:>8} {row[5]!s:>8} {row[6]:>12}")
+        print(f"{row[1]:<8} {row[3]:>10} {row[4]!s:>8} {row[5]!s:>8} {row[6]:>12} {row[9]!s:>7}")
+    if figures.officer_rows():
+        print()
+        print(f"{'Petugas':<36} {'Bertenggat':>10} {'Tepat':>6} {'SLA %':>7}")
+    for row in figures.officer_rows():
+        print(f"{row[2][:36]:<36} {row[3]:>10} {row[4]:>6} {row[5]!s:>7}")
     return 0
 
 

@@ -552,6 +552,7 @@ def report_page(
         bulan=bulan,
         figures=figures,
         summary_headers=reports.SUMMARY_HEADERS,
+        charts=reports.charts(figures),
         error="",
     )
     return Page(200, html)
