@@ -27,8 +27,8 @@ from izin.reports import (
     report,
 )
 from izin.roster import Officer, load_roster
-from izin.store import Store
 from izin.sop import Role
+from izin.store import Store
 from izin_local import cli
 from izin_local.testing import ROSTER as ROSTER_FILE
 from izin_local.testing import local_auth, moto_table
