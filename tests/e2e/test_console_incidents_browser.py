@@ -1,5 +1,6 @@
 """The console's incidents in a real browser (issue #15): an OSS status that OSS refused
-until it reached the DLQ is redriven from /konsol once OSS is back, and applied.
+until it reached the DLQ is redriven from /konsol once OSS is back, and applied; and an
+application's audit ZIP is downloaded from its page and checked against its manifest.
 
 The runtime is the real template with the workers' fast-retry parameters of the
 integration tests, so the message reaches the DLQ in seconds (every receive the queue's
@@ -7,7 +8,10 @@ maxReceiveCount allows, each answered 503 by the OSS simulator)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,3 +92,34 @@ def test_a_dlq_message_is_redriven_and_applied(system: System, page: Page) -> No
     kabid = system.endpoints.roster.first(Role.KEPALA_BIDANG)
     assert (redriven["queue"], redriven["nip"]) == ("oss", kabid.nip)
     assert not in_dlq(system, id_izin)
+
+
+def test_the_audit_zip_is_downloaded_from_the_application_page_and_checks_out(
+    system: System, page: Page
+) -> None:
+    id_izin = "IP-KONSOL-AUDIT"
+    submit(system.endpoints, id_izin, nama="PT Diperiksa")
+    wait_for_step(system.endpoints, id_izin, 4)
+    sign_in_as_kepala_bidang(system, page)
+    page.goto(f"{system.runtime.http_url}/permohonan/{id_izin}")
+    with page.expect_download() as download:
+        page.locator("#paket-audit").click()
+    archive = zipfile.ZipFile(io.BytesIO(download.value.path().read_bytes()))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["id_izin"] == id_izin
+    for entry in manifest["berkas"]:
+        assert hashlib.sha256(archive.read(entry["path"])).hexdigest() == entry["sha256"]
+    store = system.endpoints.store
+    stored = {
+        str(v[k]) for v in store.document_versions(id_izin) for k in ("key", "pdf_key") if v.get(k)
+    }
+    in_zip = [e for e in manifest["berkas"] if "/dokumen/" in e["path"]]
+    assert len(in_zip) == len(stored)
+    for entry in in_zip:  # each document as the bucket holds it, and as recorded when made
+        assert entry["sha256"] == entry["sha256_tercatat"]
+    zipped = [e["action"] for e in json.loads(archive.read(f"{id_izin}/jejak-audit.json"))]
+    stored_trail = [e["action"] for e in store.audit(id_izin)]
+    # The whole trail up to the download, which is audited after it.
+    assert zipped == stored_trail[: len(zipped)] and "application.received" in zipped
+    [exported] = trail(system, id_izin, "audit.exported")
+    assert exported["nip"] == system.endpoints.roster.first(Role.KEPALA_BIDANG).nip
