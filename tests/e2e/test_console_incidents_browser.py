@@ -1,5 +1,6 @@
 """The console's incidents in a real browser (issue #15): an OSS status that OSS refused
-until it reached the DLQ is redriven from /konsol once OSS is back, and applied; and an
+until it reached the DLQ is redriven from /konsol once OSS is back, and applied; a wait on
+SIINAS past its threshold is listed and its record-by-hand link re-sent; and an
 application's audit ZIP is downloaded from its page and checked against its manifest.
 
 The runtime is the real template with the workers' fast-retry parameters of the
@@ -18,8 +19,10 @@ from typing import Any
 import boto3
 import pytest
 from izin.sop import Role
-from izin_local.officer import wait_until
-from izin_local.scenario import submit, wait_for_step
+from izin_local import samples
+from izin_local.officer import http_get, wait_until
+from izin_local.outbox import OutboxMessage
+from izin_local.scenario import post, submit, wait_for_step
 from izin_local.testing import System, endpoints_of, start_system
 from playwright.sync_api import Page, expect
 
@@ -32,8 +35,12 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """The whole system, its workers retrying fast."""
+    # SIINAS is late at step 2 after a tenth of a hari kerja (12 s), not five.
+    late = {"EventLateDays": '{"2": 0.1, "18": 60, "19": 5}'}
     with start_system(
-        tmp_path_factory.mktemp("state"), workday_seconds=120, parameter_overrides=FAST_RETRIES
+        tmp_path_factory.mktemp("state"),
+        workday_seconds=120,
+        parameter_overrides={**FAST_RETRIES, **late},
     ) as runtime:
         yield System(runtime, endpoints_of(runtime))
 
@@ -123,3 +130,42 @@ def test_the_audit_zip_is_downloaded_from_the_application_page_and_checks_out(
     assert zipped == stored_trail[: len(zipped)] and "application.received" in zipped
     [exported] = trail(system, id_izin, "audit.exported")
     assert exported["nip"] == system.endpoints.roster.first(Role.KEPALA_BIDANG).nip
+
+
+def record_task_email(system: System, id_izin: str, *, after: str = "") -> OutboxMessage:
+    """The Operator's record-by-hand email for this application (newer than `after`)."""
+    return system.runtime.outbox.wait_for(
+        lambda m: (
+            m.subject.startswith("[Izin Perluasan] Tugas manual: ")
+            and f"ID Izin    : {id_izin}" in (m.text or "")
+            and m.name != after
+        ),
+        timeout=90,
+    )
+
+
+def test_a_late_wait_is_listed_and_its_record_link_re_sent(system: System, page: Page) -> None:
+    id_izin = "IP-KONSOL-TELAT"
+    endpoints = system.endpoints
+    post(endpoints, "oss", "permohonan.diajukan", samples.permohonan(id_izin))
+    wait_for_step(endpoints, id_izin, 2)  # SIINAS never sends its verification
+    first = record_task_email(system, id_izin)
+    operator = endpoints.roster.first(Role.OPERATOR)
+    assert first.to == (operator.email,)
+
+    sign_in_as_kepala_bidang(system, page)
+    incident = page.locator(f'#menunggu .late-wait[data-id="{id_izin}"]')
+    expect(incident).to_contain_text("menunggu SIINAS")
+    expect(incident).to_contain_text(operator.email)
+    assert "/tasks/" not in incident.inner_html()  # the link is the Operator's alone
+    incident.get_by_role("button", name="Kirim ulang tautan ke Operator").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("status")).to_contain_text(f"permohonan {id_izin} dikirim ulang")
+
+    second = record_task_email(system, id_izin, after=first.name)
+    assert second.to == (operator.email,)
+    old = next(link for link in first.links if "/tasks/" in link)
+    new = next(link for link in second.links if "/tasks/" in link)
+    assert http_get(old)[0] == 410 and http_get(new)[0] == 200
+    [resent] = trail(system, id_izin, "event.link_resent")
+    assert resent["nip"] == endpoints.roster.first(Role.KEPALA_BIDANG).nip

@@ -21,6 +21,8 @@ from izin.settings import Settings
 from izin.sop import Role
 from izin.tasks.context import Page, Request
 from izin.tickets import Status, open_ticket
+from izin_local.config import TEMPLATE
+from izin_local.template import Template
 from izin_local.testing import ROSTER as ROSTER_FILE
 from izin_local.testing import local_auth
 
@@ -283,3 +285,37 @@ def test_a_wait_past_its_threshold_is_listed_with_where_its_link_went_and_re_sen
     store.update_wait("IP-LAMA", "oss:izin.status", {}, remove=("token",))
     gone = call("POST", form)
     assert gone.status == 409 and "tidak lagi menunggu" in gone.html
+
+
+def test_the_console_reads_late_waits_and_the_dlqs_from_the_template_s_own_settings() -> None:
+    resources = Template.load(TEMPLATE).resources
+    console_env = resources["WorkspaceFunction"]["Properties"]["Environment"]["Variables"]
+    deadline_env = resources["DeadlineFunction"]["Properties"]["Environment"]["Variables"]
+    # Late for the console is late for the workflow (the threshold that emails the Operator).
+    assert console_env["IZIN_EVENT_LATE_DAYS"] == deadline_env["IZIN_EVENT_LATE_DAYS"]
+    refs = {
+        name: value["Ref"]
+        for name, value in console_env.items()
+        if name.endswith(("_QUEUE_URL", "_DLQ_URL"))
+    }
+    assert refs == {
+        "INBOUND_QUEUE_URL": "InboundQueue",
+        "INBOUND_DLQ_URL": "InboundDeadLetterQueue",
+        "SIINAS_QUEUE_URL": "SiinasQueue",
+        "SIINAS_DLQ_URL": "SiinasFallbackDeadLetterQueue",
+        "OSS_QUEUE_URL": "OssQueue",
+        "OSS_DLQ_URL": "OssDeadLetterQueue",
+    }
+    # Each DLQ is the last stop of the queue it redrives to.
+    redrive = {
+        "InboundQueue": "InboundDeadLetterQueue",
+        "SiinasQueue": "SiinasDeadLetterQueue",
+        "OssQueue": "OssDeadLetterQueue",
+    }
+    for queue, dlq in redrive.items():
+        policy = resources[queue]["Properties"]["RedrivePolicy"]
+        assert policy["deadLetterTargetArn"] == {"Fn::GetAtt": [dlq, "Arn"]}
+    fallback = resources["SiinasDeadLetterQueue"]["Properties"]["RedrivePolicy"]
+    assert fallback["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["SiinasFallbackDeadLetterQueue", "Arn"]
+    }

@@ -265,7 +265,9 @@ def console_page(
     if method == "POST":
         aksi = (request.form.get("aksi") or ["lanjutkan"])[-1]
         if aksi == "lanjutkan" and resume is not None:
-            return _resume(request, auth, signed, resume, same_site=same_site, assess=assess)
+            return _resume(
+                request, auth, signed, resume, same_site=same_site, assess=assess, doors=doors
+            )
         if aksi in ("redrive", "kirim_ulang") and doors is not None:
             return _incident_action(
                 request, auth, signed, aksi, doors, same_site=same_site, assess=assess
@@ -422,6 +424,7 @@ def _resume(
     *,
     same_site: bool,
     assess: Assess,
+    doors: Incidents | None = None,
 ) -> Page:
     """POST /konsol (Resume): start a TERHENTI application again, as `izin resume` does."""
     id_izin = (request.form.get("id_izin") or [""])[-1].strip()
@@ -433,6 +436,7 @@ def _resume(
             auth,
             signed,
             assess=assess,
+            doors=doors,
             status=403,
             error="Formulir kedaluwarsa; muat ulang halaman lalu coba lagi.",
         )
@@ -446,6 +450,7 @@ def _resume(
             auth,
             signed,
             assess=assess,
+            doors=doors,
             status=409,
             error=f"Permohonan {id_izin} tidak dapat dilanjutkan: tidak berstatus TERHENTI "
             "atau sudah dilanjutkan.",
