@@ -1,7 +1,8 @@
 """The console's incidents in a real browser (issue #15): an OSS status that OSS refused
 until it reached the DLQ is redriven from /konsol once OSS is back, and applied; a wait on
-SIINAS past its threshold is listed and its record-by-hand link re-sent; and an
-application's audit ZIP is downloaded from its page and checked against its manifest.
+SIINAS past its threshold is listed and its record-by-hand link re-sent; an application's
+audit ZIP is downloaded from its page and checked against its manifest; and the morning
+digest runs under its own (locally enforced) role.
 
 The runtime is the real template with the workers' fast-retry parameters of the
 integration tests, so the message reaches the DLQ in seconds (every receive the queue's
@@ -14,10 +15,12 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+from izin.calendar import HolidayCalendar, to_wib
 from izin.sop import Role
 from izin_local import samples
 from izin_local.officer import http_get, wait_until
@@ -169,3 +172,24 @@ def test_a_late_wait_is_listed_and_its_record_link_re_sent(system: System, page:
     assert http_get(old)[0] == 410 and http_get(new)[0] == 200
     [resent] = trail(system, id_izin, "event.link_resent")
     assert resent["nip"] == endpoints.roster.first(Role.KEPALA_BIDANG).nip
+
+
+def test_the_morning_digest_runs_under_its_own_role_and_reaches_the_kepala_bidang(
+    system: System,
+) -> None:
+    id_izin = "IP-KONSOL-PAGI"
+    submit(system.endpoints, id_izin, nama="PT Pagi Hari")
+    wait_for_step(system.endpoints, id_izin, 4)
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    system.endpoints.store.update_application(id_izin, {"deadline": past})  # overdue
+    outcome = system.runtime.invoke("DigestFunction", {})  # as its schedule calls it
+    if not HolidayCalendar.load().is_working_day(to_wib(datetime.now(UTC)).date()):
+        assert outcome == {"sent": False, "reason": "hari libur"}
+        return
+    assert outcome["sent"] is True and outcome["count"] >= 1
+    kabid = system.endpoints.roster.first(Role.KEPALA_BIDANG)
+    email = system.runtime.outbox.wait_for(
+        lambda m: "Ringkasan pagi" in m.subject and id_izin in (m.text or ""), timeout=30
+    )
+    assert email.to == (kabid.email,)
+    assert f"/permohonan/{id_izin}" in (email.text or "") and "/tasks/" not in (email.text or "")
