@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -94,18 +94,32 @@ def cmd_laporan(args: argparse.Namespace) -> int:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from izin_local.status import find_table, use_endpoint
 
+    if bool(args.id_izin) == bool(args.dari or args.sampai):
+        print("izin audit-export: give an ID, or --dari and/or --sampai", file=sys.stderr)
+        return 2
     use_endpoint(args.endpoint_url)
     import boto3
-    from izin.audit_export import NoSuchApplication, export, s3_reader
+    from izin.audit_export import NoSuchApplication, export, export_range, s3_reader
+    from izin.console import Filters, received_range
     from izin.store import DynamoStore
 
-    store = DynamoStore(find_table(args.table))
-    try:
-        body = export(store, args.id_izin, s3_reader(boto3.client("s3")), now=datetime.now(UTC))
-    except NoSuchApplication:
-        print(f"izin audit-export: no application {args.id_izin}", file=sys.stderr)
-        return 1
-    out = Path(args.out or f"audit-{re.sub(r'[^A-Za-z0-9._-]', '_', args.id_izin)}.zip")
+    store, read, now = (
+        DynamoStore(find_table(args.table)),
+        s3_reader(boto3.client("s3")),
+        datetime.now(UTC),
+    )
+    if not args.id_izin:
+        since, until = received_range(Filters(dari=args.dari, sampai=args.sampai))
+        body = export_range(store, since, until, read, now=now)
+        name = f"audit-{args.dari or ''}_{args.sampai or ''}.zip"
+    else:
+        try:
+            body = export(store, args.id_izin, read, now=now)
+        except NoSuchApplication:
+            print(f"izin audit-export: no application {args.id_izin}", file=sys.stderr)
+            return 1
+        name = f"audit-{re.sub(r'[^A-Za-z0-9._-]', '_', args.id_izin)}.zip"
+    out = Path(args.out or name)
     out.write_bytes(body)
     print(out)
     return 0
@@ -442,7 +456,11 @@ def parser() -> argparse.ArgumentParser:
         "audit-export",
         help="one application's audit ZIP: every document version, the trail, SHA-256 manifest",
     )
-    audit.add_argument("id_izin")
+    audit.add_argument("id_izin", nargs="?", default="")
+    audit.add_argument(
+        "--dari", type=date.fromisoformat, help="received on or after (TTTT-BB-HH, WIB)"
+    )
+    audit.add_argument("--sampai", type=date.fromisoformat, help="received on or before")
     audit.add_argument("--out", help="the ZIP to write (default audit-ID.zip here)")
     _aws_arguments(audit)
     audit.set_defaults(run=cmd_audit_export)

@@ -9,11 +9,12 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
 from izin import audit_export, console, sessions
+from izin.console import Filters, received_range
 from izin.memory_store import MemoryStore
 from izin.roster import load_roster
 from izin.sop import Role
@@ -153,15 +154,50 @@ def test_izin_audit_export_writes_the_zip_of_the_table_and_bucket(tmp_path: Path
         store.append_audit(ID, {"action": "application.received"}, now=NOW)
         out = tmp_path / "paket.zip"
         args = argparse.Namespace(
-            id_izin=ID, out=str(out), endpoint_url="", table="izin-audit-test"
+            id_izin=ID,
+            out=str(out),
+            endpoint_url="",
+            table="izin-audit-test",
+            dari=None,
+            sampai=None,
         )
         assert cli.cmd_audit_export(args) == 0
         missing = argparse.Namespace(
-            id_izin="IP-X", out="", endpoint_url="", table="izin-audit-test"
+            id_izin="IP-X", out="", endpoint_url="", table="izin-audit-test", dari=None, sampai=None
         )
         assert cli.cmd_audit_export(missing) == 1
+        ranged = tmp_path / "desember.zip"
+        december = {"dari": date(2026, 12, 1), "sampai": date(2026, 12, 31)}
+        common = {"endpoint_url": "", "table": "izin-audit-test"}
+        assert (
+            cli.cmd_audit_export(
+                argparse.Namespace(id_izin="", out=str(ranged), **december, **common)
+            )
+            == 0
+        )
+        both = argparse.Namespace(id_izin=ID, out="", **december, **common)
+        assert cli.cmd_audit_export(both) == 2
+    assert audit_export.manifest_of(zipfile.ZipFile(ranged))["permohonan"] == [ID]
     archive = zipfile.ZipFile(out)
     for entry in audit_export.manifest_of(archive)["berkas"]:
         assert sha(archive.read(entry["path"])) == entry["sha256"]
     stored = {archive.read(p) for p in archive.namelist() if "/dokumen/" in p}
     assert stored == set(OBJECTS.values())
+
+
+def test_a_date_range_gives_every_application_received_in_it_under_one_manifest() -> None:
+    store = stocked()  # IP-AUDIT-1, received NOW (28 Dec 2026, 09.00 WIB)
+    for id_izin, received in (("IP-AUDIT-LAMA", NOW - timedelta(days=40)), ("IP-AUDIT-2", NOW)):
+        store.create_application(id_izin, {"id_izin": id_izin, "created_at": received.isoformat()})
+        store.append_audit(id_izin, {"action": "application.received"}, now=received)
+    since, until = received_range(Filters(dari=date(2026, 12, 1), sampai=date(2026, 12, 31)))
+    body = audit_export.export_range(store, since, until, read, now=NOW, page=1)  # many pages
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    manifest = audit_export.manifest_of(archive)
+    assert sorted(manifest["permohonan"]) == ["IP-AUDIT-1", "IP-AUDIT-2"]
+    assert {p.split("/", 1)[0] for p in archive.namelist() if "/" in p} == {
+        "IP-AUDIT-1",
+        "IP-AUDIT-2",
+    }
+    for entry in manifest["berkas"]:
+        assert sha(archive.read(entry["path"])) == entry["sha256"]

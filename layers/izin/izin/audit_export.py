@@ -69,13 +69,14 @@ def _name(key: str) -> str:
     return key.rsplit("/", 1)[-1] or "berkas"
 
 
-def export(store: Store, id_izin: str, read: Read, *, now: datetime) -> bytes:
-    """The application's audit ZIP; NoSuchApplication when there is none."""
-    application = store.application(id_izin)
-    if application is None:
-        raise NoSuchApplication(id_izin)
+Entry = tuple[str, bytes, str]  # path in the ZIP, bytes, SHA-256 recorded when made
+
+
+def _entries(store: Store, application: Item, read: Read) -> list[Entry]:
+    """One application's files, under its id."""
+    id_izin = str(application["id_izin"])
     trail = [_record(e) for e in store.audit(id_izin)]
-    entries: list[tuple[str, bytes, str]] = [  # path, bytes, SHA-256 recorded when made
+    entries: list[Entry] = [
         (f"{id_izin}/permohonan.json", _json(_record(application)), ""),
         (f"{id_izin}/jejak-audit.json", _json(trail), ""),
         (f"{id_izin}/jejak-audit.csv", trail_csv(trail), ""),
@@ -92,6 +93,10 @@ def export(store: Store, id_izin: str, read: Read, *, now: datetime) -> bytes:
                 entries.append(
                     (f"{folder}/{_name(str(key))}", body, str(version.get(hash_field, "")))
                 )
+    return entries
+
+
+def _zip(entries: list[Entry], scope: Mapping[str, Any], *, now: datetime) -> bytes:
     files = [
         {
             "path": path,
@@ -101,7 +106,7 @@ def export(store: Store, id_izin: str, read: Read, *, now: datetime) -> bytes:
         }
         for path, body, recorded in entries
     ]
-    manifest = {"id_izin": id_izin, "dibuat_pada": now.isoformat(), "berkas": files}
+    manifest = {**scope, "dibuat_pada": now.isoformat(), "berkas": files}
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, body, _ in entries:
@@ -110,6 +115,33 @@ def export(store: Store, id_izin: str, read: Read, *, now: datetime) -> bytes:
         sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in files)
         archive.writestr("SHA256SUMS", sums)
     return out.getvalue()
+
+
+def export(store: Store, id_izin: str, read: Read, *, now: datetime) -> bytes:
+    """The application's audit ZIP; NoSuchApplication when there is none."""
+    application = store.application(id_izin)
+    if application is None:
+        raise NoSuchApplication(id_izin)
+    return _zip(_entries(store, application, read), {"id_izin": id_izin}, now=now)
+
+
+def export_range(
+    store: Store, since: str, until: str, read: Read, *, now: datetime, page: int = 100
+) -> bytes:
+    """One ZIP of every application received between `since` and `until` (ISO moments, the
+    GSI1 sort key; Query pages, never a Scan), each under its own id, one manifest."""
+    entries: list[Entry] = []
+    ids: list[str] = []
+    after: Item | None = None
+    while True:
+        items, after = store.applications_page(page, after=after, since=since, until=until)
+        for application in items:
+            ids.append(str(application["id_izin"]))
+            entries += _entries(store, application, read)
+        if after is None:
+            break
+    scope = {"dari": since, "sampai": until, "permohonan": ids}
+    return _zip(entries, scope, now=now)
 
 
 def s3_reader(s3: Any) -> Read:
