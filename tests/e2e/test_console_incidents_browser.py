@@ -76,6 +76,7 @@ def test_a_dlq_message_is_redriven_and_applied(system: System, page: Page) -> No
             MessageBody=json.dumps({"id_izin": id_izin, "milestone": "inspeksi"}),
         )
         wait_until(lambda: in_dlq(system, id_izin), timeout=90, what="OSS status in the DLQ")
+        dead_at = datetime.now(UTC)
     finally:
         oss.clear()  # OSS is back: the failures not used up are dropped
     assert trail(system, id_izin, "oss.status_sent") == []
@@ -98,6 +99,9 @@ def test_a_dlq_message_is_redriven_and_applied(system: System, page: Page) -> No
     assert [e["kd_status"] for e in sent] == ["40"]
     calls = [c for c in system.oss_statuses(id_izin) if c.status == 200]
     assert [c.json["IZINSTATUS"]["kd_status"] for c in calls] == ["40"]
+    # The status keeps the moment it was first queued, not the redrive's.
+    told = calls[0].json["IZINSTATUS"]["tgl_status"]
+    assert datetime.strptime(told + " +0700", "%Y-%m-%d %H:%M:%S %z") <= dead_at
     [redriven] = trail(system, id_izin, "dlq.redriven")
     kabid = system.endpoints.roster.first(Role.KEPALA_BIDANG)
     assert (redriven["queue"], redriven["nip"]) == ("oss", kabid.nip)

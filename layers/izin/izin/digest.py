@@ -87,6 +87,8 @@ def send_digest(
             subject=f"[Izin Perluasan] Ringkasan pagi: {len(rows)} permohonan perlu perhatian",
             text=render("email/digest.txt.j2", **context),
             html=render("email/digest.html.j2", **context),
+            # About many applications, none alone: a bounce goes to the log, as enrollment's.
+            id_izin="",
         )
     )
     return {"sent": True, "count": len(rows)}
