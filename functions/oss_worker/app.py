@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
+from izin.incidents import FIRST_SENT
 from izin.integrations import CallFailed, StdlibHttp, send_status
 from izin.models import MilestoneMessage
 from izin.observability import logger
@@ -48,8 +49,11 @@ def handle(record: SQSRecord) -> str:
 
 
 def sent_at(record: SQSRecord) -> datetime:
-    """When the state machine queued the milestone: the same on every retry."""
-    return datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
+    """When the state machine queued the milestone: the same on every retry, and after a
+    redrive from the console (which keeps the first moment in a message attribute)."""
+    first = (record.raw_event.get("messageAttributes") or {}).get(FIRST_SENT) or {}
+    stamp = first.get("stringValue") or record.attributes.sent_timestamp
+    return datetime.fromtimestamp(int(stamp) / 1000, UTC)
 
 
 @logger.inject_lambda_context

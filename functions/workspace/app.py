@@ -43,6 +43,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger.info("workspace report", extra={"file": got.filename})
             return got.response(PAGE_HEADERS)
         page = got
+    elif route == f"GET {console.AUDIT_PATH}/{{id_izin}}":
+        id_izin = http.path_parameters.get("id_izin", "")
+        read = wiring.document_reader()
+        got = console.audit_export_page(request, auth, id_izin, read, method=http.method)
+        if isinstance(got, console.Download):
+            logger.info("audit export", extra={"file": got.filename})
+            return got.response(PAGE_HEADERS)
+        page = got
     elif route == f"ANY {console.PATH}":
         config = settings()
         page = console.console_page(
@@ -51,6 +59,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             method=http.method,
             assess=console.assessor(auth.now, wiring.calendar(), config),
             resume=console.resumer(auth.store, config.state_machine_arn, now=auth.now),
+            doors=wiring.incidents(auth.now),
             same_site=same_site(request.origin, config.public_base_url),
         )
     else:  # GET /keluar

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -74,11 +76,52 @@ def cmd_laporan(args: argparse.Namespace) -> int:
         sys.stdout.write(as_csv(figures))
         return 0
     for title, value in zip(SUMMARY_HEADERS, figures.summary_row(), strict=True):
-        print(f"{title:<22} {value}")
+        print(f"{title:<34} {value}")
     print()
-    print(f"{'Langkah':<8} {'Diputuskan':>10} {'Median':>8} {'P90':>8} {'Dikembalikan':>12}")
+    headers = ("Diputuskan", "Median", "P90", "Dikembalikan", "SLA %")
+    print(f"{'Langkah':<8} {headers[0]:>10} {headers[1]:>8} {headers[2]:>8} ", end="")
+    print(f"{headers[3]:>12} {headers[4]:>7}")
     for row in figures.step_rows():
-        print(f"{row[1]:<8} {row[3]:>10} {row[4]!s:>8} {row[5]!s:>8} {row[6]:>12}")
+        print(f"{row[1]:<8} {row[3]:>10} {row[4]!s:>8} {row[5]!s:>8} {row[6]:>12} {row[9]!s:>7}")
+    if figures.officer_rows():
+        print()
+        print(f"{'Petugas':<36} {'Bertenggat':>10} {'Tepat':>6} {'SLA %':>7}")
+    for row in figures.officer_rows():
+        print(f"{row[2][:36]:<36} {row[3]:>10} {row[4]:>6} {row[5]!s:>7}")
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from izin_local.status import find_table, use_endpoint
+
+    if bool(args.id_izin) == bool(args.dari or args.sampai):
+        print("izin audit-export: give an ID, or --dari and/or --sampai", file=sys.stderr)
+        return 2
+    use_endpoint(args.endpoint_url)
+    import boto3
+    from izin.audit_export import NoSuchApplication, export, export_range, s3_reader
+    from izin.console import Filters, received_range
+    from izin.store import DynamoStore
+
+    store, read, now = (
+        DynamoStore(find_table(args.table)),
+        s3_reader(boto3.client("s3")),
+        datetime.now(UTC),
+    )
+    if not args.id_izin:
+        since, until = received_range(Filters(dari=args.dari, sampai=args.sampai))
+        body = export_range(store, since, until, read, now=now)
+        name = f"audit-{args.dari or ''}_{args.sampai or ''}.zip"
+    else:
+        try:
+            body = export(store, args.id_izin, read, now=now)
+        except NoSuchApplication:
+            print(f"izin audit-export: no application {args.id_izin}", file=sys.stderr)
+            return 1
+        name = f"audit-{re.sub(r'[^A-Za-z0-9._-]', '_', args.id_izin)}.zip"
+    out = Path(args.out or name)
+    out.write_bytes(body)
+    print(out)
     return 0
 
 
@@ -408,6 +451,19 @@ def parser() -> argparse.ArgumentParser:
     laporan.add_argument("--csv", action="store_true", help="CSV with Indonesian headers")
     _aws_arguments(laporan)
     laporan.set_defaults(run=cmd_laporan)
+
+    audit = sub.add_parser(
+        "audit-export",
+        help="one application's audit ZIP: every document version, the trail, SHA-256 manifest",
+    )
+    audit.add_argument("id_izin", nargs="?", default="")
+    audit.add_argument(
+        "--dari", type=date.fromisoformat, help="received on or after (TTTT-BB-HH, WIB)"
+    )
+    audit.add_argument("--sampai", type=date.fromisoformat, help="received on or before")
+    audit.add_argument("--out", help="the ZIP to write (default audit-ID.zip here)")
+    _aws_arguments(audit)
+    audit.set_defaults(run=cmd_audit_export)
 
     calendar = sub.add_parser(
         "calendar", help="a year's days off as the SLA counts them (CONTRACT §4)"

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from izin.sop import Role
+from izin_local.testing import System
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -91,3 +93,16 @@ def artifacts() -> Path:
     """Where the screenshots go (gitignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def sign_in_as_kepala_bidang(system: System, tab: Page) -> None:
+    """Sign the tab in as the Kepala Bidang (code from the roster) and open /konsol."""
+    kabid = system.endpoints.roster.first(Role.KEPALA_BIDANG)
+    tab.goto(f"{system.runtime.http_url}/konsol")
+    assert tab.url.endswith("/masuk")  # no session yet
+    tab.get_by_label("NIP").fill(kabid.nip)
+    tab.get_by_label("Kode autentikator").fill(system.browsers.codes.next(kabid.nip))
+    tab.get_by_role("button", name="Masuk").click()
+    tab.wait_for_load_state()
+    tab.goto(f"{system.runtime.http_url}/konsol")
+    expect(tab.locator("h1")).to_have_text("Konsol Dinas")

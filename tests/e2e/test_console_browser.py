@@ -9,26 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from izin.calendar import to_wib
-from izin.sop import Role
 from izin_local.officer import Officer
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import sign_in_as_kepala_bidang
+
 pytestmark = pytest.mark.e2e
-
-
-def sign_in_as_kepala_bidang(system: System, tab: Page) -> None:
-    kabid = system.endpoints.roster.first(Role.KEPALA_BIDANG)
-    tab.goto(f"{system.runtime.http_url}/konsol")
-    assert tab.url.endswith("/masuk")  # no session yet
-    tab.get_by_label("NIP").fill(kabid.nip)
-    tab.get_by_label("Kode autentikator").fill(system.browsers.codes.next(kabid.nip))
-    tab.get_by_role("button", name="Masuk").click()
-    tab.wait_for_load_state()
-    tab.goto(f"{system.runtime.http_url}/konsol")
-    expect(tab.locator("h1")).to_have_text("Konsol Dinas")
 
 
 def test_the_list_filters_to_an_overdue_application(system: System, tab: Page) -> None:

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from izin import reports, risk, sessions, sop
+from izin import audit_export, incidents, reports, risk, sessions, sop
 from izin.auth import Auth
 from izin.calendar import WIB, HolidayCalendar, to_wib
 from izin.observability import logger
@@ -30,14 +30,14 @@ from izin.resume import NotResumable, resume_parked
 from izin.risk import SLA_STATES, Risk
 from izin.roster import Roster
 from izin.settings import Settings
-from izin.sop import Role
 from izin.store import Item, Store
 from izin.tasks.context import Page, Request
 from izin.templating import render
+from izin.workspace import EXPORT_ROLES
 
 PATH = "/konsol"
-# Who may see the console.
-ROLES = frozenset({Role.KEPALA_BIDANG, Role.KEPALA_DINAS, Role.ADMIN})
+# Who may see the console (and download an application's audit ZIP).
+ROLES = EXPORT_ROLES
 STATUSES = {"PROSES": "Proses", "SELESAI": "Selesai", "TERHENTI": "Terhenti"}
 PAGE_ROWS = 25
 QUERY_PAGE = 100  # applications read from the index per Query
@@ -210,6 +210,7 @@ class Overview:
     counts: list[tuple[int, str, int]]  # step, activity, applications in process there
     parked: list[Item]  # TERHENTI applications, newest first
     complete: bool  # False when there were more than MAX_COUNTED to read
+    waiting: list[Item]  # applications waiting on SIINAS or OSS
 
 
 def overview(store: Store) -> Overview:
@@ -217,16 +218,29 @@ def overview(store: Store) -> Overview:
     ones, read from the index (Query pages, at most MAX_COUNTED applications)."""
     counter: Counter[int] = Counter()
     parked: list[Item] = []
+    waiting: list[Item] = []
     after, read = None, 0
     while True:
         items, after = store.applications_page(QUERY_PAGE, after=after)
         read += len(items)
         counter.update(int(i.get("current_step", 0)) for i in items if i.get("status") != "SELESAI")
         parked += [i for i in items if i.get("status") == "TERHENTI"]
+        waiting += incidents.waiting(items)
         if after is None or read >= MAX_COUNTED:
             break
     counts = [(s.number, s.activity, counter[s.number]) for s in sop.STEPS]
-    return Overview(counts, parked, after is None)
+    return Overview(counts, parked, after is None, waiting)
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """What the console's incidents need beyond the table: the DLQs, the Operator's mail."""
+
+    dead_letters: incidents.DeadLetters
+    queues: list[incidents.DeadLetterQueue]
+    issue_link: incidents.IssueRecordLink
+    calendar: HolidayCalendar
+    config: Settings
 
 
 Resume = Callable[[str, str], str]  # (id_izin, by) -> the new execution's name
@@ -239,17 +253,28 @@ def console_page(
     method: str,
     assess: Assess,
     resume: Resume | None = None,
+    doors: Incidents | None = None,
     same_site: bool = False,
 ) -> Page:
-    """/konsol, for the console's roles only: GET the list; POST Resume a parked application."""
+    """/konsol, for the console's roles only: GET the list; POST an incident's action
+    (field `aksi`: Resume a parked application, the default; `redrive` a DLQ message;
+    `kirim_ulang` a late wait's record-by-hand link)."""
     signed = _gate(request, auth, method)
     if isinstance(signed, Page):
         return signed
-    if method == "POST" and resume is not None:
-        return _resume(request, auth, signed, resume, same_site=same_site, assess=assess)
+    if method == "POST":
+        aksi = (request.form.get("aksi") or ["lanjutkan"])[-1]
+        if aksi == "lanjutkan" and resume is not None:
+            return _resume(
+                request, auth, signed, resume, same_site=same_site, assess=assess, doors=doors
+            )
+        if aksi in ("redrive", "kirim_ulang") and doors is not None:
+            return _incident_action(
+                request, auth, signed, aksi, doors, same_site=same_site, assess=assess
+            )
     if method not in ("GET", "HEAD"):
         return Page(405, render("pages/not_found.html.j2"), headers={"allow": "GET, POST"})
-    return _list_page(request, auth, signed, assess=assess)
+    return _list_page(request, auth, signed, assess=assess, doors=doors)
 
 
 def _gate(request: Request, auth: Auth, method: str) -> sessions.SignedIn | Page:
@@ -272,17 +297,21 @@ def _list_page(
     signed: sessions.SignedIn,
     *,
     assess: Assess,
+    doors: Incidents | None = None,
     status: int = 200,
     notice: str = "",
     error: str = "",
 ) -> Page:
+    seen = overview(auth.store)
     context: dict[str, Any] = {
         "signed": signed,
         "officers": list(auth.roster.officers),
-        "overview": overview(auth.store),
+        "overview": seen,
         "resume_token": lambda id_izin: sessions.form_token(auth, signed, f"lanjutkan:{id_izin}"),
-        "notice": notice or _resumed_notice(request.query.get("dilanjutkan", "")),
+        "form_token": lambda purpose: sessions.form_token(auth, signed, purpose),
+        "notice": notice or _done_notice(request.query),
         "action_error": error,
+        **_incidents(auth, seen, doors),
         **_choices(),
     }
     try:
@@ -311,10 +340,80 @@ def _list_page(
     return Page(status, html)
 
 
-def _resumed_notice(id_izin: str) -> str:
-    if not id_izin or len(id_izin) > 80:
-        return ""
-    return f"Permohonan {id_izin} dilanjutkan dari langkah yang terhenti."
+_NOTICES = {
+    "dilanjutkan": "Permohonan {} dilanjutkan dari langkah yang terhenti.",
+    "dikirim_ulang": "Pesan DLQ permohonan {} dikirim ulang ke antreannya.",
+    "tautan": "Tautan pencatatan manual permohonan {} dikirim ulang ke Operator.",
+}
+
+
+def _done_notice(query: Mapping[str, str]) -> str:
+    for name, text in _NOTICES.items():
+        id_izin = query.get(name, "")
+        if id_izin and len(id_izin) <= 80:
+            return text.format(id_izin)
+    return ""
+
+
+def _incidents(auth: Auth, seen: Overview, doors: Incidents | None) -> dict[str, Any]:
+    """The DLQs' messages and the late waits, when the console is wired to see them."""
+    if doors is None:
+        return {"dead_queues": None, "late_waits": None}
+    return {
+        "dead_queues": incidents.dead_messages(doors.dead_letters, doors.queues, auth.store),
+        "late_waits": incidents.late_waits(
+            auth.store, seen.waiting, now=auth.now, calendar=doors.calendar, config=doors.config
+        ),
+    }
+
+
+def _incident_action(
+    request: Request,
+    auth: Auth,
+    signed: sessions.SignedIn,
+    aksi: str,
+    doors: Incidents,
+    *,
+    same_site: bool,
+    assess: Assess,
+) -> Page:
+    """POST /konsol: redrive one DLQ message, or re-send a late wait's record-by-hand link."""
+    target = (request.form.get("id") or [""])[-1].strip()
+    sent = (request.form.get("csrf") or [""])[-1]
+    token_ok = bool(target) and sessions.form_token_ok(auth, signed, f"{aksi}:{target}", sent)
+
+    def refused(status: int, error: str) -> Page:
+        return _list_page(
+            Request(""), auth, signed, assess=assess, doors=doors, status=status, error=error
+        )
+
+    if not same_site or not token_ok:
+        return refused(403, "Formulir kedaluwarsa; muat ulang halaman lalu coba lagi.")
+    by = {"nama": signed.officer.nama, "nip": signed.officer.nip}
+    if aksi == "redrive":
+        queue_key, _, message_id = target.partition(":")
+        queue = next((q for q in doors.queues if q.key == queue_key), None)
+        try:
+            if queue is None:
+                raise incidents.NotInQueue(target)
+            moved = incidents.redrive(
+                doors.dead_letters, queue, message_id, store=auth.store, by=by, now=auth.now
+            )
+        except incidents.NotInQueue:
+            return refused(409, "Pesan itu tidak ada lagi di DLQ (mungkin sudah dikirim ulang).")
+        logger.info("redriven from the console", extra={"queue": queue.key, "by": by["nip"]})
+        done = {"dikirim_ulang": moved.id_izin or "-"}
+    else:
+        try:
+            incidents.resend_record_link(
+                target, store=auth.store, issue=doors.issue_link, by=by, now=auth.now
+            )
+        except incidents.NotWaiting:
+            return refused(409, f"Permohonan {target} tidak lagi menunggu SIINAS atau OSS.")
+        logger.info("record link re-sent from the console", extra={"id_izin": target})
+        done = {"tautan": target}
+    location = f"{PATH}?{urlencode(done)}"
+    return Page(303, render("pages/redirect.html.j2", location=location), {"location": location})
 
 
 def _resume(
@@ -325,6 +424,7 @@ def _resume(
     *,
     same_site: bool,
     assess: Assess,
+    doors: Incidents | None = None,
 ) -> Page:
     """POST /konsol (Resume): start a TERHENTI application again, as `izin resume` does."""
     id_izin = (request.form.get("id_izin") or [""])[-1].strip()
@@ -336,6 +436,7 @@ def _resume(
             auth,
             signed,
             assess=assess,
+            doors=doors,
             status=403,
             error="Formulir kedaluwarsa; muat ulang halaman lalu coba lagi.",
         )
@@ -349,6 +450,7 @@ def _resume(
             auth,
             signed,
             assess=assess,
+            doors=doors,
             status=409,
             error=f"Permohonan {id_izin} tidak dapat dilanjutkan: tidak berstatus TERHENTI "
             "atau sudah dilanjutkan.",
@@ -455,6 +557,36 @@ def report_page(
         bulan=bulan,
         figures=figures,
         summary_headers=reports.SUMMARY_HEADERS,
+        charts=reports.charts(figures),
         error="",
     )
     return Page(200, html)
+
+
+AUDIT_PATH = f"{PATH}/audit"
+
+
+def audit_export_page(
+    request: Request, auth: Auth, id_izin: str, read: audit_export.Read, *, method: str
+) -> Page | Download:
+    """GET /konsol/audit/{id_izin}: the application's audit ZIP, for the console's roles."""
+    signed = _gate(request, auth, method)
+    if isinstance(signed, Page):
+        return signed
+    try:
+        body = audit_export.export(auth.store, id_izin, read, now=auth.now)
+    except audit_export.NoSuchApplication:
+        return Page(404, render("pages/not_found.html.j2"))
+    officer = signed.officer
+    auth.store.append_audit(
+        id_izin,
+        {
+            "action": "audit.exported",
+            "actor": officer.nama,
+            "nip": officer.nip,
+            "note": f"paket audit diunduh oleh {officer.nama}",
+        },
+        now=auth.now,
+    )
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", id_izin)
+    return Download(f"audit-{safe}.zip", "application/zip", body)

@@ -165,6 +165,12 @@ class IzinStatus(BaseModel):
         return self.kd_status in SLA_CLOCK_STATUSES
 
 
+class DigestRequest(BaseModel):
+    """The morning digest's input, from its schedule: nothing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class ReconcileRequest(BaseModel):
     """The reconciliation's input: from its schedule, nothing; by hand, the ids to check
     whatever their wait (the schedule checks those that waited long enough)."""

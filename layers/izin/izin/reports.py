@@ -10,6 +10,11 @@ What counts where (a decision; README "Laporan"): a month is a calendar month in
 - a step's time: from its `task.issued` (the first of a round; reminders re-issue) to the
   `task.decided` that ends it, in hari kerja over the calendar, counted in the month decided;
 - a send-back: `task.decided` with decision "no" (the SOP's decisions 3, 9, 13, 14).
+- SLA compliance: of the tasks decided in the month whose round was issued with a deadline
+  (the first `task.issued` of the round: a reminder's moved deadline does not excuse it),
+  the share decided by that deadline; per step, and per officer who decided;
+- end to end: from `application.received` to the last step's `step.recorded`, in hari
+  kerja, for the applications completed in the month.
 Percentiles are nearest-rank.
 """
 
@@ -37,6 +42,8 @@ SUMMARY_HEADERS = (
     "Berlaku efektif",
     "Belum berlaku efektif",
     "Terhenti",
+    "Median hari kerja ujung ke ujung",
+    "P90 hari kerja ujung ke ujung",
 )
 STEP_HEADERS = (
     "Bulan",
@@ -46,7 +53,49 @@ STEP_HEADERS = (
     "Median hari kerja",
     "P90 hari kerja",
     "Dikembalikan",
+    "Tugas bertenggat",
+    "Tepat waktu",
+    "Kepatuhan SLA (%)",
 )
+OFFICER_HEADERS = (
+    "Bulan",
+    "NIP",
+    "Nama",
+    "Tugas bertenggat",
+    "Tepat waktu",
+    "Kepatuhan SLA (%)",
+)
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+def _p90(values: Sequence[float]) -> float | None:
+    return round(percentile(values, 90), 2) if values else None
+
+
+@dataclass
+class Compliance:
+    """Tasks with a deadline, and how many were decided by it."""
+
+    timed: int = 0
+    on_time: int = 0
+
+    def count(self, on_time: bool) -> None:
+        self.timed += 1
+        self.on_time += on_time
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.on_time / self.timed, 1) if self.timed else None
+
+    def cells(self) -> list[Any]:
+        return [self.timed, self.on_time, _blank(self.percent)]
+
+
+def _blank(value: float | None) -> Any:
+    return value if value is not None else ""
 
 
 @dataclass
@@ -55,14 +104,15 @@ class StepFigures:
 
     durations: list[float] = field(default_factory=list)
     send_backs: int = 0
+    sla: Compliance = field(default_factory=Compliance)
 
     @property
     def median(self) -> float | None:
-        return round(statistics.median(self.durations), 2) if self.durations else None
+        return _median(self.durations)
 
     @property
     def p90(self) -> float | None:
-        return round(percentile(self.durations, 90), 2) if self.durations else None
+        return _p90(self.durations)
 
 
 @dataclass
@@ -76,6 +126,8 @@ class Report:
     not_effective: int = 0
     parked: int = 0
     steps: dict[int, StepFigures] = field(default_factory=dict)
+    end_to_end: list[float] = field(default_factory=list)  # hari kerja, completed in month
+    officers: dict[str, tuple[str, Compliance]] = field(default_factory=dict)  # nip -> nama, …
 
     def summary_row(self) -> list[Any]:
         return [
@@ -85,7 +137,14 @@ class Report:
             self.effective,
             self.not_effective,
             self.parked,
+            _blank(_median(self.end_to_end)),
+            _blank(_p90(self.end_to_end)),
         ]
+
+    def officer_rows(self) -> list[list[Any]]:
+        """Per officer who decided a timed task in the month, by name."""
+        ordered = sorted(self.officers.items(), key=lambda item: item[1][0])
+        return [[self.bulan, nip, nama, *sla.cells()] for nip, (nama, sla) in ordered]
 
     def step_rows(self) -> list[list[Any]]:
         rows = []
@@ -98,9 +157,10 @@ class Report:
                     s.number,
                     s.activity,
                     decided,
-                    figures.median if figures.median is not None else "",
-                    figures.p90 if figures.p90 is not None else "",
+                    _blank(figures.median),
+                    _blank(figures.p90),
                     figures.send_backs,
+                    *figures.sla.cells(),
                 ]
             )
         return rows
@@ -127,24 +187,34 @@ def report(
     result = Report(bulan)
     last = sop.STEPS[-1].number
     for application, trail in applications:
-        issued: dict[int, datetime] = {}
+        issued: dict[int, tuple[datetime, str]] = {}  # step -> the round's start, deadline
+        received: datetime | None = None
         for entry in trail:
             action, at = entry.get("action"), str(entry.get("at", ""))
             step = int(entry.get("step") or 0)
             if action == "task.issued" and entry.get("kind", Kind.STEP) == Kind.STEP:
-                issued.setdefault(step, datetime.fromisoformat(at))
+                deadline = str(entry.get("deadline") or "")
+                issued.setdefault(step, (datetime.fromisoformat(at), deadline))
                 continue
             if action == "task.decided" and entry.get("kind", Kind.STEP) == Kind.STEP:
-                start = issued.pop(step, None)
+                start, deadline = issued.pop(step, (None, ""))
                 if month_of(at) != bulan:
                     continue
+                decided = datetime.fromisoformat(at)
                 figures = result.steps.setdefault(step, StepFigures())
                 if start is not None:
-                    seconds = working_seconds_between(start, datetime.fromisoformat(at), calendar)
-                    figures.durations.append(seconds / day_seconds())
+                    figures.durations.append(_days(start, decided, calendar))
                 if entry.get("decision") == sop.Decision.NO.value:
                     figures.send_backs += 1
+                if deadline:
+                    on_time = decided <= datetime.fromisoformat(deadline)
+                    figures.sla.count(on_time)
+                    nip = str(entry.get("nip", ""))
+                    nama = str(entry.get("actor", ""))
+                    result.officers.setdefault(nip, (nama, Compliance()))[1].count(on_time)
                 continue
+            if action == "application.received" and at:
+                received = received or datetime.fromisoformat(at)
             if not at or month_of(at) != bulan:
                 continue
             if action == "application.received":
@@ -153,11 +223,17 @@ def report(
                 result.parked += 1
             elif action == "step.recorded" and step == last:
                 result.completed += 1
+                if received is not None:
+                    result.end_to_end.append(_days(received, datetime.fromisoformat(at), calendar))
                 if application.get("outcome") == "BERLAKU_EFEKTIF":
                     result.effective += 1
                 else:
                     result.not_effective += 1
     return result
+
+
+def _days(start: datetime, end: datetime, calendar: HolidayCalendar) -> float:
+    return working_seconds_between(start, end, calendar) / day_seconds()
 
 
 def gather(store: Store, *, page: int = 100) -> list[tuple[Item, list[Item]]]:
@@ -172,7 +248,7 @@ def gather(store: Store, *, page: int = 100) -> list[tuple[Item, list[Item]]]:
 
 
 def as_csv(figures: Report) -> str:
-    """The report as CSV: the summary, a blank line, the steps."""
+    """The report as CSV: the summary, the steps, the officers (blank lines between)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(SUMMARY_HEADERS)
@@ -180,11 +256,14 @@ def as_csv(figures: Report) -> str:
     writer.writerow([])
     writer.writerow(STEP_HEADERS)
     writer.writerows(figures.step_rows())
+    writer.writerow([])
+    writer.writerow(OFFICER_HEADERS)
+    writer.writerows(figures.officer_rows())
     return out.getvalue()
 
 
 def as_xlsx(figures: Report) -> bytes:
-    """The report as an XLSX workbook: sheets "Ringkasan" and "Per langkah"."""
+    """The report as an XLSX workbook: sheets "Ringkasan", "Per langkah", "Per petugas"."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -197,6 +276,45 @@ def as_xlsx(figures: Report) -> bytes:
     steps.append(list(STEP_HEADERS))
     for row in figures.step_rows():
         steps.append(row)
+    officers = book.create_sheet("Per petugas")
+    officers.append(list(OFFICER_HEADERS))
+    for row in figures.officer_rows():
+        officers.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def charts(figures: Report) -> list[tuple[str, str]]:
+    """The report's charts (title, inline SVG): per step the median and p90 hari kerja and
+    the SLA compliance, and per officer the SLA compliance; steps with nothing are left out."""
+    from izin.charts import bars
+
+    measured = [s for s in sop.STEPS if figures.steps.get(s.number, StepFigures()).durations]
+    timed = [s for s in sop.STEPS if figures.steps.get(s.number, StepFigures()).sla.timed]
+    found = []
+    if measured:
+        rows: list[tuple[str, float | None]] = []
+        for s in measured:
+            f = figures.steps[s.number]
+            rows += [(f"{s.number}. median", f.median), (f"{s.number}. p90", f.p90)]
+        title = "Hari kerja per langkah (median, p90)"
+        found.append((title, bars(rows, title=title)))
+    if figures.end_to_end:
+        title = "Hari kerja ujung ke ujung (median, p90)"
+        rows = [("median", _median(figures.end_to_end)), ("p90", _p90(figures.end_to_end))]
+        found.append((title, bars(rows, title=title)))
+    if timed:
+        title = "Kepatuhan SLA per langkah (%)"
+        rows = [
+            (f"{s.number}. {s.activity[:28]}", figures.steps[s.number].sla.percent) for s in timed
+        ]
+        found.append((title, bars(rows, title=title, unit="%", top=100)))
+    if figures.officers:
+        title = "Kepatuhan SLA per petugas (%)"
+        rows = [
+            (nama[:32], sla.percent)
+            for nama, sla in sorted(figures.officers.values(), key=lambda o: o[0])
+        ]
+        found.append((title, bars(rows, title=title, unit="%", top=100)))
+    return found

@@ -36,6 +36,10 @@ class Settings(BaseModel):
     inbound_queue_url: str = Field("", alias="INBOUND_QUEUE_URL")
     siinas_queue_url: str = Field("", alias="SIINAS_QUEUE_URL")
     oss_queue_url: str = Field("", alias="OSS_QUEUE_URL")
+    # The console's incidents (izin.incidents): the last dead-letter queue of each integration.
+    inbound_dlq_url: str = Field("", alias="INBOUND_DLQ_URL")
+    siinas_dlq_url: str = Field("", alias="SIINAS_DLQ_URL")
+    oss_dlq_url: str = Field("", alias="OSS_DLQ_URL")
     siinas_base_url: str = Field("", alias="SIINAS_BASE_URL")
     siinas_token_secret_arn: str = Field("", alias="SIINAS_TOKEN_SECRET_ARN")
     oss_base_url: str = Field("", alias="OSS_BASE_URL")

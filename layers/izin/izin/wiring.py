@@ -16,7 +16,9 @@ from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
+    from izin.audit_export import Read
     from izin.auth import Auth
+    from izin.console import Incidents
     from izin.integrations import ManualTasks
 
 
@@ -166,6 +168,45 @@ def manual_tasks(now: datetime) -> ManualTasks:
         now=now,
     )
     return issue
+
+
+def incidents(now: datetime) -> Incidents:
+    """The console's incidents: the stack's DLQs on SQS, the Operator's record-by-hand mail."""
+    from izin.aws import client
+    from izin.console import Incidents
+    from izin.incidents import SqsDeadLetters, dead_letter_queues
+    from izin.tasks import Kind, issue_manual_task
+
+    config = settings()
+
+    def issue_link(id_izin: str, event_key: str) -> str:
+        return issue_manual_task(
+            Kind.RECORD,
+            id_izin,
+            None,
+            store=store(),
+            mailer=mailer(),
+            roster=roster(),
+            public_base_url=config.public_base_url,
+            now=now,
+            event=event_key,
+        )
+
+    return Incidents(
+        dead_letters=SqsDeadLetters(client("sqs")),
+        queues=dead_letter_queues(config),
+        issue_link=issue_link,
+        calendar=calendar(),
+        config=config,
+    )
+
+
+def document_reader() -> Read:
+    """The documents' bucket, read by (bucket, key): the audit export's source."""
+    from izin.audit_export import s3_reader
+    from izin.aws import client
+
+    return s3_reader(client("s3"))
 
 
 class S3Evidence:

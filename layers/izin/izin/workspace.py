@@ -31,6 +31,8 @@ LISTED = 100
 # query each: the newest, so a page stays quick).
 RIWAYAT = 20
 RIWAYAT_LISTED = 40
+# Who may download an application's audit ZIP (izin.audit_export): the console's roles.
+EXPORT_ROLES = frozenset({Role.KEPALA_BIDANG, Role.KEPALA_DINAS, Role.ADMIN})
 # The step whose answer names the Tim Teknis (ketua, anggota).
 TEAM_STEP = 7
 
@@ -236,4 +238,5 @@ def application_page(
         application.get("open_ticket")
     )
     view = application_view(auth.store, application, presign)
-    return Page(200, render("pages/permohonan.html.j2", mine=mine, **view))
+    may_export = signed.officer.role in EXPORT_ROLES
+    return Page(200, render("pages/permohonan.html.j2", mine=mine, may_export=may_export, **view))
