@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from izin import evidence, forms, sessions, sop
 from izin.auth import check_code, officer_by_nip
+from izin.bsre import BsreUnavailable, WrongPassphrase
 from izin.callbacks import TaskGone
 from izin.formats import tanggal_waktu
 from izin.mail import Email
@@ -19,6 +21,7 @@ from izin.observability import logger
 from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
 from izin.store import ConditionFailed, ticket_hash_of
+from izin.tasks import tte
 from izin.tasks.complete import COMPLETE
 from izin.tasks.context import (
     Page,
@@ -168,6 +171,14 @@ def _decide(
         )
         page.cookies += cookies
         return page
+    if ctx.tte is not None and tte.signs_here(form, ticket, submission.decision):
+        signed = _sign(digest, ticket, request, ctx, submission)
+        if isinstance(signed, Page):
+            signed.cookies += cookies
+            return signed
+        submission = replace(
+            submission, values={**submission.values, "approval_id": signed, "tte": tte.TTE}
+        )
     officer = ticket["assignee"]
     earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
     try:
@@ -233,6 +244,45 @@ def _decide(
         ),
         cookies=cookies,
     )
+
+
+def _sign(
+    digest: str,
+    ticket: Mapping[str, Any],
+    request: Request,
+    ctx: TaskContext,
+    submission: forms.Submission,
+) -> str | Page:
+    """The approval's id once BSrE signed step 14's documents, or the page saying why not
+    (the ticket still open). The passphrase is read here and goes to BSrE only."""
+    assert ctx.tte is not None
+    passphrase = (request.form.get(tte.PASSPHRASE) or [""])[-1]
+    values = _kept(request.form)
+    if not passphrase:
+        return _form_page(
+            422, ticket, ctx, values=values, errors={tte.PASSPHRASE: tte.KEY_NEEDED_TEXT}
+        )
+    try:
+        return tte.sign_approval(
+            ticket,
+            digest,
+            passphrase,
+            ctx.tte,
+            store=ctx.store,
+            roster=ctx.roster,
+            now=ctx.now,
+            public_base_url=ctx.public_base_url,
+        )
+    except WrongPassphrase:
+        _audit(ctx, ticket, request, "task.tte_refused", {"reason": "passphrase_salah"})
+        error = {tte.PASSPHRASE: tte.WRONG_KEY_TEXT}
+        return _form_page(422, ticket, ctx, values=values, errors=error)
+    except BsreUnavailable:
+        _audit(ctx, ticket, request, "task.tte_refused", {"reason": "bsre_tidak_tersedia"})
+        return _form_page(503, ticket, ctx, values=values, errors={"form": tte.UNAVAILABLE_TEXT})
+    except tte.TteRefused as refused:
+        _audit(ctx, ticket, request, "task.tte_refused", {"reason": "ditolak"})
+        return _form_page(422, ticket, ctx, values=values, errors={"form": str(refused)})
 
 
 def record_upload(request: Request, ctx: TaskContext) -> Page:
@@ -421,7 +471,7 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
 
 
 def _kept(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    hidden = {"nip", "kode", "csrf", "decision"}
+    hidden = {"nip", "kode", "csrf", "decision", tte.PASSPHRASE}
     return {
         k: (list(v) if k == "anggota" else (v[-1] if v else ""))
         for k, v in form.items()
@@ -529,6 +579,8 @@ def _form_page(
             csrf=ticket.get("csrf", ""),
             evidence=uploads,
             signed_in=signed,
+            # BSrE's passphrase, asked where the decision is the approval the Kepala Dinas signs
+            tte=ctx.tte is not None and tte.signs_here(form, ticket, sop.Decision.YES),
         ),
         headers=upload_headers(uploads),
     )
