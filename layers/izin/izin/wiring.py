@@ -16,8 +16,10 @@ from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
+    from collections.abc import Callable
+
     from izin.auth import Auth
-    from izin.bsre import BsreClient
+    from izin.bsre import BsreClient, Verification
     from izin.integrations import ManualTasks
     from izin.tasks.tte import Tte
 
@@ -97,6 +99,13 @@ def bsre_client() -> BsreClient:
         str(credentials["client_secret"]),
         StdlibHttp(BSRE_TIMEOUT_SECONDS),
     )
+
+
+def bsre_verify() -> Callable[[bytes], Verification] | None:
+    """BSrE's verify API for the verify page when BSRE_BASE_URL is set; else None."""
+    if not settings().bsre_base_url:
+        return None
+    return lambda pdf: bsre_client().verify_pdf(pdf)
 
 
 def callbacks() -> StepFunctionsCallbacks:
