@@ -324,3 +324,25 @@ def test_a_no_at_step_14_signs_nothing(bsre_door: tuple[TaskDoor, Signing]) -> N
     page = door.post(ticket, urlencode({**door.proof(ticket, officer), **fields}))
     assert page["statusCode"] == 200, page["body"]
     assert signing.passphrases == []
+
+
+def test_the_trail_says_a_document_was_signed_through_bsre() -> None:
+    from izin.pages import describe
+
+    entry = {"action": "document.sealed", "jenis": "bap", "nomor": "1/BAP", "versi": 2}
+    assert "(BSrE)" not in describe(entry)
+    assert "ditandatangani secara elektronik (BSrE)" in describe(entry | {"tte": TTE})
+
+
+def test_the_verify_page_shows_bsre_unavailable_without_hiding_the_hash_check() -> None:
+    from izin.verify import BsreCheck, VerifyContext, bsre_check
+
+    def down(_pdf: bytes) -> Any:
+        raise BsreUnavailable("refused")
+
+    desk = Desk()
+    ctx = VerifyContext(desk.store, desk.dinas, ROSTER, lambda _k: b"", bsre_verify=down)
+    assert bsre_check(b"%PDF-1.7 ...", ctx) == BsreCheck(valid=False, summary="", unavailable=True)
+    assert bsre_check(b"<html>", ctx) is None  # only a PDF goes to BSrE
+    unconfigured = VerifyContext(desk.store, desk.dinas, ROSTER, lambda _k: b"")
+    assert bsre_check(b"%PDF-1.7", unconfigured) is None

@@ -174,3 +174,22 @@ def test_neither_the_passphrase_nor_the_nik_is_kept_anywhere(
         assert secret not in history
         assert secret not in emails
         assert secret not in pages
+
+
+def test_the_verify_page_shows_bsres_verdict_beside_the_hashs(
+    system: System, attempts: dict[str, Decided]
+) -> None:
+    from tests.integration.documents.test_verify import post_file
+
+    item = sealed(system)["bap"]
+    pdf = pdf_of(system, item)
+    target = f"{system.runtime.http_url}/verify/{item['document_id']}"
+    status, page = post_file(target, pdf, "bap.pdf")
+    assert status == 200, page
+    assert 'data-verdict="cocok"' in page and 'data-bsre="valid"' in page
+    assert kepala_dinas(system).nama in page.split('id="bsre"', 1)[1]
+    at = len(pdf) // 4
+    tampered = pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
+    status, page = post_file(target, tampered, "bap.pdf")
+    assert status == 200, page
+    assert 'data-verdict="tidak_cocok"' in page and 'data-bsre="tidak_valid"' in page
