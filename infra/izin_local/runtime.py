@@ -315,8 +315,10 @@ class LocalRuntime:
 
     def seed_officer_secrets(self) -> None:
         """Enroll, from the roster as it is now, officers who have no authenticator secret
-        yet (an officer put back on the roster while the runtime runs)."""
+        yet (an officer put back on the roster while the runtime runs), and give the BSrE
+        simulator their certificates."""
         _seed_officer_secrets()
+        self.enroll_bsre()
 
     def enroll_bsre(self) -> None:
         """Give the BSrE simulator a certificate for each officer of the roster with a NIK,
