@@ -172,7 +172,7 @@ def _decide(
         page.cookies += cookies
         return page
     if ctx.tte is not None and tte.signs_here(form, ticket, submission.decision):
-        signed = _sign(digest, ticket, request, ctx, submission)
+        signed = _sign(digest, ticket, request, ctx, secret=secret)
         if isinstance(signed, Page):
             signed.cookies += cookies
             return signed
@@ -247,21 +247,19 @@ def _decide(
 
 
 def _sign(
-    digest: str,
-    ticket: Mapping[str, Any],
-    request: Request,
-    ctx: TaskContext,
-    submission: forms.Submission,
+    digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext, *, secret: str
 ) -> str | Page:
     """The approval's id once BSrE signed step 14's documents, or the page saying why not
     (the ticket still open). The passphrase is read here and goes to BSrE only."""
     assert ctx.tte is not None
     passphrase = (request.form.get(tte.PASSPHRASE) or [""])[-1]
-    values = _kept(request.form)
+
+    def refused(code: int, errors: dict[str, str]) -> Page:
+        kept = _kept(request.form)  # never the passphrase
+        return _form_page(code, ticket, ctx, values=kept, errors=errors, secret=secret, signed=True)
+
     if not passphrase:
-        return _form_page(
-            422, ticket, ctx, values=values, errors={tte.PASSPHRASE: tte.KEY_NEEDED_TEXT}
-        )
+        return refused(422, {tte.PASSPHRASE: tte.KEY_NEEDED_TEXT})
     try:
         return tte.sign_approval(
             ticket,
@@ -275,14 +273,13 @@ def _sign(
         )
     except WrongPassphrase:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "passphrase_salah"})
-        error = {tte.PASSPHRASE: tte.WRONG_KEY_TEXT}
-        return _form_page(422, ticket, ctx, values=values, errors=error)
+        return refused(422, {tte.PASSPHRASE: tte.WRONG_KEY_TEXT})
     except BsreUnavailable:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "bsre_tidak_tersedia"})
-        return _form_page(503, ticket, ctx, values=values, errors={"form": tte.UNAVAILABLE_TEXT})
-    except tte.TteRefused as refused:
+        return refused(503, {"form": tte.UNAVAILABLE_TEXT})
+    except tte.TteRefused as why:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "ditolak"})
-        return _form_page(422, ticket, ctx, values=values, errors={"form": str(refused)})
+        return refused(422, {"form": str(why)})
 
 
 def record_upload(request: Request, ctx: TaskContext) -> Page:
