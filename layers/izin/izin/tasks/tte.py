@@ -127,7 +127,7 @@ def sign_approval(
                 image_png=image,
                 placement=placement,
                 location="Pontianak",
-                reason=f"Persetujuan langkah 14 permohonan {ticket['id_izin']}",
+                reason=f"Persetujuan langkah {ticket['step']} permohonan {ticket['id_izin']}",
             ),
             tte,
             deadline,
