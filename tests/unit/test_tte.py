@@ -242,12 +242,12 @@ class Signing:
 
 @pytest.fixture
 def bsre_door(task_door: TaskDoor, monkeypatch: pytest.MonkeyPatch) -> tuple[TaskDoor, Signing]:
-    from izin.tasks import tte as tte_module
+    from izin.tasks import page
 
     signing = Signing()
     tte = Tte(client=FakeBsre, bucket="izin-test-documents", put_object=lambda *_: None)  # type: ignore[arg-type]
     monkeypatch.setattr(wiring, "tte", lambda: tte)
-    monkeypatch.setattr(tte_module, "sign_approval", signing)
+    monkeypatch.setattr(page, "sign_approval", signing)
     return task_door, signing
 
 

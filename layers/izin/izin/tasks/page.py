@@ -21,7 +21,6 @@ from izin.observability import logger
 from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
 from izin.store import ConditionFailed, ticket_hash_of
-from izin.tasks import tte
 from izin.tasks.complete import COMPLETE
 from izin.tasks.context import (
     Page,
@@ -39,6 +38,16 @@ from izin.tasks.issue import (
     task_url,
 )
 from izin.tasks.signatures import check_signatures, signature_errors
+from izin.tasks.tte import (
+    KEY_NEEDED_TEXT,
+    PASSPHRASE,
+    TTE,
+    UNAVAILABLE_TEXT,
+    WRONG_KEY_TEXT,
+    TteRefused,
+    sign_approval,
+    signs_here,
+)
 from izin.templating import render
 from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
 
@@ -171,13 +180,13 @@ def _decide(
         )
         page.cookies += cookies
         return page
-    if ctx.tte is not None and tte.signs_here(form, ticket, submission.decision):
+    if ctx.tte is not None and signs_here(form, ticket, submission.decision):
         signed = _sign(digest, ticket, request, ctx, secret=secret)
         if isinstance(signed, Page):
             signed.cookies += cookies
             return signed
         submission = replace(
-            submission, values={**submission.values, "approval_id": signed, "tte": tte.TTE}
+            submission, values={**submission.values, "approval_id": signed, "tte": TTE}
         )
     officer = ticket["assignee"]
     earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
@@ -252,16 +261,16 @@ def _sign(
     """The approval's id once BSrE signed step 14's documents, or the page saying why not
     (the ticket still open). The passphrase is read here and goes to BSrE only."""
     assert ctx.tte is not None
-    passphrase = (request.form.get(tte.PASSPHRASE) or [""])[-1]
+    passphrase = (request.form.get(PASSPHRASE) or [""])[-1]
 
     def refused(code: int, errors: dict[str, str]) -> Page:
         kept = _kept(request.form)  # never the passphrase
         return _form_page(code, ticket, ctx, values=kept, errors=errors, secret=secret, signed=True)
 
     if not passphrase:
-        return refused(422, {tte.PASSPHRASE: tte.KEY_NEEDED_TEXT})
+        return refused(422, {PASSPHRASE: KEY_NEEDED_TEXT})
     try:
-        return tte.sign_approval(
+        return sign_approval(
             ticket,
             digest,
             passphrase,
@@ -273,11 +282,11 @@ def _sign(
         )
     except WrongPassphrase:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "passphrase_salah"})
-        return refused(422, {tte.PASSPHRASE: tte.WRONG_KEY_TEXT})
+        return refused(422, {PASSPHRASE: WRONG_KEY_TEXT})
     except BsreUnavailable:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "bsre_tidak_tersedia"})
-        return refused(503, {"form": tte.UNAVAILABLE_TEXT})
-    except tte.TteRefused as why:
+        return refused(503, {"form": UNAVAILABLE_TEXT})
+    except TteRefused as why:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "ditolak"})
         return refused(422, {"form": str(why)})
 
@@ -468,7 +477,7 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
 
 
 def _kept(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    hidden = {"nip", "kode", "csrf", "decision", tte.PASSPHRASE}
+    hidden = {"nip", "kode", "csrf", "decision", PASSPHRASE}
     return {
         k: (list(v) if k == "anggota" else (v[-1] if v else ""))
         for k, v in form.items()
@@ -577,7 +586,7 @@ def _form_page(
             evidence=uploads,
             signed_in=signed,
             # BSrE's passphrase, asked where the decision is the approval the Kepala Dinas signs
-            tte=ctx.tte is not None and tte.signs_here(form, ticket, sop.Decision.YES),
+            tte=ctx.tte is not None and signs_here(form, ticket, sop.Decision.YES),
         ),
         headers=upload_headers(uploads),
     )
