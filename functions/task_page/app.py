@@ -39,6 +39,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         documents=lambda id_izin: task_documents(wiring.store(), id_izin, wiring.presigned_url),
         record_event=wiring.record_event,
         evidence=wiring.evidence(),
+        tte=wiring.tte(),
     )
     if http.route_key == "GET /tasks/{ticket}/lampiran":
         page = record_upload(request, ctx)

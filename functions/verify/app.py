@@ -24,6 +24,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         dinas=load_dinas(settings().dinas_path()),
         roster=wiring.roster(),
         read_object=wiring.read_object,
+        bsre_verify=wiring.bsre_verify(),
     )
     response = verify(request, ctx)
     logger.info("verify", extra={"route": request.route_key, "status": response["statusCode"]})

@@ -48,7 +48,19 @@ def secret_values() -> dict[str, str]:
         "OssWebhookSecret": secrets["oss"],
         "SiinasWebhookSecret": secrets["siinas"],
         "PiaCredentialsSecret": json.dumps({"username": pia.username, "password": pia.password}),
+        **bsre_credentials(),
     }
+
+
+def bsre_credentials() -> dict[str, str]:
+    """A real BSrE's client credentials, when this shell gives IZIN_BSRE_CLIENT_ID and
+    IZIN_BSRE_CLIENT_SECRET; else none (the runtime gives the simulator's own)."""
+    client_id = os.environ.get("IZIN_BSRE_CLIENT_ID", "")
+    client_secret = os.environ.get("IZIN_BSRE_CLIENT_SECRET", "")
+    if not (client_id and client_secret):
+        return {}
+    credentials = {"client_id": client_id, "client_secret": client_secret}
+    return {"BsreCredentialsSecret": json.dumps(credentials)}
 
 
 # What this shell may set for the functions: the simulators' stand-ins (CONTRACT §4) and
@@ -56,6 +68,7 @@ def secret_values() -> dict[str, str]:
 _FUNCTION_SETTINGS = (
     "SIINAS_BASE_URL",
     "OSS_BASE_URL",
+    "BSRE_BASE_URL",
     "POWERTOOLS_LOG_LEVEL",
     "POWERTOOLS_METRICS_DISABLED",
 )

@@ -2,7 +2,8 @@
 
 OSS and SIINAS post their events; every officer opens the email's link, reads the page,
 fills the form and presses a button, over HTTP, as a person would. The path takes a field
-inspection and one send-back by the Kepala Bidang. One line per step as it happens.
+inspection and one send-back by the Kepala Bidang; the Kepala Dinas signs step 14 through
+the BSrE simulator with his passphrase. One line per step as it happens.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 faithful, builds every resource of the template in it, and routes every Lambda invocation
 to the real handler in this process. Around it: SQS pollers for the functions' SQS
 events, an HTTP gateway for their HttpApi events, an SES outbox on disk and simulators of
-SIINAS and OSS.
+SIINAS, OSS and BSrE (its esign API: the Kepala Dinas signs step 14 through it).
 
 State: moto keeps everything in memory, so each start begins from a clean world; the
 state dir holds only what a person reads (the outbox), and the outbox folder is emptied
@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import logging
 import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from izin_local import moto_patches
 from izin_local.gateway import HttpGateway
@@ -47,6 +48,9 @@ from izin_local.provisioner import (
 from izin_local.simulators import OssSimulator, SiinasSimulator
 from izin_local.sqs_pollers import SqsPollers
 from izin_local.template import DEFAULT_REGION, DEFAULT_STACK_NAME, Resolver, Template
+
+if TYPE_CHECKING:
+    from izin_local.bsre_simulator import BsreSimulator
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +93,7 @@ class LocalRuntime:
         self.outbox = Outbox(self.state_dir / "outbox")
         self.siinas: SiinasSimulator | None = None
         self.oss: OssSimulator | None = None
+        self.bsre: BsreSimulator | None = None  # kept off /_local/simulators: it holds passphrases
         self.provisioned = Provisioned()
         self._moto = MotoServer(aws_port)
         self._gateway: HttpGateway | None = None
@@ -157,12 +162,19 @@ class LocalRuntime:
             stack_name=self.stack_name,
             region=self.region,
         )
-        provisioner = Provisioner(resolver, self.aws_endpoint, secret_values=self._secret_values)
+        secret_values = dict(self._secret_values)
+        if self.bsre is not None:  # the simulator's own client, unless this shell gave one
+            from izin_local.bsre_simulator import CLIENT_ID, CLIENT_SECRET
+
+            credentials = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+            secret_values.setdefault("BsreCredentialsSecret", json.dumps(credentials))
+        provisioner = Provisioner(resolver, self.aws_endpoint, secret_values=secret_values)
         self.provisioned = provisioner.provision()
         environment = shared_environment(self.provisioned.functions)
         os.environ.update(environment)
         _forget_layer_caches()
         _seed_officer_secrets()
+        self.enroll_bsre()
         provisioner.verify_email_identities(
             email_addresses(environment) | email_addresses(self._env)
         )
@@ -224,6 +236,17 @@ class LocalRuntime:
                     self.oss = simulator
             if parameter in declared:
                 values[parameter] = url
+        # BSrE: the simulator, unless this shell names a BSrE (BSRE_BASE_URL, empty for none).
+        if "BsreBaseUrl" in declared:
+            url = self._env.get("BSRE_BASE_URL")
+            if url is None:
+                from izin_local.bsre_simulator import BsreSimulator
+
+                self.bsre = BsreSimulator()
+                self.bsre.start()
+                stack.callback(self.bsre.stop)
+                url = self.bsre.url
+            values["BsreBaseUrl"] = url
         values.update(self._parameter_overrides)
         return values
 
@@ -292,8 +315,24 @@ class LocalRuntime:
 
     def seed_officer_secrets(self) -> None:
         """Enroll, from the roster as it is now, officers who have no authenticator secret
-        yet (an officer put back on the roster while the runtime runs)."""
+        yet (an officer put back on the roster while the runtime runs), and give the BSrE
+        simulator their certificates."""
         _seed_officer_secrets()
+        self.enroll_bsre()
+
+    def enroll_bsre(self) -> None:
+        """Give the BSrE simulator a certificate for each officer of the roster with a NIK,
+        unlocked by their local `bsre_passphrase` (the roster as it is now)."""
+        if self.bsre is None or not os.environ.get("TABLE_NAME"):
+            return
+        from izin import wiring
+
+        enrolled = 0
+        for officer in wiring.roster().officers:
+            if officer.nik and officer.bsre_passphrase:
+                self.bsre.enroll(officer.nik, officer.nama, officer.bsre_passphrase)
+                enrolled += 1
+        logger.info("officers enrolled in the BSrE simulator: %d", enrolled)
 
     def resource(self, logical_id: str) -> Mapping[str, Any]:
         """Ref and attributes of one resource, as the template's resolver saw them."""

@@ -107,9 +107,14 @@ def check_task_page(page: Page, step: int, company: str) -> None:
 
 
 def sign_with_code(page: Page, system: System, officer: RosterOfficer) -> None:
-    """Type the NIP and the current code of the officer's authenticator (the roster's secret)."""
+    """Type the NIP and the current code of the officer's authenticator (the roster's secret),
+    and at step 14 his BSrE passphrase (the local roster's, enrolled in the simulator)."""
     page.get_by_label("NIP Anda").fill(officer.nip)
     page.get_by_label("Kode autentikator").fill(system.browsers.codes.next(officer.nip))
+    passphrase = page.locator('input[name="passphrase"]')
+    if passphrase.count():
+        assert passphrase.get_attribute("type") == "password"
+        passphrase.fill(officer.bsre_passphrase)
 
 
 def phone_screenshot(phone: Page, url: str, path: Path) -> int:

@@ -94,6 +94,8 @@ def describe(entry: Mapping[str, Any]) -> str:
     if action in ("document.rendered", "document.sealed"):
         title = TITLES.get(str(entry.get("jenis")), str(entry.get("jenis")))
         verb = "ditandatangani" if action == "document.sealed" else "dibuat"
+        if entry.get("tte") == "bsre":  # the Kepala Dinas's certified signature (#16)
+            verb = "ditandatangani secara elektronik (BSrE)"
         return f"{title} nomor {entry.get('nomor')} versi {entry.get('versi')} {verb}"
     return str(entry.get("note") or action)
 

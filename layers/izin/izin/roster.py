@@ -38,6 +38,13 @@ class Officer(BaseModel):
     # A local or test roster's TOTP secret (base32), so tests and the demo can compute
     # codes (CONTRACT §4). A deployed stack refuses a roster that has one (wiring.roster).
     totp_secret: str = Field("", repr=False)
+    # The NIK BSrE knows the officer's certificate by (the Kepala Dinas signs step 14 with
+    # it, #16): sensitive, never shown on a page nor logged, hence out of repr and out of
+    # model_dump (a ticket keeps its assignee as dumped).
+    nik: str = Field("", repr=False, exclude=True, pattern=r"^(\d{16})?$")
+    # A local or test roster's BSrE passphrase, enrolled in the local BSrE simulator so
+    # tests and the demo can sign; like `totp_secret`, a deployed stack refuses it.
+    bsre_passphrase: str = Field("", repr=False, exclude=True)
 
     @field_validator("totp_secret")
     @classmethod
@@ -80,8 +87,8 @@ class Roster(BaseModel):
         return holders[0]
 
     def carries_secrets(self) -> bool:
-        """Whether any officer has a `totp_secret` (a local or test roster)."""
-        return any(o.totp_secret for o in self.officers)
+        """Whether any officer has a `totp_secret` or `bsre_passphrase` (a local or test roster)."""
+        return any(o.totp_secret or o.bsre_passphrase for o in self.officers)
 
     def by_nip(self, nip: str) -> Officer:
         """The officer with this NIP."""

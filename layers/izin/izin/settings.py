@@ -47,6 +47,11 @@ class Settings(BaseModel):
     oss_webhook_secret_arn: str = Field("", alias="OSS_WEBHOOK_SECRET_ARN")
     siinas_webhook_secret_arn: str = Field("", alias="SIINAS_WEBHOOK_SECRET_ARN")
     kd_instansi: str = Field("", alias="KD_INSTANSI")
+    # BSrE's esign-client API (#16): the Kepala Dinas signs step 14 through it, with the
+    # Dinas's client credentials from this secret ({"client_id", "client_secret"}). An
+    # empty URL: no BSrE, the documents are sealed by the system alone.
+    bsre_base_url: str = Field("", alias="BSRE_BASE_URL")
+    bsre_credentials_secret_arn: str = Field("", alias="BSRE_CREDENTIALS_SECRET_ARN")
     roster_file: str = Field("", alias="IZIN_ROSTER_FILE")
     # Officers' second factor: the KMS key their TOTP secrets are encrypted under, the
     # secret that signs session cookies, and a session's longest life (8 hours at most).

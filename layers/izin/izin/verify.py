@@ -5,7 +5,9 @@ The QR code and short link on every document sealed at step 14 lead here
 its type, number, version, the Dinas, the company, the date and, once sealed, who signed it,
 when, the approval's id and the SHA-256 of its HTML and PDF. `POST` takes a file (multipart
 field `berkas`) or a pasted SHA-256 (field `sha256`) and answers whether it is the signed
-document, byte for byte: the HTML or the PDF of that version.
+document, byte for byte: the HTML or the PDF of that version. When BSrE is configured, an
+uploaded PDF is also sent to BSrE's verify API (#16) and its verdict on the PDF's
+signatures is shown beside the hash's: two independent checks, both named.
 
 The hash printed on a sealed document ("SHA-256 naskah yang disetujui") is the SHA-256 of
 the naskah the Kepala Dinas approved at step 14: the HTML file of the version before the
@@ -38,6 +40,7 @@ from urllib.parse import parse_qs
 
 from pydantic import Field
 
+from izin.bsre import BsreUnavailable, Verification
 from izin.documents import JUDUL, PDF_CONTENT_TYPE, Dinas, Jenis, versions
 from izin.models import HttpRequest
 from izin.pages import PAGE_HEADERS
@@ -223,6 +226,29 @@ class VerifyContext:
     dinas: Dinas
     roster: Roster
     read_object: Callable[[str], bytes]
+    # BSrE's own verification of a presented PDF's signatures (#16); None: not configured.
+    bsre_verify: Callable[[bytes], Verification] | None = None
+
+
+@dataclass(frozen=True)
+class BsreCheck:
+    """What BSrE said of a presented PDF, shown beside the hash's verdict."""
+
+    valid: bool
+    summary: str
+    signers: tuple[str, ...] = ()
+    unavailable: bool = False
+
+
+def bsre_check(content: bytes, ctx: VerifyContext) -> BsreCheck | None:
+    """BSrE's verdict on an uploaded PDF, when BSrE is configured; None otherwise."""
+    if ctx.bsre_verify is None or not content.startswith(b"%PDF-"):
+        return None
+    try:
+        answer = ctx.bsre_verify(content)
+    except BsreUnavailable:
+        return BsreCheck(valid=False, summary="", unavailable=True)
+    return BsreCheck(answer.valid, answer.summary, answer.signers)
 
 
 @dataclass(frozen=True)
@@ -281,7 +307,9 @@ def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
     except FormError:
         return _page(400, document, None, "Isian formulir tidak dapat dibaca. Coba kirim lagi.")
     upload = form.files.get("berkas")
+    bsre = None
     if upload is not None and upload.content:
+        bsre = bsre_check(upload.content, ctx)
         presented = Presented(
             sha256=hashlib.sha256(upload.content).hexdigest(),
             filename=upload.filename,
@@ -297,7 +325,7 @@ def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
     naskah = ""
     if approved is not None and presented.sha256 == version.get("sha256_disetujui"):
         naskah = hashlib.sha256(ctx.read_object(str(approved["key"]))).hexdigest()
-    return _page(200, document, check(version, presented, naskah), "")
+    return _page(200, document, check(version, presented, naskah), "", bsre)
 
 
 def verify_pdf(document_id: str, ctx: VerifyContext) -> Pdf | Page:
@@ -332,9 +360,16 @@ def http_response(answer: Page | Pdf) -> dict[str, Any]:
     }
 
 
-def _page(status: int, document: dict[str, Any], result: Check | None, error: str) -> Page:
+def _page(
+    status: int,
+    document: dict[str, Any],
+    result: Check | None,
+    error: str,
+    bsre: BsreCheck | None = None,
+) -> Page:
     return Page(
-        status, render("pages/verify.html.j2", document=document, result=result, error=error)
+        status,
+        render("pages/verify.html.j2", document=document, result=result, error=error, bsre=bsre),
     )
 
 

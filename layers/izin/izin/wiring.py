@@ -16,10 +16,14 @@ from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
+    from collections.abc import Callable
+
     from izin.audit_export import Read
     from izin.auth import Auth
+    from izin.bsre import BsreClient, Verification
     from izin.console import Incidents
     from izin.integrations import ManualTasks
+    from izin.tasks.tte import Tte
 
 
 def now() -> datetime:
@@ -45,7 +49,8 @@ def roster() -> Roster:
     loaded = load_roster(config.roster_path())
     if loaded.carries_secrets() and not config.local_roster_secrets:
         raise RosterError(
-            f"the roster {config.roster_path().name} carries totp_secret: a local roster; "
+            f"the roster {config.roster_path().name} carries totp_secret or bsre_passphrase: "
+            "a local roster; "
             "deploy the Dinas's own (RosterFile) and enroll officers with `izin petugas enroll`"
         )
     return loaded
@@ -66,6 +71,43 @@ def auth(now: datetime) -> Auth:
         session_seconds=config.session_seconds,
         public_base_url=config.public_base_url,
     )
+
+
+# One BSrE call's longest wait: with the retries, the signing fits the task page's timeout.
+BSRE_TIMEOUT_SECONDS = 6.0
+
+
+def tte() -> Tte | None:
+    """BSrE's TTE for step 14 when BSRE_BASE_URL is set; None: the Seal state seals alone."""
+    from izin.tasks.tte import Tte
+
+    if not settings().bsre_base_url:
+        return None
+    return Tte(client=bsre_client, bucket=settings().bucket_name, put_object=put_object)
+
+
+def bsre_client() -> BsreClient:
+    """BSrE's esign client, with the Dinas's client credentials from Secrets Manager."""
+    import json
+
+    from izin.bsre import BsreClient
+    from izin.integrations import StdlibHttp
+
+    config = settings()
+    credentials = json.loads(secret(config.bsre_credentials_secret_arn))
+    return BsreClient(
+        config.bsre_base_url,
+        str(credentials["client_id"]),
+        str(credentials["client_secret"]),
+        StdlibHttp(BSRE_TIMEOUT_SECONDS),
+    )
+
+
+def bsre_verify() -> Callable[[bytes], Verification] | None:
+    """BSrE's verify API for the verify page when BSRE_BASE_URL is set; else None."""
+    if not settings().bsre_base_url:
+        return None
+    return lambda pdf: bsre_client().verify_pdf(pdf)
 
 
 def callbacks() -> StepFunctionsCallbacks:

@@ -21,6 +21,8 @@ from izin.models import IdIzin
 
 Item = dict[str, Any]
 PutObject = Callable[[str, bytes, str], None]
+# A sealed version's PDF in, the same PDF signed by the Kepala Dinas through BSrE out.
+SignPdf = Callable[[bytes], bytes]
 
 CONTENT_TYPE = "text/html; charset=utf-8"
 PDF_CONTENT_TYPE = "application/pdf"

@@ -7,7 +7,7 @@ import hashlib
 import itertools
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from izin.documents.model import (
     Jenis,
     PutObject,
     SignatureMissing,
+    SignPdf,
     load_dinas,
 )
 from izin.documents.pdf import (
@@ -260,13 +261,17 @@ def seal_documents(
     public_base_url: str,
     roster: Roster | None = None,
     dinas: Dinas | None = None,
+    sign: SignPdf | None = None,
 ) -> list[DocumentRef]:
     """Seal the final BAP and Surat Pengantar with the Kepala Dinas's approval (step 14).
 
     Each gets a new version with the electronic signature block, the approval's id, the
     hash of the version approved and its verification link; sealed versions are written
-    once and never changed. Run again with the same approval, it returns what it sealed.
-    SignatureMissing, and nothing sealed, while a line of the BAP to be signed is blank.
+    once and never changed. Run again with the same approval, it returns what it sealed:
+    so the Seal state accepts the versions the task page sealed and signed through BSrE.
+    With `sign` (BSrE's TTE), every PDF is signed before any version is recorded: a
+    refused signature records nothing. SignatureMissing, and nothing sealed, while a line
+    of the BAP to be signed is blank.
     """
     sources = _sources(store, id_izin, now=now, roster=roster, dinas=dinas)
     if signatures_required():
@@ -279,7 +284,8 @@ def seal_documents(
         jabatan = sources.roster.by_nip(approved.nip).jabatan
     except RosterError:
         jabatan = sources.roster.first(Role.KEPALA_DINAS).jabatan
-    sealed: list[DocumentRef] = []
+    done: dict[Jenis, DocumentRef] = {}
+    pending: list[_Version] = []
     for kind in SEALED_AT_APPROVAL:
         earlier = versions(store, id_izin, kind)
         if not earlier:
@@ -288,7 +294,7 @@ def seal_documents(
         if last.get("sealed"):
             if last.get("approval_id") != approval_id:
                 raise DocumentSealed(f"{kind} of {id_izin} was sealed by {last['approval_id']}")
-            sealed.append(_ref(last))
+            done[kind] = _ref(last)
             continue
         seal = {
             "nama": approved.oleh,
@@ -299,21 +305,22 @@ def seal_documents(
             "sha256_disetujui": str(last["sha256"]),
             "base_url": public_base_url.rstrip("/"),
         }
-        sealed.append(
-            _publish(
-                store,
+        pending.append(
+            _render(
                 sources,
                 kind,
                 id_izin,
                 versi=int(last["versi"]) + 1,
                 nomor=str(earlier[0]["nomor"]),
-                bucket=bucket,
-                put_object=put_object,
                 seal=seal,
                 isi=last.get("isi"),
             )
         )
-    return sealed
+    if sign is not None:
+        pending = [v.signed(sign(v.pdf)) for v in pending]
+    for version in pending:
+        done[version.kind] = _record(store, version, bucket=bucket, put_object=put_object)
+    return [done[kind] for kind in SEALED_AT_APPROVAL]
 
 
 def _ref(item: Mapping[str, Any]) -> DocumentRef:
@@ -325,6 +332,27 @@ def _ref(item: Mapping[str, Any]) -> DocumentRef:
         key=item["key"],
         sha256=item["sha256"],
     )
+
+
+@dataclass(frozen=True)
+class _Version:
+    """A version rendered and not yet stored: its files, and the record they will have."""
+
+    kind: Jenis
+    id_izin: str
+    versi: int
+    nomor: str
+    document_id: str
+    body: bytes
+    pdf: bytes
+    now: datetime
+    seal: Mapping[str, str] | None
+    isi: list[Item] | None
+    tte: str = ""  # "bsre": the PDF carries the Kepala Dinas's certified signature
+
+    def signed(self, pdf: bytes) -> _Version:
+        """The same version, its PDF as BSrE signed it."""
+        return replace(self, pdf=pdf, tte="bsre")
 
 
 def _publish(
@@ -341,6 +369,21 @@ def _publish(
     isi: list[Item] | None = None,
 ) -> DocumentRef:
     """Render, store the file, then record the version (once), its pointer and the audit."""
+    version = _render(sources, kind, id_izin, versi=versi, nomor=nomor, seal=seal, isi=isi)
+    return _record(store, version, bucket=bucket, put_object=put_object)
+
+
+def _render(
+    sources: _Sources,
+    kind: Jenis,
+    id_izin: str,
+    *,
+    versi: int,
+    nomor: str,
+    seal: Mapping[str, str] | None,
+    isi: list[Item] | None,
+) -> _Version:
+    """A version's HTML and PDF, with its seal (and the QR to its own verify page)."""
     document_id = secrets.token_urlsafe(16)
     signature: dict[str, str] | None = None
     if seal:
@@ -348,9 +391,25 @@ def _publish(
         signature = {k: v for k, v in seal.items() if k != "base_url"}
         signature |= {"url": url, "qr": verification_qr(url)}
     context = sources.context(kind, nomor, signature)
-    body = render_html(kind, context).encode("utf-8")
-    pdf = render_pdf(kind, context, now=sources.now)
-    now = sources.now
+    return _Version(
+        kind=kind,
+        id_izin=id_izin,
+        versi=versi,
+        nomor=nomor,
+        document_id=document_id,
+        body=render_html(kind, context).encode("utf-8"),
+        pdf=render_pdf(kind, context, now=sources.now),
+        now=sources.now,
+        seal=seal,
+        isi=isi,
+    )
+
+
+def _record(store: Store, version: _Version, *, bucket: str, put_object: PutObject) -> DocumentRef:
+    """Store a version's files, then record it (once), its pointer and the audit."""
+    kind, id_izin, versi, nomor = version.kind, version.id_izin, version.versi, version.nomor
+    body, pdf, now, seal = version.body, version.pdf, version.now, version.seal
+    document_id = version.document_id
     sha256 = hashlib.sha256(body).hexdigest()
     pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     key = document_key(id_izin, kind, versi)
@@ -377,8 +436,8 @@ def _publish(
         "tanggal": (seal["pada"] if seal else now.isoformat()),
         "sealed": bool(seal),
     }
-    if isi is not None:
-        item["isi"] = isi  # what it is made of: whether a later render changes it, and how
+    if version.isi is not None:
+        item["isi"] = version.isi  # what it is made of: whether a later render changes it, and how
     if seal:
         item |= {
             "approval_id": seal["approval_id"],
@@ -390,6 +449,8 @@ def _publish(
             # The version whose HTML that hash is: the naskah the Kepala Dinas approved.
             "versi_disetujui": versi - 1,
         }
+    if version.tte:
+        item["tte"] = version.tte  # the PDF is BSrE's: its signature is the Kepala Dinas's own
     if not store.put_document_version(id_izin, kind.value, versi, item):
         raise DocumentVersionConflict(f"{kind} v{versi:03d} of {id_izin} already recorded")
     pointer = {
@@ -407,6 +468,8 @@ def _publish(
         )
     }
     pointer |= {"id_izin": id_izin, "sealed": bool(seal), "created_at": item["created_at"]}
+    if version.tte:
+        pointer["tte"] = version.tte
     if not store.put_document_pointer(document_id, pointer):
         raise DocumentVersionConflict(f"document id {document_id} already used")
     entry: Item = {
@@ -423,6 +486,8 @@ def _publish(
     }
     if seal:
         entry["approval_id"] = seal["approval_id"]
+    if version.tte:
+        entry["tte"] = version.tte
     store.append_audit(id_izin, entry, now=now)
     return _ref(item)
 

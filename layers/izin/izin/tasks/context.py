@@ -18,6 +18,7 @@ from izin.mail import Mailer
 from izin.models import HttpRequest
 from izin.roster import Roster
 from izin.store import Store
+from izin.tasks.tte import Tte
 
 # -- the page ------------------------------------------------------------------------------
 
@@ -102,3 +103,4 @@ class TaskContext:
     documents: Callable[[str], list[dict[str, Any]]] = lambda _id: []
     record_event: Callable[[InboundEvent], str] = lambda _event: "kept"
     evidence: EvidenceBucket | None = None  # None: the page takes no uploads
+    tte: Tte | None = None  # BSrE's TTE at step 14; None: the Seal state seals alone

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from izin import evidence, forms, sessions, sop
 from izin.auth import check_code, officer_by_nip
+from izin.bsre import BsreUnavailable, WrongPassphrase
 from izin.callbacks import TaskGone
 from izin.formats import tanggal_waktu
 from izin.mail import Email
@@ -36,6 +38,16 @@ from izin.tasks.issue import (
     task_url,
 )
 from izin.tasks.signatures import check_signatures, signature_errors
+from izin.tasks.tte import (
+    KEY_NEEDED_TEXT,
+    PASSPHRASE,
+    TTE,
+    UNAVAILABLE_TEXT,
+    WRONG_KEY_TEXT,
+    TteRefused,
+    sign_approval,
+    signs_here,
+)
 from izin.templating import render
 from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
 
@@ -168,6 +180,14 @@ def _decide(
         )
         page.cookies += cookies
         return page
+    if ctx.tte is not None and signs_here(form, ticket, submission.decision):
+        signed = _sign(digest, ticket, request, ctx, secret=secret)
+        if isinstance(signed, Page):
+            signed.cookies += cookies
+            return signed
+        submission = replace(
+            submission, values={**submission.values, "approval_id": signed, "tte": TTE}
+        )
     officer = ticket["assignee"]
     earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
     try:
@@ -233,6 +253,42 @@ def _decide(
         ),
         cookies=cookies,
     )
+
+
+def _sign(
+    digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext, *, secret: str
+) -> str | Page:
+    """The approval's id once BSrE signed step 14's documents, or the page saying why not
+    (the ticket still open). The passphrase is read here and goes to BSrE only."""
+    assert ctx.tte is not None
+    passphrase = (request.form.get(PASSPHRASE) or [""])[-1]
+
+    def refused(code: int, errors: dict[str, str]) -> Page:
+        kept = _kept(request.form)  # never the passphrase
+        return _form_page(code, ticket, ctx, values=kept, errors=errors, secret=secret, signed=True)
+
+    if not passphrase:
+        return refused(422, {PASSPHRASE: KEY_NEEDED_TEXT})
+    try:
+        return sign_approval(
+            ticket,
+            digest,
+            passphrase,
+            ctx.tte,
+            store=ctx.store,
+            roster=ctx.roster,
+            now=ctx.now,
+            public_base_url=ctx.public_base_url,
+        )
+    except WrongPassphrase:
+        _audit(ctx, ticket, request, "task.tte_refused", {"reason": "passphrase_salah"})
+        return refused(422, {PASSPHRASE: WRONG_KEY_TEXT})
+    except BsreUnavailable:
+        _audit(ctx, ticket, request, "task.tte_refused", {"reason": "bsre_tidak_tersedia"})
+        return refused(503, {"form": UNAVAILABLE_TEXT})
+    except TteRefused as why:
+        _audit(ctx, ticket, request, "task.tte_refused", {"reason": "ditolak"})
+        return refused(422, {"form": str(why)})
 
 
 def record_upload(request: Request, ctx: TaskContext) -> Page:
@@ -421,7 +477,7 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
 
 
 def _kept(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    hidden = {"nip", "kode", "csrf", "decision"}
+    hidden = {"nip", "kode", "csrf", "decision", PASSPHRASE}
     return {
         k: (list(v) if k == "anggota" else (v[-1] if v else ""))
         for k, v in form.items()
@@ -529,6 +585,8 @@ def _form_page(
             csrf=ticket.get("csrf", ""),
             evidence=uploads,
             signed_in=signed,
+            # BSrE's passphrase, asked where the decision is the approval the Kepala Dinas signs
+            tte=ctx.tte is not None and signs_here(form, ticket, sop.Decision.YES),
         ),
         headers=upload_headers(uploads),
     )

@@ -1,0 +1,348 @@
+"""Step 14's TTE through BSrE (#16), with a fake BSrE: what is signed, what is kept, and
+what the page shows when BSrE says no or does not answer."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from izin import wiring
+from izin.bsre import MIN_IMAGE, BsreError, BsreUnavailable, Placement, Signer, WrongPassphrase
+from izin.documents import SEALED_AT_APPROVAL
+from izin.roster import Officer, Roster
+from izin.sop import Role
+from izin.tasks.tte import (
+    KEY_NEEDED_TEXT,
+    TTE,
+    UNAVAILABLE_TEXT,
+    WRONG_KEY_TEXT,
+    Tte,
+    TteRefused,
+    approval_id_for,
+    sign_approval,
+)
+from izin.tickets import Status, ticket_hash
+from PIL import Image
+
+from tests.unit.conftest import DOOR_ID, TaskDoor
+from tests.unit.test_documents import ID_IZIN, KADIS, ROSTER, Desk
+
+SIGNED_AT = datetime(2026, 12, 7, 7, 16, tzinfo=UTC)
+PASSPHRASE = "passphrase-uji"
+MARK = b"\n%BSrE-signed\n"
+
+
+@dataclass
+class FakeBsre:
+    """BSrE as the client sees it: signs by appending a mark, or fails as told."""
+
+    failures: list[Exception] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def sign_pdf(
+        self,
+        pdf: bytes,
+        signer: Signer,
+        *,
+        image_png: bytes,
+        placement: Placement,
+        location: str,
+        reason: str,
+    ) -> bytes:
+        self.calls.append({"signer": signer, "image": image_png, "placement": placement})
+        if self.failures:
+            raise self.failures.pop(0)
+        return pdf + MARK
+
+
+@dataclass
+class Sleeps:
+    seconds: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+
+
+def tte_of(desk: Desk, bsre: FakeBsre, sleeps: Sleeps | None = None) -> Tte:
+    return Tte(
+        client=lambda: bsre,  # type: ignore[arg-type, return-value]
+        bucket="izin-documents",
+        put_object=desk.bucket.put_object,
+        pause_seconds=0.5,
+        sleep=sleeps or Sleeps(),
+        clock=lambda: 0.0,
+        dinas=desk.dinas,
+    )
+
+
+TICKET = {"id_izin": ID_IZIN, "kind": "step", "step": 14, "assignee": {"nip": KADIS}}
+DIGEST = "d" * 64
+
+
+def sign(desk: Desk, bsre: FakeBsre, *, roster: Roster = ROSTER, **kw: Any) -> str:
+    return sign_approval(
+        TICKET,
+        DIGEST,
+        PASSPHRASE,
+        tte_of(desk, bsre, **kw),
+        store=desk.store,
+        roster=roster,
+        now=SIGNED_AT,
+        public_base_url="https://izin.example.go.id/",
+    )
+
+
+def sealed_items(desk: Desk) -> list[dict[str, Any]]:
+    return [
+        dict(item)
+        for jenis in SEALED_AT_APPROVAL
+        if (item := desk.store.get(f"APP#{ID_IZIN}", f"DOC#{jenis}#002")) is not None
+    ]
+
+
+def test_the_approval_seals_both_documents_with_pdfs_bsre_signed() -> None:
+    desk, bsre = Desk(), FakeBsre()
+    desk.render_all()
+    approval_id = sign(desk, bsre)
+    assert approval_id == approval_id_for(ID_IZIN, DIGEST)
+    items = sealed_items(desk)
+    assert [i["jenis"] for i in items] == list(SEALED_AT_APPROVAL)
+    kadis = ROSTER.by_nip(KADIS)
+    for item in items:
+        pdf = desk.bucket.objects[item["pdf_key"]][0]
+        assert pdf.endswith(MARK) and item["tte"] == TTE and item["approval_id"] == approval_id
+    for call in bsre.calls:
+        assert call["signer"].nik == kadis.nik and call["signer"].passphrase == PASSPHRASE
+        assert call["placement"].page >= 1
+        with Image.open(io.BytesIO(call["image"])) as image:
+            assert image.size[0] >= MIN_IMAGE[0] and image.size[1] >= MIN_IMAGE[1]
+    sealings = [e for e in desk.store.trail if e["action"] == "document.sealed"]
+    assert [e.get("tte") for e in sealings] == [TTE, TTE]
+
+
+def test_the_seal_state_keeps_what_the_page_signed() -> None:
+    desk, bsre = Desk(), FakeBsre()
+    desk.render_all()
+    approval_id = sign(desk, bsre)
+    before = {k: dict(v) for k, v in desk.store.items.items()}
+    objects = dict(desk.bucket.objects)
+    stored_approval = {
+        "oleh": ROSTER.by_nip(KADIS).nama,
+        "nip": KADIS,
+        "pada": "2026-12-07T07:16:30+00:00",  # the step's own time: the id decides
+        "approval_id": approval_id,
+    }
+    refs = desk.seal(stored_approval)
+    assert [r.versi for r in refs] == [2, 2]
+    assert desk.store.items == before and desk.bucket.objects == objects
+
+
+def test_a_wrong_passphrase_seals_nothing() -> None:
+    desk, bsre = Desk(), FakeBsre(failures=[WrongPassphrase("Passphrase anda salah")])
+    desk.render_all()
+    before = dict(desk.bucket.objects)
+    with pytest.raises(WrongPassphrase):
+        sign(desk, bsre)
+    assert sealed_items(desk) == [] and desk.bucket.objects == before
+    assert len(bsre.calls) == 1  # a wrong passphrase is never tried again
+
+
+def test_bsre_down_is_tried_three_times_then_said() -> None:
+    desk, sleeps = Desk(), Sleeps()
+    bsre = FakeBsre(failures=[BsreUnavailable("refused")] * 3)
+    desk.render_all()
+    with pytest.raises(BsreUnavailable):
+        sign(desk, bsre, sleeps=sleeps)
+    assert len(bsre.calls) == 3 and sleeps.seconds == [0.5, 0.5]
+    assert sealed_items(desk) == []
+
+
+def test_bsre_back_within_the_retries_signs() -> None:
+    desk = Desk()
+    bsre = FakeBsre(failures=[BsreUnavailable("refused")])
+    desk.render_all()
+    sign(desk, bsre)
+    assert len(sealed_items(desk)) == 2
+
+
+def test_a_second_document_failing_leaves_the_first_unsealed_too() -> None:
+    desk, bsre = Desk(), FakeBsre()
+    desk.render_all()
+    calls = 0
+
+    def flaky(pdf: bytes, signer: Signer, **kw: Any) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise BsreUnavailable("down after the first")
+        return pdf + MARK
+
+    bsre.sign_pdf = flaky  # type: ignore[method-assign]
+    with pytest.raises(BsreUnavailable):
+        sign(desk, bsre)
+    assert sealed_items(desk) == []
+
+
+def test_bsre_refusing_otherwise_is_a_refusal_with_its_reason() -> None:
+    desk = Desk()
+    bsre = FakeBsre(failures=[BsreError("BSrE menolak (400): Sertifikat dicabut")])
+    desk.render_all()
+    with pytest.raises(TteRefused, match="Sertifikat dicabut"):
+        sign(desk, bsre)
+
+
+def test_a_signer_without_a_nik_is_refused_before_bsre_is_called() -> None:
+    desk, bsre = Desk(), FakeBsre()
+    desk.render_all()
+    officers = tuple(o.model_copy(update={"nik": ""}) for o in ROSTER.officers)
+    with pytest.raises(TteRefused, match="NIK"):
+        sign(desk, bsre, roster=ROSTER.model_copy(update={"officers": officers}))
+    assert bsre.calls == []
+
+
+# -- the roster's NIK and passphrase ---------------------------------------------------------
+
+
+def test_the_nik_and_the_passphrase_never_leave_the_officer() -> None:
+    kadis = ROSTER.first(Role.KEPALA_DINAS)
+    assert kadis.nik and kadis.bsre_passphrase
+    dumped = str(kadis.model_dump(mode="json")) + repr(kadis) + str(kadis)
+    assert kadis.nik not in dumped and kadis.bsre_passphrase not in dumped
+
+
+def test_a_bsre_passphrase_alone_makes_a_local_roster() -> None:
+    kadis = ROSTER.first(Role.KEPALA_DINAS)
+    officer = Officer.model_validate(
+        {**kadis.model_dump(), "totp_secret": "", "bsre_passphrase": "x"}
+    )
+    roster = Roster(officers=(officer,), dpmptsp_email=ROSTER.dpmptsp_email)
+    assert roster.carries_secrets()
+
+
+# -- the task page ----------------------------------------------------------------------------
+
+
+@dataclass
+class Signing:
+    """sign_approval as the page calls it, failing as told (the domain's own tests above)."""
+
+    failure: Exception | None = None
+    passphrases: list[str] = field(default_factory=list)
+
+    def __call__(self, ticket: Any, digest: str, passphrase: str, *_a: Any, **_k: Any) -> str:
+        self.passphrases.append(passphrase)
+        if self.failure is not None:
+            raise self.failure
+        return approval_id_for(ticket["id_izin"], digest)
+
+
+@pytest.fixture
+def bsre_door(task_door: TaskDoor, monkeypatch: pytest.MonkeyPatch) -> tuple[TaskDoor, Signing]:
+    from izin.tasks import page
+
+    signing = Signing()
+    tte = Tte(client=FakeBsre, bucket="izin-test-documents", put_object=lambda *_: None)  # type: ignore[arg-type]
+    monkeypatch.setattr(wiring, "tte", lambda: tte)
+    monkeypatch.setattr(page, "sign_approval", signing)
+    return task_door, signing
+
+
+def test_step_14_asks_for_the_passphrase_and_never_shows_the_nik(
+    bsre_door: tuple[TaskDoor, Signing],
+) -> None:
+    door, _ = bsre_door
+    ticket, officer = door.ticket(14)
+    page = door.get(ticket)
+    assert page["statusCode"] == 200
+    field = next(line for line in page["body"].splitlines() if 'name="passphrase"' in line)
+    assert 'type="password"' in field and 'autocomplete="off"' in field
+    kadis = door.roster.by_nip(officer.nip)
+    assert kadis.nik not in page["body"] and kadis.bsre_passphrase not in page["body"]
+    other, _ = door.ticket(13)
+    assert 'name="passphrase"' not in door.get(other)["body"]
+
+
+def test_without_bsre_step_14_asks_for_no_passphrase(task_door: TaskDoor) -> None:
+    ticket, _ = task_door.ticket(14)
+    assert 'name="passphrase"' not in task_door.get(ticket)["body"]
+
+
+@pytest.mark.parametrize(
+    ("passphrase", "failure", "status", "text"),
+    [
+        ("", None, 422, KEY_NEEDED_TEXT),
+        ("salah-sekali", WrongPassphrase("Passphrase anda salah"), 422, WRONG_KEY_TEXT),
+        ("benar-sekali", BsreUnavailable("refused"), 503, UNAVAILABLE_TEXT),
+        ("benar-sekali", TteRefused("NIK penandatangan belum tercatat"), 422, "NIK penandatangan"),
+    ],
+)
+def test_a_refused_signature_is_said_on_the_page_and_the_task_stays_open(
+    bsre_door: tuple[TaskDoor, Signing],
+    passphrase: str,
+    failure: Exception | None,
+    status: int,
+    text: str,
+) -> None:
+    door, signing = bsre_door
+    signing.failure = failure
+    ticket, officer = door.ticket(14)
+    body = urlencode({**door.proof(ticket, officer), "decision": "yes", "passphrase": passphrase})
+    page = door.post(ticket, body)
+    assert page["statusCode"] == status
+    assert text in page["body"]
+    if passphrase:
+        assert signing.passphrases == [passphrase] and passphrase not in page["body"]
+    assert (door.store.ticket(ticket_hash(ticket)) or {})["status"] == Status.OPEN
+    assert door.recorder.outputs == []  # nothing handed to the waiting state
+
+
+def test_a_signed_approval_hands_on_its_id_and_never_the_passphrase(
+    bsre_door: tuple[TaskDoor, Signing],
+) -> None:
+    door, signing = bsre_door
+    ticket, officer = door.ticket(14)
+    body = urlencode({**door.proof(ticket, officer), "decision": "yes", "passphrase": "rahasia-1"})
+    page = door.post(ticket, body)
+    assert page["statusCode"] == 200, page["body"]
+    assert signing.passphrases == ["rahasia-1"]
+    stored = door.store.step_data(DOOR_ID, 14)
+    assert stored["tte"] == TTE and stored["approval_id"] == approval_id_for(
+        DOOR_ID, ticket_hash(ticket)
+    )
+    kept = str(door.store.items) + str(door.recorder.outputs) + str(door.store.trail)
+    assert "rahasia-1" not in kept
+
+
+def test_a_no_at_step_14_signs_nothing(bsre_door: tuple[TaskDoor, Signing]) -> None:
+    door, signing = bsre_door
+    ticket, officer = door.ticket(14)
+    fields = {"decision": "no", "catatan": "Perbaiki.", "kembalikan_ke": "bap"}
+    page = door.post(ticket, urlencode({**door.proof(ticket, officer), **fields}))
+    assert page["statusCode"] == 200, page["body"]
+    assert signing.passphrases == []
+
+
+def test_the_trail_says_a_document_was_signed_through_bsre() -> None:
+    from izin.pages import describe
+
+    entry = {"action": "document.sealed", "jenis": "bap", "nomor": "1/BAP", "versi": 2}
+    assert "(BSrE)" not in describe(entry)
+    assert "ditandatangani secara elektronik (BSrE)" in describe(entry | {"tte": TTE})
+
+
+def test_the_verify_page_shows_bsre_unavailable_without_hiding_the_hash_check() -> None:
+    from izin.verify import BsreCheck, VerifyContext, bsre_check
+
+    def down(_pdf: bytes) -> Any:
+        raise BsreUnavailable("refused")
+
+    desk = Desk()
+    ctx = VerifyContext(desk.store, desk.dinas, ROSTER, lambda _k: b"", bsre_verify=down)
+    assert bsre_check(b"%PDF-1.7 ...", ctx) == BsreCheck(valid=False, summary="", unavailable=True)
+    assert bsre_check(b"<html>", ctx) is None  # only a PDF goes to BSrE
+    unconfigured = VerifyContext(desk.store, desk.dinas, ROSTER, lambda _k: b"")
+    assert bsre_check(b"%PDF-1.7", unconfigured) is None
