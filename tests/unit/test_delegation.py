@@ -20,7 +20,7 @@ from izin.tickets import Status, ticket_hash
 from izin_local import samples
 from izin_local.testing import local_auth
 
-from tests.unit.test_documents import DINAS
+from tests.unit.test_documents import APPROVAL, DINAS, Desk, plain
 from tests.unit.test_workflow_logic import BASE, ID, NOW, ROSTER, FakeMailer, World
 
 CALENDAR = HolidayCalendar.load()
@@ -342,3 +342,15 @@ def test_no_secret_in_the_delegation_kept_on_a_ticket(world: World) -> None:
     item = world.store.ticket(ticket_hash(world.issue(6))) or {}
     assert set(item["atas_nama"]) == {"jenis", "delegation", "nama", "nip", "role", "jabatan"}
     assert not re.search(r"totp|secret", str(item["atas_nama"]))
+
+
+def test_the_bap_approved_by_a_plh_kepala_dinas_is_sealed_as_plh() -> None:
+    desk = Desk()
+    desk.render_all()
+    behalf = {"jenis": "Plh", "nama": KADIS.nama, "nip": KADIS.nip, "jabatan": KADIS.jabatan}
+    approval = APPROVAL | {"oleh": KABID.nama, "nip": KABID.nip, "plh_untuk": behalf}
+    for ref in desk.seal(approval):
+        words = plain(desk.bucket.text(ref.key))
+        signed = words.split("Ditandatangani secara elektronik", 1)[1]
+        assert f"Plh. {KADIS.jabatan}" in words and KABID.nama in signed
+        assert KADIS.nama not in signed
