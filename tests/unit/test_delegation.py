@@ -354,3 +354,15 @@ def test_the_bap_approved_by_a_plh_kepala_dinas_is_sealed_as_plh() -> None:
         signed = words.split("Ditandatangani secara elektronik", 1)[1]
         assert f"Plh. {KADIS.jabatan}" in words and KABID.nama in signed
         assert KADIS.nama not in signed
+
+
+def test_a_late_task_of_a_plh_is_reported_to_the_supervisor_of_the_steps_role(
+    world: World,
+) -> None:
+    named(world, KABID, KASI)
+    first = len(world.mailer.sent)
+    world.issue(6, token="token-6", reminders=1)
+    reminder, overdue = world.mailer.sent[first:]
+    assert reminder.to == (str(KASI.email),) and reminder.subject.startswith("PENGINGAT 1")
+    # The Kepala Bidang is away: the Kepala Dinas, her supervisor, is told, not she.
+    assert overdue.to == (str(KADIS.email),)

@@ -209,7 +209,8 @@ def issue_task(
             **({"atas_nama": behalf} if behalf else {}),
         },
     )
-    supervisor = _supervisor(officer, roster, application) if request.reminders else None
+    # The step's role decides who is told of a late task, whoever acts on it (a Plh too).
+    supervisor = _supervisor(step.actor, roster, application) if request.reminders else None
     mailer.send(
         task_email(
             step,
@@ -273,13 +274,16 @@ def issue_manual_task(
     issuer = Issuer(store, mailer, roster, public_base_url, now)
     application = _application(store, id_izin)
     form = sop.UPLOAD_BY_HAND if kind == Kind.UPLOAD else EVENTS[event].record_task
-    officer = holder_for(Role.OPERATOR, application, roster)
+    officer, behalf = delegation.acting_for(
+        holder_for(Role.OPERATOR, application, roster), store, roster, now
+    )
     fields: dict[str, Any] = {
         "kind": kind,
         "step": form.number,
         "task_token": task_token,
         "event": event,
         "reason": reason,
+        **({"atas_nama": behalf} if behalf else {}),
     }
     ticket, digest = _issue(issuer, application, form, officer, fields, current=kind == Kind.UPLOAD)
     context = {
@@ -560,8 +564,8 @@ def _issue_reassign(
     return ticket
 
 
-def _supervisor(officer: Officer, roster: Roster, application: Mapping[str, Any]) -> Officer | None:
-    role = SUPERVISOR.get(officer.role)
+def _supervisor(actor: Role, roster: Roster, application: Mapping[str, Any]) -> Officer | None:
+    role = SUPERVISOR.get(actor)
     if role is None or not roster.holders(role):
         return None
     return holder_for(role, application, roster)
