@@ -14,8 +14,10 @@ from izin import delegation, pool, sessions, workspace
 from izin.calendar import HolidayCalendar
 from izin.documents.context import build_context
 from izin.documents.model import Jenis
+from izin.pages import history
 from izin.roster import Officer, Role
 from izin.tasks import Request
+from izin.tasks.page import HISTORY_ACTIONS
 from izin.tickets import Status, ticket_hash
 from izin_local import samples
 from izin_local.testing import local_auth
@@ -244,6 +246,8 @@ def test_naming_a_plh_in_force_on_meja_moves_the_open_task_and_ending_returns_it
     assert [(e["from_nip"], e["to_nip"], e["nip"]) for e in moved] == [
         (KABID.nip, KASI.nip, KABID.nip)
     ]
+    shown = history(world.store.audit(ID), HISTORY_ACTIONS)
+    assert any("dialihkan kepada" in h["text"] and "Plh selama" in h["text"] for h in shown)
     kasi_page = meja(world, KASI)
     assert f"Sebagai Plh/Plt untuk {KABID.nama}" in kasi_page.html
     assert "Plh. Kepala Bidang Perindustrian: " + KASI.nama in kasi_page.html

@@ -553,6 +553,9 @@ HISTORY_ACTIONS = frozenset(
         "application.repaired",
         "task.decided",
         "task.reassigned",
+        "task.delegated",  # to a Plh/Plt (izin.delegation)
+        "task.returned",  # back from one
+        "task.claimed",  # from the Kasi's pool (izin.pool)
         "event.applied",
         "step.recorded",
         "document.rendered",
