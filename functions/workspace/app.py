@@ -32,7 +32,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     elif route == "POST /keluar":
         page = signin.sign_out(request, auth)
     elif route.endswith(" /meja"):  # ANY
-        page = workspace.meja_page(request, auth, method=http.method)
+        config = settings()
+        desk = workspace.Desk(
+            calendar=wiring.calendar,
+            mailer=wiring.mailer(),
+            public_base_url=config.public_base_url,
+            same_site=same_site(request.origin, config.public_base_url),
+        )
+        page = workspace.meja_page(request, auth, method=http.method, desk=desk)
     elif route.endswith(" /permohonan/{id_izin}"):
         id_izin = http.path_parameters.get("id_izin", "")
         presign = wiring.presigned_url

@@ -246,7 +246,8 @@ def test_signing_in_out_and_the_pages_behind_it() -> None:
     session = [c.split(";", 1)[0] for c in answer.cookies]
     meja = workspace.meja_page(Request("", cookies=tuple(session)), checker, method="GET")
     assert meja.status == 200 and officer.nama in meja.html
-    keluar = re.search(r'name="csrf" value="([^"]+)"', meja.html).group(1)  # type: ignore[union-attr]
+    signing_out = meja.html.split('action="/keluar"', 1)[1]  # the page has other forms
+    keluar = re.search(r'name="csrf" value="([^"]+)"', signing_out).group(1)  # type: ignore[union-attr]
     forged = signin.sign_out(Request("", form={"csrf": ["x"]}, cookies=tuple(session)), checker)
     assert forged.status == 403
     out = signin.sign_out(Request("", form={"csrf": [keluar]}, cookies=tuple(session)), checker)

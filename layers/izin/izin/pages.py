@@ -90,7 +90,8 @@ def describe(entry: Mapping[str, Any]) -> str:
         return f"{title} tidak berubah; versi {entry.get('versi')} tetap berlaku"
     if action == "task.issued":
         reminder = f" (pengingat {entry['reminders']})" if entry.get("reminders") else ""
-        return f"tugas dikirim ke {entry.get('assignee')}{reminder}"
+        behalf = f" sebagai Plh/Plt {entry['atas_nama']}" if entry.get("atas_nama") else ""
+        return f"tugas dikirim ke {entry.get('assignee')}{behalf}{reminder}"
     if action in ("document.rendered", "document.sealed"):
         title = TITLES.get(str(entry.get("jenis")), str(entry.get("jenis")))
         verb = "ditandatangani" if action == "document.sealed" else "dibuat"
@@ -190,7 +191,8 @@ def history(entries: Sequence[Mapping[str, Any]], shown: frozenset[str]) -> list
         {
             "at": e["at"],
             "step": e.get("step") or "",
-            "actor": e.get("actor", ""),
+            # A Plh/Plt's act names on whose behalf it was done.
+            "actor": e.get("actor", "") + (f" ({e['sebagai']})" if e.get("sebagai") else ""),
             "text": describe(e),
         }
         for e in entries

@@ -56,7 +56,14 @@ def record_step(
 
 
 # The trail's entries of an officer acting on the application (tasks/page.py, tasks/complete.py).
-ACTED = ("task.decided", "bap.uploaded", "task.reassigned")
+ACTED = (
+    "task.decided",
+    "bap.uploaded",
+    "task.reassigned",
+    "task.delegated",
+    "task.returned",
+    "task.claimed",
+)
 
 
 def officers_who_acted(store: Store, roster: Roster, id_izin: str) -> list[Officer]:

@@ -19,6 +19,8 @@ Keys (single-table design):
 | Powertools idempotency record (TTL) | `IDEMPOTENCY#{function}` | `{function}#{hash}` |
 | an officer's second factor (sealed secret, last code, sessions) | `OFFICER#{nip}` | `AUTH` |
 | a signed-in session (TTL) | `SESSION#{sha256}` | `SESSION` |
+| a Plh/Plt named for an officer (izin.delegation) | `OFFICER#{nip}` | `DELEGATION#{id}` |
+| an officer's own trail (a Plh/Plt named, ended) | `OFFICER#{nip}` | `AUDIT#{time}#{random}` |
 
 Values are plain Python (dicts, lists, int, float, str); numbers cross as Decimal and back.
 
@@ -216,6 +218,14 @@ class Store(Protocol):
     def put_session(self, session_hash: str, fields: Item) -> bool: ...
     def session(self, session_hash: str) -> Item | None: ...
     def update_session(self, session_hash: str, fields: Item) -> Item: ...
+    # officers' delegations (Plh/Plt) and their own trail
+    def put_delegation(self, nip: str, delegation_id: str, fields: Item) -> bool: ...
+    def delegations(self, nip: str) -> list[Item]: ...
+    def update_delegation(
+        self, nip: str, delegation_id: str, fields: Item, *, expect: Item | None = None
+    ) -> Item: ...
+    def append_officer_audit(self, nip: str, entry: Item, *, now: datetime) -> None: ...
+    def officer_audit(self, nip: str) -> list[Item]: ...
 
 
 class Records:
@@ -523,6 +533,36 @@ class Records:
     def update_session(self, session_hash: str, fields: Item) -> Item:
         """Change a session's record (it must exist)."""
         return self.update(f"SESSION#{session_hash}", "SESSION", fields, must_exist=True)
+
+    # -- officers' delegations (Plh/Plt) ------------------------------------------------------
+
+    def put_delegation(self, nip: str, delegation_id: str, fields: Item) -> bool:
+        """Keep a delegation named for the officer `nip`, once; False if the id was taken."""
+        return self.put(f"OFFICER#{nip}", f"DELEGATION#{delegation_id}", fields, if_absent=True)
+
+    def delegations(self, nip: str) -> list[Item]:
+        """Every delegation named for the officer `nip` (one Query), oldest id first."""
+        return self.query(f"OFFICER#{nip}", "DELEGATION#")
+
+    def update_delegation(
+        self, nip: str, delegation_id: str, fields: Item, *, expect: Item | None = None
+    ) -> Item:
+        """Change a delegation (it must exist), if `expect` holds."""
+        return self.update(
+            f"OFFICER#{nip}", f"DELEGATION#{delegation_id}", fields, expect=expect, must_exist=True
+        )
+
+    def append_officer_audit(self, nip: str, entry: Item, *, now: datetime) -> None:
+        """Add an entry to an officer's own trail (what was named or ended for them)."""
+        sk = (
+            f"AUDIT#{now.astimezone(UTC).isoformat()}#{next(_SEQUENCE):010d}#{secrets.token_hex(4)}"
+        )
+        if not self.put(f"OFFICER#{nip}", sk, {"at": now.isoformat(), **entry}, if_absent=True):
+            raise ConditionFailed(f"officer audit entry {sk} exists")
+
+    def officer_audit(self, nip: str) -> list[Item]:
+        """An officer's own trail, oldest first."""
+        return self.query(f"OFFICER#{nip}", "AUDIT#")
 
 
 def update_expression(

@@ -10,18 +10,22 @@ Teknis sees every application; a Tim Teknis member sees those whose step 7 names
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from izin import sessions, signin, swimlane
+from izin import delegation, pool, sessions, signin, swimlane
 from izin.auth import Auth
-from izin.formats import tanggal_waktu
+from izin.calendar import HolidayCalendar
+from izin.formats import tanggal, tanggal_waktu
+from izin.mail import Mailer
 from izin.observability import logger
 from izin.pages import TITLES, history
 from izin.roster import Officer
 from izin.sop import ROLE_TITLES, Role
 from izin.store import Store
 from izin.tasks.context import Page, Request
+from izin.tasks.issue import move_open_tasks
 from izin.tasks.page import HISTORY_ACTIONS
 from izin.templating import render
 
@@ -84,6 +88,7 @@ def my_tasks(
                 "step": a.get("current_step") or "",
                 "step_name": a.get("step_name", ""),
                 "company": company(a),
+                "atas_nama": holder.get("atas_nama", ""),
                 "deadline": tanggal_waktu(deadline) if deadline else "",
                 "overdue": deadline is not None and deadline < now,
                 "sla": _sla_text(deadline, now),
@@ -197,15 +202,59 @@ def application_view(
 MAX_QUERY = 100
 
 
-def meja_page(request: Request, auth: Auth, *, method: str) -> Page:
-    """/meja: Tugas saya, Cari (?q=), Riwayat saya."""
+@dataclass(frozen=True)
+class Desk:
+    """What /meja's forms need besides the session: the hari kerja calendar (read only
+    when a delegation is named), the mail and the links' base (a task moved)."""
+
+    calendar: Callable[[], HolidayCalendar]
+    mailer: Mailer
+    public_base_url: str
+    same_site: bool
+
+    def issuing(self, auth: Auth) -> dict[str, Any]:
+        """What moving a task takes: the table, the mail, the roster, the links' base, now."""
+        return {
+            "store": auth.store,
+            "mailer": self.mailer,
+            "roster": auth.roster,
+            "public_base_url": self.public_base_url,
+            "now": auth.now,
+        }
+
+
+def meja_page(request: Request, auth: Auth, *, method: str, desk: Desk | None = None) -> Page:
+    """/meja: Tugas saya, Plh/Plt, the team's pool, Cari (?q=), Riwayat saya; POST: name or
+    end a delegation, claim a task from the pool."""
+    if method == "POST" and desk is not None:
+        signed_in = sessions.signed_in(request.cookies, auth)
+        if signed_in is None:
+            return Page(401, render("pages/redirect.html.j2", location="/masuk"))
+        return _act(request, auth, signed_in, desk)
     signed = signin.gate(request, auth, method=method)
     if isinstance(signed, Page):
         return signed
+    return _meja(request, auth, signed)
+
+
+def _meja(
+    request: Request,
+    auth: Auth,
+    signed: sessions.SignedIn,
+    *,
+    status: int = 200,
+    action_error: str = "",
+    form: Mapping[str, str] | None = None,
+) -> Page:
     officer = signed.officer
     applications = visible(auth.store, officer)
     query = str(request.query.get("q", "")).strip()
     error = f"Kata kunci paling panjang {MAX_QUERY} karakter." if len(query) > MAX_QUERY else ""
+    pooled = (
+        pool.pool(auth.store.applications(LISTED), auth.store, auth.roster, auth.now)
+        if officer.role in pool.team_roles() or officer.role == Role.KASI
+        else []
+    )
     html = render(
         "pages/meja.html.j2",
         signed=signed,
@@ -217,8 +266,186 @@ def meja_page(request: Request, auth: Auth, *, method: str) -> Page:
         query_error=error,
         found=[] if error else search(applications, query),
         company=company,
+        delegations=delegations_shown(auth, officer),
+        delegation_form={
+            "for": delegation.team(officer, auth.roster),
+            "delegates": [o for o in auth.roster.officers if o.role in ACTING_ROLES],
+            "csrf": sessions.form_token(auth, signed, "delegasi"),
+            "today": delegation.today(auth.now).isoformat(),
+            "values": dict(form or {}),
+        },
+        end_token=lambda d: sessions.form_token(auth, signed, f"akhiri:{d['id']}"),
+        pooled=[{**a, "claimable": pool.may_claim(officer, a)} for a in pooled],
+        claim_token=lambda id_izin: sessions.form_token(auth, signed, f"ambil:{id_izin}"),
+        role_titles={r.value: t for r, t in ROLE_TITLES.items()},
+        notice=NOTICES.get(str(request.query.get("selesai", "")), ""),
+        action_error=action_error,
     )
-    return Page(400 if error else 200, html)
+    return Page(status if not error else 400, html)
+
+
+# Roles that act on SOP steps: the ones a Plh/Plt is named among.
+ACTING_ROLES = frozenset(
+    {Role.OPERATOR, Role.KASI, Role.KEPALA_BIDANG, Role.TIM_TEKNIS, Role.KEPALA_DINAS}
+)
+NOTICES = {
+    "delegasi": "Plh/Plt tercatat.",
+    "akhiri": "Delegasi diakhiri.",
+    "ambil": "Tugas diambil dari pool dan kini ada di Tugas saya.",
+}
+EXPIRED = "Formulir kedaluwarsa; muat ulang halaman lalu coba lagi."
+
+
+def delegations_shown(auth: Auth, officer: Officer) -> list[dict[str, Any]]:
+    """The delegations /meja lists, not ended and not past: those named for the officer
+    (and, for the Kasi, their team) and those naming them Plh/Plt, with who may end them."""
+    today = delegation.today(auth.now)
+    mine = {o.nip for o in delegation.team(officer, auth.roster)}
+    acted_for = {o.nip for o in auth.roster.officers if delegation.may_act_for(officer, o)}
+    rows = []
+    for nip in sorted(mine | acted_for):
+        for d in delegation.of(auth.store, nip):
+            if d.status != delegation.ACTIVE or d.selesai < today:
+                continue
+            if nip not in mine and d.delegate_nip != officer.nip:
+                continue
+            rows.append(
+                {
+                    **d.model_dump(mode="json"),
+                    "role_title": ROLE_TITLES[d.role],
+                    "mulai_text": tanggal(d.mulai),
+                    "selesai_text": tanggal(d.selesai),
+                    "in_force": d.in_force(today),
+                }
+            )
+    rows.sort(key=lambda r: (r["mulai"], r["nama"]))
+    return rows
+
+
+def _act(request: Request, auth: Auth, signed: sessions.SignedIn, desk: Desk) -> Page:
+    """POST /meja: the form's `aksi` (delegasi, akhiri, ambil), with its CSRF token."""
+    form = {k: (v or [""])[-1].strip() for k, v in request.form.items()}
+    aksi = form.get("aksi", "")
+    purpose = {
+        "delegasi": "delegasi",
+        "akhiri": f"akhiri:{form.get('id', '')}",
+        "ambil": f"ambil:{form.get('id_izin', '')}",
+    }.get(aksi)
+    if purpose is None or not desk.same_site:
+        return _meja(Request(""), auth, signed, status=403, action_error=EXPIRED)
+    if not sessions.form_token_ok(auth, signed, purpose, form.get("csrf", "")):
+        return _meja(Request(""), auth, signed, status=403, action_error=EXPIRED)
+    try:
+        if aksi == "delegasi":
+            _name(form, auth, signed.officer, desk)
+        elif aksi == "akhiri":
+            _end(form, auth, signed.officer, desk)
+        else:
+            _claim(form, auth, signed.officer, desk)
+    except delegation.DelegationRefused as refused:
+        logger.info("workspace form refused", extra={"aksi": aksi, "nip": signed.officer.nip})
+        shown_form = form if aksi == "delegasi" else None
+        return _meja(
+            Request(""), auth, signed, status=422, action_error=str(refused), form=shown_form
+        )
+    except pool.NotClaimable:
+        return _meja(
+            Request(""),
+            auth,
+            signed,
+            status=409,
+            action_error="Tugas itu tidak ada lagi di pool (sudah diambil atau diputuskan).",
+        )
+    location = f"/meja?selesai={aksi}"
+    return Page(303, render("pages/redirect.html.j2", location=location), {"location": location})
+
+
+def _name(form: Mapping[str, str], auth: Auth, by: Officer, desk: Desk) -> None:
+    try:
+        mulai = date.fromisoformat(form.get("mulai", ""))
+        selesai = date.fromisoformat(form.get("selesai", ""))
+    except ValueError:
+        raise delegation.DelegationRefused("Isi tanggal mulai dan selesai.") from None
+    jenis: delegation.Jenis = "Plt" if form.get("jenis") == "Plt" else "Plh"
+    named = delegation.name_delegate(
+        store=auth.store,
+        roster=auth.roster,
+        calendar=desk.calendar(),
+        by=by,
+        officer_nip=form.get("untuk", ""),
+        delegate_nip=form.get("plh", ""),
+        mulai=mulai,
+        selesai=selesai,
+        alasan=form.get("alasan", ""),
+        now=auth.now,
+        jenis=jenis,
+    )
+    logger.info("delegation named", extra={"nip": named.nip, "delegation": named.id})
+    if named.in_force(delegation.today(auth.now)):
+        # In force today: what the officer holds now goes to the delegate at once.
+        officer = auth.roster.by_nip(named.nip)
+        _move(
+            auth,
+            desk,
+            lambda h: h.get("nip") == named.nip and not h.get("atas_nama_nip"),
+            named.delegate_nip,
+            by=by,
+            behalf=delegation.on_behalf(officer, named),
+            action="task.delegated",
+            reason=f"{named.jenis} selama {named.nama} berhalangan: {named.alasan}",
+        )
+
+
+def _end(form: Mapping[str, str], auth: Auth, by: Officer, desk: Desk) -> None:
+    ended = delegation.end_delegation(
+        store=auth.store,
+        roster=auth.roster,
+        by=by,
+        officer_nip=form.get("untuk", ""),
+        delegation_id=form.get("id", ""),
+        now=auth.now,
+    )
+    logger.info("delegation ended", extra={"nip": ended.nip, "delegation": ended.id})
+    if ended.nip in {o.nip for o in auth.roster.officers}:
+        # What the delegate still holds for the officer goes back to them.
+        _move(
+            auth,
+            desk,
+            lambda h: h.get("nip") == ended.delegate_nip and h.get("atas_nama_nip") == ended.nip,
+            ended.nip,
+            by=by,
+            behalf=None,
+            action="task.returned",
+            reason=f"{ended.jenis} {ended.delegate_nama} berakhir",
+        )
+
+
+def _move(
+    auth: Auth,
+    desk: Desk,
+    holds: Callable[[Mapping[str, Any]], bool],
+    to_nip: str,
+    *,
+    by: Officer,
+    behalf: Mapping[str, Any] | None,
+    action: str,
+    reason: str,
+) -> None:
+    move_open_tasks(
+        holds,
+        to_nip,
+        **desk.issuing(auth),
+        by={"nama": by.nama, "nip": by.nip},
+        reason=reason,
+        behalf=behalf,
+        action=action,
+    )
+
+
+def _claim(form: Mapping[str, str], auth: Auth, officer: Officer, desk: Desk) -> None:
+    id_izin = form.get("id_izin", "")
+    pool.claim(id_izin, officer, **desk.issuing(auth))
+    logger.info("task claimed from the pool", extra={"id_izin": id_izin, "nip": officer.nip})
 
 
 def application_page(

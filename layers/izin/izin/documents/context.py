@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from izin import sop
+from izin.delegation import plh_jabatan
 from izin.documents.model import (
     JUDUL,
     Dinas,
@@ -50,9 +51,18 @@ class Signer(BaseModel):
     elektronik: dict[str, str] | None = None
 
 
-def _signer(officer: Officer, *, atas_nama: str = "", disetujui: str = "") -> dict[str, Any]:
+def _signer(
+    officer: Officer, *, atas_nama: str = "", disetujui: str = "", decided: Item | None = None
+) -> dict[str, Any]:
+    """The signature block of `officer`; where the step's decision `decided` was a Plh's or
+    Plt's, the jabatan line is theirs for the officer away: "Plh. Kepala Bidang …"
+    (Permendagri 1/2023), the name and NIP the delegate's own."""
+    behalf = (decided or {}).get("plh_untuk") or {}
+    jabatan = officer.jabatan
+    if behalf and str(behalf.get("jabatan") or ""):
+        jabatan = plh_jabatan(str(behalf.get("jenis") or "Plh"), str(behalf["jabatan"]))
     return Signer(
-        jabatan=officer.jabatan,
+        jabatan=jabatan,
         nama=officer.nama,
         nip=nip_tampil(officer.nip),
         pangkat=officer.pangkat_golongan(),
@@ -277,7 +287,7 @@ def build_context(
                     "keterangan": "\n".join(keterangan),
                 }
             ],
-            "penandatangan": _signer(operator),
+            "penandatangan": _signer(operator, decided=s4),
             "tembusan": ["Arsip"],
         }
     elif jenis is Jenis.NOTA_DINAS:
@@ -292,6 +302,7 @@ def build_context(
             "penandatangan": _signer(
                 nota_signer := _officer(roster, s6.get("nip"), Role.KEPALA_BIDANG),
                 disetujui=_approved(s6, nota_signer, _step("disposisi")),
+                decided=s6,
             ),
             "tembusan": [f"{kadis.jabatan} (sebagai laporan)"],
         }
@@ -312,7 +323,10 @@ def build_context(
             "tanggal_selesai": hari_tanggal(_date(s7["tanggal_selesai"])),
             "nota_dinas": _cite(related.get(Jenis.NOTA_DINAS)),
             "penandatangan": _signer(
-                signer, atas_nama=atas_nama, disetujui=_approved(s7, signer, _step("ketua"))
+                signer,
+                atas_nama=atas_nama,
+                disetujui=_approved(s7, signer, _step("ketua")),
+                decided=s7,
             ),
             "tembusan": [
                 f"{kadis.jabatan} (sebagai laporan)",

@@ -13,6 +13,7 @@ from typing import Any
 
 from izin import sop
 from izin.calendar import to_wib
+from izin.delegation import plh_jabatan
 from izin.documents.context import build_context, signatures_required, unsigned_lines
 from izin.documents.model import (
     CONTENT_TYPE,
@@ -284,6 +285,9 @@ def seal_documents(
         jabatan = sources.roster.by_nip(approved.nip).jabatan
     except RosterError:
         jabatan = sources.roster.first(Role.KEPALA_DINAS).jabatan
+    behalf = approval.get("plh_untuk") or {}
+    if behalf.get("jabatan"):  # approved by a Plh/Plt: "Plh. Kepala Dinas …" (izin.delegation)
+        jabatan = plh_jabatan(str(behalf.get("jenis") or "Plh"), str(behalf["jabatan"]))
     done: dict[Jenis, DocumentRef] = {}
     pending: list[_Version] = []
     for kind in SEALED_AT_APPROVAL:

@@ -46,10 +46,16 @@ def _complete_step(
     ctx.store.save_step(
         ticket["id_izin"],
         step.number,
-        {**values, **result.model_dump(mode="json"), **_attached(ticket, ctx)},
+        {**values, **result.model_dump(mode="json"), **_attached(ticket, ctx), **_plh(ticket)},
     )
     ctx.callbacks.succeed(ticket["task_token"], result.model_dump(mode="json"))
     return _next_text(step, submission)
+
+
+def _plh(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    """A Plh/Plt's decision keeps on whose behalf it was taken: its documents say so."""
+    behalf = ticket.get("atas_nama")
+    return {"plh_untuk": dict(behalf)} if behalf else {}
 
 
 def _attached(ticket: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:

@@ -3,12 +3,12 @@ the manual fallbacks and the reassignment of a task."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from izin import sop
+from izin import delegation, sop
 from izin.event_types import EVENTS
 from izin.formats import tanggal, tanggal_waktu
 from izin.mail import Email, Mailer
@@ -191,7 +191,10 @@ def issue_task(
     issuer = Issuer(store, mailer, roster, public_base_url, now)
     step = sop.step(request.step)
     application = _application(store, request.id_izin)
-    officer = assignee_for(step, store, application, roster)
+    # While the assignee is away, their Plh/Plt acts on the task, on their behalf.
+    officer, behalf = delegation.acting_for(
+        assignee_for(step, store, application, roster), store, roster, now
+    )
     ticket, digest = _issue(
         issuer,
         application,
@@ -203,9 +206,11 @@ def issue_task(
             "task_token": request.task_token,
             "deadline": request.deadline.isoformat(),
             "reminders": request.reminders,
+            **({"atas_nama": behalf} if behalf else {}),
         },
     )
-    supervisor = _supervisor(officer, roster, application) if request.reminders else None
+    # The step's role decides who is told of a late task, whoever acts on it (a Plh too).
+    supervisor = _supervisor(step.actor, roster, application) if request.reminders else None
     mailer.send(
         task_email(
             step,
@@ -218,6 +223,7 @@ def issue_task(
             note=send_back_note(store, step, request.id_izin)
             if sop.sent_back_by(step.number)
             else None,
+            behalf=behalf,
         )
     )
     if supervisor is not None:
@@ -268,13 +274,16 @@ def issue_manual_task(
     issuer = Issuer(store, mailer, roster, public_base_url, now)
     application = _application(store, id_izin)
     form = sop.UPLOAD_BY_HAND if kind == Kind.UPLOAD else EVENTS[event].record_task
-    officer = holder_for(Role.OPERATOR, application, roster)
+    officer, behalf = delegation.acting_for(
+        holder_for(Role.OPERATOR, application, roster), store, roster, now
+    )
     fields: dict[str, Any] = {
         "kind": kind,
         "step": form.number,
         "task_token": task_token,
         "event": event,
         "reason": reason,
+        **({"atas_nama": behalf} if behalf else {}),
     }
     ticket, digest = _issue(issuer, application, form, officer, fields, current=kind == Kind.UPLOAD)
     context = {
@@ -311,15 +320,23 @@ def reassign_task(
     now: datetime,
     by: Mapping[str, Any],
     reason: str = "",
+    behalf: Mapping[str, Any] | None = None,
+    action: str = "task.reassigned",
+    keeps_role: bool = True,
 ) -> str:
-    """Move an open task to another officer of its role: new ticket, old one superseded."""
+    """Move an open task to another officer of its role: new ticket, old one superseded;
+    with `keeps_role`, the role stays with them for the application's later steps.
+
+    With `behalf`, the task goes to a Plh/Plt for the officer it names (whose delegation
+    allowed their role).
+    """
     issuer = Issuer(store, mailer, roster, public_base_url, now)
     task = store.ticket(task_hash)
     if task is None or task["status"] not in (Status.OPEN, Status.LOCKED):
         raise TicketNotOpen(task_hash)
     form = form_of(task)
     officer = roster.by_nip(to_nip)
-    if officer.role != form.actor:
+    if officer.role != form.actor and behalf is None:
         raise ValueError(f"{officer.nama} does not hold the role {form.actor.value}")
     application = _application(store, task["id_izin"])
     carried = {
@@ -327,6 +344,8 @@ def reassign_task(
         for k in ("kind", "step", "task_token", "deadline", "reminders", "event", "reason")
         if k in task
     }
+    if behalf:
+        carried["atas_nama"] = dict(behalf)
     ticket, digest = _issue(
         issuer,
         application,
@@ -336,19 +355,22 @@ def reassign_task(
         current=task.get("kind") != Kind.RECORD,
         replaces=task_hash,
     )
-    # The role stays with the new officer for this application's later steps.
-    store.update_application(
-        task["id_izin"],
-        {
-            ASSIGNMENTS: {**(application.get(ASSIGNMENTS) or {}), form.actor.value: officer.nip},
-            "updated_at": now.isoformat(),
-        },
-    )
+    if keeps_role:
+        store.update_application(
+            task["id_izin"],
+            {
+                ASSIGNMENTS: {
+                    **(application.get(ASSIGNMENTS) or {}),
+                    form.actor.value: officer.nip,
+                },
+                "updated_at": now.isoformat(),
+            },
+        )
     removed = task["assignee"]
     store.append_audit(
         task["id_izin"],
         {
-            "action": "task.reassigned",
+            "action": action,
             "step": form.number,
             "actor": by.get("nama", ""),
             "nip": by.get("nip", ""),
@@ -372,11 +394,60 @@ def reassign_task(
             reminders=int(task.get("reminders", 0)),
             supervisor=None,
             note=None,
+            behalf=behalf,
         )
     )
     if removed["nip"] != officer.nip and removed.get("email"):
         mailer.send(reassigned_email(form, application, removed, officer, by=by, reason=reason))
     return digest
+
+
+# How many applications (newest first) a hand-over to or from a Plh/Plt looks through.
+HANDED_OVER_LISTED = 200
+
+
+def move_open_tasks(
+    holds: Callable[[Mapping[str, Any]], bool],
+    to_nip: str,
+    *,
+    store: Store,
+    mailer: Mailer,
+    roster: Roster,
+    public_base_url: str,
+    now: datetime,
+    by: Mapping[str, Any],
+    reason: str,
+    behalf: Mapping[str, Any] | None,
+    action: str,
+) -> list[str]:
+    """Move each application's open task whose holder `holds` says so to `to_nip` (a Plh/Plt
+    named, or the officer back from leave); the role stays where the roster puts it.
+    Returns the applications moved."""
+    moved = []
+    for application in store.applications(HANDED_OVER_LISTED):
+        holder = application.get("holder") or {}
+        digest = application.get("open_ticket")
+        if application.get("status") != "PROSES" or not digest or not holds(holder):
+            continue
+        try:
+            reassign_task(
+                str(digest),
+                to_nip,
+                store=store,
+                mailer=mailer,
+                roster=roster,
+                public_base_url=public_base_url,
+                now=now,
+                by=by,
+                reason=reason,
+                behalf=behalf,
+                action=action,
+                keeps_role=False,
+            )
+        except TicketNotOpen:
+            continue  # decided meanwhile: nothing to move
+        moved.append(str(application["id_izin"]))
+    return moved
 
 
 def _application(store: Store, id_izin: str) -> dict[str, Any]:
@@ -407,14 +478,13 @@ def _issue(
             **fields,
         },
     )
-    if replaces:
-        supersede(
-            issuer.store,
-            replaces,
-            now=issuer.now,
-            by=digest,
-            from_status=(Status.OPEN, Status.LOCKED),
-        )
+    if replaces and not supersede(
+        issuer.store, replaces, now=issuer.now, by=digest, from_status=(Status.OPEN, Status.LOCKED)
+    ):
+        # Decided, or moved by someone else (two claims from the pool), since it was read:
+        # the new ticket never counts.
+        supersede(issuer.store, digest, now=issuer.now, by=replaces)
+        raise TicketNotOpen(replaces)
     if current:
         supersede(issuer.store, application.get("open_ticket"), now=issuer.now, by=digest)
         issuer.store.update_application(
@@ -423,7 +493,12 @@ def _issue(
                 "status": "PROSES",
                 "current_step": form.number,
                 "step_name": sop.step(form.number).state_name,
-                "holder": {"role": officer.role.value, "nama": officer.nama, "nip": officer.nip},
+                "holder": {
+                    "role": officer.role.value,
+                    "nama": officer.nama,
+                    "nip": officer.nip,
+                    **_on_behalf_of(fields),
+                },
                 "open_ticket": digest,
                 "updated_at": issuer.now.isoformat(),
                 **({"deadline": fields["deadline"]} if fields.get("deadline") else {}),
@@ -452,9 +527,18 @@ def _audit_issued(
             "nip": officer.nip,
             "deadline": fields.get("deadline", ""),
             "reminders": fields.get("reminders", 0),
+            **_on_behalf_of(fields),
         },
         now=now,
     )
+
+
+def _on_behalf_of(fields: Mapping[str, Any]) -> dict[str, str]:
+    """Whom a Plh/Plt's task is for, as the holder and the trail name them."""
+    behalf = fields.get("atas_nama")
+    if not behalf:
+        return {}
+    return {"atas_nama": str(behalf["nama"]), "atas_nama_nip": str(behalf["nip"])}
 
 
 def _issue_reassign(
@@ -480,8 +564,8 @@ def _issue_reassign(
     return ticket
 
 
-def _supervisor(officer: Officer, roster: Roster, application: Mapping[str, Any]) -> Officer | None:
-    role = SUPERVISOR.get(officer.role)
+def _supervisor(actor: Role, roster: Roster, application: Mapping[str, Any]) -> Officer | None:
+    role = SUPERVISOR.get(actor)
     if role is None or not roster.holders(role):
         return None
     return holder_for(role, application, roster)
@@ -593,6 +677,7 @@ def task_email(
     reminders: int,
     supervisor: Officer | None,
     note: Mapping[str, Any] | None,
+    behalf: Mapping[str, Any] | None = None,
 ) -> Email:
     """The email asking an officer to act (a reminder says so, and that the supervisor was
     told); to the officer alone, since its link is theirs."""
@@ -610,6 +695,7 @@ def task_email(
         supervisor=supervisor,
         note=note,
         role_title=ROLE_TITLES[officer.role],
+        behalf=behalf,
     )
 
 

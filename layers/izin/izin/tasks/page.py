@@ -503,10 +503,23 @@ def _audit(
             "nip": assignee["nip"],
             "ip": request.source_ip,
             "user_agent": request.user_agent[:300],
+            **_acting_for(ticket),
             **extra,
         },
         now=ctx.now,
     )
+
+
+def _acting_for(ticket: Mapping[str, Any]) -> dict[str, str]:
+    """A Plh/Plt's act names both: the delegate (actor, nip) and on whose behalf."""
+    behalf = ticket.get("atas_nama")
+    if not behalf:
+        return {}
+    return {
+        "atas_nama": str(behalf["nama"]),
+        "atas_nama_nip": str(behalf["nip"]),
+        "sebagai": f"{behalf['jenis']}. {behalf['jabatan']}",
+    }
 
 
 def _audit_system(ctx: TaskContext, ticket: Mapping[str, Any], action: str, note: str) -> None:
@@ -598,6 +611,9 @@ HISTORY_ACTIONS = frozenset(
         "application.repaired",
         "task.decided",
         "task.reassigned",
+        "task.delegated",  # to a Plh/Plt (izin.delegation)
+        "task.returned",  # back from one
+        "task.claimed",  # from the Kasi's pool (izin.pool)
         "event.applied",
         "step.recorded",
         "document.rendered",
