@@ -101,8 +101,15 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         shared.close()
 
 
+def runtime_name(request: pytest.FixtureRequest, default: str) -> str:
+    """The shared runtime a module asks for: its `OWN_RUNTIME` when it changes what others
+    rely on (an officer's secret, a Plh in force), else the folder's `default`."""
+    return str(getattr(request.module, "OWN_RUNTIME", default))
+
+
 @pytest.fixture(scope="module")
-def system(shared_system: SharedSystem) -> System:
+def system(request: pytest.FixtureRequest, shared_system: SharedSystem) -> System:
     """The whole system, with SLAs long enough that no test's officer is ever late (a hari
     kerja of 120 s): the one most modules share. A folder's conftest overrides it."""
-    return shared_system("standard", lambda state: start_system(state, workday_seconds=120))
+    name = runtime_name(request, "standard")
+    return shared_system(name, lambda state: start_system(state, workday_seconds=120))

@@ -63,12 +63,15 @@ def bsre_credentials() -> dict[str, str]:
     return {"BsreCredentialsSecret": json.dumps(credentials)}
 
 
+# `IZIN_BSRE=simulator`: step 14 signs through the built-in BSrE simulator (the demo does).
+BSRE_SWITCH = "IZIN_BSRE"
 # What this shell may set for the functions: the simulators' stand-ins (CONTRACT §4) and
 # how much the functions log (`quiet`).
 _FUNCTION_SETTINGS = (
     "SIINAS_BASE_URL",
     "OSS_BASE_URL",
     "BSRE_BASE_URL",
+    BSRE_SWITCH,
     "POWERTOOLS_LOG_LEVEL",
     "POWERTOOLS_METRICS_DISABLED",
 )

@@ -15,6 +15,7 @@ from typing import Any
 
 from izin.settings import Settings
 
+from izin_local.config import BSRE_SWITCH
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Scenario, Trail, drive, step_line
 from izin_local.testing import System, endpoints_of
@@ -29,6 +30,8 @@ def run_demo(*, state_dir: Path, template: Path, options: dict[str, Any]) -> int
         "siinas": options["secret_values"]["SiinasWebhookSecret"],
     }
     id_izin = f"IP-DEMO-{time.strftime('%Y%m%d%H%M%S')}"
+    if "BSRE_BASE_URL" not in options["env"]:  # the Kepala Dinas signs through BSrE's simulator
+        options["env"] = {BSRE_SWITCH: "simulator", **options["env"]}
     started = time.monotonic()
     with LocalRuntime(template, state_dir, **options) as runtime:
         print("izin demo: Izin Perluasan, satu permohonan melalui 20 langkah SOP")

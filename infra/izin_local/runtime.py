@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from izin_local import moto_patches
+from izin_local.config import BSRE_SWITCH
 from izin_local.gateway import HttpGateway
 from izin_local.lambda_runner import FunctionSpec, LambdaRunner, lambda_environment
 from izin_local.moto_server import MotoServer
@@ -236,10 +237,11 @@ class LocalRuntime:
                     self.oss = simulator
             if parameter in declared:
                 values[parameter] = url
-        # BSrE: the simulator, unless this shell names a BSrE (BSRE_BASE_URL, empty for none).
+        # BSrE: the one BSRE_BASE_URL names; the simulator when IZIN_BSRE=simulator; else
+        # none, and step 14 is decided as CONTRACT §3 says (the documents sealed without it).
         if "BsreBaseUrl" in declared:
-            url = self._env.get("BSRE_BASE_URL")
-            if url is None:
+            url = self._env.get("BSRE_BASE_URL", "")
+            if not url and self._env.get(BSRE_SWITCH) == "simulator":
                 from izin_local.bsre_simulator import BsreSimulator
 
                 self.bsre = BsreSimulator()

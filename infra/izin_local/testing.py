@@ -22,7 +22,7 @@ from izin.sop import step
 from izin.store import DynamoStore, Store
 from izin.workflow import budget_name, year_spent_name
 
-from izin_local.config import TEMPLATE, runtime_options, webhook_secrets
+from izin_local.config import BSRE_SWITCH, TEMPLATE, runtime_options, webhook_secrets
 from izin_local.officer import SignedInBrowsers, wait_until
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Endpoints
@@ -172,12 +172,16 @@ def start_system(
     workday_seconds: float,
     roster: Path = ROSTER,
     parameter_overrides: dict[str, str] | None = None,
+    bsre: bool = False,
 ) -> LocalRuntime:
-    """A runtime of the real template, with the built-in simulators, the roster, a clock."""
+    """A runtime of the real template, with the built-in simulators, the roster, a clock;
+    with `bsre`, the Kepala Dinas signs step 14 through the BSrE simulator."""
     options = runtime_options(workday_seconds)
     options["parameter_overrides"] |= {"RosterFile": str(roster), **(parameter_overrides or {})}
     # The built-in simulators, whatever this shell has set; the functions log warnings only.
     options["env"] = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+    if bsre:
+        options["env"][BSRE_SWITCH] = "simulator"
     return LocalRuntime(TEMPLATE, state_dir, **options)
 
 

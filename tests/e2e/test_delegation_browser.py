@@ -30,6 +30,8 @@ pytestmark = pytest.mark.e2e
 
 PLH = "Plh. Kepala Bidang Perindustrian"
 
+OWN_RUNTIME = "delegation"  # a Plh in force changes where others' tasks go
+
 
 def test_a_delegate_receives_the_task_during_the_delegation_and_signs_as_plh(
     system: System, tab: Page, artifacts: Path

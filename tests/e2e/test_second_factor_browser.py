@@ -26,18 +26,14 @@ from izin.roster import Officer as RosterOfficer
 from izin.sop import Role
 from izin_local.officer import is_task_email, wait_until
 from izin_local.scenario import submit, wait_for_step
-from izin_local.testing import SharedSystem, System, start_system
+from izin_local.testing import System
 from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.e2e
 
 DECIDED = "Terima kasih, keputusan tersimpan"
 
-
-@pytest.fixture(scope="module")
-def system(shared_system: SharedSystem) -> System:
-    """A system of this module's own: the enrollment tests give the Operator a new secret."""
-    return shared_system("second-factor", lambda state: start_system(state, workday_seconds=120))
+OWN_RUNTIME = "second-factor"  # the enrollment tests give the Operator a new secret
 
 
 def press(tab: Page, button: Locator) -> int:

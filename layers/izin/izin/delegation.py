@@ -22,7 +22,7 @@ the officer's own trail (`append_officer_audit`) and to the log.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -323,3 +323,10 @@ def on_behalf(officer: Officer, delegation: Delegation) -> dict[str, Any]:
 def plh_jabatan(jenis: str, jabatan: str) -> str:
     """The jabatan line a Plh/Plt signs under: "Plh. Kepala Bidang Perindustrian"."""
     return f"{jenis}. {jabatan}"
+
+
+def acted_for(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    """What a Plh/Plt's decision keeps of on whose behalf it was taken: its documents and
+    seal say so (`plh_untuk`); nothing for an officer's own."""
+    behalf = ticket.get("atas_nama")
+    return {"plh_untuk": dict(behalf)} if behalf else {}

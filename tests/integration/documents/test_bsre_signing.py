@@ -30,7 +30,7 @@ ID_IZIN = "IP-BSRE-001"
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    with start_system(tmp_path_factory.mktemp("bsre"), workday_seconds=120) as runtime:
+    with start_system(tmp_path_factory.mktemp("bsre"), workday_seconds=120, bsre=True) as runtime:
         assert runtime.bsre is not None, "the local runtime mounts the BSrE simulator"
         yield System(runtime, endpoints_of(runtime))
 

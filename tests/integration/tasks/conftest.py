@@ -29,7 +29,11 @@ def second_operator() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, shared_system: SharedSystem) -> System:
+def system(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_system: SharedSystem,
+) -> System:
     roster = json.loads(ROSTER.read_text())
     roster["officers"].append(SECOND_OPERATOR)
     path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
@@ -39,4 +43,4 @@ def system(tmp_path_factory: pytest.TempPathFactory, shared_system: SharedSystem
     def start(state: Path) -> LocalRuntime:
         return start_system(state, workday_seconds=300, roster=path, parameter_overrides=late)
 
-    return shared_system("tasks", start, path)
+    return shared_system(getattr(request.module, "OWN_RUNTIME", "tasks"), start, path)

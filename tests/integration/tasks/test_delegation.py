@@ -22,6 +22,8 @@ from izin_local.testing import System
 
 ID_IZIN = "IP-PLH-001"
 
+OWN_RUNTIME = "tasks-delegation"  # a Plh in force changes where others' tasks go
+
 
 def form_token(html: str, form_id: str) -> str:
     """The CSRF token of one form of the page."""

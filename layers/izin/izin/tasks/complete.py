@@ -9,6 +9,7 @@ from typing import Any
 
 from izin import evidence, forms, sop
 from izin.callbacks import TaskGone
+from izin.delegation import acted_for
 from izin.event_types import EVENTS
 from izin.events import InboundEvent
 from izin.models import DecisionResult
@@ -46,16 +47,10 @@ def _complete_step(
     ctx.store.save_step(
         ticket["id_izin"],
         step.number,
-        {**values, **result.model_dump(mode="json"), **_attached(ticket, ctx), **_plh(ticket)},
+        {**values, **result.model_dump(mode="json"), **_attached(ticket, ctx), **acted_for(ticket)},
     )
     ctx.callbacks.succeed(ticket["task_token"], result.model_dump(mode="json"))
     return _next_text(step, submission)
-
-
-def _plh(ticket: Mapping[str, Any]) -> dict[str, Any]:
-    """A Plh/Plt's decision keeps on whose behalf it was taken: its documents say so."""
-    behalf = ticket.get("atas_nama")
-    return {"plh_untuk": dict(behalf)} if behalf else {}
 
 
 def _attached(ticket: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:

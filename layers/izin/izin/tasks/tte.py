@@ -33,6 +33,7 @@ from izin.bsre import (
     WrongPassphrase,
     signature_image,
 )
+from izin.delegation import acted_for
 from izin.documents import Dinas, PutObject, seal_documents
 from izin.observability import logger
 from izin.roster import Roster, RosterError
@@ -146,6 +147,7 @@ def sign_approval(
                 "nip": officer.nip,
                 "pada": now,
                 "approval_id": approval_id,
+                **acted_for(ticket),  # a Plh/Plt signs with their own certificate, "Plh. …"
             },
             public_base_url=public_base_url,
             roster=roster,
