@@ -1,5 +1,6 @@
 """Shared test setup: no test may reach real AWS, whatever the machine's configuration."""
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
@@ -113,3 +114,25 @@ def system(request: pytest.FixtureRequest, shared_system: SharedSystem) -> Syste
     kerja of 120 s): the one most modules share. A folder's conftest overrides it."""
     name = runtime_name(request, "standard")
     return shared_system(name, lambda state: start_system(state, workday_seconds=120))
+
+
+# A roster that names no Kepala Dinas: step 5's letter cannot name its signer, so an
+# application parks (TERHENTI) there; a test's data fix writes the whole ROSTER back.
+@pytest.fixture(scope="module")
+def roster_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A roster file without the Kepala Dinas, the module's own to rewrite."""
+    roster = json.loads(ROSTER.read_text())
+    roster["officers"] = [o for o in roster["officers"] if o["role"] != "kepala_dinas"]
+    path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
+    path.write_text(json.dumps(roster))
+    return path
+
+
+@pytest.fixture(scope="module")
+def system_without_kepala_dinas(
+    tmp_path_factory: pytest.TempPathFactory, roster_file: Path
+) -> Iterator[System]:
+    """A runtime of the module's own on `roster_file` (others rely on the Kepala Dinas)."""
+    state = tmp_path_factory.mktemp("parked")
+    with start_system(state, workday_seconds=120, roster=roster_file) as runtime:
+        yield System(runtime, endpoints_of(runtime, roster_file))

@@ -198,10 +198,18 @@ def drive(
             catatan="" if last else "Perbaiki nomor Surat Tugas pada BAP.",
         )
 
+    efektif = scenario.kesimpulan == "siap" if scenario.efektif is None else scenario.efektif
+    return complete(endpoints, id_izin, efektif=efektif, timeout=timeout)
+
+
+def complete(
+    endpoints: Endpoints, id_izin: str, *, efektif: bool = True, timeout: float = 60.0
+) -> dict[str, Any]:
+    """Once the Kepala Dinas has signed: SIINAS's komitmen (18), OSS's verdict (19); the
+    application's final record."""
     wait_for_step(endpoints, id_izin, 18, timeout)
     post(endpoints, "siinas", "komitmen.terpenuhi", samples.komitmen(id_izin))
     wait_for_step(endpoints, id_izin, 19, timeout)
-    efektif = scenario.kesimpulan == "siap" if scenario.efektif is None else scenario.efektif
     post(endpoints, "oss", "izin.status", samples.izin_status(id_izin, efektif=efektif))
     return wait_until(
         lambda: a if (a := application(endpoints, id_izin)).get("status") in FINISHED else None,

@@ -57,19 +57,20 @@ def test_an_applications_place_is_marked() -> None:
 
 def test_the_place_is_read_from_the_trail() -> None:
     trail = [
-        {"action": "event.applied", "step": 2, "actor": "SIINAS", "at": "2026-12-01T09:05:00"},
+        {"action": "event.applied", "step": 2, "actor": "SIINAS", "at": "2026-12-01T23:30Z"},
         {
             "action": "task.decided",
             "step": 13,
             "actor": "Kabid",
             "decision": "no",
             "data": {"catatan": "perbaiki"},
-            "at": "2026-12-03T10:00:00",
+            "at": "2026-12-03T10:00:00+00:00",
         },
-        {"action": "task.viewed", "step": 12, "actor": "Kasi", "at": "2026-12-03T11:00:00"},
+        {"action": "task.viewed", "step": 12, "actor": "Kasi", "at": "2026-12-03T11:00:00+00:00"},
     ]
     progress = progress_of({"current_step": 12, "status": "PROSES"}, trail)
     assert set(progress.done) == {2, 13} and progress.current == 12
+    assert progress.done[2].at == "2026-12-02 06:30"  # the Dinas's day and time (WIB)
     assert list(progress.returned) == [(13, 12)]
     to_the_team = [{**trail[1], "data": {"catatan": "TKA", "kembalikan_ke": "bap"}}]
     assert list(progress_of({"current_step": 11}, to_the_team).returned) == [(13, 11)]

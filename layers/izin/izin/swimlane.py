@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from html import escape
 from textwrap import wrap
 from typing import Any
 
 from izin import sop
+from izin.calendar import to_wib
 from izin.sop import ROLE_TITLES, Branch, Milestone, Role, Step
 
 LANE = 128  # px per actor
@@ -88,7 +90,9 @@ def progress_of(application: Mapping[str, Any], trail: Iterable[Mapping[str, Any
         action = entry.get("action")
         if not step or action not in ("task.decided", "event.applied", "step.recorded"):
             continue
-        done[step] = Done(str(entry.get("actor", "")), str(entry.get("at", ""))[:16])
+        # The Dinas's day (WIB), as its other pages print it: the trail keeps UTC.
+        at = to_wib(datetime.fromisoformat(str(entry["at"]))).strftime("%Y-%m-%d %H:%M")
+        done[step] = Done(str(entry.get("actor", "")), at)
         if action == "task.decided" and entry.get("decision") == "no":
             data = entry.get("data") or {}
             target = _return_target(step, data)

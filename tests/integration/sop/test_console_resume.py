@@ -5,7 +5,6 @@ the new execution starts at the state that failed, as `izin resume` would."""
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,15 +17,6 @@ from izin_local.scenario import submit
 from izin_local.testing import ROSTER, System, endpoints_of, start_system, wait_for_status
 
 FAILED_AT = "05 Dokumen - Surat Pengantar Kepala Bidang"
-
-
-@pytest.fixture(scope="module")
-def roster_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    roster = json.loads(ROSTER.read_text())  # no Kepala Dinas: step 5's letter cannot be made
-    roster["officers"] = [o for o in roster["officers"] if o["role"] != "kepala_dinas"]
-    path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
-    path.write_text(json.dumps(roster))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from izin.roster import Role, load_roster
-from izin_local import samples
 from izin_local.officer import Officer, wait_until
-from izin_local.scenario import decide_shortest_path, post, submit, wait_for_step
-from izin_local.testing import ROSTER, System, endpoints_of, start_system, wait_for_status
-
-
-@pytest.fixture(scope="module")
-def roster_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A roster that names no Kepala Dinas: no letter can name its signer."""
-    roster = json.loads(ROSTER.read_text())
-    roster["officers"] = [o for o in roster["officers"] if o["role"] != "kepala_dinas"]
-    path: Path = tmp_path_factory.mktemp("roster") / "roster.json"
-    path.write_text(json.dumps(roster))
-    return path
-
-
-@pytest.fixture(scope="module")
-def system_without_kepala_dinas(
-    tmp_path_factory: pytest.TempPathFactory, roster_file: Path
-) -> Iterator[System]:
-    state = tmp_path_factory.mktemp("parked")
-    with start_system(state, workday_seconds=120, roster=roster_file) as runtime:
-        yield System(runtime, endpoints_of(runtime, roster_file))
+from izin_local.scenario import complete, decide_shortest_path, submit
+from izin_local.testing import ROSTER, System, wait_for_status
 
 
 def test_h_a_step_that_fails_for_good_parks_the_application(
@@ -88,12 +65,8 @@ def test_h_once_the_cause_is_fixed_the_administrator_resumes_it_where_it_failed(
     assert arn.endswith(f"{id_izin}-lanjut-1")
     assert (endpoints.store.application(id_izin) or {})["status"] == "PROSES"
     decide_shortest_path(officer, first=5)
-    wait_for_step(endpoints, id_izin, 18)
-    post(endpoints, "siinas", "komitmen.terpenuhi", samples.komitmen(id_izin))
-    wait_for_step(endpoints, id_izin, 19)
-    post(endpoints, "oss", "izin.status", samples.izin_status(id_izin))
-    final = wait_for_status(endpoints.store, id_izin, "SELESAI")
-    assert final["outcome"] == "BERLAKU_EFEKTIF"
+    final = complete(endpoints, id_izin)
+    assert (final["status"], final["outcome"]) == ("SELESAI", "BERLAKU_EFEKTIF")
 
     import boto3
 
