@@ -207,11 +207,12 @@ def test_a_signer_without_a_nik_is_refused_before_bsre_is_called() -> None:
 # -- the roster's NIK and passphrase ---------------------------------------------------------
 
 
-def test_the_nik_and_the_passphrase_never_leave_the_officer() -> None:
+def test_the_nik_the_passphrase_and_the_totp_secret_never_leave_the_officer() -> None:
     kadis = ROSTER.first(Role.KEPALA_DINAS)
-    assert kadis.nik and kadis.bsre_passphrase
+    assert kadis.nik and kadis.bsre_passphrase and kadis.totp_secret
     dumped = str(kadis.model_dump(mode="json")) + repr(kadis) + str(kadis)
-    assert kadis.nik not in dumped and kadis.bsre_passphrase not in dumped
+    for secret in (kadis.nik, kadis.bsre_passphrase, kadis.totp_secret):
+        assert secret not in dumped  # a ticket keeps its assignee as dumped
 
 
 def test_a_bsre_passphrase_alone_makes_a_local_roster() -> None:

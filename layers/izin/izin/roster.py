@@ -37,7 +37,7 @@ class Officer(BaseModel):
     golongan: str = ""  # "IV/c"
     # A local or test roster's TOTP secret (base32), so tests and the demo can compute
     # codes (CONTRACT §4). A deployed stack refuses a roster that has one (wiring.roster).
-    totp_secret: str = Field("", repr=False)
+    totp_secret: str = Field("", repr=False, exclude=True)
     # The NIK BSrE knows the officer's certificate by (the Kepala Dinas signs step 14 with
     # it, #16): sensitive, never shown on a page nor logged, hence out of repr and out of
     # model_dump (a ticket keeps its assignee as dumped).
