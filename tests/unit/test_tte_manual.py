@@ -4,22 +4,35 @@ every time, and only those PDFs, validly signed by the step's signer, are record
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from izin import evidence, wiring
 from izin.bsre import BsreUnavailable, Verification
-from izin.tasks.tte import TTE, approval_id_for
+from izin.tasks.tte import TTE, UNAVAILABLE_TEXT, ManualTte, Tte, approval_id_for
 from izin.tasks.tte_manual import (
     MANUAL,
     ManualRefused,
-    ManualTte,
     Upload,
     accept,
     offer,
 )
+from izin.tickets import Status, ticket_hash
 
+from tests.unit.conftest import DOOR_ID, TaskDoor
 from tests.unit.test_documents import ID_IZIN, KADIS, ROSTER, Desk
-from tests.unit.test_tte import DIGEST, MARK, SIGNED_AT, FakeBsre, sealed_items, tte_of
+from tests.unit.test_evidence import Bucket as EvidenceBucket
+from tests.unit.test_tte import (
+    DIGEST,
+    MARK,
+    SIGNED_AT,
+    FakeBsre,
+    Signing,
+    sealed_items,
+    tte_of,
+)
 
 Verify = Callable[[bytes], Verification]
 
@@ -70,8 +83,7 @@ def take(
     return accept(
         ticket,
         uploads,
-        tte_of(desk, FakeBsre()),
-        manual_of(desk, verify),
+        replace(tte_of(desk, FakeBsre()), manual=manual_of(desk, verify)),
         store=desk.store,
         roster=ROSTER,
     )
@@ -173,3 +185,90 @@ def test_a_later_good_upload_corrects_an_earlier_wrong_one() -> None:
     ]
     take(desk, ticket, uploads)
     assert len(sealed_items(desk)) == 2
+
+
+# -- through the task page's door ---------------------------------------------------------
+
+
+@dataclass
+class ByHand:
+    """tte_manual as the page calls it: offers fixed drafts, accepts or refuses as told."""
+
+    refusal: Exception | None = None
+    accepted: list[list[Upload]] = field(default_factory=list)
+
+    def offer(self, ticket: Any, digest: str, *_a: Any, store: Any, **_k: Any) -> list[Any]:
+        drafts = [{"jenis": "bap", "judul": "BAP", "nomor": "1/BAP", "pdf_key": "k/bap.pdf"}]
+        store.update_ticket(digest, {MANUAL: {"approval_id": "PSTJ-X", "drafts": drafts}})
+        return drafts
+
+    def accept(self, ticket: Any, uploads: list[Upload], *_a: Any, **_k: Any) -> str:
+        self.accepted.append(list(uploads))
+        if self.refusal is not None:
+            raise self.refusal
+        return "PSTJ-X"
+
+
+@pytest.fixture
+def manual_door(
+    task_door: TaskDoor, monkeypatch: pytest.MonkeyPatch
+) -> tuple[TaskDoor, ByHand, EvidenceBucket]:
+    from izin.tasks import page, tte_manual
+
+    by_hand, bucket = ByHand(), EvidenceBucket()
+    manual = ManualTte(read_object=bucket.read, verify=verdict, link=lambda k: f"https://dl/{k}")
+    tte = Tte(client=FakeBsre, bucket="izin-test-documents", put_object=lambda *_: None)  # type: ignore[arg-type]
+    monkeypatch.setattr(wiring, "tte", lambda: replace(tte, manual=manual))
+    monkeypatch.setattr(wiring, "evidence", lambda: bucket)
+    monkeypatch.setattr(page, "sign_approval", Signing(failure=BsreUnavailable("down")))
+    monkeypatch.setattr(tte_manual, "offer", by_hand.offer)
+    monkeypatch.setattr(tte_manual, "accept", by_hand.accept)
+    return task_door, by_hand, bucket
+
+
+def test_bsre_down_offers_the_pdfs_to_sign_by_hand_and_an_upload(
+    manual_door: tuple[TaskDoor, ByHand, EvidenceBucket],
+) -> None:
+    door, _, _ = manual_door
+    ticket, officer = door.ticket(14)
+    body = urlencode({**door.proof(ticket, officer), "decision": "yes", "passphrase": "rahasia-2"})
+    page = door.post(ticket, body)
+    assert page["statusCode"] == 503
+    assert UNAVAILABLE_TEXT in page["body"] and 'id="tte-manual"' in page["body"]
+    assert "https://dl/k/bap.pdf" in page["body"] and 'class="unggah"' in page["body"]
+    assert "rahasia-2" not in page["body"]
+    shown = door.get(ticket)  # every later view offers the same
+    assert "https://dl/k/bap.pdf" in shown["body"]
+    assert (door.store.ticket(ticket_hash(ticket)) or {})["status"] == Status.OPEN
+
+
+def test_the_signed_upload_decides_without_a_passphrase(
+    manual_door: tuple[TaskDoor, ByHand, EvidenceBucket],
+) -> None:
+    door, by_hand, bucket = manual_door
+    ticket, officer = door.ticket(14)
+    digest = ticket_hash(ticket)
+    by_hand.offer({}, digest, store=door.store)
+    key = evidence.prefix(DOOR_ID, 14, "a" * 32) + "bap-ttd.pdf"
+    bucket.objects[key] = b"%PDF-1.7 signed"
+    item = door.store.ticket(digest) or {}
+    evidence.record_upload(key, item, bucket=bucket, store=door.store, now=SIGNED_AT)
+    page = door.post(ticket, urlencode({**door.proof(ticket, officer), "decision": "yes"}))
+    assert page["statusCode"] == 200, page["body"]
+    assert by_hand.accepted == [[Upload("bap-ttd.pdf", b"%PDF-1.7 signed")]]
+    stored = door.store.step_data(DOOR_ID, 14)
+    assert stored["approval_id"] == "PSTJ-X" and stored["tte"] == TTE and stored["tte_manual"]
+    assert any(e["action"] == "task.tte_manual" for e in door.store.trail)
+
+
+def test_a_refused_upload_keeps_the_task_open_and_says_why(
+    manual_door: tuple[TaskDoor, ByHand, EvidenceBucket],
+) -> None:
+    door, by_hand, _ = manual_door
+    by_hand.refusal = ManualRefused("Berkas x.pdf bukan dokumen yang ditawarkan")
+    ticket, officer = door.ticket(14)
+    by_hand.offer({}, ticket_hash(ticket), store=door.store)
+    page = door.post(ticket, urlencode({**door.proof(ticket, officer), "decision": "yes"}))
+    assert page["statusCode"] == 422 and "x.pdf bukan dokumen yang ditawarkan" in page["body"]
+    assert (door.store.ticket(ticket_hash(ticket)) or {})["status"] == Status.OPEN
+    assert door.recorder.outputs == [] and door.store.step_data(DOOR_ID, 14) == {}

@@ -17,13 +17,12 @@ No passphrase is involved: the BSrE app asks for it, not us.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from izin.bsre import BsreUnavailable, Verification
-from izin.delegation import acted_for
+from izin.bsre import BsreUnavailable
 from izin.documents import (
     CONTENT_TYPE,
     JUDUL,
@@ -34,7 +33,7 @@ from izin.documents import (
 )
 from izin.roster import Roster, RosterError
 from izin.store import Store
-from izin.tasks.tte import TTE, Tte, TteRefused, approval_id_for
+from izin.tasks.tte import TTE, ManualTte, Tte, TteRefused, approval_for, approval_id_for
 
 MANUAL = "tte_manual"  # the ticket's record of the PDFs offered to be signed by hand
 
@@ -67,15 +66,6 @@ class Upload:
 
     nama: str
     content: bytes
-
-
-@dataclass(frozen=True)
-class ManualTte:
-    """What signing by hand needs beyond `Tte`: the bucket's reads, BSrE's verify."""
-
-    read_object: Callable[[str], bytes]
-    verify: Callable[[bytes], Verification]
-    link: Callable[[str], str]  # a short-lived download link to a key of the bucket
 
 
 def draft_key(id_izin: str, approval_id: str, jenis: str, ext: str) -> str:
@@ -111,13 +101,7 @@ def offer(
         store,
         str(ticket["id_izin"]),
         now=now,
-        approval={
-            "oleh": officer.nama,
-            "nip": officer.nip,
-            "pada": now,
-            "approval_id": approval_id,
-            **acted_for(ticket),
-        },
+        approval=approval_for(ticket, officer, now, approval_id),
         public_base_url=public_base_url,
         roster=roster,
         dinas=tte.dinas,
@@ -147,7 +131,6 @@ def accept(
     ticket: Mapping[str, Any],
     uploads: Sequence[Upload],
     tte: Tte,
-    manual: ManualTte,
     *,
     store: Store,
     roster: Roster,
@@ -157,7 +140,10 @@ def accept(
     ManualRefused (nothing recorded) unless every offered PDF has one upload that starts
     with its bytes, adds a signature, and BSrE verifies as signed by the step's signer.
     """
+    manual: ManualTte | None = tte.manual
     drafts = offered(ticket)
+    if manual is None:
+        raise TteRefused("Tanda tangan manual BSrE tidak tersedia pada konfigurasi ini.")
     if not drafts or not uploads:
         raise ManualRefused(NOTHING_UPLOADED_TEXT)
     officer = _signer(ticket, roster)
