@@ -272,3 +272,12 @@ def test_a_refused_upload_keeps_the_task_open_and_says_why(
     assert page["statusCode"] == 422 and "x.pdf bukan dokumen yang ditawarkan" in page["body"]
     assert (door.store.ticket(ticket_hash(ticket)) or {})["status"] == Status.OPEN
     assert door.recorder.outputs == [] and door.store.step_data(DOOR_ID, 14) == {}
+
+
+def test_a_retry_after_a_partial_record_records_the_rest_only() -> None:
+    desk, ticket, drafts = offered_desk()
+    uploads = [Upload(f"{i}.pdf", p + MARK) for i, p in enumerate(unsigned(desk, drafts))]
+    first = dict(ticket, **{MANUAL: {**ticket[MANUAL], "drafts": drafts[:1]}})
+    take(desk, first, uploads[:1])  # as if the second record had failed
+    take(desk, ticket, uploads)
+    assert [i["versi"] for i in sealed_items(desk)] == [2, 2]

@@ -30,6 +30,7 @@ from izin.documents import (
     SealDraft,
     draft_seal,
     record_signed,
+    versions,
 )
 from izin.roster import Roster, RosterError
 from izin.store import Store
@@ -178,15 +179,25 @@ def accept(
             )
         if verdict.signers and not any(_same_name(s, officer.nama) for s in verdict.signers):
             raise ManualRefused(NOT_SIGNER_TEXT.format(nama=upload.nama, signer=officer.nama))
+    approval_id = str((ticket.get(MANUAL) or {})["approval_id"])
     signed = []
     for draft in drafts:
         jenis = str(draft["jenis"])
+        if _recorded(store, draft, approval_id):  # a retry after a partial record
+            continue
         body = manual.read_object(str(draft["html_key"]))
         signed.append(
             (SealDraft.from_record(draft, body, unsigned[jenis]), body, chosen[jenis].content)
         )
     record_signed(store, signed, bucket=tte.bucket, put_object=tte.put_object, tte=TTE, manual=True)
-    return str((ticket.get(MANUAL) or {})["approval_id"])
+    return approval_id
+
+
+def _recorded(store: Store, draft: Mapping[str, Any], approval_id: str) -> bool:
+    """Whether this draft's version is recorded already, sealed by this approval."""
+    items = versions(store, str(draft["id_izin"]), str(draft["jenis"]))
+    last = items[-1] if items else {}
+    return bool(last.get("sealed")) and last.get("approval_id") == approval_id
 
 
 def _signer(ticket: Mapping[str, Any], roster: Roster) -> Any:
