@@ -21,11 +21,11 @@ from izin.documents import latest_documents
 from izin.sop import Role
 from izin.tasks.tte import TTE, UNAVAILABLE_TEXT
 from izin_local.bsre_simulator import verify_with
-from izin_local.officer import Decided, Officer
-from izin_local.scenario import decide_shortest_path, submit, wait_for_step
+from izin_local.officer import Decided
+from izin_local.scenario import wait_for_step
 from izin_local.testing import System, endpoints_of, start_system
 
-from tests.integration.documents.test_bsre_signing import pdf_of
+from tests.integration.documents.test_bsre_signing import at_step_14, pdf_of
 
 ID_IZIN = "IP-BSRE-MANUAL-001"
 SEALED = ("bap", "surat_pengantar_dpmptsp")
@@ -46,13 +46,8 @@ def download(url: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def attempts(system: System) -> dict[str, Any]:
+    officer, bsre = at_step_14(system, ID_IZIN)
     endpoints = system.endpoints
-    submit(endpoints, ID_IZIN)
-    officer = Officer(endpoints.outbox, ID_IZIN, endpoints.roster)
-    decide_shortest_path(officer, last=13)
-    wait_for_step(endpoints, ID_IZIN, 14)
-    bsre = system.runtime.bsre
-    assert bsre is not None
     nama = endpoints.roster.first(Role.KEPALA_DINAS).nama
     tried: dict[str, Any] = {}
 
