@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import izin.tasks.tte_manual as tte_manual
 from izin import evidence, forms, sessions, sop
 from izin.auth import check_code, officer_by_nip
 from izin.bsre import BsreUnavailable, WrongPassphrase
@@ -22,7 +23,6 @@ from izin.observability import logger
 from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
 from izin.store import ConditionFailed, ticket_hash_of
-from izin.tasks import tte_manual
 from izin.tasks.complete import COMPLETE
 from izin.tasks.context import (
     Page,
