@@ -97,6 +97,8 @@ def describe(entry: Mapping[str, Any]) -> str:
         verb = "ditandatangani" if action == "document.sealed" else "dibuat"
         if entry.get("tte") == "bsre":  # the Kepala Dinas's certified signature (#16)
             verb = "ditandatangani secara elektronik (BSrE)"
+            if entry.get("tte_manual"):  # BSrE's API down: signed in its app, uploaded
+                verb += " di aplikasi BSrE lalu diunggah"
         return f"{title} nomor {entry.get('nomor')} versi {entry.get('versi')} {verb}"
     return str(entry.get("note") or action)
 

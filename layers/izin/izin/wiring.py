@@ -79,11 +79,18 @@ BSRE_TIMEOUT_SECONDS = 6.0
 
 def tte() -> Tte | None:
     """BSrE's TTE for step 14 when BSRE_BASE_URL is set; None: the Seal state seals alone."""
-    from izin.tasks.tte import Tte
+    from izin.tasks.tte import ManualTte, Tte
 
     if not settings().bsre_base_url:
         return None
-    return Tte(client=bsre_client, bucket=settings().bucket_name, put_object=put_object)
+    manual = ManualTte(
+        read_object=read_object,
+        verify=lambda pdf: bsre_client().verify_pdf(pdf),
+        link=presigned_url,
+    )
+    return Tte(
+        client=bsre_client, bucket=settings().bucket_name, put_object=put_object, manual=manual
+    )
 
 
 def bsre_client() -> BsreClient:

@@ -20,7 +20,7 @@ import pytest
 from izin.documents import latest_documents
 from izin.sop import Role
 from izin.tasks.tte import TTE, UNAVAILABLE_TEXT, WRONG_KEY_TEXT
-from izin_local.bsre_simulator import verify_with
+from izin_local.bsre_simulator import BsreSimulator, verify_with
 from izin_local.officer import Decided, Officer
 from izin_local.scenario import decide_shortest_path, submit, wait_for_step
 from izin_local.testing import System, endpoints_of, start_system
@@ -38,13 +38,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 @pytest.fixture(scope="module")
 def attempts(system: System) -> dict[str, Decided]:
     """Step 14 tried three ways, in order: wrong passphrase, BSrE down, signed."""
-    endpoints = system.endpoints
-    submit(endpoints, ID_IZIN)
-    officer = Officer(endpoints.outbox, ID_IZIN, endpoints.roster)
-    decide_shortest_path(officer, last=13)
-    wait_for_step(endpoints, ID_IZIN, 14)
-    bsre = system.runtime.bsre
-    assert bsre is not None
+    officer, bsre = at_step_14(system, ID_IZIN)
     tried: dict[str, Decided] = {}
 
     def act(**fields: str) -> Decided:
@@ -59,8 +53,19 @@ def attempts(system: System) -> dict[str, Decided]:
         bsre.up()
     bsre.signed_with_500_next(1)
     tried["signed"] = act()
-    wait_for_step(endpoints, ID_IZIN, 18)
+    wait_for_step(system.endpoints, ID_IZIN, 18)
     return tried
+
+
+def at_step_14(system: System, id_izin: str) -> tuple[Officer, BsreSimulator]:
+    """One application submitted and taken to step 14: its officers, and BSrE."""
+    endpoints = system.endpoints
+    submit(endpoints, id_izin)
+    officer = Officer(endpoints.outbox, id_izin, endpoints.roster)
+    decide_shortest_path(officer, last=13)
+    wait_for_step(endpoints, id_izin, 14)
+    assert system.runtime.bsre is not None
+    return officer, system.runtime.bsre
 
 
 def sealed(system: System) -> dict[str, dict[str, Any]]:

@@ -274,6 +274,83 @@ def seal_documents(
     refused signature records nothing. SignatureMissing, and nothing sealed, while a line
     of the BAP to be signed is blank.
     """
+    done, pending = _pending_seal(
+        store,
+        id_izin,
+        now=now,
+        approval=approval,
+        public_base_url=public_base_url,
+        roster=roster,
+        dinas=dinas,
+    )
+    if sign is not None:
+        pending = [v.signed(sign(v.pdf)) for v in pending]
+    for version in pending:
+        done[version.kind] = _record(store, version, bucket=bucket, put_object=put_object)
+    return [done[kind] for kind in SEALED_AT_APPROVAL]
+
+
+def draft_seal(
+    store: Store,
+    id_izin: str,
+    *,
+    now: datetime,
+    approval: Mapping[str, Any],
+    public_base_url: str,
+    roster: Roster | None = None,
+    dinas: Dinas | None = None,
+) -> list[SealDraft]:
+    """The sealed versions `seal_documents` would record for this approval, rendered and not
+    recorded: the PDFs the Kepala Dinas signs by hand in the BSrE app when BSrE's API is
+    down (izin.tasks.tte_manual). Kept as they are, then `record_signed` records them with
+    the PDFs he signed. DocumentSealed when a document is sealed already."""
+    done, pending = _pending_seal(
+        store,
+        id_izin,
+        now=now,
+        approval=approval,
+        public_base_url=public_base_url,
+        roster=roster,
+        dinas=dinas,
+    )
+    if done:
+        raise DocumentSealed(f"{', '.join(done)} of {id_izin} sealed already")
+    return [SealDraft.of(v) for v in pending]
+
+
+def record_signed(
+    store: Store,
+    drafts: list[tuple[SealDraft, bytes, bytes]],
+    *,
+    bucket: str,
+    put_object: PutObject,
+    tte: str,
+    manual: bool,
+) -> list[DocumentRef]:
+    """Record drafts (each with its HTML and its signed PDF) as the sealed versions, marked
+    as signed through `tte` (and by hand, with `manual`)."""
+    return [
+        _record(
+            store,
+            replace(draft.version(body, signed), tte=tte, tte_manual=manual),
+            bucket=bucket,
+            put_object=put_object,
+        )
+        for draft, body, signed in drafts
+    ]
+
+
+def _pending_seal(
+    store: Store,
+    id_izin: str,
+    *,
+    now: datetime,
+    approval: Mapping[str, Any],
+    public_base_url: str,
+    roster: Roster | None,
+    dinas: Dinas | None,
+) -> tuple[dict[Jenis, DocumentRef], list[_Version]]:
+    """What this approval sealed already, and the versions it still has to seal, rendered."""
     sources = _sources(store, id_izin, now=now, roster=roster, dinas=dinas)
     if signatures_required():
         blank = unsigned_lines(sources.steps, sources.roster)
@@ -320,11 +397,7 @@ def seal_documents(
                 isi=last.get("isi"),
             )
         )
-    if sign is not None:
-        pending = [v.signed(sign(v.pdf)) for v in pending]
-    for version in pending:
-        done[version.kind] = _record(store, version, bucket=bucket, put_object=put_object)
-    return [done[kind] for kind in SEALED_AT_APPROVAL]
+    return done, pending
 
 
 def _ref(item: Mapping[str, Any]) -> DocumentRef:
@@ -353,10 +426,85 @@ class _Version:
     seal: Mapping[str, str] | None
     isi: list[Item] | None
     tte: str = ""  # "bsre": the PDF carries the Kepala Dinas's certified signature
+    tte_manual: bool = False  # signed in the BSrE app and uploaded by hand (BSrE's API down)
 
     def signed(self, pdf: bytes) -> _Version:
         """The same version, its PDF as BSrE signed it."""
         return replace(self, pdf=pdf, tte="bsre")
+
+
+@dataclass(frozen=True)
+class SealDraft:
+    """A sealed version rendered and not recorded, as plain data (its files kept apart):
+    what the Kepala Dinas signs by hand, recorded later exactly as it was rendered."""
+
+    kind: Jenis
+    id_izin: str
+    versi: int
+    nomor: str
+    document_id: str
+    now: datetime
+    seal: dict[str, str]
+    isi: list[Item] | None
+    body: bytes
+    pdf: bytes
+
+    @classmethod
+    def of(cls, version: _Version) -> SealDraft:
+        return cls(
+            kind=version.kind,
+            id_izin=version.id_izin,
+            versi=version.versi,
+            nomor=version.nomor,
+            document_id=version.document_id,
+            now=version.now,
+            seal=dict(version.seal or {}),
+            isi=version.isi,
+            body=version.body,
+            pdf=version.pdf,
+        )
+
+    def record(self) -> dict[str, Any]:
+        """Everything but the files, for a store item."""
+        return {
+            "jenis": self.kind.value,
+            "id_izin": self.id_izin,
+            "versi": self.versi,
+            "nomor": self.nomor,
+            "document_id": self.document_id,
+            "now": self.now.isoformat(),
+            "seal": self.seal,
+            "isi": self.isi,
+        }
+
+    @classmethod
+    def from_record(cls, item: Mapping[str, Any], body: bytes, pdf: bytes) -> SealDraft:
+        return cls(
+            kind=Jenis(str(item["jenis"])),
+            id_izin=str(item["id_izin"]),
+            versi=int(item["versi"]),
+            nomor=str(item["nomor"]),
+            document_id=str(item["document_id"]),
+            now=datetime.fromisoformat(str(item["now"])),
+            seal={str(k): str(v) for k, v in dict(item["seal"]).items()},
+            isi=item.get("isi"),
+            body=body,
+            pdf=pdf,
+        )
+
+    def version(self, body: bytes, pdf: bytes) -> _Version:
+        return _Version(
+            kind=self.kind,
+            id_izin=self.id_izin,
+            versi=self.versi,
+            nomor=self.nomor,
+            document_id=self.document_id,
+            body=body,
+            pdf=pdf,
+            now=self.now,
+            seal=self.seal,
+            isi=self.isi,
+        )
 
 
 def _publish(
@@ -455,6 +603,8 @@ def _record(store: Store, version: _Version, *, bucket: str, put_object: PutObje
         }
     if version.tte:
         item["tte"] = version.tte  # the PDF is BSrE's: its signature is the Kepala Dinas's own
+    if version.tte_manual:
+        item["tte_manual"] = True  # signed in the BSrE app, uploaded on the task page
     if not store.put_document_version(id_izin, kind.value, versi, item):
         raise DocumentVersionConflict(f"{kind} v{versi:03d} of {id_izin} already recorded")
     pointer = {
@@ -492,6 +642,8 @@ def _record(store: Store, version: _Version, *, bucket: str, put_object: PutObje
         entry["approval_id"] = seal["approval_id"]
     if version.tte:
         entry["tte"] = version.tte
+    if version.tte_manual:
+        entry["tte_manual"] = True
     store.append_audit(id_izin, entry, now=now)
     return _ref(item)
 

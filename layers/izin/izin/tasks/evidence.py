@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from izin import evidence
 from izin.sop import Step
 from izin.tasks.context import TaskContext
+from izin.tasks.tte_manual import offered
 from izin.tickets import Kind, Status
 
 # The kinds of task whose page takes files (a reassignment or a repair takes none).
@@ -25,8 +26,9 @@ def evidence_section(
     if ctx.evidence is None:
         return None
     files = listed(ctx, ticket["id_izin"])
+    by_hand = ctx.tte is not None and bool(offered(ticket))  # step 14's PDFs signed in BSrE's app
     takes = (
-        bool(form.evidence)
+        (bool(form.evidence) or by_hand)
         and ticket.get("kind", Kind.STEP) in TAKES_FILES
         and ticket.get("status") == Status.OPEN
     )
@@ -38,7 +40,8 @@ def evidence_section(
         upload = evidence.upload_form(
             ctx.evidence, ticket["id_izin"], int(ticket["step"]), redirect
         )
-    return {"label": form.evidence, "form": upload, "files": files}
+    label = form.evidence or ("PDF yang ditandatangani di aplikasi BSrE" if by_hand else "")
+    return {"label": label, "form": upload, "files": files}
 
 
 def listed(ctx: TaskContext, id_izin: str, step: int | None = None) -> list[dict[str, Any]]:

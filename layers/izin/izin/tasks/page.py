@@ -11,10 +11,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import izin.tasks.tte_manual as tte_manual
 from izin import evidence, forms, sessions, sop
 from izin.auth import check_code, officer_by_nip
 from izin.bsre import BsreUnavailable, WrongPassphrase
 from izin.callbacks import TaskGone
+from izin.documents import DocumentDataMissing, DocumentSealed, SignatureMissing
 from izin.formats import tanggal_waktu
 from izin.mail import Email
 from izin.observability import logger
@@ -39,6 +41,7 @@ from izin.tasks.issue import (
 )
 from izin.tasks.signatures import check_signatures, signature_errors
 from izin.tasks.tte import (
+    BY_HAND_TEXT,
     KEY_NEEDED_TEXT,
     PASSPHRASE,
     TTE,
@@ -185,8 +188,11 @@ def _decide(
         if isinstance(signed, Page):
             signed.cookies += cookies
             return signed
+        by_hand = (
+            {"tte_manual": True} if tte_manual.offered(ticket) and not _passphrase(request) else {}
+        )
         submission = replace(
-            submission, values={**submission.values, "approval_id": signed, "tte": TTE}
+            submission, values={**submission.values, "approval_id": signed, "tte": TTE, **by_hand}
         )
     officer = ticket["assignee"]
     earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
@@ -261,13 +267,15 @@ def _sign(
     """The approval's id once BSrE signed step 14's documents, or the page saying why not
     (the ticket still open). The passphrase is read here and goes to BSrE only."""
     assert ctx.tte is not None
-    passphrase = (request.form.get(PASSPHRASE) or [""])[-1]
+    passphrase = _passphrase(request)
 
     def refused(code: int, errors: dict[str, str]) -> Page:
         kept = _kept(request.form)  # never the passphrase
         return _form_page(code, ticket, ctx, values=kept, errors=errors, secret=secret, signed=True)
 
     if not passphrase:
+        if ctx.tte.manual is not None and tte_manual.offered(ticket):  # BSrE's app, uploaded
+            return _sign_by_hand(ticket, request, ctx, secret=secret)
         return refused(422, {PASSPHRASE: KEY_NEEDED_TEXT})
     try:
         return sign_approval(
@@ -285,10 +293,76 @@ def _sign(
         return refused(422, {PASSPHRASE: WRONG_KEY_TEXT})
     except BsreUnavailable:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "bsre_tidak_tersedia"})
-        return refused(503, {"form": UNAVAILABLE_TEXT})
+        fresh = _offer_by_hand(digest, ticket, ctx, secret=secret)
+        text = UNAVAILABLE_TEXT + (" " + BY_HAND_TEXT if tte_manual.offered(fresh) else "")
+        kept = _kept(request.form)
+        return _form_page(
+            503, fresh, ctx, values=kept, errors={"form": text}, secret=secret, signed=True
+        )
     except TteRefused as why:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "ditolak"})
         return refused(422, {"form": str(why)})
+
+
+def _passphrase(request: Request) -> str:
+    return (request.form.get(PASSPHRASE) or [""])[-1]
+
+
+def _offer_by_hand(
+    digest: str, ticket: Mapping[str, Any], ctx: TaskContext, *, secret: str
+) -> Mapping[str, Any]:
+    """The ticket, offering step 14's PDFs to sign in BSrE's app when the page can take the
+    signed ones back (the link's page: uploads ride on it); as it was when it cannot."""
+    if ctx.tte is None or ctx.tte.manual is None or not secret or ctx.evidence is None:
+        return ticket
+    try:
+        tte_manual.offer(
+            ticket,
+            digest,
+            ctx.tte,
+            store=ctx.store,
+            roster=ctx.roster,
+            now=ctx.now,
+            public_base_url=ctx.public_base_url,
+        )
+    except (DocumentDataMissing, DocumentSealed, SignatureMissing, TteRefused) as why:
+        logger.warning("no manual BSrE signing offered", extra={"error": type(why).__name__})
+        return ticket
+    return ctx.store.ticket(digest) or ticket
+
+
+def _sign_by_hand(
+    ticket: Mapping[str, Any], request: Request, ctx: TaskContext, *, secret: str
+) -> str | Page:
+    """The approval's id once the PDFs uploaded were recorded as the sealed versions (each
+    the offered PDF, signed, verified by BSrE), or the page saying why not (nothing kept)."""
+    assert ctx.tte is not None
+    bucket = ctx.evidence
+    step = int(ticket["step"])
+    files = evidence.uploads(ctx.store, ticket["id_izin"], step) if bucket else []
+    uploads = [
+        tte_manual.Upload(str(u["nama"]), bucket.read(str(u["key"])))
+        for u in files
+        if bucket is not None and u["content_type"] == "application/pdf"
+    ]
+    try:
+        approval_id = tte_manual.accept(
+            ticket, uploads, ctx.tte, store=ctx.store, roster=ctx.roster
+        )
+    except (tte_manual.ManualRefused, TteRefused) as why:
+        _audit(ctx, ticket, request, "task.tte_refused", {"reason": "unggahan_ditolak"})
+        kept = _kept(request.form)
+        return _form_page(
+            422, ticket, ctx, values=kept, errors={"form": str(why)}, secret=secret, signed=True
+        )
+    _audit(
+        ctx,
+        ticket,
+        request,
+        "task.tte_manual",
+        {"approval_id": approval_id, "note": "ditandatangani di aplikasi BSrE, diunggah"},
+    )
+    return approval_id
 
 
 def record_upload(request: Request, ctx: TaskContext) -> Page:
@@ -600,9 +674,21 @@ def _form_page(
             signed_in=signed,
             # BSrE's passphrase, asked where the decision is the approval the Kepala Dinas signs
             tte=ctx.tte is not None and signs_here(form, ticket, sop.Decision.YES),
+            by_hand=_by_hand(ticket, ctx) if secret else [],
         ),
         headers=upload_headers(uploads),
     )
+
+
+def _by_hand(ticket: Mapping[str, Any], ctx: TaskContext) -> list[dict[str, str]]:
+    """The PDFs offered to sign in BSrE's app, with their download links, while open."""
+    if ctx.tte is None or ctx.tte.manual is None or ticket.get("status") != Status.OPEN:
+        return []
+    link = ctx.tte.manual.link
+    return [
+        {"judul": str(d["judul"]), "nomor": str(d["nomor"]), "url": link(str(d["pdf_key"]))}
+        for d in tte_manual.offered(ticket)
+    ]
 
 
 HISTORY_ACTIONS = frozenset(
@@ -614,6 +700,7 @@ HISTORY_ACTIONS = frozenset(
         "task.delegated",  # to a Plh/Plt (izin.delegation)
         "task.returned",  # back from one
         "task.claimed",  # from the Kasi's pool (izin.pool)
+        "task.tte_manual",  # step 14 signed in BSrE's app and uploaded (izin.tasks.tte_manual)
         "event.applied",
         "step.recorded",
         "document.rendered",

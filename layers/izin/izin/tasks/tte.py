@@ -30,13 +30,14 @@ from izin.bsre import (
     BsreUnavailable,
     Placement,
     Signer,
+    Verification,
     WrongPassphrase,
     signature_image,
 )
 from izin.delegation import acted_for
 from izin.documents import Dinas, PutObject, seal_documents
 from izin.observability import logger
-from izin.roster import Roster, RosterError
+from izin.roster import Officer, Roster, RosterError
 from izin.sop import Decision, Step
 from izin.store import Store
 from izin.tickets import Kind
@@ -50,6 +51,10 @@ UNAVAILABLE_TEXT = (
     "Layanan tanda tangan elektronik BSrE tidak dapat dihubungi saat ini; dokumen belum "
     "ditandatangani dan tugas ini tetap terbuka. Coba lagi beberapa saat lagi."
 )
+BY_HAND_TEXT = (
+    "Bila mendesak: unduh dokumen di bawah, tandatangani di aplikasi BSrE, unggah PDF "
+    "hasilnya di bagian Lampiran, lalu setujui tanpa passphrase."
+)
 # The visible signature, in PDF points with Y from the page's top (API v2): the lower
 # right of an A4 page, clear of the margin, at least BSrE's smallest image.
 PLACEMENT_BOX = (345.0, 700.0, 200.0, 80.0)
@@ -58,6 +63,16 @@ A4_HEIGHT = 842.0
 
 class TteRefused(Exception):
     """BSrE would not sign for a reason the officer cannot fix on the page (said in text)."""
+
+
+@dataclass(frozen=True)
+class ManualTte:
+    """What signing by hand needs (izin.tasks.tte_manual): the bucket's reads and links,
+    BSrE's verify."""
+
+    read_object: Callable[[str], bytes]
+    verify: Callable[[bytes], Verification]
+    link: Callable[[str], str]  # a short-lived download link to a key of the bucket
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,7 @@ class Tte:
     sleep: Callable[[float], None] = field(default=time.sleep)
     clock: Callable[[], float] = field(default=time.monotonic)
     dinas: Dinas | None = None  # the letterhead; None: the one the settings name
+    manual: ManualTte | None = None  # BSrE down: sign in the BSrE app and upload; None: not offered
 
 
 def signs_here(form: Step, ticket: Mapping[str, Any], decision: Decision | str | None) -> bool:
@@ -142,13 +158,7 @@ def sign_approval(
             now=now,
             bucket=tte.bucket,
             put_object=tte.put_object,
-            approval={
-                "oleh": officer.nama,
-                "nip": officer.nip,
-                "pada": now,
-                "approval_id": approval_id,
-                **acted_for(ticket),  # a Plh/Plt signs with their own certificate, "Plh. …"
-            },
+            approval=approval_for(ticket, officer, now, approval_id),
             public_base_url=public_base_url,
             roster=roster,
             dinas=tte.dinas,
@@ -159,6 +169,19 @@ def sign_approval(
     except BsreError as refused:
         raise TteRefused(f"BSrE menolak menandatangani: {refused}") from refused
     return approval_id
+
+
+def approval_for(
+    ticket: Mapping[str, Any], officer: Officer, now: datetime, approval_id: str
+) -> dict[str, Any]:
+    """The approval that seals step 14's documents, as the decision will store it."""
+    return {
+        "oleh": officer.nama,
+        "nip": officer.nip,
+        "pada": now,
+        "approval_id": approval_id,
+        **acted_for(ticket),  # a Plh/Plt signs with their own certificate, "Plh. …"
+    }
 
 
 def _with_retries(call: Callable[[], bytes], tte: Tte, deadline: float) -> bytes:
