@@ -13,13 +13,17 @@ from __future__ import annotations
 import base64
 import io
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from izin.bsre import MIN_IMAGE, SIGN_PATH, VERIFY_PATH, WRONG_PASSPHRASE
 
 from izin_local.simulators import Answer, Simulator
+
+T = TypeVar("T")
 
 CLIENT_ID = "local-bsre-client"
 CLIENT_SECRET = "local-bsre-secret"  # noqa: S105 - the simulator's own, documented
@@ -168,6 +172,10 @@ class _TestPki:
         return signer
 
     def sign(self, pdf: bytes, nama: str, *, reason: str, location: str) -> bytes:
+        """`pdf` signed for `nama` (in a thread apart: see `_apart`)."""
+        return _apart(self._sign, pdf, nama, reason, location)
+
+    def _sign(self, pdf: bytes, nama: str, reason: str, location: str) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import signers
 
@@ -184,8 +192,19 @@ class _TestPki:
         return verify_with(pdf, self.root_pem)
 
 
+def _apart(call: Callable[..., T], *args: Any) -> T:
+    """pyHanko's signing and validation each run an asyncio loop of their own (asyncio.run),
+    which a thread already running one cannot (a test beside Playwright's): a thread apart."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(call, *args).result()
+
+
 def verify_with(pdf: bytes, root_pem: bytes) -> list[str] | None:
     """The signers' names when every signature of `pdf` is intact and chains to `root_pem`."""
+    return _apart(_verify_with, pdf, root_pem)
+
+
+def _verify_with(pdf: bytes, root_pem: bytes) -> list[str] | None:
     from asn1crypto import pem
     from asn1crypto import x509 as asn1_x509
     from pyhanko.pdf_utils.reader import PdfFileReader
