@@ -11,8 +11,8 @@ inside a function), and every AWS call on the way is collected:
   function's own credentials, so its role needs that operation;
 - `presign_client().generate_presigned_post(…)`: an upload form signed likewise, so its
   role needs `s3:PutObject`;
-- what Powertools calls for us (`parameters.get_parameter`, `get_secret`, the idempotency
-  layer's DynamoDB persistence), from the table `LIBRARY_CALLS`.
+- what Powertools calls for us (`parameters.get_parameter`, `get_secret` and their
+  providers, the idempotency layer's DynamoDB persistence), from the table `LIBRARY_CALLS`.
 
 Operations become IAM actions through botocore's own service models (`send_email` of
 `sesv2` is `ses:SendEmail`). A class reached counts with each method whose name the code
@@ -40,6 +40,10 @@ IAM_PREFIX = {"sesv2": "ses", "stepfunctions": "states"}
 LIBRARY_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
     "aws_lambda_powertools.utilities.parameters.get_parameter": (("ssm", "get_parameter"),),
     "aws_lambda_powertools.utilities.parameters.get_secret": (
+        ("secretsmanager", "get_secret_value"),
+    ),
+    "aws_lambda_powertools.utilities.parameters.SSMProvider": (("ssm", "get_parameter"),),
+    "aws_lambda_powertools.utilities.parameters.SecretsProvider": (
         ("secretsmanager", "get_secret_value"),
     ),
     "aws_lambda_powertools.utilities.idempotency.DynamoDBPersistenceLayer": (

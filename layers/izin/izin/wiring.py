@@ -142,19 +142,42 @@ def dinas_calendar_entries() -> list[DinasEntry]:
     name = settings().calendar_parameter
     if not name:
         return []
-    from aws_lambda_powertools.utilities import parameters
     from pydantic import TypeAdapter
 
-    text = str(parameters.get_parameter(name, max_age=300))
+    text = str(_ssm_parameters().get(name, max_age=300))
     return TypeAdapter(list[DinasEntry]).validate_json(text or "[]")
 
 
 def secret(arn: str) -> str:
     """A secret's value from Secrets Manager (cached for five minutes by Powertools)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    value: Any = parameters.get_secret(arn, max_age=300)
+    value: Any = _secrets().get(arn, max_age=300)
     return str(value)
+
+
+# Powertools' providers on the container's own clients: its default providers would each
+# make a boto3 session of their own.
+@functools.cache
+def _ssm_parameters() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    from izin.aws import client
+
+    return SSMProvider(boto3_client=client("ssm"))
+
+
+@functools.cache
+def _secrets() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from izin.aws import client
+
+    return SecretsProvider(boto3_client=client("secretsmanager"))
+
+
+def forget_parameters() -> None:
+    """Drop the providers (and their caches) made for a previous runtime's endpoint."""
+    _ssm_parameters.cache_clear()
+    _secrets.cache_clear()
 
 
 def read_object(key: str) -> bytes:
