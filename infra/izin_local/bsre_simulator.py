@@ -3,9 +3,10 @@
 It signs as BSrE would, with a real PDF signature: a test CA made at start (never a real
 one), a certificate per NIK it knows, pyHanko to sign. Its rules are those of the real
 API that the client must cope with (izin.bsre): HTTP Basic client credentials, a
-passphrase (or TOTP) per NIK, `imageBase64` required and not too small, a wrong
-passphrase answered 400 with status_code 2031; and, as a fault to inject, a good signed
-file answered with HTTP 500. `POST /api/v2/verify/pdf` checks signatures against its CA.
+passphrase or a TOTP code (of the local roster's `bsre_totp_secret`) per NIK, one of them,
+`imageBase64` required and not too small, a wrong passphrase or TOTP answered 400 with
+status_code 2031; and, as a fault to inject, a good signed file answered with HTTP 500.
+`POST /api/v2/verify/pdf` checks signatures against its CA.
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ CLIENT_SECRET = "local-bsre-secret"  # noqa: S105 - the simulator's own, documen
 class _Identity:
     nama: str
     passphrase: str
+    totp_secret: str = ""  # base32; empty: this NIK signs with its passphrase only
+
+    def unlocked_by(self, body: dict[str, Any]) -> bool:
+        """Whether the request carries this identity's passphrase, or a current TOTP code of
+        its secret (RFC 6238, SHA-1, 6 digits, 30 s, one step either side); one, not both."""
+        passphrase, totp = str(body.get("passphrase") or ""), str(body.get("totp") or "")
+        if bool(passphrase) == bool(totp):
+            return False
+        if passphrase:
+            return passphrase == self.passphrase
+        import pyotp
+
+        return bool(self.totp_secret) and pyotp.TOTP(self.totp_secret).verify(totp, valid_window=1)
 
 
 class BsreSimulator(Simulator):
@@ -51,10 +65,11 @@ class BsreSimulator(Simulator):
         self._pki_lock = threading.Lock()
         self._pki: _TestPki | None = None
 
-    def enroll(self, nik: str, nama: str, passphrase: str) -> None:
-        """A certificate for this NIK, unlocked by this passphrase."""
+    def enroll(self, nik: str, nama: str, passphrase: str, totp_secret: str = "") -> None:
+        """A certificate for this NIK, unlocked by this passphrase or, with `totp_secret`, by
+        a TOTP code of it (BSrE's app shows one)."""
         with self._lock:
-            self._identities[nik] = _Identity(nama, passphrase)
+            self._identities[nik] = _Identity(nama, passphrase, totp_secret)
 
     def signed_with_500_next(self, n: int) -> None:
         """The next `n` signatures come back good, but with HTTP 500 (BSrE does this)."""
@@ -101,8 +116,7 @@ class BsreSimulator(Simulator):
         size = _image_size(properties[0]["imageBase64"])
         if size is None or size[0] < MIN_IMAGE[0] or size[1] < MIN_IMAGE[1]:
             return 400, {"status_code": 2002, "error": "Ukuran gambar tanda tangan terlalu kecil"}
-        secret = body.get("passphrase") or body.get("totp")
-        if secret != identity.passphrase:
+        if not identity.unlocked_by(body):
             return 400, {"status_code": WRONG_PASSPHRASE, "error": "Passphrase anda salah"}
         files = body.get("file") or []
         try:

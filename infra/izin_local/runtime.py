@@ -324,7 +324,8 @@ class LocalRuntime:
 
     def enroll_bsre(self) -> None:
         """Give the BSrE simulator a certificate for each officer of the roster with a NIK,
-        unlocked by their local `bsre_passphrase` (the roster as it is now)."""
+        unlocked by their local `bsre_passphrase` or a code of their `bsre_totp_secret` (the
+        roster as it is now)."""
         if self.bsre is None or not os.environ.get("TABLE_NAME"):
             return
         from izin import wiring
@@ -332,7 +333,9 @@ class LocalRuntime:
         enrolled = 0
         for officer in wiring.roster().officers:
             if officer.nik and officer.bsre_passphrase:
-                self.bsre.enroll(officer.nik, officer.nama, officer.bsre_passphrase)
+                self.bsre.enroll(
+                    officer.nik, officer.nama, officer.bsre_passphrase, officer.bsre_totp_secret
+                )
                 enrolled += 1
         logger.info("officers enrolled in the BSrE simulator: %d", enrolled)
 

@@ -13,6 +13,7 @@ import pytest
 from fpdf import FPDF
 from izin.bsre import (
     MIN_IMAGE,
+    SIGN_PATH,
     BsreClient,
     BsreError,
     BsreUnavailable,
@@ -82,6 +83,39 @@ def test_a_changed_byte_breaks_the_signature(bsre: BsreSimulator) -> None:
 def test_a_wrong_passphrase_is_its_own_error(bsre: BsreSimulator) -> None:
     with pytest.raises(WrongPassphrase, match="Passphrase anda salah"):
         sign(bsre, Signer(NIK, passphrase="salah"))
+
+
+def test_a_bsre_totp_of_the_enrolled_secret_signs_and_a_wrong_one_is_a_wrong_passphrase(
+    bsre: BsreSimulator,
+) -> None:
+    import pyotp
+
+    nik, secret = "6171010101700002", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    bsre.enroll(nik, "Plh. Kepala Dinas", "passphrase-lain", secret)
+    code = pyotp.TOTP(secret).now()
+    signed = sign(bsre, Signer(nik, totp=code))
+    assert verify_with(signed, bsre.root_certificate_pem) == ["Plh. Kepala Dinas"]
+    wrong = f"{(int(code) + 500_000) % 1_000_000:06d}"
+    with pytest.raises(WrongPassphrase):
+        sign(bsre, Signer(nik, totp=wrong))
+    with pytest.raises(WrongPassphrase):  # a NIK enrolled without a TOTP secret
+        sign(bsre, Signer(NIK, totp=code))
+    with pytest.raises(WrongPassphrase):  # the passphrase where a TOTP code goes
+        sign(bsre, Signer(nik, totp="passphrase-lain"))
+
+
+def test_the_simulator_takes_one_secret_not_both(bsre: BsreSimulator) -> None:
+    body = {"nik": NIK, "passphrase": PASSPHRASE, "totp": "123456"}
+    image = base64.b64encode(signature_image("Kepala Dinas", "Kepala Dinas")).decode()
+    properties = [{"imageBase64": image}]
+    answer = bsre.answer("POST", SIGN_PATH, {**body, "signatureProperties": properties})
+    assert answer is not None
+    status, document = answer
+    assert status == 400 and document["status_code"] == 2031  # the client never sends both
+
+
+def _image_b64() -> str:
+    return base64.b64encode(signature_image("Kepala Dinas", "Kepala Dinas")).decode()
 
 
 def test_a_good_file_answered_with_500_is_a_signature(bsre: BsreSimulator) -> None:

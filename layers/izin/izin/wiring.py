@@ -49,7 +49,7 @@ def roster() -> Roster:
     loaded = load_roster(config.roster_path())
     if loaded.carries_secrets() and not config.local_roster_secrets:
         raise RosterError(
-            f"the roster {config.roster_path().name} carries totp_secret or bsre_passphrase: "
+            f"the roster {config.roster_path().name} carries totp_secret or a BSrE secret: "
             "a local roster; "
             "deploy the Dinas's own (RosterFile) and enroll officers with `izin petugas enroll`"
         )

@@ -28,11 +28,26 @@ from izin_local.testing import System, endpoints_of, start_system
 ID_IZIN = "IP-BSRE-001"
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    with start_system(tmp_path_factory.mktemp("bsre"), workday_seconds=120, bsre=True) as runtime:
-        assert runtime.bsre is not None, "the local runtime mounts the BSrE simulator"
-        yield System(runtime, endpoints_of(runtime))
+def bsre_system(name: str, **parameters: str) -> Any:
+    """A module's `system` fixture: the local runtime of the real template with the BSrE
+    simulator mounted (and these template parameters), in a state dir called `name`."""
+
+    @pytest.fixture(scope="module")
+    def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+        with start_system(
+            tmp_path_factory.mktemp(name),
+            workday_seconds=120,
+            bsre=True,
+            parameter_overrides=parameters,
+        ) as runtime:
+            assert runtime.bsre is not None, "the local runtime mounts the BSrE simulator"
+            yield System(runtime, endpoints_of(runtime))
+
+    return system
+
+
+system = bsre_system("bsre")
+SEALED = ("bap", "surat_pengantar_dpmptsp")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +85,7 @@ def at_step_14(system: System, id_izin: str) -> tuple[Officer, BsreSimulator]:
 
 def sealed(system: System) -> dict[str, dict[str, Any]]:
     documents = latest_documents(system.endpoints.store, ID_IZIN)
-    return {jenis: documents[jenis] for jenis in ("bap", "surat_pengantar_dpmptsp")}
+    return {jenis: documents[jenis] for jenis in SEALED}
 
 
 def pdf_of(system: System, item: dict[str, Any]) -> bytes:
