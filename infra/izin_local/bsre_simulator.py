@@ -6,7 +6,9 @@ API that the client must cope with (izin.bsre): HTTP Basic client credentials, a
 passphrase or a TOTP code (of the local roster's `bsre_totp_secret`) per NIK, one of them,
 `imageBase64` required and not too small, a wrong passphrase or TOTP answered 400 with
 status_code 2031; and, as a fault to inject, a good signed file answered with HTTP 500.
-`POST /api/v2/verify/pdf` checks signatures against its CA.
+`POST /api/v2/verify/pdf` checks signatures against its CA. `POST /api/v2/seal/pdf` puts
+the Dinas's e-seal on a PDF for the seal account it knows (`idSubscriber`) with a TOTP code
+of that account: an invisible signature, under its own certificate from the same CA.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from izin.bsre import MIN_IMAGE, SIGN_PATH, VERIFY_PATH, WRONG_PASSPHRASE
+from izin.bsre import MIN_IMAGE, SEAL_PATH, SIGN_PATH, VERIFY_PATH, WRONG_PASSPHRASE
 
 from izin_local.simulators import Answer, Simulator
 
@@ -28,6 +30,11 @@ T = TypeVar("T")
 
 CLIENT_ID = "local-bsre-client"
 CLIENT_SECRET = "local-bsre-secret"  # noqa: S105 - the simulator's own, documented
+# The Dinas's e-seal account the simulator knows, and the TOTP secret of its codes.
+SEAL_ID_SUBSCRIBER = "local-dinas-seal"
+SEAL_TOTP_SECRET = "LOCALDINASSEALSIMULATOR2"  # noqa: S105 - the simulator's own, documented
+SEAL_NAME = "Segel Elektronik Dinas (simulator BSrE)"
+PATHS = (SIGN_PATH, SEAL_PATH, VERIFY_PATH)
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class BsreSimulator(Simulator):
             nik: _Identity(nama, passphrase)
             for nik, (nama, passphrase) in (identities or {}).items()
         }
+        self._seals = {SEAL_ID_SUBSCRIBER: _Identity(SEAL_NAME, "", SEAL_TOTP_SECRET)}
         self._signed_with_500 = 0
         self._pki_lock = threading.Lock()
         self._pki: _TestPki | None = None
@@ -89,12 +97,14 @@ class BsreSimulator(Simulator):
             return self._pki
 
     def answer(self, method: str, path: str, body: Any) -> Answer | None:
-        if method != "POST" or path not in (SIGN_PATH, VERIFY_PATH):
+        if method != "POST" or path not in PATHS:
             return None
         if not isinstance(body, dict):
             return 400, {"status_code": 1000, "error": "Request body tidak valid"}
         if path == VERIFY_PATH:
             return self._verify(body)
+        if path == SEAL_PATH:
+            return self._seal(body)
         return self._sign(body)
 
     def answer_request(
@@ -102,7 +112,7 @@ class BsreSimulator(Simulator):
     ) -> Answer | None:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         given = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
-        if path in (SIGN_PATH, VERIFY_PATH) and given != f"Basic {expected}":
+        if path in PATHS and given != f"Basic {expected}":
             return 401, {"status_code": 1001, "error": "Unauthorized client"}
         return self.answer(method, path, body)
 
@@ -118,6 +128,19 @@ class BsreSimulator(Simulator):
             return 400, {"status_code": 2002, "error": "Ukuran gambar tanda tangan terlalu kecil"}
         if not identity.unlocked_by(body):
             return 400, {"status_code": WRONG_PASSPHRASE, "error": "Passphrase anda salah"}
+        return self._signed(body, identity, "TTE_BSrE")
+
+    def _seal(self, body: dict[str, Any]) -> Answer:
+        identity = self._seals.get(str(body.get("idSubscriber", "")))
+        if identity is None:
+            return 400, {"status_code": 1110, "error": "idSubscriber tidak terdaftar"}
+        if "passphrase" in body or not identity.unlocked_by(body):
+            return 400, {"status_code": WRONG_PASSPHRASE, "error": "TOTP segel salah"}
+        return self._signed(body, identity, "ESEAL_BSrE")
+
+    def _signed(self, body: dict[str, Any], identity: _Identity, field_name: str) -> Answer:
+        """The request's file signed for `identity` in a new signature field."""
+        properties = (body.get("signatureProperties") or [{}])[0]
         files = body.get("file") or []
         try:
             pdf = base64.b64decode(files[0], validate=True)
@@ -126,8 +149,9 @@ class BsreSimulator(Simulator):
         signed = self.pki.sign(
             pdf,
             identity.nama,
-            reason=str(properties[0].get("reason", "")),
-            location=str(properties[0].get("location", "")),
+            reason=str(properties.get("reason", "")),
+            location=str(properties.get("location", "")),
+            field_name=field_name,
         )
         answer = {"file": [base64.b64encode(signed).decode()]}
         with self._lock:
@@ -185,17 +209,19 @@ class _TestPki:
         self._signers[nama] = signer
         return signer
 
-    def sign(self, pdf: bytes, nama: str, *, reason: str, location: str) -> bytes:
+    def sign(
+        self, pdf: bytes, nama: str, *, reason: str, location: str, field_name: str = "TTE_BSrE"
+    ) -> bytes:
         """`pdf` signed for `nama` (in a thread apart: see `_apart`)."""
-        return _apart(self._sign, pdf, nama, reason, location)
+        return _apart(self._sign, pdf, nama, reason, location, field_name)
 
-    def _sign(self, pdf: bytes, nama: str, reason: str, location: str) -> bytes:
+    def _sign(self, pdf: bytes, nama: str, reason: str, location: str, field_name: str) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import signers
 
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         metadata = signers.PdfSignatureMetadata(
-            field_name="TTE_BSrE", reason=reason or None, location=location or None, name=nama
+            field_name=field_name, reason=reason or None, location=location or None, name=nama
         )
         output = signers.sign_pdf(writer, metadata, signer=self._signer(nama))
         signed: bytes = output.getvalue()

@@ -165,9 +165,19 @@ class LocalRuntime:
         )
         secret_values = dict(self._secret_values)
         if self.bsre is not None:  # the simulator's own client, unless this shell gave one
-            from izin_local.bsre_simulator import CLIENT_ID, CLIENT_SECRET
+            from izin_local.bsre_simulator import (
+                CLIENT_ID,
+                CLIENT_SECRET,
+                SEAL_ID_SUBSCRIBER,
+                SEAL_TOTP_SECRET,
+            )
 
-            credentials = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+            credentials = {
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "seal_id_subscriber": SEAL_ID_SUBSCRIBER,
+                "seal_totp_secret": SEAL_TOTP_SECRET,
+            }
             secret_values.setdefault("BsreCredentialsSecret", json.dumps(credentials))
         provisioner = Provisioner(resolver, self.aws_endpoint, secret_values=secret_values)
         self.provisioned = provisioner.provision()
@@ -249,6 +259,9 @@ class LocalRuntime:
                 stack.callback(self.bsre.stop)
                 url = self.bsre.url
             values["BsreBaseUrl"] = url
+        if "BsreSealTembusan" in declared:  # the Dinas's e-seal on the copy: off unless asked
+            asked = self._env.get("BSRE_SEAL_TEMBUSAN") == "true"
+            values["BsreSealTembusan"] = "true" if asked else "false"
         values.update(self._parameter_overrides)
         return values
 

@@ -18,6 +18,7 @@ from izin.bsre import (
     BsreError,
     BsreUnavailable,
     Placement,
+    SealKey,
     Signer,
     WrongPassphrase,
     signature_image,
@@ -189,3 +190,58 @@ def test_a_signer_holds_one_secret_and_never_shows_it() -> None:
         Signer(NIK, passphrase="a", totp="1")
     assert NIK not in repr(Signer(NIK, passphrase=PASSPHRASE))
     assert PASSPHRASE not in repr(Signer(NIK, passphrase=PASSPHRASE))
+
+
+# -- the Dinas's e-seal on the tembusan copy -----------------------------------------------
+
+
+def test_an_e_seal_is_a_second_signature_under_the_seal_account(bsre: BsreSimulator) -> None:
+    import pyotp
+    from izin_local.bsre_simulator import SEAL_ID_SUBSCRIBER, SEAL_NAME, SEAL_TOTP_SECRET
+
+    signed = sign(bsre, Signer(NIK, passphrase=PASSPHRASE))
+    key = SealKey(SEAL_ID_SUBSCRIBER, pyotp.TOTP(SEAL_TOTP_SECRET).now())
+    sealed = client(bsre).seal_pdf(signed, key, location="Pontianak", reason="Tembusan")
+    assert sealed.startswith(signed)  # appended: the Kepala Dinas's signature stays whole
+    names = verify_with(sealed, bsre.root_certificate_pem)
+    assert names == ["Ir. H. Kepala Dinas, M.T.", SEAL_NAME]
+    body = bsre.requests[-1].json
+    assert set(body) == {"idSubscriber", "totp", "signatureProperties", "file"}
+    assert body["signatureProperties"][0]["tampilan"] == "INVISIBLE"
+    assert key.totp not in repr(key) and SEAL_ID_SUBSCRIBER not in repr(key)
+    wrong = SealKey(SEAL_ID_SUBSCRIBER, f"{(int(key.totp) + 500_000) % 1_000_000:06d}")
+    with pytest.raises(WrongPassphrase):
+        client(bsre).seal_pdf(signed, wrong, location="Pontianak", reason="Tembusan")
+
+
+def test_the_e_seal_is_off_unless_configured_and_needs_bsre_and_a_seal_account(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from izin import settings as settings_module
+    from izin import wiring
+    from izin.settings import SettingsError
+
+    for name, value in {
+        "TABLE_NAME": "t",
+        "BUCKET_NAME": "b",
+        "PUBLIC_BASE_URL": "https://izin.example",
+        "MAIL_FROM": "izin@example.go.id",
+        "BSRE_CREDENTIALS_SECRET_ARN": "arn:aws:secretsmanager:ap-southeast-3:1:secret:bsre",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(wiring, "secret", lambda _arn: json.dumps({"client_id": "c"}))
+    try:
+        settings_module.settings.cache_clear()
+        assert wiring.tembusan_seal() is None  # off by default
+        monkeypatch.setenv("BSRE_SEAL_TEMBUSAN", "true")
+        settings_module.settings.cache_clear()
+        with pytest.raises(SettingsError, match="BSRE_BASE_URL"):
+            wiring.tembusan_seal()
+        monkeypatch.setenv("BSRE_BASE_URL", "https://esign.example")
+        settings_module.settings.cache_clear()
+        seal = wiring.tembusan_seal()
+        assert seal is not None
+        with pytest.raises(BsreError, match="seal account"):  # the tembusan goes unsealed
+            seal(a_pdf())
+    finally:
+        settings_module.settings.cache_clear()

@@ -11,7 +11,7 @@ from izin.documents import load_dinas
 from izin.events import InboundEvent
 from izin.mail import SesMailer, sender
 from izin.roster import Roster, RosterError, load_roster
-from izin.settings import settings
+from izin.settings import SettingsError, settings
 from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
 
@@ -108,6 +108,36 @@ def bsre_client() -> BsreClient:
         str(credentials["client_secret"]),
         StdlibHttp(BSRE_TIMEOUT_SECONDS),
     )
+
+
+def tembusan_seal() -> Callable[[bytes], bytes] | None:
+    """The Dinas's e-seal for the tembusan copy when BSRE_SEAL_TEMBUSAN is on; else None.
+    A seal account missing from the secret is a BsreError, as BSrE refusing would be."""
+    import json
+
+    import pyotp
+
+    from izin.bsre import BsreError, SealKey
+
+    config = settings()
+    if not config.bsre_seal_tembusan:
+        return None
+    if not config.bsre_base_url:
+        raise SettingsError("BSRE_SEAL_TEMBUSAN is on without BSRE_BASE_URL")
+
+    def seal(pdf: bytes) -> bytes:
+        credentials = json.loads(secret(config.bsre_credentials_secret_arn))
+        account, totp_secret = (
+            credentials.get(k) for k in ("seal_id_subscriber", "seal_totp_secret")
+        )
+        if not account or not totp_secret:
+            raise BsreError("the BSrE secret holds no seal account (seal_id_subscriber)")
+        key = SealKey(str(account), pyotp.TOTP(str(totp_secret)).now())
+        return bsre_client().seal_pdf(
+            pdf, key, location="Pontianak", reason="Tembusan BAP kepada DPMPTSP"
+        )
+
+    return seal
 
 
 def bsre_verify() -> Callable[[bytes], Verification] | None:

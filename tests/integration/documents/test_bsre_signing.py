@@ -98,6 +98,12 @@ def kepala_dinas(system: System) -> Any:
     return system.endpoints.roster.first(Role.KEPALA_DINAS)
 
 
+def simulator(system: System) -> BsreSimulator:
+    """The runtime's BSrE simulator (the module's system mounts one)."""
+    assert system.runtime.bsre is not None
+    return system.runtime.bsre
+
+
 def test_a_wrong_passphrase_is_an_error_on_the_page_and_the_task_stays_open(
     system: System, attempts: dict[str, Decided]
 ) -> None:

@@ -21,7 +21,14 @@ from izin_local.officer import Decided
 from izin_local.scenario import wait_for_step
 from izin_local.testing import System
 
-from tests.integration.documents.test_bsre_signing import SEALED, at_step_14, bsre_system, pdf_of
+from tests.integration.documents.test_bsre_signing import (
+    SEALED,
+    at_step_14,
+    bsre_system,
+    kepala_dinas,
+    pdf_of,
+    simulator,
+)
 
 ID_IZIN = "IP-BSRE-TOTP-001"
 
@@ -46,8 +53,7 @@ def test_bsre_receives_the_totp_in_place_of_the_passphrase(
 ) -> None:
     decided, code = signed
     assert decided.status == 200, decided.page
-    assert system.runtime.bsre is not None
-    signs = [r for r in system.runtime.bsre.requests if r.path == SIGN_PATH]
+    signs = [r for r in simulator(system).requests if r.path == SIGN_PATH]
     assert [r.status for r in signs] == [200, 200]  # the BAP, then the Surat Pengantar
     for request in signs:
         assert request.json["totp"] == code and "passphrase" not in request.json
@@ -58,16 +64,14 @@ def test_the_sealed_pdfs_are_signed_by_the_kepala_dinas(
 ) -> None:
     from izin.documents import latest_documents
 
-    bsre = system.runtime.bsre
-    assert bsre is not None
-    nama = system.endpoints.roster.first(Role.KEPALA_DINAS).nama
+    root, nama = simulator(system).root_certificate_pem, kepala_dinas(system).nama
     approval = system.endpoints.store.step_data(ID_IZIN, 14)
     assert approval["tte"] == TTE
     documents = latest_documents(system.endpoints.store, ID_IZIN)
     for jenis in SEALED:
         item = documents[jenis]
         assert item["sealed"] is True and item["approval_id"] == approval["approval_id"]
-        assert verify_with(pdf_of(system, item), bsre.root_certificate_pem) == [nama], jenis
+        assert verify_with(pdf_of(system, item), root) == [nama], jenis
 
 
 def test_the_code_its_secret_and_the_nik_are_kept_nowhere(
