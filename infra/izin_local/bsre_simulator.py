@@ -16,17 +16,14 @@ from __future__ import annotations
 import base64
 import io
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from izin.bsre import MIN_IMAGE, SEAL_PATH, SIGN_PATH, VERIFY_PATH, WRONG_PASSPHRASE
+from izin.pdf_signatures import apart, verify_with
 
 from izin_local.simulators import Answer, Simulator
-
-T = TypeVar("T")
 
 CLIENT_ID = "local-bsre-client"
 CLIENT_SECRET = "local-bsre-secret"  # noqa: S105 - the simulator's own, documented
@@ -212,8 +209,8 @@ class _TestPki:
     def sign(
         self, pdf: bytes, nama: str, *, reason: str, location: str, field_name: str = "TTE_BSrE"
     ) -> bytes:
-        """`pdf` signed for `nama` (in a thread apart: see `_apart`)."""
-        return _apart(self._sign, pdf, nama, reason, location, field_name)
+        """`pdf` signed for `nama` (in a thread apart: see `apart`)."""
+        return apart(self._sign, pdf, nama, reason, location, field_name)
 
     def _sign(self, pdf: bytes, nama: str, reason: str, location: str, field_name: str) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -230,43 +227,6 @@ class _TestPki:
     def verify(self, pdf: bytes) -> list[str] | None:
         """The signers' names when every signature is intact and chains to the CA; else None."""
         return verify_with(pdf, self.root_pem)
-
-
-def _apart(call: Callable[..., T], *args: Any) -> T:
-    """pyHanko's signing and validation each run an asyncio loop of their own (asyncio.run),
-    which a thread already running one cannot (a test beside Playwright's): a thread apart."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(call, *args).result()
-
-
-def verify_with(pdf: bytes, root_pem: bytes) -> list[str] | None:
-    """The signers' names when every signature of `pdf` is intact and chains to `root_pem`."""
-    return _apart(_verify_with, pdf, root_pem)
-
-
-def _verify_with(pdf: bytes, root_pem: bytes) -> list[str] | None:
-    from asn1crypto import pem
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf))
-        signatures = reader.embedded_signatures
-    except Exception:
-        return None
-    if not signatures:
-        return None
-    _, _, der = pem.unarmor(root_pem)
-    context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(der)])
-    names = []
-    for signature in signatures:
-        status = validate_pdf_signature(signature, context)
-        if not (status.intact and status.valid and status.trusted):
-            return None
-        names.append(status.signing_cert.subject.native.get("common_name", ""))
-    return names
 
 
 def _certificate(common_name: str, key: Any, issuer: tuple[Any, Any] | None, *, ca: bool) -> Any:

@@ -259,6 +259,11 @@ class LocalRuntime:
                 stack.callback(self.bsre.stop)
                 url = self.bsre.url
             values["BsreBaseUrl"] = url
+        if "BsreTrustRootsFile" in declared and self.bsre is not None:
+            # The verify page's offline check trusts the simulator's test CA, as it would BSrE's.
+            roots = self.state_dir / "bsre-trust-roots.pem"
+            roots.write_bytes(self.bsre.root_certificate_pem)
+            values["BsreTrustRootsFile"] = str(roots)
         if "BsreSealTembusan" in declared:  # the Dinas's e-seal on the copy: off unless asked
             asked = self._env.get("BSRE_SEAL_TEMBUSAN") == "true"
             values["BsreSealTembusan"] = "true" if asked else "false"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from izin.bsre import (
     Placement,
     SealKey,
     Signer,
+    Verification,
     WrongPassphrase,
     signature_image,
 )
@@ -214,12 +216,14 @@ def test_an_e_seal_is_a_second_signature_under_the_seal_account(bsre: BsreSimula
         client(bsre).seal_pdf(signed, wrong, location="Pontianak", reason="Tembusan")
 
 
-def test_the_e_seal_is_off_unless_configured_and_needs_bsre_and_a_seal_account(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], None]]:
+    """A function's environment: set a variable, and the settings are read afresh."""
     from izin import settings as settings_module
-    from izin import wiring
-    from izin.settings import SettingsError
+
+    def setenv(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        settings_module.settings.cache_clear()
 
     for name, value in {
         "TABLE_NAME": "t",
@@ -228,20 +232,49 @@ def test_the_e_seal_is_off_unless_configured_and_needs_bsre_and_a_seal_account(
         "MAIL_FROM": "izin@example.go.id",
         "BSRE_CREDENTIALS_SECRET_ARN": "arn:aws:secretsmanager:ap-southeast-3:1:secret:bsre",
     }.items():
-        monkeypatch.setenv(name, value)
+        setenv(name, value)
+    yield setenv
+    settings_module.settings.cache_clear()
+
+
+def test_the_e_seal_is_off_unless_configured_and_needs_bsre_and_a_seal_account(
+    environment: Callable[[str, str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izin import wiring
+    from izin.settings import SettingsError
+
     monkeypatch.setattr(wiring, "secret", lambda _arn: json.dumps({"client_id": "c"}))
-    try:
-        settings_module.settings.cache_clear()
-        assert wiring.tembusan_seal() is None  # off by default
-        monkeypatch.setenv("BSRE_SEAL_TEMBUSAN", "true")
-        settings_module.settings.cache_clear()
-        with pytest.raises(SettingsError, match="BSRE_BASE_URL"):
-            wiring.tembusan_seal()
-        monkeypatch.setenv("BSRE_BASE_URL", "https://esign.example")
-        settings_module.settings.cache_clear()
-        seal = wiring.tembusan_seal()
-        assert seal is not None
-        with pytest.raises(BsreError, match="seal account"):  # the tembusan goes unsealed
-            seal(a_pdf())
-    finally:
-        settings_module.settings.cache_clear()
+    assert wiring.tembusan_seal() is None  # off by default
+    environment("BSRE_SEAL_TEMBUSAN", "true")
+    with pytest.raises(SettingsError, match="BSRE_BASE_URL"):
+        wiring.tembusan_seal()
+    environment("BSRE_BASE_URL", "https://esign.example")
+    seal = wiring.tembusan_seal()
+    assert seal is not None
+    with pytest.raises(BsreError, match="seal account"):  # the tembusan goes unsealed
+        seal(a_pdf())
+
+
+# -- offline: the signatures checked here against BSrE's roots -----------------------------
+
+
+def test_offline_a_signature_holds_only_intact_and_under_the_roots_given(
+    bsre: BsreSimulator, environment: Callable[[str, str], None], tmp_path: Path
+) -> None:
+    from izin import wiring
+
+    assert wiring.offline_verify() is None  # not configured: no offline check
+    signed = sign(bsre, Signer(NIK, passphrase=PASSPHRASE))
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(BsreSimulator().root_certificate_pem + bsre.root_certificate_pem)
+    environment("BSRE_TRUST_ROOTS_FILE", str(roots))
+    check = wiring.offline_verify()
+    assert check is not None
+    assert check(signed) == Verification(True, "VALID", ("Ir. H. Kepala Dinas, M.T.",))
+    at = signed.index(b"Berita Acara")
+    tampered = signed[:at] + b"b" + signed[at + 1 :]
+    assert check(tampered).valid is False
+    assert check(a_pdf()).valid is False  # no signature at all
+    roots.write_bytes(BsreSimulator().root_certificate_pem)  # another CA only
+    other = wiring.offline_verify()
+    assert other is not None and other(signed).valid is False

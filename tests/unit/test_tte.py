@@ -403,3 +403,37 @@ def test_the_verify_page_shows_bsre_unavailable_without_hiding_the_hash_check() 
     assert bsre_check(b"<html>", ctx) is None  # only a PDF goes to BSrE
     unconfigured = VerifyContext(desk.store, desk.dinas, ROSTER, lambda _k: b"")
     assert bsre_check(b"%PDF-1.7", unconfigured) is None
+
+
+def test_bsre_unreachable_the_verify_page_checks_the_signatures_offline_where_configured() -> None:
+    from izin.bsre import Verification
+    from izin.verify import BsreCheck, VerifyContext, bsre_check
+
+    def down(_pdf: bytes) -> Any:
+        raise BsreUnavailable("refused")
+
+    checked: list[bytes] = []
+
+    def offline(pdf: bytes) -> Verification:
+        checked.append(pdf)
+        return Verification(pdf.endswith(b"%%EOF"), "VALID", ("Kadis",))
+
+    desk = Desk()
+    ctx = VerifyContext(
+        desk.store, desk.dinas, ROSTER, lambda _k: b"", bsre_verify=down, offline_verify=offline
+    )
+    pdf = b"%PDF-1.7 ... %%EOF"
+    assert bsre_check(pdf, ctx) == BsreCheck(True, "VALID", ("Kadis",), offline=True)
+    assert bsre_check(b"%PDF-1.7 changed", ctx) == BsreCheck(
+        False, "VALID", ("Kadis",), offline=True
+    )
+    up = VerifyContext(
+        desk.store,
+        desk.dinas,
+        ROSTER,
+        lambda _k: b"",
+        bsre_verify=lambda _pdf: Verification(True, "VALID", ("BSrE",)),
+        offline_verify=offline,
+    )
+    assert bsre_check(pdf, up) == BsreCheck(True, "VALID", ("BSrE",))  # BSrE's word first
+    assert checked == [pdf, b"%PDF-1.7 changed"]

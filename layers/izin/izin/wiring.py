@@ -147,6 +147,28 @@ def bsre_verify() -> Callable[[bytes], Verification] | None:
     return lambda pdf: bsre_client().verify_pdf(pdf)
 
 
+def offline_verify() -> Callable[[bytes], Verification] | None:
+    """The verify page's own check of a PDF's signatures against BSrE's roots (when BSrE
+    cannot be reached), where BSRE_TRUST_ROOTS_FILE names them; else None."""
+    from pathlib import Path
+
+    from izin.bsre import Verification
+    from izin.pdf_signatures import verify_with
+
+    path = settings().bsre_trust_roots_file
+    if not path:
+        return None
+    roots = Path(path).read_bytes()
+
+    def check(pdf: bytes) -> Verification:
+        names = verify_with(pdf, roots)
+        if names is None:
+            return Verification(False, "INVALID")
+        return Verification(True, "VALID", tuple(names))
+
+    return check
+
+
 def callbacks() -> StepFunctionsCallbacks:
     """Step Functions' task callbacks."""
     return StepFunctionsCallbacks()
