@@ -24,4 +24,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         mailer=wiring.mailer(),
         read_object=wiring.read_object,
         now=wiring.now(),
+        seal=wiring.tembusan_seal(),
     )

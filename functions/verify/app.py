@@ -25,6 +25,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         roster=wiring.roster(),
         read_object=wiring.read_object,
         bsre_verify=wiring.bsre_verify(),
+        offline_verify=wiring.offline_verify(),
     )
     response = verify(request, ctx)
     logger.info("verify", extra={"route": request.route_key, "status": response["statusCode"]})

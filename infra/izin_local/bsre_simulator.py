@@ -3,9 +3,12 @@
 It signs as BSrE would, with a real PDF signature: a test CA made at start (never a real
 one), a certificate per NIK it knows, pyHanko to sign. Its rules are those of the real
 API that the client must cope with (izin.bsre): HTTP Basic client credentials, a
-passphrase (or TOTP) per NIK, `imageBase64` required and not too small, a wrong
-passphrase answered 400 with status_code 2031; and, as a fault to inject, a good signed
-file answered with HTTP 500. `POST /api/v2/verify/pdf` checks signatures against its CA.
+passphrase or a TOTP code (of the local roster's `bsre_totp_secret`) per NIK, one of them,
+`imageBase64` required and not too small, a wrong passphrase or TOTP answered 400 with
+status_code 2031; and, as a fault to inject, a good signed file answered with HTTP 500.
+`POST /api/v2/verify/pdf` checks signatures against its CA. `POST /api/v2/seal/pdf` puts
+the Dinas's e-seal on a PDF for the seal account it knows (`idSubscriber`) with a TOTP code
+of that account: an invisible signature, under its own certificate from the same CA.
 """
 
 from __future__ import annotations
@@ -13,26 +16,41 @@ from __future__ import annotations
 import base64
 import io
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from izin.bsre import MIN_IMAGE, SIGN_PATH, VERIFY_PATH, WRONG_PASSPHRASE
+from izin.bsre import MIN_IMAGE, SEAL_PATH, SIGN_PATH, VERIFY_PATH, WRONG_PASSPHRASE
+from izin.pdf_signatures import apart, verify_with
 
 from izin_local.simulators import Answer, Simulator
 
-T = TypeVar("T")
-
 CLIENT_ID = "local-bsre-client"
 CLIENT_SECRET = "local-bsre-secret"  # noqa: S105 - the simulator's own, documented
+# The Dinas's e-seal account the simulator knows, and the TOTP secret of its codes.
+SEAL_ID_SUBSCRIBER = "local-dinas-seal"
+SEAL_TOTP_SECRET = "LOCALDINASSEALSIMULATOR2"  # noqa: S105 - the simulator's own, documented
+SEAL_NAME = "Segel Elektronik Dinas (simulator BSrE)"
+PATHS = (SIGN_PATH, SEAL_PATH, VERIFY_PATH)
 
 
 @dataclass(frozen=True)
 class _Identity:
     nama: str
     passphrase: str
+    totp_secret: str = ""  # base32; empty: this NIK signs with its passphrase only
+
+    def unlocked_by(self, body: dict[str, Any]) -> bool:
+        """Whether the request carries this identity's passphrase, or a current TOTP code of
+        its secret (RFC 6238, SHA-1, 6 digits, 30 s, one step either side); one, not both."""
+        passphrase, totp = str(body.get("passphrase") or ""), str(body.get("totp") or "")
+        if bool(passphrase) == bool(totp):
+            return False
+        if passphrase:
+            return passphrase == self.passphrase
+        import pyotp
+
+        return bool(self.totp_secret) and pyotp.TOTP(self.totp_secret).verify(totp, valid_window=1)
 
 
 class BsreSimulator(Simulator):
@@ -47,14 +65,16 @@ class BsreSimulator(Simulator):
             nik: _Identity(nama, passphrase)
             for nik, (nama, passphrase) in (identities or {}).items()
         }
+        self._seals = {SEAL_ID_SUBSCRIBER: _Identity(SEAL_NAME, "", SEAL_TOTP_SECRET)}
         self._signed_with_500 = 0
         self._pki_lock = threading.Lock()
         self._pki: _TestPki | None = None
 
-    def enroll(self, nik: str, nama: str, passphrase: str) -> None:
-        """A certificate for this NIK, unlocked by this passphrase."""
+    def enroll(self, nik: str, nama: str, passphrase: str, totp_secret: str = "") -> None:
+        """A certificate for this NIK, unlocked by this passphrase or, with `totp_secret`, by
+        a TOTP code of it (BSrE's app shows one)."""
         with self._lock:
-            self._identities[nik] = _Identity(nama, passphrase)
+            self._identities[nik] = _Identity(nama, passphrase, totp_secret)
 
     def signed_with_500_next(self, n: int) -> None:
         """The next `n` signatures come back good, but with HTTP 500 (BSrE does this)."""
@@ -74,12 +94,14 @@ class BsreSimulator(Simulator):
             return self._pki
 
     def answer(self, method: str, path: str, body: Any) -> Answer | None:
-        if method != "POST" or path not in (SIGN_PATH, VERIFY_PATH):
+        if method != "POST" or path not in PATHS:
             return None
         if not isinstance(body, dict):
             return 400, {"status_code": 1000, "error": "Request body tidak valid"}
         if path == VERIFY_PATH:
             return self._verify(body)
+        if path == SEAL_PATH:
+            return self._seal(body)
         return self._sign(body)
 
     def answer_request(
@@ -87,7 +109,7 @@ class BsreSimulator(Simulator):
     ) -> Answer | None:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         given = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
-        if path in (SIGN_PATH, VERIFY_PATH) and given != f"Basic {expected}":
+        if path in PATHS and given != f"Basic {expected}":
             return 401, {"status_code": 1001, "error": "Unauthorized client"}
         return self.answer(method, path, body)
 
@@ -101,9 +123,21 @@ class BsreSimulator(Simulator):
         size = _image_size(properties[0]["imageBase64"])
         if size is None or size[0] < MIN_IMAGE[0] or size[1] < MIN_IMAGE[1]:
             return 400, {"status_code": 2002, "error": "Ukuran gambar tanda tangan terlalu kecil"}
-        secret = body.get("passphrase") or body.get("totp")
-        if secret != identity.passphrase:
+        if not identity.unlocked_by(body):
             return 400, {"status_code": WRONG_PASSPHRASE, "error": "Passphrase anda salah"}
+        return self._signed(body, identity, "TTE_BSrE")
+
+    def _seal(self, body: dict[str, Any]) -> Answer:
+        identity = self._seals.get(str(body.get("idSubscriber", "")))
+        if identity is None:
+            return 400, {"status_code": 1110, "error": "idSubscriber tidak terdaftar"}
+        if "passphrase" in body or not identity.unlocked_by(body):
+            return 400, {"status_code": WRONG_PASSPHRASE, "error": "TOTP segel salah"}
+        return self._signed(body, identity, "ESEAL_BSrE")
+
+    def _signed(self, body: dict[str, Any], identity: _Identity, field_name: str) -> Answer:
+        """The request's file signed for `identity` in a new signature field."""
+        properties = (body.get("signatureProperties") or [{}])[0]
         files = body.get("file") or []
         try:
             pdf = base64.b64decode(files[0], validate=True)
@@ -112,8 +146,9 @@ class BsreSimulator(Simulator):
         signed = self.pki.sign(
             pdf,
             identity.nama,
-            reason=str(properties[0].get("reason", "")),
-            location=str(properties[0].get("location", "")),
+            reason=str(properties.get("reason", "")),
+            location=str(properties.get("location", "")),
+            field_name=field_name,
         )
         answer = {"file": [base64.b64encode(signed).decode()]}
         with self._lock:
@@ -171,17 +206,19 @@ class _TestPki:
         self._signers[nama] = signer
         return signer
 
-    def sign(self, pdf: bytes, nama: str, *, reason: str, location: str) -> bytes:
-        """`pdf` signed for `nama` (in a thread apart: see `_apart`)."""
-        return _apart(self._sign, pdf, nama, reason, location)
+    def sign(
+        self, pdf: bytes, nama: str, *, reason: str, location: str, field_name: str = "TTE_BSrE"
+    ) -> bytes:
+        """`pdf` signed for `nama` (in a thread apart: see `apart`)."""
+        return apart(self._sign, pdf, nama, reason, location, field_name)
 
-    def _sign(self, pdf: bytes, nama: str, reason: str, location: str) -> bytes:
+    def _sign(self, pdf: bytes, nama: str, reason: str, location: str, field_name: str) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import signers
 
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         metadata = signers.PdfSignatureMetadata(
-            field_name="TTE_BSrE", reason=reason or None, location=location or None, name=nama
+            field_name=field_name, reason=reason or None, location=location or None, name=nama
         )
         output = signers.sign_pdf(writer, metadata, signer=self._signer(nama))
         signed: bytes = output.getvalue()
@@ -190,43 +227,6 @@ class _TestPki:
     def verify(self, pdf: bytes) -> list[str] | None:
         """The signers' names when every signature is intact and chains to the CA; else None."""
         return verify_with(pdf, self.root_pem)
-
-
-def _apart(call: Callable[..., T], *args: Any) -> T:
-    """pyHanko's signing and validation each run an asyncio loop of their own (asyncio.run),
-    which a thread already running one cannot (a test beside Playwright's): a thread apart."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(call, *args).result()
-
-
-def verify_with(pdf: bytes, root_pem: bytes) -> list[str] | None:
-    """The signers' names when every signature of `pdf` is intact and chains to `root_pem`."""
-    return _apart(_verify_with, pdf, root_pem)
-
-
-def _verify_with(pdf: bytes, root_pem: bytes) -> list[str] | None:
-    from asn1crypto import pem
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf))
-        signatures = reader.embedded_signatures
-    except Exception:
-        return None
-    if not signatures:
-        return None
-    _, _, der = pem.unarmor(root_pem)
-    context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(der)])
-    names = []
-    for signature in signatures:
-        status = validate_pdf_signature(signature, context)
-        if not (status.intact and status.valid and status.trusted):
-            return None
-        names.append(status.signing_cert.subject.native.get("common_name", ""))
-    return names
 
 
 def _certificate(common_name: str, key: Any, issuer: tuple[Any, Any] | None, *, ca: bool) -> Any:

@@ -382,7 +382,8 @@ class Officer:
         values = dict(form.fields)
         for name, value in (fields or {}).items():
             values[name] = [value] if isinstance(value, str) else list(value)
-        if "passphrase" in form.fields and decision == "yes" and "passphrase" not in (fields or {}):
+        keys = {"passphrase", "bsre_totp"} & set(fields or {})
+        if "passphrase" in form.fields and decision == "yes" and not keys:
             # Step 14 signs through BSrE: the local roster's passphrase, as he would type it.
             values["passphrase"] = [self.roster.by_nip(nip).bsre_passphrase]
         if "nip" in form.fields:  # no live session: the page asks for NIP and code

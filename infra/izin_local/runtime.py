@@ -165,9 +165,19 @@ class LocalRuntime:
         )
         secret_values = dict(self._secret_values)
         if self.bsre is not None:  # the simulator's own client, unless this shell gave one
-            from izin_local.bsre_simulator import CLIENT_ID, CLIENT_SECRET
+            from izin_local.bsre_simulator import (
+                CLIENT_ID,
+                CLIENT_SECRET,
+                SEAL_ID_SUBSCRIBER,
+                SEAL_TOTP_SECRET,
+            )
 
-            credentials = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+            credentials = {
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "seal_id_subscriber": SEAL_ID_SUBSCRIBER,
+                "seal_totp_secret": SEAL_TOTP_SECRET,
+            }
             secret_values.setdefault("BsreCredentialsSecret", json.dumps(credentials))
         provisioner = Provisioner(resolver, self.aws_endpoint, secret_values=secret_values)
         self.provisioned = provisioner.provision()
@@ -249,6 +259,14 @@ class LocalRuntime:
                 stack.callback(self.bsre.stop)
                 url = self.bsre.url
             values["BsreBaseUrl"] = url
+        if "BsreTrustRootsFile" in declared and self.bsre is not None:
+            # The verify page's offline check trusts the simulator's test CA, as it would BSrE's.
+            roots = self.state_dir / "bsre-trust-roots.pem"
+            roots.write_bytes(self.bsre.root_certificate_pem)
+            values["BsreTrustRootsFile"] = str(roots)
+        if "BsreSealTembusan" in declared:  # the Dinas's e-seal on the copy: off unless asked
+            asked = self._env.get("BSRE_SEAL_TEMBUSAN") == "true"
+            values["BsreSealTembusan"] = "true" if asked else "false"
         values.update(self._parameter_overrides)
         return values
 
@@ -324,7 +342,8 @@ class LocalRuntime:
 
     def enroll_bsre(self) -> None:
         """Give the BSrE simulator a certificate for each officer of the roster with a NIK,
-        unlocked by their local `bsre_passphrase` (the roster as it is now)."""
+        unlocked by their local `bsre_passphrase` or a code of their `bsre_totp_secret` (the
+        roster as it is now)."""
         if self.bsre is None or not os.environ.get("TABLE_NAME"):
             return
         from izin import wiring
@@ -332,7 +351,9 @@ class LocalRuntime:
         enrolled = 0
         for officer in wiring.roster().officers:
             if officer.nik and officer.bsre_passphrase:
-                self.bsre.enroll(officer.nik, officer.nama, officer.bsre_passphrase)
+                self.bsre.enroll(
+                    officer.nik, officer.nama, officer.bsre_passphrase, officer.bsre_totp_secret
+                )
                 enrolled += 1
         logger.info("officers enrolled in the BSrE simulator: %d", enrolled)
 

@@ -6,18 +6,22 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fpdf import FPDF
 from izin.bsre import (
     MIN_IMAGE,
+    SIGN_PATH,
     BsreClient,
     BsreError,
     BsreUnavailable,
     Placement,
+    SealKey,
     Signer,
+    Verification,
     WrongPassphrase,
     signature_image,
 )
@@ -82,6 +86,39 @@ def test_a_changed_byte_breaks_the_signature(bsre: BsreSimulator) -> None:
 def test_a_wrong_passphrase_is_its_own_error(bsre: BsreSimulator) -> None:
     with pytest.raises(WrongPassphrase, match="Passphrase anda salah"):
         sign(bsre, Signer(NIK, passphrase="salah"))
+
+
+def test_a_bsre_totp_of_the_enrolled_secret_signs_and_a_wrong_one_is_a_wrong_passphrase(
+    bsre: BsreSimulator,
+) -> None:
+    import pyotp
+
+    nik, secret = "6171010101700002", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    bsre.enroll(nik, "Plh. Kepala Dinas", "passphrase-lain", secret)
+    code = pyotp.TOTP(secret).now()
+    signed = sign(bsre, Signer(nik, totp=code))
+    assert verify_with(signed, bsre.root_certificate_pem) == ["Plh. Kepala Dinas"]
+    wrong = f"{(int(code) + 500_000) % 1_000_000:06d}"
+    with pytest.raises(WrongPassphrase):
+        sign(bsre, Signer(nik, totp=wrong))
+    with pytest.raises(WrongPassphrase):  # a NIK enrolled without a TOTP secret
+        sign(bsre, Signer(NIK, totp=code))
+    with pytest.raises(WrongPassphrase):  # the passphrase where a TOTP code goes
+        sign(bsre, Signer(nik, totp="passphrase-lain"))
+
+
+def test_the_simulator_takes_one_secret_not_both(bsre: BsreSimulator) -> None:
+    body = {"nik": NIK, "passphrase": PASSPHRASE, "totp": "123456"}
+    image = base64.b64encode(signature_image("Kepala Dinas", "Kepala Dinas")).decode()
+    properties = [{"imageBase64": image}]
+    answer = bsre.answer("POST", SIGN_PATH, {**body, "signatureProperties": properties})
+    assert answer is not None
+    status, document = answer
+    assert status == 400 and document["status_code"] == 2031  # the client never sends both
+
+
+def _image_b64() -> str:
+    return base64.b64encode(signature_image("Kepala Dinas", "Kepala Dinas")).decode()
 
 
 def test_a_good_file_answered_with_500_is_a_signature(bsre: BsreSimulator) -> None:
@@ -155,3 +192,89 @@ def test_a_signer_holds_one_secret_and_never_shows_it() -> None:
         Signer(NIK, passphrase="a", totp="1")
     assert NIK not in repr(Signer(NIK, passphrase=PASSPHRASE))
     assert PASSPHRASE not in repr(Signer(NIK, passphrase=PASSPHRASE))
+
+
+# -- the Dinas's e-seal on the tembusan copy -----------------------------------------------
+
+
+def test_an_e_seal_is_a_second_signature_under_the_seal_account(bsre: BsreSimulator) -> None:
+    import pyotp
+    from izin_local.bsre_simulator import SEAL_ID_SUBSCRIBER, SEAL_NAME, SEAL_TOTP_SECRET
+
+    signed = sign(bsre, Signer(NIK, passphrase=PASSPHRASE))
+    key = SealKey(SEAL_ID_SUBSCRIBER, pyotp.TOTP(SEAL_TOTP_SECRET).now())
+    sealed = client(bsre).seal_pdf(signed, key, location="Pontianak", reason="Tembusan")
+    assert sealed.startswith(signed)  # appended: the Kepala Dinas's signature stays whole
+    names = verify_with(sealed, bsre.root_certificate_pem)
+    assert names == ["Ir. H. Kepala Dinas, M.T.", SEAL_NAME]
+    body = bsre.requests[-1].json
+    assert set(body) == {"idSubscriber", "totp", "signatureProperties", "file"}
+    assert body["signatureProperties"][0]["tampilan"] == "INVISIBLE"
+    assert key.totp not in repr(key) and SEAL_ID_SUBSCRIBER not in repr(key)
+    wrong = SealKey(SEAL_ID_SUBSCRIBER, f"{(int(key.totp) + 500_000) % 1_000_000:06d}")
+    with pytest.raises(WrongPassphrase):
+        client(bsre).seal_pdf(signed, wrong, location="Pontianak", reason="Tembusan")
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], None]]:
+    """A function's environment: set a variable, and the settings are read afresh."""
+    from izin import settings as settings_module
+
+    def setenv(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        settings_module.settings.cache_clear()
+
+    for name, value in {
+        "TABLE_NAME": "t",
+        "BUCKET_NAME": "b",
+        "PUBLIC_BASE_URL": "https://izin.example",
+        "MAIL_FROM": "izin@example.go.id",
+        "BSRE_CREDENTIALS_SECRET_ARN": "arn:aws:secretsmanager:ap-southeast-3:1:secret:bsre",
+    }.items():
+        setenv(name, value)
+    yield setenv
+    settings_module.settings.cache_clear()
+
+
+def test_the_e_seal_is_off_unless_configured_and_needs_bsre_and_a_seal_account(
+    environment: Callable[[str, str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izin import wiring
+    from izin.settings import SettingsError
+
+    monkeypatch.setattr(wiring, "secret", lambda _arn: json.dumps({"client_id": "c"}))
+    assert wiring.tembusan_seal() is None  # off by default
+    environment("BSRE_SEAL_TEMBUSAN", "true")
+    with pytest.raises(SettingsError, match="BSRE_BASE_URL"):
+        wiring.tembusan_seal()
+    environment("BSRE_BASE_URL", "https://esign.example")
+    seal = wiring.tembusan_seal()
+    assert seal is not None
+    with pytest.raises(BsreError, match="seal account"):  # the tembusan goes unsealed
+        seal(a_pdf())
+
+
+# -- offline: the signatures checked here against BSrE's roots -----------------------------
+
+
+def test_offline_a_signature_holds_only_intact_and_under_the_roots_given(
+    bsre: BsreSimulator, environment: Callable[[str, str], None], tmp_path: Path
+) -> None:
+    from izin import wiring
+
+    assert wiring.offline_verify() is None  # not configured: no offline check
+    signed = sign(bsre, Signer(NIK, passphrase=PASSPHRASE))
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(BsreSimulator().root_certificate_pem + bsre.root_certificate_pem)
+    environment("BSRE_TRUST_ROOTS_FILE", str(roots))
+    check = wiring.offline_verify()
+    assert check is not None
+    assert check(signed) == Verification(True, "VALID", ("Ir. H. Kepala Dinas, M.T.",))
+    at = signed.index(b"Berita Acara")
+    tampered = signed[:at] + b"b" + signed[at + 1 :]
+    assert check(tampered).valid is False
+    assert check(a_pdf()).valid is False  # no signature at all
+    roots.write_bytes(BsreSimulator().root_certificate_pem)  # another CA only
+    other = wiring.offline_verify()
+    assert other is not None and other(signed).valid is False

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -372,7 +372,12 @@ def test_without_an_oss_url_the_status_is_recorded_as_not_sent(roster: Roster) -
 # --- the tembusan to DPMPTSP Kalbar -------------------------------------------------------------
 
 
-def tembusan(store: MemoryStore, mailer: FakeMailer, roster: Roster) -> dict[str, Any]:
+def tembusan(
+    store: MemoryStore,
+    mailer: FakeMailer,
+    roster: Roster,
+    seal: Callable[[bytes], bytes] | None = None,
+) -> dict[str, Any]:
     return send_tembusan(
         ID,
         store=store,
@@ -381,7 +386,60 @@ def tembusan(store: MemoryStore, mailer: FakeMailer, roster: Roster) -> dict[str
         mailer=mailer,
         read_object=read_object,
         now=NOW,
+        seal=seal,
     )
+
+
+ESEAL = b"\n%e-seal Dinas\n"
+
+
+def test_with_the_e_seal_on_each_copy_is_sealed_and_the_copies_hashes_kept(
+    roster: Roster,
+) -> None:
+    store, mailer = application_store(), FakeMailer()
+    sealed_pdfs: list[bytes] = []
+
+    def seal(pdf: bytes) -> bytes:
+        sealed_pdfs.append(pdf)
+        return pdf + ESEAL
+
+    tembusan(store, mailer, roster, seal)
+    [email] = mailer.sent
+    originals = [FILES[f"applications/{ID}/documents/{j}/v002.pdf"] for j in SENT_ORDER]
+    assert sealed_pdfs == originals  # the signed versions, as stored, go to BSrE
+    assert [a.content for a in email.attachments] == [pdf + ESEAL for pdf in originals]
+    copies = {
+        j: hashlib.sha256(pdf + ESEAL).hexdigest()
+        for j, pdf in zip(SENT_ORDER, originals, strict=True)
+    }
+    [entry] = store.trail
+    assert entry["action"] == "tembusan.sent" and entry["eseal"] == copies
+    assert (store.tembusan(ID) or {})["eseal"] == copies
+
+
+def test_an_e_seal_that_fails_sends_the_copy_unsealed_and_the_trail_says_so(
+    roster: Roster,
+) -> None:
+    from izin.bsre import BsreUnavailable
+
+    store, mailer = application_store(), FakeMailer()
+
+    def seal(pdf: bytes) -> bytes:
+        raise BsreUnavailable("BSrE answered 503")
+
+    assert tembusan(store, mailer, roster, seal) == {"tembusan": str(roster.dpmptsp_email)}
+    [email] = mailer.sent
+    originals = [FILES[f"applications/{ID}/documents/{j}/v002.pdf"] for j in SENT_ORDER]
+    assert [a.content for a in email.attachments] == originals
+    sent, failed = store.trail
+    assert sent["action"] == "tembusan.sent" and "eseal" not in sent
+    assert failed["action"] == "tembusan.eseal_gagal" and failed["jenis"] == list(SENT_ORDER)
+    assert "tanpa segel" in failed["note"]
+    tembusan(store, mailer, roster, seal)  # the step retried: nothing goes twice
+    assert len(mailer.sent) == 1
+
+
+SENT_ORDER = ("surat_pengantar_dpmptsp", "bap")
 
 
 def test_the_tembusan_carries_the_sealed_bap_and_cover_letter(roster: Roster) -> None:

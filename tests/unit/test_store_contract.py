@@ -213,6 +213,19 @@ def _concurrently(*calls: Callable[[], object]) -> list[object]:
         return list(pool.map(run, calls))
 
 
+def test_a_tte_offer_is_kept_once_and_every_racing_writer_gets_that_one(store: Records) -> None:
+    store.put_ticket("h", {"status": "open"})
+    offers = [{"approval_id": "PSTJ-1", "drafts": [{"pdf_key": f"k{n}"}]} for n in range(8)]
+    answers = _concurrently(*(lambda o=o: store.keep_tte_offer("h", o) for o in offers))
+    assert answers[0] in offers and all(a == answers[0] for a in answers)
+    ticket = store.ticket("h") or {}
+    assert ticket["tte_manual"] == answers[0] and ticket["status"] == "open"
+    assert store.keep_tte_offer("h", offers[-1]) == answers[0]  # a later one too
+    with pytest.raises(ConditionFailed):
+        store.keep_tte_offer("nothing", offers[0])
+    assert store.ticket("nothing") is None
+
+
 def test_wrong_answers_count_to_the_limit_and_the_last_one_locks(store: Records) -> None:
     store.put_ticket("h", {"status": Status.OPEN, "wrong_nips": 0})
     for n in range(1, 5):

@@ -210,9 +210,15 @@ def _policy_names(template: Template, function: str) -> set[str]:
             "OssWorkerFunction",
             {"DynamoDBCrudPolicy", "AWSSecretsManagerGetSecretValuePolicy", "Statement"},
         ),
-        (
+        (  # the BSrE secret: the Dinas's e-seal on the copy, where BsreSealTembusan is on
             "TembusanFunction",
-            {"DynamoDBCrudPolicy", "S3ReadPolicy", "SESCrudPolicy", "Statement"},
+            {
+                "DynamoDBCrudPolicy",
+                "S3ReadPolicy",
+                "SESCrudPolicy",
+                "AWSSecretsManagerGetSecretValuePolicy",
+                "Statement",
+            },
         ),
     ],
 )

@@ -16,6 +16,7 @@ from izin.documents import SEALED_AT_APPROVAL
 from izin.roster import Officer, Roster
 from izin.sop import Role
 from izin.tasks.tte import (
+    BOTH_KEYS_TEXT,
     KEY_NEEDED_TEXT,
     TTE,
     UNAVAILABLE_TEXT,
@@ -215,13 +216,26 @@ def test_the_nik_the_passphrase_and_the_totp_secret_never_leave_the_officer() ->
         assert secret not in dumped  # a ticket keeps its assignee as dumped
 
 
-def test_a_bsre_passphrase_alone_makes_a_local_roster() -> None:
+@pytest.mark.parametrize(
+    "secret",
+    [
+        {"bsre_passphrase": "uji-passphrase-lokal"},
+        {"bsre_totp_secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"},
+    ],
+)
+def test_a_bsre_secret_alone_makes_a_local_roster(secret: dict[str, str]) -> None:
     kadis = ROSTER.first(Role.KEPALA_DINAS)
-    officer = Officer.model_validate(
-        {**kadis.model_dump(), "totp_secret": "", "bsre_passphrase": "x"}
-    )
+    officer = Officer.model_validate({**kadis.model_dump(), "totp_secret": "", **secret})
     roster = Roster(officers=(officer,), dpmptsp_email=ROSTER.dpmptsp_email)
     assert roster.carries_secrets()
+    dumped = str(officer.model_dump(mode="json")) + repr(officer)
+    assert next(iter(secret.values())) not in dumped
+
+
+def test_a_bsre_totp_secret_must_be_base32() -> None:
+    kadis = ROSTER.first(Role.KEPALA_DINAS).model_dump()
+    with pytest.raises(ValueError, match="base32"):
+        Officer.model_validate({**kadis, "bsre_totp_secret": "bukan base32!"})
 
 
 # -- the task page ----------------------------------------------------------------------------
@@ -233,9 +247,13 @@ class Signing:
 
     failure: Exception | None = None
     passphrases: list[str] = field(default_factory=list)
+    totps: list[str] = field(default_factory=list)
 
-    def __call__(self, ticket: Any, digest: str, passphrase: str, *_a: Any, **_k: Any) -> str:
+    def __call__(
+        self, ticket: Any, digest: str, passphrase: str, *_a: Any, totp: str = "", **_k: Any
+    ) -> str:
         self.passphrases.append(passphrase)
+        self.totps.append(totp)
         if self.failure is not None:
             raise self.failure
         return approval_id_for(ticket["id_izin"], digest)
@@ -318,6 +336,44 @@ def test_a_signed_approval_hands_on_its_id_and_never_the_passphrase(
     assert "rahasia-1" not in kept
 
 
+def test_a_bsre_totp_signs_in_place_of_the_passphrase_and_is_kept_nowhere(
+    bsre_door: tuple[TaskDoor, Signing],
+) -> None:
+    door, signing = bsre_door
+    ticket, officer = door.ticket(14)
+    page = door.get(ticket)["body"]
+    field = next(line for line in page.splitlines() if 'name="bsre_totp"' in line)
+    assert 'value=""' in field and 'name="kode"' not in field  # apart from our own code
+    body = {**door.proof(ticket, officer), "decision": "yes", "bsre_totp": " 492 039 "}
+    answer = door.post(ticket, urlencode(body))
+    assert answer["statusCode"] == 200, answer["body"]
+    assert signing.passphrases == [""] and signing.totps == ["492039"]
+    kept = str(door.store.items) + str(door.recorder.outputs) + str(door.store.trail)
+    assert "492039" not in kept and "492 039" not in kept
+
+
+@pytest.mark.parametrize(
+    ("keys", "text"),
+    [
+        ({"passphrase": "rahasia-1", "bsre_totp": "492039"}, BOTH_KEYS_TEXT),
+        ({"passphrase": "", "bsre_totp": "  "}, KEY_NEEDED_TEXT),
+    ],
+)
+def test_both_or_neither_bsre_secret_is_a_422_that_keeps_the_rest_and_no_secret(
+    bsre_door: tuple[TaskDoor, Signing], keys: dict[str, str], text: str
+) -> None:
+    door, signing = bsre_door
+    ticket, officer = door.ticket(14)
+    note = "Catatan yang diketik tetap ada"
+    body = {**door.proof(ticket, officer), "decision": "yes", "catatan": note, **keys}
+    page = door.post(ticket, urlencode(body))
+    assert page["statusCode"] == 422
+    assert text in page["body"] and note in page["body"]
+    assert "rahasia-1" not in page["body"] and "492039" not in page["body"]
+    assert signing.passphrases == []  # BSrE was not asked
+    assert (door.store.ticket(ticket_hash(ticket)) or {})["status"] == Status.OPEN
+
+
 def test_a_no_at_step_14_signs_nothing(bsre_door: tuple[TaskDoor, Signing]) -> None:
     door, signing = bsre_door
     ticket, officer = door.ticket(14)
@@ -347,3 +403,37 @@ def test_the_verify_page_shows_bsre_unavailable_without_hiding_the_hash_check() 
     assert bsre_check(b"<html>", ctx) is None  # only a PDF goes to BSrE
     unconfigured = VerifyContext(desk.store, desk.dinas, ROSTER, lambda _k: b"")
     assert bsre_check(b"%PDF-1.7", unconfigured) is None
+
+
+def test_bsre_unreachable_the_verify_page_checks_the_signatures_offline_where_configured() -> None:
+    from izin.bsre import Verification
+    from izin.verify import BsreCheck, VerifyContext, bsre_check
+
+    def down(_pdf: bytes) -> Any:
+        raise BsreUnavailable("refused")
+
+    checked: list[bytes] = []
+
+    def offline(pdf: bytes) -> Verification:
+        checked.append(pdf)
+        return Verification(pdf.endswith(b"%%EOF"), "VALID", ("Kadis",))
+
+    desk = Desk()
+    ctx = VerifyContext(
+        desk.store, desk.dinas, ROSTER, lambda _k: b"", bsre_verify=down, offline_verify=offline
+    )
+    pdf = b"%PDF-1.7 ... %%EOF"
+    assert bsre_check(pdf, ctx) == BsreCheck(True, "VALID", ("Kadis",), offline=True)
+    assert bsre_check(b"%PDF-1.7 changed", ctx) == BsreCheck(
+        False, "VALID", ("Kadis",), offline=True
+    )
+    up = VerifyContext(
+        desk.store,
+        desk.dinas,
+        ROSTER,
+        lambda _k: b"",
+        bsre_verify=lambda _pdf: Verification(True, "VALID", ("BSrE",)),
+        offline_verify=offline,
+    )
+    assert bsre_check(pdf, up) == BsreCheck(True, "VALID", ("BSrE",))  # BSrE's word first
+    assert checked == [pdf, b"%PDF-1.7 changed"]

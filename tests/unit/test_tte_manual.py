@@ -3,8 +3,10 @@ every time, and only those PDFs, validly signed by the step's signer, are record
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,19 +57,24 @@ def manual_of(desk: Desk, verify: Verify = verdict) -> ManualTte:
     )
 
 
-def offered_desk() -> tuple[Desk, dict[str, Any], list[dict[str, Any]]]:
-    desk = Desk()
-    desk.render_all()
-    desk.store.put_ticket(DIGEST, dict(TICKET))
-    drafts = offer(
-        TICKET,
+def offer_at(desk: Desk, ticket: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """The page's offer after BSrE stayed down, made at `now` from the ticket as read."""
+    return offer(
+        ticket,
         DIGEST,
         tte_of(desk, FakeBsre()),
         store=desk.store,
         roster=ROSTER,
-        now=SIGNED_AT,
+        now=now,
         public_base_url="https://izin.example.go.id/",
     )
+
+
+def offered_desk() -> tuple[Desk, dict[str, Any], list[dict[str, Any]]]:
+    desk = Desk()
+    desk.render_all()
+    desk.store.put_ticket(DIGEST, dict(TICKET))
+    drafts = offer_at(desk, TICKET, SIGNED_AT)
     ticket = desk.store.ticket(DIGEST)
     assert ticket is not None
     return desk, ticket, drafts
@@ -94,17 +101,29 @@ def test_the_offer_is_made_once_and_the_same_bytes_are_offered_again() -> None:
     assert [d["jenis"] for d in drafts] and all(d["pdf_key"] in desk.bucket.objects for d in drafts)
     assert ticket[MANUAL]["approval_id"] == approval_id_for(ID_IZIN, DIGEST)
     pdfs = unsigned(desk, drafts)
-    again = offer(
-        ticket,
-        DIGEST,
-        tte_of(desk, FakeBsre()),
-        store=desk.store,
-        roster=ROSTER,
-        now=SIGNED_AT.replace(hour=9),
-        public_base_url="https://izin.example.go.id/",
-    )
+    again = offer_at(desk, ticket, SIGNED_AT.replace(hour=9))
     assert again == drafts and unsigned(desk, again) == pdfs
     assert sealed_items(desk) == []  # offering records no version
+
+
+def test_two_racing_offers_keep_one_and_both_pages_offer_its_pdfs_unchanged() -> None:
+    """Two 503s at once: each read the ticket before either kept an offer (TICKET, stale),
+    each renders (at its own moment, so other bytes); one offer is kept, both answer it."""
+    desk, _, first = offered_desk()
+    kept = {key: body for key, (body, *_rest) in desk.bucket.objects.items()}
+    second = offer_at(desk, TICKET, SIGNED_AT.replace(day=8))  # TICKET: as read before
+    assert second == first
+    assert (desk.store.ticket(DIGEST) or {})[MANUAL]["drafts"] == first
+    rendered_again = set(desk.bucket.objects) - set(kept)
+    assert rendered_again, "the second request rendered other files (the race was real)"
+    for draft in first:  # the kept offer's files, byte for byte as its record says
+        for key in (draft["pdf_key"], draft["html_key"]):
+            assert desk.bucket.objects[key][0] == kept[key]
+        pdf = desk.bucket.objects[draft["pdf_key"]][0]
+        assert hashlib.sha256(pdf).hexdigest() == draft["pdf_sha256"]
+        assert draft["pdf_key"].startswith(
+            f"applications/{ID_IZIN}/tte-manual/{approval_id_for(ID_IZIN, DIGEST)}/"
+        )
 
 
 def test_signed_uploads_are_recorded_as_the_sealed_versions_by_hand() -> None:

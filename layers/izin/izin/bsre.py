@@ -13,6 +13,10 @@ The API's known quirks, handled here:
   PDF is a signature, not a failure;
 - in v2 the Y axis runs from the top of the page, in v1 from the bottom (`Placement`).
 
+The Dinas's e-seal (`POST /api/v2/seal/pdf`) goes on the tembusan copy when configured:
+no person's NIK, the Dinas's seal account (`idSubscriber`) and a TOTP of that account
+instead, an invisible signature (izin.tembusan).
+
 What the API answers, as the public esign-client implementations show it: `{"file":
 [<base64 PDF>]}` when signed; `{"status_code": N, "error": "…"}` otherwise, 2031 for a
 wrong passphrase.
@@ -31,6 +35,7 @@ from izin.integrations import CallFailed, Http, Response
 from izin.observability import logger
 
 SIGN_PATH = "/api/v2/sign/pdf"
+SEAL_PATH = "/api/v2/seal/pdf"
 VERIFY_PATH = "/api/v2/verify/pdf"
 WRONG_PASSPHRASE = 2031
 MIN_IMAGE = (200, 80)  # px: BSrE refuses a smaller signature image
@@ -77,6 +82,17 @@ class Signer:
 
     def __repr__(self) -> str:  # never the NIK or the secret, in a log or a traceback
         return "Signer(<hidden>)"
+
+
+@dataclass(frozen=True)
+class SealKey:
+    """The Dinas's e-seal account at BSrE and a current TOTP code of it."""
+
+    id_subscriber: str
+    totp: str
+
+    def __repr__(self) -> str:  # never the code, in a log or a traceback
+        return "SealKey(<hidden>)"
 
 
 @dataclass(frozen=True)
@@ -127,8 +143,25 @@ class BsreClient:
             ],
             "file": [base64.b64encode(pdf).decode()],
         }
+        return self._signed(SIGN_PATH, body)
+
+    def seal_pdf(self, pdf: bytes, key: SealKey, *, location: str, reason: str) -> bytes:
+        """The PDF with the Dinas's e-seal (invisible); WrongPassphrase for a wrong TOTP,
+        BsreUnavailable, or BsreError."""
+        body = {
+            "idSubscriber": key.id_subscriber,
+            "totp": key.totp,
+            "signatureProperties": [
+                {"tampilan": "INVISIBLE", "location": location, "reason": reason}
+            ],
+            "file": [base64.b64encode(pdf).decode()],
+        }
+        return self._signed(SEAL_PATH, body)
+
+    def _signed(self, path: str, body: dict[str, Any]) -> bytes:
+        """The signed PDF BSrE answers to a sign or seal request, or the error it means."""
         try:
-            answer = self._http.post(self.base_url + SIGN_PATH, body, self._headers)
+            answer = self._http.post(self.base_url + path, body, self._headers)
         except CallFailed as failure:
             raise BsreUnavailable(str(failure)) from failure
         signed = _signed_pdf(answer)

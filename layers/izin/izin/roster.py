@@ -45,8 +45,11 @@ class Officer(BaseModel):
     # A local or test roster's BSrE passphrase, enrolled in the local BSrE simulator so
     # tests and the demo can sign; like `totp_secret`, a deployed stack refuses it.
     bsre_passphrase: str = Field("", repr=False, exclude=True)
+    # Likewise the secret (base32) of the local BSrE simulator's TOTP for this officer, the
+    # alternative to the passphrase: not our own `totp_secret` (the task page's `kode`).
+    bsre_totp_secret: str = Field("", repr=False, exclude=True)
 
-    @field_validator("totp_secret")
+    @field_validator("totp_secret", "bsre_totp_secret")
     @classmethod
     def _base32(cls, value: str) -> str:
         text = value.strip().upper()
@@ -55,9 +58,9 @@ class Officer(BaseModel):
         try:
             raw = base64.b32decode(text + "=" * (-len(text) % 8))
         except (binascii.Error, ValueError):
-            raise ValueError("totp_secret is not base32") from None
+            raise ValueError("not base32") from None
         if len(raw) < 10:
-            raise ValueError("totp_secret is shorter than 80 bits")
+            raise ValueError("shorter than 80 bits")
         return text
 
     def pangkat_golongan(self) -> str:
@@ -87,8 +90,9 @@ class Roster(BaseModel):
         return holders[0]
 
     def carries_secrets(self) -> bool:
-        """Whether any officer has a `totp_secret` or `bsre_passphrase` (a local or test roster)."""
-        return any(o.totp_secret or o.bsre_passphrase for o in self.officers)
+        """Whether any officer has a `totp_secret`, `bsre_passphrase` or `bsre_totp_secret` (a
+        local or test roster)."""
+        return any(o.totp_secret or o.bsre_passphrase or o.bsre_totp_secret for o in self.officers)
 
     def by_nip(self, nip: str) -> Officer:
         """The officer with this NIP."""

@@ -52,6 +52,12 @@ class Settings(BaseModel):
     # empty URL: no BSrE, the documents are sealed by the system alone.
     bsre_base_url: str = Field("", alias="BSRE_BASE_URL")
     bsre_credentials_secret_arn: str = Field("", alias="BSRE_CREDENTIALS_SECRET_ARN")
+    # The Dinas's e-seal on the tembusan copy (BSrE `seal/pdf`), optional: with it on, the
+    # secret also holds the seal account, {"seal_id_subscriber", "seal_totp_secret"}.
+    bsre_seal_tembusan: bool = Field(False, alias="BSRE_SEAL_TEMBUSAN")
+    # BSrE's root certificates (a PEM file): the verify page checks a PDF's signatures
+    # against them itself when BSrE's verify API cannot be reached. Empty: it does not.
+    bsre_trust_roots_file: str = Field("", alias="BSRE_TRUST_ROOTS_FILE")
     roster_file: str = Field("", alias="IZIN_ROSTER_FILE")
     # Officers' second factor: the KMS key their TOTP secrets are encrypted under, the
     # secret that signs session cookies, and a session's longest life (8 hours at most).

@@ -118,6 +118,9 @@ def ticket_hash_of(ticket: Mapping[str, Any]) -> str:
     return str(ticket["PK"]).removeprefix("TICKET#")
 
 
+TTE_OFFER = "tte_manual"  # a ticket's field: the PDFs offered to sign in BSrE's app
+
+
 class ConditionFailed(Exception):
     """A conditional write lost: the item was not in the state the writer expected."""
 
@@ -198,6 +201,7 @@ class Store(Protocol):
         below: dict[str, int] | None = None,
         at_least: dict[str, int] | None = None,
     ) -> Item: ...
+    def keep_tte_offer(self, ticket_hash: str, offer: Item) -> Item: ...
     # webhook deliveries
     def put_delivery(self, source: str, event_id: str, fields: Item) -> bool: ...
     def delivery(self, source: str, event_id: str) -> Item | None: ...
@@ -482,6 +486,24 @@ class Records:
             below=below,
             at_least=at_least,
         )
+
+    def keep_tte_offer(self, ticket_hash: str, offer: Item) -> Item:
+        """Keep on the ticket step 14's PDFs offered to sign by hand (izin.tasks.tte_manual),
+        once: the offer kept, this one or the one a racing request kept first."""
+        try:
+            item = self.update(
+                _ticket_pk(ticket_hash),
+                "TICKET",
+                {TTE_OFFER: offer},
+                expect={TTE_OFFER: None},
+                must_exist=True,
+            )
+        except ConditionFailed:
+            kept = self.ticket(ticket_hash)
+            if kept is None or TTE_OFFER not in kept:
+                raise
+            item = kept
+        return dict(item[TTE_OFFER])
 
     # -- webhook deliveries ----------------------------------------------------------------
 

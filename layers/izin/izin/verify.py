@@ -228,6 +228,8 @@ class VerifyContext:
     read_object: Callable[[str], bytes]
     # BSrE's own verification of a presented PDF's signatures (#16); None: not configured.
     bsre_verify: Callable[[bytes], Verification] | None = None
+    # The same check made here against BSrE's roots, when BSrE cannot be reached; None: none.
+    offline_verify: Callable[[bytes], Verification] | None = None
 
 
 @dataclass(frozen=True)
@@ -238,16 +240,21 @@ class BsreCheck:
     summary: str
     signers: tuple[str, ...] = ()
     unavailable: bool = False
+    offline: bool = False  # BSrE unreachable: checked here against its roots instead
 
 
 def bsre_check(content: bytes, ctx: VerifyContext) -> BsreCheck | None:
-    """BSrE's verdict on an uploaded PDF, when BSrE is configured; None otherwise."""
+    """BSrE's verdict on an uploaded PDF, when BSrE is configured; None otherwise. BSrE
+    unreachable, the verdict of the check made here against its roots, where configured."""
     if ctx.bsre_verify is None or not content.startswith(b"%PDF-"):
         return None
     try:
         answer = ctx.bsre_verify(content)
     except BsreUnavailable:
-        return BsreCheck(valid=False, summary="", unavailable=True)
+        if ctx.offline_verify is None:
+            return BsreCheck(valid=False, summary="", unavailable=True)
+        answer = ctx.offline_verify(content)
+        return BsreCheck(answer.valid, answer.summary, answer.signers, offline=True)
     return BsreCheck(answer.valid, answer.summary, answer.signers)
 
 

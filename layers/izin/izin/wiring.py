@@ -11,7 +11,7 @@ from izin.documents import load_dinas
 from izin.events import InboundEvent
 from izin.mail import SesMailer, sender
 from izin.roster import Roster, RosterError, load_roster
-from izin.settings import settings
+from izin.settings import SettingsError, settings
 from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
 
@@ -49,7 +49,7 @@ def roster() -> Roster:
     loaded = load_roster(config.roster_path())
     if loaded.carries_secrets() and not config.local_roster_secrets:
         raise RosterError(
-            f"the roster {config.roster_path().name} carries totp_secret or bsre_passphrase: "
+            f"the roster {config.roster_path().name} carries totp_secret or a BSrE secret: "
             "a local roster; "
             "deploy the Dinas's own (RosterFile) and enroll officers with `izin petugas enroll`"
         )
@@ -110,11 +110,63 @@ def bsre_client() -> BsreClient:
     )
 
 
+def tembusan_seal() -> Callable[[bytes], bytes] | None:
+    """The Dinas's e-seal for the tembusan copy when BSRE_SEAL_TEMBUSAN is on; else None.
+    A seal account missing from the secret is a BsreError, as BSrE refusing would be."""
+    import json
+
+    import pyotp
+
+    from izin.bsre import BsreError, SealKey
+
+    config = settings()
+    if not config.bsre_seal_tembusan:
+        return None
+    if not config.bsre_base_url:
+        raise SettingsError("BSRE_SEAL_TEMBUSAN is on without BSRE_BASE_URL")
+
+    def seal(pdf: bytes) -> bytes:
+        credentials = json.loads(secret(config.bsre_credentials_secret_arn))
+        account, totp_secret = (
+            credentials.get(k) for k in ("seal_id_subscriber", "seal_totp_secret")
+        )
+        if not account or not totp_secret:
+            raise BsreError("the BSrE secret holds no seal account (seal_id_subscriber)")
+        key = SealKey(str(account), pyotp.TOTP(str(totp_secret)).now())
+        return bsre_client().seal_pdf(
+            pdf, key, location="Pontianak", reason="Tembusan BAP kepada DPMPTSP"
+        )
+
+    return seal
+
+
 def bsre_verify() -> Callable[[bytes], Verification] | None:
     """BSrE's verify API for the verify page when BSRE_BASE_URL is set; else None."""
     if not settings().bsre_base_url:
         return None
     return lambda pdf: bsre_client().verify_pdf(pdf)
+
+
+def offline_verify() -> Callable[[bytes], Verification] | None:
+    """The verify page's own check of a PDF's signatures against BSrE's roots (when BSrE
+    cannot be reached), where BSRE_TRUST_ROOTS_FILE names them; else None."""
+    from pathlib import Path
+
+    from izin.bsre import Verification
+    from izin.pdf_signatures import verify_with
+
+    path = settings().bsre_trust_roots_file
+    if not path:
+        return None
+    roots = Path(path).read_bytes()
+
+    def check(pdf: bytes) -> Verification:
+        names = verify_with(pdf, roots)
+        if names is None:
+            return Verification(False, "INVALID")
+        return Verification(True, "VALID", tuple(names))
+
+    return check
 
 
 def callbacks() -> StepFunctionsCallbacks:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import re
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,19 +22,14 @@ from izin.tasks.tte import TTE, UNAVAILABLE_TEXT
 from izin_local.bsre_simulator import verify_with
 from izin_local.officer import Decided
 from izin_local.scenario import wait_for_step
-from izin_local.testing import System, endpoints_of, start_system
+from izin_local.testing import System
 
-from tests.integration.documents.test_bsre_signing import at_step_14, pdf_of
+from tests.integration.documents.test_bsre_signing import SEALED, at_step_14, bsre_system, pdf_of
 
 ID_IZIN = "IP-BSRE-MANUAL-001"
-SEALED = ("bap", "surat_pengantar_dpmptsp")
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    with start_system(tmp_path_factory.mktemp("bsre-manual"), workday_seconds=120, bsre=True) as rt:
-        assert rt.bsre is not None
-        yield System(rt, endpoints_of(rt))
+system = bsre_system("bsre-manual")
 
 
 def download(url: str) -> bytes:

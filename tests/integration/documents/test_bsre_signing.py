@@ -28,11 +28,26 @@ from izin_local.testing import System, endpoints_of, start_system
 ID_IZIN = "IP-BSRE-001"
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    with start_system(tmp_path_factory.mktemp("bsre"), workday_seconds=120, bsre=True) as runtime:
-        assert runtime.bsre is not None, "the local runtime mounts the BSrE simulator"
-        yield System(runtime, endpoints_of(runtime))
+def bsre_system(name: str, **parameters: str) -> Any:
+    """A module's `system` fixture: the local runtime of the real template with the BSrE
+    simulator mounted (and these template parameters), in a state dir called `name`."""
+
+    @pytest.fixture(scope="module")
+    def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+        with start_system(
+            tmp_path_factory.mktemp(name),
+            workday_seconds=120,
+            bsre=True,
+            parameter_overrides=parameters,
+        ) as runtime:
+            assert runtime.bsre is not None, "the local runtime mounts the BSrE simulator"
+            yield System(runtime, endpoints_of(runtime))
+
+    return system
+
+
+system = bsre_system("bsre")
+SEALED = ("bap", "surat_pengantar_dpmptsp")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +85,7 @@ def at_step_14(system: System, id_izin: str) -> tuple[Officer, BsreSimulator]:
 
 def sealed(system: System) -> dict[str, dict[str, Any]]:
     documents = latest_documents(system.endpoints.store, ID_IZIN)
-    return {jenis: documents[jenis] for jenis in ("bap", "surat_pengantar_dpmptsp")}
+    return {jenis: documents[jenis] for jenis in SEALED}
 
 
 def pdf_of(system: System, item: dict[str, Any]) -> bytes:
@@ -81,6 +96,12 @@ def pdf_of(system: System, item: dict[str, Any]) -> bytes:
 
 def kepala_dinas(system: System) -> Any:
     return system.endpoints.roster.first(Role.KEPALA_DINAS)
+
+
+def simulator(system: System) -> BsreSimulator:
+    """The runtime's BSrE simulator (the module's system mounts one)."""
+    assert system.runtime.bsre is not None
+    return system.runtime.bsre
 
 
 def test_a_wrong_passphrase_is_an_error_on_the_page_and_the_task_stays_open(
@@ -181,20 +202,43 @@ def test_neither_the_passphrase_nor_the_nik_is_kept_anywhere(
         assert secret not in pages
 
 
-def test_the_verify_page_shows_bsres_verdict_beside_the_hashs(
-    system: System, attempts: dict[str, Decided]
-) -> None:
+def verify_pages(system: System) -> tuple[str, str]:
+    """The verify page's answers to the sealed BAP's PDF as signed, then with a byte changed
+    inside what its signature covers."""
     from tests.integration.documents.test_verify import post_file
 
     item = sealed(system)["bap"]
     pdf = pdf_of(system, item)
     target = f"{system.runtime.http_url}/verify/{item['document_id']}"
-    status, page = post_file(target, pdf, "bap.pdf")
-    assert status == 200, page
-    assert 'data-verdict="cocok"' in page and 'data-bsre="valid"' in page
-    assert kepala_dinas(system).nama in page.split('id="bsre"', 1)[1]
     at = len(pdf) // 4
     tampered = pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
-    status, page = post_file(target, tampered, "bap.pdf")
-    assert status == 200, page
-    assert 'data-verdict="tidak_cocok"' in page and 'data-bsre="tidak_valid"' in page
+    pages = []
+    for presented in (pdf, tampered):
+        status, page = post_file(target, presented, "bap.pdf")
+        assert status == 200, page
+        pages.append(page)
+    return pages[0], pages[1]
+
+
+def test_the_verify_page_shows_bsres_verdict_beside_the_hashs(
+    system: System, attempts: dict[str, Decided]
+) -> None:
+    good, tampered = verify_pages(system)
+    assert 'data-verdict="cocok"' in good and 'data-bsre="valid"' in good
+    assert kepala_dinas(system).nama in good.split('id="bsre"', 1)[1]
+    assert 'data-verdict="tidak_cocok"' in tampered and 'data-bsre="tidak_valid"' in tampered
+    assert "data-bsre-luring" not in good + tampered  # BSrE answered: its own word
+
+
+def test_bsre_down_the_verify_page_checks_the_signature_against_its_root_itself(
+    system: System, attempts: dict[str, Decided]
+) -> None:
+    bsre = simulator(system)
+    bsre.down()
+    try:
+        good, tampered = verify_pages(system)
+    finally:
+        bsre.up()
+    assert 'data-bsre="valid"' in good and 'data-bsre-luring="ya"' in good
+    assert kepala_dinas(system).nama in good.split('id="bsre"', 1)[1]
+    assert 'data-bsre="tidak_valid"' in tampered and 'data-bsre-luring="ya"' in tampered

@@ -41,6 +41,8 @@ from izin.tasks.issue import (
 )
 from izin.tasks.signatures import check_signatures, signature_errors
 from izin.tasks.tte import (
+    BOTH_KEYS_TEXT,
+    BSRE_TOTP,
     BY_HAND_TEXT,
     KEY_NEEDED_TEXT,
     PASSPHRASE,
@@ -189,7 +191,7 @@ def _decide(
             signed.cookies += cookies
             return signed
         by_hand = (
-            {"tte_manual": True} if tte_manual.offered(ticket) and not _passphrase(request) else {}
+            {"tte_manual": True} if tte_manual.offered(ticket) and not any(_keys(request)) else {}
         )
         submission = replace(
             submission, values={**submission.values, "approval_id": signed, "tte": TTE, **by_hand}
@@ -265,15 +267,17 @@ def _sign(
     digest: str, ticket: Mapping[str, Any], request: Request, ctx: TaskContext, *, secret: str
 ) -> str | Page:
     """The approval's id once BSrE signed step 14's documents, or the page saying why not
-    (the ticket still open). The passphrase is read here and goes to BSrE only."""
+    (the ticket still open). The passphrase or BSrE TOTP is read here and goes to BSrE only."""
     assert ctx.tte is not None
-    passphrase = _passphrase(request)
+    passphrase, totp = _keys(request)
 
     def refused(code: int, errors: dict[str, str]) -> Page:
-        kept = _kept(request.form)  # never the passphrase
+        kept = _kept(request.form)  # never the passphrase nor the BSrE TOTP
         return _form_page(code, ticket, ctx, values=kept, errors=errors, secret=secret, signed=True)
 
-    if not passphrase:
+    if passphrase and totp:
+        return refused(422, {PASSPHRASE: BOTH_KEYS_TEXT})
+    if not (passphrase or totp):
         if ctx.tte.manual is not None and tte_manual.offered(ticket):  # BSrE's app, uploaded
             return _sign_by_hand(ticket, request, ctx, secret=secret)
         return refused(422, {PASSPHRASE: KEY_NEEDED_TEXT})
@@ -287,6 +291,7 @@ def _sign(
             roster=ctx.roster,
             now=ctx.now,
             public_base_url=ctx.public_base_url,
+            totp=totp,
         )
     except WrongPassphrase:
         _audit(ctx, ticket, request, "task.tte_refused", {"reason": "passphrase_salah"})
@@ -304,8 +309,12 @@ def _sign(
         return refused(422, {"form": str(why)})
 
 
-def _passphrase(request: Request) -> str:
-    return (request.form.get(PASSPHRASE) or [""])[-1]
+def _keys(request: Request) -> tuple[str, str]:
+    """The BSrE passphrase (as typed: spaces may be part of it) and the BSrE TOTP code typed;
+    either may be empty."""
+    passphrase = (request.form.get(PASSPHRASE) or [""])[-1]
+    totp = "".join((request.form.get(BSRE_TOTP) or [""])[-1].split())
+    return passphrase, totp
 
 
 def _offer_by_hand(
@@ -551,7 +560,7 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
 
 
 def _kept(form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    hidden = {"nip", "kode", "csrf", "decision", PASSPHRASE}
+    hidden = {"nip", "kode", "csrf", "decision", PASSPHRASE, BSRE_TOTP}
     return {
         k: (list(v) if k == "anggota" else (v[-1] if v else ""))
         for k, v in form.items()

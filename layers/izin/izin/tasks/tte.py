@@ -2,16 +2,17 @@
 
 On "Setujui dan tandatangani", after the second factor and the form and before the ticket
 is taken, the page seals the BAP and the Surat Pengantar (izin.documents.seal_documents)
-with every PDF signed by BSrE under the Kepala Dinas's NIK and the passphrase he typed.
+with every PDF signed by BSrE under the Kepala Dinas's NIK and the passphrase he typed, or
+a TOTP code from BSrE (its own, not the page's second factor `kode`): one of the two.
 The approval's id is derived from the ticket, and the decision stores it: the Seal state
 that follows finds both versions sealed by this approval and keeps them as they are, and a
 retry of the same ticket after a failure re-signs nothing already sealed.
 
-The passphrase lives for this request only: it is never stored, logged, audited, kept on
-the page or handed to the state machine. The NIK comes from the roster and goes to BSrE
-only. A wrong passphrase is an error on the form and the ticket stays open; BSrE that does
-not answer is tried again within the page's time budget, then the page says so, the
-ticket still open.
+The passphrase (or BSrE TOTP) lives for this request only: it is never stored, logged,
+audited, kept on the page or handed to the state machine. The NIK comes from the roster
+and goes to BSrE only. A wrong passphrase is an error on the form and the ticket stays
+open; BSrE that does not answer is tried again within the page's time budget, then the
+page says so, the ticket still open.
 """
 
 from __future__ import annotations
@@ -43,10 +44,19 @@ from izin.store import Store
 from izin.tickets import Kind
 
 PASSPHRASE = "passphrase"  # noqa: S105 - the form field's name; never a step's value
+BSRE_TOTP = "bsre_totp"  # the other way to unlock his key: a code from BSrE, not our `kode`
 TTE = "bsre"  # what a sealed version's `tte` says when BSrE signed its PDF
 
-WRONG_KEY_TEXT = "Passphrase BSrE tidak sesuai. Periksa lalu coba lagi; tugas ini tetap terbuka."
-KEY_NEEDED_TEXT = "Isi passphrase BSrE Anda untuk menandatangani secara elektronik."
+WRONG_KEY_TEXT = (
+    "Passphrase atau kode TOTP BSrE tidak sesuai. Periksa lalu coba lagi; tugas ini tetap terbuka."
+)
+KEY_NEEDED_TEXT = (
+    "Isi passphrase BSrE Anda, atau kode TOTP BSrE, untuk menandatangani secara elektronik."
+)
+BOTH_KEYS_TEXT = (
+    "Isi salah satu saja: passphrase BSrE atau kode TOTP BSrE, tidak keduanya. "
+    "Tugas ini tetap terbuka."
+)
 UNAVAILABLE_TEXT = (
     "Layanan tanda tangan elektronik BSrE tidak dapat dihubungi saat ini; dokumen belum "
     "ditandatangani dan tugas ini tetap terbuka. Coba lagi beberapa saat lagi."
@@ -115,8 +125,10 @@ def sign_approval(
     roster: Roster,
     now: datetime,
     public_base_url: str,
+    totp: str = "",
 ) -> str:
-    """Seal the step's documents, each PDF signed by BSrE; the approval's id.
+    """Seal the step's documents, each PDF signed by BSrE; the approval's id. BSrE unlocks
+    the key with `passphrase` or the BSrE `totp` code, exactly one of them (else ValueError).
 
     WrongPassphrase (the officer may try again), BsreUnavailable (after the retries the
     budget allows), TteRefused (the roster or BSrE says no): nothing is sealed then.
@@ -130,7 +142,7 @@ def sign_approval(
         raise TteRefused(
             "NIK penandatangan belum tercatat di roster; hubungi administrator sistem."
         )
-    signer = Signer(officer.nik, passphrase=passphrase)
+    signer = Signer(officer.nik, passphrase=passphrase, totp=totp)
     image = signature_image(officer.nama, officer.jabatan)
     client = tte.client()
     deadline = tte.clock() + tte.budget_seconds

@@ -3,8 +3,12 @@
 When BSrE does not answer after the retries, the page offers the exact PDFs to be signed:
 the sealed versions of this approval, rendered once (`offer`), their files kept in the
 documents bucket under the approval's id and their record on the ticket, so every later
-view of the page offers the same bytes. The Kepala Dinas signs them in the BSrE app and
-uploads the signed PDFs through the page's evidence form. On "Setujui" without a
+view of the page offers the same bytes. Two requests that find BSrE down at once may both
+render: each file's key holds its own content's hash, so neither overwrites the other's,
+and the ticket keeps the first record written (a conditional write); the other request
+shows that one, so both pages offer the same PDFs (its own files stay unreferenced).
+The Kepala Dinas signs them in the BSrE app and uploads the signed PDFs through the page's
+evidence form. On "Setujui" without a
 passphrase, `accept` takes the uploads: each must be one offered PDF with a signature
 appended (a PDF signature is an incremental update: the signed file starts byte for byte
 with the unsigned one), and BSrE's verify API must call its signatures valid. Then they
@@ -33,10 +37,10 @@ from izin.documents import (
     versions,
 )
 from izin.roster import Roster, RosterError
-from izin.store import Store
+from izin.store import TTE_OFFER, Store
 from izin.tasks.tte import TTE, ManualTte, Tte, TteRefused, approval_for, approval_id_for
 
-MANUAL = "tte_manual"  # the ticket's record of the PDFs offered to be signed by hand
+MANUAL = TTE_OFFER  # the ticket's record of the PDFs offered to be signed by hand
 
 NOTHING_UPLOADED_TEXT = (
     "Belum ada PDF bertanda tangan yang diunggah. Unduh dokumen di bawah, tandatangani di "
@@ -69,10 +73,12 @@ class Upload:
     content: bytes
 
 
-def draft_key(id_izin: str, approval_id: str, jenis: str, ext: str) -> str:
+def draft_key(id_izin: str, approval_id: str, jenis: str, ext: str, content: bytes) -> str:
     """Where an offered (unsigned) version's file is kept: tied to the approval, so to the
-    ticket (approval_id_for)."""
-    return f"applications/{id_izin}/tte-manual/{approval_id}/{jenis}.{ext}"
+    ticket (approval_id_for), and named by its content's hash, so that a racing render
+    never overwrites the offer that was kept."""
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    return f"applications/{id_izin}/tte-manual/{approval_id}/{jenis}-{digest}.{ext}"
 
 
 def offered(ticket: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -92,7 +98,7 @@ def offer(
     public_base_url: str,
 ) -> list[dict[str, Any]]:
     """The PDFs to sign in the BSrE app: rendered and kept on the first call for a ticket,
-    then the same ones (the same bytes) on every later call."""
+    then the same ones (the same bytes) on every later or concurrent call."""
     kept = offered(ticket)
     if kept:
         return kept
@@ -109,8 +115,8 @@ def offer(
     )
     records = []
     for draft in drafts:
-        html_key = draft_key(draft.id_izin, approval_id, draft.kind.value, "html")
-        pdf_key = draft_key(draft.id_izin, approval_id, draft.kind.value, "pdf")
+        html_key = draft_key(draft.id_izin, approval_id, draft.kind.value, "html", draft.body)
+        pdf_key = draft_key(draft.id_izin, approval_id, draft.kind.value, "pdf", draft.pdf)
         tte.put_object(html_key, draft.body, CONTENT_TYPE)
         tte.put_object(pdf_key, draft.pdf, PDF_CONTENT_TYPE)
         records.append(
@@ -124,8 +130,8 @@ def offer(
             }
         )
     # The files first, then the record: the ticket never names a file that is not there.
-    store.update_ticket(digest, {MANUAL: {"approval_id": approval_id, "drafts": records}})
-    return records
+    first = store.keep_tte_offer(digest, {"approval_id": approval_id, "drafts": records})
+    return list(first["drafts"])
 
 
 def accept(
