@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from izin.auth import code_for, time_step
 from izin.roster import Role
-from izin_local.officer import Codes, http_request, parse_task_page, wait_until
+from izin_local.officer import Codes, hidden_csrf, http_request, parse_task_page, wait_until
 from izin_local.scenario import submit
 from izin_local.testing import System
 
@@ -33,12 +33,6 @@ NEW_OPERATOR = {
 }
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
 def test_an_operator_added_on_the_page_takes_the_next_task_and_the_inactive_one_is_refused(
     system: System,
 ) -> None:
@@ -53,7 +47,7 @@ def test_an_operator_added_on_the_page_takes_the_next_task_and_the_inactive_one_
     # A bad NIP is named by its field; nothing is written.
     bad = {k: [v] for k, v in {**NEW_OPERATOR, "nip": "1996"}.items()}
     refused = http_request(
-        f"{url}/konsol/petugas", {**bad, "csrf": [csrf_of(page.text)]}, cookies=cookie
+        f"{url}/konsol/petugas", {**bad, "csrf": [hidden_csrf(page.text)]}, cookies=cookie
     )
     assert refused.status == 422 and "NIP harus 18 angka" in refused.text
     assert endpoints.store.roster_record() is None
@@ -61,7 +55,7 @@ def test_an_operator_added_on_the_page_takes_the_next_task_and_the_inactive_one_
     fields = {k: [v] for k, v in NEW_OPERATOR.items()}
     added = http_request(
         f"{url}/konsol/petugas",
-        {**fields, "aksi": ["simpan"], "csrf": [csrf_of(page.text)]},
+        {**fields, "aksi": ["simpan"], "csrf": [hidden_csrf(page.text)]},
         cookies=cookie,
     )
     assert added.status == 303, added.text
@@ -75,7 +69,7 @@ def test_an_operator_added_on_the_page_takes_the_next_task_and_the_inactive_one_
         "aktif": ["tidak"],
         "nip_asal": [rina.nip],
         "aksi": ["simpan"],
-        "csrf": [csrf_of(page.text)],
+        "csrf": [hidden_csrf(page.text)],
     }
     assert http_request(f"{url}/konsol/petugas", rina_fields, cookies=cookie).status == 303
     trail = endpoints.store.officer_audit(rina.nip)
@@ -86,7 +80,7 @@ def test_an_operator_added_on_the_page_takes_the_next_task_and_the_inactive_one_
     assert http_request(f"{url}/meja", cookies=rina_session).status == 303
     masuk = http_request(f"{url}/masuk")
     code = Codes(endpoints.roster).next(rina.nip)
-    signin = {"csrf": [csrf_of(masuk.text)], "nip": [rina.nip], "kode": [code]}
+    signin = {"csrf": [hidden_csrf(masuk.text)], "nip": [rina.nip], "kode": [code]}
     assert http_request(f"{url}/masuk", signin, cookies=masuk.cookies).status == 403
 
     # The new Operator enrolls from the emailed link…
@@ -99,7 +93,7 @@ def test_an_operator_added_on_the_page_takes_the_next_task_and_the_inactive_one_
     assert found, enroll_page.text
     secret = found.group(1).replace(" ", "")
     used = time_step(datetime.now(UTC))
-    kode = {"csrf": [csrf_of(enroll_page.text)], "kode": [code_for(secret, datetime.now(UTC))]}
+    kode = {"csrf": [hidden_csrf(enroll_page.text)], "kode": [code_for(secret, datetime.now(UTC))]}
     assert http_request(link, kode, cookies=enroll_page.cookies).status == 200
 
     # …and, with no restart, holds the next application's step 04 and decides it.
