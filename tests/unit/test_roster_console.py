@@ -170,7 +170,10 @@ def test_a_change_reaches_the_next_assignment_and_is_audited_before_and_after() 
         "aktif": {"before": True, "after": False},
     }
     page = console.get(f"nip={KASI.nip}")
-    assert "hendra@kalbarprov.example" in page.html and "<del>True</del>" in page.html
+    assert (
+        "hendra@kalbarprov.example" in page.html
+        and "aktif: <del>ya</del> &rarr; <ins>tidak</ins>" in page.html
+    )
 
 
 def test_an_inactive_officer_cannot_sign_in_and_their_team_task_is_in_the_pool() -> None:
