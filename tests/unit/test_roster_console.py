@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import pytest
-from izin import pool, roster_console, sessions
+from izin import pool, roster_console, sessions, wiring
+from izin import settings as settings_module
 from izin.auth import Auth
 from izin.mail import MemoryMailer
 from izin.memory_store import MemoryStore
@@ -114,6 +115,8 @@ def test_bad_fields_are_named_in_indonesian_and_what_was_typed_is_kept() -> None
     assert store.roster_record() is None and not console.mailer.sent
     taken = console.post({**NEW_KASI, "nip": KASI.nip, "aksi": "simpan"})
     assert taken.status == 422 and KASI.nama in error_by(taken, "nip")
+    shared = console.post({**NEW_KASI, "email": str(KASI.email).upper(), "aksi": "simpan"})
+    assert shared.status == 422 and KASI.nama in error_by(shared, "email")
 
 
 def test_a_form_from_elsewhere_or_without_the_token_writes_nothing() -> None:
@@ -243,3 +246,41 @@ def test_without_a_table_roster_the_file_is_in_force_less_its_inactive() -> None
     inactive = SEED.officers[0].model_copy(update={"aktif": False})
     file = Roster(officers=(inactive, *SEED.officers[1:]), dpmptsp_email=SEED.dpmptsp_email)
     assert in_force(None, file).officers == SEED.officers[1:]
+
+
+def test_each_invocation_reads_the_table_s_roster_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "TABLE_NAME": "t",
+        "BUCKET_NAME": "b",
+        "PUBLIC_BASE_URL": "https://izin.example",
+        "MAIL_FROM": "izin@example.go.id",
+        "IZIN_LOCAL_ROSTER_SECRETS": "true",
+        "IZIN_ROSTER_FILE": str(ROSTER_FILE),
+    }.items():
+        monkeypatch.setenv(name, value)
+    store = MemoryStore()
+    reads: list[str] = []
+    real = store.roster_record
+
+    def counted() -> dict[str, object] | None:
+        reads.append("get")
+        return real()
+
+    monkeypatch.setattr(store, "roster_record", counted)
+    monkeypatch.setattr(wiring, "store", lambda: store)
+    settings_module.settings.cache_clear()
+    try:
+        assert wiring.roster().first(Role.KASI).nip == KASI.nip  # the file's, no table roster
+        assert reads == ["get"]
+        officer = Officer.model_validate({**NEW_KASI, "aktif": True})
+        roster_console.save_officer(store, SEED, officer, editing=False, by=KABID, now=NOW)
+        store.replace_roster(
+            {"officers": [{**o, "aktif": o["nip"] != KASI.nip} for o in real()["officers"]]},  # type: ignore[index]
+            version=1,
+        )
+        # No cache to expire: the next read is the table as it is now.
+        reads.clear()
+        assert wiring.roster().first(Role.KASI).nip == NEW_KASI["nip"]
+        assert reads == ["get"]
+    finally:
+        settings_module.settings.cache_clear()

@@ -168,8 +168,10 @@ def _check(
         raise Refused({"": f"Petugas NIP {after.nip} tidak ada di daftar."})
     if not editing and before is not None:
         raise Refused({"nip": f"NIP ini sudah terdaftar atas nama {before.nama}."})
+    address = str(after.email).casefold()  # a task email names its officer by address
     twin = next(
-        (o for o in everyone.officers if o.email == after.email and o.nip != after.nip), None
+        (o for o in everyone.officers if str(o.email).casefold() == address and o.nip != after.nip),
+        None,
     )
     if twin is not None:
         raise Refused({"email": f"Email ini sudah dipakai {twin.nama}."})
