@@ -92,6 +92,9 @@ def error_by(page: Page, name: str) -> str:
 def test_the_page_is_the_console_s_signed_in_roles_only() -> None:
     store = MemoryStore()
     assert Console(store, None).get().status == 303
+    anonymous = Request("", form={k: [v] for k, v in NEW_KASI.items()})
+    assert Console(store, None)._page(anonymous, "POST").status == 401
+    assert store.roster_record() is None
     assert Console(store, KASI).get().status == 403
     page = Console(store, KABID).get()
     assert page.status == 200
