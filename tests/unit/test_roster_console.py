@@ -287,3 +287,16 @@ def test_each_invocation_reads_the_table_s_roster_once(monkeypatch: pytest.Monke
         assert reads == ["get"]
     finally:
         settings_module.settings.cache_clear()
+
+
+def test_an_admin_re_enrolls_an_active_officer_by_email_only() -> None:
+    store = MemoryStore()
+    console = Console(store)
+    again = console.post({"aksi": "daftar_ulang", "nip_asal": KASI.nip})
+    assert again.status == 303 and again.headers["location"].endswith(f"tautan={KASI.nip}")
+    (mail,) = console.mailer.sent
+    assert mail.to == (str(KASI.email),) and "/daftar-kode/" in mail.text
+    assert store.officer_audit(KASI.nip)[-1]["action"] == "enrollment.link_sent"
+    assert store.roster_record() is None  # the roster itself is not changed
+    nobody = console.post({"aksi": "daftar_ulang", "nip_asal": "1" * 18})
+    assert nobody.status == 409 and len(console.mailer.sent) == 1
