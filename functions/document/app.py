@@ -7,6 +7,7 @@ Output: a DocumentRef for a render; {"sealed": [DocumentRef, ...]} for a seal.
 from datetime import UTC, datetime
 from typing import Any
 
+from izin import wiring
 from izin.aws import client
 from izin.documents import DocumentRequest, handle
 from izin.observability import logger
@@ -31,4 +32,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         bucket=config.bucket_name,
         put_object=_put_object,
         public_base_url=config.public_base_url,
+        roster=wiring.roster(),
     )

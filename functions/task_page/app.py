@@ -28,13 +28,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     request = Request.of(http)
     now = wiring.now()
+    auth = wiring.auth(now)  # reads the roster in force (one read per invocation)
     ctx = TaskContext(
         store=wiring.store(),
-        roster=wiring.roster(),
+        roster=auth.roster,
         callbacks=wiring.callbacks(),
         mailer=wiring.mailer(),
         now=now,
-        auth=wiring.auth(now),
+        auth=auth,
         public_base_url=settings().public_base_url,
         documents=lambda id_izin: task_documents(wiring.store(), id_izin, wiring.presigned_url),
         record_event=wiring.record_event,

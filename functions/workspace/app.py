@@ -5,7 +5,7 @@ Input: an HTTP API (payload 2.0) event. Output: an HTML page, a redirect, cookie
 
 from typing import Any
 
-from izin import console, enrollment, signin, wiring, workspace
+from izin import console, enrollment, roster_console, signin, wiring, workspace
 from izin.models import HttpRequest
 from izin.observability import logger
 from izin.pages import PAGE_HEADERS, same_site
@@ -58,6 +58,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger.info("audit export", extra={"file": got.filename})
             return got.response(PAGE_HEADERS)
         page = got
+    elif route == f"ANY {roster_console.PATH}":
+        page = roster_console.roster_page(
+            request,
+            auth,
+            method=http.method,
+            seed=wiring.roster_file(),
+            enroll=roster_console.Enroll(mailer=wiring.mailer()),
+            same_site=same_site(request.origin, settings().public_base_url),
+        )
     elif route == f"ANY {console.PATH}":
         config = settings()
         page = console.console_page(

@@ -14,9 +14,13 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from izin_local.config import TEMPLATE, quiet, runtime_options, webhook_secrets
+
+if TYPE_CHECKING:  # the layer is imported by each command, after its endpoint is set
+    from izin.roster import Roster
+    from izin.store import Store
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -169,25 +173,33 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def _roster_in_force(store: Store) -> tuple[Roster, Path]:
+    """The roster the functions use now (the table's, else the file's), and the file."""
+    from izin.roster import in_force, load_roster
+
+    roster_file = Path(
+        os.environ.get("IZIN_ROSTER_FILE")
+        or Path(__file__).resolve().parents[2] / "layers/izin/izin/data/roster.json"
+    )
+    return in_force(store.roster_record(), load_roster(roster_file)), roster_file
+
+
 def cmd_repair(args: argparse.Namespace) -> int:
     from izin_local.status import find_table, use_endpoint
 
     use_endpoint(args.endpoint_url)
     from datetime import UTC, datetime
 
-    from izin.roster import load_roster
     from izin.store import DynamoStore
     from izin.tasks import NotRepairable, issue_repair
 
-    roster_file = os.environ.get("IZIN_ROSTER_FILE") or Path(__file__).resolve().parents[2] / (
-        "layers/izin/izin/data/roster.json"
-    )
+    store = DynamoStore(find_table(args.table))
     try:
         link = issue_repair(
             args.id_izin,
             args.step,
-            store=DynamoStore(find_table(args.table)),
-            roster=load_roster(Path(roster_file)),
+            store=store,
+            roster=_roster_in_force(store)[0],
             public_base_url=args.base_url,
             now=datetime.now(UTC),
         )
@@ -209,17 +221,17 @@ def cmd_petugas(args: argparse.Namespace) -> int:
     from izin import enrollment, sessions
     from izin.auth import KmsCipher, officer_by_nip
     from izin.mail import SesMailer, sender
-    from izin.roster import load_roster
     from izin.store import DynamoStore
 
-    roster_file = os.environ.get("IZIN_ROSTER_FILE") or Path(__file__).resolve().parents[2] / (
-        "layers/izin/izin/data/roster.json"
-    )
-    officer = officer_by_nip(load_roster(Path(roster_file)), args.nip)
-    if officer is None:
-        print(f"izin petugas: NIP {args.nip} tidak ada di roster {roster_file}", file=sys.stderr)
-        return 1
     store = DynamoStore(find_table(args.table))
+    roster, roster_file = _roster_in_force(store)
+    officer = officer_by_nip(roster, args.nip)
+    if officer is None:
+        print(
+            f"izin petugas: NIP {args.nip} tidak aktif di roster (tabel, atau {roster_file})",
+            file=sys.stderr,
+        )
+        return 1
     if args.action == "keluar":
         sessions.end_all_sessions(store, officer.nip)
         print(f"{officer.nama} ({officer.nip}): semua sesi diakhiri")

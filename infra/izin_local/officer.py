@@ -250,7 +250,8 @@ class Codes:
         return code_for(self.secrets[nip], moment)
 
 
-def _hidden_csrf(html: str) -> str:
+def hidden_csrf(html: str) -> str:
+    """The first form's CSRF token on a page ("" when it has none)."""
     found = re.search(r'name="csrf" value="([^"]*)"', html)
     return found.group(1) if found else ""
 
@@ -273,7 +274,7 @@ class SignedInBrowsers:
 
     def _sign_in(self, nip: str) -> str:
         page = http_request(f"{self.http_url}/masuk")
-        fields = {"csrf": [_hidden_csrf(page.text)], "nip": [nip], "kode": [self.codes.next(nip)]}
+        fields = {"csrf": [hidden_csrf(page.text)], "nip": [nip], "kode": [self.codes.next(nip)]}
         answer = http_request(f"{self.http_url}/masuk", fields, cookies=page.cookies)
         session = _session_cookie(answer.cookies)
         if answer.status != 303 or not session:

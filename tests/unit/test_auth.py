@@ -153,6 +153,7 @@ def test_a_deployed_function_refuses_a_roster_that_carries_secrets(
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://izin.example")
     monkeypatch.setenv("MAIL_FROM", "izin@example.go.id")
     monkeypatch.delenv("IZIN_LOCAL_ROSTER_SECRETS", raising=False)
+    monkeypatch.setattr(wiring, "store", MemoryStore)  # the table holds no roster: the file's
     settings_module.settings.cache_clear()
     try:
         with pytest.raises(RosterError, match="totp_secret"):

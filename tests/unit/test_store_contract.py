@@ -306,3 +306,44 @@ def test_a_session_is_kept_once_and_ended_only_if_it_exists(store: Records) -> N
         store.update_session("missing", {"ended_at": "x"})
     generation = store.update_officer_auth("1" * 18, {}, add={"sessions_generation": 1})
     assert generation["sessions_generation"] == 1
+
+
+def test_the_roster_is_seeded_once_and_replaced_only_at_the_version_read(store: Records) -> None:
+    assert store.roster_record() is None
+    first = {"officers": [{"nip": "1" * 18, "aktif": True}], "dpmptsp_email": "t@x.example"}
+    assert store.seed_roster(first) is True
+    assert store.seed_roster({**first, "officers": []}) is False  # a second seed loses
+    assert store.roster_record() == {"PK": "ROSTER", "SK": "ROSTER", **first, "version": 1}
+    changed = {"officers": [{"nip": "1" * 18, "aktif": False}]}
+    assert store.replace_roster(changed, version=1)["version"] == 2
+    with pytest.raises(ConditionFailed):  # an admin who read version 1 saves too late
+        store.replace_roster({"officers": []}, version=1)
+    record = store.roster_record()
+    assert record is not None
+    assert (record["officers"], record["dpmptsp_email"], record["version"]) == (
+        [{"nip": "1" * 18, "aktif": False}],
+        "t@x.example",
+        2,
+    )
+
+
+def test_of_two_admins_saving_the_roster_at_once_one_wins(store: Records) -> None:
+    store.seed_roster({"officers": [], "dpmptsp_email": "t@x.example"})
+
+    def save(n: int) -> bool:
+        try:
+            store.replace_roster({"officers": [{"nip": str(n) * 18}]}, version=1)
+        except ConditionFailed:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sorted(pool.map(save, range(1, 9))) == [False] * 7 + [True]
+    record = store.roster_record()
+    assert record is not None and record["version"] == 2
+
+
+def test_the_roster_cannot_be_replaced_before_its_seed(store: Records) -> None:
+    with pytest.raises(ConditionFailed):
+        store.replace_roster({"officers": []}, version=1)
+    assert store.roster_record() is None

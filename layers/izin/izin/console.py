@@ -259,7 +259,7 @@ def console_page(
     """/konsol, for the console's roles only: GET the list; POST an incident's action
     (field `aksi`: Resume a parked application, the default; `redrive` a DLQ message;
     `kirim_ulang` a late wait's record-by-hand link)."""
-    signed = _gate(request, auth, method)
+    signed = gate(request, auth, method)
     if isinstance(signed, Page):
         return signed
     if method == "POST":
@@ -277,7 +277,7 @@ def console_page(
     return _list_page(request, auth, signed, assess=assess, doors=doors)
 
 
-def _gate(request: Request, auth: Auth, method: str) -> sessions.SignedIn | Page:
+def gate(request: Request, auth: Auth, method: str) -> sessions.SignedIn | Page:
     """The signed-in officer of a console role, or the page that turns the request away."""
     signed = sessions.signed_in(request.cookies, auth)
     if signed is None:
@@ -309,7 +309,7 @@ def _list_page(
         "overview": seen,
         "resume_token": lambda id_izin: sessions.form_token(auth, signed, f"lanjutkan:{id_izin}"),
         "form_token": lambda purpose: sessions.form_token(auth, signed, purpose),
-        "notice": notice or _done_notice(request.query),
+        "notice": notice or done_notice(request.query),
         "action_error": error,
         **_incidents(auth, seen, doors),
         **_choices(),
@@ -347,11 +347,16 @@ _NOTICES = {
 }
 
 
-def _done_notice(query: Mapping[str, str]) -> str:
-    for name, text in _NOTICES.items():
-        id_izin = query.get(name, "")
-        if id_izin and len(id_izin) <= 80:
-            return text.format(id_izin)
+def done_notice(
+    query: Mapping[str, str],
+    notices: Mapping[str, str] = _NOTICES,
+    fits: Callable[[str], bool] = lambda value: 0 < len(value) <= 80,
+) -> str:
+    """The notice a redirect after an action asks for (`?name=value`), if its value fits."""
+    for name, text in notices.items():
+        value = query.get(name, "")
+        if fits(value):
+            return text.format(value)
     return ""
 
 
@@ -531,7 +536,7 @@ def report_page(
     request: Request, auth: Auth, *, method: str, calendar: HolidayCalendar
 ) -> Page | Download:
     """GET /konsol/laporan?bulan=TTTT-BB[&format=csv|xlsx]: the month's report."""
-    signed = _gate(request, auth, method)
+    signed = gate(request, auth, method)
     if isinstance(signed, Page):
         return signed
     bulan = request.query.get("bulan", "").strip() or to_wib(auth.now).strftime("%Y-%m")
@@ -570,7 +575,7 @@ def audit_export_page(
     request: Request, auth: Auth, id_izin: str, read: audit_export.Read, *, method: str
 ) -> Page | Download:
     """GET /konsol/audit/{id_izin}: the application's audit ZIP, for the console's roles."""
-    signed = _gate(request, auth, method)
+    signed = gate(request, auth, method)
     if isinstance(signed, Page):
         return signed
     try:

@@ -1,7 +1,16 @@
-"""Who holds each role: the roster, a JSON file (CONTRACT §4).
+"""Who holds each role: the roster (CONTRACT §4), kept in the table and edited on
+/konsol/petugas (izin.roster_console), seeded from a JSON file.
 
-Loaded once per container; an officer is chosen for a step from it, and a NIP typed on a
-task page is checked against it.
+The roster in force (`in_force`) is the table's item `ROSTER` as it is now, read once per
+invocation (izin.wiring.roster: one GetItem), so an admin's change reaches the next
+invocation of every function without a deploy. While the table holds none, the configured
+file is the roster; the first change on the page writes it, with the change, to the table.
+Only the fields the page edits (`TABLE_FIELDS`) are kept in the table: `totp_secret`,
+`bsre_passphrase`, `bsre_totp_secret` (local rosters only) and `nik` (sensitive, for
+BSrE) stay in the file and join the table's officers by NIP. An inactive officer (`aktif`
+false) is left out of the roster in force: chosen for nothing, signs in to nothing,
+decides nothing, and the tasks they hold fall to the Kasi's pool (izin.pool) as those of
+an officer off the roster.
 """
 
 from __future__ import annotations
@@ -10,7 +19,9 @@ import base64
 import binascii
 import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -48,6 +59,10 @@ class Officer(BaseModel):
     # Likewise the secret (base32) of the local BSrE simulator's TOTP for this officer, the
     # alternative to the passphrase: not our own `totp_secret` (the task page's `kode`).
     bsre_totp_secret: str = Field("", repr=False, exclude=True)
+    # Aktif or nonaktif (the roster page): an inactive officer is kept for the record and
+    # left out of the roster in force (`in_force`). Out of model_dump: a ticket keeps its
+    # assignee as dumped, and only active officers are assigned.
+    aktif: bool = Field(True, exclude=True)
 
     @field_validator("totp_secret", "bsre_totp_secret")
     @classmethod
@@ -100,6 +115,41 @@ class Roster(BaseModel):
             if officer.nip == nip:
                 return officer
         raise RosterError(f"no officer with NIP {nip} in the roster")
+
+
+# What the table keeps of an officer (what /konsol/petugas edits); never a secret nor the NIK.
+TABLE_FIELDS = ("role", "nama", "nip", "jabatan", "email", "pangkat", "golongan", "aktif")
+_LOCAL_FIELDS = ("totp_secret", "nik", "bsre_passphrase", "bsre_totp_secret")
+
+
+def table_fields(officer: Officer) -> dict[str, Any]:
+    """The officer as the table keeps them (TABLE_FIELDS only)."""
+    return {name: _plain(getattr(officer, name)) for name in TABLE_FIELDS}
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, bool) else str(value)
+
+
+def listed(record: Mapping[str, Any] | None, local: Roster) -> Roster:
+    """Every officer, active or not: the table's record (each with the fields only the
+    file `local` gives, joined by NIP), or the file's officers while the table holds none."""
+    if record is None:
+        return local
+    files = {o.nip: o for o in local.officers}
+    officers = []
+    for fields in record["officers"]:
+        kept = {name: fields[name] for name in TABLE_FIELDS if name in fields}
+        in_file = files.get(str(kept.get("nip", "")))
+        extra = {name: getattr(in_file, name) for name in _LOCAL_FIELDS} if in_file else {}
+        officers.append(Officer.model_validate({**kept, **extra}))
+    return Roster(officers=tuple(officers), dpmptsp_email=record["dpmptsp_email"])
+
+
+def in_force(record: Mapping[str, Any] | None, local: Roster) -> Roster:
+    """The roster the workflow uses: `listed` without the inactive officers."""
+    everyone = listed(record, local)
+    return everyone.model_copy(update={"officers": tuple(o for o in everyone.officers if o.aktif)})
 
 
 def load_roster(path: Path) -> Roster:

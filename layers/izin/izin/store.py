@@ -20,7 +20,8 @@ Keys (single-table design):
 | an officer's second factor (sealed secret, last code, sessions) | `OFFICER#{nip}` | `AUTH` |
 | a signed-in session (TTL) | `SESSION#{sha256}` | `SESSION` |
 | a Plh/Plt named for an officer (izin.delegation) | `OFFICER#{nip}` | `DELEGATION#{id}` |
-| an officer's own trail (a Plh/Plt named, ended) | `OFFICER#{nip}` | `AUDIT#{time}#{random}` |
+| an officer's own trail (Plh/Plt, roster changes) | `OFFICER#{nip}` | `AUDIT#{time}#{random}` |
+| the roster (izin.roster: every officer's public fields, a version) | `ROSTER` | `ROSTER` |
 
 Values are plain Python (dicts, lists, int, float, str); numbers cross as Decimal and back.
 
@@ -230,6 +231,10 @@ class Store(Protocol):
     ) -> Item: ...
     def append_officer_audit(self, nip: str, entry: Item, *, now: datetime) -> None: ...
     def officer_audit(self, nip: str) -> list[Item]: ...
+    # the roster
+    def roster_record(self) -> Item | None: ...
+    def seed_roster(self, fields: Item) -> bool: ...
+    def replace_roster(self, fields: Item, *, version: int) -> Item: ...
 
 
 class Records:
@@ -585,6 +590,23 @@ class Records:
     def officer_audit(self, nip: str) -> list[Item]:
         """An officer's own trail, oldest first."""
         return self.query(f"OFFICER#{nip}", "AUDIT#")
+
+    # -- the roster (izin.roster) -------------------------------------------------------------
+
+    def roster_record(self) -> Item | None:
+        """The roster as the table keeps it (one item, one read), or None before its seed."""
+        return self.get("ROSTER", "ROSTER")
+
+    def seed_roster(self, fields: Item) -> bool:
+        """Write the first roster (version 1), once; False if the table holds one."""
+        return self.put("ROSTER", "ROSTER", {**fields, "version": 1}, if_absent=True)
+
+    def replace_roster(self, fields: Item, *, version: int) -> Item:
+        """Replace the roster's fields if it is still at `version` (else ConditionFailed), and
+        count the version on: of two admins saving at once, one wins."""
+        return self.update(
+            "ROSTER", "ROSTER", fields, expect={"version": version}, add={"version": 1}
+        )
 
 
 def update_expression(

@@ -10,7 +10,7 @@ from izin.calendar import DinasEntry, HolidayCalendar
 from izin.documents import load_dinas
 from izin.events import InboundEvent
 from izin.mail import SesMailer, sender
-from izin.roster import Roster, RosterError, load_roster
+from izin.roster import Roster, RosterError, in_force, load_roster
 from izin.settings import SettingsError, settings
 from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Store
@@ -43,8 +43,9 @@ def mailer() -> SesMailer:
     return SesMailer(sender(name, config.mail_from), config.mail_configuration_set)
 
 
-def roster() -> Roster:
-    """Who holds each role; a roster carrying TOTP secrets only where the runtime is local."""
+def roster_file() -> Roster:
+    """The configured roster file: the table's seed, and each officer's fields the table
+    never keeps (izin.roster); one carrying secrets only where the runtime is local."""
     config = settings()
     loaded = load_roster(config.roster_path())
     if loaded.carries_secrets() and not config.local_roster_secrets:
@@ -56,8 +57,16 @@ def roster() -> Roster:
     return loaded
 
 
+def roster() -> Roster:
+    """Who holds each role now: the table's roster (one GetItem; call once per invocation),
+    or the file's while the table holds none; inactive officers left out."""
+    seed = roster_file()  # refused before any call when it carries secrets where it may not
+    return in_force(store().roster_record(), seed)
+
+
 def auth(now: datetime) -> Auth:
-    """What checking officers' codes and sessions needs, at `now`."""
+    """What checking officers' codes and sessions needs, at `now`, with the roster in force
+    (a handler that has an Auth takes the roster from it: one read per invocation)."""
     from izin.auth import Auth, KmsCipher
 
     config = settings()

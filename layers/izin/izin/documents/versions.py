@@ -656,8 +656,10 @@ def handle(
     bucket: str,
     put_object: PutObject,
     public_base_url: str,
+    roster: Roster | None = None,
 ) -> dict[str, Any]:
-    """The document function's work: render one document, or seal at the approval."""
+    """The document function's work: render one document, or seal at the approval (with
+    the roster in force, else the shipped file's)."""
     if request.action == "seal":
         approval = store.step_data(request.id_izin, sop.step_with(sop.Seal).number)
         refs = seal_documents(
@@ -668,9 +670,16 @@ def handle(
             put_object=put_object,
             approval=approval,
             public_base_url=public_base_url,
+            roster=roster,
         )
         return {"sealed": [r.model_dump(mode="json") for r in refs]}
     ref = render_document(
-        store, str(request.jenis), request.id_izin, now=now, bucket=bucket, put_object=put_object
+        store,
+        str(request.jenis),
+        request.id_izin,
+        now=now,
+        bucket=bucket,
+        put_object=put_object,
+        roster=roster,
     )
     return ref.model_dump(mode="json")

@@ -48,7 +48,11 @@ def task_url(public_base_url: str, ticket: str) -> str:
 def held_by(role: Role, application: Mapping[str, Any], roster: Roster) -> Officer | None:
     """The officer a reassignment made this application's holder of `role`, while the roster
     still gives them that role."""
-    nip = (application.get(ASSIGNMENTS) or {}).get(role.value)
+    return _holding(role, (application.get(ASSIGNMENTS) or {}).get(role.value), roster)
+
+
+def _holding(role: Role, nip: str | None, roster: Roster) -> Officer | None:
+    """The officer with this NIP if the roster in force gives them `role`, else None."""
     return next((o for o in roster.holders(role) if o.nip == nip), None) if nip else None
 
 
@@ -68,8 +72,10 @@ def assignee_for(
     if step.actor == Role.TIM_TEKNIS:
         id_izin = application["id_izin"]
         ketua = store.step_data(id_izin, sop.step_of_field("ketua").number).get("ketua")
-        if ketua:
-            return roster.by_nip(ketua)
+        # A ketua made inactive (or off the roster) is chosen for nothing: the role's holder.
+        chosen = _holding(step.actor, ketua, roster)
+        if chosen is not None:
+            return chosen
     return roster.first(step.actor)
 
 
