@@ -36,7 +36,9 @@ FIGURES = [
 OFFICER_STEPS = ["04", "05", "06", "07", "08", "10", "11", "12", "13", "14"]
 # The functions' DynamoDB calls per application of the demo's path (counted by the bench's
 # metering, not timed): a new read or write per step shows here. Issue #9 aims at 150.
-DYNAMODB_CALLS_BUDGET = 550  # measured 436-478 on 2026-12-01 (the task page's vary by run)
+# Measured 436-478 on 2026-12-01 (the task page's vary by run), 544 on 2026-12-02 once every
+# invocation read the roster from the table (one GetItem each, #14).
+DYNAMODB_CALLS_BUDGET = 650
 
 
 def test_one_application_prints_every_figure(
