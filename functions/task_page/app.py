@@ -12,6 +12,7 @@ from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
 from izin.settings import settings
+from izin.store import InvocationStore
 from izin.tasks import (
     Request,
     TaskContext,
@@ -29,15 +30,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = Request.of(http)
     now = wiring.now()
     auth = wiring.auth(now)  # reads the roster in force (one read per invocation)
+    # The page shows most of the application's partition: read it whole, once.
+    store = InvocationStore(wiring.store(), whole_applications=True)
     ctx = TaskContext(
-        store=wiring.store(),
+        store=store,
         roster=auth.roster,
         callbacks=wiring.callbacks(),
         mailer=wiring.mailer(),
         now=now,
         auth=auth,
         public_base_url=settings().public_base_url,
-        documents=lambda id_izin: task_documents(wiring.store(), id_izin, wiring.presigned_url),
+        documents=lambda id_izin: task_documents(store, id_izin, wiring.presigned_url),
         record_event=wiring.record_event,
         evidence=wiring.evidence(),
         tte=wiring.tte(),

@@ -1,4 +1,5 @@
-"""The store's contract, run on the in-memory fake and on DynamoDB (moto, in-process).
+"""The store's contract, run on the in-memory fake, on DynamoDB (moto, in-process) and on
+one invocation's view of the fake (InvocationStore: reads kept, whole application partitions).
 
 The same cases on both: what a conditional write does when its condition holds and when it
 does not, how values come back, how queries order, what the named methods promise. The
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from izin.memory_store import MemoryStore
-from izin.store import ConditionFailed, DynamoStore, Records
+from izin.store import ConditionFailed, DynamoStore, InvocationStore, Records
 from izin.tickets import Status, count_wrong_answer
 from izin_local.moto_patches import serialize_dynamodb_writes
 from izin_local.template import Template
@@ -24,10 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "dynamodb"])
+@pytest.fixture(params=["memory", "dynamodb", "invocation"])
 def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Records]:
     if request.param == "memory":
         yield MemoryStore()
+        return
+    if request.param == "invocation":
+        yield InvocationStore(MemoryStore(), whole_applications=True)
         return
     from moto import mock_aws
 
@@ -198,6 +202,12 @@ def test_a_wait_is_claimed_by_one_writer_only(store: Records) -> None:
 # -- a ticket's wrong answers and its lock, concurrently ----------------------------------
 
 
+def _racing(store: Records) -> Records:
+    """What racing writers share: the table (each racer is an invocation of its own, and one
+    invocation's view is never shared)."""
+    return store.table if isinstance(store, InvocationStore) else store
+
+
 def _concurrently(*calls: Callable[[], object]) -> list[object]:
     """Run every call at once (a barrier lets them go together); their answers, in order."""
     barrier = threading.Barrier(len(calls))
@@ -214,6 +224,7 @@ def _concurrently(*calls: Callable[[], object]) -> list[object]:
 
 
 def test_a_tte_offer_is_kept_once_and_every_racing_writer_gets_that_one(store: Records) -> None:
+    store = _racing(store)
     store.put_ticket("h", {"status": "open"})
     offers = [{"approval_id": "PSTJ-1", "drafts": [{"pdf_key": f"k{n}"}]} for n in range(8)]
     answers = _concurrently(*(lambda o=o: store.keep_tte_offer("h", o) for o in offers))
@@ -243,6 +254,7 @@ def test_wrong_answers_count_to_the_limit_and_the_last_one_locks(store: Records)
 
 
 def test_thirty_concurrent_wrong_answers_count_five_and_lock_once(store: Records) -> None:
+    store = _racing(store)
     store.put_ticket("h", {"status": Status.OPEN, "wrong_nips": 0})
     answers = _concurrently(
         *[lambda: count_wrong_answer(store, "h", limit=5, now=NOW) for _ in range(30)]
@@ -255,6 +267,8 @@ def test_thirty_concurrent_wrong_answers_count_five_and_lock_once(store: Records
 
 
 def test_a_decision_racing_wrong_answers_either_decides_or_is_locked_out(store: Records) -> None:
+    store = _racing(store)
+
     def decide() -> object:
         return store.update_ticket(
             "h",
@@ -277,6 +291,7 @@ def test_a_decision_racing_wrong_answers_either_decides_or_is_locked_out(store: 
 
 
 def test_a_code_s_time_step_is_taken_once_even_by_racing_writers(store: Records) -> None:
+    store = _racing(store)
     nip = "1" * 18
     store.update_officer_auth(nip, {"secret": "sealed"})
 
@@ -328,6 +343,7 @@ def test_the_roster_is_seeded_once_and_replaced_only_at_the_version_read(store: 
 
 
 def test_of_two_admins_saving_the_roster_at_once_one_wins(store: Records) -> None:
+    store = _racing(store)
     store.seed_roster({"officers": [], "dpmptsp_email": "t@x.example"})
 
     def save(n: int) -> bool:

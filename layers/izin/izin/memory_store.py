@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,10 +25,12 @@ def _stored(value: Any) -> Any:
 
 
 class MemoryStore(Records):
-    """The table's items in a dict keyed by (PK, SK); `items` is there for tests to read."""
+    """The table's items in a dict keyed by (PK, SK); `items` is there for tests to read, and
+    `calls`: how many times each primitive was called (what DynamoDB would have been asked)."""
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], Item] = {}
+        self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     @classmethod
@@ -44,6 +47,7 @@ class MemoryStore(Records):
 
     def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
         """Write an item; with if_absent, only when none has that key (False if one had)."""
+        self.calls["put"] += 1
         with self._lock:
             if if_absent and (pk, sk) in self.items:
                 return False
@@ -52,11 +56,13 @@ class MemoryStore(Records):
 
     def get(self, pk: str, sk: str) -> Item | None:
         """One item, or None."""
+        self.calls["get"] += 1
         item = self.items.get((pk, sk))
         return copy.deepcopy(item) if item is not None else None
 
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`, by sort key."""
+        self.calls["query"] += 1
         found = sorted(
             (sk, copy.deepcopy(item))
             for (p, sk), item in list(self.items.items())
@@ -80,6 +86,7 @@ class MemoryStore(Records):
         at_least: dict[str, int] | None = None,
     ) -> Item:
         """Set, add and remove atomically, when every condition holds (see Records.update)."""
+        self.calls["update"] += 1
         paths = [*fields, *(add or {}), *remove]
         if len(paths) != len(set(paths)) or {"PK", "SK"} & set(paths):
             raise ValueError(f"an update names a field twice, or a key: {paths}")
@@ -113,6 +120,7 @@ class MemoryStore(Records):
 
     def listed(self, index_pk: str, limit: int) -> list[Item]:
         """The items of one GSI1 partition, newest (highest GSI1SK) first."""
+        self.calls["listed"] += 1
         indexed = [
             i for i in list(self.items.values()) if i.get("GSI1PK") == index_pk and "GSI1SK" in i
         ]
@@ -123,6 +131,7 @@ class MemoryStore(Records):
         self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str
     ) -> tuple[list[Item], Item | None]:
         """A page of one GSI1 partition, newest first, as DynamoDB's Query pages it."""
+        self.calls["listed_page"] += 1
         indexed = [
             i
             for i in list(self.items.values())

@@ -34,6 +34,7 @@ contract test runs the same cases against both). Nothing here knows the SOP's ru
 
 from __future__ import annotations
 
+import copy
 import itertools
 import secrets
 from collections.abc import Mapping
@@ -607,6 +608,101 @@ class Records:
         return self.update(
             "ROSTER", "ROSTER", fields, expect={"version": version}, add={"version": 1}
         )
+
+
+class InvocationStore(Records):
+    """One invocation's view of the table: the same item or Query is read once, and reads
+    see this invocation's own writes. Made afresh for each invocation, never kept across
+    them (another invocation's writes in between are seen by the next one); a write whose
+    condition failed forgets what was read of its partition, so the next read is fresh.
+
+    With `whole_applications`, the first read in an application's partition reads the whole
+    partition in one Query and answers the later reads in it from what it read: the task
+    page shows the record, the steps, the documents, the uploads and the trail together."""
+
+    def __init__(self, table: Records, *, whole_applications: bool = False) -> None:
+        self.table = table
+        self.whole_applications = whole_applications
+        self._items: dict[tuple[str, str], Item | None] = {}
+        self._queries: dict[tuple[str, str], list[Item]] = {}
+        self._partitions: dict[str, dict[str, Item]] = {}
+
+    def _whole(self, pk: str) -> dict[str, Item] | None:
+        """The whole partition as read (and written since), when it is read whole."""
+        if not (self.whole_applications and pk.startswith(app_key(""))):
+            return None
+        if pk not in self._partitions:
+            self._partitions[pk] = {str(i["SK"]): i for i in self.table.query(pk, "")}
+        return self._partitions[pk]
+
+    def _forget(self, pk: str) -> None:
+        self._partitions.pop(pk, None)
+        self._items = {k: v for k, v in self._items.items() if k[0] != pk}
+        self._queries = {k: v for k, v in self._queries.items() if k[0] != pk}
+
+    def _written(self, pk: str, sk: str, item: Item) -> None:
+        """Keep an item as this invocation wrote it; drop the Queries it may change."""
+        self._queries = {k: v for k, v in self._queries.items() if k[0] != pk}
+        if pk in self._partitions:
+            self._partitions[pk][sk] = item
+        else:
+            self._items[(pk, sk)] = item
+
+    def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
+        """Write an item; with if_absent, only when none has that key (False if one had)."""
+        try:
+            done = self.table.put(pk, sk, fields, if_absent=if_absent)
+        except Exception:
+            self._forget(pk)
+            raise
+        if not done:
+            self._forget(pk)
+            return False
+        # The item as a read would give it back (numbers as DynamoDB keeps them).
+        self._written(pk, sk, _from_item(_to_item({**fields, "PK": pk, "SK": sk})))
+        return True
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """One item, read once in this invocation."""
+        whole = self._whole(pk)
+        if whole is not None:
+            item = whole.get(sk)
+        elif (pk, sk) in self._items:
+            item = self._items[(pk, sk)]
+        else:
+            item = self._items[(pk, sk)] = self.table.get(pk, sk)
+        return copy.deepcopy(item)
+
+    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
+        """Every item of a partition whose sort key starts with `prefix`, by sort key."""
+        whole = self._whole(pk)
+        if whole is not None:
+            found = [whole[sk] for sk in sorted(whole) if sk.startswith(prefix)]
+        elif (pk, prefix) in self._queries:
+            found = self._queries[(pk, prefix)]
+        else:
+            found = self._queries[(pk, prefix)] = self.table.query(pk, prefix)
+        return copy.deepcopy(found[::-1] if newest_first else found)
+
+    def update(self, pk: str, sk: str, fields: Item, **conditions: Any) -> Item:
+        """Set fields atomically, if every condition holds (Records.update); the item after."""
+        try:
+            item = self.table.update(pk, sk, fields, **conditions)
+        except Exception:
+            self._forget(pk)
+            raise
+        self._written(pk, sk, item)
+        return copy.deepcopy(item)
+
+    def listed(self, index_pk: str, limit: int) -> list[Item]:
+        """The items of one GSI1 partition, newest first (not kept: the index is eventual)."""
+        return self.table.listed(index_pk, limit)
+
+    def listed_page(
+        self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str
+    ) -> tuple[list[Item], Item | None]:
+        """One page of a GSI1 partition (not kept)."""
+        return self.table.listed_page(index_pk, limit, after=after, since=since, until=until)
 
 
 def update_expression(

@@ -13,7 +13,7 @@ from izin.mail import SesMailer, sender
 from izin.roster import Roster, RosterError, in_force, load_roster
 from izin.settings import SettingsError, settings
 from izin.stepfunctions import StepFunctionsCallbacks
-from izin.store import DynamoStore, Store
+from izin.store import DynamoStore, Records
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
     from collections.abc import Callable
@@ -31,8 +31,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def store() -> Store:
-    """The table."""
+def store() -> Records:
+    """The table (its primitives too: a handler may wrap it in an InvocationStore)."""
     return DynamoStore(settings().table_name)
 
 
