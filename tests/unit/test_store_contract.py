@@ -12,11 +12,12 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from izin.memory_store import MemoryStore
-from izin.store import ConditionFailed, DynamoStore, InvocationStore, Records
+from izin.store import ConditionFailed, DynamoStore, InvocationStore, Records, app_key
 from izin.tickets import Status, count_wrong_answer
 from izin_local.moto_patches import serialize_dynamodb_writes
 from izin_local.template import Template
@@ -83,6 +84,26 @@ def test_a_query_reads_one_partition_by_prefix_in_sort_key_order(store: Records)
         "EVENT#b#1",
         "EVENT#a#9",
     ]
+    everything = ["AUDIT#1", "EVENT#a#9", "EVENT#b#1", "EVENT#b#2"]
+    assert [i["SK"] for i in store.query("P", "")] == everything  # no prefix: the partition
+
+
+def test_an_application_s_items_read_back_as_written_between_reads(store: Records) -> None:
+    """Reads and writes interleaved in one partition (as one invocation of the task page
+    does them): every read sees every write before it, and a refused write changes none."""
+    pk = app_key("IP-X")
+    store.put(pk, "META", {"a": 1})
+    assert store.get(pk, "META") == {"PK": pk, "SK": "META", "a": 1}
+    assert store.query(pk, "STEP#") == []
+    store.put(pk, "STEP#01", {"data": {"x": 1.5}})
+    assert store.update(pk, "META", {"b": 2}, expect={"a": 1})["b"] == 2
+    with pytest.raises(ConditionFailed):
+        store.update(pk, "META", {"c": 3}, expect={"a": 9})
+    assert store.put(pk, "STEP#01", {"data": {}}, if_absent=True) is False
+    assert store.get(pk, "META") == {"PK": pk, "SK": "META", "a": 1, "b": 2}
+    assert store.query(pk, "STEP#") == [{"PK": pk, "SK": "STEP#01", "data": {"x": Decimal("1.5")}}]
+    assert store.get(pk, "STEP#02") is None
+    assert [i["SK"] for i in store.query(pk, "", newest_first=True)] == ["STEP#01", "META"]
 
 
 def test_an_update_creates_a_missing_item_unless_it_must_exist(store: Records) -> None:
@@ -363,3 +384,19 @@ def test_the_roster_cannot_be_replaced_before_its_seed(store: Records) -> None:
     with pytest.raises(ConditionFailed):
         store.replace_roster({"officers": []}, version=1)
     assert store.roster_record() is None
+
+
+def test_one_invocation_reads_once_and_afresh_after_losing_a_race() -> None:
+    """InvocationStore: a second read is answered from the first; a write whose condition
+    failed (another invocation wrote first) sends the next read to the table."""
+    table = MemoryStore()
+    table.put_ticket("h", {"status": Status.OPEN})
+    mine = InvocationStore(table, whole_applications=True)
+    assert mine.ticket("h") == mine.ticket("h") and table.calls == {"put": 1, "get": 1}
+    table.update_ticket("h", {"status": Status.DECIDED})  # another invocation decides
+    with pytest.raises(ConditionFailed):
+        mine.update_ticket("h", {"status": Status.DECIDED}, expect={"status": Status.OPEN})
+    assert (mine.ticket("h") or {})["status"] == Status.DECIDED
+    assert mine.application("IP-X") is None and mine.steps("IP-X") == {} == mine.steps("IP-X")
+    assert mine.audit("IP-X") == []
+    assert table.calls["query"] == 1  # the application's partition, whole, once

@@ -800,10 +800,14 @@ class DynamoStore(Records):
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`."""
         items: list[Item] = []
+        # DynamoDB takes no empty string in a key condition: no prefix is the whole partition.
+        values = {":pk": pk, ":prefix": prefix} if prefix else {":pk": pk}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-            "ExpressionAttributeValues": _to_item({":pk": pk, ":prefix": prefix}),
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)"
+            if prefix
+            else "PK = :pk",
+            "ExpressionAttributeValues": _to_item(values),
             "ScanIndexForward": not newest_first,
             "ConsistentRead": True,
         }
