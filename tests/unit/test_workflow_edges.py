@@ -8,6 +8,7 @@ played out by a store that lets the rival act at the one moment the race is deci
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.unit.test_workflow_logic import (
     World,
     record,
     status,
+    ticket_of,
 )
 
 KOMITMEN = "siinas:komitmen.terpenuhi"
@@ -217,3 +219,49 @@ def test_a_move_of_a_task_decided_meanwhile_moves_nothing() -> None:
     assert page.status == 410
     assert "task.reassigned" not in world.store.actions()
     assert [token for token, _ in world.callbacks.outputs] == ["token-1"]
+
+
+# -- the second factor, and a hand-over that fails ------------------------------------------
+
+
+def test_the_right_nip_without_a_code_decides_nothing_and_costs_no_attempt() -> None:
+    world = started(World())
+    ticket = world.issue(4)
+    page = world.post(ticket, nip=OPERATOR, decision="done", kode="")
+    assert page.status == 403 and "NIP saja tidak cukup" in page.html
+    refused = world.store.audit(ID)[-1]
+    assert (refused["action"], refused["reason"]) == ("task.refused", "tanpa_kode")
+    assert ticket_of(world, ticket)["status"] == tasks.Status.OPEN
+    assert ticket_of(world, ticket).get("wrong_nips", 0) == 0
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 200
+
+
+def test_a_wrong_code_counts_toward_the_lock_as_a_wrong_nip_does() -> None:
+    world = started(World())
+    ticket = world.issue(4)
+    page = world.post(ticket, nip=OPERATOR, decision="done", kode="000000")
+    assert page.status == 403 and world.callbacks.outputs == []
+    assert ticket_of(world, ticket)["wrong_nips"] == 1
+    assert world.store.actions()[-1] == "task.wrong_code"
+
+
+def test_a_link_that_is_no_ticket_is_not_found_and_touches_nothing() -> None:
+    world = started(World())
+    before = world.store.actions()
+    for link in ("../etc/passwd", "x" * 500, ""):
+        assert tasks.show_task(tasks.Request(link), world.ctx()).status == 404
+    assert world.store.actions() == before
+
+
+def test_a_hand_over_that_fails_reopens_the_ticket_for_another_try() -> None:
+    callbacks = FailingCallbacks(failures=1)
+    world = started(World())
+    world.callbacks = callbacks  # type: ignore[assignment]
+    ticket = world.issue(4)
+    with pytest.raises(RuntimeError, match="Throttling"):
+        world.post(ticket, nip=OPERATOR, decision="done")
+    assert ticket_of(world, ticket)["status"] == tasks.Status.OPEN
+    assert "task.decided" not in world.store.actions()
+    world.now += timedelta(seconds=30)  # its code was spent on the failed try: the next one
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 200
+    assert [token for token, _ in callbacks.outputs] == ["token-1"]
