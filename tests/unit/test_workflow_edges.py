@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from izin import events, tasks
+from izin import events, sessions, tasks
 from izin.memory_store import MemoryStore
 from izin_local import samples
 
@@ -265,3 +265,46 @@ def test_a_hand_over_that_fails_reopens_the_ticket_for_another_try() -> None:
     world.now += timedelta(seconds=30)  # its code was spent on the failed try: the next one
     assert world.post(ticket, nip=OPERATOR, decision="done").status == 200
     assert [token for token, _ in callbacks.outputs] == ["token-1"]
+
+
+# -- the open task from the workspace (/meja/tugas/{id_izin}): the session is the factor ----
+
+
+def signed_in_as(world: World, nip: str) -> None:
+    """The browser carries a session of this officer (as after /masuk)."""
+    _, cookie = sessions.start_session(world.ctx().auth, ROSTER.by_nip(nip))
+    world.cookies = (cookie.split(";", 1)[0],)
+
+
+def own(world: World, **form: str) -> tasks.Page:
+    """The workspace's page of the application's open task: GET, or POST with a form."""
+    request = tasks.Request("", form={k: [v] for k, v in form.items()}, cookies=world.cookies)
+    if form:
+        return tasks.decide_own_task(request, world.ctx(), ID)
+    return tasks.show_own_task(request, world.ctx(), ID)
+
+
+def test_the_workspace_s_task_page_needs_a_session_and_shows_no_secret() -> None:
+    world = started(World())
+    ticket = world.issue(4)
+    assert own(world).status == 303 and own(world).headers["location"] == "/masuk"
+    assert own(world, decision="done").status == 401
+    signed_in_as(world, OPERATOR)
+    page = own(world)
+    assert page.status == 200 and ticket not in page.html  # found by hash, never by secret
+    csrf = str(ticket_of(world, ticket)["csrf"])
+    assert own(world, decision="done", csrf=csrf).status == 200
+    assert [token for token, _ in world.callbacks.outputs] == ["token-1"]
+    assert own(world).status == 404  # decided: no open task left
+
+
+def test_another_officer_s_session_neither_sees_nor_decides_the_task() -> None:
+    world = started(World())
+    ticket = world.issue(4)
+    signed_in_as(world, KASI.nip)
+    assert own(world).status == 403
+    csrf = str(ticket_of(world, ticket)["csrf"])
+    assert own(world, decision="done", csrf=csrf).status == 403
+    refusals = [e for e in world.store.audit(ID) if e["action"] == "task.refused"]
+    assert [e["reason"] for e in refusals] == ["bukan_penerima_tugas"] * 2
+    assert world.callbacks.outputs == []
