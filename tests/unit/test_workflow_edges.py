@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from izin import events, sessions, tasks
 from izin.memory_store import MemoryStore
+from izin.tasks.issue import move_open_tasks
+from izin.tickets import ticket_hash
 from izin_local import samples
 
 from tests.unit.test_workflow_logic import (
@@ -308,3 +310,59 @@ def test_another_officer_s_session_neither_sees_nor_decides_the_task() -> None:
     refusals = [e for e in world.store.audit(ID) if e["action"] == "task.refused"]
     assert [e["reason"] for e in refusals] == ["bukan_penerima_tugas"] * 2
     assert world.callbacks.outputs == []
+
+
+# -- moving open tasks (a Plh named, an officer back from leave) -------------------------
+
+
+def move_operator_s_tasks(world: World, to: str) -> list[str]:
+    """Hand the Operator's open tasks to `to`, acting for the Operator."""
+    operator = ROSTER.by_nip(OPERATOR)
+    return move_open_tasks(
+        lambda holder: holder.get("nip") == OPERATOR,
+        to,
+        by={"nama": KASI.nama, "nip": KASI.nip},
+        reason="Cuti.",
+        behalf={
+            "jenis": "Plh",
+            "delegation": "d-1",
+            "nama": operator.nama,
+            "nip": OPERATOR,
+            "role": operator.role.value,
+            "jabatan": operator.jabatan,
+        },
+        action="task.delegated",
+        **world.issuer(),
+    )
+
+
+def test_a_plh_named_takes_the_holder_s_open_task_and_only_that() -> None:
+    world = started(World())
+    ticket = world.issue(4)
+    assert move_operator_s_tasks(world, KASI.nip) == [ID]
+    assert status(world, ticket_hash(ticket)) == tasks.Status.SUPERSEDED
+    moved = world.store.ticket(str(record(world)["open_ticket"])) or {}
+    assert moved["assignee"]["nip"] == KASI.nip and moved["atas_nama"]["nip"] == OPERATOR
+    assert moved["task_token"] == "token-1"  # the same waiting state
+    assert "task.delegated" in world.store.actions()
+    assert move_operator_s_tasks(world, KASI.nip) == []  # the Kasi holds it now
+
+
+def test_a_task_decided_or_an_application_parked_meanwhile_is_not_moved() -> None:
+    world = started(World())
+    ticket = world.issue(4)
+    world.store.update_ticket(ticket_hash(ticket), {"status": tasks.Status.DECIDED})
+    assert move_operator_s_tasks(world, KASI.nip) == []
+    world.store.update_application(ID, {"status": "TERHENTI"})
+    assert move_operator_s_tasks(world, KASI.nip) == []
+    assert status(world, ticket_hash(ticket)) == tasks.Status.DECIDED
+
+
+def test_a_task_moves_only_to_an_officer_of_its_role_unless_for_someone() -> None:
+    world = started(World())
+    ticket = world.issue(4)
+    with pytest.raises(ValueError, match="does not hold the role"):
+        tasks.reassign_task(
+            ticket_hash(ticket), KASI.nip, by={"nama": KASI.nama, "nip": KASI.nip}, **world.issuer()
+        )
+    assert status(world, ticket_hash(ticket)) == tasks.Status.OPEN
