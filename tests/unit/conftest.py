@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import importlib.util
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from izin.tickets import Kind, open_ticket, ticket_hash
 from izin_local import samples
 from izin_local.testing import ROSTER as ROSTER_FILE
 from izin_local.testing import local_auth
+from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[2]
 DOOR_ID = "IP-DOOR-0001"
@@ -109,6 +113,40 @@ class TaskDoor:
             "cookies": self.cookies,
         }
         return self.handler(event)
+
+
+# What fpdf2 laid out, by document, context and clock: the same inputs give the same bytes
+# (render_pdf is deterministic), so suites that seal the same documents over and over lay
+# each one out once per run, not once per test (about a second of a core each).
+_RENDERED: dict[str, bytes] = {}
+
+
+def _plain(value: Any) -> Any:
+    """A context's value by its content (never by identity, which a later value may reuse)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, date | Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+@pytest.fixture
+def rendered_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each distinct PDF rendered once for the session (izin.documents.versions)."""
+    # The module, not the package's `versions` (a function of the same name shadows it).
+    versions = importlib.import_module("izin.documents.versions")
+    render = versions.render_pdf
+
+    def once(jenis: Any, context: Any, *, now: datetime) -> bytes:
+        try:
+            key = json.dumps([str(jenis), context, now], sort_keys=True, default=_plain)
+        except TypeError:  # a value not known by its content: no key, no reuse
+            return render(jenis, context, now=now)
+        if key not in _RENDERED:
+            _RENDERED[key] = render(jenis, context, now=now)
+        return _RENDERED[key]
+
+    monkeypatch.setattr(versions, "render_pdf", once)
 
 
 @pytest.fixture

@@ -36,6 +36,9 @@ SIGNED_AT = datetime(2026, 12, 7, 7, 16, tzinfo=UTC)
 PASSPHRASE = "passphrase-uji"
 MARK = b"\n%BSrE-signed\n"
 
+# Step 14 seals the same BAP and Surat Pengantar in most tests: lay each out once.
+pytestmark = pytest.mark.usefixtures("rendered_once")
+
 
 @dataclass
 class FakeBsre:

@@ -41,6 +41,9 @@ Verify = Callable[[bytes], Verification]
 TICKET: dict[str, Any] = {"id_izin": ID_IZIN, "kind": "step", "step": 14, "status": "open"}
 TICKET |= {"assignee": {"nip": KADIS, "nama": ROSTER.by_nip(KADIS).nama}}
 
+# Step 14 seals the same BAP and Surat Pengantar in most tests: lay each out once.
+pytestmark = pytest.mark.usefixtures("rendered_once")
+
 
 def verdict(pdf: bytes) -> Verification:
     """BSrE's verify, faked: a PDF ending with the mark is signed by the Kepala Dinas."""
