@@ -12,7 +12,7 @@ from izin.aws import client
 from izin.documents import DocumentRequest, handle
 from izin.observability import logger
 from izin.settings import settings
-from izin.store import DynamoStore, InvocationStore
+from izin.store import InvocationStore
 
 
 def _put_object(key: str, body: bytes, content_type: str) -> None:
@@ -28,7 +28,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(
         request,
         # The record, the steps and every version are read: the application's partition, once.
-        InvocationStore(DynamoStore(config.table_name), whole_applications=True),
+        InvocationStore(wiring.store(), whole_applications=True),
         now=datetime.now(UTC),
         bucket=config.bucket_name,
         put_object=_put_object,

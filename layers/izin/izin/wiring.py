@@ -122,17 +122,16 @@ def bsre_client() -> BsreClient:
 def tembusan_seal() -> Callable[[bytes], bytes] | None:
     """The Dinas's e-seal for the tembusan copy when BSRE_SEAL_TEMBUSAN is on; else None.
     A seal account missing from the secret is a BsreError, as BSrE refusing would be."""
-    import json
-
-    import pyotp
-
-    from izin.bsre import BsreError, SealKey
-
     config = settings()
     if not config.bsre_seal_tembusan:
         return None
     if not config.bsre_base_url:
         raise SettingsError("BSRE_SEAL_TEMBUSAN is on without BSRE_BASE_URL")
+    import json  # only a Dinas that seals its copies pays for these at a cold start
+
+    import pyotp
+
+    from izin.bsre import BsreError, SealKey
 
     def seal(pdf: bytes) -> bytes:
         credentials = json.loads(secret(config.bsre_credentials_secret_arn))
@@ -159,14 +158,13 @@ def bsre_verify() -> Callable[[bytes], Verification] | None:
 def offline_verify() -> Callable[[bytes], Verification] | None:
     """The verify page's own check of a PDF's signatures against BSrE's roots (when BSrE
     cannot be reached), where BSRE_TRUST_ROOTS_FILE names them; else None."""
+    path = settings().bsre_trust_roots_file
+    if not path:
+        return None
     from pathlib import Path
 
     from izin.bsre import Verification
     from izin.pdf_signatures import verify_with
-
-    path = settings().bsre_trust_roots_file
-    if not path:
-        return None
     roots = Path(path).read_bytes()
 
     def check(pdf: bytes) -> Verification:
