@@ -165,6 +165,7 @@ def offline_verify() -> Callable[[bytes], Verification] | None:
 
     from izin.bsre import Verification
     from izin.pdf_signatures import verify_with
+
     roots = Path(path).read_bytes()
 
     def check(pdf: bytes) -> Verification:
