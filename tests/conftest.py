@@ -9,6 +9,7 @@ from pathlib import Path
 import moto  # noqa: F401 (imported before any boto3 session, so mock_aws catches them all)
 import pytest
 from hypothesis import HealthCheck, settings
+from izin_local import sdk_data
 from izin_local.runtime import LocalRuntime
 from izin_local.testing import ROSTER, SharedSystem, System, endpoints_of, start_system
 
@@ -46,6 +47,9 @@ def _no_real_aws() -> None:
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
     os.environ.update(_SAFE_AWS_ENVIRONMENT)
+    # The tests' many sessions (a layer's lifecycle reset, each mock_aws) parse botocore's
+    # data once per worker, as a runtime start does.
+    sdk_data.share_parsed_files()
 
 
 # A runtime of the real template takes ~13 s to start and ~2 s to stop, and one process

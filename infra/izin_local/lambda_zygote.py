@@ -27,8 +27,8 @@ import socket
 import struct
 import sys
 import traceback
-from typing import Any
 
+from izin_local import sdk_data
 from izin_local.lambda_worker import serve
 
 # What the functions import; each is imported once here and shared by every fork.
@@ -64,7 +64,7 @@ def main() -> None:
             importlib.import_module(name)
         except ImportError:
             continue  # a template whose functions do not use it
-    _share_sdk_data()
+    sdk_data.preload(SDK_SERVICES, region="ap-southeast-3")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     while True:
         try:
@@ -79,31 +79,6 @@ def main() -> None:
         for fd in fds:
             os.close(fd)
         control.sendall(_PID.pack(pid))
-
-
-def _share_sdk_data() -> None:
-    """Keep every botocore data file parsed in this process, and parse the functions' now.
-
-    botocore caches what it loads per session (each Loader instance); this cache is per
-    process and survives the fork. Botocore merges a service's extras into its loaded model
-    in place, the same merge each time, so sharing the parsed dicts changes nothing.
-    """
-    import boto3
-    from botocore.loaders import JSONFileLoader
-
-    parsed: dict[str, Any] = {}
-    load_file = JSONFileLoader.load_file
-
-    def shared(self: JSONFileLoader, file_path: str) -> Any:
-        if file_path not in parsed:
-            parsed[file_path] = load_file(self, file_path)
-        return parsed[file_path]
-
-    JSONFileLoader.load_file = shared  # type: ignore[method-assign]
-    # No credentials: the clients are made to load their data, never to send anything.
-    session = boto3.session.Session(region_name="ap-southeast-3")
-    for service in SDK_SERVICES:
-        session.client(service)  # type: ignore[call-overload]
 
 
 def _become_worker(control: socket.socket, fd: int, log: int) -> None:

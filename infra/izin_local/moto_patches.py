@@ -328,38 +328,44 @@ def _without_none(value: Any) -> Any:
     return value
 
 
-def parse_each_definition_once() -> Undo:
-    """Parse a state machine's definition once, not at every execution's start.
+# Parsed definitions, by their text, for the life of the process: a runtime's restart
+# (a test module's own runtime) finds the program parsed by the one before.
+_PARSED_DEFINITIONS: dict[str, Any] = {}
 
-    moto's interpreter parses the ASL (ANTLR, then its evaluation components) anew for
-    every execution: about 0.7 s of CPU for this project's 2,000-line machine. The parsed
-    program holds no execution's state (that lives in each execution's Environment), except
-    in Parallel and Map states, whose definitions are therefore parsed as before.
+
+def parse_each_definition_once(parsed: dict[str, Any] | None = None) -> Undo:
+    """Parse a state machine's definition once per process, not at every execution's start.
+
+    moto parses the ASL (ANTLR, then its evaluation components) when the state machine is
+    created, to validate it, and anew for every execution: about 0.7 s of CPU each time for
+    this project's 2,000-line machine. The parsed program holds no execution's state (that
+    lives in each execution's Environment), except in Parallel and Map states, whose
+    definitions are therefore parsed as before. A definition is its own key: an edited ASL
+    is parsed afresh. `parsed`: the cache to use (the process's own by default).
     """
-    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-    original = ExecutionWorker.__dict__["_get_evaluation_entrypoint"]
-    programs: dict[str, Any] = {}
+    cache = _PARSED_DEFINITIONS if parsed is None else parsed
+    original = AmazonStateLanguageParser.__dict__["parse"]
+    parse = original.__func__
     lock = threading.Lock()
 
-    @functools.wraps(original)
-    def _get_evaluation_entrypoint(self: Any) -> Any:
-        definition = self._evaluation_details.state_machine_details.definition
+    @functools.wraps(parse)
+    def parse_once(definition: str) -> Any:
         if _has_concurrent_states(definition):
-            return original(self)
+            return parse(definition)
         with lock:
-            program = programs.get(definition)
+            program = cache.get(definition)
         if program is None:
-            program = original(self)
+            program = parse(definition)  # a definition that fails raises, and is not kept
             with lock:
-                programs[definition] = program
+                cache[definition] = program
         return program
 
-    ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint  # type: ignore[method-assign]
+    AmazonStateLanguageParser.parse = staticmethod(parse_once)  # type: ignore[method-assign]
 
     def undo() -> None:
-        ExecutionWorker._get_evaluation_entrypoint = original  # type: ignore[method-assign]
-        programs.clear()
+        AmazonStateLanguageParser.parse = original  # type: ignore[method-assign]
 
     return undo
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from izin_local import moto_patches
+from izin_local import moto_patches, sdk_data
 from izin_local.config import BSRE_SWITCH
 from izin_local.gateway import HttpGateway
 from izin_local.lambda_runner import FunctionSpec, LambdaRunner, lambda_environment
@@ -135,6 +135,9 @@ class LocalRuntime:
         saved_environ = dict(os.environ)
         stack.callback(_restore_environ, saved_environ)
         self._clear_outbox()
+        # This process's sessions (the provisioner's, the roles', moto's interpreter's)
+        # share one parse of botocore's data files, as the zygote's workers do.
+        sdk_data.share_parsed_files()
 
         # Patched before moto starts and unpatched after it stops, so no request or
         # execution ever sees moto half patched. Functions register once provisioned.

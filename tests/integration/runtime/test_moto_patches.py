@@ -425,7 +425,10 @@ def test_each_definition_and_json_path_is_parsed_once(monkeypatch):
     shipped_parses, shipped_paths = len(parses), len(paths)
     parses.clear()
     paths.clear()
-    undo = [moto_patches.parse_each_definition_once(), moto_patches.parse_each_json_path_once()]
+    undo = [
+        moto_patches.parse_each_definition_once(parsed={}),
+        moto_patches.parse_each_json_path_once(),
+    ]
     try:
         patched = _run_three_executions()
     finally:
@@ -433,8 +436,27 @@ def test_each_definition_and_json_path_is_parsed_once(monkeypatch):
             step()
     assert patched == as_shipped == ['SUCCEEDED {"n": 1}'] * 3
     # create_state_machine validates by parsing once; then each execution parsed it again.
-    assert shipped_parses == 4 and len(parses) == 2
+    # Patched, the validation's parse is the one every execution uses.
+    assert shipped_parses == 4 and len(parses) == 1
     assert shipped_paths > len(paths) == len(set(paths))
+
+
+def test_a_definition_that_does_not_parse_is_still_refused_and_not_kept():
+    from moto import mock_aws
+
+    kept: dict[str, Any] = {}
+    broken = _TWO_PASSES.replace('"Type": "Pass"', '"Type": "Passage"', 1)
+    undo = moto_patches.parse_each_definition_once(parsed=kept)
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            sfn = boto3.client("stepfunctions", region_name=REGION)
+            with pytest.raises(ClientError, match="Passage"):
+                sfn.create_state_machine(
+                    name="m", definition=broken, roleArn="arn:aws:iam::123456789012:role/r"
+                )
+    finally:
+        undo()
+    assert kept == {}
 
 
 def test_moto_lists_its_package_folder_at_every_request_and_the_patch_once(
