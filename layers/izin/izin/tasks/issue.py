@@ -16,7 +16,7 @@ from izin.models import StepRequest
 from izin.roster import Officer, Roster
 from izin.sop import ROLE_TITLES, SUPERVISOR, Role, Step
 from izin.store import Store
-from izin.templating import render
+from izin.templating import render_email
 from izin.tickets import Kind, Status, open_ticket, supersede
 
 MAX_WRONG_NIPS = 5
@@ -301,14 +301,14 @@ def issue_manual_task(
         "kind": kind,
     }
     mailer.send(
-        Email(
+        render_email(
+            "manual",
+            context,
             to=(str(officer.email),),
             subject=(
                 f"[Izin Perluasan] Tugas manual: {form.activity} - "
                 f"{application['data']['perusahaan']['nama']}"
             ),
-            text=render("email/manual.txt.j2", **context),
-            html=render("email/manual.html.j2", **context),
             id_izin=id_izin,
         )
     )
@@ -693,10 +693,10 @@ def _email(
 ) -> Email:
     """One email to one address: the subject ends with the company; email/{template}.*.j2."""
     data = application["data"]
-    return Email(
+    return render_email(
+        template,
+        {"data": data, **context},
         to=(to,),
         subject=f"{subject} - {data['perusahaan']['nama']}",
-        text=render(f"email/{template}.txt.j2", data=data, **context),
-        html=render(f"email/{template}.html.j2", data=data, **context),
         id_izin=str(application["id_izin"]),
     )
