@@ -27,7 +27,7 @@ from izin.auth import Auth
 from izin.calendar import WIB, HolidayCalendar, to_wib
 from izin.observability import logger
 from izin.resume import NotResumable, resume_parked
-from izin.risk import SLA_STATES, Risk
+from izin.risk import SLA_STATES, Assessed, Risk
 from izin.roster import Roster
 from izin.settings import Settings
 from izin.store import Item, Store
@@ -143,16 +143,7 @@ def decode_cursor(text: str) -> Item | None:
     return key
 
 
-@dataclass(frozen=True)
-class Row:
-    """One application as the list shows it."""
-
-    application: Item
-    risk: Risk
-
-    @property
-    def id_izin(self) -> str:
-        return str(self.application["id_izin"])
+Row = Assessed  # one application as the list shows it
 
 
 @dataclass
@@ -383,17 +374,10 @@ def _incident_action(
     assess: Assess,
 ) -> Page:
     """POST /konsol: redrive one DLQ message, or re-send a late wait's record-by-hand link."""
-    target = (request.form.get("id") or [""])[-1].strip()
-    sent = (request.form.get("csrf") or [""])[-1]
-    token_ok = bool(target) and sessions.form_token_ok(auth, signed, f"{aksi}:{target}", sent)
-
-    def refused(status: int, error: str) -> Page:
-        return _list_page(
-            Request(""), auth, signed, assess=assess, doors=doors, status=status, error=error
-        )
-
-    if not same_site or not token_ok:
-        return refused(403, "Formulir kedaluwarsa; muat ulang halaman lalu coba lagi.")
+    target = _posted(request, auth, signed, "id", aksi)
+    refused = _refusal(auth, signed, assess=assess, doors=doors)
+    if not same_site or target is None:
+        return refused(403, EXPIRED)
     by = {"nama": signed.officer.nama, "nip": signed.officer.nip}
     if aksi == "redrive":
         queue_key, _, message_id = target.partition(":")
@@ -417,8 +401,7 @@ def _incident_action(
             return refused(409, f"Permohonan {target} tidak lagi menunggu SIINAS atau OSS.")
         logger.info("record link re-sent from the console", extra={"id_izin": target})
         done = {"tautan": target}
-    location = f"{PATH}?{urlencode(done)}"
-    return Page(303, render("pages/redirect.html.j2", location=location), {"location": location})
+    return _back_to_list(done)
 
 
 def _resume(
@@ -432,36 +415,57 @@ def _resume(
     doors: Incidents | None = None,
 ) -> Page:
     """POST /konsol (Resume): start a TERHENTI application again, as `izin resume` does."""
-    id_izin = (request.form.get("id_izin") or [""])[-1].strip()
-    sent = (request.form.get("csrf") or [""])[-1]
-    token_ok = bool(id_izin) and sessions.form_token_ok(auth, signed, f"lanjutkan:{id_izin}", sent)
-    if not same_site or not token_ok:
-        return _list_page(
-            Request(""),
-            auth,
-            signed,
-            assess=assess,
-            doors=doors,
-            status=403,
-            error="Formulir kedaluwarsa; muat ulang halaman lalu coba lagi.",
-        )
+    id_izin = _posted(request, auth, signed, "id_izin", "lanjutkan")
+    refused = _refusal(auth, signed, assess=assess, doors=doors)
+    if not same_site or id_izin is None:
+        return refused(403, EXPIRED)
     by = f"{signed.officer.nama} (NIP {signed.officer.nip}, {signed.via})"
     try:
         name = resume(id_izin, by)
     except NotResumable:
         logger.warning("resume refused", extra={"id_izin": id_izin})
-        return _list_page(
-            Request(""),
-            auth,
-            signed,
-            assess=assess,
-            doors=doors,
-            status=409,
-            error=f"Permohonan {id_izin} tidak dapat dilanjutkan: tidak berstatus TERHENTI "
+        return refused(
+            409,
+            f"Permohonan {id_izin} tidak dapat dilanjutkan: tidak berstatus TERHENTI "
             "atau sudah dilanjutkan.",
         )
     logger.info("resumed from the console", extra={"id_izin": id_izin, "execution": name})
-    location = f"{PATH}?{urlencode({'dilanjutkan': id_izin})}"
+    return _back_to_list({"dilanjutkan": id_izin})
+
+
+# -- what the console's POSTs share ---------------------------------------------------------
+
+EXPIRED = "Formulir kedaluwarsa; muat ulang halaman lalu coba lagi."
+
+
+def _posted(
+    request: Request, auth: Auth, signed: sessions.SignedIn, field: str, purpose: str
+) -> str | None:
+    """What a console form posts in `field`; None when it is empty or the form's CSRF token
+    is not this session's for `purpose:value` (a stale page, or another site's form)."""
+    value = (request.form.get(field) or [""])[-1].strip()
+    sent = (request.form.get("csrf") or [""])[-1]
+    if value and sessions.form_token_ok(auth, signed, f"{purpose}:{value}", sent):
+        return value
+    return None
+
+
+def _refusal(
+    auth: Auth, signed: sessions.SignedIn, *, assess: Assess, doors: Incidents | None
+) -> Callable[[int, str], Page]:
+    """How a console POST says no: the list again, unfiltered, with the status and why."""
+
+    def refused(status: int, error: str) -> Page:
+        return _list_page(
+            Request(""), auth, signed, assess=assess, doors=doors, status=status, error=error
+        )
+
+    return refused
+
+
+def _back_to_list(outcome: Mapping[str, str]) -> Page:
+    """After a console POST that did its work: see the list (303), the outcome in its query."""
+    location = f"{PATH}?{urlencode(outcome)}"
     return Page(303, render("pages/redirect.html.j2", location=location), {"location": location})
 
 

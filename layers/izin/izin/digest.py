@@ -9,25 +9,20 @@ cuti bersama, the Dinas's own) it sends nothing. No email when nothing is at ris
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from izin.calendar import HolidayCalendar, to_wib
-from izin.mail import Email, Mailer
-from izin.risk import Risk, StepState
+from izin.mail import Mailer
+from izin.risk import Assessed, Risk, StepState
 from izin.roster import Roster
 from izin.sop import Role
 from izin.store import Item
-from izin.templating import render
+from izin.templating import render_email
 
 
-@dataclass(frozen=True)
-class AtRisk:
-    """One application in the digest."""
-
-    application: Item
-    risk: Risk
+class AtRisk(Assessed):
+    """One application in the digest, and why it is there."""
 
     @property
     def why(self) -> str:
@@ -82,11 +77,11 @@ def send_digest(
         "base": public_base_url.rstrip("/"),
     }
     mailer.send(
-        Email(
+        render_email(
+            "digest",
+            context,
             to=(str(kepala_bidang.email),),
             subject=f"[Izin Perluasan] Ringkasan pagi: {len(rows)} permohonan perlu perhatian",
-            text=render("email/digest.txt.j2", **context),
-            html=render("email/digest.html.j2", **context),
             # About many applications, none alone: a bounce goes to the log, as enrollment's.
             id_izin="",
         )

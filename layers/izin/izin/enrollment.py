@@ -16,13 +16,13 @@ from typing import Any
 
 from izin import auth as totp
 from izin.auth import Auth, Cipher
-from izin.mail import Email, Mailer
+from izin.mail import Mailer
 from izin.observability import logger
 from izin.roster import Officer
 from izin.sessions import end_all_sessions
 from izin.store import ConditionFailed, Store
 from izin.tasks.context import Page, Request
-from izin.templating import render
+from izin.templating import render, render_email
 from izin.tickets import Kind, Status, count_wrong_answer, open_ticket, ticket_hash
 
 MAX_WRONG_CODES = 5
@@ -55,11 +55,11 @@ def start_enrollment(
     link = f"{public_base_url.rstrip('/')}{PATH}/{ticket}"
     context = {"officer": officer, "link": link, "hours": totp.ENROLLMENT_HOURS}
     mailer.send(
-        Email(
+        render_email(
+            "enroll",
+            context,
             to=(str(officer.email),),
             subject="[Izin Perluasan] Aktifkan kode masuk (aplikasi autentikator)",
-            text=render("email/enroll.txt.j2", **context),
-            html=render("email/enroll.html.j2", **context),
             # About no application (the admin runs `izin petugas enroll` and sees the result).
             id_izin="",
         )

@@ -52,6 +52,15 @@ class EventType:
         return sop.record_task(self.sop_step, self.manual_form)
 
 
+def _by_hand(
+    activity: str, happened: str, fields: tuple[FormField, ...], done_label: str
+) -> RecordForm:
+    """The Operator's form for an event that `happened` at OSS or SIINAS and never came: every
+    one says the same of when to use it."""
+    meaning = f"Bila {happened} tetapi belum sampai ke sistem ini, catat di sini dengan buktinya."
+    return RecordForm(activity, meaning, fields, done_label)
+
+
 def _verifikasi(application: Data, values: Data) -> dict[str, Any]:
     return {
         "id_izin": application["id_izin"],
@@ -92,10 +101,9 @@ _TYPES = (
             else "komitmen data industri belum terpenuhi (TIDAK): menunggu SIINAS"
         ),
         kept=("berkas",),
-        manual_form=RecordForm(
+        manual_form=_by_hand(
             "Catat Notifikasi Verifikasi Teknis SIINAS",
-            "Bila notifikasi permohonan verifikasi teknis sudah ada di SIINAS tetapi belum "
-            "sampai ke sistem ini, catat di sini dengan buktinya.",
+            "notifikasi permohonan verifikasi teknis sudah ada di SIINAS",
             (
                 FormField(
                     "komitmen_data_industri",
@@ -116,10 +124,9 @@ _TYPES = (
         18,
         result_fields=("nomor_berita_acara", "tanggal"),
         audit_note=lambda data: f"Berita Acara Pemenuhan Komitmen {data.get('nomor_berita_acara')}",
-        manual_form=RecordForm(
+        manual_form=_by_hand(
             "Catat Berita Acara Pemenuhan Komitmen",
-            "Bila SIINAS sudah menerbitkan Berita Acara Pemenuhan Komitmen tetapi belum sampai "
-            "ke sistem ini, catat di sini dengan buktinya.",
+            "SIINAS sudah menerbitkan Berita Acara Pemenuhan Komitmen",
             (
                 FormField("nomor_berita_acara", "Nomor Berita Acara Pemenuhan Komitmen"),
                 FormField("tanggal", "Tanggal berita acara", FieldKind.DATE),
@@ -135,10 +142,9 @@ _TYPES = (
         19,
         result_fields=("kd_status", "status"),
         audit_note=lambda data: f"status OSS {data.get('kd_status')}: {data.get('status')}",
-        manual_form=RecordForm(
+        manual_form=_by_hand(
             "Catat Status Izin dari OSS",
-            "Bila OSS sudah menetapkan status Izin Perluasan tetapi belum sampai ke sistem ini, "
-            "catat di sini dengan buktinya.",
+            "OSS sudah menetapkan status Izin Perluasan",
             (
                 FormField(
                     "status",

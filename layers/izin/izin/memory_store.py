@@ -14,9 +14,16 @@ import copy
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
-from izin.store import ConditionFailed, Item, Records, _from_dynamo, _to_dynamo
+from izin.store import (
+    ConditionFailed,
+    Item,
+    PrimitiveUpdateTerms,
+    Records,
+    _from_dynamo,
+    _to_dynamo,
+)
 
 
 def _stored(value: Any) -> Any:
@@ -71,49 +78,39 @@ class MemoryStore(Records):
         items = [item for _, item in found]
         return items[::-1] if newest_first else items
 
-    def update(
-        self,
-        pk: str,
-        sk: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
-        must_exist: bool = False,
-        present: tuple[str, ...] = (),
-        below: dict[str, int] | None = None,
-        at_least: dict[str, int] | None = None,
-    ) -> Item:
+    def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
         """Set, add and remove atomically, when every condition holds (see Records.update)."""
         self.calls["update"] += 1
-        paths = [*fields, *(add or {}), *remove]
+        expect, present = terms.get("expect") or {}, terms.get("present", ())
+        paths = [*fields, *(terms.get("add") or {}), *terms.get("remove", ())]
         if len(paths) != len(set(paths)) or {"PK", "SK"} & set(paths):
             raise ValueError(f"an update names a field twice, or a key: {paths}")
         with self._lock:
             current = self.items.get((pk, sk))
             item = current or {}
             holds = (
-                (not must_exist or current is not None)
+                (not terms.get("must_exist") or current is not None)
                 and all(name in item for name in present)
                 and all(
                     name not in item if value is None else item.get(name) == _stored(value)
-                    for name, value in (expect or {}).items()
+                    for name, value in expect.items()
                 )
                 and all(
-                    name not in item or item[name] < limit for name, limit in (below or {}).items()
+                    name not in item or item[name] < limit
+                    for name, limit in (terms.get("below") or {}).items()
                 )
                 and all(
-                    name in item and item[name] >= limit for name, limit in (at_least or {}).items()
+                    name in item and item[name] >= limit
+                    for name, limit in (terms.get("at_least") or {}).items()
                 )
             )
             if not holds:
-                raise ConditionFailed(f"{pk} {sk}: expect {expect}, present {present}")
+                raise ConditionFailed(f"{pk} {sk}: expect {terms.get('expect')}, present {present}")
             new = {**copy.deepcopy(item), "PK": pk, "SK": sk}
             new |= _stored(fields)
-            for name, amount in (add or {}).items():
+            for name, amount in (terms.get("add") or {}).items():
                 new[name] = new.get(name, 0) + amount
-            for name in remove:
+            for name in terms.get("remove", ()):
                 new.pop(name, None)
             self.items[(pk, sk)] = new
             return copy.deepcopy(new)

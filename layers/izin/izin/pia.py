@@ -77,20 +77,19 @@ class PiaAnswer:
         }
 
 
-# PIA sends every value as a string, some as numbers; what we read of them.
-_Loose = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
+class _PiaModel(BaseModel):
+    """What we read of PIA's payload: PIA sends every value as a string, some as numbers,
+    and more fields than we read."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
 
 
-class Persyaratan(BaseModel):
-    model_config = _Loose
-
+class Persyaratan(_PiaModel):
     id_syarat: str = ""
     no_dokumen: str = ""
 
 
-class Checklist(BaseModel):
-    model_config = _Loose
-
+class Checklist(_PiaModel):
     id_izin: str = Field(min_length=1, max_length=64)
     kd_izin: str = ""
     id_proyek: str = ""
@@ -100,24 +99,18 @@ class Checklist(BaseModel):
     data_persyaratan: list[Persyaratan] = Field(default_factory=list, max_length=500)
 
 
-class LokasiProyek(BaseModel):
-    model_config = _Loose
-
+class LokasiProyek(_PiaModel):
     alamat_usaha: str = ""
     proyek_daerah_id: str = ""
 
 
-class Produk(BaseModel):
-    model_config = _Loose
-
+class Produk(_PiaModel):
     kbli: str = ""
     kapasitas: str = ""
     satuan: str = ""
 
 
-class Proyek(BaseModel):
-    model_config = _Loose
-
+class Proyek(_PiaModel):
     id_proyek: str = ""
     kbli: str = ""
     flag_perluasan: str = ""
@@ -126,9 +119,7 @@ class Proyek(BaseModel):
     data_proyek_produk: list[Produk] = Field(default_factory=list, max_length=500)
 
 
-class DataNib(BaseModel):
-    model_config = _Loose
-
+class DataNib(_PiaModel):
     nib: str = Field(min_length=1, max_length=32)
     oss_id: str = ""
     nama_perseroan: str = ""

@@ -17,13 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from izin import sop
-from izin.mail import Email, Mailer
+from izin.mail import Mailer
 from izin.models import execution_name
 from izin.observability import logger
 from izin.roster import Officer, Roster, RosterError
 from izin.sop import ROLE_TITLES, Role
 from izin.store import Store
-from izin.templating import render
+from izin.templating import render_email
 
 OUTCOMES = {"efektif": "BERLAKU_EFEKTIF", "belum_efektif": "BELUM_EFEKTIF"}
 
@@ -97,12 +97,12 @@ def notify_outcome(
     for officer in officers:
         context = {"officer": officer, "data": data, "efektif": efektif, "application": application}
         mailer.send(
-            Email(
+            render_email(
+                "outcome",
+                context,
                 to=(str(officer.email),),
                 subject=f"[Izin Perluasan] {data.get('perusahaan', {}).get('nama', id_izin)}: "
                 + ("berlaku efektif" if efektif else "belum berlaku efektif"),
-                text=render("email/outcome.txt.j2", **context),
-                html=render("email/outcome.html.j2", **context),
                 id_izin=id_izin,
             )
         )
@@ -183,11 +183,11 @@ def park(
         "status_url": public_base_url,
     }
     mailer.send(
-        Email(
+        render_email(
+            "parked",
+            context,
             to=(str(operator.email),),
             subject=f"[Izin Perluasan] TERHENTI: {id_izin} - {error}",
-            text=render("email/parked.txt.j2", **context),
-            html=render("email/parked.html.j2", **context),
             id_izin=id_izin,
         )
     )

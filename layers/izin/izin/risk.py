@@ -67,6 +67,18 @@ class Risk:
         return self.fiktif if state == FIKTIF else self.step_state.value == state
 
 
+@dataclass(frozen=True)
+class Assessed:
+    """An application with its Risk, as the console's list and the morning digest show it."""
+
+    application: dict[str, Any]
+    risk: Risk
+
+    @property
+    def id_izin(self) -> str:
+        return str(self.application["id_izin"])
+
+
 def day_seconds(hours: OfficeHours = OFFICE_HOURS) -> float:
     """The office seconds of one hari kerja."""
     opens, closes = hours.opens, hours.closes

@@ -294,6 +294,24 @@ RETURNS = (
         "memeriksanya lagi.",
     ),
 )
+
+
+def _bap_decision(number: int, name: str, by: str, *, yes_text: str = "") -> Branch:
+    """The yes or no of a step that checks the BAP and the Surat Pengantar (13, 14): a "no"
+    returns the file to whoever owns what must change (RETURNS), else to the Kasi at 12,
+    with the note of the officer `by`."""
+    return Branch(
+        *answered_yes(number),
+        otherwise=12,
+        name=name,
+        note="TIDAK: data BAP kembali ke Tim Teknis (langkah 11), Surat Pengantar "
+        f"kembali ke Kasi (langkah 12), dengan catatan {by}.",
+        yes_text=yes_text,
+        no_text=SENT_BACK_TEXT,
+        returns=RETURNS,
+    )
+
+
 RETURN_FIELD = FormField(
     KEMBALIKAN_KE,
     "Bila dikembalikan: yang harus diperbaiki",
@@ -665,15 +683,7 @@ STEPS: tuple[Step, ...] = (
         documents=("bap", "surat_pengantar_dpmptsp"),
         flow=(
             Ask(),
-            Branch(
-                *answered_yes(13),
-                otherwise=12,
-                name="Lengkap?",
-                note="TIDAK: data BAP kembali ke Tim Teknis (langkah 11), Surat Pengantar "
-                "kembali ke Kasi (langkah 12), dengan catatan Kepala Bidang.",
-                no_text=SENT_BACK_TEXT,
-                returns=RETURNS,
-            ),
+            _bap_decision(13, "Lengkap?", "Kepala Bidang"),
         ),
     ),
     Step(
@@ -692,17 +702,13 @@ STEPS: tuple[Step, ...] = (
         documents=("bap", "surat_pengantar_dpmptsp"),
         flow=(
             Ask(),
-            Branch(
-                *answered_yes(14),
-                otherwise=12,
-                name="Disetujui?",
-                note="TIDAK: data BAP kembali ke Tim Teknis (langkah 11), Surat Pengantar "
-                "kembali ke Kasi (langkah 12), dengan catatan Kepala Dinas.",
+            _bap_decision(
+                14,
+                "Disetujui?",
+                "Kepala Dinas",
                 yes_text="Disetujui: BAP dan Surat Pengantar ditandatangani secara elektronik "
                 "(langkah 15 dan 16 tercatat bersama persetujuan ini); OSS diberi tahu, "
                 "tembusan ke DPMPTSP dan unggah BAP ke SIINAS berjalan otomatis.",
-                no_text=SENT_BACK_TEXT,
-                returns=RETURNS,
             ),
             Seal(),
             Milestone("bap_disetujui", "Status Persetujuan BAP"),

@@ -40,7 +40,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -127,6 +127,32 @@ class ConditionFailed(Exception):
     """A conditional write lost: the item was not in the state the writer expected."""
 
 
+class UpdateTerms(TypedDict, total=False):
+    """What a change of an item does besides setting fields, and when it may: the keywords
+    of `Records.update` and of every named method that changes an item, so the port, the
+    fake and DynamoDB read one list of them.
+
+    `expect` maps a field to the value it must have, None meaning it must be absent;
+    `present` names fields that must exist. `below` maps a counter to a number it must be
+    under (a missing counter is 0, as ADD counts from 0); `at_least` to one it must have
+    reached (a missing one has not). `add` adds to counters, from 0; `remove` drops fields.
+    """
+
+    expect: Item | None
+    add: dict[str, int] | None
+    remove: tuple[str, ...]
+    present: tuple[str, ...]
+    below: dict[str, int] | None
+    at_least: dict[str, int] | None
+
+
+class PrimitiveUpdateTerms(UpdateTerms, total=False):
+    """The terms of `Records.update` itself: a named method's, and whether the item must
+    exist already (each named method decides that for its kind of item)."""
+
+    must_exist: bool
+
+
 class Store(Protocol):
     """The table as the domain sees it: one named method per kind of item."""
 
@@ -134,13 +160,7 @@ class Store(Protocol):
     def create_application(self, id_izin: str, fields: Item) -> bool: ...
     def application(self, id_izin: str) -> Item | None: ...
     def update_application(
-        self,
-        id_izin: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
+        self, id_izin: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item: ...
     def applications(self, limit: int = 200) -> list[Item]: ...
     def applications_page(
@@ -159,25 +179,11 @@ class Store(Protocol):
         self, id_izin: str, event_key: str, occurred_at: str, event_id: str, fields: Item
     ) -> bool: ...
     def events(self, id_izin: str, event_key: str = "") -> list[Item]: ...
-    def set_event(
-        self,
-        event: Item,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        remove: tuple[str, ...] = (),
-    ) -> Item: ...
+    def set_event(self, event: Item, fields: Item, **terms: Unpack[UpdateTerms]) -> Item: ...
     def put_wait(self, id_izin: str, event_key: str, fields: Item) -> None: ...
     def wait(self, id_izin: str, event_key: str) -> Item | None: ...
     def update_wait(
-        self,
-        id_izin: str,
-        event_key: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        remove: tuple[str, ...] = (),
-        present: tuple[str, ...] = (),
+        self, id_izin: str, event_key: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item: ...
     # documents
     def put_document_version(self, id_izin: str, jenis: str, versi: int, item: Item) -> bool: ...
@@ -192,16 +198,7 @@ class Store(Protocol):
     def put_ticket(self, ticket_hash: str, fields: Item) -> None: ...
     def ticket(self, ticket_hash: str) -> Item | None: ...
     def update_ticket(
-        self,
-        ticket_hash: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
-        present: tuple[str, ...] = (),
-        below: dict[str, int] | None = None,
-        at_least: dict[str, int] | None = None,
+        self, ticket_hash: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item: ...
     def keep_tte_offer(self, ticket_hash: str, offer: Item) -> Item: ...
     # webhook deliveries
@@ -212,15 +209,7 @@ class Store(Protocol):
     def next_number(self, jenis: str, year: int) -> int: ...
     # officers' second factor and sessions
     def officer_auth(self, nip: str) -> Item | None: ...
-    def update_officer_auth(
-        self,
-        nip: str,
-        fields: Item,
-        *,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
-        below: dict[str, int] | None = None,
-    ) -> Item: ...
+    def update_officer_auth(self, nip: str, fields: Item, **terms: Unpack[UpdateTerms]) -> Item: ...
     def put_session(self, session_hash: str, fields: Item) -> bool: ...
     def session(self, session_hash: str) -> Item | None: ...
     def update_session(self, session_hash: str, fields: Item) -> Item: ...
@@ -228,7 +217,7 @@ class Store(Protocol):
     def put_delegation(self, nip: str, delegation_id: str, fields: Item) -> bool: ...
     def delegations(self, nip: str) -> list[Item]: ...
     def update_delegation(
-        self, nip: str, delegation_id: str, fields: Item, *, expect: Item | None = None
+        self, nip: str, delegation_id: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item: ...
     def append_officer_audit(self, nip: str, entry: Item, *, now: datetime) -> None: ...
     def officer_audit(self, nip: str) -> list[Item]: ...
@@ -255,25 +244,9 @@ class Records:
         """Every item of a partition whose sort key starts with `prefix`, by sort key."""
         raise NotImplementedError
 
-    def update(
-        self,
-        pk: str,
-        sk: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
-        must_exist: bool = False,
-        present: tuple[str, ...] = (),
-        below: dict[str, int] | None = None,
-        at_least: dict[str, int] | None = None,
-    ) -> Item:
-        """Set fields (and add to counters) atomically, if `expect` holds and `present` exist.
+    def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
+        """Set fields (and add, remove) atomically, if every condition of `terms` holds.
 
-        `expect` maps a field to the value it must have, None meaning it must be absent.
-        `below` maps a counter to a number it must be under (a missing counter is 0, as ADD
-        counts from 0); `at_least` to one it must have reached (a missing one has not).
         Returns the item as it is after the write; raises ConditionFailed when a condition
         (or `must_exist`) did not hold. Without `must_exist` a missing item is created.
         """
@@ -306,19 +279,9 @@ class Records:
         """The application's record, or None."""
         return self.get(app_key(id_izin), "META")
 
-    def update_application(
-        self,
-        id_izin: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
-    ) -> Item:
-        """Change the application's record (it must exist)."""
-        return self.update(
-            app_key(id_izin), "META", fields, expect=expect, add=add, remove=remove, must_exist=True
-        )
+    def update_application(self, id_izin: str, fields: Item, **terms: Unpack[UpdateTerms]) -> Item:
+        """Change the application's record (it must exist), conditionally (see UpdateTerms)."""
+        return self.update(app_key(id_izin), "META", fields, must_exist=True, **terms)
 
     def applications(self, limit: int = 200) -> list[Item]:
         """The applications, newest first."""
@@ -337,14 +300,18 @@ class Records:
 
     # -- audit trail (append-only) ---------------------------------------------------------
 
-    def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None:
-        """Append one entry to the application's audit trail; entries are never rewritten."""
+    def _append_entry(self, pk: str, entry: Item, now: datetime) -> None:
+        """Add an entry to the trail (the AUDIT# items) of a partition; never rewrite one."""
         # Entries written at one moment keep the order they were written in.
         sk = (
             f"AUDIT#{now.astimezone(UTC).isoformat()}#{next(_SEQUENCE):010d}#{secrets.token_hex(4)}"
         )
-        if not self.put(app_key(id_izin), sk, {"at": now.isoformat(), **entry}, if_absent=True):
-            raise ConditionFailed(f"audit entry {sk} exists")
+        if not self.put(pk, sk, {"at": now.isoformat(), **entry}, if_absent=True):
+            raise ConditionFailed(f"audit entry {pk} {sk} exists")
+
+    def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None:
+        """Append one entry to the application's audit trail; entries are never rewritten."""
+        self._append_entry(app_key(id_izin), entry, now)
 
     def audit(self, id_izin: str) -> list[Item]:
         """The application's audit trail, oldest first."""
@@ -381,16 +348,9 @@ class Records:
         """The application's events (of one kind, if given), oldest first."""
         return self.query(app_key(id_izin), f"EVENT#{event_key}#" if event_key else "EVENT#")
 
-    def set_event(
-        self,
-        event: Item,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        remove: tuple[str, ...] = (),
-    ) -> Item:
-        """Change a kept event (as `events` returned it), conditionally."""
-        return self.update(event["PK"], event["SK"], fields, expect=expect, remove=remove)
+    def set_event(self, event: Item, fields: Item, **terms: Unpack[UpdateTerms]) -> Item:
+        """Change a kept event (as `events` returned it), conditionally (see UpdateTerms)."""
+        return self.update(event["PK"], event["SK"], fields, **terms)
 
     def put_wait(self, id_izin: str, event_key: str, fields: Item) -> None:
         """A state waits for an event: its record replaces any earlier one."""
@@ -401,24 +361,10 @@ class Records:
         return self.get(app_key(id_izin), _wait_sk(event_key))
 
     def update_wait(
-        self,
-        id_izin: str,
-        event_key: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        remove: tuple[str, ...] = (),
-        present: tuple[str, ...] = (),
+        self, id_izin: str, event_key: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item:
-        """Change a wait's record, conditionally (see update)."""
-        return self.update(
-            app_key(id_izin),
-            _wait_sk(event_key),
-            fields,
-            expect=expect,
-            remove=remove,
-            present=present,
-        )
+        """Change a wait's record, conditionally (see UpdateTerms)."""
+        return self.update(app_key(id_izin), _wait_sk(event_key), fields, **terms)
 
     # -- documents -------------------------------------------------------------------------
 
@@ -467,31 +413,9 @@ class Records:
         """A ticket by its hash, or None."""
         return self.get(_ticket_pk(ticket_hash), "TICKET")
 
-    def update_ticket(
-        self,
-        ticket_hash: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
-        present: tuple[str, ...] = (),
-        below: dict[str, int] | None = None,
-        at_least: dict[str, int] | None = None,
-    ) -> Item:
-        """Change a ticket (it must exist), conditionally (see update)."""
-        return self.update(
-            _ticket_pk(ticket_hash),
-            "TICKET",
-            fields,
-            expect=expect,
-            add=add,
-            remove=remove,
-            present=present,
-            must_exist=True,
-            below=below,
-            at_least=at_least,
-        )
+    def update_ticket(self, ticket_hash: str, fields: Item, **terms: Unpack[UpdateTerms]) -> Item:
+        """Change a ticket (it must exist), conditionally (see UpdateTerms)."""
+        return self.update(_ticket_pk(ticket_hash), "TICKET", fields, must_exist=True, **terms)
 
     def keep_tte_offer(self, ticket_hash: str, offer: Item) -> Item:
         """Keep on the ticket step 14's PDFs offered to sign by hand (izin.tasks.tte_manual),
@@ -538,17 +462,9 @@ class Records:
         """An officer's second-factor record (encrypted secret, last time-step used), or None."""
         return self.get(f"OFFICER#{nip}", "AUTH")
 
-    def update_officer_auth(
-        self,
-        nip: str,
-        fields: Item,
-        *,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
-        below: dict[str, int] | None = None,
-    ) -> Item:
-        """Change (or start) an officer's second-factor record; `below` as update_ticket's."""
-        return self.update(f"OFFICER#{nip}", "AUTH", fields, add=add, remove=remove, below=below)
+    def update_officer_auth(self, nip: str, fields: Item, **terms: Unpack[UpdateTerms]) -> Item:
+        """Change (or start) an officer's second-factor record, conditionally (see UpdateTerms)."""
+        return self.update(f"OFFICER#{nip}", "AUTH", fields, **terms)
 
     def put_session(self, session_hash: str, fields: Item) -> bool:
         """Keep a new session, once; False if one had that id."""
@@ -573,20 +489,16 @@ class Records:
         return self.query(f"OFFICER#{nip}", "DELEGATION#")
 
     def update_delegation(
-        self, nip: str, delegation_id: str, fields: Item, *, expect: Item | None = None
+        self, nip: str, delegation_id: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item:
-        """Change a delegation (it must exist), if `expect` holds."""
+        """Change a delegation (it must exist), conditionally (see UpdateTerms)."""
         return self.update(
-            f"OFFICER#{nip}", f"DELEGATION#{delegation_id}", fields, expect=expect, must_exist=True
+            f"OFFICER#{nip}", f"DELEGATION#{delegation_id}", fields, must_exist=True, **terms
         )
 
     def append_officer_audit(self, nip: str, entry: Item, *, now: datetime) -> None:
         """Add an entry to an officer's own trail (what was named or ended for them)."""
-        sk = (
-            f"AUDIT#{now.astimezone(UTC).isoformat()}#{next(_SEQUENCE):010d}#{secrets.token_hex(4)}"
-        )
-        if not self.put(f"OFFICER#{nip}", sk, {"at": now.isoformat(), **entry}, if_absent=True):
-            raise ConditionFailed(f"officer audit entry {sk} exists")
+        self._append_entry(f"OFFICER#{nip}", entry, now)
 
     def officer_audit(self, nip: str) -> list[Item]:
         """An officer's own trail, oldest first."""
@@ -684,10 +596,10 @@ class InvocationStore(Records):
             found = self._queries[(pk, prefix)] = self.table.query(pk, prefix)
         return copy.deepcopy(found[::-1] if newest_first else found)
 
-    def update(self, pk: str, sk: str, fields: Item, **conditions: Any) -> Item:
+    def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
         """Set fields atomically, if every condition holds (Records.update); the item after."""
         try:
-            item = self.table.update(pk, sk, fields, **conditions)
+            item = self.table.update(pk, sk, fields, **terms)
         except Exception:
             self._forget(pk)
             raise
@@ -705,17 +617,7 @@ class InvocationStore(Records):
         return self.table.listed_page(index_pk, limit, after=after, since=since, until=until)
 
 
-def update_expression(
-    fields: Item,
-    *,
-    expect: Item | None,
-    add: dict[str, int] | None,
-    remove: tuple[str, ...],
-    must_exist: bool,
-    present: tuple[str, ...],
-    below: dict[str, int] | None = None,
-    at_least: dict[str, int] | None = None,
-) -> dict[str, Any]:
+def update_expression(fields: Item, terms: PrimitiveUpdateTerms) -> dict[str, Any]:
     """The UpdateItem arguments (expression, names, values, condition) of an update."""
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -725,30 +627,30 @@ def update_expression(
     # Each clause that pairs a field with a value: its placeholders' letter, its form, its list.
     clauses: tuple[tuple[str, Mapping[str, Any], str, list[str]], ...] = (
         ("s", fields, "{n} = {v}", sets),
-        ("a", add or {}, "{n} {v}", adds),
-        ("b", below or {}, "(attribute_not_exists({n}) OR {n} < {v})", conditions),
-        ("l", at_least or {}, "{n} >= {v}", conditions),
+        ("a", terms.get("add") or {}, "{n} {v}", adds),
+        ("b", terms.get("below") or {}, "(attribute_not_exists({n}) OR {n} < {v})", conditions),
+        ("l", terms.get("at_least") or {}, "{n} >= {v}", conditions),
     )
     for letter, pairs, form, clauses_of_kind in clauses:
         for i, (name, value) in enumerate(pairs.items()):
             names[f"#{letter}{i}"] = name
             values[f":{letter}{i}"] = _attr(value)
             clauses_of_kind.append(form.format(n=f"#{letter}{i}", v=f":{letter}{i}"))
-    for i, (name, value) in enumerate((expect or {}).items()):
+    for i, (name, value) in enumerate((terms.get("expect") or {}).items()):
         names[f"#c{i}"] = name
         if value is None:
             conditions.append(f"attribute_not_exists(#c{i})")
         else:
             values[f":c{i}"] = _attr(value)
             conditions.append(f"#c{i} = :c{i}")
-    for i, name in enumerate(present):
+    for i, name in enumerate(terms.get("present", ())):
         names[f"#p{i}"] = name
         conditions.append(f"attribute_exists(#p{i})")
     removes = []
-    for i, name in enumerate(remove):
+    for i, name in enumerate(terms.get("remove", ())):
         names[f"#r{i}"] = name
         removes.append(f"#r{i}")
-    if must_exist:
+    if terms.get("must_exist"):
         conditions.append("attribute_exists(PK)")
     expression = " ".join(
         part
@@ -818,31 +720,9 @@ class DynamoStore(Records):
                 return items
             kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
-    def update(
-        self,
-        pk: str,
-        sk: str,
-        fields: Item,
-        *,
-        expect: Item | None = None,
-        add: dict[str, int] | None = None,
-        remove: tuple[str, ...] = (),
-        must_exist: bool = False,
-        present: tuple[str, ...] = (),
-        below: dict[str, int] | None = None,
-        at_least: dict[str, int] | None = None,
-    ) -> Item:
+    def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
         """Set fields (and add to counters) atomically, if every condition holds."""
-        kwargs = update_expression(
-            fields,
-            expect=expect,
-            add=add,
-            remove=remove,
-            must_exist=must_exist,
-            present=present,
-            below=below,
-            at_least=at_least,
-        )
+        kwargs = update_expression(fields, terms)
         try:
             answer = self._db.update_item(
                 TableName=self.table,

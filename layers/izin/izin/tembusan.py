@@ -25,11 +25,11 @@ from izin import sop
 from izin.bsre import BsreError
 from izin.documents import PDF_CONTENT_TYPE, Dinas
 from izin.integrations import UPLOAD_STEP, sealed
-from izin.mail import Attachment, Email, Mailer
+from izin.mail import Attachment, Mailer
 from izin.observability import logger
 from izin.roster import Roster
 from izin.store import Store
-from izin.templating import render
+from izin.templating import render_email
 
 # What goes, in the order the email lists it, and the name each file is sent under.
 SENT = (
@@ -90,11 +90,11 @@ def send_tembusan(
         "documents": listed,
     }
     mailer.send(
-        Email(
+        render_email(
+            "tembusan",
+            context,
             to=(to,),
             subject=f"Tembusan BAP Verifikasi Teknis Izin Perluasan - {nama}",
-            text=render("email/tembusan.txt.j2", **context),
-            html=render("email/tembusan.html.j2", **context),
             attachments=tuple(attachments),
             id_izin=id_izin,
         )

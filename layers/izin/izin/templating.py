@@ -4,12 +4,14 @@ templates autoescaped, plain-text ones (an email's text/plain part) not: "&" sta
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from izin import formats
+from izin.mail import Attachment, Email
 
 
 @functools.cache
@@ -45,3 +47,24 @@ def _moment(value: Any) -> Any:
 def render(template: str, **context: object) -> str:
     """One template rendered with its context."""
     return environment().get_template(template).render(**context)
+
+
+def render_email(
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    to: tuple[str, ...],
+    subject: str,
+    id_izin: str,
+    attachments: tuple[Attachment, ...] = (),
+) -> Email:
+    """An email whose two bodies, email/{template}.txt.j2 and .html.j2, are rendered from one
+    context: the plain text and the HTML cannot be handed different values."""
+    return Email(
+        to=to,
+        subject=subject,
+        text=render(f"email/{template}.txt.j2", **context),
+        html=render(f"email/{template}.html.j2", **context),
+        attachments=attachments,
+        id_izin=id_izin,
+    )

@@ -7,9 +7,9 @@ import hashlib
 import itertools
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from izin import sop
 from izin.calendar import to_wib
@@ -251,18 +251,26 @@ def render_document(
     )
 
 
+class SealOrder(TypedDict):
+    """What sealing at the approval renders from, for `seal_documents` and `draft_seal`
+    alike: the moment, the Kepala Dinas's approval (step 14's data), the verify page's base
+    URL, and the roster and the Dinas in force (without them, the shipped files')."""
+
+    now: datetime
+    approval: Mapping[str, Any]
+    public_base_url: str
+    roster: NotRequired[Roster | None]
+    dinas: NotRequired[Dinas | None]
+
+
 def seal_documents(
     store: Store,
     id_izin: str,
     *,
-    now: datetime,
     bucket: str,
     put_object: PutObject,
-    approval: Mapping[str, Any],
-    public_base_url: str,
-    roster: Roster | None = None,
-    dinas: Dinas | None = None,
     sign: SignPdf | None = None,
+    **order: Unpack[SealOrder],
 ) -> list[DocumentRef]:
     """Seal the final BAP and Surat Pengantar with the Kepala Dinas's approval (step 14).
 
@@ -274,15 +282,7 @@ def seal_documents(
     refused signature records nothing. SignatureMissing, and nothing sealed, while a line
     of the BAP to be signed is blank.
     """
-    done, pending = _pending_seal(
-        store,
-        id_izin,
-        now=now,
-        approval=approval,
-        public_base_url=public_base_url,
-        roster=roster,
-        dinas=dinas,
-    )
+    done, pending = _pending_seal(store, id_izin, order)
     if sign is not None:
         pending = [v.signed(sign(v.pdf)) for v in pending]
     for version in pending:
@@ -290,29 +290,12 @@ def seal_documents(
     return [done[kind] for kind in SEALED_AT_APPROVAL]
 
 
-def draft_seal(
-    store: Store,
-    id_izin: str,
-    *,
-    now: datetime,
-    approval: Mapping[str, Any],
-    public_base_url: str,
-    roster: Roster | None = None,
-    dinas: Dinas | None = None,
-) -> list[SealDraft]:
+def draft_seal(store: Store, id_izin: str, **order: Unpack[SealOrder]) -> list[SealDraft]:
     """The sealed versions `seal_documents` would record for this approval, rendered and not
     recorded: the PDFs the Kepala Dinas signs by hand in the BSrE app when BSrE's API is
     down (izin.tasks.tte_manual). Kept as they are, then `record_signed` records them with
     the PDFs he signed. DocumentSealed when a document is sealed already."""
-    done, pending = _pending_seal(
-        store,
-        id_izin,
-        now=now,
-        approval=approval,
-        public_base_url=public_base_url,
-        roster=roster,
-        dinas=dinas,
-    )
+    done, pending = _pending_seal(store, id_izin, order)
     if done:
         raise DocumentSealed(f"{', '.join(done)} of {id_izin} sealed already")
     return [SealDraft.of(v) for v in pending]
@@ -341,17 +324,13 @@ def record_signed(
 
 
 def _pending_seal(
-    store: Store,
-    id_izin: str,
-    *,
-    now: datetime,
-    approval: Mapping[str, Any],
-    public_base_url: str,
-    roster: Roster | None,
-    dinas: Dinas | None,
+    store: Store, id_izin: str, order: SealOrder
 ) -> tuple[dict[Jenis, DocumentRef], list[_Version]]:
     """What this approval sealed already, and the versions it still has to seal, rendered."""
-    sources = _sources(store, id_izin, now=now, roster=roster, dinas=dinas)
+    approval = order["approval"]
+    sources = _sources(
+        store, id_izin, now=order["now"], roster=order.get("roster"), dinas=order.get("dinas")
+    )
     if signatures_required():
         blank = unsigned_lines(sources.steps, sources.roster)
         if blank:
@@ -384,7 +363,7 @@ def _pending_seal(
             "pada": approved.pada.isoformat(),
             "approval_id": approval_id,
             "sha256_disetujui": str(last["sha256"]),
-            "base_url": public_base_url.rstrip("/"),
+            "base_url": order["public_base_url"].rstrip("/"),
         }
         pending.append(
             _render(
@@ -451,18 +430,7 @@ class SealDraft:
 
     @classmethod
     def of(cls, version: _Version) -> SealDraft:
-        return cls(
-            kind=version.kind,
-            id_izin=version.id_izin,
-            versi=version.versi,
-            nomor=version.nomor,
-            document_id=version.document_id,
-            now=version.now,
-            seal=dict(version.seal or {}),
-            isi=version.isi,
-            body=version.body,
-            pdf=version.pdf,
-        )
+        return cls(**_shared_fields(version, cls) | {"seal": dict(version.seal or {})})
 
     def record(self) -> dict[str, Any]:
         """Everything but the files, for a store item."""
@@ -493,18 +461,13 @@ class SealDraft:
         )
 
     def version(self, body: bytes, pdf: bytes) -> _Version:
-        return _Version(
-            kind=self.kind,
-            id_izin=self.id_izin,
-            versi=self.versi,
-            nomor=self.nomor,
-            document_id=self.document_id,
-            body=body,
-            pdf=pdf,
-            now=self.now,
-            seal=self.seal,
-            isi=self.isi,
-        )
+        return _Version(**_shared_fields(self, _Version) | {"body": body, "pdf": pdf})
+
+
+def _shared_fields(source: object, target: type) -> dict[str, Any]:
+    """The values of `source` for the fields `target` has too: a draft and a version carry
+    the same record, so a field added to both crosses between them by itself."""
+    return {f.name: getattr(source, f.name) for f in fields(target) if hasattr(source, f.name)}
 
 
 def _publish(

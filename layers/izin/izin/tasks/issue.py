@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from izin import delegation, sop
 from izin.event_types import EVENTS
@@ -16,7 +16,7 @@ from izin.models import StepRequest
 from izin.roster import Officer, Roster
 from izin.sop import ROLE_TITLES, SUPERVISOR, Role, Step
 from izin.store import Store
-from izin.templating import render
+from izin.templating import render_email
 from izin.tickets import Kind, Status, open_ticket, supersede
 
 MAX_WRONG_NIPS = 5
@@ -301,34 +301,38 @@ def issue_manual_task(
         "kind": kind,
     }
     mailer.send(
-        Email(
+        render_email(
+            "manual",
+            context,
             to=(str(officer.email),),
             subject=(
                 f"[Izin Perluasan] Tugas manual: {form.activity} - "
                 f"{application['data']['perusahaan']['nama']}"
             ),
-            text=render("email/manual.txt.j2", **context),
-            html=render("email/manual.html.j2", **context),
             id_izin=id_izin,
         )
     )
     return digest
 
 
+class Handover(TypedDict):
+    """What moving an open task takes, one task (`reassign_task`) or many
+    (`move_open_tasks`): an Issuer's parts, who moves it (`by`: nama, nip), why, for whom
+    (`behalf`: the officer a Plh/Plt acts for) and the audit action it is recorded as."""
+
+    store: Store
+    mailer: Mailer
+    roster: Roster
+    public_base_url: str
+    now: datetime
+    by: Mapping[str, Any]
+    reason: NotRequired[str]
+    behalf: NotRequired[Mapping[str, Any] | None]
+    action: NotRequired[str]
+
+
 def reassign_task(
-    task_hash: str,
-    to_nip: str,
-    *,
-    store: Store,
-    mailer: Mailer,
-    roster: Roster,
-    public_base_url: str,
-    now: datetime,
-    by: Mapping[str, Any],
-    reason: str = "",
-    behalf: Mapping[str, Any] | None = None,
-    action: str = "task.reassigned",
-    keeps_role: bool = True,
+    task_hash: str, to_nip: str, *, keeps_role: bool = True, **handover: Unpack[Handover]
 ) -> str:
     """Move an open task to another officer of its role: new ticket, old one superseded;
     with `keeps_role`, the role stays with them for the application's later steps.
@@ -336,6 +340,9 @@ def reassign_task(
     With `behalf`, the task goes to a Plh/Plt for the officer it names (whose delegation
     allowed their role).
     """
+    store, mailer, roster = handover["store"], handover["mailer"], handover["roster"]
+    public_base_url, now, by = handover["public_base_url"], handover["now"], handover["by"]
+    reason, behalf = handover.get("reason", ""), handover.get("behalf")
     issuer = Issuer(store, mailer, roster, public_base_url, now)
     task = store.ticket(task_hash)
     if task is None or task["status"] not in (Status.OPEN, Status.LOCKED):
@@ -376,7 +383,7 @@ def reassign_task(
     store.append_audit(
         task["id_izin"],
         {
-            "action": action,
+            "action": handover.get("action", "task.reassigned"),
             "step": form.number,
             "actor": by.get("nama", ""),
             "nip": by.get("nip", ""),
@@ -413,43 +420,19 @@ HANDED_OVER_LISTED = 200
 
 
 def move_open_tasks(
-    holds: Callable[[Mapping[str, Any]], bool],
-    to_nip: str,
-    *,
-    store: Store,
-    mailer: Mailer,
-    roster: Roster,
-    public_base_url: str,
-    now: datetime,
-    by: Mapping[str, Any],
-    reason: str,
-    behalf: Mapping[str, Any] | None,
-    action: str,
+    holds: Callable[[Mapping[str, Any]], bool], to_nip: str, **handover: Unpack[Handover]
 ) -> list[str]:
     """Move each application's open task whose holder `holds` says so to `to_nip` (a Plh/Plt
     named, or the officer back from leave); the role stays where the roster puts it.
     Returns the applications moved."""
     moved = []
-    for application in store.applications(HANDED_OVER_LISTED):
+    for application in handover["store"].applications(HANDED_OVER_LISTED):
         holder = application.get("holder") or {}
         digest = application.get("open_ticket")
         if application.get("status") != "PROSES" or not digest or not holds(holder):
             continue
         try:
-            reassign_task(
-                str(digest),
-                to_nip,
-                store=store,
-                mailer=mailer,
-                roster=roster,
-                public_base_url=public_base_url,
-                now=now,
-                by=by,
-                reason=reason,
-                behalf=behalf,
-                action=action,
-                keeps_role=False,
-            )
+            reassign_task(str(digest), to_nip, keeps_role=False, **handover)
         except TicketNotOpen:
             continue  # decided meanwhile: nothing to move
         moved.append(str(application["id_izin"]))
@@ -710,10 +693,10 @@ def _email(
 ) -> Email:
     """One email to one address: the subject ends with the company; email/{template}.*.j2."""
     data = application["data"]
-    return Email(
+    return render_email(
+        template,
+        {"data": data, **context},
         to=(to,),
         subject=f"{subject} - {data['perusahaan']['nama']}",
-        text=render(f"email/{template}.txt.j2", data=data, **context),
-        html=render(f"email/{template}.html.j2", data=data, **context),
         id_izin=str(application["id_izin"]),
     )

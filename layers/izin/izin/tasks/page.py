@@ -18,7 +18,6 @@ from izin.bsre import BsreUnavailable, WrongPassphrase
 from izin.callbacks import TaskGone
 from izin.documents import DocumentDataMissing, DocumentSealed, SignatureMissing
 from izin.formats import tanggal_waktu
-from izin.mail import Email
 from izin.observability import logger
 from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
@@ -53,7 +52,7 @@ from izin.tasks.tte import (
     sign_approval,
     signs_here,
 )
-from izin.templating import render
+from izin.templating import render, render_email
 from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
 
 _UNREADABLE = (
@@ -543,11 +542,11 @@ def _alert_lock(digest: str, ticket: Mapping[str, Any], ctx: TaskContext) -> Non
         "reassign_url": task_url(ctx.public_base_url, link),
     }
     ctx.mailer.send(
-        Email(
+        render_email(
+            "locked",
+            context,
             to=(str(reassigner.email),),
             subject=f"[Izin Perluasan] Tautan langkah {form.code} dikunci - {ticket['id_izin']}",
-            text=render("email/locked.txt.j2", **context),
-            html=render("email/locked.html.j2", **context),
             id_izin=str(ticket["id_izin"]),
         )
     )
