@@ -9,11 +9,12 @@ from izin import wiring
 from izin.documents import load_dinas
 from izin.models import ApplicationRequest
 from izin.observability import logger
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.tembusan import send_tembusan
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ApplicationRequest.model_validate(event)
     return send_tembusan(
