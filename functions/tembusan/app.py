@@ -6,10 +6,9 @@ Input: {id_izin}. Output: {tembusan: the address}.
 from typing import Any
 
 from izin import wiring
-from izin.documents import load_dinas
 from izin.models import ApplicationRequest
 from izin.observability import logger
-from izin.settings import needs_settings, settings
+from izin.settings import needs_settings
 from izin.tembusan import send_tembusan
 
 
@@ -21,7 +20,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request.id_izin,
         store=wiring.store(),
         roster=wiring.roster(),
-        dinas=load_dinas(settings().dinas_path()),
+        dinas=wiring.dinas(),
         mailer=wiring.mailer(),
         read_object=wiring.read_object,
         now=wiring.now(),
