@@ -11,11 +11,12 @@ from izin import wiring
 from izin.events import register_wait, remember_manual_ticket
 from izin.models import AwaitRequest
 from izin.observability import logger
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.tasks import Kind, issue_manual_task
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = AwaitRequest.model_validate(event)
     store, now = wiring.store(), wiring.now()

@@ -13,7 +13,7 @@ from izin import wiring
 from izin.calendar import to_wib
 from izin.models import DeadlineRequest, EventBudgetRequest
 from izin.observability import count, logger
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.sla import (
     event_budget,
     late_after_seconds,
@@ -25,6 +25,7 @@ from izin.sla import (
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now, calendar = wiring.now(), wiring.calendar()
     if "execution_started" in event:

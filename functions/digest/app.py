@@ -9,10 +9,11 @@ from izin import console, wiring
 from izin.digest import send_digest
 from izin.models import DigestRequest
 from izin.observability import logger
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 
 
 @logger.inject_lambda_context
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     DigestRequest.model_validate(event)
     config, now, calendar = settings(), wiring.now(), wiring.calendar()

@@ -11,7 +11,7 @@ from izin import wiring
 from izin.aws import client
 from izin.documents import DocumentRequest, handle
 from izin.observability import logger
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.store import InvocationStore
 
 
@@ -22,6 +22,7 @@ def _put_object(key: str, body: bytes, content_type: str) -> None:
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = DocumentRequest.model_validate(event)
     config = settings()

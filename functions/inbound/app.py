@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from izin import wiring
 from izin.events import InboundEvent, apply_event
 from izin.observability import logger
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.stepfunctions import StepFunctionsExecutions
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -37,6 +37,7 @@ def handle(record: SQSRecord) -> str:
 
 
 @logger.inject_lambda_context
+@needs_settings("state_machine_arn")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return dict(
         process_partial_response(

@@ -10,9 +10,11 @@ from typing import Any
 from izin import wiring
 from izin.mail_events import MailEvent, record_mail_event
 from izin.observability import count, logger
+from izin.settings import needs_settings
 
 
 @logger.inject_lambda_context
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcomes = []
     for record in event.get("Records", []):

@@ -14,7 +14,7 @@ from izin.integrations import CallFailed, StdlibHttp, send_status
 from izin.models import MilestoneMessage
 from izin.observability import logger
 from izin.queues import RetrySettings, process_batch, retry_later
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 
 
 def handle(record: SQSRecord) -> str:
@@ -57,5 +57,6 @@ def sent_at(record: SQSRecord) -> datetime:
 
 
 @logger.inject_lambda_context
+@needs_settings("oss_user_key_secret_arn", "kd_instansi")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_batch(event, context, handle, name="oss_worker")

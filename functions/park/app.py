@@ -9,11 +9,12 @@ from izin import wiring
 from izin.models import ParkRequest
 from izin.observability import MetricUnit, logger, metrics
 from izin.progress import park
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 @metrics.log_metrics
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ParkRequest.model_validate(event)
     logger.error("application parked", extra={"error": request.gagal.get("Error")})

@@ -13,10 +13,11 @@ from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pia import Credentials, Permit, receive_nib
 from izin.queues import SqsQueue
-from izin.settings import pia_settings
+from izin.settings import PiaSettings, needs_settings, pia_settings
 
 
 @logger.inject_lambda_context
+@needs_settings(model=PiaSettings)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     config = pia_settings()

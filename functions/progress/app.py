@@ -10,10 +10,12 @@ from izin import wiring
 from izin.models import ProgressRequest
 from izin.observability import MetricUnit, logger, metrics
 from izin.progress import notify_outcome, record_step
+from izin.settings import needs_settings
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 @metrics.log_metrics
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ProgressRequest.model_validate(event)
     store, roster, now = wiring.store(), wiring.roster(), wiring.now()

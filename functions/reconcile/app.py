@@ -14,10 +14,11 @@ from izin.models import ReconcileRequest
 from izin.observability import logger
 from izin.queues import SqsQueue
 from izin.reconcile import WAIT_KEY, check_license_status, reconcile, waited_long_enough, waiting
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 
 
 @logger.inject_lambda_context
+@needs_settings("inbound_queue_url")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ReconcileRequest.model_validate(event)
     config, store, now = settings(), wiring.store(), wiring.now()

@@ -9,11 +9,12 @@ from typing import Any
 from izin import wiring
 from izin.models import StepRequest
 from izin.observability import logger
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.tasks import issue_task
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = StepRequest.model_validate(event)
     digest = issue_task(

@@ -13,6 +13,7 @@ from izin.integrations import open_manual_upload
 from izin.models import UploadMessage
 from izin.observability import logger
 from izin.queues import process_batch
+from izin.settings import needs_settings
 from izin.wiring import manual_tasks
 
 REASON = "unggah BAP ke SIINAS gagal pada setiap percobaan"
@@ -34,5 +35,6 @@ def handle(record: SQSRecord) -> str:
 
 
 @logger.inject_lambda_context
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_batch(event, context, handle, name="siinas_fallback")

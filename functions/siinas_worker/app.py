@@ -14,7 +14,7 @@ from izin.integrations import CallFailed, StdlibHttp, open_manual_upload, upload
 from izin.models import UploadMessage
 from izin.observability import logger
 from izin.queues import RetrySettings, process_batch, retry_later
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.wiring import manual_tasks
 
 
@@ -55,5 +55,6 @@ def handle(record: SQSRecord) -> str:
 
 
 @logger.inject_lambda_context
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_batch(event, context, handle, name="siinas_worker")

@@ -11,7 +11,7 @@ from izin import wiring
 from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.store import InvocationStore
 from izin.tasks import (
     Request,
@@ -25,6 +25,7 @@ from izin.tasks import (
 
 
 @logger.inject_lambda_context
+@needs_settings("totp_key_id", "session_key_secret_arn")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     request = Request.of(http)

@@ -10,18 +10,18 @@ status code.
 from typing import Any
 
 from izin import wiring
-from izin.documents import load_dinas
 from izin.observability import logger
-from izin.settings import settings
+from izin.settings import needs_settings
 from izin.verify import VerifyContext, VerifyEvent, verify
 
 
 @logger.inject_lambda_context
+@needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = VerifyEvent.model_validate(event)
     ctx = VerifyContext(
         store=wiring.store(),
-        dinas=load_dinas(settings().dinas_path()),
+        dinas=wiring.dinas(),
         roster=wiring.roster(),
         read_object=wiring.read_object,
         bsre_verify=wiring.bsre_verify(),

@@ -11,11 +11,12 @@ from izin import wiring
 from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.queues import SqsQueue
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.webhooks import Answer, receive, unknown_source
 
 
 @logger.inject_lambda_context
+@needs_settings("inbound_queue_url", "oss_webhook_secret_arn", "siinas_webhook_secret_arn")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     source = http.path_parameters.get("source", "")

@@ -9,11 +9,12 @@ from izin import console, enrollment, roster_console, signin, wiring, workspace
 from izin.models import HttpRequest
 from izin.observability import logger
 from izin.pages import PAGE_HEADERS, same_site
-from izin.settings import settings
+from izin.settings import needs_settings, settings
 from izin.tasks import Page, Request
 
 
 @logger.inject_lambda_context
+@needs_settings("state_machine_arn", "totp_key_id", "session_key_secret_arn")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     request = Request.of(http)

@@ -31,6 +31,27 @@ DOOR_NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
+# What every function's environment holds (template.yaml's Globals), and stand-ins for what
+# some handlers need besides (their @needs_settings), for handlers run on fakes.
+COMMON_ENVIRONMENT = {
+    "TABLE_NAME": "izin-test",
+    "BUCKET_NAME": "izin-test-documents",
+    "PUBLIC_BASE_URL": "https://izin.example",
+    "MAIL_FROM": "izin@example.go.id",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+HANDLER_ENVIRONMENT = {
+    **COMMON_ENVIRONMENT,
+    "STATE_MACHINE_ARN": "arn:aws:states:ap-southeast-3:123456789012:stateMachine:izin-test",
+    "INBOUND_QUEUE_URL": "https://sqs.example/inbound",
+    "OSS_WEBHOOK_SECRET_ARN": "arn:oss-webhook",
+    "SIINAS_WEBHOOK_SECRET_ARN": "arn:siinas-webhook",
+    "OSS_USER_KEY_SECRET_ARN": "arn:oss-user-key",
+    "KD_INSTANSI": "6100",
+    "IZIN_TOTP_KEY_ID": "totp-key",
+    "IZIN_SESSION_KEY_SECRET_ARN": "arn:session-key",
+}
+
 
 @dataclass
 class LambdaContext:
@@ -152,13 +173,7 @@ def rendered_once(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Handler]]:
     """A function's handler by name (functions/<name>/app.py), in a test's environment."""
-    for name, value in {
-        "TABLE_NAME": "izin-test",
-        "BUCKET_NAME": "izin-test-documents",
-        "PUBLIC_BASE_URL": "https://izin.example",
-        "MAIL_FROM": "izin@example.go.id",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
+    for name, value in HANDLER_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     settings_module.settings.cache_clear()
 

@@ -43,6 +43,8 @@ from izin_local import samples
 from izin_local.testing import ROSTER as ROSTER_FILE
 from pydantic import BaseModel
 
+from tests.unit.conftest import HANDLER_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -144,13 +146,7 @@ class Fakes:
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
-    for name, value in {
-        "TABLE_NAME": "izin-test",
-        "BUCKET_NAME": "izin-test-documents",
-        "PUBLIC_BASE_URL": "https://izin.example",
-        "MAIL_FROM": "izin@example.go.id",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
+    for name, value in HANDLER_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     settings_module.settings.cache_clear()
     store, mailer, callbacks = MemoryStore(), MemoryMailer(), FakeCallbacks()

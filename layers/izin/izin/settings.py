@@ -1,7 +1,11 @@
 """The functions' configuration: environment variables validated once, on first use.
 
-A missing required variable fails the first call that needs it, naming the variable:
-there are no silent defaults that would hide a deploy mistake. Optional settings say so.
+`Settings` holds what any function may read: the four every function needs are required,
+the rest default to "off" ("" or a number). What one function cannot run without, it says
+at its door: `@needs_settings("state_machine_arn")` on its handler checks, at the
+container's first call, that those variables are set (and that a base URL set comes with
+its secret), and fails naming the variables otherwise, before any work. A unit test reads
+template.yaml and checks that each function's environment gives its handler what it needs.
 """
 
 from __future__ import annotations
@@ -9,12 +13,15 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 _Model = TypeVar("_Model", bound=BaseModel)
+_Params = ParamSpec("_Params")
+_Result = TypeVar("_Result")
 
 
 class SettingsError(RuntimeError):
@@ -157,3 +164,72 @@ def _validated(model: type[_Model]) -> _Model:
     except ValidationError as error:
         names = ", ".join(str(e["loc"][0]) for e in error.errors())
         raise SettingsError(f"environment not configured: {names}") from error
+
+
+# A base URL set (the integration is on) needs the secret its calls carry.
+NEEDED_WITH = {
+    "siinas_base_url": "siinas_token_secret_arn",
+    "oss_base_url": "oss_user_key_secret_arn",
+    "bsre_base_url": "bsre_credentials_secret_arn",
+}
+
+
+def variable(field: str) -> str:
+    """The environment variable a field of Settings is read from."""
+    alias = Settings.model_fields[field].alias
+    assert alias is not None  # every field has one
+    return alias
+
+
+def required_variables(model: type[BaseModel]) -> set[str]:
+    """The variables a model cannot be built without."""
+    return {info.alias or name for name, info in model.model_fields.items() if info.is_required()}
+
+
+def needs_settings(
+    *fields: str, model: type[BaseModel] | None = None
+) -> Callable[[Callable[_Params, _Result]], Callable[_Params, _Result]]:
+    """A handler's settings: Settings' required ones, these string `fields` of Settings set
+    and not empty, and `model` (a function's own settings) valid, all checked at the
+    container's first call; a SettingsError names every variable missing.
+
+    The decorated handler's `needed_settings` lists the variables, for template.yaml's test.
+    """
+    unknown = [f for f in fields if f not in Settings.model_fields]
+    not_text = [
+        f for f in fields if f not in unknown and Settings.model_fields[f].annotation is not str
+    ]
+    if unknown or not_text:
+        raise ValueError(f"not string fields of Settings: {', '.join(unknown + not_text)}")
+    needed = required_variables(Settings) | {variable(f) for f in fields}
+    if model is not None:
+        needed |= required_variables(model)
+
+    def check() -> None:
+        config = settings()
+        missing = [variable(f) for f in fields if not getattr(config, f)]
+        missing += [
+            f"{variable(then)} (with {variable(given)})"
+            for given, then in NEEDED_WITH.items()
+            if getattr(config, given) and not getattr(config, then)
+        ]
+        if missing:
+            raise SettingsError(f"environment not configured: {', '.join(missing)}")
+        if model is not None:
+            _validated(model)
+
+    def decorate(handler: Callable[_Params, _Result]) -> Callable[_Params, _Result]:
+        checked = False
+
+        @functools.wraps(handler)
+        def checked_first(*args: _Params.args, **kwargs: _Params.kwargs) -> _Result:
+            nonlocal checked
+            if not checked:  # once per container: a failed check fails every call again
+                check()
+                checked = True
+            return handler(*args, **kwargs)
+
+        checked_first.needed_settings = frozenset(needed)  # type: ignore[attr-defined]
+        return checked_first
+
+    return decorate

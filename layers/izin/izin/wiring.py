@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from izin.calendar import DinasEntry, HolidayCalendar
-from izin.documents import load_dinas
+from izin.documents import Dinas, load_dinas
 from izin.events import InboundEvent
 from izin.mail import SesMailer, sender
 from izin.roster import Roster, RosterError, in_force, load_roster
@@ -36,10 +36,15 @@ def store() -> Records:
     return DynamoStore(settings().table_name)
 
 
+def dinas() -> Dinas:
+    """The Dinas's letterhead data: IZIN_DINAS_FILE, or the dinas.json shipped in the layer."""
+    return load_dinas(settings().dinas_path())
+
+
 def mailer() -> SesMailer:
     """SES, sending as MAIL_FROM under the Dinas's name (dinas.json nama_pengirim_email)."""
     config = settings()
-    name = load_dinas(config.dinas_path()).nama_pengirim_email
+    name = dinas().nama_pengirim_email
     return SesMailer(sender(name, config.mail_from), config.mail_configuration_set)
 
 
