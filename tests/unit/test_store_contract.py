@@ -183,6 +183,17 @@ def test_an_application_is_created_once_and_listed_newest_first(store: Records) 
         store.update_application("IP-9", {"status": "x"})
 
 
+def test_applications_read_together_by_id_are_the_ones_that_exist(store: Records) -> None:
+    ids = [f"IP-{n:03d}" for n in range(130)]  # more than one BatchGetItem's 100 keys
+    for id_izin in ids[::2]:
+        store.create_application(id_izin, {"created_at": "2026-12-01", "status": id_izin})
+    store.update_application("IP-000", {"status": "changed"})
+    found = store.applications_by_id([*ids, "IP-000"])
+    assert sorted(found) == ids[::2]  # the missing ones left out, a repeated id read once
+    assert found["IP-000"]["status"] == "changed" and found["IP-128"]["status"] == "IP-128"
+    assert store.applications_by_id([]) == {}
+
+
 def test_steps_events_documents_and_the_trail_of_one_application(store: Records) -> None:
     store.save_step("IP-1", 7, {"ketua": "1"})
     store.save_step("IP-1", 11, {"kesimpulan": "siap"})

@@ -37,7 +37,8 @@ from __future__ import annotations
 import copy
 import itertools
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypedDict, Unpack
@@ -159,6 +160,7 @@ class Store(Protocol):
     # applications
     def create_application(self, id_izin: str, fields: Item) -> bool: ...
     def application(self, id_izin: str) -> Item | None: ...
+    def applications_by_id(self, ids: Iterable[str]) -> dict[str, Item]: ...
     def update_application(
         self, id_izin: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item: ...
@@ -244,6 +246,12 @@ class Records:
         """Every item of a partition whose sort key starts with `prefix`, by sort key."""
         raise NotImplementedError
 
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """The items of these keys that exist, strongly consistent: one read each here, a
+        table that can batch them (DynamoStore) does."""
+        found = {key: self.get(*key) for key in dict.fromkeys(keys)}
+        return {key: item for key, item in found.items() if item is not None}
+
     def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
         """Set fields (and add, remove) atomically, if every condition of `terms` holds.
 
@@ -278,6 +286,11 @@ class Records:
     def application(self, id_izin: str) -> Item | None:
         """The application's record, or None."""
         return self.get(app_key(id_izin), "META")
+
+    def applications_by_id(self, ids: Iterable[str]) -> dict[str, Item]:
+        """The records of those of these applications that exist, by id, read together."""
+        keys = {(app_key(id_izin), "META"): id_izin for id_izin in ids}
+        return {keys[key]: item for key, item in self.get_many(keys).items()}
 
     def update_application(self, id_izin: str, fields: Item, **terms: Unpack[UpdateTerms]) -> Item:
         """Change the application's record (it must exist), conditionally (see UpdateTerms)."""
@@ -669,6 +682,10 @@ def update_expression(fields: Item, terms: PrimitiveUpdateTerms) -> dict[str, An
     return kwargs
 
 
+# DynamoDB's most keys in one BatchGetItem.
+_BATCH_GET_KEYS = 100
+
+
 class DynamoStore(Records):
     """The table in DynamoDB."""
 
@@ -698,6 +715,29 @@ class DynamoStore(Records):
             TableName=self.table, Key=_to_item({"PK": pk, "SK": sk}), ConsistentRead=True
         )
         return _from_item(answer["Item"]) if "Item" in answer else None
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """The items of these keys that exist: BatchGetItem, 100 keys a call, strongly
+        consistent; keys DynamoDB leaves unprocessed (throttled) are asked again."""
+        found: dict[tuple[str, str], Item] = {}
+        wanted = [_to_item({"PK": pk, "SK": sk}) for pk, sk in dict.fromkeys(keys)]
+        for start in range(0, len(wanted), _BATCH_GET_KEYS):
+            request = {
+                self.table: {
+                    "Keys": wanted[start : start + _BATCH_GET_KEYS],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in itertools.count():
+                answer = self._db.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(self.table, []):
+                    item = _from_item(raw)
+                    found[(str(item["PK"]), str(item["SK"]))] = item
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))  # DynamoDB's advice: back off
+        return found
 
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`."""
