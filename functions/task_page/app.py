@@ -11,6 +11,7 @@ from izin import wiring
 from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
+from izin.sessions import claimed_session_hash
 from izin.settings import needs_settings, settings
 from izin.store import InvocationStore
 from izin.tasks import (
@@ -22,6 +23,7 @@ from izin.tasks import (
     show_own_task,
     show_task,
 )
+from izin.tickets import link_ticket_hash
 
 
 @logger.inject_lambda_context
@@ -30,9 +32,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     request = Request.of(http)
     now = wiring.now()
-    auth = wiring.auth(now)  # reads the roster in force (one read per invocation)
-    # The page shows most of the application's partition: read it whole, once.
+    # The page shows most of the application's partition: read it whole, once. The ticket,
+    # the session and the roster in force it reads in one batch.
     store = InvocationStore(wiring.store(), whole_applications=True)
+    store.read_ahead(
+        ticket_hash=link_ticket_hash(request.ticket),
+        session_hash=claimed_session_hash(request.cookies),
+        roster=True,
+    )
+    auth = wiring.auth(now, store)
     ctx = TaskContext(
         store=store,
         roster=auth.roster,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import importlib.util
 import json
@@ -206,8 +207,13 @@ def task_door(monkeypatch: pytest.MonkeyPatch, handler: Callable[[str], Handler]
     monkeypatch.setattr(wiring, "store", lambda: store)
     monkeypatch.setattr(wiring, "mailer", lambda: recorder)
     monkeypatch.setattr(wiring, "callbacks", lambda: recorder)
-    monkeypatch.setattr(wiring, "roster", lambda: roster)
+    monkeypatch.setattr(wiring, "roster", lambda table=None: roster)
     monkeypatch.setattr(wiring, "now", lambda: DOOR_NOW)
     auth = local_auth(store, roster, DOOR_NOW)
-    monkeypatch.setattr(wiring, "auth", lambda now: auth)
+    # Through the handler's own view of the table, when it passes one (as wiring.auth does).
+    monkeypatch.setattr(
+        wiring,
+        "auth",
+        lambda now, table=None: dataclasses.replace(auth, store=table or store),
+    )
     return TaskDoor(store, recorder, handler("task_page"), roster, auth)

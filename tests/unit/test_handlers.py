@@ -165,7 +165,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
     monkeypatch.setattr(wiring, "store", lambda: store)
     monkeypatch.setattr(wiring, "mailer", lambda: mailer)
     monkeypatch.setattr(wiring, "callbacks", lambda: callbacks)
-    monkeypatch.setattr(wiring, "roster", lambda: roster)
+    monkeypatch.setattr(wiring, "roster", lambda table=None: roster)
     monkeypatch.setattr(wiring, "now", lambda: NOW)
     monkeypatch.setattr(wiring, "secret", lambda arn: "oss-secret")
     yield Fakes(store, mailer, callbacks)

@@ -411,3 +411,20 @@ def test_one_invocation_reads_once_and_afresh_after_losing_a_race() -> None:
     assert mine.application("IP-X") is None and mine.steps("IP-X") == {} == mine.steps("IP-X")
     assert mine.audit("IP-X") == []
     assert table.calls["query"] == 1  # the application's partition, whole, once
+
+
+def test_a_page_s_ticket_session_and_roster_are_read_in_one_batch_then_kept() -> None:
+    table = MemoryStore()
+    table.put_ticket("t", {"status": "open"})
+    table.put_session("s", {"nip": "1"})
+    table.calls.clear()
+    mine = InvocationStore(table, whole_applications=True)
+    mine.read_ahead(ticket_hash="t", session_hash="s", roster=True)
+    assert mine.ticket("t") == {"PK": "TICKET#t", "SK": "TICKET", "status": "open"}
+    assert (mine.session("s") or {})["nip"] == "1"
+    assert mine.roster_record() is None  # none yet: that it is absent is kept too
+    assert table.calls == {"get_many": 1}
+    mine.read_ahead(ticket_hash="t")  # one key: left to its own read, which is kept
+    mine.update_ticket("t", {"status": "decided"})
+    assert (mine.ticket("t") or {})["status"] == "decided"
+    assert table.calls == {"get_many": 1, "update": 1}

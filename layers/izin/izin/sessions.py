@@ -103,11 +103,26 @@ def cookie_value_named(cookies: Sequence[str], wanted: str) -> str:
     return ""
 
 
-def signed_in(cookies: Sequence[str], auth: Auth) -> SignedIn | None:
-    """The officer whose live session this request carries, or None."""
+def _claimed(cookies: Sequence[str]) -> tuple[str, str]:
+    """The session id and signature the request's cookie carries, unchecked ("" if none)."""
     value = cookie_value_named(cookies, COOKIE)
     session_id, _, signature = value.partition(".")
     if not session_id or not signature or len(value) > 200:
+        return "", ""
+    return session_id, signature
+
+
+def claimed_session_hash(cookies: Sequence[str]) -> str:
+    """The stored form of the session id the request's cookie names, its signature not yet
+    checked ("" if none): what a page may read ahead, never what it may trust."""
+    session_id, _ = _claimed(cookies)
+    return session_hash(session_id) if session_id else ""
+
+
+def signed_in(cookies: Sequence[str], auth: Auth) -> SignedIn | None:
+    """The officer whose live session this request carries, or None."""
+    session_id, signature = _claimed(cookies)
+    if not session_id:
         return None
     if not hmac.compare_digest(signature, _signature(auth.session_key(), session_id)):
         return None

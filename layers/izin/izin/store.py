@@ -108,6 +108,14 @@ def _ticket_pk(ticket_hash: str) -> str:
     return f"TICKET#{ticket_hash}"
 
 
+def _session_pk(session_hash: str) -> str:
+    return f"SESSION#{session_hash}"
+
+
+# The roster in force: one item (#14).
+_ROSTER = ("ROSTER", "ROSTER")
+
+
 def _delivery_pk(source: str, event_id: str) -> str:
     return f"DELIVERY#{source}#{event_id}"
 
@@ -481,15 +489,15 @@ class Records:
 
     def put_session(self, session_hash: str, fields: Item) -> bool:
         """Keep a new session, once; False if one had that id."""
-        return self.put(f"SESSION#{session_hash}", "SESSION", fields, if_absent=True)
+        return self.put(_session_pk(session_hash), "SESSION", fields, if_absent=True)
 
     def session(self, session_hash: str) -> Item | None:
         """A session's record, or None."""
-        return self.get(f"SESSION#{session_hash}", "SESSION")
+        return self.get(_session_pk(session_hash), "SESSION")
 
     def update_session(self, session_hash: str, fields: Item) -> Item:
         """Change a session's record (it must exist)."""
-        return self.update(f"SESSION#{session_hash}", "SESSION", fields, must_exist=True)
+        return self.update(_session_pk(session_hash), "SESSION", fields, must_exist=True)
 
     # -- officers' delegations (Plh/Plt) ------------------------------------------------------
 
@@ -521,18 +529,16 @@ class Records:
 
     def roster_record(self) -> Item | None:
         """The roster as the table keeps it (one item, one read), or None before its seed."""
-        return self.get("ROSTER", "ROSTER")
+        return self.get(*_ROSTER)
 
     def seed_roster(self, fields: Item) -> bool:
         """Write the first roster (version 1), once; False if the table holds one."""
-        return self.put("ROSTER", "ROSTER", {**fields, "version": 1}, if_absent=True)
+        return self.put(*_ROSTER, {**fields, "version": 1}, if_absent=True)
 
     def replace_roster(self, fields: Item, *, version: int) -> Item:
         """Replace the roster's fields if it is still at `version` (else ConditionFailed), and
         count the version on: of two admins saving at once, one wins."""
-        return self.update(
-            "ROSTER", "ROSTER", fields, expect={"version": version}, add={"version": 1}
-        )
+        return self.update(*_ROSTER, fields, expect={"version": version}, add={"version": 1})
 
 
 class InvocationStore(Records):
@@ -552,9 +558,12 @@ class InvocationStore(Records):
         self._queries: dict[tuple[str, str], list[Item]] = {}
         self._partitions: dict[str, dict[str, Item]] = {}
 
+    def _read_whole(self, pk: str) -> bool:
+        return self.whole_applications and pk.startswith(app_key(""))
+
     def _whole(self, pk: str) -> dict[str, Item] | None:
         """The whole partition as read (and written since), when it is read whole."""
-        if not (self.whole_applications and pk.startswith(app_key(""))):
+        if not self._read_whole(pk):
             return None
         if pk not in self._partitions:
             self._partitions[pk] = {str(i["SK"]): i for i in self.table.query(pk, "")}
@@ -597,6 +606,34 @@ class InvocationStore(Records):
         else:
             item = self._items[(pk, sk)] = self.table.get(pk, sk)
         return copy.deepcopy(item)
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """The items of these keys that exist, each read once in this invocation: those not
+        read yet, in one batched read."""
+        wanted = list(dict.fromkeys(keys))
+        unread = [k for k in wanted if k not in self._items and not self._read_whole(k[0])]
+        if unread:
+            found = self.table.get_many(unread)
+            self._items.update({key: found.get(key) for key in unread})
+        items = {key: self.get(*key) for key in wanted}
+        return {key: item for key, item in items.items() if item is not None}
+
+    def read_ahead(
+        self, *, ticket_hash: str = "", session_hash: str = "", roster: bool = False
+    ) -> None:
+        """Read a request's ticket, its session and the roster in force together (one
+        BatchGetItem) when the page will read them all anyway, one GetItem apiece."""
+        keys = [
+            key
+            for key, wanted in (
+                ((_ticket_pk(ticket_hash), "TICKET"), ticket_hash),
+                ((_session_pk(session_hash), "SESSION"), session_hash),
+                (_ROSTER, roster),
+            )
+            if wanted
+        ]
+        if len(keys) > 1:  # a single key: its own GetItem later is the same one call
+            self.get_many(keys)
 
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`, by sort key."""

@@ -7,6 +7,7 @@ neither a leaked table nor a log line gives anyone a usable link.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,15 @@ class Kind:
 def ticket_hash(ticket: str) -> str:
     """The stored form of a ticket."""
     return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+# A ticket as a link carries it (token_urlsafe): any other text is no ticket, never looked up.
+LINK_TICKET = re.compile(r"[A-Za-z0-9_-]{32,64}")
+
+
+def link_ticket_hash(ticket: str) -> str:
+    """The stored form of a link's ticket, or "" when the link's text is no ticket."""
+    return ticket_hash(ticket) if LINK_TICKET.fullmatch(ticket) else ""
 
 
 def open_ticket(store: Store, fields: dict[str, Any]) -> tuple[str, str]:

@@ -62,22 +62,25 @@ def roster_file() -> Roster:
     return loaded
 
 
-def roster() -> Roster:
+def roster(table: Records | None = None) -> Roster:
     """Who holds each role now: the table's roster (one GetItem; call once per invocation),
-    or the file's while the table holds none; inactive officers left out."""
+    or the file's while the table holds none; inactive officers left out. `table`: the
+    invocation's view of the table, when the handler has one (default: the table)."""
     seed = roster_file()  # refused before any call when it carries secrets where it may not
-    return in_force(store().roster_record(), seed)
+    return in_force((table if table is not None else store()).roster_record(), seed)
 
 
-def auth(now: datetime) -> Auth:
+def auth(now: datetime, table: Records | None = None) -> Auth:
     """What checking officers' codes and sessions needs, at `now`, with the roster in force
-    (a handler that has an Auth takes the roster from it: one read per invocation)."""
+    (a handler that has an Auth takes the roster from it: one read per invocation), reading
+    through `table` when the handler has a view of its own (default: the table)."""
     from izin.auth import Auth, KmsCipher
 
     config = settings()
+    table = table if table is not None else store()
     return Auth(
-        store=store(),
-        roster=roster(),
+        store=table,
+        roster=roster(table),
         cipher=KmsCipher(config.totp_key_id),
         now=now,
         session_key=lambda: secret(config.session_key_secret_arn).encode(),

@@ -5,7 +5,6 @@ and the lock are one conditional write, and taking the ticket checks the lock in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -53,14 +52,12 @@ from izin.tasks.tte import (
     signs_here,
 )
 from izin.templating import render, render_email
-from izin.tickets import Kind, Status, count_wrong_answer, ticket_hash
+from izin.tickets import Kind, Status, count_wrong_answer, link_ticket_hash, ticket_hash
 
 _UNREADABLE = (
     "Isian formulir tidak dapat dibaca (terlalu besar, terlalu banyak isian, atau bukan "
     "UTF-8). Muat ulang halaman lalu kirim lagi."
 )
-# What a link's ticket looks like (tickets.open_ticket): anything else is no ticket of ours.
-_TICKET = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 def show_task(request: Request, ctx: TaskContext) -> Page:
@@ -439,9 +436,10 @@ _WRONG_CODE = "Kode tidak sesuai atau sudah dipakai; tunggu kode berikutnya lalu
 
 def _ticket(request: Request, ctx: TaskContext) -> dict[str, Any] | None:
     """The ticket behind the link, or None."""
-    if not _TICKET.fullmatch(request.ticket):
+    digest = link_ticket_hash(request.ticket)
+    if not digest:
         return None
-    ticket = ctx.store.ticket(ticket_hash(request.ticket))
+    ticket = ctx.store.ticket(digest)
     if ticket is None or ticket.get("kind") == Kind.ENROLL:  # an enrollment link is no task
         return None
     return ticket
