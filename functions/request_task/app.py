@@ -10,6 +10,7 @@ from izin import wiring
 from izin.models import StepRequest
 from izin.observability import logger
 from izin.settings import needs_settings, settings
+from izin.store import InvocationStore
 from izin.tasks import issue_task
 
 
@@ -17,11 +18,14 @@ from izin.tasks import issue_task
 @needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = StepRequest.model_validate(event)
+    # The email reads the record, the steps' data and the documents: the application's
+    # partition read whole, once; the roster through the same view.
+    store = InvocationStore(wiring.store(), whole_applications=True)
     digest = issue_task(
         request,
-        store=wiring.store(),
+        store=store,
         mailer=wiring.mailer(),
-        roster=wiring.roster(),
+        roster=wiring.roster(store),
         public_base_url=settings().public_base_url,
         now=wiring.now(),
     )

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from izin_local.config import TEMPLATE, quiet, runtime_options, webhook_secrets
+from izin_local.config import ARRIVAL_GAP, TEMPLATE, quiet, runtime_options, webhook_secrets
 
 if TYPE_CHECKING:  # the layer is imported by each command, after its endpoint is set
     from izin.roster import Roster
@@ -55,6 +55,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         state_dir=Path(args.state_dir),
         template=TEMPLATE,
         options=runtime_options(args.workday_seconds),
+        arrival_gap=args.arrival_gap,
     )
 
 
@@ -446,6 +447,9 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--applications", type=_whole(1, 10_000), default=10)
     bench.add_argument("--state-dir", default=".local/bench")
     bench.add_argument("--workday-seconds", type=_positive, default=3600)
+    bench.add_argument(
+        "--arrival-gap", type=_positive, default=ARRIVAL_GAP, help="seconds between arrivals"
+    )
     bench.set_defaults(run=cmd_bench)
 
     status = sub.add_parser(

@@ -19,6 +19,8 @@ from izin_local.webhook_client import DEFAULT_SECRETS
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
+# `izin bench`: seconds between two applications' first POST, unless --arrival-gap says.
+ARRIVAL_GAP = 0.1
 
 
 def webhook_secrets() -> dict[str, str]:
