@@ -156,6 +156,65 @@ def test_a_failing_hand_over_leaves_event_and_waiter_as_they_were_for_a_retry() 
     assert pending_events(world) == []
 
 
+class Killed(BaseException):
+    """Lambda ending a worker past its timeout: nothing after it runs, no handler catches it."""
+
+
+def _kill() -> None:
+    raise Killed
+
+
+class SpentTokens:
+    """Step Functions' callbacks: a token hands over once; again, it is gone (TaskGone)."""
+
+    def __init__(self) -> None:
+        self.outputs: list[tuple[str, dict[str, Any]]] = []
+        self.kill_after_next = False
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        if token in [t for t, _ in self.outputs]:
+            raise events.TaskGone(token)
+        self.outputs.append((token, output))
+        if self.kill_after_next:
+            self.kill_after_next = False
+            raise Killed
+
+
+@pytest.mark.parametrize("killed_at", ["claimed", "applied", "handed_over"])
+def test_a_deliverer_killed_mid_hand_over_is_finished_by_the_event_s_redelivery(
+    killed_at: str,
+) -> None:
+    """The bench's 200 applications found two stranded at step 02: InboundFunction timed out
+    after claiming the waiter, the token went with it, and every redelivery found no token.
+    Now the claim keeps the token until the hand-over is over."""
+    store, callbacks = RacingStore(), SpentTokens()
+    world = started(World(store=store))
+    world.callbacks = callbacks  # type: ignore[assignment]
+    world.wait(18, KOMITMEN, "tok-18")
+    if killed_at == "claimed":  # before the event is marked applied
+        store.rival["set_event"] = _kill
+    elif killed_at == "applied":  # before Step Functions hears of it
+        original = store.set_event
+
+        def applied_then_killed(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            original(*args, **kwargs)
+            raise Killed
+
+        store.set_event = applied_then_killed  # type: ignore[method-assign]
+    else:  # after the hand-over, before the claim is settled
+        callbacks.kill_after_next = True
+    with pytest.raises(Killed):
+        komitmen(world, "e1")
+    store.__dict__.pop("set_event", None)
+    assert komitmen(world, "e1") == "delivered"  # SQS redelivers the same event
+    assert handed(callbacks.outputs) == [("tok-18", "e1")]  # handed over once
+    assert pending_events(world) == []
+    assert store.actions().count("event.applied") == 1
+    wait = store.wait(ID, KOMITMEN) or {}
+    assert "token" not in wait and "claimed_token" not in wait
+    assert komitmen(world, "e1") == "duplicate"  # and nothing more happens after
+
+
 def test_a_record_by_hand_ticket_issued_after_its_event_is_superseded_at_once() -> None:
     world = started(World())
     world.wait(18, KOMITMEN, "tok-18")

@@ -223,8 +223,15 @@ def register_wait(
 def deliver_pending(
     store: Store, callbacks: Callbacks, id_izin: str, event_key: str, *, now: datetime
 ) -> bool:
-    """Hand the oldest pending event to the waiting state, if both are there; once."""
+    """Hand the oldest pending event to the waiting state, if both are there; once.
+
+    A deliverer may be killed at any point (a Lambda past its timeout): its claim keeps the
+    token as `claimed_token` until the hand-over is done, and the event's redelivery (SQS
+    again, or the console's redrive) finishes what it began.
+    """
     wait = store.wait(id_izin, event_key)
+    if wait and wait.get("claimed_token"):
+        return _finish_claim(store, callbacks, id_izin, event_key, wait, now=now)
     if not wait or not wait.get("token"):
         return False
     pending = [e for e in store.events(id_izin, event_key) if e.get("status") == "pending"]
@@ -236,25 +243,20 @@ def deliver_pending(
         claimed = store.update_wait(
             id_izin,
             event_key,
-            {"claimed_event": event["event_id"]},
+            {"claimed_event": event["event_id"], "claimed_token": token},
             expect={"token": token},
             remove=("token",),
         )
     except ConditionFailed:
         return False
-    try:
-        store.set_event(
-            event,
-            {"status": "applied", "applied_at": now.isoformat()},
-            expect={"status": "pending"},
-        )
-    except ConditionFailed:
+    if not _mark_applied(store, event, now):
         _restore_wait(store, id_izin, event_key, token)
         return False
     try:
         callbacks.succeed(token, event_output(event_key, event))
     except TaskGone:
         _unapply(store, event)
+        _settle_claim(store, id_izin, event_key, token)
         logger.warning("waiting state gone; event kept", extra={"event_id": event["event_id"]})
         return False
     except Exception:
@@ -262,8 +264,66 @@ def deliver_pending(
         _restore_wait(store, id_izin, event_key, token)
         raise
     _after_applied(store, id_izin, event_key, event, now=now)
+    _settle_claim(store, id_izin, event_key, token)
     supersede(store, claimed.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
     return True
+
+
+def _finish_claim(
+    store: Store,
+    callbacks: Callbacks,
+    id_izin: str,
+    event_key: str,
+    wait: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> bool:
+    """Finish a hand-over whose deliverer claimed the waiter and was killed before the end."""
+    token = str(wait["claimed_token"])
+    claimed = [
+        e for e in store.events(id_izin, event_key) if e["event_id"] == wait.get("claimed_event")
+    ]
+    if not claimed:
+        return False
+    event = claimed[0]
+    if event.get("status") == "pending" and not _mark_applied(store, event, now):
+        return False  # another redelivery is finishing it
+    try:
+        callbacks.succeed(token, event_output(event_key, event))
+    except TaskGone:
+        # Handed over before the deliverer was killed (the token is spent), or the state is
+        # gone: nothing is left to hand over either way.
+        logger.warning("claimed hand-over already done", extra={"event_id": event["event_id"]})
+    noted = any(
+        entry.get("action") == "event.applied" and entry.get("event_id") == event["event_id"]
+        for entry in store.audit(id_izin)
+    )
+    if not noted:
+        _after_applied(store, id_izin, event_key, event, now=now)
+    _settle_claim(store, id_izin, event_key, token)
+    supersede(store, wait.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
+    return True
+
+
+def _mark_applied(store: Store, event: dict[str, Any], now: datetime) -> bool:
+    """The event applied, if it is still pending (False: someone else applied it)."""
+    try:
+        store.set_event(
+            event,
+            {"status": "applied", "applied_at": now.isoformat()},
+            expect={"status": "pending"},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def _settle_claim(store: Store, id_izin: str, event_key: str, token: str) -> None:
+    """The hand-over is over: the waiter keeps no token (a newer wait is left alone)."""
+    with contextlib.suppress(ConditionFailed):
+        store.update_wait(
+            id_izin, event_key, {}, expect={"claimed_token": token}, remove=("claimed_token",)
+        )
 
 
 def remember_manual_ticket(
@@ -283,7 +343,13 @@ def remember_manual_ticket(
 
 def _restore_wait(store: Store, id_izin: str, event_key: str, token: str) -> None:
     with contextlib.suppress(ConditionFailed):  # a newer wait registered meanwhile
-        store.update_wait(id_izin, event_key, {"token": token}, expect={"token": None})
+        store.update_wait(
+            id_izin,
+            event_key,
+            {"token": token},
+            expect={"token": None, "claimed_token": token},
+            remove=("claimed_token", "claimed_event"),
+        )
 
 
 def _unapply(store: Store, event: dict[str, Any]) -> None:
