@@ -55,6 +55,11 @@ LIBRARY_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 # Operations whose IAM action is not named after them.
 IAM_ACTIONS = {("s3", "head_object"): "s3:GetObject"}
+# Operations IAM authorizes as the actions they enclose: a DynamoDB transaction, each of its
+# writes as its own PutItem or UpdateItem (izin's transactions delete and check nothing).
+ENCLOSING_ACTIONS = {
+    ("dynamodb", "transact_write_items"): ("dynamodb:PutItem", "dynamodb:UpdateItem"),
+}
 CLIENT = "izin.aws.client"
 PRESIGN_CLIENT = "izin.aws.presign_client"
 
@@ -317,4 +322,8 @@ def iam_action(service: str, operation: str) -> str:
 
 def actions(handler: Path) -> set[str]:
     """The IAM actions a function's role must allow, from its handler's module."""
-    return {iam_action(service, operation) for service, operation in operations(handler)}
+    found: set[str] = set()
+    for service, operation in operations(handler):
+        enclosed = ENCLOSING_ACTIONS.get((service, operation))
+        found.update(enclosed or (iam_action(service, operation),))
+    return found

@@ -383,6 +383,15 @@ def report(
             "DynamoDB calls per application by caller: "
             + ", ".join(f"{who} {n / per_app:.0f}" for who, n in callers.most_common())
         )
+        operations = costs.calls.by_operation("dynamodb")
+        out(
+            "DynamoDB calls per application by caller and operation: "
+            + ", ".join(
+                f"{who} {op} {n / per_app:.1f}"
+                for (who, op), n in operations.most_common()
+                if who != RUNTIME
+            )
+        )
     resident, count_workers = costs.workers_memory
     out(
         f"peak memory: {peak_memory_mib():.1f} MiB (runtime process); workers at the end "

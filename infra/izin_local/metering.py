@@ -23,11 +23,15 @@ PRESIGNED = "(presigned link)"
 
 
 class AwsCallMeter:
-    """(caller, service) -> how many requests, while `counting()` is active."""
+    """(caller, service, operation) -> how many requests, while `counting()` is active.
+
+    The operation is the JSON protocols' `X-Amz-Target` (DynamoDB's `GetItem`, Step
+    Functions' `SendTaskSuccess`); services of other protocols count under "".
+    """
 
     def __init__(self, callers: Mapping[str, str]) -> None:
         self._callers = dict(callers)  # access key id -> function logical id
-        self._counts: Counter[tuple[str, str]] = Counter()
+        self._counts: Counter[tuple[str, str, str]] = Counter()
         self._lock = threading.Lock()
 
     @contextmanager
@@ -39,7 +43,9 @@ class AwsCallMeter:
 
         @functools.wraps(original)
         def counted(app: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-            self.record(environ.get("HTTP_AUTHORIZATION") or "")
+            self.record(
+                environ.get("HTTP_AUTHORIZATION") or "", environ.get("HTTP_X_AMZ_TARGET") or ""
+            )
             return original(app, environ, start_response)
 
         DomainDispatcherApplication.__call__ = counted  # type: ignore[method-assign,assignment]
@@ -48,24 +54,34 @@ class AwsCallMeter:
         finally:
             DomainDispatcherApplication.__call__ = original  # type: ignore[method-assign]
 
-    def record(self, authorization: str) -> None:
+    def record(self, authorization: str, target: str = "") -> None:
         found = _SCOPE.search(authorization)
+        operation = target.rpartition(".")[2]
         if found is None:
-            key = (PRESIGNED, "s3")
+            key = (PRESIGNED, "s3", operation)
         else:
-            key = (self._callers.get(found.group(1), RUNTIME), found.group(2))
+            key = (self._callers.get(found.group(1), RUNTIME), found.group(2), operation)
         with self._lock:
             self._counts[key] += 1
 
     def by_service(self) -> Counter[str]:
         with self._lock:
             counts = Counter[str]()
-            for (_caller, service), count in self._counts.items():
+            for (_caller, service, _operation), count in self._counts.items():
                 counts[service] += count
             return counts
 
     def by_caller(self, service: str) -> Counter[str]:
         with self._lock:
+            counts = Counter[str]()
+            for (caller, svc, _operation), count in self._counts.items():
+                if svc == service:
+                    counts[caller] += count
+            return counts
+
+    def by_operation(self, service: str) -> Counter[tuple[str, str]]:
+        """(caller, operation) -> how many requests to `service`."""
+        with self._lock:
             return Counter(
-                {caller: n for (caller, svc), n in self._counts.items() if svc == service}
+                {(caller, op): n for (caller, svc, op), n in self._counts.items() if svc == service}
             )

@@ -470,10 +470,9 @@ def enforce_role_policies(sessions: RoleSessions) -> Undo:
         )
         iam_request.check_signature()
         # The IAM action where it is not the API operation's name (Invoke -> InvokeFunction).
-        iam_request._action = _IAM_ACTIONS.get(iam_request._action, iam_request._action)
-        resources = [resource] if resource != "*" else iam_resources(self, iam_request._action)
+        action = _IAM_ACTIONS.get(iam_request._action, iam_request._action)
         try:
-            for arn in resources:
+            for iam_request._action, arn in authorizations(self, action, resource):
                 iam_request.check_action_permitted(arn)
         except AccessDeniedError as denied:
             json_protocol = "json" in (self.headers.get("Content-Type") or "")
@@ -488,6 +487,31 @@ def enforce_role_policies(sessions: RoleSessions) -> Undo:
     return functools.partial(
         setattr, ActionAuthenticatorMixin, "_authenticate_and_authorize_action", original
     )
+
+
+# What IAM authorizes each write of a DynamoDB transaction as ("Using IAM with DynamoDB
+# transactions": no action of the transaction's own; each write as its underlying one).
+_TRANSACT_ACTIONS = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def authorizations(response: Any, action: str, resource: str = "*") -> list[tuple[str, str]]:
+    """(IAM action, ARN) pairs one request must be allowed: its action on each resource it
+    touches; for TransactWriteItems, each of its writes' own action on that write's table."""
+    if action == "dynamodb:TransactWriteItems":
+        region, account = response.region, response.current_account
+        return [
+            (_TRANSACT_ACTIONS[kind], f"arn:aws:dynamodb:{region}:{account}:table/{w['TableName']}")
+            for item in _json_body(response).get("TransactItems") or []
+            for kind, w in item.items()
+            if kind in _TRANSACT_ACTIONS
+        ]
+    resources = [resource] if resource != "*" else iam_resources(response, action)
+    return [(action, arn) for arn in resources]
 
 
 def iam_resources(response: Any, action: str) -> list[str]:

@@ -102,3 +102,73 @@ def test_an_upload_form_is_signed_with_sigv4_for_the_bucket_s_regional_host(
     conditions = json.loads(base64.b64decode(form.fields["policy"]))["conditions"]
     assert ["content-length-range", 1, evidence.MAX_BYTES] in conditions
     assert ["starts-with", "$key", prefix] in conditions
+
+
+@pytest.mark.parametrize(
+    ("reasons", "expected"),
+    [
+        (["None", "TransactionConflict"], None),  # the third try is made, and succeeds
+        (["ConditionalCheckFailed", "None"], "ConditionFailed"),
+        (["ValidationError", "None"], "TransactionCanceledException"),
+    ],
+)
+def test_writes_made_together_are_tried_again_only_after_a_passing_cancel(
+    monkeypatch: pytest.MonkeyPatch, reasons: list[str], expected: str | None
+):
+    from botocore.stub import Stubber
+    from izin import store
+    from izin.store import DynamoStore, Write
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setattr(store.time, "sleep", lambda seconds: None)
+    aws.client.cache_clear()
+    writes = [Write("A", "1", {"x": 1}), Write("A", "2", {}, update=True, terms={"add": {"n": 1}})]
+    cancelled = {
+        "service_error_code": "TransactionCanceledException",
+        "modeled_fields": {"CancellationReasons": [{"Code": code} for code in reasons]},
+    }
+    try:
+        with Stubber(aws.client("dynamodb")) as stub:
+            stub.add_client_error("transact_write_items", **cancelled)
+            if expected is None:
+                stub.add_client_error("transact_write_items", **cancelled)
+                stub.add_response("transact_write_items", {})
+                DynamoStore("t").write_all(writes)
+            else:
+                with pytest.raises(Exception) as raised:
+                    DynamoStore("t").write_all(writes)
+                assert type(raised.value).__name__ == expected
+            stub.assert_no_pending_responses()
+    finally:
+        aws.client.cache_clear()
+
+
+def test_writes_made_together_that_keep_conflicting_are_a_transient_error(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from botocore.stub import Stubber
+    from izin import store
+    from izin.errors import TransientError
+    from izin.store import DynamoStore, Write
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setattr(store.time, "sleep", lambda seconds: None)
+    aws.client.cache_clear()
+    reasons = {"CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}]}
+    try:
+        with Stubber(aws.client("dynamodb")) as stub:
+            for _ in range(4):  # the first try and three more
+                stub.add_client_error(
+                    "transact_write_items",
+                    service_error_code="TransactionCanceledException",
+                    modeled_fields=reasons,
+                )
+            with pytest.raises(TransientError, match="TransactionConflict"):
+                DynamoStore("t").write_all([Write("A", "1", {}), Write("A", "2", {})])
+            stub.assert_no_pending_responses()
+    finally:
+        aws.client.cache_clear()

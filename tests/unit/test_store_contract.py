@@ -397,6 +397,73 @@ def test_the_roster_cannot_be_replaced_before_its_seed(store: Records) -> None:
     assert store.roster_record() is None
 
 
+def test_writes_made_together_are_all_made(store: Records) -> None:
+    store.create_application("IP-T", {"created_at": "2026-12-01", "status": "PROSES"})
+    store.put_ticket("old", {"status": Status.OPEN})
+    with store.together() as batch:
+        assert batch.update_application("IP-T", {"holder": {"nip": "1"}}, remove=("status",)) == {}
+        batch.update_ticket("old", {"status": Status.SUPERSEDED}, expect={"status": Status.OPEN})
+        batch.put_ticket("new", {"status": Status.OPEN, "n": 2.0})
+        batch.append_audit("IP-T", {"action": "task.issued"}, now=NOW)
+    application = store.application("IP-T") or {}
+    assert application["holder"] == {"nip": "1"} and "status" not in application
+    assert (store.ticket("old") or {})["status"] == Status.SUPERSEDED
+    assert store.ticket("new") == {"PK": "TICKET#new", "SK": "TICKET", "status": "open", "n": 2}
+    assert [e["action"] for e in store.audit("IP-T")] == ["task.issued"]
+
+
+def test_writes_made_together_are_none_made_when_one_condition_fails(store: Records) -> None:
+    store.create_application("IP-T", {"created_at": "2026-12-01", "status": "PROSES"})
+    store.put_ticket("old", {"status": Status.DECIDED})
+    with pytest.raises(ConditionFailed), store.together() as batch:
+        batch.update_application("IP-T", {"status": "SELESAI"})
+        batch.put_ticket("new", {"status": Status.OPEN})
+        batch.update_ticket("old", {"status": Status.SUPERSEDED}, expect={"status": Status.OPEN})
+    assert (store.application("IP-T") or {})["status"] == "PROSES"
+    assert store.ticket("new") is None
+    assert (store.ticket("old") or {})["status"] == Status.DECIDED
+    with pytest.raises(ConditionFailed), store.together() as batch:  # a put where one is
+        batch.put("P", "S", {}, if_absent=True)
+        batch.create_application("IP-T", {"created_at": "2026-12-02"})
+    assert store.get("P", "S") is None
+
+
+def test_writes_made_together_are_distinct_items_and_only_writes(store: Records) -> None:
+    with pytest.raises(ValueError, match="distinct"), store.together() as batch:
+        batch.put_ticket("t", {"status": Status.OPEN})
+        batch.update_ticket("t", {"status": Status.DECIDED})
+    assert store.ticket("t") is None
+    with pytest.raises(TypeError, match="read before"), store.together() as batch:
+        batch.put_ticket("t", {"status": Status.OPEN})
+        batch.ticket("t")
+    assert store.ticket("t") is None  # the block raised: nothing written
+    with store.together() as batch:  # one write alone: written as itself
+        batch.put_ticket("t", {"status": Status.OPEN})
+    with pytest.raises(ConditionFailed), store.together() as batch:
+        batch.put("TICKET#t", "TICKET", {}, if_absent=True)
+
+
+def test_one_invocation_keeps_what_it_wrote_together() -> None:
+    table = MemoryStore()
+    table.create_application("IP-T", {"created_at": "2026-12-01", "n": 1})
+    table.put_ticket("t", {"status": Status.OPEN})
+    mine = InvocationStore(table, whole_applications=True)
+    assert (mine.application("IP-T") or {})["n"] == 1 and mine.ticket("t")
+    table.calls.clear()
+    with mine.together() as batch:
+        batch.update_application("IP-T", {"m": 2}, add={"n": 1})
+        batch.update_ticket("t", {"status": Status.DECIDED})
+        batch.update("OTHER", "X", {"y": 1})  # never read here: read afresh when asked
+        batch.append_audit("IP-T", {"action": "a"}, now=NOW)
+    assert table.calls == {"write_all": 1}
+    kept = mine.application("IP-T"), mine.ticket("t"), mine.audit("IP-T")
+    assert table.calls == {"write_all": 1}  # the items before, changed as the table did
+    assert kept[:2] == (table.application("IP-T"), table.ticket("t"))
+    assert [e["action"] for e in kept[2]] == ["a"] and kept[2] == table.audit("IP-T")
+    assert mine.get("OTHER", "X") == {"PK": "OTHER", "SK": "X", "y": 1}
+    assert table.calls["get"] == 3
+
+
 def test_one_invocation_reads_once_and_afresh_after_losing_a_race() -> None:
     """InvocationStore: a second read is answered from the first; a write whose condition
     failed (another invocation wrote first) sends the next read to the table."""

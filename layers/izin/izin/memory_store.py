@@ -13,22 +13,19 @@ from __future__ import annotations
 import copy
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from typing import Any, Unpack
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Unpack
 
 from izin.store import (
     ConditionFailed,
     Item,
     PrimitiveUpdateTerms,
     Records,
-    _from_dynamo,
-    _to_dynamo,
+    Write,
+    applied,
+    as_stored,
+    distinct_items,
 )
-
-
-def _stored(value: Any) -> Any:
-    """The value as DynamoDB would give it back."""
-    return _from_dynamo(_to_dynamo(copy.deepcopy(value)))
 
 
 class MemoryStore(Records):
@@ -58,7 +55,7 @@ class MemoryStore(Records):
         with self._lock:
             if if_absent and (pk, sk) in self.items:
                 return False
-            self.items[(pk, sk)] = _stored({**fields, "PK": pk, "SK": sk})
+            self.items[(pk, sk)] = as_stored({**fields, "PK": pk, "SK": sk})
             return True
 
     def get(self, pk: str, sk: str) -> Item | None:
@@ -87,39 +84,53 @@ class MemoryStore(Records):
     def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
         """Set, add and remove atomically, when every condition holds (see Records.update)."""
         self.calls["update"] += 1
+        with self._lock:
+            new = self._updated(pk, sk, fields, terms)
+            self.items[(pk, sk)] = new
+            return copy.deepcopy(new)
+
+    def write_all(self, writes: Sequence[Write]) -> None:
+        """Every write or none (Records.write_all): each checked first, then all made."""
+        self.calls["write_all"] += 1
+        distinct_items(writes)
+        with self._lock:
+            made: dict[tuple[str, str], Item] = {}
+            for w in writes:
+                if w.update:
+                    made[(w.pk, w.sk)] = self._updated(w.pk, w.sk, w.fields, w.terms)
+                elif w.if_absent and (w.pk, w.sk) in self.items:
+                    raise ConditionFailed(f"{w.pk} {w.sk} exists")
+                else:
+                    made[(w.pk, w.sk)] = as_stored({**w.fields, "PK": w.pk, "SK": w.sk})
+            self.items.update(made)
+
+    def _updated(self, pk: str, sk: str, fields: Item, terms: PrimitiveUpdateTerms) -> Item:
+        """The item after the update, if every condition holds (the lock held)."""
         expect, present = terms.get("expect") or {}, terms.get("present", ())
         paths = [*fields, *(terms.get("add") or {}), *terms.get("remove", ())]
         if len(paths) != len(set(paths)) or {"PK", "SK"} & set(paths):
             raise ValueError(f"an update names a field twice, or a key: {paths}")
-        with self._lock:
-            current = self.items.get((pk, sk))
-            item = current or {}
-            holds = (
-                (not terms.get("must_exist") or current is not None)
-                and all(name in item for name in present)
-                and all(
-                    name not in item if value is None else item.get(name) == _stored(value)
-                    for name, value in expect.items()
-                )
-                and all(
-                    name not in item or item[name] < limit
-                    for name, limit in (terms.get("below") or {}).items()
-                )
-                and all(
-                    name in item and item[name] >= limit
-                    for name, limit in (terms.get("at_least") or {}).items()
-                )
+        current = self.items.get((pk, sk))
+        item = current or {}
+        holds = (
+            (not terms.get("must_exist") or current is not None)
+            and all(name in item for name in present)
+            and all(
+                name not in item if value is None else item.get(name) == as_stored(value)
+                for name, value in expect.items()
             )
-            if not holds:
-                raise ConditionFailed(f"{pk} {sk}: expect {terms.get('expect')}, present {present}")
-            new = {**copy.deepcopy(item), "PK": pk, "SK": sk}
-            new |= _stored(fields)
-            for name, amount in (terms.get("add") or {}).items():
-                new[name] = new.get(name, 0) + amount
-            for name in terms.get("remove", ()):
-                new.pop(name, None)
-            self.items[(pk, sk)] = new
-            return copy.deepcopy(new)
+            and all(
+                name not in item or item[name] < limit
+                for name, limit in (terms.get("below") or {}).items()
+            )
+            and all(
+                name in item and item[name] >= limit
+                for name, limit in (terms.get("at_least") or {}).items()
+            )
+        )
+        if not holds:
+            raise ConditionFailed(f"{pk} {sk}: expect {terms.get('expect')}, present {present}")
+        return applied(current, pk, sk, fields, terms)
 
     def listed(self, index_pk: str, limit: int) -> list[Item]:
         """The items of one GSI1 partition, newest (highest GSI1SK) first."""

@@ -26,10 +26,12 @@ Keys (single-table design):
 Values are plain Python (dicts, lists, int, float, str); numbers cross as Decimal and back.
 
 `Store` is the port the domain code takes: a named method per item kind, so no key is
-spelt outside this module. `Records` writes those methods once over five primitives
-(put, get, query, update, the GSI1 listing); `DynamoStore` gives the primitives to
-DynamoDB, izin.memory_store.MemoryStore to a dict, with DynamoDB's condition semantics (a
-contract test runs the same cases against both). Nothing here knows the SOP's rules.
+spelt outside this module. `Records` writes those methods once over a few primitives
+(put, get, query, update, the GSI1 listing, and `write_all`: several writes as one, all or
+none, which `together()` gathers from the named methods); `DynamoStore` gives the
+primitives to DynamoDB (`write_all` is TransactWriteItems), izin.memory_store.MemoryStore
+to a dict, with DynamoDB's condition semantics (a contract test runs the same cases
+against both). Nothing here knows the SOP's rules.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ import copy
 import itertools
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypedDict, Unpack
@@ -46,6 +50,7 @@ from typing import Any, Protocol, TypedDict, Unpack
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from izin.aws import client
+from izin.errors import TransientError
 
 Item = dict[str, Any]
 
@@ -162,6 +167,48 @@ class PrimitiveUpdateTerms(UpdateTerms, total=False):
     must_exist: bool
 
 
+@dataclass(frozen=True)
+class Write:
+    """One write of `Records.write_all`: a put (only where none is, with `if_absent`), or an
+    update by `terms` (see Records.update)."""
+
+    pk: str
+    sk: str
+    fields: Item
+    update: bool = False
+    if_absent: bool = False
+    terms: PrimitiveUpdateTerms = field(default_factory=lambda: PrimitiveUpdateTerms())
+
+
+# DynamoDB's most writes in one TransactWriteItems.
+MOST_WRITES_TOGETHER = 100
+
+
+def distinct_items(writes: Sequence[Write]) -> None:
+    """Writes made as one touch each item once, and are at most MOST_WRITES_TOGETHER (both
+    DynamoDB's rules: it refuses the whole request otherwise)."""
+    keys = [(w.pk, w.sk) for w in writes]
+    if len(set(keys)) != len(keys) or len(keys) > MOST_WRITES_TOGETHER:
+        raise ValueError(f"writes made as one must be distinct items, at most 100: {keys}")
+
+
+def as_stored(fields: Item) -> Item:
+    """The value as DynamoDB gives it back (numbers cross as Decimal: 2.0 comes back as 2)."""
+    return _from_dynamo(_to_dynamo(copy.deepcopy(fields)))
+
+
+def applied(item: Item | None, pk: str, sk: str, fields: Item, terms: UpdateTerms) -> Item:
+    """The item as an update leaves it, its conditions aside: fields set, counters added
+    (from 0), names removed; a missing item starts empty."""
+    new = {**copy.deepcopy(item or {}), "PK": pk, "SK": sk}
+    new |= as_stored(fields)
+    for name, amount in (terms.get("add") or {}).items():
+        new[name] = new.get(name, 0) + amount
+    for name in terms.get("remove", ()):
+        new.pop(name, None)
+    return new
+
+
 class Store(Protocol):
     """The table as the domain sees it: one named method per kind of item."""
 
@@ -236,6 +283,8 @@ class Store(Protocol):
     def seed_roster(self, fields: Item) -> bool: ...
     def replace_roster(self, fields: Item, *, version: int) -> Item: ...
 
+    def together(self) -> AbstractContextManager[Store]: ...
+
 
 class Records:
     """The named methods of `Store`, over the primitives a subclass gives."""
@@ -279,6 +328,24 @@ class Records:
         [since, until] (either may be empty), from after the key `after`; and the key to
         go on from (None when nothing is left)."""
         raise NotImplementedError
+
+    def write_all(self, writes: Sequence[Write]) -> None:
+        """Every one of these writes, or none of them: ConditionFailed when a condition does
+        not hold (a put's `if_absent` too), and then nothing is written. Each item once, at
+        most MOST_WRITES_TOGETHER (ValueError otherwise)."""
+        raise NotImplementedError
+
+    @contextmanager
+    def together(self) -> Iterator[Records]:
+        """The named writes made through the store it gives, written as one when the block
+        ends (`write_all`), or none if the block raises: a change and its audit entry, say,
+        in one request that cannot half-happen. The store it gives only writes: it refuses
+        reads (read before the block), and its updates answer {} (the item after is not
+        known until the block ends)."""
+        batch = _Gathered()
+        yield batch
+        if batch.writes:
+            self.write_all(batch.writes)
 
     # -- applications ----------------------------------------------------------------------
 
@@ -541,6 +608,27 @@ class Records:
         return self.update(*_ROSTER, fields, expect={"version": version}, add={"version": 1})
 
 
+class _Gathered(Records):
+    """The writes of a `together()` block, kept to be made as one."""
+
+    def __init__(self) -> None:
+        self.writes: list[Write] = []
+
+    def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
+        self.writes.append(Write(pk, sk, fields, if_absent=if_absent))
+        return True
+
+    def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
+        self.writes.append(Write(pk, sk, fields, update=True, terms=terms))
+        return {}
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        raise TypeError("together() only writes: read before the block")
+
+    def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
+        raise TypeError("together() only writes: read before the block")
+
+
 class InvocationStore(Records):
     """One invocation's view of the table: the same item or Query is read once, and reads
     see this invocation's own writes. Made afresh for each invocation, never kept across
@@ -656,6 +744,25 @@ class InvocationStore(Records):
         self._written(pk, sk, item)
         return copy.deepcopy(item)
 
+    def write_all(self, writes: Sequence[Write]) -> None:
+        """The writes as one (Records.write_all); an update's item after is kept where the
+        item before was read, and read afresh later where it was not."""
+        try:
+            self.table.write_all(writes)
+        except Exception:
+            for write in writes:
+                self._forget(write.pk)
+            raise
+        for w in writes:
+            if not w.update:
+                self._written(w.pk, w.sk, as_stored({**w.fields, "PK": w.pk, "SK": w.sk}))
+            elif w.pk in self._partitions:
+                self._written(w.pk, w.sk, applied(self._partitions[w.pk].get(w.sk), **_of(w)))
+            elif (w.pk, w.sk) in self._items:
+                self._written(w.pk, w.sk, applied(self._items[(w.pk, w.sk)], **_of(w)))
+            else:
+                self._queries = {k: v for k, v in self._queries.items() if k[0] != w.pk}
+
     def listed(self, index_pk: str, limit: int) -> list[Item]:
         """The items of one GSI1 partition, newest first (not kept: the index is eventual)."""
         return self.table.listed(index_pk, limit)
@@ -665,6 +772,11 @@ class InvocationStore(Records):
     ) -> tuple[list[Item], Item | None]:
         """One page of a GSI1 partition (not kept)."""
         return self.table.listed_page(index_pk, limit, after=after, since=since, until=until)
+
+
+def _of(write: Write) -> dict[str, Any]:
+    """An update's arguments to `applied`."""
+    return {"pk": write.pk, "sk": write.sk, "fields": write.fields, "terms": write.terms}
 
 
 def update_expression(fields: Item, terms: PrimitiveUpdateTerms) -> dict[str, Any]:
@@ -721,6 +833,12 @@ def update_expression(fields: Item, terms: PrimitiveUpdateTerms) -> dict[str, An
 
 # DynamoDB's most keys in one BatchGetItem.
 _BATCH_GET_KEYS = 100
+# How often writes made as one are tried again when DynamoDB cancels them for a passing
+# reason (another transaction on one of their items, throttling); then the step's own retry.
+_CONFLICT_RETRIES = 3
+_PASSING_CANCELS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
 
 
 class DynamoStore(Records):
@@ -810,6 +928,50 @@ class DynamoStore(Records):
         except self._db.exceptions.ConditionalCheckFailedException as error:
             raise ConditionFailed(f"{pk} {sk}: {kwargs.get('ConditionExpression')}") from error
         return _from_item(answer["Attributes"])
+
+    def write_all(self, writes: Sequence[Write]) -> None:
+        """One TransactWriteItems (a single write is its own PutItem or UpdateItem). IAM
+        authorizes each of its writes as that PutItem or UpdateItem would be."""
+        distinct_items(writes)
+        if len(writes) == 1:
+            only = writes[0]
+            if only.update:
+                self.update(only.pk, only.sk, only.fields, **only.terms)
+            elif not self.put(only.pk, only.sk, only.fields, if_absent=only.if_absent):
+                raise ConditionFailed(f"{only.pk} {only.sk} exists")
+            return
+        items = [self._transact_item(w) for w in writes]
+        for attempt in itertools.count():
+            try:
+                self._db.transact_write_items(TransactItems=items)
+                return
+            except self._db.exceptions.TransactionCanceledException as error:
+                reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                if "ConditionalCheckFailed" in reasons:
+                    keys = [
+                        (w.pk, w.sk)
+                        for w, r in zip(writes, reasons, strict=False)
+                        if r not in (None, "None")
+                    ]
+                    raise ConditionFailed(f"{keys}: {reasons}") from error
+                if not _PASSING_CANCELS & set(reasons):
+                    raise
+                if attempt >= _CONFLICT_RETRIES:
+                    raise TransientError(f"TransactWriteItems: {reasons}") from error
+            time.sleep(min(1.0, 0.05 * 2**attempt))  # DynamoDB's advice: back off
+
+    def _transact_item(self, write: Write) -> dict[str, Any]:
+        if write.update:
+            key = _to_item({"PK": write.pk, "SK": write.sk})
+            expression = update_expression(write.fields, write.terms)
+            return {"Update": {"TableName": self.table, "Key": key, **expression}}
+        put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": _to_item({"PK": write.pk, "SK": write.sk, **write.fields}),
+        }
+        if write.if_absent:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        return {"Put": put}
 
     def listed(self, index_pk: str, limit: int) -> list[Item]:
         """The items of one GSI1 partition, newest first."""

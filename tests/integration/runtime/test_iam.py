@@ -48,6 +48,25 @@ def test_a_policy_scoped_to_another_resource_is_access_denied(scoped_elsewhere: 
     assert "dynamodb:UpdateItem" in str(denied.value)
 
 
+def test_a_transaction_is_allowed_as_its_writes_are(runtime: LocalRuntime, tmp_path: Path):
+    """IAM has no action for TransactWriteItems: each write needs its own PutItem or
+    UpdateItem on its table, as AWS authorizes it."""
+    assert runtime.invoke("FlakyFunction", {"key": "t", "together": True}) == {"written": 2}
+    with (
+        _runtime_with(
+            tmp_path,
+            "      Policies:\n        - DynamoDBCrudPolicy: {TableName: !Ref Table}\n",
+            "      Policies:\n        - Statement:\n            - Effect: Allow\n"
+            "              Action: [dynamodb:PutItem]\n"
+            "              Resource: !GetAtt Table.Arn\n",
+        ) as put_only,
+        pytest.raises(LambdaError) as denied,
+    ):
+        put_only.invoke("FlakyFunction", {"key": "t", "together": True})
+    assert "AccessDeniedException" in str(denied.value)
+    assert "dynamodb:UpdateItem" in str(denied.value)
+
+
 def test_a_function_without_the_action_is_access_denied(tmp_path: Path):
     with (
         _runtime_with(

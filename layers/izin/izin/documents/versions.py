@@ -42,7 +42,7 @@ from izin.forms import field_text
 from izin.models import DocumentRef
 from izin.roster import Roster, RosterError, load_roster
 from izin.sop import Role
-from izin.store import Store
+from izin.store import ConditionFailed, Store
 
 # -- the store: versions, numbers, sealing -----------------------------------------------
 
@@ -568,8 +568,6 @@ def _record(store: Store, version: _Version, *, bucket: str, put_object: PutObje
         item["tte"] = version.tte  # the PDF is BSrE's: its signature is the Kepala Dinas's own
     if version.tte_manual:
         item["tte_manual"] = True  # signed in the BSrE app, uploaded on the task page
-    if not store.put_document_version(id_izin, kind.value, versi, item):
-        raise DocumentVersionConflict(f"{kind} v{versi:03d} of {id_izin} already recorded")
     pointer = {
         k: item[k]
         for k in (
@@ -587,8 +585,6 @@ def _record(store: Store, version: _Version, *, bucket: str, put_object: PutObje
     pointer |= {"id_izin": id_izin, "sealed": bool(seal), "created_at": item["created_at"]}
     if version.tte:
         pointer["tte"] = version.tte
-    if not store.put_document_pointer(document_id, pointer):
-        raise DocumentVersionConflict(f"document id {document_id} already used")
     entry: Item = {
         "action": "document.sealed" if seal else "document.rendered",
         "actor": "sistem",
@@ -607,7 +603,16 @@ def _record(store: Store, version: _Version, *, bucket: str, put_object: PutObje
         entry["tte"] = version.tte
     if version.tte_manual:
         entry["tte_manual"] = True
-    store.append_audit(id_izin, entry, now=now)
+    # The version (once), its pointer (its id once) and the trail's entry: all, or none.
+    try:
+        with store.together() as batch:
+            batch.put_document_version(id_izin, kind.value, versi, item)
+            batch.put_document_pointer(document_id, pointer)
+            batch.append_audit(id_izin, entry, now=now)
+    except ConditionFailed as lost:
+        raise DocumentVersionConflict(
+            f"{kind} v{versi:03d} of {id_izin}, or the id {document_id}, already recorded"
+        ) from lost
     return _ref(item)
 
 

@@ -476,24 +476,27 @@ def _issue(
         raise TicketNotOpen(replaces)
     if current:
         supersede(issuer.store, application.get("open_ticket"), now=issuer.now, by=digest)
-        issuer.store.update_application(
-            id_izin,
-            {
-                "status": "PROSES",
-                "current_step": form.number,
-                "step_name": sop.step(form.number).state_name,
-                "holder": {
-                    "role": officer.role.value,
-                    "nama": officer.nama,
-                    "nip": officer.nip,
-                    **_on_behalf_of(fields),
+    # The application's new holder and the trail's entry: written together, or neither.
+    with issuer.store.together() as batch:
+        if current:
+            batch.update_application(
+                id_izin,
+                {
+                    "status": "PROSES",
+                    "current_step": form.number,
+                    "step_name": sop.step(form.number).state_name,
+                    "holder": {
+                        "role": officer.role.value,
+                        "nama": officer.nama,
+                        "nip": officer.nip,
+                        **_on_behalf_of(fields),
+                    },
+                    "open_ticket": digest,
+                    "updated_at": issuer.now.isoformat(),
+                    **({"deadline": fields["deadline"]} if fields.get("deadline") else {}),
                 },
-                "open_ticket": digest,
-                "updated_at": issuer.now.isoformat(),
-                **({"deadline": fields["deadline"]} if fields.get("deadline") else {}),
-            },
-        )
-    _audit_issued(issuer.store, issuer.now, id_izin, form, officer, fields)
+            )
+        _audit_issued(batch, issuer.now, id_izin, form, officer, fields)
     return ticket, digest
 
 

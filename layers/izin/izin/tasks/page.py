@@ -20,7 +20,7 @@ from izin.formats import tanggal_waktu
 from izin.observability import logger
 from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
-from izin.store import ConditionFailed, ticket_hash_of
+from izin.store import ConditionFailed, Store, ticket_hash_of
 from izin.tasks.complete import COMPLETE
 from izin.tasks.context import (
     Page,
@@ -221,28 +221,35 @@ def _decide(
         ctx.store.update_ticket(digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED})
         raise
     documents = {d["jenis"]: d.get("sha256") for d in ctx.documents(ticket["id_izin"])}
-    _audit(
-        ctx,
-        ticket,
-        request,
-        "task.decided",
-        {
-            "kind": ticket.get("kind", Kind.STEP),
-            "decision": submission.decision.value,
-            "data": submission.values,
-            "documents": documents,
-            "via": via,
-        },
-    )
-    if ticket.get("kind", Kind.STEP) != Kind.REASSIGN and application.get("open_ticket") == digest:
-        ctx.store.update_application(
-            ticket["id_izin"],
+    # The trail's entry and the application's holder (the system, until the next task):
+    # written together, or neither.
+    with ctx.store.together() as batch:
+        _audit(
+            ctx,
+            ticket,
+            request,
+            "task.decided",
             {
-                "holder": {"role": "sistem", "nama": "Sistem", "nip": ""},
-                "updated_at": ctx.now.isoformat(),
+                "kind": ticket.get("kind", Kind.STEP),
+                "decision": submission.decision.value,
+                "data": submission.values,
+                "documents": documents,
+                "via": via,
             },
-            remove=("open_ticket",),
+            store=batch,
         )
+        if (
+            ticket.get("kind", Kind.STEP) != Kind.REASSIGN
+            and application.get("open_ticket") == digest
+        ):
+            batch.update_application(
+                ticket["id_izin"],
+                {
+                    "holder": {"role": "sistem", "nama": "Sistem", "nip": ""},
+                    "updated_at": ctx.now.isoformat(),
+                },
+                remove=("open_ticket",),
+            )
     return Page(
         200,
         render(
@@ -571,9 +578,13 @@ def _audit(
     request: Request,
     action: str,
     extra: Mapping[str, Any],
+    *,
+    store: Store | None = None,
 ) -> None:
+    """An officer's act on the trail; written through `store` when given (a together()
+    block), else at once."""
     assignee = ticket["assignee"]
-    ctx.store.append_audit(
+    (store or ctx.store).append_audit(
         ticket["id_izin"],
         {
             "action": action,
