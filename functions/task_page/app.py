@@ -11,7 +11,7 @@ from izin import wiring
 from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
-from izin.sessions import claimed_session_hash
+from izin.sessions import claimed_nip, claimed_session_hash, looks_like_nip
 from izin.settings import needs_settings, settings
 from izin.store import InvocationStore
 from izin.tasks import (
@@ -33,11 +33,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = Request.of(http)
     now = wiring.now()
     # The page shows most of the application's partition: read it whole, once. The ticket,
-    # the session and the roster in force it reads in one batch.
+    # the session, the second factor of the officer the session (or the form) names, and
+    # the roster in force it reads in one batch.
     store = InvocationStore(wiring.store(), whole_applications=True)
+    typed = (request.form.get("nip") or [""])[-1].strip()
     store.read_ahead(
         ticket_hash=link_ticket_hash(request.ticket),
         session_hash=claimed_session_hash(request.cookies),
+        officer_nip=claimed_nip(request.cookies) or (typed if looks_like_nip(typed) else ""),
         roster=True,
     )
     auth = wiring.auth(now, store)

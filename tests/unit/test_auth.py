@@ -145,6 +145,23 @@ def test_a_tampered_cookie_is_no_session() -> None:
     assert sessions.signed_in(["izin_sesi=" + "a" * 43 + ".bad"], checker) is None
 
 
+def test_a_session_id_names_its_officer_for_reading_ahead_never_for_trust() -> None:
+    store = MemoryStore()
+    checker = local_auth(store, ROSTER, datetime(2026, 12, 1, 2, tzinfo=UTC))
+    operator, kasi = ROSTER.first(Role.OPERATOR), ROSTER.first(Role.KASI)
+    _, cookie = sessions.start_session(checker, operator)
+    value = cookie.split(";", 1)[0]
+    assert sessions.claimed_nip([value]) == operator.nip
+    # Another officer's NIP in front: the signature no longer holds, so nobody is signed in.
+    forged = value.replace(operator.nip, kasi.nip, 1)
+    assert sessions.claimed_nip([forged]) == kasi.nip
+    assert sessions.signed_in([forged], checker) is None
+    # An id of the earlier form (no NIP), or no NIP shape: nothing is read ahead.
+    for other in ("izin_sesi=" + "a-b" * 14 + ".sig", "izin_sesi=12~x.sig", "izin_sesi=x"):
+        assert sessions.claimed_nip([other]) == ""
+    assert sessions.looks_like_nip(operator.nip) and not sessions.looks_like_nip("١" * 18)
+
+
 def test_a_deployed_function_refuses_a_roster_that_carries_secrets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -100,23 +100,23 @@ def test_an_origin_that_is_no_url_is_refused_as_another_site(task_door: Any) -> 
 
 def test_a_step_s_page_asks_the_table_few_times(task_door: Any) -> None:
     """DynamoDB calls of one GET and one POST of a typical step's link (issue #9), pinned so
-    a regression shows: the ticket, the session and the roster in force are read together
-    (one BatchGetItem), the officer's second factor once, the application's partition once
-    (whole: record, steps, documents, uploads, trail); GET writes nothing but `task.viewed`,
-    POST the ticket, the step, then the trail with the application's holder as one. Before the invocation's view (izin.store.
+    a regression shows: the ticket, the session, the second factor of the officer the
+    session's id names, and the roster in force are read together (one BatchGetItem); the
+    application's partition once (whole: record, steps, documents, uploads, trail). GET
+    writes nothing but `task.viewed`; POST the ticket, the step, then the trail's entry
+    with the application's holder as one. Before the invocation's view (izin.store.
     InvocationStore) these were 9 and 9 (10 and 10 with the roster's read); before the
-    batch, 5 and 7 (6 and 8)."""
+    batch, 5 and 7 (6 and 8); 4 and 6 before the officer's record joined the batch."""
     ticket, officer = task_door.ticket(6)
     proof = task_door.proof(ticket, officer)
     task_door.store.calls.clear()
     assert task_door.get(ticket)["statusCode"] == 200
-    assert task_door.store.calls == {"get_many": 1, "get": 1, "put": 1, "query": 1}
+    assert task_door.store.calls == {"get_many": 1, "put": 1, "query": 1}
     task_door.store.calls.clear()
     answer = task_door.post(ticket, urlencode({**proof, "decision": "done"}))
     assert answer["statusCode"] == 200
     assert task_door.store.calls == {
         "get_many": 1,
-        "get": 1,
         "query": 1,
         "update": 1,  # the ticket decided, first: only one decision wins
         "put": 1,  # the step's data

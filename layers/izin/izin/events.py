@@ -368,17 +368,18 @@ def _after_applied(
     data = event["data"]
     kind = EVENTS[event_key]
     kept = {name: data[name] for name in kind.kept if data.get(name)}
-    if kept:
-        store.update_application(id_izin, kept)
-    store.append_audit(
-        id_izin,
-        {
-            "action": "event.applied",
-            "step": kind.sop_step,
-            "actor": event["source"].upper(),
-            "type": event["type"],
-            "event_id": event["event_id"],
-            "note": kind.audit_note(data),
-        },
-        now=now,
-    )
+    with store.together() as batch:  # what the record keeps of it, and the trail's entry
+        if kept:
+            batch.update_application(id_izin, kept)
+        batch.append_audit(
+            id_izin,
+            {
+                "action": "event.applied",
+                "step": kind.sop_step,
+                "actor": event["source"].upper(),
+                "type": event["type"],
+                "event_id": event["event_id"],
+                "note": kind.audit_note(data),
+            },
+            now=now,
+        )

@@ -48,10 +48,13 @@ def record_step(
             if outcome == "BERLAKU_EFEKTIF"
             else "Izin Perluasan masih belum berlaku efektif; perluasan belum boleh dilakukan"
         )
-    store.update_application(id_izin, fields, remove=("deadline", "open_ticket"))
-    store.append_audit(
-        id_izin, {"action": "step.recorded", "step": step, "actor": actor, "note": note}, now=now
-    )
+    with store.together() as batch:  # the record and the trail's entry, or neither
+        batch.update_application(id_izin, fields, remove=("deadline", "open_ticket"))
+        batch.append_audit(
+            id_izin,
+            {"action": "step.recorded", "step": step, "actor": actor, "note": note},
+            now=now,
+        )
     return {"step": step, "outcome": fields.get("outcome", "")}
 
 

@@ -1,6 +1,7 @@
 """Signed-in sessions of officers (CONTRACT §3, §6): started by a correct NIP + code.
 
-The cookie holds a random id and its HMAC under the stack's session key; the table keeps
+The cookie holds an id (the officer's NIP, "~", a random part) and its HMAC under the
+stack's session key; the table keeps
 only the id's SHA-256 with the officer and the expiry (the end of the working day, 8 hours
 at most; the item's TTL removes it later). A session counts while its record says so and
 its generation is the officer's: an admin ends all of an officer's sessions by raising
@@ -25,6 +26,9 @@ from izin.roster import Officer
 from izin.store import Store
 
 COOKIE = "izin_sesi"
+# A session id is "{nip}~{random}": "~" is in no NIP, and in no token_urlsafe.
+_NIP_ENDS = "~"
+_NIP_DIGITS = 18
 WIB = ZoneInfo("Asia/Pontianak")
 # The end of the working day (the calendar's office hours close at 16:00 WIB).
 DAY_CLOSES = time(16, 0)
@@ -76,7 +80,9 @@ def cookie_header(auth: Auth, value: str, *, max_age: int, name: str = COOKIE) -
 def start_session(auth: Auth, officer: Officer) -> tuple[SignedIn, str]:
     """A new session for the officer, and the Set-Cookie that carries it."""
     record = auth.store.officer_auth(officer.nip) or {}
-    session_id = secrets.token_urlsafe(32)
+    # The NIP in front lets a page read the officer's record with the session's (one batch);
+    # it names nobody until the signature and the stored session say so.
+    session_id = f"{officer.nip}{_NIP_ENDS}{secrets.token_urlsafe(32)}"
     digest = session_hash(session_id)
     until = session_until(auth.now, auth.session_seconds)
     auth.store.put_session(
@@ -110,6 +116,19 @@ def _claimed(cookies: Sequence[str]) -> tuple[str, str]:
     if not session_id or not signature or len(value) > 200:
         return "", ""
     return session_id, signature
+
+
+def claimed_nip(cookies: Sequence[str]) -> str:
+    """The NIP the request's session id starts with, unchecked ("" if none): like
+    claimed_session_hash, what a page may read ahead, never whom it may trust."""
+    session_id, _ = _claimed(cookies)
+    nip, ends, _ = session_id.partition(_NIP_ENDS)
+    return nip if ends and looks_like_nip(nip) else ""
+
+
+def looks_like_nip(text: str) -> bool:
+    """18 ASCII digits, as every NIP is (izin.roster.Officer.nip)."""
+    return len(text) == _NIP_DIGITS and text.isascii() and text.isdigit()
 
 
 def claimed_session_hash(cookies: Sequence[str]) -> str:

@@ -121,6 +121,10 @@ def _session_pk(session_hash: str) -> str:
 _ROSTER = ("ROSTER", "ROSTER")
 
 
+def _officer_auth_key(nip: str) -> tuple[str, str]:
+    return f"OFFICER#{nip}", "AUTH"
+
+
 def _delivery_pk(source: str, event_id: str) -> str:
     return f"DELIVERY#{source}#{event_id}"
 
@@ -548,11 +552,11 @@ class Records:
 
     def officer_auth(self, nip: str) -> Item | None:
         """An officer's second-factor record (encrypted secret, last time-step used), or None."""
-        return self.get(f"OFFICER#{nip}", "AUTH")
+        return self.get(*_officer_auth_key(nip))
 
     def update_officer_auth(self, nip: str, fields: Item, **terms: Unpack[UpdateTerms]) -> Item:
         """Change (or start) an officer's second-factor record, conditionally (see UpdateTerms)."""
-        return self.update(f"OFFICER#{nip}", "AUTH", fields, **terms)
+        return self.update(*_officer_auth_key(nip), fields, **terms)
 
     def put_session(self, session_hash: str, fields: Item) -> bool:
         """Keep a new session, once; False if one had that id."""
@@ -707,15 +711,22 @@ class InvocationStore(Records):
         return {key: item for key, item in items.items() if item is not None}
 
     def read_ahead(
-        self, *, ticket_hash: str = "", session_hash: str = "", roster: bool = False
+        self,
+        *,
+        ticket_hash: str = "",
+        session_hash: str = "",
+        officer_nip: str = "",
+        roster: bool = False,
     ) -> None:
-        """Read a request's ticket, its session and the roster in force together (one
-        BatchGetItem) when the page will read them all anyway, one GetItem apiece."""
+        """Read a request's ticket, its session, the second-factor record of the officer it
+        names and the roster in force together (one BatchGetItem) when the page will read
+        them all anyway, one GetItem apiece."""
         keys = [
             key
             for key, wanted in (
                 ((_ticket_pk(ticket_hash), "TICKET"), ticket_hash),
                 ((_session_pk(session_hash), "SESSION"), session_hash),
+                (_officer_auth_key(officer_nip), officer_nip),
                 (_ROSTER, roster),
             )
             if wanted

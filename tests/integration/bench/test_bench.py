@@ -42,7 +42,9 @@ OFFICER_STEPS = ["04", "05", "06", "07", "08", "10", "11", "12", "13", "14"]
 # invocation and an application's partition in one Query (TaskPage 292 -> 192, Document
 # 73 -> 47; 543 before, same run of the machine); 324 (`--applications 1`) once a change
 # and its audit entry were written as one TransactWriteItems (TaskPage 146 -> 134,
-# RequestTask 72 -> 60, Document 47 -> 31; 363 before, same machine, same hour).
+# RequestTask 72 -> 60, Document 47 -> 31; 363 before, same machine, same hour); 285 once
+# a session id named its officer (the page reads their second factor in its batch) and a
+# new ticket joined its holder and trail entry (TaskPage 134 -> 115, RequestTask 60 -> 48).
 DYNAMODB_CALLS_BUDGET = 400
 
 

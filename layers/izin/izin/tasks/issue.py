@@ -456,29 +456,35 @@ def _issue(
     current: bool = True,
     replaces: str | None = None,
 ) -> tuple[str, str]:
-    """Open a ticket for an officer; as the application's current task, it supersedes the last."""
+    """Open a ticket for an officer; as the application's current task, it supersedes the last.
+
+    The new ticket, the application's new holder and the trail's entry are written as one,
+    after the last ticket is superseded; a ticket that replaces another is written first,
+    so that the task always has a working link (the old one until it is superseded)."""
     id_izin = application["id_izin"]
-    ticket, digest = open_ticket(
-        issuer.store,
-        {
-            "id_izin": id_izin,
-            "assignee": officer.model_dump(mode="json"),
-            "created_at": issuer.now.isoformat(),
-            **fields,
-        },
-    )
-    if replaces and not supersede(
-        issuer.store, replaces, now=issuer.now, by=digest, from_status=(Status.OPEN, Status.LOCKED)
-    ):
-        # Decided, or moved by someone else (two claims from the pool), since it was read:
-        # the new ticket never counts.
-        supersede(issuer.store, digest, now=issuer.now, by=replaces)
-        raise TicketNotOpen(replaces)
-    if current:
-        supersede(issuer.store, application.get("open_ticket"), now=issuer.now, by=digest)
-    # The application's new holder and the trail's entry: written together, or neither.
     with issuer.store.together() as batch:
+        ticket, digest = open_ticket(
+            issuer.store if replaces else batch,
+            {
+                "id_izin": id_izin,
+                "assignee": officer.model_dump(mode="json"),
+                "created_at": issuer.now.isoformat(),
+                **fields,
+            },
+        )
+        if replaces and not supersede(
+            issuer.store,
+            replaces,
+            now=issuer.now,
+            by=digest,
+            from_status=(Status.OPEN, Status.LOCKED),
+        ):
+            # Decided, or moved by someone else (two claims from the pool), since it was
+            # read: the new ticket never counts.
+            supersede(issuer.store, digest, now=issuer.now, by=replaces)
+            raise TicketNotOpen(replaces)
         if current:
+            supersede(issuer.store, application.get("open_ticket"), now=issuer.now, by=digest)
             batch.update_application(
                 id_izin,
                 {
