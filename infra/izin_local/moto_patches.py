@@ -8,6 +8,7 @@ in TOOLING.md ("moto and Step Functions").
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import json
@@ -288,6 +289,73 @@ def query_one_partition() -> Undo:
         Table.all_items = original_all_items  # type: ignore[method-assign]
 
     return undo
+
+
+def back_up_transaction_items_only() -> Undo:
+    """Let a DynamoDB transaction back up the items it names, not its tables.
+
+    moto's `transact_write_items` deep-copies each table it writes, once per write, so
+    that it can roll back: every transaction cost grew with the whole table (izin writes
+    a change and its audit entry as one, several times per step). Here the items the
+    transaction names are copied instead, and put back as they were when it is cancelled;
+    the answer is moto's own. Writes are serialized (`serialize_dynamodb_writes`), so
+    nothing else changes them meanwhile.
+    """
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.exceptions import TransactionCanceledException
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original = DynamoDBBackend.__dict__["transact_write_items"]
+
+    class _TablesKept:
+        """`copy` as moto's module sees it during a transaction: a table is kept, not copied."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def backups(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        kept = []
+        for item in transact_items:
+            operation = next(iter(item.values()), None)
+            if not isinstance(operation, dict) or operation.get("TableName") not in backend.tables:
+                continue  # moto refuses it on its own, before writing anything
+            table = backend.tables[operation["TableName"]]
+            attributes = operation.get("Key") or operation.get("Item") or {}
+            names = [n for n in (table.hash_key_attr, table.range_key_attr) if n]
+            if not all(name in attributes for name in names):
+                continue
+            hash_key = DynamoType(attributes[table.hash_key_attr])
+            range_key = (
+                DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+            )
+            kept.append(
+                (table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key)))
+            )
+        return kept
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        kept = backups(self, transact_items)
+        dynamodb_models.copy = _TablesKept  # type: ignore[assignment]
+        try:
+            original(self, transact_items)
+        except TransactionCanceledException:
+            for table, hash_key, range_key, before in reversed(kept):
+                if before is None:
+                    table.delete_item(hash_key, range_key)
+                elif range_key is not None:
+                    table.items[hash_key][range_key] = before
+                else:
+                    table.items[hash_key] = before
+            raise
+        finally:
+            dynamodb_models.copy = copy  # type: ignore[assignment]
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    return functools.partial(setattr, DynamoDBBackend, "transact_write_items", original)
 
 
 def serialize_dynamodb_results_as_json() -> Undo:
@@ -712,6 +780,7 @@ def apply_all(
         "route_lambda_invocations": functools.partial(route_lambda_invocations, invoke),
         "serialize_dynamodb_writes": serialize_dynamodb_writes,
         "query_one_partition": query_one_partition,
+        "back_up_transaction_items_only": back_up_transaction_items_only,
         "serialize_dynamodb_results_as_json": serialize_dynamodb_results_as_json,
         "deliver_early_callbacks_to_heartbeat": deliver_early_callbacks_to_heartbeat,
         "skip_executions_without_worker": skip_executions_without_worker,

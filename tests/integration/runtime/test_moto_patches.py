@@ -3,6 +3,7 @@
 A test asserting moto's own behaviour fails the day moto fixes it: then the patch can go.
 """
 
+import copy
 import json
 import sys
 import threading
@@ -550,3 +551,78 @@ def test_a_browser_upload_is_held_to_its_post_policy(moto_server: MotoServer):
         assert kept() == [prefix + "foto.jpg"]
     finally:
         undo()
+
+
+# --- DynamoDB: a transaction backs up its items, not its tables ---------------------------
+
+
+def _transact(client: Any, *, fail: bool) -> None:
+    """An update of A/001 (in place), a new item, and a check on A/002 that holds or not."""
+    client.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": "t",
+                    "Key": {"pk": {"S": "A"}, "sk": {"S": "001"}},
+                    "UpdateExpression": "SET n = :n, tags = :t",
+                    "ExpressionAttributeValues": {":n": {"N": "99"}, ":t": {"SS": ["z"]}},
+                }
+            },
+            {"Put": {"TableName": "t", "Item": {"pk": {"S": "C"}, "sk": {"S": "new"}}}},
+            {
+                "Update": {
+                    "TableName": "t",
+                    "Key": {"pk": {"S": "A"}, "sk": {"S": "002"}},
+                    "UpdateExpression": "SET m = :one",
+                    "ConditionExpression": "n = :n",
+                    "ExpressionAttributeValues": {
+                        ":one": {"N": "1"},
+                        ":n": {"N": "-1" if fail else "2"},
+                    },
+                }
+            },
+        ]
+    )
+
+
+def _table_state(client: Any) -> list[Any]:
+    return sorted((client.scan(TableName="t")["Items"]), key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+@pytest.mark.parametrize("fail", [True, False])
+def test_a_transaction_backs_up_only_its_items_with_the_same_outcome(monkeypatch, fail: bool):
+    from moto import mock_aws
+    from moto.dynamodb.models.table import Table
+
+    copied: list[str] = []
+    deepcopy = copy.deepcopy
+
+    def counting(value: Any, memo: Any = None) -> Any:  # every deep copy of a table, anywhere
+        if isinstance(value, Table):
+            copied.append(value.name)
+        return deepcopy(value, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", counting)
+    outcomes = []
+    for patch in (None, moto_patches.back_up_transaction_items_only):
+        with mock_aws():
+            client = _dynamodb_world()
+            before = _table_state(client)
+            undo = patch() if patch else None
+            copied.clear()
+            try:
+                error, reasons = "", []
+                try:
+                    _transact(client, fail=fail)
+                except ClientError as cancelled:
+                    error = cancelled.response["Error"]["Code"]
+                    reasons = [r["Code"] for r in cancelled.response["CancellationReasons"]]
+                after = _table_state(client)
+            finally:
+                if undo:
+                    undo()
+            outcomes.append((error, reasons, after, list(copied)))
+            assert (after == before) is fail
+    (shipped_error, shipped_reasons, shipped_after, shipped_copies), patched = outcomes
+    assert shipped_copies == ["t", "t", "t"], "moto as shipped copies the table per write"
+    assert patched == (shipped_error, shipped_reasons, shipped_after, [])
