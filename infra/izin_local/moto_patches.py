@@ -16,6 +16,7 @@ import logging
 import pkgutil
 import re
 import threading
+import types
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
@@ -243,19 +244,33 @@ def _modules_holding(function: Callable[..., Any]) -> list[ModuleType]:
     return holders
 
 
+def _copy_module_with(deepcopy: Callable[..., Any]) -> Any:
+    """The `copy` module as a moto module is made to see it: its own deepcopy."""
+    return types.SimpleNamespace(Error=copy.Error, copy=copy.copy, deepcopy=deepcopy)
+
+
 def query_one_partition() -> Undo:
     """Let a DynamoDB Query on a table read its one partition, as DynamoDB does.
 
     moto's `Table.query` walks every item of the table to find the partition's; each
     application adds its items, so every Query grew with the whole table. Here a Query
     without an index sees only its partition's items (the same items, so the same
-    answer). Index queries are left as they are.
+    answer). Index queries are left as they are. Without a projection, its results are
+    not deep-copied either: only read to write the answer, they are the stored items'
+    (moto copies them for a projection, which changes what it is given).
     """
+    import moto.dynamodb.models.table as table_module
     from moto.dynamodb.models.table import Table
 
     original_query = Table.__dict__["query"]
     original_all_items = Table.__dict__["all_items"]
     scope = threading.local()
+
+    def results_read(value: Any, memo: Any = None) -> Any:
+        """A projection-free Query's results are kept, not copied."""
+        if getattr(scope, "shared", False) and isinstance(value, list):
+            return list(value)
+        return copy.deepcopy(value, memo)
 
     def all_items(self: Any) -> Any:
         scoped = getattr(scope, "items", None)
@@ -275,18 +290,21 @@ def query_one_partition() -> Undo:
             items = list(partition.values())
         else:
             items = [partition]
-        scope.items = (self, items)
+        projection = args[5] if len(args) > 5 else kwargs.get("projection_expressions")
+        scope.items, scope.shared = (self, items), not projection
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
-            scope.items = None
+            scope.items, scope.shared = None, False
 
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+    table_module.copy = _copy_module_with(results_read)
 
     def undo() -> None:
         Table.query = original_query  # type: ignore[method-assign]
         Table.all_items = original_all_items  # type: ignore[method-assign]
+        table_module.copy = copy
 
     return undo
 
@@ -309,12 +327,9 @@ def back_up_transaction_items_only() -> Undo:
 
     original = DynamoDBBackend.__dict__["transact_write_items"]
 
-    class _TablesKept:
-        """`copy` as moto's module sees it during a transaction: a table is kept, not copied."""
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+    def tables_kept(value: Any, memo: Any = None) -> Any:
+        """During a transaction, a table is kept, not copied."""
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
     def backups(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         kept = []
@@ -339,7 +354,7 @@ def back_up_transaction_items_only() -> Undo:
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         kept = backups(self, transact_items)
-        dynamodb_models.copy = _TablesKept  # type: ignore[assignment]
+        dynamodb_models.copy = _copy_module_with(tables_kept)
         try:
             original(self, transact_items)
         except TransactionCanceledException:
@@ -352,7 +367,7 @@ def back_up_transaction_items_only() -> Undo:
                     table.items[hash_key] = before
             raise
         finally:
-            dynamodb_models.copy = copy  # type: ignore[assignment]
+            dynamodb_models.copy = copy
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     return functools.partial(setattr, DynamoDBBackend, "transact_write_items", original)

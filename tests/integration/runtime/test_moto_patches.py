@@ -290,6 +290,12 @@ def _operations(client: Any) -> list[Any]:
             Limit=5,
             ScanIndexForward=False,
         ),
+        client.query(  # a projection: moto copies what it projects
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "A"}},
+            ProjectionExpression="sk, nested",
+        ),
         client.get_item(TableName="t", Key={"pk": {"S": "A"}, "sk": {"S": "001"}}),
         client.get_item(TableName="t", Key={"pk": {"S": "none"}, "sk": {"S": "x"}}),
         client.update_item(
@@ -310,31 +316,43 @@ def _operations(client: Any) -> list[Any]:
 
 def test_a_query_reads_only_its_partition_with_the_same_answer(monkeypatch):
     from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
     walks: list[str] = []
-    original_all_items = Table.all_items
+    copies: list[str] = []
+    original_all_items, original_copy = Table.all_items, Item.__deepcopy__
 
     def counting_all_items(self: Any) -> Any:
         walks.append(self.name)
         return original_all_items(self)
 
+    def counting_copy(self: Any, memo: Any) -> Any:
+        copies.append(self.hash_key.value)
+        return original_copy(self, memo)
+
     monkeypatch.setattr(Table, "all_items", counting_all_items)
+    monkeypatch.setattr(Item, "__deepcopy__", counting_copy)
     with mock_aws():
         client = _dynamodb_world()
-        walks.clear()
+        walks.clear(), copies.clear()
         as_shipped = _operations(client)
         assert walks, "moto as shipped walks the whole table for a Query"
+        shipped_copies = list(copies)
+        assert shipped_copies.count("B") >= 5, "and copies each item it answers"
 
     with mock_aws():
         client = _dynamodb_world()
         undo = moto_patches.query_one_partition()
         try:
-            walks.clear()
+            walks.clear(), copies.clear()
             patched = _operations(client)
         finally:
             undo()
     assert walks == []
+    # The two queries without a projection copy nothing (3 items of A, 5 of B); the
+    # projected one, the update and the batch read copy as before.
+    assert len(copies) == len(shipped_copies) - 8 and copies.count("A") >= 3, copies
     assert patched == as_shipped
 
 
