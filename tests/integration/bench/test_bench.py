@@ -7,12 +7,15 @@ number on each labelled line) and that the run ends 0 when every application com
 from __future__ import annotations
 
 import re
+import threading
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from izin_local.bench import handoffs, percentile, run_bench
+from izin_local.bench import SharedOutbox, handoffs, percentile, run_bench
 from izin_local.config import TEMPLATE, runtime_options
+from izin_local.outbox import OutboxWriter
 from izin_local.testing import ROSTER
 
 NUMBER = r"\d+(\.\d+)?"
@@ -105,3 +108,25 @@ def test_percentiles_are_nearest_rank() -> None:
     assert percentile(values, 50) == 10.0
     assert percentile(values, 95) == 19.0
     assert percentile([3.0], 95) == 3.0
+
+
+def test_the_shared_outbox_finds_the_newest_match_and_what_arrives_later(tmp_path: Path) -> None:
+    writer = OutboxWriter(tmp_path)
+
+    def send(subject: str) -> None:
+        message = EmailMessage()
+        message["Subject"], message["From"], message["To"] = subject, "a@x.id", "b@x.id"
+        message.set_content(subject)
+        writer.write(message)
+
+    for subject in ("one a", "two b", "three a"):
+        send(subject)
+    outbox = SharedOutbox(tmp_path)
+    assert outbox.wait_for(lambda m: m.subject.endswith("a")).subject == "three a"
+    assert [m.subject for m in outbox.messages()] == ["three a", "two b", "one a"]
+    later = threading.Timer(0.3, send, args=("four c",))
+    later.start()
+    assert outbox.wait_for(lambda m: m.subject.endswith("c"), timeout=30).subject == "four c"
+    later.join()
+    with pytest.raises(TimeoutError):
+        outbox.wait_for(lambda m: m.subject == "five", timeout=0.2)
