@@ -122,3 +122,37 @@ def test_a_step_s_page_asks_the_table_few_times(task_door: Any) -> None:
         "put": 1,  # the step's data
         "write_all": 1,  # the trail's entry, and the holder (the system) when it held the task
     }
+
+
+@pytest.mark.parametrize("next_task_first", [False, True])
+def test_a_decision_leaves_the_application_to_the_next_task_if_it_came_first(
+    task_door: Any, monkeypatch: pytest.MonkeyPatch, next_task_first: bool
+) -> None:
+    """The decision starts the next step, whose task may take the application over before
+    the page writes its holder back to the system: the next task's holder stands."""
+    from tests.unit.conftest import DOOR_ID
+
+    ticket, officer = task_door.ticket(6)
+    digest = ticket_hash(ticket)
+    task_door.store.update_application(DOOR_ID, {"open_ticket": digest, "holder": {"nip": "6"}})
+    proof = task_door.proof(ticket, officer)
+    handed_on = task_door.recorder.succeed
+
+    def next_task_starts(token: str, output: dict[str, Any]) -> None:
+        handed_on(token, output)
+        if next_task_first:  # as the next step's RequestTask would, before the page's write
+            task_door.store.update_application(
+                DOOR_ID, {"open_ticket": "next", "holder": {"nip": "7"}}
+            )
+
+    monkeypatch.setattr(task_door.recorder, "succeed", next_task_starts)
+    answer = task_door.post(ticket, urlencode({**proof, "decision": "done"}))
+
+    assert answer["statusCode"] == 200
+    application = task_door.store.application(DOOR_ID) or {}
+    if next_task_first:
+        assert application["open_ticket"] == "next" and application["holder"] == {"nip": "7"}
+    else:
+        assert "open_ticket" not in application and application["holder"]["nip"] == ""
+    decided = [e for e in task_door.store.audit(DOOR_ID) if e["action"] == "task.decided"]
+    assert len(decided) == 1 and decided[0]["decision"] == "done"

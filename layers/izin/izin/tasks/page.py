@@ -221,35 +221,34 @@ def _decide(
         ctx.store.update_ticket(digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED})
         raise
     documents = {d["jenis"]: d.get("sha256") for d in ctx.documents(ticket["id_izin"])}
-    # The trail's entry and the application's holder (the system, until the next task):
-    # written together, or neither.
-    with ctx.store.together() as batch:
-        _audit(
-            ctx,
-            ticket,
-            request,
-            "task.decided",
-            {
-                "kind": ticket.get("kind", Kind.STEP),
-                "decision": submission.decision.value,
-                "data": submission.values,
-                "documents": documents,
-                "via": via,
-            },
-            store=batch,
-        )
-        if (
-            ticket.get("kind", Kind.STEP) != Kind.REASSIGN
-            and application.get("open_ticket") == digest
-        ):
-            batch.update_application(
-                ticket["id_izin"],
-                {
-                    "holder": {"role": "sistem", "nama": "Sistem", "nip": ""},
-                    "updated_at": ctx.now.isoformat(),
-                },
-                remove=("open_ticket",),
-            )
+    decided = {
+        "kind": ticket.get("kind", Kind.STEP),
+        "decision": submission.decision.value,
+        "data": submission.values,
+        "documents": documents,
+        "via": via,
+    }
+    # The trail's entry and the application's holder (the system, until the next task)
+    # written as one; but the next step's task, started by the decision, may already hold
+    # the application: then its holder stands, and the entry is written alone.
+    try:
+        with ctx.store.together() as batch:
+            _audit(ctx, ticket, request, "task.decided", decided, store=batch)
+            if (
+                ticket.get("kind", Kind.STEP) != Kind.REASSIGN
+                and application.get("open_ticket") == digest
+            ):
+                batch.update_application(
+                    ticket["id_izin"],
+                    {
+                        "holder": {"role": "sistem", "nama": "Sistem", "nip": ""},
+                        "updated_at": ctx.now.isoformat(),
+                    },
+                    expect={"open_ticket": digest},
+                    remove=("open_ticket",),
+                )
+    except ConditionFailed:
+        _audit(ctx, ticket, request, "task.decided", decided)
     return Page(
         200,
         render(
