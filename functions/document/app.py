@@ -35,4 +35,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         put_object=_put_object,
         public_base_url=config.public_base_url,
         roster=wiring.roster(),
+        dinas=wiring.dinas(),
     )

@@ -1,5 +1,6 @@
 """The adapters' AWS settings as AWS, not moto, would see them."""
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -125,7 +126,7 @@ def test_writes_made_together_are_tried_again_only_after_a_passing_cancel(
     monkeypatch.setattr(store.time, "sleep", lambda seconds: None)
     aws.client.cache_clear()
     writes = [Write("A", "1", {"x": 1}), Write("A", "2", {}, update=True, terms={"add": {"n": 1}})]
-    cancelled = {
+    cancelled: dict[str, Any] = {
         "service_error_code": "TransactionCanceledException",
         "modeled_fields": {"CancellationReasons": [{"Code": code} for code in reasons]},
     }

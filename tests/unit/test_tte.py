@@ -30,7 +30,7 @@ from izin.tickets import Status, ticket_hash
 from PIL import Image
 
 from tests.unit.conftest import DOOR_ID, TaskDoor
-from tests.unit.test_documents import ID_IZIN, KADIS, ROSTER, Desk
+from tests.unit.test_documents import DINAS, ID_IZIN, KADIS, ROSTER, Desk
 
 SIGNED_AT = datetime(2026, 12, 7, 7, 16, tzinfo=UTC)
 PASSPHRASE = "passphrase-uji"
@@ -267,7 +267,12 @@ def bsre_door(task_door: TaskDoor, monkeypatch: pytest.MonkeyPatch) -> tuple[Tas
     from izin.tasks import page
 
     signing = Signing()
-    tte = Tte(client=FakeBsre, bucket="izin-test-documents", put_object=lambda *_: None)  # type: ignore[arg-type]
+    tte = Tte(
+        client=FakeBsre,  # type: ignore[arg-type]
+        bucket="izin-test-documents",
+        put_object=lambda *_: None,
+        dinas=DINAS,
+    )
     monkeypatch.setattr(wiring, "tte", lambda: tte)
     monkeypatch.setattr(page, "sign_approval", signing)
     return task_door, signing

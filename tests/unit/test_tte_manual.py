@@ -24,7 +24,7 @@ from izin.tasks.tte_manual import (
 from izin.tickets import Status, ticket_hash
 
 from tests.unit.conftest import DOOR_ID, TaskDoor
-from tests.unit.test_documents import ID_IZIN, KADIS, ROSTER, Desk
+from tests.unit.test_documents import DINAS, ID_IZIN, KADIS, ROSTER, Desk
 from tests.unit.test_evidence import Bucket as EvidenceBucket
 from tests.unit.test_tte import (
     DIGEST,
@@ -239,7 +239,12 @@ def manual_door(
 
     by_hand, bucket = ByHand(), EvidenceBucket()
     manual = ManualTte(read_object=bucket.read, verify=verdict, link=lambda k: f"https://dl/{k}")
-    tte = Tte(client=FakeBsre, bucket="izin-test-documents", put_object=lambda *_: None)  # type: ignore[arg-type]
+    tte = Tte(
+        client=FakeBsre,  # type: ignore[arg-type]
+        bucket="izin-test-documents",
+        put_object=lambda *_: None,
+        dinas=DINAS,
+    )
     monkeypatch.setattr(wiring, "tte", lambda: replace(tte, manual=manual))
     monkeypatch.setattr(wiring, "evidence", lambda: bucket)
     monkeypatch.setattr(page, "sign_approval", Signing(failure=BsreUnavailable("down")))

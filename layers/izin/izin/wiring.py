@@ -106,7 +106,11 @@ def tte() -> Tte | None:
         link=presigned_url,
     )
     return Tte(
-        client=bsre_client, bucket=settings().bucket_name, put_object=put_object, manual=manual
+        client=bsre_client,
+        bucket=settings().bucket_name,
+        put_object=put_object,
+        dinas=dinas(),
+        manual=manual,
     )
 
 

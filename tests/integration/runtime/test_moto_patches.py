@@ -335,7 +335,8 @@ def test_a_query_reads_only_its_partition_with_the_same_answer(monkeypatch):
     monkeypatch.setattr(Item, "__deepcopy__", counting_copy)
     with mock_aws():
         client = _dynamodb_world()
-        walks.clear(), copies.clear()
+        walks.clear()
+        copies.clear()
         as_shipped = _operations(client)
         assert walks, "moto as shipped walks the whole table for a Query"
         shipped_copies = list(copies)
@@ -345,7 +346,8 @@ def test_a_query_reads_only_its_partition_with_the_same_answer(monkeypatch):
         client = _dynamodb_world()
         undo = moto_patches.query_one_partition()
         try:
-            walks.clear(), copies.clear()
+            walks.clear()
+            copies.clear()
             patched = _operations(client)
         finally:
             undo()

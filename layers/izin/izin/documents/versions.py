@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from izin import sop
 from izin.calendar import to_wib
@@ -31,7 +31,6 @@ from izin.documents.model import (
     PutObject,
     SignatureMissing,
     SignPdf,
-    load_dinas,
 )
 from izin.documents.pdf import (
     render_html,
@@ -40,7 +39,7 @@ from izin.documents.pdf import (
 )
 from izin.forms import field_text
 from izin.models import DocumentRef
-from izin.roster import Roster, RosterError, load_roster
+from izin.roster import Roster, RosterError
 from izin.sop import Role
 from izin.store import ConditionFailed, Store
 
@@ -175,19 +174,13 @@ def _sources(
     id_izin: str,
     *,
     now: datetime,
-    roster: Roster | None,
-    dinas: Dinas | None,
+    roster: Roster,
+    dinas: Dinas,
 ) -> _Sources:
     application = store.application(id_izin)
     if not application:
         raise DocumentDataMissing(f"no application {id_izin}")
     steps = store.steps(id_izin)  # one query for every step's data, not one read per step
-    if roster is None or dinas is None:
-        from izin.settings import settings  # the shipped files, unless the caller hands them
-
-        config = settings()
-        roster = roster or load_roster(config.roster_path())
-        dinas = dinas or load_dinas(config.dinas_path())
     return _Sources(
         application=application,
         steps={n: d for n, d in steps.items() if d},
@@ -206,8 +199,8 @@ def render_document(
     now: datetime,
     bucket: str,
     put_object: PutObject,
-    roster: Roster | None = None,
-    dinas: Dinas | None = None,
+    roster: Roster,
+    dinas: Dinas,
 ) -> DocumentRef:
     """Render the next version of one document, store it, record it and audit it.
 
@@ -254,13 +247,13 @@ def render_document(
 class SealOrder(TypedDict):
     """What sealing at the approval renders from, for `seal_documents` and `draft_seal`
     alike: the moment, the Kepala Dinas's approval (step 14's data), the verify page's base
-    URL, and the roster and the Dinas in force (without them, the shipped files')."""
+    URL, and the roster and the Dinas in force."""
 
     now: datetime
     approval: Mapping[str, Any]
     public_base_url: str
-    roster: NotRequired[Roster | None]
-    dinas: NotRequired[Dinas | None]
+    roster: Roster
+    dinas: Dinas
 
 
 def seal_documents(
@@ -329,7 +322,7 @@ def _pending_seal(
     """What this approval sealed already, and the versions it still has to seal, rendered."""
     approval = order["approval"]
     sources = _sources(
-        store, id_izin, now=order["now"], roster=order.get("roster"), dinas=order.get("dinas")
+        store, id_izin, now=order["now"], roster=order["roster"], dinas=order["dinas"]
     )
     if signatures_required():
         blank = unsigned_lines(sources.steps, sources.roster)
@@ -624,10 +617,11 @@ def handle(
     bucket: str,
     put_object: PutObject,
     public_base_url: str,
-    roster: Roster | None = None,
+    roster: Roster,
+    dinas: Dinas,
 ) -> dict[str, Any]:
-    """The document function's work: render one document, or seal at the approval (with
-    the roster in force, else the shipped file's)."""
+    """The document function's work: render one document, or seal at the approval, with
+    the roster and the Dinas in force."""
     if request.action == "seal":
         approval = store.step_data(request.id_izin, sop.step_with(sop.Seal).number)
         refs = seal_documents(
@@ -639,6 +633,7 @@ def handle(
             approval=approval,
             public_base_url=public_base_url,
             roster=roster,
+            dinas=dinas,
         )
         return {"sealed": [r.model_dump(mode="json") for r in refs]}
     ref = render_document(
@@ -649,5 +644,6 @@ def handle(
         bucket=bucket,
         put_object=put_object,
         roster=roster,
+        dinas=dinas,
     )
     return ref.model_dump(mode="json")

@@ -92,12 +92,12 @@ class Tte:
     client: Callable[[], BsreClient]  # made on first use: a GET reads no credentials
     bucket: str
     put_object: PutObject
+    dinas: Dinas  # the letterhead in force
     attempts: int = 3  # per document, while BSrE does not answer
     budget_seconds: float = 20.0  # and all within the task page's timeout, rendering included
     pause_seconds: float = 1.0
     sleep: Callable[[float], None] = field(default=time.sleep)
     clock: Callable[[], float] = field(default=time.monotonic)
-    dinas: Dinas | None = None  # the letterhead; None: the one the settings name
     manual: ManualTte | None = None  # BSrE down: sign in the BSrE app and upload; None: not offered
 
 
