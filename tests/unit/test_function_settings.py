@@ -169,6 +169,15 @@ def test_a_base_url_without_its_secret_is_named(
         _function(resources, "SiinasWorkerFunction")({"Records": []}, LambdaContext())
 
 
+def test_the_tembusan_s_e_seal_without_bsre_is_named(
+    environment: pytest.MonkeyPatch, resources: Resources
+) -> None:
+    environment.setenv("BSRE_SEAL_TEMBUSAN", "true")
+    environment.delenv("BSRE_BASE_URL", raising=False)
+    with pytest.raises(SettingsError, match=r"BSRE_BASE_URL \(with BSRE_SEAL_TEMBUSAN\)"):
+        _function(resources, "TembusanFunction")({}, LambdaContext())
+
+
 def test_a_function_s_own_model_is_checked_at_the_door(
     environment: pytest.MonkeyPatch, resources: Resources
 ) -> None:

@@ -166,11 +166,13 @@ def _validated(model: type[_Model]) -> _Model:
         raise SettingsError(f"environment not configured: {names}") from error
 
 
-# A base URL set (the integration is on) needs the secret its calls carry.
+# A base URL set (the integration is on) needs the secret its calls carry; the tembusan's
+# e-seal needs BSrE itself.
 NEEDED_WITH = {
     "siinas_base_url": "siinas_token_secret_arn",
     "oss_base_url": "oss_user_key_secret_arn",
     "bsre_base_url": "bsre_credentials_secret_arn",
+    "bsre_seal_tembusan": "bsre_base_url",
 }
 
 

@@ -11,7 +11,7 @@ from izin.documents import Dinas, load_dinas
 from izin.events import InboundEvent
 from izin.mail import SesMailer, sender
 from izin.roster import Roster, RosterError, in_force, load_roster
-from izin.settings import SettingsError, settings
+from izin.settings import settings
 from izin.stepfunctions import StepFunctionsCallbacks
 from izin.store import DynamoStore, Records
 
@@ -135,10 +135,8 @@ def tembusan_seal() -> Callable[[bytes], bytes] | None:
     """The Dinas's e-seal for the tembusan copy when BSRE_SEAL_TEMBUSAN is on; else None.
     A seal account missing from the secret is a BsreError, as BSrE refusing would be."""
     config = settings()
-    if not config.bsre_seal_tembusan:
+    if not config.bsre_seal_tembusan:  # on, it has BSRE_BASE_URL (settings.NEEDED_WITH)
         return None
-    if not config.bsre_base_url:
-        raise SettingsError("BSRE_SEAL_TEMBUSAN is on without BSRE_BASE_URL")
     import json  # only a Dinas that seals its copies pays for these at a cold start
 
     import pyotp
