@@ -215,6 +215,31 @@ def test_a_deliverer_killed_mid_hand_over_is_finished_by_the_event_s_redelivery(
     assert komitmen(world, "e1") == "duplicate"  # and nothing more happens after
 
 
+def test_a_wait_registered_after_an_unfinished_hand_over_gets_the_claimed_event() -> None:
+    """The deliverer was killed after marking the event applied, and the state it claimed
+    is gone before the event's redelivery (a new execution, or the wait started again):
+    the new wait gets the event, and the old claim is dropped."""
+    store, callbacks = RacingStore(), SpentTokens()
+    world = started(World(store=store))
+    world.callbacks = callbacks  # type: ignore[assignment]
+    world.wait(18, KOMITMEN, "tok-18")
+    original = store.set_event
+
+    def applied_then_killed(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        original(*args, **kwargs)
+        raise Killed
+
+    store.set_event = applied_then_killed  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        komitmen(world, "e1")
+    store.__dict__.pop("set_event", None)
+    assert world.wait(18, KOMITMEN, "tok-18-lanjut") is True  # delivered at once
+    assert handed(callbacks.outputs) == [("tok-18-lanjut", "e1")]
+    wait = store.wait(ID, KOMITMEN) or {}
+    assert "token" not in wait and "claimed_token" not in wait
+    assert komitmen(world, "e1") == "duplicate"  # its redelivery: nothing more
+
+
 def test_a_record_by_hand_ticket_issued_after_its_event_is_superseded_at_once() -> None:
     world = started(World())
     world.wait(18, KOMITMEN, "tok-18")

@@ -197,6 +197,8 @@ def register_wait(
     A wait registered again (it was late, or continues in a new execution) keeps the
     Operator's record-by-hand link it had."""
     earlier = store.wait(id_izin, event_key) or {}
+    if earlier.get("claimed_token") and earlier["claimed_token"] != token:
+        _release_claim(store, id_izin, event_key, earlier)
     # A wait that goes on (late, or in a new execution) keeps its start and its link.
     kept = {
         k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and "token" in earlier
@@ -303,6 +305,18 @@ def _finish_claim(
     _settle_claim(store, id_izin, event_key, token)
     supersede(store, wait.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
     return True
+
+
+def _release_claim(store: Store, id_izin: str, event_key: str, wait: Mapping[str, Any]) -> None:
+    """A hand-over its deliverer began and never finished, to a waiter gone since (a new
+    wait replaces it): the event it claimed is pending again, for the new waiter."""
+    for event in store.events(id_izin, event_key):
+        if event["event_id"] == wait.get("claimed_event") and event.get("status") == "applied":
+            _unapply(store, event)
+            logger.warning(
+                "an unfinished hand-over's event goes to the new wait",
+                extra={"event_id": event["event_id"]},
+            )
 
 
 def _mark_applied(store: Store, event: dict[str, Any], now: datetime) -> bool:
