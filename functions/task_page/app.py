@@ -36,7 +36,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # the session, the second factor of the officer the session (or the form) names, and
     # the roster in force it reads in one batch.
     store = InvocationStore(wiring.store(), whole_applications=True)
-    typed = (request.form.get("nip") or [""])[-1].strip()
+    typed = request.typed_nip
     store.read_ahead(
         ticket_hash=link_ticket_hash(request.ticket),
         session_hash=claimed_session_hash(request.cookies),

@@ -586,9 +586,8 @@ def authorizations(response: Any, action: str, resource: str = "*") -> list[tupl
     """(IAM action, ARN) pairs one request must be allowed: its action on each resource it
     touches; for TransactWriteItems, each of its writes' own action on that write's table."""
     if action == "dynamodb:TransactWriteItems":
-        region, account = response.region, response.current_account
         return [
-            (_TRANSACT_ACTIONS[kind], f"arn:aws:dynamodb:{region}:{account}:table/{w['TableName']}")
+            (_TRANSACT_ACTIONS[kind], _dynamodb_arn(response, f"table/{w['TableName']}"))
             for item in _json_body(response).get("TransactItems") or []
             for kind, w in item.items()
             if kind in _TRANSACT_ACTIONS
@@ -603,9 +602,7 @@ def iam_resources(response: Any, action: str) -> list[str]:
     region, account = response.region, response.current_account
     body = _json_body(response)
     if service == "dynamodb":
-        return [
-            f"arn:aws:dynamodb:{region}:{account}:{name}" for name in _dynamodb_resources(body)
-        ] or ["*"]
+        return [_dynamodb_arn(response, name) for name in _dynamodb_resources(body)] or ["*"]
     if service == "sqs":
         # moto finds the queue from QueueUrl only; GetQueueUrl names it by QueueName.
         name = body.get("QueueName") or str(body.get("QueueUrl", "")).rsplit("/", 1)[-1]
@@ -652,6 +649,11 @@ def _json_body(response: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
+
+
+def _dynamodb_arn(response: Any, resource: str) -> str:
+    """A table's (or an index's) ARN in the request's region and account."""
+    return f"arn:aws:dynamodb:{response.region}:{response.current_account}:{resource}"
 
 
 def _dynamodb_resources(body: Mapping[str, Any]) -> list[str]:

@@ -1,11 +1,11 @@
 """Signed-in sessions of officers (CONTRACT §3, §6): started by a correct NIP + code.
 
 The cookie holds an id (the officer's NIP, "~", a random part) and its HMAC under the
-stack's session key; the table keeps
-only the id's SHA-256 with the officer and the expiry (the end of the working day, 8 hours
-at most; the item's TTL removes it later). A session counts while its record says so and
-its generation is the officer's: an admin ends all of an officer's sessions by raising
-the generation (`end_all_sessions`), one write, whatever the number of sessions.
+stack's session key; the table keeps only the id's SHA-256 with the officer and the expiry
+(the end of the working day, 8 hours at most; the item's TTL removes it later). A session
+counts while its record says so and its generation is the officer's: an admin ends all of
+an officer's sessions by raising the generation (`end_all_sessions`), one write, whatever
+the number of sessions.
 
 `signed_in(cookies, auth)` is the one function every page asks "who is this?".
 """

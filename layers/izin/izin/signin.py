@@ -37,7 +37,7 @@ def sign_in(request: Request, auth: Auth, *, same_site: bool) -> Page:
     sent = (request.form.get("csrf") or [""])[-1]
     if not same_site or not nonce or not hmac.compare_digest(sent, _nonce_token(auth, nonce)):
         return _sign_in_form(403, auth, error="Formulir kedaluwarsa; muat ulang halaman.")
-    nip = (request.form.get("nip") or [""])[-1].strip()
+    nip = request.typed_nip
     code = (request.form.get("kode") or [""])[-1].strip().replace(" ", "")
     if not nip or not code:
         return _sign_in_form(422, auth, error="Isi NIP dan kode autentikator Anda.", nip=nip)

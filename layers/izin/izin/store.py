@@ -685,7 +685,7 @@ class InvocationStore(Records):
             self._forget(pk)
             return False
         # The item as a read would give it back (numbers as DynamoDB keeps them).
-        self._written(pk, sk, _from_item(_to_item({**fields, "PK": pk, "SK": sk})))
+        self._written(pk, sk, as_stored({**fields, "PK": pk, "SK": sk}))
         return True
 
     def get(self, pk: str, sk: str) -> Item | None:

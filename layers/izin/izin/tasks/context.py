@@ -46,6 +46,11 @@ class Request:
     query: Mapping[str, str] = field(default_factory=dict)  # S3's redirect: bucket, key, etag
     cookies: tuple[str, ...] = ()  # "name=value" each, as API Gateway passes them
 
+    @property
+    def typed_nip(self) -> str:
+        """The NIP the form's field `nip` carries, as typed ("" if none)."""
+        return (self.form.get("nip") or [""])[-1].strip()
+
     @classmethod
     def of(cls, http: HttpRequest) -> Request:
         """The request as the task page reads it: a POST's body becomes its form's fields."""

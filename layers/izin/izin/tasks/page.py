@@ -409,7 +409,7 @@ def _second_factor(
     signed = sessions.signed_in(request.cookies, ctx.auth)
     if signed is not None and _is_assignee(signed, ticket):
         return signed.via, []
-    nip = (request.form.get("nip") or [""])[-1].strip()
+    nip = request.typed_nip
     code = (request.form.get("kode") or [""])[-1].strip().replace(" ", "")
     if not nip:  # nothing typed is no attempt: it is not counted towards the lock
         return _form_page(
