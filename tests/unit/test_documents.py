@@ -687,26 +687,28 @@ def test_the_fonts_are_parsed_once_and_every_pdf_carries_its_own_glyphs(
         assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdf, tmp_path)
 
 
+def document_context(desk: Desk, jenis: Jenis) -> dict[str, Any]:
+    """A document's context from the desk's application, as the renderer gets it."""
+    return build_context(
+        jenis,
+        application=desk.store.application(ID_IZIN) or {},
+        steps=STEPS,
+        roster=ROSTER,
+        dinas=DINAS,
+        now=NOW,
+        nomor="800.1.11.1/1/ST/Disperindag-Ind/2026",
+        related={},
+    )
+
+
 def test_pdfs_made_at_once_in_threads_are_each_whole(desk: Desk, tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from izin.documents import pdf as documents
 
-    def context(jenis: Jenis) -> dict[str, Any]:
-        return build_context(
-            jenis,
-            application=desk.store.application(ID_IZIN) or {},
-            steps=STEPS,
-            roster=ROSTER,
-            dinas=DINAS,
-            now=NOW,
-            nomor="800.1.11.1/1/ST/Disperindag-Ind/2026",
-            related={},
-        )
-
     # Two documents of different sizes, so that their PDF objects number differently.
     kinds = [Jenis.SURAT_TUGAS, Jenis.SURAT_PENGANTAR_KABID] * 12
-    contexts = {jenis: context(jenis) for jenis in set(kinds)}
+    contexts = {jenis: document_context(desk, jenis) for jenis in set(kinds)}
     alone = {jenis: render_pdf(jenis, contexts[jenis], now=NOW) for jenis in set(kinds)}
     documents._parsed_fonts.cache_clear()
     with ThreadPoolExecutor(8) as pool:
@@ -714,6 +716,41 @@ def test_pdfs_made_at_once_in_threads_are_each_whole(desk: Desk, tmp_path: Path)
     # Byte for byte what each renders alone: no thread saw another's glyphs or objects.
     assert [alone[jenis] for jenis in kinds] == pdfs
     assert "DINAS PERINDUSTRIAN DAN PERDAGANGAN" in pdf_text(pdfs[0], tmp_path)
+
+
+def test_a_pdfs_fonts_are_the_subsets_fonttools_makes(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The subsets made once per container and reused are byte for byte what fpdf2's own
+    output makes with fontTools for each PDF; each face is subset once for many PDFs."""
+    import io
+
+    from fontTools import subset, ttLib  # type: ignore[import-untyped]
+    from fpdf import output
+    from izin.documents import pdf as documents
+
+    context = document_context(desk, Jenis.NOTA_DINAS)
+    documents._parsed_fonts.cache_clear()
+    made: list[tuple[int, frozenset[str]]] = []  # by face
+    make = documents._Subsets._make
+
+    def counting(self: Any, glyphs: frozenset[str], options: Any) -> Any:
+        made.append((id(self), glyphs))
+        return make(self, glyphs, options)
+
+    monkeypatch.setattr(documents._Subsets, "_make", counting)
+    reused = [render_pdf(Jenis.NOTA_DINAS, context, now=NOW) for _ in range(3)]
+    assert reused[0] == reused[1] == reused[2]
+    assert 2 <= len(made) == len(set(made)) <= len(documents.FONT_FACES)
+
+    # fpdf2 as shipped: a fontTools font of each face, subset by fontTools in the output.
+    monkeypatch.setattr(output, "ftsubset", subset)
+    monkeypatch.setattr(
+        documents,
+        "_FontFile",
+        lambda subsets: ttLib.TTFont(io.BytesIO(subsets.data), recalcTimestamp=False, lazy=True),
+    )
+    assert render_pdf(Jenis.NOTA_DINAS, context, now=NOW) == reused[0]
 
 
 def test_fonts_installed_in_many_threads_share_nothing_an_output_changes() -> None:

@@ -1,5 +1,6 @@
 """Rendering a document: its HTML from the templates, its A4 PDF laid out by fpdf2 (the
-fonts parsed once per process), the QR code of its verify link. Pure: no store, no S3.
+fonts parsed, and their subsets made, once per process), the QR code of its verify link.
+Pure: no store, no S3.
 
 A table row is kept whole: one that does not fit the room left on its page starts the
 next. Content never stops a document: only a row taller than a whole page is split into
@@ -244,6 +245,10 @@ def _fit_rows(table: Any, pdf: Any) -> None:
                 y = top
             fitted.append(row)
             y += height + table._gutter_height
+        if len(fitted) == len(rows):
+            # Nothing split: Table.render would measure the same rows again (a quarter of a
+            # PDF's CPU); it gets these measures instead.
+            table._compute_rows_info = lambda: iter(infos)
         table.rows = fitted
     finally:
         table._width = width
@@ -290,51 +295,144 @@ def _row_of(row: Any, cells: list[list[str]]) -> Any:
     return part
 
 
-_LAYOUT_TABLES = ("GDEF", "GSUB", "GPOS", "kern")
+# Characters each face a document uses embeds whether or not the document has them (ASCII,
+# the templates' own, the typographic quotes and dashes a pasted text brings): a PDF's
+# fonts are then the same few subsets, made once per container, not a subset of each face
+# for each PDF (half a PDF's CPU), for about 20 KB more a PDF. A document with a character
+# beyond these gets a subset of its own, as fpdf2 would make it.
+EMBEDDED_ALWAYS = "".join(map(chr, range(0x20, 0x7F))) + "§°²³·×‘’“”–—…•€"
+# Glyph sets subset per face and container (beyond these, one is made and not kept).
+SUBSETS_KEPT = 8
 
 
 @functools.cache
-def _parsed_fonts() -> dict[str, tuple[Any, bytes]]:
-    """The four faces as fpdf2 parsed them, and their files, once per process."""
+def _parsed_fonts() -> dict[str, tuple[Any, _Subsets]]:
+    """The four faces as fpdf2 parsed them, and their subsets, once per process."""
     from fpdf import FPDF
 
     pdf = FPDF()
-    files = {}
+    subsets = {}
     for style, face in FONT_FACES.items():
         path = FONTS / f"LiberationSerif-{face}.ttf"
         pdf.add_font("LiberationSerif", style, str(path))
-        files[f"liberationserif{style}"] = path.read_bytes()
-    return {key: (font, files[key]) for key, font in pdf.fonts.items()}
+        subsets[f"liberationserif{style}"] = _Subsets(path.read_bytes())
+    return {key: (font, subsets[key]) for key, font in pdf.fonts.items()}
 
 
 def _install_fonts(pdf: Any) -> None:
     """Give a new PDF the faces without parsing the TTF files again (fpdf2's add_font does,
-    about 30 ms a face): a copy of each parsed font (fpdf2's own __deepcopy__ keeps the
-    widths and the glyph map) with a fontTools font, a subset map and a descriptor of its
+    about 30 ms a face): a copy of each parsed font sharing its widths and glyph map (which
+    nothing changes after parsing), with a subset map, a descriptor and a font file of its
     own, since the output rewrites each of those in place and PDFs are made in parallel."""
     import copy
-    import io
 
-    from fontTools import ttLib  # type: ignore[import-untyped]
     from fpdf.fonts import SubsetMap
 
-    for key, (parsed, data) in _parsed_fonts().items():
-        font = copy.deepcopy(parsed)
-        font.ttfont = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
-        # The OpenType layout tables, which fpdf2's output drops from the embedded subset
-        # anyway, only after fontTools' subsetter has parsed them (a third of its time); and
-        # `kern`, which the subsetter drops when the font has GPOS: the same embedded font.
-        for tag in _LAYOUT_TABLES:
-            if tag in font.ttfont:
-                del font.ttfont[tag]
-        # The copied subset map would point at another copy, which reads the shared (lazy,
-        # not thread-safe) fontTools font: a map of this font's own, fresh as it is unused.
+    _subset_through_cache()
+    for key, (parsed, subsets) in _parsed_fonts().items():
+        font = copy.copy(parsed)
+        font.ttfont = _FontFile(subsets)
         font.subset = SubsetMap(font)
-        # The output numbers the font's descriptor and hangs the embedded file on it: a
-        # descriptor of its own too.
+        font.missing_glyphs = []
+        # The output numbers the font's descriptor and hangs the embedded file on it.
         font.desc = copy.copy(parsed.desc)
         font.i = len(pdf.fonts) + 1
         pdf.fonts[key] = font
+
+
+def _embed_always(pdf: Any) -> None:
+    """Each face the document uses, widened to EMBEDDED_ALWAYS (see there)."""
+    reserved = 2  # fpdf2's .notdef and space, in every subset map
+    for font in pdf.fonts.values():
+        if len(font.subset) > reserved:
+            for character in EMBEDDED_ALWAYS:
+                font.subset.pick(ord(character))
+
+
+class _Subsets:
+    """A face's TrueType file and its subsets as fontTools makes them, by glyph set: what
+    fpdf2's output embeds (the font's bytes) and reads (the glyph ids in the subset)."""
+
+    def __init__(self, data: bytes) -> None:
+        import threading
+
+        self.data = data
+        self._made: dict[frozenset[str], tuple[bytes, dict[str, int]]] = {}
+        self._lock = threading.Lock()
+
+    def subset(self, glyphs: frozenset[str], options: Any) -> tuple[bytes, dict[str, int]]:
+        with self._lock:
+            made = self._made.get(glyphs)
+        if made is None:
+            made = self._make(glyphs, options)
+            with self._lock:
+                if len(self._made) < SUBSETS_KEPT:
+                    self._made[glyphs] = made
+        return made
+
+    def _make(self, glyphs: frozenset[str], options: Any) -> tuple[bytes, dict[str, int]]:
+        import io
+
+        from fontTools import subset, ttLib  # type: ignore[import-untyped]
+
+        font = ttLib.TTFont(io.BytesIO(self.data), recalcTimestamp=False, lazy=True)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(glyphs=sorted(glyphs))
+        subsetter.subset(font)
+        output = io.BytesIO()
+        font.save(output)
+        return output.getvalue(), {name: font.getGlyphID(name) for name in font.getGlyphOrder()}
+
+
+class _FontFile:
+    """A PDF's fontTools font of one face, as fpdf2's output uses it: subset (by the
+    stand-in subsetter below), asked its glyph ids, saved."""
+
+    def __init__(self, subsets: _Subsets) -> None:
+        self._subsets = subsets
+        self._subset: tuple[bytes, dict[str, int]] | None = None
+
+    def subset_to(self, glyphs: frozenset[str], options: Any) -> None:
+        self._subset = self._subsets.subset(glyphs, options)
+
+    def getGlyphID(self, name: str) -> int:  # fontTools' name
+        assert self._subset is not None, "subset before output"
+        return self._subset[1][name]
+
+    def save(self, output: Any) -> None:
+        assert self._subset is not None, "subset before output"
+        output.write(self._subset[0])
+
+    def __contains__(self, tag: str) -> bool:
+        return False  # no CFF table: these faces are TrueType
+
+    def close(self) -> None:
+        self._subset = None
+
+
+@functools.cache
+def _subset_through_cache() -> None:
+    """fpdf2's output subsets each font with fontTools.subset: for a _FontFile, through its
+    face's subsets; any other font exactly as before."""
+    from fontTools import subset
+    from fpdf import output
+
+    class Subsetter(subset.Subsetter):
+        def populate(self, *, glyphs: Any = (), **rest: Any) -> None:
+            self._glyphs = frozenset(glyphs)
+            super().populate(glyphs=glyphs, **rest)
+
+        def subset(self, font: Any) -> None:
+            if isinstance(font, _FontFile):
+                font.subset_to(self._glyphs, self.options)
+            else:
+                super().subset(font)
+
+    class Subsetting:  # fontTools.subset, as fpdf2's output names it
+        Options = subset.Options
+
+    Subsetting.Subsetter = Subsetter  # type: ignore[attr-defined]
+    output.ftsubset = Subsetting
 
 
 def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime) -> bytes:
@@ -373,6 +471,7 @@ def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime)
         li_prefix_color=black,  # fpdf2 numbers a list in red
         warn_on_tags_not_matching=False,
     )
+    _embed_always(pdf)
     return bytes(pdf.output())
 
 
