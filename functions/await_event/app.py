@@ -29,8 +29,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         token=request.task_token,
         now=now,
     )
+    if delivered or not request.late:
+        return {"delivered": delivered}
     waiting = store.wait(request.id_izin, request.event) or {}
-    if not delivered and request.late and not waiting.get("manual_ticket"):
+    if not waiting.get("manual_ticket"):
         ticket = issue_manual_task(
             Kind.RECORD,
             request.id_izin,

@@ -234,6 +234,15 @@ def test_a_wait_before_its_event_is_handed_the_event_when_it_comes(world: World)
     assert [token for token, _ in world.callbacks.outputs] == ["tok-18"]
 
 
+def test_a_wait_reads_its_waiter_once(world: World) -> None:
+    """Registering a wait reads the waiter it replaces, writes the new one and the record's
+    status, and looks for an event already here: the waiter it has just written is not
+    read back (DynamoDB calls, issue #9)."""
+    world.store.calls.clear()
+    assert world.wait(18, "siinas:komitmen.terpenuhi", "tok-18") is False
+    assert world.store.calls == {"get": 1, "put": 1, "update": 1, "query": 1}
+
+
 def test_a_waiting_state_gets_exactly_one_event(world: World) -> None:
     world.wait(19, "oss:izin.status", "tok-19")
     assert world.event("oss", "izin.status", samples.izin_status(ID), "s1") == "delivered"

@@ -203,9 +203,8 @@ def register_wait(
     kept = {
         k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and "token" in earlier
     }
-    store.put_wait(
-        id_izin, event_key, {"token": token, "step": step, "since": now.isoformat(), **kept}
-    )
+    waiting = {"token": token, "step": step, "since": now.isoformat(), **kept}
+    store.put_wait(id_izin, event_key, waiting)
     source = event_key.split(":", 1)[0]
     sop_step = sop.step(step)
     store.update_application(
@@ -219,19 +218,28 @@ def register_wait(
         },
         remove=("deadline",),
     )
-    return deliver_pending(store, callbacks, id_izin, event_key, now=now)
+    return deliver_pending(store, callbacks, id_izin, event_key, now=now, wait=waiting)
 
 
 def deliver_pending(
-    store: Store, callbacks: Callbacks, id_izin: str, event_key: str, *, now: datetime
+    store: Store,
+    callbacks: Callbacks,
+    id_izin: str,
+    event_key: str,
+    *,
+    now: datetime,
+    wait: Mapping[str, Any] | None = None,
 ) -> bool:
     """Hand the oldest pending event to the waiting state, if both are there; once.
 
     A deliverer may be killed at any point (a Lambda past its timeout): its claim keeps the
     token as `claimed_token` until the hand-over is done, and the event's redelivery (SQS
-    again, or the console's redrive) finishes what it began.
+    again, or the console's redrive) finishes what it began. `wait`: the waiter as the
+    caller has just written it (else it is read); the claim below holds only if no one has
+    claimed it since.
     """
-    wait = store.wait(id_izin, event_key)
+    if wait is None:
+        wait = store.wait(id_izin, event_key)
     if wait and wait.get("claimed_token"):
         return _finish_claim(store, callbacks, id_izin, event_key, wait, now=now)
     if not wait or not wait.get("token"):
