@@ -98,15 +98,40 @@ def test_an_origin_that_is_no_url_is_refused_as_another_site(task_door: Any) -> 
     assert_nothing_decided(task_door, ticket)
 
 
+def test_a_submission_that_loses_its_ticket_meanwhile_saves_nothing(
+    task_door: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two submissions of one link at once: the one whose ticket was decided between its
+    read and its write neither saves the step's data nor hands anything over."""
+    from tests.unit.conftest import DOOR_ID
+
+    ticket, officer = task_door.ticket(6)
+    body = urlencode({**task_door.proof(ticket, officer), "decision": "done"})
+    store, write_all = task_door.store, task_door.store.write_all
+
+    def decided_meanwhile(writes: Any) -> None:
+        the_other = {"status": Status.DECIDED, "decided_by": "Yang Lain", "decision": "done"}
+        store.update_ticket(
+            ticket_hash(ticket), {**the_other, "decided_at": "2026-12-02T09:00:00+07:00"}
+        )
+        write_all(writes)
+
+    monkeypatch.setattr(store, "write_all", decided_meanwhile)
+    answer = task_door.post(ticket, body)
+    assert answer["statusCode"] == 409 and "Yang Lain" in answer["body"]  # decided, by whom
+    assert store.step_data(DOOR_ID, 6) == {} and task_door.recorder.outputs == []
+
+
 def test_a_step_s_page_asks_the_table_few_times(task_door: Any) -> None:
     """DynamoDB calls of one GET and one POST of a typical step's link (issue #9), pinned so
     a regression shows: the ticket, the session, the second factor of the officer the
     session's id names, and the roster in force are read together (one BatchGetItem); the
     application's partition once (whole: record, steps, documents, uploads, trail). GET
-    writes nothing but `task.viewed`; POST the ticket, the step, then the trail's entry
-    with the application's holder as one. Before the invocation's view (izin.store.
-    InvocationStore) these were 9 and 9 (10 and 10 with the roster's read); before the
-    batch, 5 and 7 (6 and 8); 4 and 6 before the officer's record joined the batch."""
+    writes nothing but `task.viewed`; POST the ticket and the step as one, then the
+    trail's entry with the application's holder as one. Before the invocation's view
+    (izin.store.InvocationStore) these were 9 and 9 (10 and 10 with the roster's read);
+    before the batch, 5 and 7 (6 and 8); 4 and 6 before the officer's record joined the
+    batch; 3 and 5 before the ticket and the step were written as one."""
     ticket, officer = task_door.ticket(6)
     proof = task_door.proof(ticket, officer)
     task_door.store.calls.clear()
@@ -118,9 +143,9 @@ def test_a_step_s_page_asks_the_table_few_times(task_door: Any) -> None:
     assert task_door.store.calls == {
         "get_many": 1,
         "query": 1,
-        "update": 1,  # the ticket decided, first: only one decision wins
-        "put": 1,  # the step's data
-        "write_all": 1,  # the trail's entry, and the holder (the system) when it held the task
+        # The ticket decided with the step's data (only one decision wins); then the trail's
+        # entry, and the holder (the system) when it held the task.
+        "write_all": 2,
     }
 
 

@@ -1,10 +1,12 @@
 """What a decision does once taken, by ticket kind: hand it to the waiting state, record an
 event by hand, move a task, correct a parked step's data; and the sentence that says what
-happens next."""
+happens next. Each first claims its ticket (`Claim`): only one submission decides."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from izin import evidence, forms, sop
@@ -14,7 +16,7 @@ from izin.event_types import EVENTS
 from izin.events import InboundEvent
 from izin.models import DecisionResult
 from izin.sop import ROLE_TITLES, Step
-from izin.store import ticket_hash_of
+from izin.store import ConditionFailed, Store, ticket_hash_of
 from izin.tasks.context import TaskContext
 from izin.tasks.issue import (
     PARKED,
@@ -23,11 +25,47 @@ from izin.tasks.issue import (
 )
 from izin.tickets import Kind
 
+
+class TicketTaken(Exception):
+    """Another submission decided the ticket first, or it was locked meanwhile."""
+
+
+@dataclass
+class Claim:
+    """The ticket marked decided, if it is still open (and under its wrong-NIP limit): made
+    alone, or with the decision's first writes as one (`with_writes`)."""
+
+    ticket_hash: str
+    fields: dict[str, Any]
+    terms: dict[str, Any]
+    made: bool = field(default=False, init=False)
+
+    def alone(self, store: Store) -> None:
+        with self.with_writes(store):
+            pass
+
+    @contextmanager
+    def with_writes(self, store: Store) -> Iterator[Store]:
+        """The claim and the writes made through the store it gives, written as one: a step's
+        data is never saved by a submission that lost the ticket."""
+        try:
+            with store.together() as batch:
+                batch.update_ticket(self.ticket_hash, self.fields, **self.terms)
+                yield batch
+        except ConditionFailed as taken:
+            raise TicketTaken(self.ticket_hash) from taken
+        self.made = True
+
+
 # What a decision does, by ticket kind; each returns the sentence "what happens next".
 
 
 def _complete_step(
-    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+    ticket: Mapping[str, Any],
+    step: Step,
+    submission: forms.Submission,
+    ctx: TaskContext,
+    claim: Claim,
 ) -> str:
     officer = ticket["assignee"]
     values = dict(submission.values)
@@ -44,11 +82,13 @@ def _complete_step(
         nip=officer["nip"],
         pada=ctx.now,
     )
-    ctx.store.save_step(
-        ticket["id_izin"],
-        step.number,
-        {**values, **result.model_dump(mode="json"), **_attached(ticket, ctx), **acted_for(ticket)},
-    )
+    attached = _attached(ticket, ctx)
+    with claim.with_writes(ctx.store) as batch:
+        batch.save_step(
+            ticket["id_izin"],
+            step.number,
+            {**values, **result.model_dump(mode="json"), **attached, **acted_for(ticket)},
+        )
     ctx.callbacks.succeed(ticket["task_token"], result.model_dump(mode="json"))
     return _next_text(step, submission)
 
@@ -60,21 +100,27 @@ def _attached(ticket: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
 
 
 def _complete_upload(
-    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+    ticket: Mapping[str, Any],
+    step: Step,
+    submission: forms.Submission,
+    ctx: TaskContext,
+    claim: Claim,
 ) -> str:
     officer = ticket["assignee"]
     receipt = str(submission.values["nomor_tanda_terima"])
-    ctx.store.save_step(
-        ticket["id_izin"],
-        step.number,
-        {
-            **submission.values,
-            "oleh": officer["nama"],
-            "nip": officer["nip"],
-            "pada": ctx.now.isoformat(),
-            **_attached(ticket, ctx),
-        },
-    )
+    attached = _attached(ticket, ctx)
+    with claim.with_writes(ctx.store) as batch:
+        batch.save_step(
+            ticket["id_izin"],
+            step.number,
+            {
+                **submission.values,
+                "oleh": officer["nama"],
+                "nip": officer["nip"],
+                "pada": ctx.now.isoformat(),
+                **attached,
+            },
+        )
     ctx.callbacks.succeed(
         ticket["task_token"],
         {"unggah": "manual", "id_unggah": receipt, "oleh": officer["nama"], "nip": officer["nip"]},
@@ -98,8 +144,13 @@ def _complete_upload(
 
 
 def _complete_record(
-    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+    ticket: Mapping[str, Any],
+    step: Step,
+    submission: forms.Submission,
+    ctx: TaskContext,
+    claim: Claim,
 ) -> str:
+    claim.alone(ctx.store)
     kind = EVENTS[str(ticket["event"])]
     assert kind.from_form is not None, f"{kind.key} is not recorded by hand"
     application = ctx.store.application(ticket["id_izin"]) or {}
@@ -119,8 +170,13 @@ def _complete_record(
 
 
 def _complete_reassign(
-    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+    ticket: Mapping[str, Any],
+    step: Step,
+    submission: forms.Submission,
+    ctx: TaskContext,
+    claim: Claim,
 ) -> str:
+    claim.alone(ctx.store)
     try:
         reassign_task(
             ticket["task"],
@@ -140,8 +196,13 @@ def _complete_reassign(
 
 
 def _complete_repair(
-    ticket: Mapping[str, Any], step: Step, submission: forms.Submission, ctx: TaskContext
+    ticket: Mapping[str, Any],
+    step: Step,
+    submission: forms.Submission,
+    ctx: TaskContext,
+    claim: Claim,
 ) -> str:
+    claim.alone(ctx.store)
     id_izin = ticket["id_izin"]
     application = ctx.store.application(id_izin) or {}
     if application.get("status") != PARKED:
@@ -173,7 +234,9 @@ def _complete_repair(
     )
 
 
-COMPLETE: dict[str, Callable[[Mapping[str, Any], Step, forms.Submission, TaskContext], str]] = {
+COMPLETE: dict[
+    str, Callable[[Mapping[str, Any], Step, forms.Submission, TaskContext, Claim], str]
+] = {
     Kind.STEP: _complete_step,
     Kind.UPLOAD: _complete_upload,
     Kind.RECORD: _complete_record,

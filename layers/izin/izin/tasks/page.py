@@ -21,7 +21,7 @@ from izin.observability import logger
 from izin.pages import history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
 from izin.store import ConditionFailed, Store, ticket_hash_of
-from izin.tasks.complete import COMPLETE
+from izin.tasks.complete import COMPLETE, Claim, TicketTaken
 from izin.tasks.context import (
     Page,
     Request,
@@ -194,31 +194,31 @@ def _decide(
         )
     officer = ticket["assignee"]
     earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
+    claim = Claim(
+        digest,
+        {
+            "status": Status.DECIDED,
+            "decided_at": ctx.now.isoformat(),
+            "decided_by": officer["nama"],
+            "decision": submission.decision.value,
+        },
+        # A ticket locked meanwhile is no longer open; the count is checked too, so a
+        # ticket that reached the limit decides nothing whatever its status says.
+        {"expect": {"status": Status.OPEN}, "below": {"wrong_nips": MAX_WRONG_NIPS}},
+    )
     try:
-        ctx.store.update_ticket(
-            digest,
-            {
-                "status": Status.DECIDED,
-                "decided_at": ctx.now.isoformat(),
-                "decided_by": officer["nama"],
-                "decision": submission.decision.value,
-            },
-            # A ticket locked meanwhile is no longer open; the count is checked too, so a
-            # ticket that reached the limit decides nothing whatever its status says.
-            expect={"status": Status.OPEN},
-            below={"wrong_nips": MAX_WRONG_NIPS},
-        )
-    except ConditionFailed:
+        next_text = COMPLETE[ticket.get("kind", Kind.STEP)](ticket, form, submission, ctx, claim)
+    except TicketTaken:
         return _closed(ctx.store.ticket(digest) or ticket)
-    try:
-        next_text = COMPLETE[ticket.get("kind", Kind.STEP)](ticket, form, submission, ctx)
     except TaskGone as gone:
         ctx.store.update_ticket(digest, {"status": Status.EXPIRED, "expired_reason": str(gone)})
         _audit(ctx, ticket, request, "task.too_late", {"decision": submission.decision.value})
         return _closed({**ticket, "status": Status.EXPIRED})
     except Exception:
-        # Not decided after all: reopen the ticket so the officer can try again.
-        ctx.store.update_ticket(digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED})
+        if claim.made:  # not decided after all: reopen the ticket so the officer can try again
+            ctx.store.update_ticket(
+                digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED}
+            )
         raise
     documents = {d["jenis"]: d.get("sha256") for d in ctx.documents(ticket["id_izin"])}
     decided = {
