@@ -11,6 +11,7 @@ from izin.models import ProgressRequest
 from izin.observability import MetricUnit, logger, metrics
 from izin.progress import notify_outcome, record_step
 from izin.settings import needs_settings
+from izin.store import InvocationStore
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
@@ -18,7 +19,9 @@ from izin.settings import needs_settings
 @needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ProgressRequest.model_validate(event)
-    store, roster, now = wiring.store(), wiring.roster(), wiring.now()
+    # The outcome's email reads the trail twice (already notified? who acted?): once.
+    store = InvocationStore(wiring.store())
+    roster, now = wiring.roster(store), wiring.now()
     result = record_step(
         store, roster, request.id_izin, request.step, now=now, status=request.status
     )

@@ -243,6 +243,18 @@ def test_a_wait_reads_its_waiter_once(world: World) -> None:
     assert world.store.calls == {"get": 1, "put": 1, "update": 1, "query": 1}
 
 
+def test_an_event_and_its_trail_entry_are_kept_as_one(world: World) -> None:
+    """A new event of a known application: the event and `event.received` in one write (a
+    redelivery writes neither), then the search for its waiter."""
+    world.store.calls.clear()
+    assert world.event("siinas", "komitmen.terpenuhi", samples.komitmen(ID), "e1") == "kept"
+    assert world.store.calls == {"get": 2, "write_all": 1}  # the record, the waiter (none)
+    received = [e for e in world.store.audit(ID) if e["action"] == "event.received"]
+    assert world.event("siinas", "komitmen.terpenuhi", samples.komitmen(ID), "e1") == "duplicate"
+    assert [e for e in world.store.audit(ID) if e["action"] == "event.received"] == received
+    assert len(received) == 1
+
+
 def test_a_waiting_state_gets_exactly_one_event(world: World) -> None:
     world.wait(19, "oss:izin.status", "tok-19")
     assert world.event("oss", "izin.status", samples.izin_status(ID), "s1") == "delivered"

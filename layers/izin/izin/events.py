@@ -86,33 +86,39 @@ def apply_event(
             store, id_izin, data.kd_status, event.event_id, at=event.occurred_at, now=now
         )
         return "clock" if kept else "duplicate"
-    fresh = store.keep_event(
-        id_izin,
-        event.key,
-        event.occurred_at.isoformat(),
-        event.event_id,
-        {
-            "event_id": event.event_id,
-            "source": event.source,
-            "type": event.type,
-            "status": "pending",
-            "data": data.model_dump(mode="json"),
-            "received_at": now.isoformat(),
-            "recorded_by": event.recorded_by,
-        },
-    )
-    if fresh and store.application(id_izin):
-        store.append_audit(
-            id_izin,
-            {
-                "action": "event.received",
-                "actor": event.source.upper(),
-                "type": event.type,
-                "event_id": event.event_id,
-                "recorded_by": event.recorded_by,
-            },
-            now=now,
-        )
+    known = store.application(id_izin) is not None
+    try:  # the event kept, once, and the trail's entry of it (for a known application) as one
+        with store.together() as batch:
+            batch.keep_event(
+                id_izin,
+                event.key,
+                event.occurred_at.isoformat(),
+                event.event_id,
+                {
+                    "event_id": event.event_id,
+                    "source": event.source,
+                    "type": event.type,
+                    "status": "pending",
+                    "data": data.model_dump(mode="json"),
+                    "received_at": now.isoformat(),
+                    "recorded_by": event.recorded_by,
+                },
+            )
+            if known:
+                batch.append_audit(
+                    id_izin,
+                    {
+                        "action": "event.received",
+                        "actor": event.source.upper(),
+                        "type": event.type,
+                        "event_id": event.event_id,
+                        "recorded_by": event.recorded_by,
+                    },
+                    now=now,
+                )
+        fresh = True
+    except ConditionFailed:  # kept before: a redelivery
+        fresh = False
     delivered = deliver_pending(store, callbacks, id_izin, event.key, now=now)
     return "delivered" if delivered else ("kept" if fresh else "duplicate")
 
