@@ -15,19 +15,22 @@ from izin.models import MilestoneMessage
 from izin.observability import logger
 from izin.queues import RetrySettings, process_batch, retry_later
 from izin.settings import needs_settings, settings
+from izin.store import InvocationStore
 
 
 def handle(record: SQSRecord) -> str:
     message = MilestoneMessage.model_validate_json(record.body)
     id_izin = message.id_izin
     logger.append_keys(id_izin=id_izin)
-    now, store, retry = wiring.now(), wiring.store(), RetrySettings.of()
+    now, retry = wiring.now(), RetrySettings.of()
+    # The record and the steps' data the status carries: the partition read whole, once.
+    store = InvocationStore(wiring.store(), whole_applications=True)
     try:
         return send_status(
             id_izin,
             message.milestone,
             store=store,
-            roster=wiring.roster(),
+            roster=wiring.roster(store),
             http=StdlibHttp(retry.call_timeout_seconds),
             base_url=settings().oss_base_url,
             user_key=wiring.secret(settings().oss_user_key_secret_arn),
