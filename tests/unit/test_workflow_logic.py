@@ -210,6 +210,21 @@ def test_an_application_starts_once_whatever_the_repeats(world: World) -> None:
     assert world.store.actions() == ["application.received", "execution.started"]
 
 
+def test_an_application_s_start_is_two_writes_and_its_events_one_read() -> None:
+    """The record with `application.received`, then the execution's mark with
+    `execution.started` and the events that came before it: two writes and one Query."""
+    world = World()
+    world.event("siinas", "verifikasi.diajukan", samples.verifikasi(ID), "evt-early")
+    world.store.calls.clear()
+    assert world.event("oss", "permohonan.diajukan", samples.permohonan(ID), "evt-p") == "started"
+    assert world.store.calls == {"write_all": 2, "query": 1}
+    assert world.store.actions() == [
+        "application.received",
+        "execution.started",
+        "event.received",
+    ]
+
+
 # -- rendezvous: an event and the state that waits for it -----------------------------
 
 

@@ -133,21 +133,22 @@ def start_application(
 ) -> str:
     """Record the application and start its execution, each at most once."""
     step = sop.step(START.sop_step)
-    created = store.create_application(
-        permohonan.id_izin,
-        {
-            "id_izin": permohonan.id_izin,
-            "data": permohonan.model_dump(mode="json"),
-            "status": "PROSES",
-            "current_step": step.number,
-            "step_name": step.state_name,
-            "holder": {"role": "pemohon", "nama": permohonan.perusahaan.nama, "nip": ""},
-            "created_at": now.isoformat(),
-            "updated_at": now.isoformat(),
-        },
-    )
-    if created:
-        store.append_audit(
+    # The record and its trail's first entry, as one; none when received before.
+    with contextlib.suppress(ConditionFailed), store.together() as batch:
+        batch.create_application(
+            permohonan.id_izin,
+            {
+                "id_izin": permohonan.id_izin,
+                "data": permohonan.model_dump(mode="json"),
+                "status": "PROSES",
+                "current_step": step.number,
+                "step_name": step.state_name,
+                "holder": {"role": "pemohon", "nama": permohonan.perusahaan.nama, "nip": ""},
+                "created_at": now.isoformat(),
+                "updated_at": now.isoformat(),
+            },
+        )
+        batch.append_audit(
             permohonan.id_izin,
             {
                 "action": "application.received",
@@ -158,34 +159,38 @@ def start_application(
             },
             now=now,
         )
-    started = executions.start(execution_name(permohonan.id_izin), initial_state(permohonan))
+    if not executions.start(execution_name(permohonan.id_izin), initial_state(permohonan)):
+        return "duplicate"
+    # Events that came before the application existed join its trail with its start.
+    pending = [e for e in store.events(permohonan.id_izin) if e.get("status") == "pending"]
     # Deliveries applied at once may each see their start succeed (StartExecution is
     # idempotent for the same name and input): only the first to mark it reports it.
-    started = started and store.mark_started(permohonan.id_izin, {"started_at": now.isoformat()})
-    if started:
-        store.append_audit(
-            permohonan.id_izin,
-            {
-                "action": "execution.started",
-                "actor": "sistem",
-                "execution": execution_name(permohonan.id_izin),
-            },
-            now=now,
-        )
-        # Events that came before the application existed are in its trail from now on.
-        for pending in store.events(permohonan.id_izin):
-            if pending.get("status") == "pending":
-                store.append_audit(
+    try:
+        with store.together() as batch:
+            batch.mark_started(permohonan.id_izin, {"started_at": now.isoformat()})
+            batch.append_audit(
+                permohonan.id_izin,
+                {
+                    "action": "execution.started",
+                    "actor": "sistem",
+                    "execution": execution_name(permohonan.id_izin),
+                },
+                now=now,
+            )
+            for kept in pending:
+                batch.append_audit(
                     permohonan.id_izin,
                     {
                         "action": "event.received",
-                        "actor": pending["source"].upper(),
-                        "type": pending["type"],
-                        "event_id": pending["event_id"],
+                        "actor": kept["source"].upper(),
+                        "type": kept["type"],
+                        "event_id": kept["event_id"],
                     },
                     now=now,
                 )
-    return "started" if started else "duplicate"
+    except ConditionFailed:
+        return "duplicate"
+    return "started"
 
 
 def register_wait(
