@@ -7,11 +7,10 @@ Input: an HTTP API (payload 2.0) event. Output: an HTML page with its status cod
 
 from typing import Any
 
-from izin import wiring
+from izin import sessions, wiring
 from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
-from izin.sessions import claimed_nip, claimed_session_hash, looks_like_nip
 from izin.settings import needs_settings, settings
 from izin.store import InvocationStore
 from izin.tasks import (
@@ -36,12 +35,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # the session, the second factor of the officer the session (or the form) names, and
     # the roster in force it reads in one batch.
     store = InvocationStore(wiring.store(), whole_applications=True)
-    typed = request.typed_nip
-    store.read_ahead(
-        ticket_hash=link_ticket_hash(request.ticket),
-        session_hash=claimed_session_hash(request.cookies),
-        officer_nip=claimed_nip(request.cookies) or (typed if looks_like_nip(typed) else ""),
-        roster=True,
+    sessions.read_ahead(
+        store, request.cookies, request.typed_nip, ticket_hash=link_ticket_hash(request.ticket)
     )
     auth = wiring.auth(now, store)
     ctx = TaskContext(

@@ -5,11 +5,12 @@ Input: an HTTP API (payload 2.0) event. Output: an HTML page, a redirect, cookie
 
 from typing import Any
 
-from izin import console, enrollment, roster_console, signin, wiring, workspace
+from izin import console, enrollment, roster_console, sessions, signin, wiring, workspace
 from izin.models import HttpRequest
 from izin.observability import logger
 from izin.pages import PAGE_HEADERS, same_site
 from izin.settings import needs_settings, settings
+from izin.store import InvocationStore
 from izin.tasks import Page, Request
 
 
@@ -18,7 +19,11 @@ from izin.tasks import Page, Request
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     request = Request.of(http)
-    auth = wiring.auth(wiring.now())
+    # The session, the officer's second factor and the roster: one batch, each item read
+    # once in the invocation.
+    store = InvocationStore(wiring.store())
+    sessions.read_ahead(store, request.cookies, request.typed_nip)
+    auth = wiring.auth(wiring.now(), store)
     route = str(event.get("routeKey", ""))
     page: Page
     if route == f"GET {enrollment.PATH}/{{ticket}}":

@@ -3,7 +3,7 @@ step, and the pages read from the GSI1 index with a cursor, on the in-memory sto
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -208,9 +208,12 @@ def test_the_workspace_door_routes_konsol_to_the_console(
     add(store, "IP-TEPAT", monday, deadline=datetime(2026, 12, 30, 16, tzinfo=WIB).isoformat())
     auth = local_auth(store, ROSTER, NOW)
     _, cookie = sessions.start_session(auth, KABID)
-    monkeypatch.setattr(wiring, "auth", lambda now: auth)
+    monkeypatch.setattr(wiring, "store", lambda: store)
+    # The door's Auth reads through the view the handler gives it, as wiring.auth does.
+    monkeypatch.setattr(wiring, "auth", lambda now, table: replace(auth, store=table))
     monkeypatch.setattr(wiring, "calendar", lambda: CAL)
     door = handler("workspace")
+    store.calls.clear()
     http = {"method": "GET", "path": "/konsol", "sourceIp": "127.0.0.1", "userAgent": "pytest"}
     answer = door(
         {
@@ -223,6 +226,8 @@ def test_the_workspace_door_routes_konsol_to_the_console(
     )
     assert answer["statusCode"] == 200
     assert re.findall(r'<li class="row" data-id="([^"]+)"', answer["body"]) == ["IP-TERLAMBAT"]
+    # The session, the officer's second factor and the roster: one batch, nothing read twice.
+    assert store.calls["get_many"] == 1 and store.calls["get"] == 0, store.calls
 
 
 DEFINITION = (Path(__file__).parents[2] / "statemachine" / "izin_perluasan.asl.json").read_text()

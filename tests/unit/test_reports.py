@@ -153,7 +153,8 @@ def test_the_console_serves_the_report_page_csv_and_xlsx(
     now = datetime(2027, 1, 4, 2, tzinfo=UTC)
     roster = load_roster(ROSTER_FILE)
     auth = local_auth(store, roster, now)
-    monkeypatch.setattr(wiring, "auth", lambda _: auth)
+    monkeypatch.setattr(wiring, "store", lambda: store)
+    monkeypatch.setattr(wiring, "auth", lambda now, table: auth)
     monkeypatch.setattr(wiring, "calendar", lambda: CAL)
     door = handler("workspace")
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from izin.auth import Auth, officer_by_nip
 from izin.roster import Officer
-from izin.store import Store
+from izin.store import InvocationStore, Store
 
 COOKIE = "izin_sesi"
 # A session id is "{nip}~{random}": "~" is in no NIP, and in no token_urlsafe.
@@ -129,6 +129,21 @@ def claimed_nip(cookies: Sequence[str]) -> str:
 def looks_like_nip(text: str) -> bool:
     """18 ASCII digits, as every NIP is (izin.roster.Officer.nip)."""
     return len(text) == _NIP_DIGITS and text.isascii() and text.isdigit()
+
+
+def read_ahead(
+    store: InvocationStore, cookies: Sequence[str], typed_nip: str, *, ticket_hash: str = ""
+) -> None:
+    """Read together what a page behind sign-in reads one item at a time: the session the
+    cookie names, the second factor of the officer it (or the form's typed NIP) names, the
+    roster in force, and the task link's ticket when there is one. Unchecked: it chooses
+    what to read, never whom to trust."""
+    store.read_ahead(
+        ticket_hash=ticket_hash,
+        session_hash=claimed_session_hash(cookies),
+        officer_nip=claimed_nip(cookies) or (typed_nip if looks_like_nip(typed_nip) else ""),
+        roster=True,
+    )
 
 
 def claimed_session_hash(cookies: Sequence[str]) -> str:
