@@ -414,6 +414,8 @@ class _FontFile:
 def _subset_through_cache() -> None:
     """fpdf2's output subsets each font with fontTools.subset: for a _FontFile, through its
     face's subsets; any other font exactly as before."""
+    import types
+
     from fontTools import subset
     from fpdf import output
 
@@ -428,11 +430,8 @@ def _subset_through_cache() -> None:
             else:
                 super().subset(font)
 
-    class Subsetting:  # fontTools.subset, as fpdf2's output names it
-        Options = subset.Options
-
-    Subsetting.Subsetter = Subsetter  # type: ignore[attr-defined]
-    output.ftsubset = Subsetting
+    # fontTools.subset, as fpdf2's output names it and uses it.
+    output.ftsubset = types.SimpleNamespace(Options=subset.Options, Subsetter=Subsetter)
 
 
 def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime) -> bytes:
