@@ -31,10 +31,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     http = HttpRequest.model_validate(event)
     request = Request.of(http)
     now = wiring.now()
-    # The page shows most of the application's partition: read it whole, once. The ticket,
-    # the session, the second factor of the officer the session (or the form) names, and
-    # the roster in force it reads in one batch.
-    store = InvocationStore(wiring.store(), whole_applications=True)
+    # The page shows most of the application's partition: read it whole, once, with the
+    # trail when it shows the form (a decision posted needs no trail). The ticket, the
+    # session, the second factor of the officer the session (or the form) names, and the
+    # roster in force it reads in one batch.
+    store = InvocationStore(
+        wiring.store(), whole_applications=True, with_trail=http.method == "GET"
+    )
     sessions.read_ahead(
         store, request.cookies, request.typed_nip, ticket_hash=link_ticket_hash(request.ticket)
     )

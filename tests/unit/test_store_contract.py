@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 from izin.memory_store import MemoryStore
-from izin.store import ConditionFailed, DynamoStore, InvocationStore, Records, app_key
+from izin.store import (
+    PAST_TRAIL,
+    TRAIL,
+    ConditionFailed,
+    DynamoStore,
+    InvocationStore,
+    Records,
+    app_key,
+)
 from izin.tickets import Status, count_wrong_answer
 from izin_local.moto_patches import serialize_dynamodb_writes
 from izin_local.template import Template
@@ -86,6 +94,8 @@ def test_a_query_reads_one_partition_by_prefix_in_sort_key_order(store: Records)
     ]
     everything = ["AUDIT#1", "EVENT#a#9", "EVENT#b#1", "EVENT#b#2"]
     assert [i["SK"] for i in store.query("P", "")] == everything  # no prefix: the partition
+    assert [i["SK"] for i in store.query_past("P", "AUDIT$")] == everything[1:]
+    assert [i["SK"] for i in store.query_past("P", "EVENT#b#1")] == ["EVENT#b#2"]
 
 
 def test_an_application_s_items_read_back_as_written_between_reads(store: Records) -> None:
@@ -447,7 +457,7 @@ def test_one_invocation_keeps_what_it_wrote_together() -> None:
     table = MemoryStore()
     table.create_application("IP-T", {"created_at": "2026-12-01", "n": 1})
     table.put_ticket("t", {"status": Status.OPEN})
-    mine = InvocationStore(table, whole_applications=True)
+    mine = InvocationStore(table, whole_applications=True, with_trail=True)
     assert (mine.application("IP-T") or {})["n"] == 1 and mine.ticket("t")
     table.calls.clear()
     with mine.together() as batch:
@@ -464,12 +474,63 @@ def test_one_invocation_keeps_what_it_wrote_together() -> None:
     assert table.calls["get"] == 3
 
 
+def _one_item_of_every_kind(store: Records, id_izin: str) -> None:
+    """One item through each named write into an application's partition."""
+    store.create_application(id_izin, {"created_at": "2026-12-01"})
+    store.mark_started(id_izin, {"execution": "e"})
+    store.append_audit(id_izin, {"action": "a"}, now=NOW)
+    store.save_step(id_izin, 3, {"x": 1})
+    store.keep_event(id_izin, "bap.diunggah", "2026-12-01", "evt", {"status": "pending"})
+    store.put_wait(id_izin, "bap.diunggah", {"token": "t"})
+    store.put_document_version(id_izin, "bap", 1, {"key": "k"})
+    store.record_tembusan(id_izin, {"sent": True})
+    store.add_upload(id_izin, "k", {"name": "n"})
+    store.append_audit(id_izin, {"action": "b"}, now=NOW)
+
+
+def test_an_application_s_trail_sorts_before_every_other_item_of_its_partition() -> None:
+    """What a whole read without the trail stands on: one Query, past PAST_TRAIL."""
+    table = MemoryStore()
+    _one_item_of_every_kind(table, "IP-K")
+
+    everything = table.query(app_key("IP-K"), "")
+    past = table.query_past(app_key("IP-K"), PAST_TRAIL)
+
+    assert len(everything) == 10
+    assert past == [i for i in everything if not str(i["SK"]).startswith(TRAIL)]
+    assert len(past) == 8
+
+
+def test_a_partition_read_whole_reads_its_trail_only_when_asked() -> None:
+    table = MemoryStore()
+    _one_item_of_every_kind(table, "IP-W")
+    table.calls.clear()
+    mine = InvocationStore(table, whole_applications=True)
+
+    assert mine.application("IP-W") and mine.steps("IP-W") == {3: {"x": 1}}
+    assert mine.wait("IP-W", "bap.diunggah") and mine.uploads("IP-W")
+    assert table.calls == {"query": 1}  # the partition but its trail
+    assert (
+        [e["action"] for e in mine.audit("IP-W")]
+        == ["a", "b"]
+        == [e["action"] for e in mine.audit("IP-W")]
+    )
+    assert table.calls == {"query": 2}  # the trail, once
+    mine.append_audit("IP-W", {"action": "c"}, now=NOW)
+    assert [e["action"] for e in mine.audit("IP-W")] == ["a", "b", "c"]  # its own write seen
+    assert mine.query(app_key("IP-W"), "") == table.query(app_key("IP-W"), "")
+    with_trail = InvocationStore(table, whole_applications=True, with_trail=True)
+    table.calls.clear()
+    assert with_trail.application("IP-W") and len(with_trail.audit("IP-W")) == 3
+    assert table.calls == {"query": 1}
+
+
 def test_one_invocation_reads_once_and_afresh_after_losing_a_race() -> None:
     """InvocationStore: a second read is answered from the first; a write whose condition
     failed (another invocation wrote first) sends the next read to the table."""
     table = MemoryStore()
     table.put_ticket("h", {"status": Status.OPEN})
-    mine = InvocationStore(table, whole_applications=True)
+    mine = InvocationStore(table, whole_applications=True, with_trail=True)
     assert mine.ticket("h") == mine.ticket("h") and table.calls == {"put": 1, "get": 1}
     table.update_ticket("h", {"status": Status.DECIDED})  # another invocation decides
     with pytest.raises(ConditionFailed):

@@ -81,6 +81,16 @@ class MemoryStore(Records):
         items = [item for _, item in found]
         return items[::-1] if newest_first else items
 
+    def query_past(self, pk: str, past: str) -> list[Item]:
+        """Every item of a partition whose sort key sorts after `past`, by sort key."""
+        self.calls["query"] += 1
+        found = sorted(
+            (sk, copy.deepcopy(item))
+            for (p, sk), item in list(self.items.items())
+            if p == pk and sk > past
+        )
+        return [item for _, item in found]
+
     def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
         """Set, add and remove atomically, when every condition holds (see Records.update)."""
         self.calls["update"] += 1

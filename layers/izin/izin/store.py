@@ -101,6 +101,13 @@ def app_key(id_izin: str) -> str:
     return f"APP#{id_izin}"
 
 
+# An application's trail: its AUDIT# items. They sort before every other item of the
+# partition (DOC#, EVENT#, META, STEP#...), and '$' follows '#': the items sorting after
+# PAST_TRAIL are the partition without its trail, one Query.
+TRAIL = "AUDIT#"
+PAST_TRAIL = "AUDIT$"
+
+
 def _step_sk(step: int) -> str:
     return f"STEP#{step:02d}"
 
@@ -307,6 +314,10 @@ class Records:
         """Every item of a partition whose sort key starts with `prefix`, by sort key."""
         raise NotImplementedError
 
+    def query_past(self, pk: str, past: str) -> list[Item]:
+        """Every item of a partition whose sort key sorts after `past`, by sort key."""
+        raise NotImplementedError
+
     def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
         """The items of these keys that exist, strongly consistent: one read each here, a
         table that can batch them (DynamoStore) does."""
@@ -395,9 +406,8 @@ class Records:
     def _append_entry(self, pk: str, entry: Item, now: datetime) -> None:
         """Add an entry to the trail (the AUDIT# items) of a partition; never rewrite one."""
         # Entries written at one moment keep the order they were written in.
-        sk = (
-            f"AUDIT#{now.astimezone(UTC).isoformat()}#{next(_SEQUENCE):010d}#{secrets.token_hex(4)}"
-        )
+        at = now.astimezone(UTC).isoformat()
+        sk = f"{TRAIL}{at}#{next(_SEQUENCE):010d}#{secrets.token_hex(4)}"
         if not self.put(pk, sk, {"at": now.isoformat(), **entry}, if_absent=True):
             raise ConditionFailed(f"audit entry {pk} {sk} exists")
 
@@ -407,7 +417,7 @@ class Records:
 
     def audit(self, id_izin: str) -> list[Item]:
         """The application's audit trail, oldest first."""
-        return self.query(app_key(id_izin), "AUDIT#")
+        return self.query(app_key(id_izin), TRAIL)
 
     # -- steps' data -----------------------------------------------------------------------
 
@@ -594,7 +604,7 @@ class Records:
 
     def officer_audit(self, nip: str) -> list[Item]:
         """An officer's own trail, oldest first."""
-        return self.query(f"OFFICER#{nip}", "AUDIT#")
+        return self.query(f"OFFICER#{nip}", TRAIL)
 
     # -- the roster (izin.roster) -------------------------------------------------------------
 
@@ -632,6 +642,9 @@ class _Gathered(Records):
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         raise TypeError("together() only writes: read before the block")
 
+    def query_past(self, pk: str, past: str) -> list[Item]:
+        raise TypeError("together() only writes: read before the block")
+
 
 class InvocationStore(Records):
     """One invocation's view of the table: the same item or Query is read once, and reads
@@ -640,25 +653,41 @@ class InvocationStore(Records):
     condition failed forgets what was read of its partition, so the next read is fresh.
 
     With `whole_applications`, the first read in an application's partition reads the whole
-    partition in one Query and answers the later reads in it from what it read: the task
-    page shows the record, the steps, the documents, the uploads and the trail together."""
+    partition but its trail in one Query and answers the later reads in it from what it
+    read: the record, the steps, the documents, the uploads and the waits together. The
+    trail, two thirds of a partition's items by the end, is read when asked; `with_trail`
+    reads it in the same Query, for the task page that shows it."""
 
-    def __init__(self, table: Records, *, whole_applications: bool = False) -> None:
+    def __init__(
+        self, table: Records, *, whole_applications: bool = False, with_trail: bool = False
+    ) -> None:
         self.table = table
         self.whole_applications = whole_applications
+        self.with_trail = with_trail
         self._items: dict[tuple[str, str], Item | None] = {}
         self._queries: dict[tuple[str, str], list[Item]] = {}
         self._partitions: dict[str, dict[str, Item]] = {}
 
-    def _read_whole(self, pk: str) -> bool:
-        return self.whole_applications and pk.startswith(app_key(""))
+    def _in_whole(self, pk: str, within: str) -> bool:
+        """Whether every item of `pk` whose key starts with `within` (a key, or a query's
+        prefix) is in the partition as this invocation reads it whole."""
+        if not (self.whole_applications and pk.startswith(app_key(""))):
+            return False
+        # Without the trail: neither an item of the trail nor a query spanning it.
+        return self.with_trail or not (within.startswith(TRAIL) or TRAIL.startswith(within))
 
-    def _whole(self, pk: str) -> dict[str, Item] | None:
-        """The whole partition as read (and written since), when it is read whole."""
-        if not self._read_whole(pk):
+    def _whole(self, pk: str, within: str) -> dict[str, Item] | None:
+        """The partition as read whole (and written since) when the items of `within` are
+        in it; else None."""
+        if not self._in_whole(pk, within):
             return None
         if pk not in self._partitions:
-            self._partitions[pk] = {str(i["SK"]): i for i in self.table.query(pk, "")}
+            read = (
+                self.table.query(pk, "")
+                if self.with_trail
+                else self.table.query_past(pk, PAST_TRAIL)
+            )
+            self._partitions[pk] = {str(i["SK"]): i for i in read}
         return self._partitions[pk]
 
     def _forget(self, pk: str) -> None:
@@ -669,7 +698,7 @@ class InvocationStore(Records):
     def _written(self, pk: str, sk: str, item: Item) -> None:
         """Keep an item as this invocation wrote it; drop the Queries it may change."""
         self._queries = {k: v for k, v in self._queries.items() if k[0] != pk}
-        if pk in self._partitions:
+        if pk in self._partitions and self._in_whole(pk, sk):
             self._partitions[pk][sk] = item
         else:
             self._items[(pk, sk)] = item
@@ -690,7 +719,7 @@ class InvocationStore(Records):
 
     def get(self, pk: str, sk: str) -> Item | None:
         """One item, read once in this invocation."""
-        whole = self._whole(pk)
+        whole = self._whole(pk, sk)
         if whole is not None:
             item = whole.get(sk)
         elif (pk, sk) in self._items:
@@ -703,7 +732,7 @@ class InvocationStore(Records):
         """The items of these keys that exist, each read once in this invocation: those not
         read yet, in one batched read."""
         wanted = list(dict.fromkeys(keys))
-        unread = [k for k in wanted if k not in self._items and not self._read_whole(k[0])]
+        unread = [k for k in wanted if k not in self._items and not self._in_whole(*k)]
         if unread:
             found = self.table.get_many(unread)
             self._items.update({key: found.get(key) for key in unread})
@@ -736,7 +765,7 @@ class InvocationStore(Records):
 
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`, by sort key."""
-        whole = self._whole(pk)
+        whole = self._whole(pk, prefix)
         if whole is not None:
             found = [whole[sk] for sk in sorted(whole) if sk.startswith(prefix)]
         elif (pk, prefix) in self._queries:
@@ -744,6 +773,10 @@ class InvocationStore(Records):
         else:
             found = self._queries[(pk, prefix)] = self.table.query(pk, prefix)
         return copy.deepcopy(found[::-1] if newest_first else found)
+
+    def query_past(self, pk: str, past: str) -> list[Item]:
+        """Every item of a partition whose sort key sorts after `past` (not kept)."""
+        return self.table.query_past(pk, past)
 
     def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
         """Set fields atomically, if every condition holds (Records.update); the item after."""
@@ -767,7 +800,7 @@ class InvocationStore(Records):
         for w in writes:
             if not w.update:
                 self._written(w.pk, w.sk, as_stored({**w.fields, "PK": w.pk, "SK": w.sk}))
-            elif w.pk in self._partitions:
+            elif w.pk in self._partitions and self._in_whole(w.pk, w.sk):
                 self._written(w.pk, w.sk, applied(self._partitions[w.pk].get(w.sk), **_of(w)))
             elif (w.pk, w.sk) in self._items:
                 self._written(w.pk, w.sk, applied(self._items[(w.pk, w.sk)], **_of(w)))
@@ -907,14 +940,20 @@ class DynamoStore(Records):
 
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`."""
-        items: list[Item] = []
         # DynamoDB takes no empty string in a key condition: no prefix is the whole partition.
         values = {":pk": pk, ":prefix": prefix} if prefix else {":pk": pk}
+        condition = "PK = :pk AND begins_with(SK, :prefix)" if prefix else "PK = :pk"
+        return self._query(condition, values, newest_first=newest_first)
+
+    def query_past(self, pk: str, past: str) -> list[Item]:
+        """Every item of a partition whose sort key sorts after `past`."""
+        return self._query("PK = :pk AND SK > :past", {":pk": pk, ":past": past})
+
+    def _query(self, condition: str, values: Item, *, newest_first: bool = False) -> list[Item]:
+        items: list[Item] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)"
-            if prefix
-            else "PK = :pk",
+            "KeyConditionExpression": condition,
             "ExpressionAttributeValues": _to_item(values),
             "ScanIndexForward": not newest_first,
             "ConsistentRead": True,

@@ -7,6 +7,7 @@ calls go one after another down one connection and each must come back whole.
 
 import http.client
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -39,16 +40,16 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return accepted
 
 
-def _client(service: str, endpoint: str):  # type: ignore[no-untyped-def]
+def _s3(endpoint: str) -> Any:
     return boto3.session.Session(
         aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
-    ).client(service, endpoint_url=endpoint, config=Config(retries={"max_attempts": 1}))
+    ).client("s3", endpoint_url=endpoint, config=Config(retries={"max_attempts": 1}))
 
 
 def test_sdk_calls_of_every_shape_share_one_connection(
     moto_server: MotoServer, connections: list[object]
 ):
-    s3 = _client("s3", moto_server.endpoint)
+    s3 = _s3(moto_server.endpoint)
     s3.create_bucket(Bucket="berkas", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_object(Bucket="berkas", Key="bap.pdf", Body=BIG)  # Expect: 100-continue
     head = s3.head_object(Bucket="berkas", Key="bap.pdf")  # a length, and no body
@@ -63,7 +64,7 @@ def test_sdk_calls_of_every_shape_share_one_connection(
 
 
 def test_a_chunked_request_body_is_read_to_its_end(moto_server: MotoServer):
-    _client("s3", moto_server.endpoint).create_bucket(
+    _s3(moto_server.endpoint).create_bucket(
         Bucket="surat", CreateBucketConfiguration={"LocationConstraint": REGION}
     )
     connection = http.client.HTTPConnection("127.0.0.1", moto_server.port, timeout=10)
