@@ -12,18 +12,21 @@ connection and a new server thread (about a quarter of a call's CPU, both sides 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import os
+import select
 import socket
+import struct
 import threading
 import urllib.request
 from collections.abc import Callable
 from typing import IO, Any, cast
 
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, DechunkedInput, make_server
+from werkzeug.serving import DechunkedInput, ThreadedWSGIServer
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +119,53 @@ class KeepAliveRequestHandler(MotoRequestHandler):
         """Quiet, as `quiet_moto_logs` makes werkzeug's request log."""
 
 
+class KeepAliveServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, knowing the connections it holds open, to close them."""
+
+    def __init__(self, port: int, app: Any) -> None:
+        super().__init__("127.0.0.1", port, app, handler=KeepAliveRequestHandler)
+        self._open: set[socket.socket] = set()
+        self._open_changed = threading.Condition()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_changed:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        # A client told to close (Connection: close) closes first, as werkzeug waits for it
+        # too: the side that closes first holds the port in TIME_WAIT.
+        with contextlib.suppress(OSError, ValueError):
+            select.select([request], [], [], _CLIENT_CLOSES_WITHIN)
+        super().shutdown_request(request)
+        with self._open_changed:
+            self._open.discard(request)
+            self._open_changed.notify_all()
+
+    def close_connections(self, wait: float = 5.0) -> None:
+        """Close the connections clients keep open, once no request is being answered.
+
+        Each is reset rather than closed: a connection this side closes first would hold
+        the port in TIME_WAIT, and a runtime started next on the same port could not bind
+        it. The handler waiting for its next request is woken by the end of its reading.
+        """
+        with self._open_changed:
+            for connection in self._open:
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+                connection.shutdown(socket.SHUT_RD)
+            self._open_changed.wait_for(lambda: not self._open, timeout=wait)
+
+
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+_CLIENT_CLOSES_WITHIN = 1.0  # seconds
+
+
 class MotoServer:
     """One moto server thread on 127.0.0.1 with Step Functions executions turned on."""
 
     def __init__(self, port: int = 0) -> None:
         self._requested_port = port
-        self._server: BaseWSGIServer | None = None
+        self._server: KeepAliveServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
 
@@ -131,13 +175,8 @@ class MotoServer:
 
     def start(self) -> None:
         quiet_moto_logs()
-        app = DomainDispatcherApplication(create_backend_app)
-        server = make_server(
-            "127.0.0.1",
-            self._requested_port,
-            app,
-            threaded=True,
-            request_handler=KeepAliveRequestHandler,
+        server = KeepAliveServer(
+            self._requested_port, DomainDispatcherApplication(create_backend_app)
         )
         self._thread = threading.Thread(
             target=server.serve_forever, name="moto-server", daemon=True
@@ -157,6 +196,7 @@ class MotoServer:
         stop_running_executions()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread is not None:
             self._thread.join()
         self._server = None
