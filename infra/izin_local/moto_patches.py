@@ -478,6 +478,30 @@ def parse_each_json_path_once() -> Undo:
 _JSON_PATH_MODULE = "moto.stepfunctions.parser.asl.utils.json_path"
 
 
+def stop_tracking_model_instances() -> Undo:
+    """Let moto forget the model instances it no longer holds.
+
+    moto appends every instance of its models it ever makes (each DynamoDB item written,
+    each copy of one an update or a transaction takes, each SQS message) to a list per
+    class, for its dashboard (`/moto-api/data.json`, which the runtime never serves): none
+    is ever freed while the server runs, the garbage collector walks them all, and a
+    runtime's stop spent seconds dropping them. The state moto holds is the same.
+    """
+    from moto.core.common_models import BaseModel
+
+    original = BaseModel.__dict__["__new__"]
+
+    def untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return super(BaseModel, cls).__new__(cls)  # type: ignore[misc]
+
+    BaseModel.__new__ = staticmethod(untracked)  # type: ignore[method-assign]
+
+    def undo() -> None:
+        BaseModel.__new__ = original  # type: ignore[method-assign]
+
+    return undo
+
+
 def list_moto_modules_once() -> Undo:
     """List moto's service packages once, not at every request.
 
@@ -805,6 +829,7 @@ def apply_all(
         "parse_each_definition_once": parse_each_definition_once,
         "parse_each_json_path_once": parse_each_json_path_once,
         "list_moto_modules_once": list_moto_modules_once,
+        "stop_tracking_model_instances": stop_tracking_model_instances,
     }
     unknown = skip - patches.keys()
     if unknown:

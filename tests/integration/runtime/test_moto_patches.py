@@ -386,6 +386,34 @@ def test_dynamodb_answers_written_as_json_are_what_moto_s_serializer_writes(monk
     assert patched == as_shipped
 
 
+def test_moto_keeps_no_model_instance_it_no_longer_holds():
+    from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import Item
+
+    def written_and_tracked() -> tuple[dict[str, Any], int]:
+        with mock_aws():
+            client = _dynamodb_world()
+            before = len(Item.instances_tracked)  # type: ignore[attr-defined]
+            for n in range(20):
+                client.put_item(
+                    TableName="t", Item={"pk": {"S": "A"}, "sk": {"S": "1"}, "n": {"N": str(n)}}
+                )
+            tracked = len(Item.instances_tracked) - before  # type: ignore[attr-defined]
+            return client.get_item(TableName="t", Key={"pk": {"S": "A"}, "sk": {"S": "1"}})[
+                "Item"
+            ], tracked
+
+    as_shipped, shipped_tracked = written_and_tracked()
+    assert shipped_tracked >= 20, "moto as shipped keeps every item it ever made"
+    undo = moto_patches.stop_tracking_model_instances()
+    try:
+        patched, tracked = written_and_tracked()
+    finally:
+        undo()
+    assert tracked == 0
+    assert patched == as_shipped == {"pk": {"S": "A"}, "sk": {"S": "1"}, "n": {"N": "19"}}
+
+
 # --- Step Functions: the definition and its JSONPaths parsed once ---------------------------
 
 _TWO_PASSES = json.dumps(
