@@ -122,6 +122,11 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Quiet, as `quiet_moto_logs` makes werkzeug's request log."""
 
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out"):
+            return  # http.server's words for an idle connection closed: nothing went wrong
+        super().log_error(format, *args)
+
 
 class KeepAliveServer(ThreadedWSGIServer):
     """werkzeug's threaded server, knowing the connections it holds open, to close them."""

@@ -6,6 +6,7 @@ calls go one after another down one connection and each must come back whole.
 """
 
 import http.client
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -87,3 +88,12 @@ def test_a_chunked_request_body_is_read_to_its_end(moto_server: MotoServer):
     assert not got.will_close
     assert connection.sock is first_socket
     connection.close()
+
+
+def test_an_idle_connection_is_closed_and_nothing_is_logged(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    monkeypatch.setattr(KeepAliveRequestHandler, "timeout", 0.3)
+    with socket.create_connection(("127.0.0.1", moto_server.port), timeout=10) as idle:
+        assert idle.recv(1) == b""  # closed by the server, well within the 10 s
+    assert [r.getMessage() for r in caplog.records if r.name == "werkzeug"] == []
