@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Unpack
 
 from izin.store import (
@@ -73,21 +73,20 @@ class MemoryStore(Records):
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`, by sort key."""
         self.calls["query"] += 1
-        found = sorted(
-            (sk, copy.deepcopy(item))
-            for (p, sk), item in list(self.items.items())
-            if p == pk and sk.startswith(prefix)
-        )
-        items = [item for _, item in found]
+        items = self._sorted(pk, lambda sk: sk.startswith(prefix))
         return items[::-1] if newest_first else items
 
     def query_past(self, pk: str, past: str) -> list[Item]:
         """Every item of a partition whose sort key sorts after `past`, by sort key."""
         self.calls["query"] += 1
+        return self._sorted(pk, lambda sk: sk > past)
+
+    def _sorted(self, pk: str, wanted: Callable[[str], bool]) -> list[Item]:
+        """Copies of the partition's items whose sort keys are `wanted`, by sort key."""
         found = sorted(
             (sk, copy.deepcopy(item))
             for (p, sk), item in list(self.items.items())
-            if p == pk and sk > past
+            if p == pk and wanted(sk)
         )
         return [item for _, item in found]
 

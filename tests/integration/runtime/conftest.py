@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from izin_local.moto_server import MotoServer
 from izin_local.runtime import LocalRuntime
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixture" / "template.yaml"
@@ -22,6 +23,15 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
         FIXTURE_TEMPLATE, state_dir, secret_values={"OssWebhookSecret": OSS_SECRET}
     ) as started:
         yield started
+
+
+@pytest.fixture
+def moto_server() -> Iterator[MotoServer]:
+    """A moto server of its own, on a free port, for one test."""
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -21,14 +21,6 @@ from izin_local.moto_server import MotoServer, reset_moto_state
 REGION = "ap-southeast-3"
 
 
-@pytest.fixture
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 def _session() -> boto3.session.Session:
     return boto3.session.Session(
         aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION

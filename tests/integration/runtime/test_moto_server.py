@@ -7,7 +7,6 @@ calls go one after another down one connection and each must come back whole.
 
 import http.client
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -17,14 +16,6 @@ from izin_local.moto_server import KeepAliveRequestHandler, MotoServer
 
 REGION = "ap-southeast-3"
 BIG = bytes(range(256)) * 8192  # 2 MiB: larger than any socket buffer
-
-
-@pytest.fixture
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
