@@ -6,8 +6,7 @@ officers take: the outbox, GET /tasks/{ticket}, POST the form's own fields over 
 A decision needs the officer's second factor (CONTRACT §3): the first one of each officer
 types their NIP and the current code (computed from the local roster's `totp_secret`, as
 their phone would), which starts a session; the officer's later decisions ride on that
-session's cookie. A code is good once, so when an officer has no session and already
-used this 30 s window's code, they wait for the next one, as a person would.
+session's cookie. A code is good once (see `Codes` for when an officer waits for one).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import ClassVar, TypeVar
 
-from izin.auth import code_for, time_step
+from izin.auth import DRIFT_STEPS, PERIOD, code_for, time_step
 from izin.roster import Roster
 from izin.sessions import COOKIE
 
@@ -204,11 +203,11 @@ def http_post_form(url: str, fields: Mapping[str, Sequence[str]]) -> tuple[int, 
 # for an officer (the demo's and the bench's Officers, a test's browsers): one correct
 # NIP + code per officer, then the session; the lock makes concurrent first acts wait.
 _SESSIONS: dict[tuple[str, str], str] = {}
-_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCKS: dict[tuple[str, ...], threading.Lock] = {}
 _LOCKS_LOCK = threading.Lock()
 
 
-def _lock_for(key: tuple[str, str]) -> threading.Lock:
+def _lock_for(key: tuple[str, ...]) -> threading.Lock:
     with _LOCKS_LOCK:
         return _LOCKS.setdefault(key, threading.Lock())
 
@@ -222,32 +221,61 @@ def _session_cookie(cookies: Sequence[str]) -> str:
     return next((c for c in cookies if c.startswith(f"{COOKIE}=")), "")
 
 
+def known_session(url: str, nip: str) -> str:
+    """The session cookie ("izin_sesi=…") this process's helpers hold for the officer on
+    the system at `url`, or "" when they hold none."""
+    return _SESSIONS.get((_site(url), nip), "")
+
+
+def remember_session(url: str, nip: str, cookie: str) -> None:
+    """Share a session the officer started elsewhere (a test's browser) with every helper,
+    or ("" ) forget the one held, once it has ended."""
+    if cookie:
+        _SESSIONS[(_site(url), nip)] = cookie
+    else:
+        _SESSIONS.pop((_site(url), nip), None)
+
+
 class Codes:
-    """Each officer's authenticator, from a local roster's `totp_secret`s: a code per
-    30 s window, never the same one twice (the system takes each code once). The windows
-    used are the process's, shared by every Codes: two helpers acting for one officer
-    (the scenario's Officer, a test's signed-in browser) never spend the same code."""
+    """Each officer's authenticator, from a local roster's `totp_secret`s, for one system
+    (`site`, its pages' scheme://host:port): never the same code twice, as the system takes
+    each code once. The codes used are the process's, shared by every Codes of the site:
+    two helpers acting for one officer (the scenario's Officer, a test's signed-in browser)
+    never spend the same code, while another system's table has spent none of them.
 
-    _last: ClassVar[dict[str, int]] = {}
+    A code is the current window's, or the next one's when that was used: the system takes
+    a code one window either side of its clock (`DRIFT_STEPS`, a phone's drift), and its
+    clock only moves on, so the next window's code is still good when it arrives. Past
+    those two, the officer waits for the next window, as a person would."""
 
-    def __init__(self, roster: Roster) -> None:
+    _last: ClassVar[dict[tuple[str, str], int]] = {}
+
+    def __init__(self, roster: Roster, site: str) -> None:
         self.secrets = {o.nip: o.totp_secret for o in roster.officers if o.totp_secret}
+        self.site = _site(site)
 
     def next(self, nip: str, *, timeout: float = 40.0) -> str:
-        """The officer's current code, waiting for the next window if this one's was used."""
+        """A code of the officer's not used yet: now's, the next window's, or (both used)
+        the first of the next window, waited for."""
         if nip not in self.secrets:
             raise LookupError(f"the roster gives no totp_secret for NIP {nip}")
-        with _lock_for(("code", nip)):
-            moment = wait_until(
-                lambda: (
-                    now if time_step(now := datetime.now(UTC)) > Codes._last.get(nip, -1) else None
-                ),
+        key = (self.site, nip)
+        with _lock_for(("code", *key)):
+            step = wait_until(
+                lambda: _unused_step(Codes._last.get(key, -1)),
                 timeout=timeout,
                 what=f"the next code window of {nip}",
                 every=0.2,
             )
-            Codes._last[nip] = time_step(moment)
-        return code_for(self.secrets[nip], moment)
+            Codes._last[key] = step
+        return code_for(self.secrets[nip], datetime.fromtimestamp(step * PERIOD, UTC))
+
+
+def _unused_step(last: int) -> int | None:
+    """The earliest time-step after `last` that the system takes now and later (None: wait)."""
+    current = time_step(datetime.now(UTC))
+    step = max(last + 1, current)
+    return step if step <= current + DRIFT_STEPS else None
 
 
 def hidden_csrf(html: str) -> str:
@@ -262,7 +290,7 @@ class SignedInBrowsers:
 
     def __init__(self, http_url: str, roster: Roster) -> None:
         self.http_url = http_url.rstrip("/")
-        self.codes = Codes(roster)
+        self.codes = Codes(roster, http_url)
 
     def cookie(self, nip: str) -> str:
         """The officer's session cookie ("izin_sesi=…"), signing in the first time."""
@@ -318,7 +346,6 @@ class Officer:
         # email address → NIP: what each officer types
         self.nips = {str(o.email): o.nip for o in roster.officers}
         self.used: set[str] = set()
-        self.codes = Codes(roster)
 
     def task_email(self, step: int, *, timeout: float = 60.0) -> OutboxMessage:
         """The newest unread email asking for this step."""
@@ -391,7 +418,7 @@ class Officer:
             if not under_lock:
                 return None
             values["nip"] = [nip]
-            values["kode"] = [self.codes.next(nip)]
+            values["kode"] = [Codes(self.roster, link).next(nip)]
         values["decision"] = [decision]
         answer = http_request(link, values, cookies=session)
         if cookie := _session_cookie(answer.cookies):

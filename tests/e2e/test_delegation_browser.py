@@ -24,7 +24,8 @@ from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_workspace_browser import DECIDED, fits, press, sign_in, width_of
+from tests.e2e.conftest import press, sign_in, width_of
+from tests.e2e.test_workspace_browser import DECIDED, fits
 
 pytestmark = pytest.mark.e2e
 

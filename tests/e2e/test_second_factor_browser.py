@@ -24,24 +24,18 @@ import pytest
 from izin.auth import code_for, time_step
 from izin.roster import Officer as RosterOfficer
 from izin.sop import Role
-from izin_local.officer import is_task_email, wait_until
+from izin_local.officer import is_task_email
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import press, width_of
 
 pytestmark = pytest.mark.e2e
 
 DECIDED = "Terima kasih, keputusan tersimpan"
 
 OWN_RUNTIME = "second-factor"  # the enrollment tests give the Operator a new secret
-
-
-def press(tab: Page, button: Locator) -> int:
-    """Press a form's button: the status the POST itself answered (before any redirect)."""
-    with tab.expect_response(lambda answer: answer.request.method == "POST") as posted:
-        button.click()
-    tab.wait_for_load_state()
-    return posted.value.status
 
 
 def operator_of(system: System) -> RosterOfficer:
@@ -54,11 +48,6 @@ def step4_link(system: System, id_izin: str) -> str:
     wait_for_step(system.endpoints, id_izin, 4)
     email = system.runtime.outbox.wait_for(lambda m: is_task_email(m, id_izin, 4), timeout=60)
     return next(link for link in email.links if "/tasks/" in link)
-
-
-def width_of(tab: Page) -> str:
-    size = tab.viewport_size
-    return "phone" if size is not None and size["width"] < 500 else "desktop"
 
 
 def test_a_nip_alone_is_refused_403_with_the_error_by_the_code(
@@ -191,13 +180,9 @@ def test_enroll_sign_in_and_decide_with_the_session(
     assert press(tab, tab.get_by_role("button", name="Aktifkan")) == 200
     expect(tab.locator("#aktif")).to_be_visible()
 
-    # Sign in with the new secret's code: the next window's (the one typed above is used).
-    moment = wait_until(
-        lambda: now if time_step(now := datetime.now(UTC)) > used else None,
-        timeout=40,
-        what="the next code window",
-        every=0.2,
-    )
+    # Sign in with the new secret's code of a later window (the one typed above is used):
+    # the next window's at the earliest, which the system takes one window ahead.
+    moment = max(used + 1, time_step(datetime.now(UTC))) * 30
     tab.goto(f"{system.runtime.http_url}/masuk")
     tab.get_by_label("NIP").fill(operator.nip)
     tab.get_by_label("Kode autentikator").fill(pyotp.TOTP(secret).at(moment))

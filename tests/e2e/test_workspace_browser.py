@@ -1,10 +1,10 @@
 """The officers' workspace in a real browser (issue #14), at a phone's and a desktop's width.
 
-The Operator signs in with a code computed from the local roster, finds the new
-application's task under "Tugas saya", opens it from there (no email link, no ticket in
-the URL) and decides it with the session; the application's page shows where it stands.
-A Tim Teknis member, signed in, cannot open an application they are not assigned to, nor
-another role's task (403).
+The Operator signs in (NIP and a code from the local roster, or the session that sign-in
+started), finds the new application's task under "Tugas saya", opens it from there (no
+email link, no ticket in the URL) and decides it with the session; the application's
+page shows where it stands. A Tim Teknis member, signed in, cannot open an application
+they are not assigned to, nor another role's task (403).
 """
 
 from __future__ import annotations
@@ -12,41 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from izin.roster import Officer
 from izin.sop import Role
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import press, sign_in, width_of
 
 pytestmark = pytest.mark.e2e
 
 DECIDED = "Terima kasih, keputusan tersimpan"
 
 
-def press(tab: Page, button: Locator) -> int:
-    """Press a form's button: the status the POST itself answered (before any redirect)."""
-    with tab.expect_response(lambda answer: answer.request.method == "POST") as posted:
-        button.click()
-    tab.wait_for_load_state()
-    return posted.value.status
-
-
-def sign_in(system: System, tab: Page, officer: Officer) -> None:
-    tab.goto(f"{system.runtime.http_url}/masuk")
-    tab.get_by_label("NIP").fill(officer.nip)
-    tab.get_by_label("Kode autentikator").fill(system.browsers.codes.next(officer.nip))
-    assert press(tab, tab.get_by_role("button", name="Masuk")) == 303
-    assert tab.url.endswith("/meja")
-
-
 def fits(tab: Page) -> bool:
     root = "document.documentElement"
     return bool(tab.evaluate(f"{root}.scrollWidth - {root}.clientWidth") == 0)
-
-
-def width_of(tab: Page) -> str:
-    size = tab.viewport_size
-    return "phone" if size is not None and size["width"] < 500 else "desktop"
 
 
 def test_tugas_saya_opens_the_task_and_the_session_decides_it(
