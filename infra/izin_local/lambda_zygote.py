@@ -48,6 +48,8 @@ PRELOAD = (
     "aws_lambda_powertools.utilities.parameters",
     "aws_lambda_powertools.utilities.typing",
     "email.mime.multipart",
+    "email_validator",
+    "pyotp",
     "zoneinfo",
 )
 

@@ -23,6 +23,7 @@ runtime at a time per process.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import importlib
 import json
@@ -160,6 +161,7 @@ class LocalRuntime:
         os.environ.update(self._env)
 
         template = Template.load(self.template_path)
+        compile_code(template)
         resolver = Resolver(
             template,
             parameter_values=self._start_endpoints(stack, template.parameters),
@@ -414,3 +416,18 @@ def _seed_officer_secrets() -> None:
 def _restore_environ(saved: Mapping[str, str]) -> None:
     os.environ.clear()
     os.environ.update(saved)
+
+
+def compile_code(template: Template) -> None:
+    """Compile the functions' and layers' Python once, where an import finds it.
+
+    Each worker's cold start imports its function and the layer; without bytecode on disk
+    (a fresh clone, or a shell with PYTHONDONTWRITEBYTECODE) every import compiles the
+    source again, about 0.2 s of a core per worker. pip compiles what it installs; this
+    does the same for the template's own folders (a file already compiled is skipped).
+    """
+    for resource in template.resources.values():
+        properties = resource.get("Properties") or {}
+        folder = properties.get("CodeUri") or properties.get("ContentUri")
+        if isinstance(folder, str) and (template.directory / folder).is_dir():
+            compileall.compile_dir(template.directory / folder, quiet=2)
