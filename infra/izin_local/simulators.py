@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -46,6 +47,14 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 resets connections when many arrive at once
     allow_reuse_address = True
     simulator: Simulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A caller that gave up before the answer (the slow SIINAS's client timed out, as
+        it should) is the simulation working: logged, not a traceback on stderr."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.debug("%s: the caller left before the answer", self.simulator.name)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from izin_local.simulators import OssSimulator, SiinasSimulator
+from izin_local.simulators import OssSimulator, SiinasSimulator, _Handler, _Server
 
 
 @pytest.fixture
@@ -73,6 +73,24 @@ def test_slow_next_delays_the_answer(siinas: SiinasSimulator):
     with pytest.raises((TimeoutError, socket.timeout, urllib.error.URLError)):
         post(url, {}, timeout=0.3)
     assert post(url, {})[0] == 201
+
+
+def test_a_caller_gone_before_the_answer_is_no_traceback_but_a_bug_still_is(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.simulator = SiinasSimulator()
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ValueError("a bug in the simulator")):
+            try:
+                raise error
+            except Exception:
+                server.handle_error(None, ("127.0.0.1", 9))
+    finally:
+        server.server_close()
+    printed = capfd.readouterr().err
+    assert "BrokenPipeError" not in printed
+    assert "ValueError: a bug in the simulator" in printed
 
 
 def test_down_refuses_connections_until_up_on_the_same_port(siinas: SiinasSimulator):
