@@ -229,7 +229,7 @@ def known_session(url: str, nip: str) -> str:
 
 def remember_session(url: str, nip: str, cookie: str) -> None:
     """Share a session the officer started elsewhere (a test's browser) with every helper,
-    or ("" ) forget the one held, once it has ended."""
+    or, given "", forget the one held (it has ended)."""
     if cookie:
         _SESSIONS[(_site(url), nip)] = cookie
     else:
@@ -268,7 +268,16 @@ class Codes:
                 every=0.2,
             )
             Codes._last[key] = step
-        return code_for(self.secrets[nip], datetime.fromtimestamp(step * PERIOD, UTC))
+        return _code_of_step(self.secrets[nip], step)
+
+
+def code_after(secret: str, used: datetime) -> str:
+    """The code of `secret` that the system takes now when the one of `used`'s window was
+    taken (as an enrollment takes one): the next window's at the earliest."""
+    step = _unused_step(time_step(used))
+    if step is None:
+        raise ValueError(f"{used.isoformat()} is later than the system's clock")
+    return _code_of_step(secret, step)
 
 
 def _unused_step(last: int) -> int | None:
@@ -276,6 +285,10 @@ def _unused_step(last: int) -> int | None:
     current = time_step(datetime.now(UTC))
     step = max(last + 1, current)
     return step if step <= current + DRIFT_STEPS else None
+
+
+def _code_of_step(secret: str, step: int) -> str:
+    return code_for(secret, datetime.fromtimestamp(step * PERIOD, UTC))
 
 
 def hidden_csrf(html: str) -> str:

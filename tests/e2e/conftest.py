@@ -143,7 +143,7 @@ def artifacts() -> Path:
 
 
 def width_of(tab: Page) -> str:
-    """ "phone" or "desktop": the width the tab shows pages at."""
+    """The width the tab shows pages at: "phone" or "desktop"."""
     size = tab.viewport_size
     return "phone" if size is not None and size["width"] < 500 else "desktop"
 

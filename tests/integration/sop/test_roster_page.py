@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from izin.auth import PERIOD, code_for, time_step
+from izin.auth import code_for
 from izin.roster import Role
-from izin_local.officer import hidden_csrf, http_request, parse_task_page
+from izin_local.officer import code_after, hidden_csrf, http_request, parse_task_page
 from izin_local.scenario import submit
 from izin_local.testing import System
 
@@ -107,14 +107,10 @@ def test_an_operator_added_on_the_page_takes_the_next_task_and_the_inactive_one_
     task = http_request(task_link)
     form = parse_task_page(task.text)
     assert task.status == 200 and form is not None and form.step == 4
-    # The enrollment took its window's code: a later window's, the next one's at the
-    # earliest (the system takes a code one window ahead of its clock).
-    step = max(time_step(enrolled_at) + 1, time_step(datetime.now(UTC)))
-    moment = datetime.fromtimestamp(step * PERIOD, UTC)
     values = {
         **form.fields,
         "nip": [NEW_OPERATOR["nip"]],
-        "kode": [code_for(secret, moment)],
+        "kode": [code_after(secret, enrolled_at)],  # the enrollment took its window's
         "decision": ["done"],
     }
     assert http_request(task_link, values).status == 200
