@@ -23,6 +23,11 @@ from izin.sla import (
     record_moved,
 )
 
+# The years whose days off were found undecreed, once per container: the metric counts every
+# deadline (its alarm asks for the decree); the log says it once, not at every step from
+# October until the decree.
+_warned: set[tuple[int, ...]] = set()
+
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
 @needs_settings()
@@ -59,7 +64,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     unconfirmed = calendar.unconfirmed_years(to_wib(now).date(), deadline.deadline.date())
     if unconfirmed:
-        logger.warning("deadline over days off not yet decreed", extra={"years": unconfirmed})
+        if tuple(unconfirmed) not in _warned:
+            _warned.add(tuple(unconfirmed))
+            logger.warning("deadline over days off not yet decreed", extra={"years": unconfirmed})
         count("CalendarUnconfirmed")
     if deadline.moved:
         record_moved(wiring.store(), request.id_izin, deadline, now=now)

@@ -232,6 +232,23 @@ def test_deadline_counts_a_calendar_not_yet_decreed(
     assert counts == counted
 
 
+def test_deadline_says_once_per_container_that_a_year_is_not_decreed(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from izin import observability
+
+    counts: list[str] = []
+    warnings: list[str] = []
+    monkeypatch.setattr(wiring, "now", lambda: datetime(2026, 10, 5, 2, 0, tzinfo=UTC))
+    monkeypatch.setattr(observability, "count", lambda name, **_: counts.append(name))
+    monkeypatch.setattr(observability.logger, "warning", lambda msg, **_: warnings.append(msg))
+    deadline = handler_module("deadline").lambda_handler
+    for _ in range(3):
+        deadline(event("deadline"), Context())
+    assert counts == ["CalendarUnconfirmed"] * 3  # the alarm's metric: every deadline
+    assert warnings == ["deadline over days off not yet decreed"]  # the log: once
+
+
 def test_request_task_emails_the_officer_a_link(fakes: Fakes) -> None:
     assert len(invoke("request_task")["ticket"]) == 12
     (email,) = fakes.mailer.sent
