@@ -215,20 +215,23 @@ def register_wait(
         k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and "token" in earlier
     }
     waiting = {"token": token, "step": step, "since": now.isoformat(), **kept}
-    store.put_wait(id_izin, event_key, waiting)
     source = event_key.split(":", 1)[0]
     sop_step = sop.step(step)
-    store.update_application(
-        id_izin,
-        {
-            "status": f"MENUNGGU_{source.upper()}",
-            "current_step": step,
-            "step_name": sop_step.state_name,
-            "holder": {"role": source, "nama": source.upper(), "nip": ""},
-            "updated_at": now.isoformat(),
-        },
-        remove=("deadline",),
-    )
+    # The token kept and the record saying what it waits for, as one; only then are the
+    # events already here read (an event kept meanwhile finds the token).
+    with store.together() as batch:
+        batch.put_wait(id_izin, event_key, waiting)
+        batch.update_application(
+            id_izin,
+            {
+                "status": f"MENUNGGU_{source.upper()}",
+                "current_step": step,
+                "step_name": sop_step.state_name,
+                "holder": {"role": source, "nama": source.upper(), "nip": ""},
+                "updated_at": now.isoformat(),
+            },
+            remove=("deadline",),
+        )
     return deliver_pending(store, callbacks, id_izin, event_key, now=now, wait=waiting)
 
 

@@ -15,6 +15,7 @@ SHA-256.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from izin.store import Store
+from izin.store import ConditionFailed, Store
 
 MAX_BYTES = 10 * 1024 * 1024  # a phone photo or a scanned page, with room to spare
 FORM_SECONDS = 3600  # how long a page's upload form may be used
@@ -135,8 +136,11 @@ def record_upload(
         "nip": officer["nip"],
         "pada": now.isoformat(),
     }
-    if store.add_upload(ticket["id_izin"], key, upload):
-        store.append_audit(
+    # The upload and its trail's entry as one, once: S3's redirect opened again records
+    # nothing more.
+    with contextlib.suppress(ConditionFailed), store.together() as batch:
+        batch.add_upload(ticket["id_izin"], key, upload)
+        batch.append_audit(
             ticket["id_izin"],
             {
                 "action": "lampiran.uploaded",
