@@ -21,6 +21,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The email reads the record, the steps' data and the documents: the application's
     # partition read whole, once; the roster through the same view.
     store = InvocationStore(wiring.store(), whole_applications=True)
+    # The roster and who may be away (whether the officer has a Plh/Plt), in one batch.
+    store.read_ahead(roster=True, away=True)
     digest = issue_task(
         request,
         store=store,

@@ -22,7 +22,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The session, the officer's second factor and the roster: one batch, each item read
     # once in the invocation.
     store = InvocationStore(wiring.store())
-    sessions.read_ahead(store, request.cookies, request.typed_nip)
+    # The desk lists delegations and the pool: who may be away, in the same batch.
+    sessions.read_ahead(store, request.cookies, request.typed_nip, away=True)
     auth = wiring.auth(wiring.now(), store)
     route = str(event.get("routeKey", ""))
     page: Page

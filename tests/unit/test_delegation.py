@@ -202,6 +202,97 @@ def test_outside_the_range_the_task_stays_with_the_officer(world: World) -> None
     assert item["assignee"]["nip"] == KABID.nip and "atas_nama" not in item
 
 
+# -- the index of who may be away ------------------------------------------------------------
+
+
+def queried(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The officers whose delegations are Queried from now on."""
+    asked: list[str] = []
+    original = world.store.delegations
+
+    def delegations(nip: str) -> list[dict[str, Any]]:
+        asked.append(nip)
+        return original(nip)
+
+    monkeypatch.setattr(world.store, "delegations", delegations)
+    return asked
+
+
+def test_a_task_for_an_officer_with_no_plh_reaches_today_reads_no_delegation(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named(world, KABID, KASI)
+    named(world, BUDI, YULIANA, selesai=TODAY)
+    asked = queried(world, monkeypatch)
+    for nip in (OPERATOR.nip, KASI.nip, YULIANA.nip):  # never named away
+        assert delegation.in_force_for(world.store, ROSTER, nip, world.now) is None
+    assert asked == []
+    assert delegation.in_force_for(world.store, ROSTER, KABID.nip, world.now) is not None
+    assert asked == [KABID.nip]
+    # The day after BUDI's last day, the index alone says he is back.
+    assert (
+        delegation.in_force_for(world.store, ROSTER, BUDI.nip, world.now + timedelta(days=1))
+        is None
+    )
+    assert asked == [KABID.nip]
+
+
+def test_a_table_kept_before_the_index_gets_it_from_its_first_reader_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = named(world, KABID, KASI, selesai=TODAY + timedelta(days=5))
+    ended = named(world, BUDI, YULIANA)
+    delegation.end_delegation(
+        store=world.store,
+        roster=ROSTER,
+        by=BUDI,
+        officer_nip=BUDI.nip,
+        delegation_id=ended.id,
+        now=world.now,
+    )
+    world.store.items.pop(("DELEGATIONS", "AWAY"))  # a table from before the index
+    asked = queried(world, monkeypatch)
+    found = delegation.in_force_for(world.store, ROSTER, KABID.nip, world.now)
+    assert found is not None and found.id == earlier.id
+    assert sorted(asked) == sorted([o.nip for o in ROSTER.officers] + [KABID.nip])
+    index = world.store.away_index() or {}  # built: only what is not ended
+    assert index["sampai"] == {KABID.nip: (TODAY + timedelta(days=5)).isoformat()}
+    asked.clear()
+    assert delegation.in_force_for(world.store, ROSTER, OPERATOR.nip, world.now) is None
+    assert asked == []
+
+
+def test_the_index_keeps_an_officer_s_latest_day_and_forgets_the_days_past(
+    world: World,
+) -> None:
+    named(world, KABID, KASI, mulai=TODAY + timedelta(days=10), selesai=TODAY + timedelta(days=12))
+    named(world, KABID, KASI, selesai=TODAY + timedelta(days=1))  # an earlier one, later named
+    named(world, BUDI, YULIANA, selesai=TODAY)
+    sampai = (world.store.away_index() or {})["sampai"]
+    assert sampai[KABID.nip] == (TODAY + timedelta(days=12)).isoformat()
+    world.now += timedelta(days=3)  # BUDI's day is past: the next write forgets it
+    named(world, AGUS, YULIANA, mulai=TODAY + timedelta(days=3), selesai=TODAY + timedelta(days=3))
+    assert BUDI.nip not in (world.store.away_index() or {})["sampai"]
+
+
+def test_two_delegations_named_at_once_are_both_in_the_index(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = world.store.replace_away_index
+    raced: list[bool] = []
+
+    def replace(fields: dict[str, Any], *, version: int | None) -> Any:
+        if not raced:  # another naming writes the index between this one's read and write
+            raced.append(True)
+            original({"sampai": {BUDI.nip: TODAY.isoformat()}}, version=version)
+        return original(fields, version=version)
+
+    monkeypatch.setattr(world.store, "replace_away_index", replace)
+    named(world, KABID, KASI)
+    sampai = (world.store.away_index() or {})["sampai"]
+    assert set(sampai) == {KABID.nip, BUDI.nip}
+
+
 # -- /meja's forms -----------------------------------------------------------------------------
 
 

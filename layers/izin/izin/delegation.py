@@ -14,13 +14,19 @@ unit), the structural official directly below: the Kasi for the Kepala Bidang, t
 Bidang for the Kepala Dinas. Anyone else (an Operator for the Kasi, a Tim Teknis member
 for the Kepala Bidang) is refused with the reason on the page.
 
-Stored in the officer's partition (`OFFICER#{nip}`/`DELEGATION#{id}`): finding whether an
-officer is away is one Query, never a Scan. Each delegation named or ended is written to
-the officer's own trail (`append_officer_audit`) and to the log.
+Stored in the officer's partition (`OFFICER#{nip}`/`DELEGATION#{id}`), and indexed in one
+item, who may be away (`DELEGATIONS`/`AWAY`: each officer's latest delegation's last day).
+Whether an officer is away now reads the index (with the roster, in one batch) and Queries
+the officer's delegations only while the index says one may be in force: a task is issued
+with no Query for an officer who named no Plh/Plt, and never a Scan. A table kept before
+the index gets it from its first reader (one Query per officer on the roster, once). Each
+delegation named or ended is written to the officer's own trail (`append_officer_audit`) and
+to the log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
@@ -29,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from izin.calendar import HolidayCalendar, to_wib
+from izin.errors import TransientError
 from izin.roster import Officer, Roster, RosterError
 from izin.sop import ROLE_TITLES, SUPERVISOR, Role
 from izin.store import ConditionFailed, Store
@@ -130,13 +137,71 @@ def in_force(delegations: Iterable[Delegation], day: date) -> Delegation | None:
     return max(found, key=lambda d: d.created_at) if found else None
 
 
+def away_until(store: Store, roster: Roster) -> dict[str, str]:
+    """Each officer's latest delegation's last day (ISO), as the index of who may be away
+    keeps it; a table without the index yet gets it built from the delegations kept (one
+    Query per officer on the roster, once per table)."""
+    index = store.away_index()
+    if index is not None:
+        return {str(nip): str(day) for nip, day in index.get("sampai", {}).items()}
+    sampai = _kept(store, roster)
+    with contextlib.suppress(ConditionFailed):  # built meanwhile by another invocation
+        store.replace_away_index({"sampai": sampai}, version=None)
+    return sampai
+
+
+def _kept(store: Store, roster: Roster) -> dict[str, str]:
+    """The latest last day of each officer's delegations not ended, read one by one."""
+    return {
+        o.nip: max(d.selesai for d in kept).isoformat()
+        for o in roster.officers
+        if (kept := [d for d in of(store, o.nip) if d.status == ACTIVE])
+    }
+
+
+def may_be_away(store: Store, roster: Roster, nip: str, day: date) -> bool:
+    """Whether a delegation of the officer may cover `day` or a later one (the index)."""
+    return away_until(store, roster).get(nip, "") >= day.isoformat()
+
+
+def in_force_for(store: Store, roster: Roster, nip: str, now: datetime) -> Delegation | None:
+    """The delegation in force for the officer now, if any: one Query, and none while the
+    index says no delegation of theirs reaches today."""
+    day = today(now)
+    return in_force(of(store, nip), day) if may_be_away(store, roster, nip, day) else None
+
+
+# A conditional write of the index that lost to another one is tried again this many times.
+INDEX_TRIES = 5
+
+
+def _index_away(store: Store, roster: Roster, nip: str, selesai: date, now: datetime) -> None:
+    """Note in the index that the officer may be away until `selesai`, before the delegation
+    is kept (a delegation not kept after all only costs a Query until that day). The index
+    only moves an officer's day later, and forgets the days past."""
+    day = today(now).isoformat()
+    for _ in range(INDEX_TRIES):
+        index = store.away_index()
+        sampai = _kept(store, roster) if index is None else dict(index.get("sampai", {}))
+        sampai[nip] = max(str(sampai.get(nip, "")), selesai.isoformat())
+        try:
+            store.replace_away_index(
+                {"sampai": {n: d for n, d in sampai.items() if d >= day}},
+                version=None if index is None else int(index["version"]),
+            )
+            return
+        except ConditionFailed:
+            continue  # another delegation named meanwhile: read it again and add to it
+    raise TransientError("the index of who may be away kept changing; try again")
+
+
 def acting_for(
     officer: Officer, store: Store, roster: Roster, now: datetime
 ) -> tuple[Officer, dict[str, Any] | None]:
     """Who acts on a task meant for `officer` now: while a delegation is in force and its
     delegate is on the roster, the delegate and on whose behalf (`on_behalf`); else the
     officer and None."""
-    found = in_force(of(store, officer.nip), today(now))
+    found = in_force_for(store, roster, officer.nip, now)
     if found is None:
         return officer, None
     try:
@@ -245,6 +310,7 @@ def name_delegate(
         by_nama=by.nama,
         created_at=now,
     )
+    _index_away(store, roster, officer.nip, selesai, now)
     if not store.put_delegation(officer.nip, delegation.id, delegation.model_dump(mode="json")):
         raise ConditionFailed(f"delegation {delegation.id} exists")
     store.append_officer_audit(

@@ -57,13 +57,13 @@ def in_pool(
         roster.by_nip(nip)
     except RosterError:
         return True
-    return (away or _away(store, now))(nip)
+    return (away or _away(store, roster, now))(nip)
 
 
-def _away(store: Store, now: datetime) -> Callable[[str], bool]:
+def _away(store: Store, roster: Roster, now: datetime) -> Callable[[str], bool]:
     @functools.cache
     def away(nip: str) -> bool:
-        return delegation.in_force(delegation.of(store, nip), delegation.today(now)) is not None
+        return delegation.in_force_for(store, roster, nip, now) is not None
 
     return away
 
@@ -72,7 +72,7 @@ def pool(
     applications: Sequence[Mapping[str, Any]], store: Store, roster: Roster, now: datetime
 ) -> list[Mapping[str, Any]]:
     """The applications whose open task is in the pool, newest first."""
-    away = _away(store, now)
+    away = _away(store, roster, now)
     return [a for a in applications if in_pool(a, store, roster, now, away)]
 
 

@@ -132,17 +132,23 @@ def looks_like_nip(text: str) -> bool:
 
 
 def read_ahead(
-    store: InvocationStore, cookies: Sequence[str], typed_nip: str, *, ticket_hash: str = ""
+    store: InvocationStore,
+    cookies: Sequence[str],
+    typed_nip: str,
+    *,
+    ticket_hash: str = "",
+    away: bool = False,
 ) -> None:
     """Read together what a page behind sign-in reads one item at a time: the session the
     cookie names, the second factor of the officer it (or the form's typed NIP) names, the
-    roster in force, and the task link's ticket when there is one. Unchecked: it chooses
-    what to read, never whom to trust."""
+    roster in force, the task link's ticket when there is one, and who may be away when the
+    page shows delegations. Unchecked: it chooses what to read, never whom to trust."""
     store.read_ahead(
         ticket_hash=ticket_hash,
         session_hash=claimed_session_hash(cookies),
         officer_nip=claimed_nip(cookies) or (typed_nip if looks_like_nip(typed_nip) else ""),
         roster=True,
+        away=away,
     )
 
 

@@ -20,6 +20,7 @@ Keys (single-table design):
 | an officer's second factor (sealed secret, last code, sessions) | `OFFICER#{nip}` | `AUTH` |
 | a signed-in session (TTL) | `SESSION#{sha256}` | `SESSION` |
 | a Plh/Plt named for an officer (izin.delegation) | `OFFICER#{nip}` | `DELEGATION#{id}` |
+| who may be away: each officer's latest Plh/Plt's last day, a version | `DELEGATIONS` | `AWAY` |
 | an officer's own trail (Plh/Plt, roster changes) | `OFFICER#{nip}` | `AUDIT#{time}#{random}` |
 | the roster (izin.roster: every officer's public fields, a version) | `ROSTER` | `ROSTER` |
 
@@ -126,6 +127,8 @@ def _session_pk(session_hash: str) -> str:
 
 # The roster in force: one item (#14).
 _ROSTER = ("ROSTER", "ROSTER")
+# Each officer's latest delegation's last day (izin.delegation's index of who may be away).
+_AWAY = ("DELEGATIONS", "AWAY")
 
 
 def _officer_auth_key(nip: str) -> tuple[str, str]:
@@ -289,6 +292,8 @@ class Store(Protocol):
     ) -> Item: ...
     def append_officer_audit(self, nip: str, entry: Item, *, now: datetime) -> None: ...
     def officer_audit(self, nip: str) -> list[Item]: ...
+    def away_index(self) -> Item | None: ...
+    def replace_away_index(self, fields: Item, *, version: int | None) -> Item: ...
     # the roster
     def roster_record(self) -> Item | None: ...
     def seed_roster(self, fields: Item) -> bool: ...
@@ -606,6 +611,15 @@ class Records:
         """An officer's own trail, oldest first."""
         return self.query(f"OFFICER#{nip}", TRAIL)
 
+    def away_index(self) -> Item | None:
+        """Who may be away (izin.delegation): one item, or None before the first delegation."""
+        return self.get(*_AWAY)
+
+    def replace_away_index(self, fields: Item, *, version: int | None) -> Item:
+        """Set who may be away if the index is still at `version` (None: none exists yet;
+        else ConditionFailed), and count the version on."""
+        return self.update(*_AWAY, fields, expect={"version": version}, add={"version": 1})
+
     # -- the roster (izin.roster) -------------------------------------------------------------
 
     def roster_record(self) -> Item | None:
@@ -746,10 +760,11 @@ class InvocationStore(Records):
         session_hash: str = "",
         officer_nip: str = "",
         roster: bool = False,
+        away: bool = False,
     ) -> None:
         """Read a request's ticket, its session, the second-factor record of the officer it
-        names and the roster in force together (one BatchGetItem) when the page will read
-        them all anyway, one GetItem apiece."""
+        names, the roster in force and who may be away together (one BatchGetItem) when the
+        invocation will read them all anyway, one GetItem apiece."""
         keys = [
             key
             for key, wanted in (
@@ -757,6 +772,7 @@ class InvocationStore(Records):
                 ((_session_pk(session_hash), "SESSION"), session_hash),
                 (_officer_auth_key(officer_nip), officer_nip),
                 (_ROSTER, roster),
+                (_AWAY, away),
             )
             if wanted
         ]

@@ -304,6 +304,8 @@ def delegations_shown(auth: Auth, officer: Officer) -> list[dict[str, Any]]:
     acted_for = {o.nip for o in auth.roster.officers if delegation.may_act_for(officer, o)}
     rows = []
     for nip in sorted(mine | acted_for):
+        if not delegation.may_be_away(auth.store, auth.roster, nip, today):
+            continue  # no delegation of theirs reaches today: none to list
         for d in delegation.of(auth.store, nip):
             if d.status != delegation.ACTIVE or d.selesai < today:
                 continue
