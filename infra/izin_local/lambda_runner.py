@@ -21,6 +21,7 @@ what Step Functions' Retry and Catch match. Every failure and timeout is logged 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -111,12 +112,28 @@ def _timed_out(request_id: str, timeout: float) -> LambdaError:
 
 
 class Zygote:
-    """The process that forks workers (`lambda_zygote`), started on the first fork."""
+    """The process that forks workers (`lambda_zygote`), started on the first fork.
+
+    It holds only what every function imports (no function's code, no environment: a
+    worker takes its function's as its whole `os.environ`), so one serves every runtime of
+    a process (`shared`): the tests' forty runtimes start it once, not forty times."""
+
+    _shared: Zygote | None = None
+    _shared_lock = threading.Lock()
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._control: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def shared(cls) -> Zygote:
+        """This process's zygote, stopped when the process exits."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+                atexit.register(cls._shared.stop)
+            return cls._shared
 
     @property
     def pid(self) -> int | None:
@@ -226,9 +243,8 @@ class LambdaRunner:
         self._by_name: dict[str, FunctionSpec] = {}
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
-        self._zygote = zygote or Zygote()
+        self._zygote = zygote or Zygote.shared()
         self._workers: dict[int, str] = {}  # pid -> logical id, every live worker
-        self._own_zygote = zygote is None
         self._closed = False
         self.register(functions or {}, environments=environments)
 
@@ -343,7 +359,7 @@ class LambdaRunner:
         return invocation.payload(), invocation.errored
 
     def close(self) -> None:
-        """Kill every worker (a busy one's invocation fails) and stop the zygote if ours."""
+        """Kill every worker (a busy one's invocation fails); the zygote serves on."""
         with self._lock:
             self._closed = True
             pools = list(self._pools.values())
@@ -354,8 +370,6 @@ class LambdaRunner:
                 pool.condition.notify_all()
             for worker in idle:
                 self._forget(worker)
-        if self._own_zygote:
-            self._zygote.stop()
 
     def _acquire(self, pool: FunctionPool) -> Worker:
         with pool.condition:
