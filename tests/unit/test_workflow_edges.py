@@ -240,6 +240,32 @@ def test_a_wait_registered_after_an_unfinished_hand_over_gets_the_claimed_event(
     assert komitmen(world, "e1") == "duplicate"  # its redelivery: nothing more
 
 
+class ReplacedDuringHandOver(SpentTokens):
+    """Step Functions takes the event, and meanwhile a newer waiter (its token unclaimed)
+    replaces the one the deliverer claimed."""
+
+    def __init__(self, store: RacingStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        super().succeed(token, output)
+        self.store.put_wait(ID, KOMITMEN, {"token": "tok-newer", "step": 18})
+
+
+def test_a_hand_over_whose_waiter_was_replaced_still_writes_its_trail_entry() -> None:
+    """The trail's entry and the settled claim are written as one; when the claim is gone
+    (a newer waiter replaced it), the entry is written alone and the newer waiter kept."""
+    store = RacingStore()
+    world = started(World(store=store))
+    world.callbacks = ReplacedDuringHandOver(store)  # type: ignore[assignment]
+    world.wait(18, KOMITMEN, "tok-18")
+    assert komitmen(world, "e1") == "delivered"
+    assert handed(world.callbacks.outputs) == [("tok-18", "e1")]
+    assert store.actions().count("event.applied") == 1
+    assert (store.wait(ID, KOMITMEN) or {}).get("token") == "tok-newer"
+
+
 def test_a_record_by_hand_ticket_issued_after_its_event_is_superseded_at_once() -> None:
     world = started(World())
     world.wait(18, KOMITMEN, "tok-18")

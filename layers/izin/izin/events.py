@@ -253,12 +253,14 @@ def deliver_pending(
     claimed it since.
     """
     if wait is None:
-        wait = store.wait(id_izin, event_key)
+        wait, kept = store.rendezvous(id_izin, event_key)
+    else:
+        kept = store.events(id_izin, event_key)
     if wait and wait.get("claimed_token"):
-        return _finish_claim(store, callbacks, id_izin, event_key, wait, now=now)
+        return _finish_claim(store, callbacks, id_izin, event_key, wait, kept, now=now)
     if not wait or not wait.get("token"):
         return False
-    pending = [e for e in store.events(id_izin, event_key) if e.get("status") == "pending"]
+    pending = [e for e in kept if e.get("status") == "pending"]
     if not pending:
         return False
     event = pending[0]
@@ -287,8 +289,7 @@ def deliver_pending(
         _unapply(store, event)
         _restore_wait(store, id_izin, event_key, token)
         raise
-    _after_applied(store, id_izin, event_key, event, now=now)
-    _settle_claim(store, id_izin, event_key, token)
+    _after_applied(store, id_izin, event_key, event, token, now=now)
     supersede(store, claimed.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
     return True
 
@@ -299,14 +300,14 @@ def _finish_claim(
     id_izin: str,
     event_key: str,
     wait: Mapping[str, Any],
+    kept: list[dict[str, Any]],
     *,
     now: datetime,
 ) -> bool:
-    """Finish a hand-over whose deliverer claimed the waiter and was killed before the end."""
+    """Finish a hand-over whose deliverer claimed the waiter and was killed before the end
+    (`kept`: the events of its kind)."""
     token = str(wait["claimed_token"])
-    claimed = [
-        e for e in store.events(id_izin, event_key) if e["event_id"] == wait.get("claimed_event")
-    ]
+    claimed = [e for e in kept if e["event_id"] == wait.get("claimed_event")]
     if not claimed:
         return False
     event = claimed[0]
@@ -322,9 +323,10 @@ def _finish_claim(
         entry.get("action") == "event.applied" and entry.get("event_id") == event["event_id"]
         for entry in store.audit(id_izin)
     )
-    if not noted:
-        _after_applied(store, id_izin, event_key, event, now=now)
-    _settle_claim(store, id_izin, event_key, token)
+    if noted:
+        _settle_claim(store, id_izin, event_key, token)
+    else:
+        _after_applied(store, id_izin, event_key, event, token, now=now)
     supersede(store, wait.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
     return True
 
@@ -357,9 +359,13 @@ def _mark_applied(store: Store, event: dict[str, Any], now: datetime) -> bool:
 def _settle_claim(store: Store, id_izin: str, event_key: str, token: str) -> None:
     """The hand-over is over: the waiter keeps no token (a newer wait is left alone)."""
     with contextlib.suppress(ConditionFailed):
-        store.update_wait(
-            id_izin, event_key, {}, expect={"claimed_token": token}, remove=("claimed_token",)
-        )
+        _settle(store, id_izin, event_key, token)
+
+
+def _settle(store: Store, id_izin: str, event_key: str, token: str) -> None:
+    store.update_wait(
+        id_izin, event_key, {}, expect={"claimed_token": token}, remove=("claimed_token",)
+    )
 
 
 def remember_manual_ticket(
@@ -399,23 +405,37 @@ def event_output(event_key: str, event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _after_applied(
-    store: Store, id_izin: str, event_key: str, event: Mapping[str, Any], *, now: datetime
+    store: Store,
+    id_izin: str,
+    event_key: str,
+    event: Mapping[str, Any],
+    token: str,
+    *,
+    now: datetime,
 ) -> None:
+    """What the record keeps of a handed-over event and the trail's entry, with the claim
+    settled, as one; the claim is settled already when a newer wait replaced it."""
     data = event["data"]
     kind = EVENTS[event_key]
     kept = {name: data[name] for name in kind.kept if data.get(name)}
-    with store.together() as batch:  # what the record keeps of it, and the trail's entry
+    entry = {
+        "action": "event.applied",
+        "step": kind.sop_step,
+        "actor": event["source"].upper(),
+        "type": event["type"],
+        "event_id": event["event_id"],
+        "note": kind.audit_note(data),
+    }
+
+    def record(batch: Store) -> None:
         if kept:
             batch.update_application(id_izin, kept)
-        batch.append_audit(
-            id_izin,
-            {
-                "action": "event.applied",
-                "step": kind.sop_step,
-                "actor": event["source"].upper(),
-                "type": event["type"],
-                "event_id": event["event_id"],
-                "note": kind.audit_note(data),
-            },
-            now=now,
-        )
+        batch.append_audit(id_izin, entry, now=now)
+
+    try:
+        with store.together() as batch:
+            record(batch)
+            _settle(batch, id_izin, event_key, token)
+    except ConditionFailed:  # a newer wait replaced the claimed one: nothing to settle
+        with store.together() as batch:
+            record(batch)

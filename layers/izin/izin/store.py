@@ -253,6 +253,7 @@ class Store(Protocol):
     def set_event(self, event: Item, fields: Item, **terms: Unpack[UpdateTerms]) -> Item: ...
     def put_wait(self, id_izin: str, event_key: str, fields: Item) -> None: ...
     def wait(self, id_izin: str, event_key: str) -> Item | None: ...
+    def rendezvous(self, id_izin: str, event_key: str) -> tuple[Item | None, list[Item]]: ...
     def update_wait(
         self, id_izin: str, event_key: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item: ...
@@ -466,6 +467,14 @@ class Records:
     def wait(self, id_izin: str, event_key: str) -> Item | None:
         """The record of the state waiting for an event, or None."""
         return self.get(app_key(id_izin), _wait_sk(event_key))
+
+    def rendezvous(self, id_izin: str, event_key: str) -> tuple[Item | None, list[Item]]:
+        """The record of the state waiting for an event and the events of its kind (oldest
+        first), in one read: the application's partition but its trail, one Query."""
+        wait_sk, events = _wait_sk(event_key), f"EVENT#{event_key}#"
+        items = self.query_past(app_key(id_izin), PAST_TRAIL)
+        wait = next((i for i in items if i["SK"] == wait_sk), None)
+        return wait, [i for i in items if str(i["SK"]).startswith(events)]
 
     def update_wait(
         self, id_izin: str, event_key: str, fields: Item, **terms: Unpack[UpdateTerms]
