@@ -75,7 +75,7 @@ from izin import sop
 from izin.settings import Settings
 from izin.store import DynamoStore
 
-from izin_local import engine_floor
+from izin_local import engine_floor, function_logs
 from izin_local.config import ARRIVAL_GAP
 from izin_local.demo import DEMO_SCENARIO
 from izin_local.engine_floor import Floor
@@ -465,7 +465,8 @@ def run_bench(
         "(field inspection, one send-back by the Kepala Bidang)"
     )
     began = time.monotonic()
-    with LocalRuntime(template, state_dir, **options) as runtime:
+    function_log = state_dir / "functions.log"
+    with LocalRuntime(template, state_dir, function_log=function_log, **options) as runtime:
         endpoints = dataclasses.replace(
             endpoints_of(runtime, Settings.model_validate(dict(os.environ)).roster_path(), secrets),
             outbox=SharedOutbox(runtime.outbox.directory),
@@ -506,4 +507,5 @@ def run_bench(
         workers_memory=workers_memory,
     )
     report(runs, wall=wall, startup=startup, costs=costs, out=out)
+    out("\n".join(function_logs.summary(function_log)))
     return 0 if all(run.completed for run in runs) else 1

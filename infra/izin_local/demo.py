@@ -15,6 +15,7 @@ from typing import Any
 
 from izin.settings import Settings
 
+from izin_local import function_logs
 from izin_local.config import BSRE_SWITCH
 from izin_local.runtime import LocalRuntime
 from izin_local.scenario import Scenario, Trail, drive, step_line
@@ -33,7 +34,8 @@ def run_demo(*, state_dir: Path, template: Path, options: dict[str, Any]) -> int
     if "BSRE_BASE_URL" not in options["env"]:  # the Kepala Dinas signs through BSrE's simulator
         options["env"] = {BSRE_SWITCH: "simulator", **options["env"]}
     started = time.monotonic()
-    with LocalRuntime(template, state_dir, **options) as runtime:
+    function_log = state_dir / "functions.log"
+    with LocalRuntime(template, state_dir, function_log=function_log, **options) as runtime:
         print("izin demo: Izin Perluasan, satu permohonan melalui 20 langkah SOP")
         print(f"  HTTP API     {runtime.http_url}   (outbox: {runtime.http_url}/_local/outbox)")
         print(f"  AWS endpoint {runtime.aws_endpoint}")
@@ -58,4 +60,5 @@ def run_demo(*, state_dir: Path, template: Path, options: dict[str, Any]) -> int
             f"{emails} email di {runtime.outbox.directory}"
         )
         ok = final.get("outcome") == "BERLAKU_EFEKTIF" and execution["status"] == "SUCCEEDED"
+    print("\n".join(function_logs.summary(function_log)))
     return 0 if ok else 1

@@ -37,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from izin_local.lambda_worker import (
     ChannelClosed,
@@ -238,8 +238,11 @@ class LambdaRunner:
         *,
         environments: Mapping[str, Mapping[str, str]] | None = None,
         zygote: Zygote | None = None,
+        log: TextIO | None = None,
     ) -> None:
         self._by_logical_id: dict[str, FunctionSpec] = {}
+        self._log_to = log  # None: this process's stdout
+        self._log_lock = threading.Lock()  # one worker's lines never cut into another's
         self._by_name: dict[str, FunctionSpec] = {}
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
@@ -423,10 +426,13 @@ class LambdaRunner:
         self._log(worker.kill())
 
     def _log(self, text: str) -> None:
-        """A worker's log lines, to this process's stdout (`izin local serve`'s console)."""
+        """A worker's log lines, to the runner's log: this process's stdout (`izin local
+        serve`'s console) unless it was given a file."""
         if text:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            sys.stdout.flush()
+            to = self._log_to or sys.stdout
+            with self._log_lock:
+                to.write(text if text.endswith("\n") else text + "\n")
+                to.flush()
 
 
 def _process_cpu_seconds(pid: int) -> float:

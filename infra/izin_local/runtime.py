@@ -80,6 +80,7 @@ class LocalRuntime:
         env: dict[str, str] | None = None,
         stack_name: str = DEFAULT_STACK_NAME,
         region: str = DEFAULT_REGION,
+        function_log: Path | None = None,
     ) -> None:
         self.template_path = Path(template_path)
         self.state_dir = Path(state_dir)
@@ -92,6 +93,9 @@ class LocalRuntime:
         self._env = {"IZIN_LOCAL_ROSTER_SECRETS": "true", **dict(env or {})}
         self.stack_name = stack_name
         self.region = region
+        # Where the functions' log lines go (CloudWatch Logs, on AWS): this file, started
+        # afresh, or else this process's stdout.
+        self.function_log = function_log
         self.outbox = Outbox(self.state_dir / "outbox")
         self.siinas: SiinasSimulator | None = None
         self.oss: OssSimulator | None = None
@@ -142,7 +146,11 @@ class LocalRuntime:
 
         # Patched before moto starts and unpatched after it stops, so no request or
         # execution ever sees moto half patched. Functions register once provisioned.
-        self._runner = LambdaRunner()
+        log = None
+        if self.function_log is not None:
+            self.function_log.parent.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context(self.function_log.open("w", encoding="utf-8"))
+        self._runner = LambdaRunner(log=log)
         stack.callback(self._runner.close)
         # Who is held to a role: the functions' sessions, and the interpreter as the
         # state machine's role; both known once the roles are built.

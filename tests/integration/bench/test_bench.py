@@ -91,6 +91,10 @@ def test_one_application_prints_every_figure(
     for step in OFFICER_STEPS:
         row = rf"\s+step {step} .*p50\s+{NUMBER} s\s+p95\s+{NUMBER} s\s+n \d+"
         assert any(re.fullmatch(row, line) for line in lines), f"step {step}"
+    # The functions' own lines go to a file, told at the end, not into the figures.
+    assert any(line.startswith("log fungsi: ") for line in lines), printed
+    assert (tmp_path / "functions.log").exists()
+    assert not [line for line in lines if line.startswith("{")], printed
 
 
 def test_a_handoff_runs_from_a_decision_to_the_next_wait() -> None:

@@ -1,5 +1,6 @@
 """Starting and stopping the runtime: a clean world each time, os.environ put back."""
 
+import dataclasses
 import json
 import os
 import socket
@@ -175,6 +176,26 @@ def test_a_handler_past_its_timeout_fails_as_lambda_reports_it_and_its_worker_di
     # The next invocation gets a new worker: a second cold start.
     assert runner.invoke("Probe", {"pid": True}).result != pid
     assert runner.cold_starts() == {"Probe": 2}
+
+
+def test_a_runner_given_a_log_writes_its_workers_lines_there(
+    tmp_path: Path, runners: list[LambdaRunner], capfd: pytest.CaptureFixture[str]
+):
+    (tmp_path / "app.py").write_text(
+        "def lambda_handler(event, context):\n    print('from the handler', event['n'])\n"
+    )
+    spec = dataclasses.replace(_echo_spec(), code_dir=tmp_path)
+    with (tmp_path / "functions.log").open("w") as log:
+        runner = LambdaRunner({"EchoFunction": spec}, log=log)
+        runners.append(runner)
+        runner.invoke("EchoFunction", {"n": 1})
+        runner.invoke("EchoFunction", {"n": 2})
+        runner.close()
+    assert (tmp_path / "functions.log").read_text().splitlines() == [
+        "from the handler 1",
+        "from the handler 2",
+    ]
+    assert "from the handler" not in capfd.readouterr().out
 
 
 def test_a_worker_sees_its_own_environment_only(
