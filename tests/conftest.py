@@ -11,7 +11,14 @@ import pytest
 from hypothesis import HealthCheck, settings
 from izin_local import sdk_data
 from izin_local.runtime import LocalRuntime
-from izin_local.testing import ROSTER, SharedSystem, System, endpoints_of, start_system
+from izin_local.testing import (
+    ROSTER,
+    SharedSystem,
+    System,
+    endpoints_of,
+    runtime_name,
+    start_system,
+)
 
 # Property-based tests: CI runs a fixed, derandomized profile (the same cases every run, so
 # a red build is a real regression, never a newly drawn seed); `IZIN_HYPOTHESIS=long` draws
@@ -106,17 +113,11 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         shared.close()
 
 
-def runtime_name(request: pytest.FixtureRequest, default: str) -> str:
-    """The shared runtime a module asks for: its `OWN_RUNTIME` when it changes what others
-    rely on (an officer's secret, a Plh in force), else the folder's `default`."""
-    return str(getattr(request.module, "OWN_RUNTIME", default))
-
-
 @pytest.fixture(scope="module")
 def system(request: pytest.FixtureRequest, shared_system: SharedSystem) -> System:
     """The whole system, with SLAs long enough that no test's officer is ever late (a hari
     kerja of 120 s): the one most modules share. A folder's conftest overrides it."""
-    name = runtime_name(request, "standard")
+    name = runtime_name(request.module, "standard")
     return shared_system(name, lambda state: start_system(state, workday_seconds=120))
 
 

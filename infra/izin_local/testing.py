@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -164,6 +165,12 @@ class System:
 # `shared_system(name, start, roster=ROSTER)` (the tests' session fixture): the System that
 # `start(state_dir)` started under `name` on this test worker, shared by the modules asking.
 SharedSystem = Callable[..., System]
+
+
+def runtime_name(module: ModuleType, default: str) -> str:
+    """The shared runtime a test module asks for: its `OWN_RUNTIME` when it changes what
+    others rely on (an officer's secret, a Plh in force), else its folder's `default`."""
+    return str(getattr(module, "OWN_RUNTIME", default))
 
 
 def start_system(

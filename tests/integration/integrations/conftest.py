@@ -16,7 +16,7 @@ from izin.roster import Role
 from izin_local.config import TEMPLATE, runtime_options
 from izin_local.officer import Decided, http_get, parse_task_page
 from izin_local.runtime import LocalRuntime
-from izin_local.testing import ROSTER, SharedSystem, System
+from izin_local.testing import ROSTER, SharedSystem, System, runtime_name
 
 # Retries after 1, 1, 2, 2 … s (0.5 s doubling, rounded up, at most 2 s); a call that takes
 # more than 2 s has failed.
@@ -43,7 +43,7 @@ def system(request: pytest.FixtureRequest, shared_system: SharedSystem) -> Syste
     """The whole system with fast retries, SIINAS and OSS simulated: one runtime for this
     folder's consecutive modules on a worker (each keeps to its own application ids, and
     puts back the simulators it made misbehave after each test)."""
-    return shared_system(getattr(request.module, "OWN_RUNTIME", "integrations"), _runtime)
+    return shared_system(runtime_name(request.module, "integrations"), _runtime)
 
 
 def is_manual_upload_email(subject: str, text: str | None, id_izin: str) -> bool:

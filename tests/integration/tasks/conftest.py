@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from izin_local.runtime import LocalRuntime
-from izin_local.testing import ROSTER, SharedSystem, System, start_system
+from izin_local.testing import ROSTER, SharedSystem, System, runtime_name, start_system
 
 SECOND_OPERATOR = {
     "role": "operator",
@@ -43,4 +43,4 @@ def system(
     def start(state: Path) -> LocalRuntime:
         return start_system(state, workday_seconds=300, roster=path, parameter_overrides=late)
 
-    return shared_system(getattr(request.module, "OWN_RUNTIME", "tasks"), start, path)
+    return shared_system(runtime_name(request.module, "tasks"), start, path)
