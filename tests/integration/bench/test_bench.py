@@ -51,8 +51,12 @@ OFFICER_STEPS = ["04", "05", "06", "07", "08", "10", "11", "12", "13", "14"]
 # new ticket joined its holder and trail entry (TaskPage 134 -> 115, RequestTask 60 -> 48);
 # 258 on 2026-12-02 (session 8) once a ticket's claim joined the step's data, an event its
 # trail entry, and the tembusan and the OSS worker read the partition whole (TaskPage
-# 115 -> 103, Inbound 32 -> 27, Tembusan 8 -> 4, AwaitEvent 18 -> 12).
-DYNAMODB_CALLS_BUDGET = 300
+# 115 -> 103, Inbound 32 -> 27, Tembusan 8 -> 4, AwaitEvent 18 -> 12); 235 on 2026-12-03
+# (session 11: RequestTask 48 -> 36, AwaitEvent 12 -> 9); 229-230 on 2026-12-04 (session 13:
+# Inbound 27 -> 21), 245 for this test's one application (which alone pays the index of who
+# may be away and every officer's first session). The budget leaves room for the task
+# page's run-to-run variation only.
+DYNAMODB_CALLS_BUDGET = 260
 
 
 def test_one_application_prints_every_figure(
