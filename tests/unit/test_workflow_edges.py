@@ -266,6 +266,34 @@ def test_a_hand_over_whose_waiter_was_replaced_still_writes_its_trail_entry() ->
     assert (store.wait(ID, KOMITMEN) or {}).get("token") == "tok-newer"
 
 
+VERIFIKASI = "siinas:verifikasi.diajukan"
+
+
+def test_an_event_handed_over_before_its_deliverer_was_killed_is_not_handed_again() -> None:
+    """The deliverer handed the event over and was killed before writing so; the execution
+    went on (step 04 found the file incomplete) and waits at step 02 again: that wait finds
+    the old claim, yet the event was taken, so it waits for a new one. The trail gets the
+    hand-over's entry it missed."""
+    store, callbacks = RacingStore(), SpentTokens()
+    world = started(World(store=store))
+    world.callbacks = callbacks  # type: ignore[assignment]
+    world.wait(2, VERIFIKASI, "tok-02")
+    callbacks.kill_after_next = True
+    with pytest.raises(Killed):
+        world.event("siinas", "verifikasi.diajukan", samples.verifikasi(ID), "e1")
+    world.issue(4, token="tok-04")  # the execution went on to the Operator's step 04
+    assert world.wait(2, VERIFIKASI, "tok-02-lagi") is False  # back at 02: waits
+    assert handed(callbacks.outputs) == [("tok-02", "e1")]  # handed over once
+    assert store.actions().count("event.applied") == 1
+    wait = store.wait(ID, VERIFIKASI) or {}
+    assert wait.get("token") == "tok-02-lagi" and "claimed_token" not in wait
+    # SQS redelivers the event: it was taken, nothing more happens.
+    assert world.event("siinas", "verifikasi.diajukan", samples.verifikasi(ID), "e1") == (
+        "duplicate"
+    )
+    assert handed(callbacks.outputs) == [("tok-02", "e1")]
+
+
 def test_a_record_by_hand_ticket_issued_after_its_event_is_superseded_at_once() -> None:
     world = started(World())
     world.wait(18, KOMITMEN, "tok-18")

@@ -209,7 +209,7 @@ def register_wait(
     Operator's record-by-hand link it had."""
     earlier = store.wait(id_izin, event_key) or {}
     if earlier.get("claimed_token") and earlier["claimed_token"] != token:
-        _release_claim(store, id_izin, event_key, earlier)
+        _release_claim(store, id_izin, event_key, earlier, step, now=now)
     # A wait that goes on (late, or in a new execution) keeps its start and its link.
     kept = {
         k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and "token" in earlier
@@ -331,16 +331,43 @@ def _finish_claim(
     return True
 
 
-def _release_claim(store: Store, id_izin: str, event_key: str, wait: Mapping[str, Any]) -> None:
-    """A hand-over its deliverer began and never finished, to a waiter gone since (a new
-    wait replaces it): the event it claimed is pending again, for the new waiter."""
-    for event in store.events(id_izin, event_key):
-        if event["event_id"] == wait.get("claimed_event") and event.get("status") == "applied":
-            _unapply(store, event)
-            logger.warning(
-                "an unfinished hand-over's event goes to the new wait",
-                extra={"event_id": event["event_id"]},
-            )
+def _release_claim(
+    store: Store,
+    id_izin: str,
+    event_key: str,
+    wait: Mapping[str, Any],
+    step: int,
+    *,
+    now: datetime,
+) -> None:
+    """A hand-over its deliverer began and never finished, found by a new wait for the same
+    event. If the execution went on past this step since (it is back here through a loop:
+    step 04's incomplete file returns to 02), the event was handed over before its deliverer
+    was killed: it stays taken, and the trail gets the entry the deliverer never wrote.
+    Otherwise (the wait timed out, or goes on in a new execution) the event it claimed is
+    pending again, for the new waiter."""
+    claimed = [
+        e
+        for e in store.events(id_izin, event_key)
+        if e["event_id"] == wait.get("claimed_event") and e.get("status") == "applied"
+    ]
+    if not claimed:
+        return
+    event = claimed[0]
+    application = store.application(id_izin) or {}
+    if int(application.get("current_step") or 0) > step:
+        _after_applied(store, id_izin, event_key, event, str(wait["claimed_token"]), now=now)
+        supersede(store, wait.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
+        logger.warning(
+            "an unfinished hand-over's event was taken: the new wait waits for another",
+            extra={"event_id": event["event_id"]},
+        )
+        return
+    _unapply(store, event)
+    logger.warning(
+        "an unfinished hand-over's event goes to the new wait",
+        extra={"event_id": event["event_id"]},
+    )
 
 
 def _mark_applied(store: Store, event: dict[str, Any], now: datetime) -> bool:
