@@ -6,7 +6,7 @@ for the token, which the task page completes.
 
 from typing import Any
 
-from izin import wiring
+from izin import sop, wiring
 from izin.models import StepRequest
 from izin.observability import logger
 from izin.settings import needs_settings, settings
@@ -18,11 +18,11 @@ from izin.tasks import issue_task
 @needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = StepRequest.model_validate(event)
-    # The email reads the record, the steps' data and the documents: the application's
-    # partition read whole, once; the roster through the same view.
-    store = InvocationStore(wiring.store(), whole_applications=True)
-    # The roster and who may be away (whether the officer has a Plh/Plt), in one batch.
-    store.read_ahead(roster=True, away=True)
+    # The task and its email read the roster, who may be away (whether the officer has a
+    # Plh/Plt), the application's record and its steps' data: one batch, kept for the
+    # invocation (the Surat Tugas's versions, read at step 08 only, are their own Query).
+    store = InvocationStore(wiring.store())
+    store.read_ahead(roster=True, away=True, application=request.id_izin, steps=sop.STEP_NUMBERS)
     digest = issue_task(
         request,
         store=store,

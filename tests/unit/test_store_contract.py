@@ -556,3 +556,26 @@ def test_a_page_s_ticket_session_and_roster_are_read_in_one_batch_then_kept() ->
     mine.update_ticket("t", {"status": "decided"})
     assert (mine.ticket("t") or {})["status"] == "decided"
     assert table.calls == {"get_many": 1, "update": 1}
+
+
+def test_a_task_s_application_and_steps_are_read_in_its_batch_then_kept() -> None:
+    """RequestTask's reads (issue #9): the roster, who may be away, the record and every
+    step's data in one BatchGetItem; `steps()` is answered from it, and stays so after a
+    write elsewhere in the partition; a step written is read afresh."""
+    table = MemoryStore()
+    table.create_application("IP-T", {"created_at": "2026-12-01T00:00:00+00:00"})
+    table.save_step("IP-T", 4, {"decision": "done"})
+    table.save_step("IP-T", 12, {"decision": "done"})
+    table.calls.clear()
+    mine = InvocationStore(table)
+    mine.read_ahead(roster=True, away=True, application="IP-T", steps=range(1, 21))
+    assert (mine.application("IP-T") or {})["created_at"] == "2026-12-01T00:00:00+00:00"
+    assert sorted(mine.steps("IP-T")) == [4, 12] and mine.step_data("IP-T", 5) == {}
+    assert mine.roster_record() is None and mine.away_index() is None
+    assert table.calls == {"get_many": 1}
+    mine.update_application("IP-T", {"holder": {"role": "operator"}})
+    assert sorted(mine.steps("IP-T")) == [4, 12]  # the record's write leaves the steps be
+    assert table.calls == {"get_many": 1, "update": 1}
+    mine.save_step("IP-T", 5, {"decision": "done"})
+    assert sorted(mine.steps("IP-T")) == [4, 5, 12]  # a step written: read afresh
+    assert table.calls == {"get_many": 1, "update": 1, "put": 1, "query": 1}

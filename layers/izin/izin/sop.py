@@ -803,6 +803,7 @@ ENDINGS: dict[str, str] = {
 }
 
 BY_NUMBER: dict[int, Step] = {s.number: s for s in STEPS}
+STEP_NUMBERS: tuple[int, ...] = tuple(BY_NUMBER)
 
 
 def step(number: int) -> Step:

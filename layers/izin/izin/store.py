@@ -109,8 +109,11 @@ TRAIL = "AUDIT#"
 PAST_TRAIL = "AUDIT$"
 
 
+_STEP_PREFIX = "STEP#"
+
+
 def _step_sk(step: int) -> str:
-    return f"STEP#{step:02d}"
+    return f"{_STEP_PREFIX}{step:02d}"
 
 
 def _wait_sk(event_key: str) -> str:
@@ -440,7 +443,7 @@ class Records:
         """What was entered on every step's form, by step number, in one query."""
         return {
             int(str(item["SK"]).removeprefix("STEP#")): item["data"]
-            for item in self.query(app_key(id_izin), "STEP#")
+            for item in self.query(app_key(id_izin), _STEP_PREFIX)
         }
 
     # -- events and waits ------------------------------------------------------------------
@@ -720,11 +723,18 @@ class InvocationStore(Records):
 
     def _written(self, pk: str, sk: str, item: Item) -> None:
         """Keep an item as this invocation wrote it; drop the Queries it may change."""
-        self._queries = {k: v for k, v in self._queries.items() if k[0] != pk}
+        self._drop_queries(pk, sk)
         if pk in self._partitions and self._in_whole(pk, sk):
             self._partitions[pk][sk] = item
         else:
             self._items[(pk, sk)] = item
+
+    def _drop_queries(self, pk: str, sk: str) -> None:
+        """Forget the Queries whose answer an item `pk`/`sk` written may change: those of its
+        partition whose prefix its key starts with."""
+        self._queries = {
+            k: v for k, v in self._queries.items() if not (k[0] == pk and sk.startswith(k[1]))
+        }
 
     def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
         """Write an item; with if_absent, only when none has that key (False if one had)."""
@@ -770,10 +780,14 @@ class InvocationStore(Records):
         officer_nip: str = "",
         roster: bool = False,
         away: bool = False,
+        application: str = "",
+        steps: Iterable[int] = (),
     ) -> None:
         """Read a request's ticket, its session, the second-factor record of the officer it
-        names, the roster in force and who may be away together (one BatchGetItem) when the
-        invocation will read them all anyway, one GetItem apiece."""
+        names, the roster in force, who may be away, and an application's record and the
+        data of these of its `steps` together (one BatchGetItem) when the invocation will
+        read them all anyway, one GetItem apiece (the steps: one Query). The steps read
+        are all the application's: `steps()` is answered from them."""
         keys = [
             key
             for key, wanted in (
@@ -782,11 +796,17 @@ class InvocationStore(Records):
                 (_officer_auth_key(officer_nip), officer_nip),
                 (_ROSTER, roster),
                 (_AWAY, away),
+                ((app_key(application), "META"), application),
             )
             if wanted
         ]
-        if len(keys) > 1:  # a single key: its own GetItem later is the same one call
-            self.get_many(keys)
+        step_keys = [(app_key(application), _step_sk(n)) for n in steps] if application else []
+        if len(keys) + len(step_keys) > 1:  # a single key: its own GetItem later is one call
+            found = self.get_many(keys + step_keys)
+            if step_keys and not self._in_whole(app_key(application), _STEP_PREFIX):
+                self._queries[(app_key(application), _STEP_PREFIX)] = [
+                    found[key] for key in sorted(step_keys) if key in found
+                ]
 
     def query(self, pk: str, prefix: str, *, newest_first: bool = False) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`, by sort key."""
@@ -830,7 +850,7 @@ class InvocationStore(Records):
             elif (w.pk, w.sk) in self._items:
                 self._written(w.pk, w.sk, applied(self._items[(w.pk, w.sk)], **_of(w)))
             else:
-                self._queries = {k: v for k, v in self._queries.items() if k[0] != w.pk}
+                self._drop_queries(w.pk, w.sk)
 
     def listed(self, index_pk: str, limit: int) -> list[Item]:
         """The items of one GSI1 partition, newest first (not kept: the index is eventual)."""
