@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from izin import wiring
+from izin import sop, wiring
 from izin.incidents import FIRST_SENT
 from izin.integrations import CallFailed, StdlibHttp, send_status
 from izin.models import MilestoneMessage
@@ -23,8 +23,9 @@ def handle(record: SQSRecord) -> str:
     id_izin = message.id_izin
     logger.append_keys(id_izin=id_izin)
     now, retry = wiring.now(), RetrySettings.of()
-    # The record and the steps' data the status carries: the partition read whole, once.
-    store = InvocationStore(wiring.store(), whole_applications=True)
+    # The record and the steps' data the status carries, with the roster: one batch.
+    store = InvocationStore(wiring.store())
+    store.read_ahead(roster=True, application=id_izin, steps=sop.STEP_NUMBERS)
     try:
         return send_status(
             id_izin,
