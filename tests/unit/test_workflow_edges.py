@@ -31,6 +31,7 @@ from tests.unit.test_workflow_logic import (
 )
 
 KOMITMEN = "siinas:komitmen.terpenuhi"
+VERIFIKASI = "siinas:verifikasi.diajukan"
 # The Operator's answers on the by-hand pages: step 17's upload, step 18's Berita Acara.
 UPLOADED = {
     "nomor_tanda_terima": "TT-2026-77",
@@ -264,9 +265,6 @@ def test_a_hand_over_whose_waiter_was_replaced_still_writes_its_trail_entry() ->
     assert handed(world.callbacks.outputs) == [("tok-18", "e1")]
     assert store.actions().count("event.applied") == 1
     assert (store.wait(ID, KOMITMEN) or {}).get("token") == "tok-newer"
-
-
-VERIFIKASI = "siinas:verifikasi.diajukan"
 
 
 def test_an_event_handed_over_before_its_deliverer_was_killed_is_not_handed_again() -> None:

@@ -307,10 +307,9 @@ def _finish_claim(
     """Finish a hand-over whose deliverer claimed the waiter and was killed before the end
     (`kept`: the events of its kind)."""
     token = str(wait["claimed_token"])
-    claimed = [e for e in kept if e["event_id"] == wait.get("claimed_event")]
-    if not claimed:
+    event = _claimed(kept, wait)
+    if event is None:
         return False
-    event = claimed[0]
     if event.get("status") == "pending" and not _mark_applied(store, event, now):
         return False  # another redelivery is finishing it
     try:
@@ -346,14 +345,9 @@ def _release_claim(
     was killed: it stays taken, and the trail gets the entry the deliverer never wrote.
     Otherwise (the wait timed out, or goes on in a new execution) the event it claimed is
     pending again, for the new waiter."""
-    claimed = [
-        e
-        for e in store.events(id_izin, event_key)
-        if e["event_id"] == wait.get("claimed_event") and e.get("status") == "applied"
-    ]
-    if not claimed:
+    event = _claimed(store.events(id_izin, event_key), wait)
+    if event is None or event.get("status") != "applied":
         return
-    event = claimed[0]
     application = store.application(id_izin) or {}
     if int(application.get("current_step") or 0) > step:
         _after_applied(store, id_izin, event_key, event, str(wait["claimed_token"]), now=now)
@@ -368,6 +362,11 @@ def _release_claim(
         "an unfinished hand-over's event goes to the new wait",
         extra={"event_id": event["event_id"]},
     )
+
+
+def _claimed(events: list[dict[str, Any]], wait: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The event a waiter's claim names, among `events` (None: not among them)."""
+    return next((e for e in events if e["event_id"] == wait.get("claimed_event")), None)
 
 
 def _mark_applied(store: Store, event: dict[str, Any], now: datetime) -> bool:

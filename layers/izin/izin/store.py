@@ -442,7 +442,7 @@ class Records:
     def steps(self, id_izin: str) -> dict[int, Item]:
         """What was entered on every step's form, by step number, in one query."""
         return {
-            int(str(item["SK"]).removeprefix("STEP#")): item["data"]
+            int(str(item["SK"]).removeprefix(_STEP_PREFIX)): item["data"]
             for item in self.query(app_key(id_izin), _STEP_PREFIX)
         }
 
