@@ -261,9 +261,19 @@ def _dynamodb_world() -> Any:
                     "sk": {"S": f"{n:03d}"},
                     "n": {"N": str(n)},
                     "tags": {"SS": ["x", "y"]},
+                    "sizes": {"NS": ["1", "2.5"]},
                     "nested": {"M": {"l": {"L": [{"BOOL": True}, {"NULL": True}]}}},
                 },
             )
+    client.put_item(  # binary values, which moto's own path writes
+        TableName="t",
+        Item={
+            "pk": {"S": "C"},
+            "sk": {"S": "000"},
+            "blob": {"B": b"\x00\xff"},
+            "nested": {"M": {"blobs": {"BS": [b"a", b"\x01"]}, "s": {"S": "x"}}},
+        },
+    )
     return client
 
 
@@ -353,29 +363,48 @@ def test_a_query_reads_only_its_partition_with_the_same_answer(monkeypatch):
 def test_dynamodb_answers_written_as_json_are_what_moto_s_serializer_writes(monkeypatch):
     from moto import mock_aws
     from moto.core.serialize import ResponseSerializer
+    from moto.dynamodb import responses
 
     serialized: list[str] = []
     original_serialize = ResponseSerializer.serialize
+    converted: list[Any] = []
+    original_to_dict = responses.dynamo_to_dict
 
     def counting_serialize(self: Any, result: Any) -> Any:
         serialized.append(type(self).__name__)
         return original_serialize(self, result)
 
+    def counting_to_dict(value: Any) -> Any:
+        converted.append(value)
+        return original_to_dict(value)
+
     monkeypatch.setattr(ResponseSerializer, "serialize", counting_serialize)
+    monkeypatch.setattr(responses, "dynamo_to_dict", counting_to_dict)
+    binary_key = {"pk": {"S": "C"}, "sk": {"S": "000"}}
     with mock_aws():
-        as_shipped = _operations(_dynamodb_world())
-    assert serialized
+        client = _dynamodb_world()
+        as_shipped = _operations(client)
+        binary_as_shipped = client.get_item(TableName="t", Key=binary_key)["Item"]
+    assert serialized and converted
 
     with mock_aws():
         client = _dynamodb_world()
         undo = moto_patches.serialize_dynamodb_results_as_json()
         try:
             serialized.clear()
+            converted.clear()
             patched = _operations(client)
+            assert serialized == [] and converted == []
+            binary = client.get_item(TableName="t", Key=binary_key)["Item"]
         finally:
             undo()
-    assert serialized == []
     assert patched == as_shipped
+    # Binary values take moto's own conversion and serializer, and come out the same.
+    assert binary == binary_as_shipped
+    assert binary["blob"] == {"B": b"\x00\xff"}
+    assert binary["nested"]["M"]["blobs"] == {"BS": [b"a", b"\x01"]}
+    assert serialized and converted
+    assert responses.dynamo_to_dict is counting_to_dict  # undone
 
 
 def test_moto_keeps_no_model_instance_it_no_longer_holds():
