@@ -385,7 +385,8 @@ def serialize_dynamodb_results_as_json() -> Undo:
     each string and number of every item whether it has a `to_json` and importing its own
     class at each: a tenth of the runtime's CPU, most of it in Queries of a whole trail.
     `_wire_shapes` does the same by the value's exact type and hands moto's function
-    anything else (binary values, objects of moto's with their own `to_json`).
+    anything else (binary values, objects of moto's with their own `to_json`); in the same
+    walk it leaves out the members that are None, which moto's serializer does not write.
     """
     from moto.dynamodb import responses
     from moto.dynamodb.responses import DynamoResult
@@ -395,7 +396,7 @@ def serialize_dynamodb_results_as_json() -> Undo:
 
     def execute_result(self: Any, context: Any) -> Any:
         try:
-            body = json.dumps(_without_none(self.result), separators=(",", ":"))
+            body = json.dumps(self.result, separators=(",", ":"))
         except (TypeError, ValueError):
             return super(DynamoResult, self).execute_result(context)
         return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
@@ -415,7 +416,8 @@ def serialize_dynamodb_results_as_json() -> Undo:
 
 def _wire_shapes(to_dict: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """moto's `dynamo_to_dict` by exact type: plain values as they are, a DynamoType of a
-    text, number or boolean as {type: value}, containers walked; the rest by moto's own."""
+    text, number or boolean as {type: value}, containers walked; the rest by moto's own.
+    A mapping's members that are None are left out."""
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
     plain = (str, int, float, bool, type(None))
@@ -431,10 +433,10 @@ def _wire_shapes(to_dict: Callable[[Any], Any]) -> Callable[[Any], Any]:
                 return to_dict(value)
             return {value.type: convert(value.value)}
         if kind in mappings:
-            return {key: convert(item) for key, item in value.items()}
+            return {key: convert(item) for key, item in value.items() if item is not None}
         if kind is list:
             return [convert(item) for item in value]
-        return to_dict(value)
+        return _without_none(to_dict(value))
 
     return convert
 

@@ -407,6 +407,22 @@ def test_dynamodb_answers_written_as_json_are_what_moto_s_serializer_writes(monk
     assert responses.dynamo_to_dict is counting_to_dict  # undone
 
 
+def test_dynamodb_answers_leave_out_members_that_are_none_as_moto_s_serializer_does():
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    convert = moto_patches._wire_shapes(lambda value: {"moto's own": repr(value)})
+    answer = {
+        "Item": {"s": DynamoType({"S": "x"}), "m": DynamoType({"M": {"n": {"N": "1"}}})},
+        "LastEvaluatedKey": None,
+        "Items": [None, {"a": None}],
+    }
+    assert convert(answer) == {
+        "Item": {"s": {"S": "x"}, "m": {"M": {"n": {"N": "1"}}}},
+        "Items": [None, {}],
+    }
+    assert convert(DynamoType({"B": "AAE="})) == {"moto's own": "DynamoType: {'B': 'AAE='}"}
+
+
 def test_moto_keeps_no_model_instance_it_no_longer_holds():
     from moto import mock_aws
     from moto.dynamodb.models.dynamo_type import Item
