@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class HolidaySource(_Frozen):

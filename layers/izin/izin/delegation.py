@@ -61,7 +61,7 @@ class DelegationRefused(ValueError):
 class Delegation(BaseModel):
     """One Plh/Plt named for an officer."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     id: str
     jenis: Jenis = "Plh"

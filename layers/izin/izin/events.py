@@ -30,7 +30,7 @@ from izin.tickets import supersede
 class InboundEvent(BaseModel):
     """A webhook event as queued for the inbound function."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     source: Source
     event_id: str = Field(min_length=1, max_length=128)

@@ -24,7 +24,7 @@ AUDITED = {"Bounce": "email.bounced", "Complaint": "email.complained", "Reject":
 class Mail(BaseModel):
     """The email an event is about."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     message_id: str = Field("", alias="messageId")
     destination: list[str] = Field(default_factory=list)
@@ -35,7 +35,7 @@ class Mail(BaseModel):
 class MailEvent(BaseModel):
     """One SES event record (the SNS message's body)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     event_type: str = Field(alias="eventType")
     mail: Mail

@@ -26,7 +26,10 @@ from pydantic import (
 from izin import values
 from izin.sop import Decision
 
-Strict = ConfigDict(frozen=True, extra="forbid")
+# Every model of the layer builds its validator on first use (defer_build): a function
+# uses a few of them, and building all at import was a third of its cold start
+# (tests/unit/test_cold_start.py holds each model to it).
+Strict = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 Nib = Annotated[str, StringConstraints(pattern=r"^\d{13}$")]
 Npwp = Annotated[str, StringConstraints(pattern=r"^\d{15,16}$")]
@@ -168,14 +171,14 @@ class IzinStatus(BaseModel):
 class DigestRequest(BaseModel):
     """The morning digest's input, from its schedule: nothing."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class ReconcileRequest(BaseModel):
     """The reconciliation's input: from its schedule, nothing; by hand, the ids to check
     whatever their wait (the schedule checks those that waited long enough)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     id_izin: tuple[IdIzin, ...] = ()
 
@@ -308,7 +311,7 @@ class UploadMessage(BaseModel):
 class HttpContext(BaseModel):
     """`requestContext.http` of an API Gateway HTTP API event (payload 2.0)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     method: str
     source_ip: str = Field("", alias="sourceIp")
@@ -316,7 +319,7 @@ class HttpContext(BaseModel):
 
 
 class RequestContext(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     http: HttpContext
 
@@ -328,7 +331,7 @@ class HttpRequest(BaseModel):
     ignored rather than refused.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     request_context: RequestContext = Field(alias="requestContext")
     route_key: str = Field("", alias="routeKey")  # "GET /tasks/{ticket}": the route's template

@@ -81,7 +81,9 @@ class _PiaModel(BaseModel):
     """What we read of PIA's payload: PIA sends every value as a string, some as numbers,
     and more fields than we read."""
 
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
+    model_config = ConfigDict(
+        defer_build=True, extra="ignore", coerce_numbers_to_str=True, frozen=True
+    )
 
 
 class Persyaratan(_PiaModel):

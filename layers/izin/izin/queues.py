@@ -40,7 +40,7 @@ class RetrySettings(BaseModel):
     RetryMaxSeconds, CallTimeoutSeconds); the defaults are the production values.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     base_seconds: float = Field(60, alias="IZIN_RETRY_BASE_SECONDS", gt=0)
     max_seconds: int = Field(900, alias="IZIN_RETRY_MAX_SECONDS", ge=1, le=43200)

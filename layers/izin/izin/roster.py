@@ -35,7 +35,7 @@ class RosterError(LookupError):
 class Officer(BaseModel):
     """One officer of the Dinas."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     role: Role
     nama: str = Field(min_length=1)
@@ -88,7 +88,7 @@ class Officer(BaseModel):
 class Roster(BaseModel):
     """The officers and the address that receives the copy (tembusan) of a signed BAP."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     officers: tuple[Officer, ...]
     dpmptsp_email: EmailStr

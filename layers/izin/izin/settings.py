@@ -31,7 +31,7 @@ class SettingsError(RuntimeError):
 class Settings(BaseModel):
     """What every function may read from its environment."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     table_name: str = Field(alias="TABLE_NAME")
     bucket_name: str = Field(alias="BUCKET_NAME")
@@ -130,7 +130,7 @@ class Settings(BaseModel):
 class PiaSettings(BaseModel):
     """The PIA function's own settings (CONTRACT §5): every one required."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     credentials_secret_arn: str = Field(alias="PIA_CREDENTIALS_SECRET_ARN", min_length=1)
     inbound_queue_url: str = Field(alias="INBOUND_QUEUE_URL", min_length=1)

@@ -69,7 +69,7 @@ class DeliveryStore(Protocol):
 class Envelope(BaseModel):
     """The body every webhook shares."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     event_id: str = Field(min_length=1, max_length=128, pattern=r"^[\w.:\-]+$")
     type: str = Field(min_length=1, max_length=64)

@@ -38,7 +38,7 @@ from izin.sop import Role
 class Signer(BaseModel):
     """Who signs a document, and, once sealed, the electronic signature."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     jabatan: str
     nama: str

@@ -96,7 +96,7 @@ class FormatBap(BaseModel):
     follow Lampiran III once it is confirmed against the regulation's text, with no code
     change. `sumber` says where the wording comes from; it is never printed."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     sumber: str = Field(min_length=1)
     judul: str = Field(min_length=1)
@@ -112,7 +112,7 @@ class Dinas(BaseModel):
     """The Dinas's letterhead and numbering, its emails' sender name and the BAP's wording
     (data/dinas.json; docs/documents.md)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     pemerintah: str
     nama: str
@@ -163,7 +163,7 @@ def load_dinas(path: Path) -> Dinas:
 class DocumentRequest(BaseModel):
     """The document function's input, from the state machine."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     id_izin: IdIzin
     jenis: Jenis | Literal["pengesahan"]
@@ -173,7 +173,7 @@ class DocumentRequest(BaseModel):
 class Approval(BaseModel):
     """The Kepala Dinas's approval at step 14, as the task page stored it."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     oleh: str = Field(min_length=1)
     nip: str = Field(pattern=r"^\d{18}$")
