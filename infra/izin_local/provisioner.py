@@ -309,10 +309,15 @@ class Provisioner:
             else:
                 attributes[key] = str(value)
         sqs = self.client("sqs")
-        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        created = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        described = sqs.get_queue_attributes(QueueUrl=created, AttributeNames=["QueueArn"])
+        arn = described["Attributes"]["QueueArn"]
+        # The URL AWS gives the queue, not moto's local address (moto finds a queue by the
+        # URL's last segment): the functions' environment and the state machine hold no
+        # moto-only endpoint, and a definition naming no port is the same text at every
+        # runtime start, parsed once per process (moto_patches.parse_each_definition_once).
+        region, account = arn.split(":")[3:5]
+        url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
         return Resource(
             logical_id,
             "AWS::SQS::Queue",
