@@ -82,6 +82,19 @@ def test_values_come_back_as_dynamodb_gives_them(store: Records) -> None:
     assert store.get("P", "missing") is None
 
 
+def test_what_a_reader_changes_of_what_it_read_is_its_own(store: Records) -> None:
+    store.put("P", "S", {"m": {"l": [1, {"d": "x"}]}, "b": b"\x00", "s": "t"})
+    for read in (lambda: store.get("P", "S"), lambda: store.query("P", "S")[0]):
+        item = read()
+        assert item is not None
+        item["m"]["l"][1]["d"] = "changed"
+        item["m"]["l"].append(2)
+        item["s"] = "changed"
+        again = read()
+        assert again is not None
+        assert again["m"] == {"l": [1, {"d": "x"}]} and again["s"] == "t"
+
+
 def test_a_query_reads_one_partition_by_prefix_in_sort_key_order(store: Records) -> None:
     for sk in ("EVENT#b#2", "EVENT#a#9", "EVENT#b#1", "AUDIT#1"):
         store.put("P", sk, {})
