@@ -498,22 +498,28 @@ def _has_concurrent_states(definition: str) -> bool:
 def parse_each_json_path_once() -> Undo:
     """Parse each JSONPath of the definition once, not at every state that reads it.
 
-    moto's interpreter calls jsonpath_ng's `parse` for every path it evaluates, and that
-    builds a new parser (reading its yacc tables) each time. A parsed path is immutable.
+    moto's interpreter calls jsonpath_ng's `parse` for every path it evaluates (a state's
+    InputPath, OutputPath and Parameters through its json_path module, its ResultPath
+    through jsonpath_ng directly), and that builds a new parser (reading its yacc tables)
+    each time. A parsed path is immutable.
     """
-    module = importlib.import_module(_JSON_PATH_MODULE)
-    original = module.parse
-    cached = functools.lru_cache(maxsize=4096)(original)
-    module.parse = cached  # type: ignore[attr-defined]
+    modules = [importlib.import_module(name) for name in _JSON_PATH_MODULES]
+    originals = [module.parse for module in modules]
+    for module, original in zip(modules, originals, strict=True):
+        module.parse = functools.lru_cache(maxsize=4096)(original)  # type: ignore[attr-defined]
 
     def undo() -> None:
-        module.parse = original  # type: ignore[attr-defined]
-        cached.cache_clear()
+        for module, original in zip(modules, originals, strict=True):
+            module.parse = original  # type: ignore[attr-defined]
 
     return undo
 
 
-_JSON_PATH_MODULE = "moto.stepfunctions.parser.asl.utils.json_path"
+# The modules of moto's interpreter that parse JSONPaths, each with the parser it imports.
+_JSON_PATH_MODULES = (
+    "moto.stepfunctions.parser.asl.utils.json_path",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path",
+)
 
 
 def stop_tracking_model_instances() -> Undo:

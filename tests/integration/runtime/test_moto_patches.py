@@ -8,7 +8,7 @@ import json
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -488,27 +488,34 @@ def _run_three_executions() -> list[str]:
 
 
 def test_each_definition_and_json_path_is_parsed_once(monkeypatch):
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import json_path
 
     parses: list[str] = []
     paths: list[str] = []
     original_parse = AmazonStateLanguageParser.parse
-    original_path = json_path.parse
 
     def counting_parse(text: str) -> Any:
         parses.append("asl")
         return original_parse(text)
 
-    def counting_path(path: str) -> Any:
-        paths.append(path)
-        return original_path(path)
+    def counting(module: Any) -> Callable[[str], Any]:
+        original = module.parse
+
+        def counted(path: str) -> Any:
+            paths.append(f"{module.__name__.rpartition('.')[2]} {path}")
+            return original(path)
+
+        return counted
 
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting_parse))
-    monkeypatch.setattr(json_path, "parse", counting_path)
+    # InputPath through moto's json_path module, ResultPath through jsonpath_ng's own parse.
+    monkeypatch.setattr(json_path, "parse", counting(json_path))
+    monkeypatch.setattr(result_path, "parse", counting(result_path))
 
     as_shipped = _run_three_executions()
-    shipped_parses, shipped_paths = len(parses), len(paths)
+    shipped_parses, shipped_paths = len(parses), list(paths)
     parses.clear()
     paths.clear()
     undo = [
@@ -524,7 +531,11 @@ def test_each_definition_and_json_path_is_parsed_once(monkeypatch):
     # create_state_machine validates by parsing once; then each execution parsed it again.
     # Patched, the validation's parse is the one every execution uses.
     assert shipped_parses == 4 and len(parses) == 1
-    assert shipped_paths > len(paths) == len(set(paths))
+    # As shipped, each of the three executions parsed each path; patched, each path once.
+    # (ResultPath "$" is the second state's, by default.)
+    each_path = ["json_path $.a", "json_path $.b", "result_path $", "result_path $.b"]
+    assert sorted(set(shipped_paths)) == sorted(paths) == each_path
+    assert len(shipped_paths) == 3 * len(paths)
 
 
 def test_a_definition_that_does_not_parse_is_still_refused_and_not_kept():
