@@ -49,6 +49,7 @@ PRELOAD = (
     "aws_lambda_powertools.utilities.typing",
     "email.mime.multipart",
     "email_validator",
+    "holidays",
     "pyotp",
     "zoneinfo",
 )
