@@ -58,13 +58,13 @@ lint: $(STAMP)
 	exit $$status
 
 # pytest exits 5 when it collects nothing: any non-zero exit fails the target.
-# Three workers on two cores, a test file each at a time (a file's tests share one local
-# runtime): an application under the local runtime waits on its hops (SQS, Step Functions,
+# Three workers on two cores, a group of tests each at a time (a module, or the modules that
+# share one local runtime: tests/conftest.py): an application under the local runtime waits on its hops (SQS, Step Functions,
 # a worker's answer) for much of its run, so a third worker fills cores two leave idle
 # (2026-12-02, this 2-core machine: 1155 tests in 16 min; 1111 took 19½ with two workers).
 # The 15 slowest tests are listed at the end: where the suite's time goes (#9).
 pytest: $(STAMP) system-packages
-	$(BIN)/pytest -n 3 --dist loadfile --durations=15
+	$(BIN)/pytest -n 3 --dist loadgroup --no-loadscope-reorder --durations=15
 
 # The unit tests of the workflow's core (tasks, events, tickets, progress, pages) under
 # coverage: a module below 90% of its own lines fails (#10), each tasks/ module on its own

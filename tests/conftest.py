@@ -113,6 +113,36 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         shared.close()
 
 
+# `make pytest` runs the suite in xdist workers with `--dist loadgroup`: a worker takes a
+# group whole. A test's group is its module, or, for a module on the shared runtime, the
+# runtime's name within the module's folder: the modules sharing a runtime then run one
+# after another on one worker and start it once (spread over the workers, or interleaved
+# with other modules, they started it again each time). The groups go out in the order of
+# the folders below (`--no-loadscope-reorder` keeps it): the browser tests and the
+# integration tests first, the many short unit tests last, to even out the workers' ends.
+_FOLDERS_IN_ORDER = ("tests/e2e/", "tests/integration/", "tests/unit/")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist appends each test's group to its id
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group_of(item)))
+    items.sort(key=_folder_rank)  # stable: within a folder, the collection's order
+
+
+def _group_of(item: pytest.Item) -> str:
+    module = item.nodeid.partition("::")[0]
+    if "shared_system" not in getattr(item, "fixturenames", ()):
+        return module
+    folder = module.rpartition("/")[0]
+    return f"{folder}/{runtime_name(item.module, 'shared')}"  # type: ignore[attr-defined]
+
+
+def _folder_rank(item: pytest.Item) -> int:
+    ranks = (i for i, folder in enumerate(_FOLDERS_IN_ORDER) if item.nodeid.startswith(folder))
+    return next(ranks, len(_FOLDERS_IN_ORDER))
+
+
 @pytest.fixture(scope="module")
 def system(request: pytest.FixtureRequest, shared_system: SharedSystem) -> System:
     """The whole system, with SLAs long enough that no test's officer is ever late (a hari
