@@ -18,9 +18,10 @@ from izin_local.officer import Decided, http_get, parse_task_page
 from izin_local.runtime import LocalRuntime
 from izin_local.testing import ROSTER, SharedSystem, System, runtime_name
 
-# Retries after 1, 1, 2, 2 … s (0.5 s doubling, rounded up, at most 2 s); a call that takes
+# Each retry 1 s later (the shortest visibility SQS takes; the doubling is the unit tests'
+# to check), so a message's five receives reach its DLQ in about 5 s; a call that takes
 # more than 2 s has failed.
-FAST_RETRIES = {"RetryBaseSeconds": "0.5", "RetryMaxSeconds": "2", "CallTimeoutSeconds": "2"}
+FAST_RETRIES = {"RetryBaseSeconds": "1", "RetryMaxSeconds": "1", "CallTimeoutSeconds": "2"}
 
 StartSystem = Callable[..., AbstractContextManager[LocalRuntime]]
 

@@ -1,4 +1,5 @@
-"""SLA in working days under a shrunken clock: reminders, supervisor copies, fresh links, the cap.
+"""SLA in working days under a shrunken clock: reminders, supervisor copies, fresh links
+(the cap on reminders: test_sop_sla_cap.py).
 
 One hari kerja lasts 3 s here, so step 4 (no SLA in the SOP: the default 2 hari kerja)
 times out after 6 s (at 2 s a hari kerja, a loaded machine's officer could not answer
@@ -14,7 +15,7 @@ import pytest
 from izin.roster import Role
 from izin_local.officer import Officer, http_get, is_task_email
 from izin_local.scenario import submit, wait_for_step
-from izin_local.testing import System, endpoints_of, human, start_system, wait_for_status
+from izin_local.testing import System, endpoints_of, human, start_system
 
 WORKDAY_SECONDS = 3
 # Long enough for the next reminder (2 hari kerja) to arrive, with room for a loaded machine.
@@ -76,21 +77,3 @@ def test_g_a_late_officer_is_reminded_the_supervisor_told_apart_the_old_link_dea
     assert len(counted) >= reminders
     states = system.states(id_izin)
     assert states[6 : 8 + 2 * reminders] == human(4) * (1 + reminders)
-
-
-def test_g_reminders_are_capped_then_the_application_waits_for_an_administrator(
-    fast_system: System,
-) -> None:
-    system, id_izin = fast_system, "IP-SLA-002"
-    submit_application(system, id_izin)
-
-    parked = wait_for_status(system.endpoints.store, id_izin, "TERHENTI")
-    assert parked["reason"]["error"] == "SlaExhausted"
-    reminders = [
-        m
-        for m in system.runtime.outbox.messages()
-        if is_task_email(m, id_izin, 4) and m.subject.startswith("PENGINGAT")
-    ]
-    assert len(reminders) == 3  # IZIN_MAX_REMINDERS' default; no step was decided by time
-    assert not [e for e in system.endpoints.store.audit(id_izin) if e["action"] == "task.decided"]
-    assert system.finished(id_izin)["status"] == "FAILED"
