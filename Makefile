@@ -59,9 +59,11 @@ lint: $(STAMP)
 
 # pytest exits 5 when it collects nothing: any non-zero exit fails the target.
 # Three workers on two cores, a group of tests each at a time (a module, or the modules that
-# share one local runtime: tests/conftest.py): an application under the local runtime waits on its hops (SQS, Step Functions,
-# a worker's answer) for much of its run, so a third worker fills cores two leave idle
-# (2026-12-02, this 2-core machine: 1155 tests in 16 min; 1111 took 19½ with two workers).
+# share one local runtime: tests/conftest.py): an application under the local runtime waits
+# on its hops (SQS, Step Functions, a worker's answer) for part of its run, so a third
+# worker fills cores two leave idle; a fourth idles them less but spends more CPU, for the
+# same wall time (2026-12-04, this 2-core machine, back to back: 1373 tests in 219 s with
+# three workers, 216 s with four).
 # The 15 slowest tests are listed at the end: where the suite's time goes (#9).
 pytest: $(STAMP) system-packages
 	$(BIN)/pytest -n 3 --dist loadgroup --no-loadscope-reorder --durations=15

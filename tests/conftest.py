@@ -60,7 +60,7 @@ def _no_real_aws() -> None:
     sdk_data.share_parsed_files()
 
 
-# A runtime of the real template takes about 3 s to start and 1–2 s to stop, and one process
+# A runtime of the real template takes about 3 s to start and up to 1 s to stop, and one process
 # holds one at a time (it sets the process's AWS endpoint). Consecutive test modules on an
 # xdist worker that ask for the same configuration share one: each keeps to its own
 # application ids, so what one module leaves running never meets another's assertions.
