@@ -72,11 +72,13 @@ def application(endpoints: Endpoints, id_izin: str) -> dict[str, Any]:
 
 def wait_for_step(endpoints: Endpoints, id_izin: str, step: int, timeout: float = 60.0) -> None:
     """Until the application waits at this step (or has finished)."""
+
+    def arrived() -> bool:  # one read of the record a poll
+        record = application(endpoints, id_izin)
+        return record.get("current_step") == step or record.get("status") in FINISHED
+
     wait_until(
-        lambda: (
-            application(endpoints, id_izin).get("current_step") == step
-            or application(endpoints, id_izin).get("status") in FINISHED
-        ),
+        arrived,
         timeout=timeout,
         what=f"{id_izin} at step {step}",
     )
