@@ -119,32 +119,43 @@ class Run:
 
 
 class SharedRecords(DynamoStore):
-    """The table for N driving threads at once: one batched read of their applications'
-    records per REFRESH for all of them.
+    """The table for N driving threads at once: one batched read of the records they wait
+    on per REFRESH for all of them.
 
     Each driver waits for its application's step by reading the record every 0.1 s
     (`scenario.wait_for_step`); N drivers at once would be N GetItems every 0.1 s on moto's
     one process (2,000 a second for 200 applications), starving the system measured. Here
     they share one BatchGetItem per 100 applications per REFRESH, and see a record at most
-    REFRESH old. Every other read and write goes to the table as it is.
+    REFRESH old. A read takes the records of the drivers still waiting (those that asked
+    within ACTIVE seconds), not all N: applications arriving seconds apart have mostly ended
+    or not begun. Every other read and write goes to the table as it is.
     """
 
     REFRESH = 0.25
+    ACTIVE = 1.0
 
     def __init__(self, table_name: str, ids: Sequence[str]) -> None:
         super().__init__(table_name)
         self._ids = frozenset(ids)
         self._lock = threading.Lock()
         self._records: dict[str, dict[str, Any]] = {}
-        self._read = -math.inf
+        self._read_at: dict[str, float] = {}
+        self._asked_at: dict[str, float] = {}
 
     def application(self, id_izin: str) -> dict[str, Any] | None:
         if id_izin not in self._ids:
             return super().application(id_izin)
         with self._lock:
-            if time.monotonic() - self._read >= self.REFRESH:
-                self._records = self.applications_by_id(sorted(self._ids))
-                self._read = time.monotonic()
+            now = self._asked_at[id_izin] = time.monotonic()
+            if now - self._read_at.get(id_izin, -math.inf) >= self.REFRESH:
+                waiting = {i for i, at in self._asked_at.items() if now - at < self.ACTIVE}
+                wanted = sorted(waiting | {id_izin})
+                found = self.applications_by_id(wanted)
+                read = time.monotonic()
+                for asked in wanted:
+                    self._read_at[asked] = read
+                    if asked in found:
+                        self._records[asked] = found[asked]
             record = self._records.get(id_izin)
         return copy.deepcopy(record)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from izin_local.bench import SharedOutbox, handoffs, percentile, run_bench
+from izin_local.bench import SharedOutbox, SharedRecords, handoffs, percentile, run_bench
 from izin_local.config import TEMPLATE, runtime_options
 from izin_local.outbox import OutboxWriter
 from izin_local.testing import ROSTER
@@ -142,3 +143,39 @@ def test_the_shared_outbox_finds_the_newest_match_and_what_arrives_later(tmp_pat
     later.join()
     with pytest.raises(TimeoutError):
         outbox.wait_for(lambda m: m.subject == "five", timeout=0.2)
+
+
+class CountedRecords(SharedRecords):
+    """SharedRecords over a dict, keeping the ids of each batched read."""
+
+    def __init__(self, ids: Sequence[str], stored: dict[str, dict[str, Any]]) -> None:
+        super().__init__("IzinTable", ids)
+        self.stored = stored
+        self.reads: list[list[str]] = []
+
+    def applications_by_id(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        self.reads.append(list(ids))
+        return {i: dict(self.stored[i]) for i in self.reads[-1] if i in self.stored}
+
+
+def test_the_shared_records_read_what_the_drivers_wait_on_in_one_batch() -> None:
+    stored = {i: {"id_izin": i, "current_step": 1} for i in ("A", "B", "C")}
+    records = CountedRecords(["A", "B", "C", "D"], stored)
+    records.REFRESH, records.ACTIVE = 3600, 3600  # nothing goes stale, nobody stops waiting
+
+    assert records.application("A") == stored["A"]
+    assert records.application("B") == stored["B"]
+    assert records.reads == [["A"], ["A", "B"]]  # A still waits: read with B, in one batch
+    assert records.application("A") == stored["A"]  # read 0 s ago: not read again
+    assert records.application("D") is None  # not yet in the table
+    assert records.reads[-1] == ["A", "B", "D"]  # never C: nobody waits on it
+
+    records.ACTIVE = 0  # the others have stopped asking (ended): a read takes only its own
+    assert records.application("C") == stored["C"]
+    assert records.reads[-1] == ["C"]
+    records.REFRESH = 0  # every record is stale at once: each ask reads it anew
+    stored["B"]["current_step"] = 4
+    assert records.application("B") == {"id_izin": "B", "current_step": 4}
+    stored["D"] = {"id_izin": "D", "current_step": 1}
+    assert records.application("D") == stored["D"]
+    assert records.reads[-2:] == [["B"], ["D"]]
