@@ -373,6 +373,117 @@ def back_up_transaction_items_only() -> Undo:
     return functools.partial(setattr, DynamoDBBackend, "transact_write_items", original)
 
 
+def measure_items_directly() -> Undo:
+    """Let moto measure a DynamoDB item without building an object for each of its values.
+
+    moto measures items to hold DynamoDB's limits (400 KB an item, 1 MB a Query's page):
+    `DynamoType.size` wraps each member of a map or set in a new DynamoType to measure it,
+    and an item's attributes (`LimitedSizeDict`) measure the whole item again at each
+    attribute set. A Query measures each item of its partition twice, so a Query of a
+    whole trail spent most of its time measuring: about a tenth of the runtime's CPU. Here
+    the same sizes, by moto's own rules (a number by its digits, a text or binary by its
+    bytes, a boolean or null as 1, a list or map by its members and a map's keys), are
+    counted from the values as they are, a Query measures each item once, and a new item
+    is measured whole once (its sizes only add up: over the limit at the end is over it at
+    the attribute that crossed it, which is where moto stops).
+    """
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.__dict__["query"]
+    originals = (
+        DynamoType.size,
+        Item.size,
+        Item.__init__,
+        LimitedSizeDict.__setitem__,
+        original_query,
+    )
+    sets = ("SS", "NS", "BS")
+    scope = threading.local()  # a Query's sizes, by item, while it runs
+
+    def measure(kind: str, value: Any) -> int:
+        if kind == "N":
+            return len(str(value))
+        if kind in sets:
+            member = kind[0]
+            return sum(measure(member, one) for one in value)
+        if kind == "L":
+            return sum(measure_member(one) for one in value)
+        if kind == "M":
+            return sum(_bytesize(key) + measure_member(one) for key, one in value.items())
+        if isinstance(value, bool):
+            return 1
+        return _bytesize(value)
+
+    def measure_member(member: Any) -> int:
+        if type(member) is DynamoType:
+            return measure(member.type, member.value)
+        kind = next(iter(member))  # a member as it came, {type: value}, as DynamoType reads it
+        return measure(kind, member[kind])
+
+    def size(self: Any) -> int:
+        return measure(self.type, self.value)
+
+    def item_size(self: Any) -> int:
+        sizes: dict[int, int] | None = getattr(scope, "sizes", None)
+        if sizes is not None and id(self) in sizes:
+            return sizes[id(self)]
+        size = sum(_bytesize(key) + measure(v.type, v.value) for key, v in self.attrs.items())
+        if sizes is not None:
+            sizes[id(self)] = size
+        return size
+
+    @functools.wraps(original_query)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        scope.sizes = {}  # the table holds its items meanwhile: an id is one item's
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            scope.sizes = None
+
+    def measured(entry: Any) -> int:
+        if type(entry) is DynamoType:
+            return measure(entry.type, entry.value)
+        return _bytesize(str(entry))
+
+    def over_the_limit(attributes: Any, more: int = 0) -> None:
+        current = sum(map(measured, attributes.keys())) + sum(map(measured, attributes.values()))
+        if current + more > 405000:  # moto's limit, as it tests it
+            from moto.dynamodb.exceptions import ItemSizeTooLarge
+
+            raise ItemSizeTooLarge
+
+    def __setitem__(self: Any, key: str, value: Any) -> None:
+        over_the_limit(self, _bytesize(key) + measured(value))
+        dict.__setitem__(self, key, value)
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key, self.range_key = hash_key, range_key
+        self.attrs = LimitedSizeDict()
+        for key, value in attrs.items():
+            dict.__setitem__(self.attrs, key, DynamoType(value))
+        over_the_limit(self.attrs)
+
+    DynamoType.size = size  # type: ignore[method-assign]
+    Item.size = item_size  # type: ignore[method-assign]
+    Item.__init__ = __init__  # type: ignore[method-assign]
+    LimitedSizeDict.__setitem__ = __setitem__  # type: ignore[method-assign]
+    Table.query = query  # type: ignore[method-assign]
+
+    def undo() -> None:
+        DynamoType.size, Item.size, Item.__init__ = originals[:3]  # type: ignore[method-assign]
+        LimitedSizeDict.__setitem__, Table.query = originals[3:]  # type: ignore[method-assign]
+
+    return undo
+
+
+def _bytesize(value: str | bytes) -> int:
+    """moto's `bytesize`: a text's length in UTF-8 bytes (its length, when it is ASCII)."""
+    if isinstance(value, bytes):
+        return len(value)
+    return len(value) if value.isascii() else len(value.encode("utf-8"))
+
+
 def serialize_dynamodb_results_as_json() -> Undo:
     """Write DynamoDB's answers with json.dumps instead of moto's model-driven serializer.
 
@@ -562,6 +673,30 @@ def list_moto_modules_once() -> Undo:
 
     def undo() -> None:
         backends.list_of_moto_modules = original
+
+    return undo
+
+
+def list_action_methods_once() -> Undo:
+    """Find a service's actions once per class, not by inspecting its class at every request.
+
+    To dispatch a request, moto lists every function of the service's response class
+    (`inspect.getmembers`: each of its and its bases' hundreds of attributes) and looks the
+    action up in that list, for every request of every service. The functions a class holds
+    do not change while the server runs (the patches here replace functions, never add one).
+    """
+    from moto.core import responses
+
+    original = responses.__dict__["method_names_from_class"]
+
+    @functools.cache
+    def method_names_from_class(clazz: object) -> frozenset[str]:
+        return frozenset(original(clazz))
+
+    responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+    def undo() -> None:
+        responses.method_names_from_class = original
 
     return undo
 
@@ -866,6 +1001,7 @@ def apply_all(
         "serialize_dynamodb_writes": serialize_dynamodb_writes,
         "query_one_partition": query_one_partition,
         "back_up_transaction_items_only": back_up_transaction_items_only,
+        "measure_items_directly": measure_items_directly,
         "serialize_dynamodb_results_as_json": serialize_dynamodb_results_as_json,
         "deliver_early_callbacks_to_heartbeat": deliver_early_callbacks_to_heartbeat,
         "skip_executions_without_worker": skip_executions_without_worker,
@@ -873,6 +1009,7 @@ def apply_all(
         "parse_each_definition_once": parse_each_definition_once,
         "parse_each_json_path_once": parse_each_json_path_once,
         "list_moto_modules_once": list_moto_modules_once,
+        "list_action_methods_once": list_action_methods_once,
         "stop_tracking_model_instances": stop_tracking_model_instances,
     }
     unknown = skip - patches.keys()

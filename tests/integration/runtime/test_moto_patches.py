@@ -15,6 +15,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
 from izin_local import moto_patches
 from izin_local.moto_server import MotoServer, reset_moto_state
 
@@ -588,6 +590,40 @@ def test_moto_lists_its_package_folder_at_every_request_and_the_patch_once(
         undo()
 
 
+def test_moto_inspects_a_service_s_class_at_every_request_and_the_patch_once(
+    moto_server: MotoServer, monkeypatch
+):
+    import inspect
+
+    inspected: list[str] = []
+    original_getmembers = inspect.getmembers
+
+    def counting_getmembers(value: Any, predicate: Any = None) -> Any:
+        inspected.append(getattr(value, "__name__", ""))
+        return original_getmembers(value, predicate)
+
+    def requests(count: int) -> int:
+        """How many times the SQS response class was inspected for `count` requests."""
+        inspected.clear()
+        client = _session().client("sqs", endpoint_url=moto_server.endpoint)
+        for _ in range(count):
+            client.list_queues()
+        return inspected.count("SQSResponse")
+
+    monkeypatch.setattr(inspect, "getmembers", counting_getmembers)
+    assert requests(3) == 3
+    undo = moto_patches.list_action_methods_once()
+    try:
+        assert requests(3) <= 1
+        client = _session().client("sqs", endpoint_url=moto_server.endpoint)
+        url = client.create_queue(QueueName="q")["QueueUrl"]  # actions still dispatched
+        assert client.list_queues()["QueueUrls"] == [url]
+        with pytest.raises(ClientError):
+            client.get_queue_url(QueueName="none")
+    finally:
+        undo()
+
+
 # --- S3 holds a browser upload (presigned POST) to its policy ----------------------------
 
 
@@ -722,3 +758,134 @@ def test_a_transaction_backs_up_only_its_items_with_the_same_outcome(monkeypatch
     (shipped_error, shipped_reasons, shipped_after, shipped_copies), patched = outcomes
     assert shipped_copies == ["t", "t", "t"], "moto as shipped copies the table per write"
     assert patched == (shipped_error, shipped_reasons, shipped_after, [])
+
+
+# --- DynamoDB: an item measured from its values, by moto's rules ---------------------------
+
+# Attribute values as DynamoDB's wire writes them ({type: value}); a binary as the bytes a
+# client sends or the base64 text moto's server keeps.
+_SCALARS = st.one_of(
+    st.text().map(lambda text: {"S": text}),
+    st.decimals(allow_nan=False, allow_infinity=False).map(lambda n: {"N": str(n)}),
+    st.one_of(st.binary(), st.text()).map(lambda data: {"B": data}),
+    st.booleans().map(lambda flag: {"BOOL": flag}),
+    st.just({"NULL": True}),
+    st.lists(st.text(), min_size=1, max_size=4, unique=True).map(lambda v: {"SS": v}),
+    st.lists(st.integers().map(str), min_size=1, max_size=4, unique=True).map(lambda v: {"NS": v}),
+    st.lists(st.binary(), min_size=1, max_size=4, unique=True).map(lambda v: {"BS": v}),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(lambda v: {"L": v}),
+        st.dictionaries(st.text(max_size=8), inner, max_size=4).map(lambda v: {"M": v}),
+    ),
+    max_leaves=16,
+)
+
+
+@pytest.mark.property
+@given(st.dictionaries(st.text(min_size=1, max_size=12), _VALUES, min_size=1, max_size=6))
+def test_an_item_measures_what_moto_measures(attributes: dict[str, Any]):
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    def sizes() -> tuple[list[int], int]:
+        item = Item(DynamoType({"S": "pk"}), DynamoType({"S": "sk"}), attributes)
+        return [DynamoType(value).size() for value in attributes.values()], item.size()
+
+    shipped = sizes()
+    undo = moto_patches.measure_items_directly()
+    try:
+        assert sizes() == shipped
+    finally:
+        undo()
+
+
+@pytest.mark.parametrize("patch", [None, moto_patches.measure_items_directly])
+def test_an_item_is_held_to_moto_s_limit_at_the_same_byte(patch: Any):
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    undo = patch() if patch else None
+    try:
+        attributes = LimitedSizeDict()
+        attributes["big"] = DynamoType({"S": "é" * 202_000})  # 404,000 bytes in UTF-8
+        attributes["n"] = DynamoType({"N": "1" * 995})  # 404,999 bytes with the names
+        assert attributes["n"].size() == 995
+        with pytest.raises(ItemSizeTooLarge):  # 405,001: one byte over moto's limit
+            attributes["x"] = DynamoType({"BOOL": True})
+        assert "x" not in attributes
+        # A new item of the same attributes, and of one more.
+        near = {"big": {"S": "é" * 202_000}, "n": {"N": "1" * 995}}
+        assert Item(DynamoType({"S": "pk"}), None, near).size() == 404_999
+        with pytest.raises(ItemSizeTooLarge):
+            Item(DynamoType({"S": "pk"}), None, {**near, "x": {"BOOL": True}})
+    finally:
+        if undo:
+            undo()
+
+
+def test_an_item_is_measured_without_an_object_per_value(monkeypatch):
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    made: list[str] = []
+    original_init = DynamoType.__init__
+
+    def counting_init(self: Any, value: Any) -> None:
+        made.append(repr(value)[:20])
+        original_init(self, value)
+
+    nested = {"M": {f"k{n}": {"M": {"s": {"S": "x"}, "ns": {"NS": ["1", "2"]}}} for n in range(9)}}
+    item = Item(DynamoType({"S": "pk"}), None, {"trail": nested, "tags": {"SS": ["a", "b"]}})
+    monkeypatch.setattr(DynamoType, "__init__", counting_init)
+
+    def objects_made() -> int:
+        made.clear()
+        assert item.size() == 2 + 9 * (2 + 1 + 1 + 2 + 2) + 1 + 2 + 4 + 2
+        return len(made)
+
+    assert objects_made() > 30, "moto as shipped wraps every member to measure it"
+    undo = moto_patches.measure_items_directly()
+    try:
+        assert objects_made() == 0
+    finally:
+        undo()
+
+
+def test_a_query_measures_each_item_of_its_partition_once(monkeypatch):
+    from moto import mock_aws
+    from moto.dynamodb.models import dynamo_type
+
+    measured: list[str] = []
+
+    def counting(bytesize: Callable[[Any], int]) -> Callable[[Any], int]:
+        def counted(value: Any) -> int:
+            if value == "nested":  # an attribute's name: its item measured once more
+                measured.append(value)
+            return bytesize(value)
+
+        return counted
+
+    monkeypatch.setattr(dynamo_type, "bytesize", counting(dynamo_type.bytesize))
+    monkeypatch.setattr(moto_patches, "_bytesize", counting(moto_patches._bytesize))
+    answers = []
+    for patch in (None, moto_patches.measure_items_directly):
+        with mock_aws():
+            client = _dynamodb_world()
+            undo = patch() if patch else None
+            try:
+                measured.clear()
+                answers.append(
+                    client.query(
+                        TableName="t",
+                        KeyConditionExpression="pk = :p",
+                        ExpressionAttributeValues={":p": {"S": "B"}},
+                    )["Items"]
+                )
+                answers.append(len(measured))
+            finally:
+                if undo:
+                    undo()
+    shipped, shipped_measures, patched, patched_measures = answers
+    assert len(shipped) == 40 and shipped_measures == 80, "moto measures each item twice"
+    assert patched == shipped and patched_measures == 40
