@@ -50,6 +50,10 @@ PRELOAD = (
     "email.mime.multipart",
     "email_validator",
     "holidays",
+    # What holidays.country_holidays("ID") imports on first use: every country's module
+    # (its package imports them all), about 90 ms of a core in each worker that builds a
+    # calendar; the computing of Indonesia's days off (2 ms) stays the worker's.
+    "holidays.countries",
     "pyotp",
     "zoneinfo",
 )
