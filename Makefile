@@ -129,6 +129,9 @@ checkov: $(CHECKOV_STAMP)
 deploy-check: $(SAM_STAMP) $(RUNTIME_BOTO3)/.installed python312 checkov
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAM_ENV) $(SAM) build --parallel
+	@# Bytecode that holds in the zip: a .pyc checked by its source's date is stale there
+	@# (all dated 1980) and every cold start compiled the layer again, ~0.6 s of CPU.
+	$(SAM_ENV) python3.12 -m compileall -q -f --invalidation-mode checked-hash .aws-sam/build
 	$(SAM_ENV) $(SAM_VENV)/bin/python scripts/check_build.py .aws-sam/build --boto3 $(RUNTIME_BOTO3)
 
 clean:

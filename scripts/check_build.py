@@ -4,15 +4,20 @@ Run by `make deploy-check` with aws-sam-cli's interpreter. Checks that the layer
 whole `izin` package (its data and templates are package files, easily left behind) and
 its pinned third-party packages, then imports every function's handler under the
 functions' runtime (python3.12) with only the layer, the function's folder and boto3 (which
-Lambda provides) on the path, and the zoneinfo database taken from the layer alone.
+Lambda provides) on the path, and the zoneinfo database taken from the layer alone; and
+again from a copy dated as `sam package` zips it, where a cold start must find every
+module's bytecode valid (`make deploy-check` compiles the build with checked-hash .pyc).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -29,6 +34,26 @@ handler = getattr(importlib.import_module(module_name), function_name)
 assert callable(handler), sys.argv[1]
 """
 
+
+# A cold start's import of the handler, counting the modules Python compiles from source
+# because no valid bytecode is there (Lambda's /var/task and /opt cannot keep any).
+_COLD_START_PROBE = """
+import importlib, sys
+compiled = []
+def heard(event, args):
+    if event == "compile" and isinstance(args[1], str) and args[1].endswith(".py"):
+        compiled.append(args[1])
+sys.addaudithook(heard)
+module_name, function_name = sys.argv[1].rsplit(".", 1)
+getattr(importlib.import_module(module_name), function_name)
+if compiled:
+    sys.exit(f"{len(compiled)} modules from source (one: {compiled[0]})")
+"""
+
+# `sam package` zips the build with no dates: every file arrives dated 1980-01-01, and a
+# .pyc that checks its source's modification time (pip's, Python's default) never matches
+# (aws/aws-lambda-builders#924). A checked-hash .pyc compares the source's hash instead.
+ZIP_DATE = datetime(1980, 1, 1, tzinfo=UTC).timestamp()
 
 _LAYER_PROBE = """
 import importlib, sys
@@ -92,6 +117,7 @@ def top_level_modules(layer: Path) -> list[str]:
 def _run_probe(runtime: str, probe: str, argument: str, path: list[Path], cwd: Path) -> str:
     """'' if `probe` passes under `runtime` with exactly `path`, else its last error line."""
     environment = {
+        "PYTHONDONTWRITEBYTECODE": "1",  # as on Lambda, where the code's folders are read-only
         "PATH": os.environ["PATH"],
         "PYENV_VERSION": os.environ.get("PYENV_VERSION", ""),
         "PYTHONPATH": os.pathsep.join(map(str, path)),
@@ -121,21 +147,55 @@ def check_layer_imports(layer: Path, runtime: str, boto3_path: Path) -> list[str
     return [f"IzinLayer: {error}"] if error else []
 
 
-def check_functions(build: Path, runtime: str, boto3_path: Path) -> list[str]:
-    """Import each function's handler with the runtime's interpreter, as Lambda would."""
+def _handlers(build: Path) -> list[tuple[str, str]]:
+    """(logical id, handler) of each function of the built template."""
     text = (build / "template.yaml").read_text(encoding="utf-8")
     template = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 (a SafeLoader subclass)
-    problems = []
-    for logical_id, resource in template["Resources"].items():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        handler = resource["Properties"]["Handler"]
+    return [
+        (logical_id, resource["Properties"]["Handler"])
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    ]
+
+
+def _import_each_handler(
+    build: Path, runtime: str, boto3_path: Path, probe: str
+) -> dict[str, tuple[str, str]]:
+    """logical id -> (handler, the probe's error or '') for each function of `build`."""
+    results = {}
+    for logical_id, handler in _handlers(build):
         folder = build / logical_id
         path = [folder, build / "IzinLayer" / "python", boto3_path]
-        error = _run_probe(runtime, _IMPORT_PROBE, handler, path, folder)
+        results[logical_id] = (handler, _run_probe(runtime, probe, handler, path, folder))
+    return results
+
+
+def check_functions(build: Path, runtime: str, boto3_path: Path) -> list[str]:
+    """Import each function's handler with the runtime's interpreter, as Lambda would."""
+    problems = []
+    for logical_id, (handler, error) in _import_each_handler(
+        build, runtime, boto3_path, _IMPORT_PROBE
+    ).items():
         print(f"  {logical_id}: import {handler} under {runtime}: {error or 'ok'}")
         if error:
             problems.append(f"{logical_id}: {error}")
+    return problems
+
+
+def check_cold_starts(build: Path, runtime: str, boto3_path: Path) -> list[str]:
+    """Import each function's handler from a copy of the build dated as `sam package` zips
+    it: a cold start that compiles a module from source pays for it in every environment."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="izin-zipped-") as folder:
+        zipped = Path(folder) / "build"
+        shutil.copytree(build, zipped, symlinks=True)
+        for entry in zipped.rglob("*"):
+            os.utime(entry, (ZIP_DATE, ZIP_DATE), follow_symlinks=False)
+        imported = _import_each_handler(zipped, runtime, boto3_path, _COLD_START_PROBE)
+    for logical_id, (_, error) in imported.items():
+        print(f"  {logical_id}: a cold start from the zip compiles {error or 'nothing'}")
+        if error:
+            problems.append(f"{logical_id}: a cold start from the zip compiles {error}")
     return problems
 
 
@@ -151,6 +211,7 @@ def main() -> int:
     print(f"  IzinLayer: izin's files and {len(_requirement_names())} distributions present")
     problems += check_layer_imports(layer, arguments.runtime, boto3_path)
     problems += check_functions(build, arguments.runtime, boto3_path)
+    problems += check_cold_starts(build, arguments.runtime, boto3_path)
     for problem in problems:
         print(f"deploy-check: {problem}", file=sys.stderr)
     return 1 if problems else 0
