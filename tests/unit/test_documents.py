@@ -721,8 +721,9 @@ def test_pdfs_made_at_once_in_threads_are_each_whole(desk: Desk, tmp_path: Path)
 def test_a_pdfs_fonts_are_the_subsets_fonttools_makes(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The subsets made once per container and reused are byte for byte what fpdf2's own
-    output makes with fontTools for each PDF; each face is subset once for many PDFs."""
+    """The subsets shipped with the layer (scripts/build_font_subsets.py) and reused are byte
+    for byte what fpdf2's own output makes with fontTools for each PDF: a container's PDFs
+    of the usual characters subset no face themselves."""
     import io
 
     from fontTools import subset, ttLib  # type: ignore[import-untyped]
@@ -741,7 +742,7 @@ def test_a_pdfs_fonts_are_the_subsets_fonttools_makes(
     monkeypatch.setattr(documents._Subsets, "_make", counting)
     reused = [render_pdf(Jenis.NOTA_DINAS, context, now=NOW) for _ in range(3)]
     assert reused[0] == reused[1] == reused[2]
-    assert 2 <= len(made) == len(set(made)) <= len(documents.FONT_FACES)
+    assert made == []
 
     # fpdf2 as shipped: a fontTools font of each face, subset by fontTools in the output.
     monkeypatch.setattr(output, "ftsubset", subset)
@@ -751,6 +752,61 @@ def test_a_pdfs_fonts_are_the_subsets_fonttools_makes(
         lambda subsets: ttLib.TTFont(io.BytesIO(subsets.data), recalcTimestamp=False, lazy=True),
     )
     assert render_pdf(Jenis.NOTA_DINAS, context, now=NOW) == reused[0]
+
+
+def test_a_character_beyond_the_shipped_subsets_gets_a_subset_made_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from fontTools import subset, ttLib
+    from fpdf import FPDF, output
+    from izin.documents import pdf as documents
+
+    def made_pdf() -> bytes:
+        pdf = FPDF()
+        documents._install_fonts(pdf)
+        pdf.set_creation_date(NOW)
+        pdf.add_page()
+        pdf.set_font("LiberationSerif", size=12)
+        pdf.write(5, "Zoë Łukasiewicz, Ketua Koperasi")  # "ë" and "Ł": beyond EMBEDDED_ALWAYS
+        documents._embed_always(pdf)
+        return bytes(pdf.output())
+
+    documents._parsed_fonts.cache_clear()
+    made: list[frozenset[str]] = []
+    make = documents._Subsets._make
+
+    def counting(self: Any, glyphs: frozenset[str], options: Any) -> Any:
+        made.append(glyphs)
+        return make(self, glyphs, options)
+
+    monkeypatch.setattr(documents._Subsets, "_make", counting)
+    twice = [made_pdf(), made_pdf()]
+    assert twice[0] == twice[1]
+    assert len(made) == 1 and {"edieresis", "Lslash"} <= made[0]
+    monkeypatch.setattr(output, "ftsubset", subset)  # fpdf2 as shipped, as above
+    monkeypatch.setattr(
+        documents,
+        "_FontFile",
+        lambda subsets: ttLib.TTFont(io.BytesIO(subsets.data), recalcTimestamp=False, lazy=True),
+    )
+    assert made_pdf() == twice[0]
+
+
+def test_the_shipped_subsets_are_the_ones_made_from_the_fonts_and_only_of_them() -> None:
+    from izin.documents import pdf as documents
+
+    checked = subprocess.run(
+        [sys.executable, str(PACKAGE.parents[2] / "scripts" / "build_font_subsets.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    regular = (documents.FONTS / "LiberationSerif-Regular.ttf").read_bytes()
+    assert len(documents._Subsets("Regular", regular)._made) == 2
+    assert documents._Subsets("Regular", regular + b"\0")._made == {}  # another file
 
 
 def test_fonts_installed_in_many_threads_share_nothing_an_output_changes() -> None:

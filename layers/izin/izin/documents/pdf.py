@@ -1,5 +1,5 @@
 """Rendering a document: its HTML from the templates, its A4 PDF laid out by fpdf2 (the
-fonts parsed, and their subsets made, once per process), the QR code of its verify link.
+fonts parsed once per process, their usual subsets shipped), the QR code of its verify link.
 Pure: no store, no S3.
 
 A table row is kept whole: one that does not fit the room left on its page starts the
@@ -297,12 +297,17 @@ def _row_of(row: Any, cells: list[list[str]]) -> Any:
 
 # Characters each face a document uses embeds whether or not the document has them (ASCII,
 # the templates' own, the typographic quotes and dashes a pasted text brings): a PDF's
-# fonts are then the same few subsets, made once per container, not a subset of each face
+# fonts are then the same few subsets (shipped, SHIPPED_SUBSETS), not a subset of each face
 # for each PDF (half a PDF's CPU), for about 20 KB more a PDF. A document with a character
 # beyond these gets a subset of its own, as fpdf2 would make it.
 EMBEDDED_ALWAYS = "".join(map(chr, range(0x20, 0x7F))) + "§°²³·×‘’“”–—…•€"
 # Glyph sets subset per face and container (beyond these, one is made and not kept).
 SUBSETS_KEPT = 8
+# The subsets the documents make of each face (EMBEDDED_ALWAYS, and a face set only in
+# spaces), made by scripts/build_font_subsets.py as the output makes them and shipped: a
+# container's first PDF takes them instead of subsetting each face (about 35 ms a face).
+SHIPPED_SUBSETS = FONTS / "subsets"
+SUBSETS_INDEX = "index.json"
 
 
 @functools.cache
@@ -315,8 +320,20 @@ def _parsed_fonts() -> dict[str, tuple[Any, _Subsets]]:
     for style, face in FONT_FACES.items():
         path = FONTS / f"LiberationSerif-{face}.ttf"
         pdf.add_font("LiberationSerif", style, str(path))
-        subsets[f"liberationserif{style}"] = _Subsets(path.read_bytes())
+        subsets[f"liberationserif{style}"] = _Subsets(face, path.read_bytes())
     return {key: (font, subsets[key]) for key, font in pdf.fonts.items()}
+
+
+@functools.cache
+def _shipped_subsets() -> dict[str, Any]:
+    """The index of SHIPPED_SUBSETS, by face (empty when there is none)."""
+    import json
+
+    index = SHIPPED_SUBSETS / SUBSETS_INDEX
+    if not index.is_file():
+        return {}
+    faces: dict[str, Any] = json.loads(index.read_text(encoding="utf-8"))["faces"]
+    return faces
 
 
 def _install_fonts(pdf: Any) -> None:
@@ -353,12 +370,18 @@ class _Subsets:
     """A face's TrueType file and its subsets as fontTools makes them, by glyph set: what
     fpdf2's output embeds (the font's bytes) and reads (the glyph ids in the subset)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, face: str, data: bytes) -> None:
+        import hashlib
         import threading
 
-        self.data = data
+        self.face, self.data = face, data
         self._made: dict[frozenset[str], tuple[bytes, dict[str, int]]] = {}
         self._lock = threading.Lock()
+        shipped = _shipped_subsets().get(face)
+        if shipped and shipped["sha256"] == hashlib.sha256(data).hexdigest():
+            for entry in shipped["subsets"]:
+                made = ((SHIPPED_SUBSETS / entry["file"]).read_bytes(), dict(entry["ids"]))
+                self._made[frozenset(entry["glyphs"])] = made
 
     def subset(self, glyphs: frozenset[str], options: Any) -> tuple[bytes, dict[str, int]]:
         with self._lock:
