@@ -5,8 +5,9 @@ whole `izin` package (its data and templates are package files, easily left behi
 its pinned third-party packages, then imports every function's handler under the
 functions' runtime (python3.12) with only the layer, the function's folder and boto3 (which
 Lambda provides) on the path, and the zoneinfo database taken from the layer alone; and
-again from a copy dated as `sam package` zips it, where a cold start must find every
-module's bytecode valid (`make deploy-check` compiles the build with checked-hash .pyc).
+again from the build zipped by `sam package`'s own zipper and unzipped with its dates, where
+a cold start must find every module's bytecode valid (`make deploy-check` compiles the build
+with checked-hash .pyc).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
+import time
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -53,7 +55,6 @@ if compiled:
 # `sam package` zips the build with no dates: every file arrives dated 1980-01-01, and a
 # .pyc that checks its source's modification time (pip's, Python's default) never matches
 # (aws/aws-lambda-builders#924). A checked-hash .pyc compares the source's hash instead.
-ZIP_DATE = datetime(1980, 1, 1, tzinfo=UTC).timestamp()
 
 _LAYER_PROBE = """
 import importlib, sys
@@ -182,15 +183,32 @@ def check_functions(build: Path, runtime: str, boto3_path: Path) -> list[str]:
     return problems
 
 
+def _as_deployed(folder: Path, into: Path) -> None:
+    """`folder` zipped by `sam package`'s own zipper, then unzipped with the zip's dates, as
+    Lambda lays a function's code or a layer out."""
+    from samcli.lib.package.utils import (  # type: ignore[import-not-found]
+        make_zip_with_lambda_permissions,
+    )
+
+    archive = make_zip_with_lambda_permissions(str(into.with_suffix("")), str(folder))
+    with zipfile.ZipFile(archive) as zipped:
+        for entry in zipped.infolist():
+            path = Path(zipped.extract(entry, into))
+            dated = time.mktime((*entry.date_time, 0, 0, -1))
+            os.utime(path, (dated, dated))
+    Path(archive).unlink()
+
+
 def check_cold_starts(build: Path, runtime: str, boto3_path: Path) -> list[str]:
-    """Import each function's handler from a copy of the build dated as `sam package` zips
-    it: a cold start that compiles a module from source pays for it in every environment."""
+    """Import each function's handler from the build as `sam package` zips it: a cold start
+    that compiles a module from source pays for it in every execution environment."""
     problems = []
     with tempfile.TemporaryDirectory(prefix="izin-zipped-") as folder:
         zipped = Path(folder) / "build"
-        shutil.copytree(build, zipped, symlinks=True)
-        for entry in zipped.rglob("*"):
-            os.utime(entry, (ZIP_DATE, ZIP_DATE), follow_symlinks=False)
+        zipped.mkdir()
+        shutil.copy(build / "template.yaml", zipped / "template.yaml")
+        for logical_id in ["IzinLayer", *(logical_id for logical_id, _ in _handlers(build))]:
+            _as_deployed(build / logical_id, zipped / logical_id)
         imported = _import_each_handler(zipped, runtime, boto3_path, _COLD_START_PROBE)
     for logical_id, (_, error) in imported.items():
         print(f"  {logical_id}: a cold start from the zip compiles {error or 'nothing'}")
