@@ -42,11 +42,12 @@ def made() -> dict[str, bytes]:
         asked.setdefault(self.face, {})[glyphs] = subset
         return subset
 
+    shipped = pdf.SHIPPED_SUBSETS
     pdf._Subsets._make = recording  # type: ignore[method-assign]
+    pdf.SHIPPED_SUBSETS = ROOT / "none"  # none shipped: each subset made here
     try:
         pdf._parsed_fonts.cache_clear()
         pdf._shipped_subsets.cache_clear()
-        pdf.SHIPPED_SUBSETS, shipped = ROOT / "none", pdf.SHIPPED_SUBSETS  # make every one
         for style in pdf.FONT_FACES:
             for text in (pdf.EMBEDDED_ALWAYS, " "):
                 document = FPDF()
