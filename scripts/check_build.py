@@ -52,10 +52,6 @@ if compiled:
     sys.exit(f"{len(compiled)} modules from source (one: {compiled[0]})")
 """
 
-# `sam package` zips the build with no dates: every file arrives dated 1980-01-01, and a
-# .pyc that checks its source's modification time (pip's, Python's default) never matches
-# (aws/aws-lambda-builders#924). A checked-hash .pyc compares the source's hash instead.
-
 _LAYER_PROBE = """
 import importlib, sys
 for name in sys.argv[1].split(","):
@@ -185,7 +181,11 @@ def check_functions(build: Path, runtime: str, boto3_path: Path) -> list[str]:
 
 def _as_deployed(folder: Path, into: Path) -> None:
     """`folder` zipped by `sam package`'s own zipper, then unzipped with the zip's dates, as
-    Lambda lays a function's code or a layer out."""
+    Lambda lays a function's code or a layer out.
+
+    The zipper writes no dates: every file arrives dated 1980-01-01, and a .pyc that checks
+    its source's modification time (pip's, Python's default) never matches there
+    (aws/aws-lambda-builders#924); a checked-hash .pyc compares the source's hash instead."""
     from samcli.lib.package.utils import (  # type: ignore[import-not-found]
         make_zip_with_lambda_permissions,
     )

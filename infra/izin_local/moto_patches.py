@@ -446,7 +446,7 @@ def measure_items_directly() -> Undo:
             return measure(entry.type, entry.value)
         return _bytesize(str(entry))
 
-    def over_the_limit(attributes: Any, more: int = 0) -> None:
+    def refuse_over_the_limit(attributes: Any, more: int = 0) -> None:
         current = sum(map(measured, attributes.keys())) + sum(map(measured, attributes.values()))
         if current + more > 405000:  # moto's limit, as it tests it
             from moto.dynamodb.exceptions import ItemSizeTooLarge
@@ -454,7 +454,7 @@ def measure_items_directly() -> Undo:
             raise ItemSizeTooLarge
 
     def __setitem__(self: Any, key: str, value: Any) -> None:
-        over_the_limit(self, _bytesize(key) + measured(value))
+        refuse_over_the_limit(self, _bytesize(key) + measured(value))
         dict.__setitem__(self, key, value)
 
     def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
@@ -462,7 +462,7 @@ def measure_items_directly() -> Undo:
         self.attrs = LimitedSizeDict()
         for key, value in attrs.items():
             dict.__setitem__(self.attrs, key, DynamoType(value))
-        over_the_limit(self.attrs)
+        refuse_over_the_limit(self.attrs)
 
     DynamoType.size = size  # type: ignore[method-assign]
     Item.size = item_size  # type: ignore[method-assign]
