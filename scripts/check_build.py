@@ -52,6 +52,9 @@ if compiled:
     sys.exit(f"{len(compiled)} modules from source (one: {compiled[0]})")
 """
 
+# Loads every template with an audit hook on compile (scripts/compile_templates.py).
+_TEMPLATE_PROBE = (Path(__file__).parent / "compile_templates.py").read_text(encoding="utf-8")
+
 _LAYER_PROBE = """
 import importlib, sys
 for name in sys.argv[1].split(","):
@@ -66,11 +69,15 @@ class _CfnLoader(yaml.SafeLoader):
 _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+# What a local run writes beside the sources (bytecode, templates' code): built afresh.
+_LOCAL_CACHES = {"__pycache__", "__jinjacache__"}
+
+
 def _source_files(package: Path) -> set[str]:
     return {
         str(path.relative_to(package))
         for path in package.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        if path.is_file() and not _LOCAL_CACHES & set(path.parts) and path.suffix != ".pyc"
     }
 
 
@@ -210,10 +217,15 @@ def check_cold_starts(build: Path, runtime: str, boto3_path: Path) -> list[str]:
         for logical_id in ["IzinLayer", *(logical_id for logical_id, _ in _handlers(build))]:
             _as_deployed(build / logical_id, zipped / logical_id)
         imported = _import_each_handler(zipped, runtime, boto3_path, _COLD_START_PROBE)
+        layer = zipped / "IzinLayer" / "python"
+        templates = _run_probe(runtime, _TEMPLATE_PROBE, "--check", [layer, boto3_path], layer)
     for logical_id, (_, error) in imported.items():
         print(f"  {logical_id}: a cold start from the zip compiles {error or 'nothing'}")
         if error:
             problems.append(f"{logical_id}: a cold start from the zip compiles {error}")
+    print(f"  IzinLayer: a first render from the zip compiles {templates or 'no template'}")
+    if templates:
+        problems.append(f"IzinLayer: a first render from the zip compiles {templates}")
     return problems
 
 

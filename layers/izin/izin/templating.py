@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from izin import formats
 from izin.mail import Attachment, Email
+from izin.template_cache import SourceCheckedCache
 
 
 @functools.cache
@@ -26,6 +27,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=SourceCheckedCache(),
     )
     env.filters.update(
         tanggal=lambda v: formats.tanggal(_moment(v)),

@@ -28,6 +28,7 @@ from izin.documents.model import (
     TEMPLATES,
     Jenis,
 )
+from izin.template_cache import SourceCheckedCache
 
 # A line break of a multi-line field in the PDF's markup, which collapses whitespace: a
 # private-use character, which no field may hold (the font has no glyph for it).
@@ -50,6 +51,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=SourceCheckedCache(),
     )
     env.filters["multiline"] = _multiline
     env.tests["long_text"] = _long_text
