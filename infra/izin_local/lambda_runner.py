@@ -112,7 +112,8 @@ def _timed_out(request_id: str, timeout: float) -> LambdaError:
 
 
 class Zygote:
-    """The process that forks workers (`lambda_zygote`), started on the first fork.
+    """The process that forks workers (`lambda_zygote`), started with a runtime (its imports,
+    about a second of a core, beside the runtime's own start) or else on the first fork.
 
     It holds only what every function imports (no function's code, no environment: a
     worker takes its function's as its whole `os.environ`), so one serves every runtime of
@@ -138,6 +139,11 @@ class Zygote:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the process now, if it is not running; a fork waits until it is ready."""
+        with self._lock:
+            self._started()
 
     def fork(self) -> tuple[int, socket.socket, int]:
         """A new worker process: its pid, our end of its socket, the read end of its log."""
@@ -250,6 +256,10 @@ class LambdaRunner:
         self._workers: dict[int, str] = {}  # pid -> logical id, every live worker
         self._closed = False
         self.register(functions or {}, environments=environments)
+
+    def start_zygote(self) -> None:
+        """Have the zygote import now, while the caller goes on, not in the first invocation."""
+        self._zygote.start()
 
     def register(
         self,

@@ -152,6 +152,9 @@ class LocalRuntime:
             log = stack.enter_context(self.function_log.open("w", encoding="utf-8"))
         self._runner = LambdaRunner(log=log)
         stack.callback(self._runner.close)
+        # The zygote's imports go on beside moto's start and the provisioning: an
+        # application's first invocation no longer waits for them (nor pays their CPU).
+        self._runner.start_zygote()
         # Who is held to a role: the functions' sessions, and the interpreter as the
         # state machine's role; both known once the roles are built.
         sessions = moto_patches.RoleSessions()

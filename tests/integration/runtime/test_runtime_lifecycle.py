@@ -251,3 +251,20 @@ def test_a_result_json_cannot_hold_is_a_marshal_error(tmp_path: Path, runners: l
     )
     payload, errored = runner.invoke_by_name("probe", {})
     assert errored and json.loads(payload)["errorType"] == "Runtime.MarshalError"
+
+
+def test_the_zygote_starts_when_asked_before_any_invocation_and_once():
+    from izin_local.lambda_runner import Zygote
+
+    zygote = Zygote()
+    runner = LambdaRunner(zygote=zygote)
+    try:
+        assert zygote.pid is None  # a runner alone (a test's) starts nothing
+        runner.start_zygote()
+        started = zygote.pid
+        assert started is not None
+        runner.start_zygote()  # once: the same process
+        assert zygote.pid == started
+    finally:
+        runner.close()
+        zygote.stop()
