@@ -2,9 +2,13 @@
 
 moto's own SQS-to-Lambda trigger calls the function inside `send_message`, one record at
 a time, ignores `batchItemFailures` and deletes every message, so no event source mapping
-is created in moto; these pollers do what Lambda's do instead. They long-poll (1 s, so a
-stop is quick), gather up to BatchSize records or until MaximumBatchingWindowInSeconds
-ends, invoke the function (in its worker) and delete what succeeded: with
+is created in moto; these pollers do what Lambda's do instead. They wait as a long poll
+waits, but in this process, on moto's own queue (moto serves from here): no request while
+a queue is empty (a long poll of 1 s was a request a second per queue, and a stop waited
+for it), woken at once by a message sent or by the stop, and every second for a message
+whose visibility timeout or delay ends. Then they receive through SQS's API as Lambda
+does, gather up to BatchSize records or until MaximumBatchingWindowInSeconds ends, invoke
+the function (in its worker) and delete what succeeded: with
 ReportBatchItemFailures every record but those reported, otherwise all of them on
 success and none on an exception. What is not deleted comes back after the queue's
 visibility timeout; after maxReceiveCount receives moto itself moves it to the DLQ when
@@ -19,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlparse
 
 import boto3
 
@@ -157,9 +162,23 @@ class SqsPollers:
 
     def stop(self) -> None:
         self._stop.set()
+        for source in self._sources:
+            queue = _moto_queue(source.queue_url, self._region)
+            if queue is not None:
+                with queue._messages_lock:
+                    queue._messages_lock.notify_all()  # a waiting poller sees the stop
         for thread in self._threads:
             thread.join(timeout=_WAIT_SECONDS + 10)
         self._threads.clear()
+
+    def _wait_for_messages(self, queue: Any, timeout: float) -> bool:
+        """Whether a message is visible in moto's `queue`, waiting at most `timeout` s (as its
+        long poll waits) and woken by a message sent or by the stop; False at the stop."""
+        with queue._messages_lock:
+            visible = queue._messages_lock.wait_for(
+                lambda: self._stop.is_set() or queue.messages, timeout=timeout
+            )
+        return bool(visible) and not self._stop.is_set()
 
     def _run(self, source: SqsEventSource, client: Any) -> None:
         while not self._stop.is_set():
@@ -177,18 +196,29 @@ class SqsPollers:
         """Up to BatchSize messages, waiting at most the batching window once one arrived."""
         batch: list[dict[str, Any]] = []
         window_ends: float | None = None
+        queue = _moto_queue(source.queue_url, self._region)
+        wait_here = queue is not None  # else SQS's own long poll
         while not self._stop.is_set() and len(batch) < source.batch_size:
-            if window_ends is not None and time.monotonic() >= window_ends:
+            now = time.monotonic()
+            if window_ends is not None and now >= window_ends:
                 break
+            timeout = _WAIT_SECONDS if window_ends is None else window_ends - now
+            if wait_here and not self._wait_for_messages(queue, min(timeout, _WAIT_SECONDS)):
+                continue
+            if window_ends is not None and time.monotonic() >= window_ends:
+                break  # what became visible as the window ended waits for the next batch
             answer = client.receive_message(
                 QueueUrl=source.queue_url,
                 MaxNumberOfMessages=min(_SQS_MAX_MESSAGES, source.batch_size - len(batch)),
-                WaitTimeSeconds=_WAIT_SECONDS,
+                WaitTimeSeconds=0 if wait_here else _WAIT_SECONDS,
                 AttributeNames=["All"],
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
             messages = answer.get("Messages", [])
+            # A wake that received nothing (moto held the message back: a FIFO group in
+            # flight, one it moved to the DLQ): SQS's own long poll next, not a busy loop.
+            wait_here = queue is not None and (bool(messages) or not wait_here)
             batch.extend(messages)
             if batch and window_ends is None:
                 window_ends = time.monotonic() + source.batching_window
@@ -213,6 +243,18 @@ class SqsPollers:
                     for index, message in enumerate(chunk)
                 ],
             )
+
+
+def _moto_queue(queue_url: str, region: str) -> Any:
+    """moto's own object for this queue, or None when moto does not serve it from here."""
+    from moto.sqs.exceptions import QueueDoesNotExist
+    from moto.sqs.models import sqs_backends
+
+    account, _, name = urlparse(queue_url).path.strip("/").partition("/")
+    try:
+        return sqs_backends[account][region].get_queue(name)
+    except (QueueDoesNotExist, KeyError):
+        return None
 
 
 def _reported_failures(

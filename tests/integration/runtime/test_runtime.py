@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from izin_local import sqs_pollers
 from izin_local.runtime import LocalRuntime
 
 MAIL_FROM = "noreply@izin.example"
@@ -215,6 +217,25 @@ def test_a_reported_failure_comes_back_then_rests_in_the_dlq_while_the_rest_is_d
         "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0",
     }
+
+
+def test_an_idle_poller_asks_sqs_nothing_and_a_message_wakes_it(runtime: LocalRuntime, eventually):
+    from izin_local.metering import RUNTIME, AwsCallMeter
+
+    sqs = boto3.client("sqs")
+    table = boto3.resource("dynamodb").Table(runtime.table_names["Table"])
+    run = uuid.uuid4().hex[:8]
+    with AwsCallMeter({}).counting() as meter:
+        # Two seconds of an empty queue: a long poll of 1 s would have asked twice.
+        threading.Event().wait(2 * sqs_pollers._WAIT_SECONDS)
+        idle = meter.by_operation("sqs")[(RUNTIME, "ReceiveMessage")]
+        sqs.send_message(
+            QueueUrl=runtime.queue_urls["WorkQueue"], MessageBody=json.dumps({"id": run})
+        )
+        eventually(lambda: table.get_item(Key={"pk": f"seen#{run}", "sk": "-"}).get("Item"))
+        woken = meter.by_operation("sqs")[(RUNTIME, "ReceiveMessage")]
+    assert idle == 0
+    assert woken == 1  # the message received at once, in one call
 
 
 # --- HTTP -------------------------------------------------------------------------------
