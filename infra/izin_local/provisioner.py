@@ -501,11 +501,17 @@ class Provisioner:
         role_arn = iam.create_role(
             RoleName=role_name, AssumeRolePolicyDocument=trust_policy(self._caller_arn())
         )["Role"]["Arn"]
-        for policy_name, policy in document.policies.items():
-            # AWS takes a document without Version; moto wants the current one.
-            versioned = {"Version": "2012-10-17", **policy}
+        # Every statement the SAM transform gives the role, in one inline policy (CloudFormation
+        # puts one per policy template): IAM allows what any statement allows and refuses what
+        # any denies, whichever policy holds it, so the grant is the same; one call instead of
+        # four or five, and moto's check of each call reads one document instead of several.
+        # AWS takes a document without Version; moto wants the current one.
+        statements = document.statements()
+        if statements:
             iam.put_role_policy(
-                RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(versioned)
+                RoleName=role_name,
+                PolicyName=f"{document.logical_id}Policy",
+                PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
             )
         session = self.client("sts").assume_role(
             RoleArn=role_arn, RoleSessionName=logical_id[:64], DurationSeconds=43200
