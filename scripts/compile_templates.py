@@ -33,13 +33,13 @@ def every_template() -> list[str]:
 
 
 def compile_into(layer: Path) -> int:
-    # Whatever sam build copied from a local run (another Python's code) goes first.
-    shutil.rmtree(layer / "izin" / "__jinjacache__", ignore_errors=True)
     sys.path.insert(0, str(layer))
     from izin.template_cache import FOLDER
 
     if not FOLDER.is_relative_to(layer):
         sys.exit(f"compile_templates: izin imported from {FOLDER.parent}, not from {layer}")
+    # Whatever sam build copied from a local run (another Python's code) goes first.
+    shutil.rmtree(FOLDER, ignore_errors=True)
     names = every_template()
     written = len(list(FOLDER.glob("*.cache")))
     print(f"  IzinLayer: {len(names)} templates compiled into izin/__jinjacache__ ({written})")

@@ -199,11 +199,10 @@ class SqsPollers:
         queue = _moto_queue(source.queue_url, self._region)
         wait_here = queue is not None  # else SQS's own long poll
         while not self._stop.is_set() and len(batch) < source.batch_size:
-            now = time.monotonic()
-            if window_ends is not None and now >= window_ends:
+            left = _WAIT_SECONDS if window_ends is None else window_ends - time.monotonic()
+            if left <= 0:
                 break
-            timeout = _WAIT_SECONDS if window_ends is None else window_ends - now
-            if wait_here and not self._wait_for_messages(queue, min(timeout, _WAIT_SECONDS)):
+            if wait_here and not self._wait_for_messages(queue, min(left, _WAIT_SECONDS)):
                 continue
             if window_ends is not None and time.monotonic() >= window_ends:
                 break  # what became visible as the window ended waits for the next batch

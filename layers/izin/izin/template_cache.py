@@ -65,10 +65,6 @@ class SourceCheckedCache(BytecodeCache):
         except OSError:
             return  # a read-only layer: the template was compiled in memory all the same
 
-    def clear(self) -> None:
-        for path in self.folder.glob("*.cache"):
-            path.unlink(missing_ok=True)
-
     def _path(self, bucket: Bucket) -> Path:
         return self.folder / f"{bucket.key}.cache"
 

@@ -19,6 +19,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from izin_local import sqs_pollers
+from izin_local.metering import RUNTIME, AwsCallMeter
 from izin_local.runtime import LocalRuntime
 
 MAIL_FROM = "noreply@izin.example"
@@ -220,8 +221,6 @@ def test_a_reported_failure_comes_back_then_rests_in_the_dlq_while_the_rest_is_d
 
 
 def test_an_idle_poller_asks_sqs_nothing_and_a_message_wakes_it(runtime: LocalRuntime, eventually):
-    from izin_local.metering import RUNTIME, AwsCallMeter
-
     sqs = boto3.client("sqs")
     table = boto3.resource("dynamodb").Table(runtime.table_names["Table"])
     run = uuid.uuid4().hex[:8]

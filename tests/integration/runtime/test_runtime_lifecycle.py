@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from izin_local.lambda_runner import FunctionSpec, LambdaRunner
+from izin_local.lambda_runner import FunctionSpec, LambdaRunner, Zygote
 from izin_local.runtime import LocalRuntime
 from izin_local.template import TemplateError
 
@@ -254,8 +254,6 @@ def test_a_result_json_cannot_hold_is_a_marshal_error(tmp_path: Path, runners: l
 
 
 def test_the_zygote_starts_when_asked_before_any_invocation_and_once():
-    from izin_local.lambda_runner import Zygote
-
     zygote = Zygote()
     runner = LambdaRunner(zygote=zygote)
     try:

@@ -2,6 +2,8 @@
 client finds the service's model already parsed, as the zygote's workers and every runtime
 start rely on."""
 
+import os
+
 import boto3
 import pytest
 from izin_local import sdk_data
@@ -35,8 +37,6 @@ def test_shared_the_second_session_reuses_the_first_parse():
 
 
 def _folders_listed_by_a_new_client(monkeypatch: pytest.MonkeyPatch, service: str) -> int:
-    import os
-
     listed: list[str] = []
     listdir = os.listdir
 
