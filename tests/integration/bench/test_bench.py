@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from izin_local.bench import SharedOutbox, SharedRecords, handoffs, percentile, run_bench
+from izin_local.bench import (
+    Run,
+    SharedOutbox,
+    SharedRecords,
+    handoffs,
+    measure,
+    percentile,
+    run_bench,
+)
 from izin_local.config import TEMPLATE, runtime_options
 from izin_local.outbox import OutboxWriter
 from izin_local.testing import ROSTER
@@ -114,6 +122,38 @@ def test_a_handoff_runs_from_a_decision_to_the_next_wait() -> None:
     ]
     assert handoffs(reversed(audit)) == [(13, 1.25), (14, 1.0)]
     assert handoffs(audit[:2]) == []  # no wait after it yet: not counted
+
+
+class _Executions:
+    """What measure() reads of a System: one execution still waiting on an officer."""
+
+    def __init__(self) -> None:
+        self.waited_for: list[str] = []
+        self.endpoints = self
+        self.store = self
+
+    def execution(self, id_izin: str) -> dict[str, Any]:
+        return {"status": "RUNNING"}
+
+    def finished(self, id_izin: str, timeout: float = 60) -> dict[str, Any]:
+        self.waited_for.append(id_izin)
+        return {"status": "SUCCEEDED"}
+
+    def history(self, id_izin: str) -> list[dict[str, Any]]:
+        return [{"type": "TaskStateEntered"}]
+
+    def audit(self, id_izin: str) -> list[dict[str, Any]]:
+        return []
+
+
+def test_a_run_its_driver_gave_up_on_is_read_as_it_stands_not_waited_for() -> None:
+    system = _Executions()
+    gave_up, completed = Run("IP-1", error="TimeoutError: no email"), Run("IP-2")
+    measure(system, gave_up)  # type: ignore[arg-type]
+    measure(system, completed)  # type: ignore[arg-type]
+    assert (gave_up.execution_status, gave_up.transitions) == ("RUNNING", 1)
+    assert completed.execution_status == "SUCCEEDED"
+    assert system.waited_for == ["IP-2"]
 
 
 def test_percentiles_are_nearest_rank() -> None:
