@@ -1,6 +1,7 @@
-"""fpdf2's line widths kept as running sums (izin.documents.pdf._incremental_line_widths):
-every PDF the product makes is byte for byte the PDF fpdf2 makes without them, and a
-line's characters are measured once, not again for each character placed after them."""
+"""fpdf2's line widths kept as running sums (izin.documents.pdf._incremental_line_widths)
+and each cell's text broken into lines once per PDF (`_cells_broken_once`): every PDF the
+product makes is byte for byte the PDF fpdf2 makes without them, and a line's characters
+are measured once, not again for each character placed after them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from fpdf import fpdf as fpdf_module
 from fpdf.line_break import CurrentLine
 from izin.documents import SEALED_AT_APPROVAL, Jenis, render_pdf
 from izin.documents import pdf as documents
@@ -102,6 +104,14 @@ def fpdf2_line_widths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture
+def fpdf2_line_breaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """fpdf2's own MultiLineBreak in multi_cell, breaking every cell anew, for the test's
+    length."""
+    monkeypatch.setattr(fpdf_module, "MultiLineBreak", documents._cells_broken_once())
+    yield
+
+
 def test_the_cases_render_every_kind_of_document_and_the_sealed_ones(
     rendered: dict[str, list[Rendered]],
 ) -> None:
@@ -110,8 +120,10 @@ def test_the_cases_render_every_kind_of_document_and_the_sealed_ones(
     sealed = [r.jenis for r in rendered["sample"][len(Jenis) :]]
     assert sealed == list(SEALED_AT_APPROVAL)
     assert all(rendered[case] for case in CASES)
-    # Made with the running sums, which render_pdf applied: fpdf2's own width is replaced.
+    # Made with the running sums, which render_pdf applied: fpdf2's own width is replaced;
+    # and with each cell broken once: fpdf2's own breaker is not multi_cell's.
     assert CurrentLine.__dict__["width"] is not documents._incremental_line_widths()
+    assert fpdf_module.MultiLineBreak is not documents._cells_broken_once()
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -122,6 +134,72 @@ def test_every_pdf_is_byte_for_byte_the_one_fpdf2_makes(
     `now` gives the same file, ID and all)."""
     for i, made in enumerate(rendered[case]):
         assert render_pdf(made.jenis, made.context, now=made.now) == made.pdf, (case, i, made.jenis)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_pdf_is_byte_for_byte_the_one_fpdf2_makes_breaking_each_cell_anew(
+    rendered: dict[str, list[Rendered]], case: str, fpdf2_line_breaks: None
+) -> None:
+    """A cell measured for its row and then drawn breaks into the same lines both times:
+    the lines kept from the first time draw the same PDF."""
+    for i, made in enumerate(rendered[case]):
+        assert render_pdf(made.jenis, made.context, now=made.now) == made.pdf, (case, i, made.jenis)
+
+
+def test_lines_are_kept_only_while_a_pdf_renders() -> None:
+    """Outside render_pdf (fpdf2 used directly, a test's own FPDF) every cell is broken by
+    fpdf2 as it is: nothing is kept once a PDF is made, nor after one failed."""
+    desk = Desk()
+    desk.render(Jenis.NOTA_DINAS)
+    assert documents._BROKEN.get() is None
+
+    def broken_off(pdf: Any) -> None:
+        assert documents._BROKEN.get(), "the cells' lines are kept while the PDF renders"
+        raise RuntimeError("the PDF fails after its text is laid out")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(documents, "_embed_always", broken_off)
+        with pytest.raises(RuntimeError, match="fails after"):
+            desk.render(Jenis.NOTA_DINAS)
+    assert documents._BROKEN.get() is None
+
+
+def test_text_broken_before_is_broken_again_in_another_style_or_width() -> None:
+    """The same words bold, in another size, spaced or narrower break as fpdf2 breaks
+    them, not as they broke before."""
+    from fpdf import FPDF
+
+    text = "Pemeriksaan lapangan atas perluasan kapasitas terpasang pabrik " * 4
+
+    def lines(pdf: FPDF) -> list[Any]:
+        made: list[Any] = []
+        for style, size, spacing, width in (
+            ("", 11, 0, 77),
+            ("B", 11, 0, 77),
+            ("", 12, 0, 77),
+            ("", 11, 0.8, 77),
+            ("", 11, 0, 68),
+            ("", 11, 0, 77),
+        ):
+            pdf.set_font("LiberationSerif", style, size)
+            pdf.set_char_spacing(spacing)
+            made.append(pdf.multi_cell(width, 5, text, output="LINES", dry_run=True))
+        return made
+
+    def document() -> FPDF:
+        pdf = FPDF()
+        documents._install_fonts(pdf)
+        pdf.add_page()
+        return pdf
+
+    documents._cells_broken_once()
+    expected = lines(document())
+    assert len({tuple(made) for made in expected}) == 5  # each layout its own but the last
+    kept = documents._BROKEN.set({})
+    try:
+        assert lines(document()) == expected
+    finally:
+        documents._BROKEN.reset(kept)
 
 
 def test_unusual_text_is_measured_as_fpdf2_measures_it(monkeypatch: pytest.MonkeyPatch) -> None:

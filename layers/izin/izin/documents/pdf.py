@@ -11,9 +11,10 @@ processor breaks a row), so a field at its longest length still lays out.
 from __future__ import annotations
 
 import base64
+import contextvars
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -540,10 +541,68 @@ def _incremental_line_widths() -> Any:
     return original
 
 
+# While a PDF renders: the lines each cell's text broke into, by its text and layout.
+_BROKEN: contextvars.ContextVar[dict[tuple[Any, ...], list[tuple[Any, list[Any]]]] | None] = (
+    contextvars.ContextVar("izin_pdf_broken_lines", default=None)
+)
+
+
+@functools.cache
+def _cells_broken_once() -> Any:
+    """fpdf2 lays out every cell of a table twice: once to measure the rows (Table's rows
+    info, nothing written) and once to draw them, breaking each cell's text into lines
+    both times, character by character: a third of a document's CPU. From now on, while
+    render_pdf runs, multi_cell's line breaker answers text it has broken before in this
+    PDF (the same characters in equal graphics states, the same width, margins, alignment,
+    soft-hyphen and wrap modes: everything fpdf2's MultiLineBreak reads) with the lines it
+    gave then, and breaks anything else itself. Outside render_pdf, and for a width that
+    varies by line (write(), text regions), fpdf2's breaker as it is.
+
+    Returns fpdf2's own MultiLineBreak, for a test to render without this."""
+    from fpdf import fpdf as fpdf_module
+
+    original = fpdf_module.MultiLineBreak
+
+    class Replayed:
+        """A breaker that gives lines broken before."""
+
+        def __init__(self, lines: list[Any]) -> None:
+            self._lines = iter(lines)
+
+        def get_line(self) -> Any:
+            return next(self._lines, None)
+
+    def alike(these: Sequence[Any], those: Sequence[Any]) -> bool:
+        return len(these) == len(those) and all(
+            type(a) is type(b)
+            and a.characters == b.characters
+            and a.k == b.k
+            and a.link == b.link
+            and a.graphics_state == b.graphics_state
+            for a, b in zip(these, those, strict=True)
+        )
+
+    def line_breaker(fragments: Sequence[Any], max_width: Any, margins: Any, **options: Any) -> Any:
+        broken = _BROKEN.get()
+        if broken is None or callable(max_width):
+            return original(fragments, max_width, margins, **options)
+        text = "".join("".join(fragment.characters) for fragment in fragments)
+        key = (text, max_width, tuple(margins), tuple(sorted(options.items())))
+        earlier = broken.setdefault(key, [])
+        for were, lines in earlier:
+            if alike(were, fragments):
+                return Replayed(lines)
+        breaker = original(fragments, max_width, margins, **options)
+        lines = list(iter(breaker.get_line, None))
+        earlier.append((list(fragments), lines))
+        return Replayed(lines)
+
+    fpdf_module.MultiLineBreak = line_breaker  # type: ignore[misc,assignment]
+    return original
+
+
 def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime) -> bytes:
     """The same document as an A4 PDF, laid out by fpdf2 from the templates' PDF variant."""
-    from fpdf.fonts import TextStyle
-
     kind = Jenis(jenis)
     markup = environment().get_template(f"{kind.value}.html.j2").render({**context, "pdf": True})
     markup = re.sub(r"\s+", " ", markup)  # fpdf2 keeps a cell's line breaks and indentation
@@ -553,6 +612,18 @@ def render_pdf(jenis: Jenis | str, context: Mapping[str, Any], *, now: datetime)
     # letter is (a paragraph's own attributes come later, and win).
     markup = re.sub(r"<p(?=[\s>])", '<p line-height="1.15" align="justify"', markup)
     _incremental_line_widths()
+    _cells_broken_once()
+    broken = _BROKEN.set({})
+    try:
+        return _rendered(kind, context, markup, now=now)
+    finally:
+        _BROKEN.reset(broken)
+
+
+def _rendered(kind: Jenis, context: Mapping[str, Any], markup: str, *, now: datetime) -> bytes:
+    """The PDF of the document's markup."""
+    from fpdf.fonts import TextStyle
+
     pdf = _pdf_class()(format="A4", unit="mm")
     pdf.set_margins(left=25, top=20, right=20)
     pdf.set_auto_page_break(True, margin=20)
