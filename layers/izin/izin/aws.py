@@ -27,10 +27,16 @@ _MAKING = threading.Lock()
 
 @functools.cache
 def session() -> Any:
-    """The container's one boto3 session (its credentials are resolved at the first client)."""
+    """The container's one boto3 session (its credentials are resolved at the first client);
+    its clients parse JSON answers by `izin.response_parser`."""
     import boto3  # imported here: a cold start of a function that never calls AWS skips it
+    import botocore.session
 
-    return boto3.session.Session()
+    from izin.response_parser import session_parsing_fast
+
+    return boto3.session.Session(
+        botocore_session=session_parsing_fast(botocore.session.get_session())
+    )
 
 
 @functools.cache
