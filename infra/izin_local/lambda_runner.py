@@ -49,9 +49,11 @@ from izin_local.lambda_worker import (
 
 logger = logging.getLogger(__name__)
 
-# Workers of one function alive at once when the template reserves no concurrency. Enough
-# for a burst of webhooks on two cores; each worker is a process of about 60-100 MB.
-DEFAULT_CONCURRENCY = 4
+# Workers of one function alive at once when the template reserves no concurrency: one a
+# core (two at least). More only added cold starts and contention: on two cores, four a
+# function cost a sixth more CPU a state transition and ran fewer applications a minute
+# (`izin bench`, 10 applications). Each worker is a process of about 60-100 MB.
+DEFAULT_CONCURRENCY = max(2, os.cpu_count() or 2)
 
 _PID = struct.Struct(">I")
 
