@@ -19,7 +19,7 @@ import threading
 import types
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote, urlparse
 
 logger = logging.getLogger(__name__)
@@ -255,9 +255,10 @@ def query_one_partition() -> Undo:
     moto's `Table.query` walks every item of the table to find the partition's; each
     application adds its items, so every Query grew with the whole table. Here a Query
     without an index sees only its partition's items (the same items, so the same
-    answer). Index queries are left as they are. Without a projection, its results are
-    not deep-copied either: only read to write the answer, they are the stored items'
-    (moto copies them for a projection, which changes what it is given).
+    answer), already in the order moto sorts them in. Index queries are left as they
+    are. Without a projection, its results are not deep-copied either: only read to write
+    the answer, they are the stored items' (moto copies them for a projection, which
+    changes what it is given).
     """
     import moto.dynamodb.models.table as table_module
     from moto.dynamodb.models.table import Table
@@ -287,7 +288,9 @@ def query_one_partition() -> Undo:
         if partition is None:
             items = []
         elif self.has_range_key:
-            items = list(partition.values())
+            # Handed over in moto's order, each key's value read once: moto's own sort
+            # (which reads both values at each of its n log n comparisons) finds them sorted.
+            items = sorted(partition.values(), key=lambda item: item.range_key.cast_value)
         else:
             items = [partition]
         projection = args[5] if len(args) > 5 else kwargs.get("projection_expressions")
@@ -379,27 +382,29 @@ def measure_items_directly() -> Undo:
     moto measures items to hold DynamoDB's limits (400 KB an item, 1 MB a Query's page):
     `DynamoType.size` wraps each member of a map or set in a new DynamoType to measure it,
     and an item's attributes (`LimitedSizeDict`) measure the whole item again at each
-    attribute set. A Query measures each item of its partition twice, so a Query of a
-    whole trail spent most of its time measuring: about a tenth of the runtime's CPU. Here
-    the same sizes, by moto's own rules (a number by its digits, a text or binary by its
-    bytes, a boolean or null as 1, a list or map by its members and a map's keys), are
-    counted from the values as they are, a Query measures each item once, and a new item
-    is measured whole once (its sizes only add up: over the limit at the end is over it at
-    the attribute that crossed it, which is where moto stops).
+    attribute set. A Query measures each item of its partition twice (every item of the
+    partition, whether its sort key matches or not), so a Query of a whole trail spent
+    most of its time measuring: about a tenth of the runtime's CPU. Here the same sizes, by
+    moto's own rules (a number by its digits, a text or binary by its bytes, a boolean or
+    null as 1, a list or map by its members and a map's keys), are counted from the values
+    as they are; a stored item keeps its size until an UpdateItem (alone or in a
+    transaction: the one way moto changes a stored item in place; a put stores a new
+    item) changes it; and a new item is measured whole once (its sizes only add up: over
+    the limit at the end is over it at the attribute that crossed it, which is where moto
+    stops).
     """
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-    from moto.dynamodb.models.table import Table
 
-    original_query = Table.__dict__["query"]
+    original_update = DynamoDBBackend.__dict__["update_item"]
     originals = (
         DynamoType.size,
         Item.size,
         Item.__init__,
         LimitedSizeDict.__setitem__,
-        original_query,
+        original_update,
     )
     sets = ("SS", "NS", "BS")
-    scope = threading.local()  # a Query's sizes, by item, while it runs
 
     def measure(kind: str, value: Any) -> int:
         if kind == "N":
@@ -425,21 +430,20 @@ def measure_items_directly() -> Undo:
         return measure(self.type, self.value)
 
     def item_size(self: Any) -> int:
-        sizes: dict[int, int] | None = getattr(scope, "sizes", None)
-        if sizes is not None and id(self) in sizes:
-            return sizes[id(self)]
-        size = sum(_bytesize(key) + measure(v.type, v.value) for key, v in self.attrs.items())
-        if sizes is not None:
-            sizes[id(self)] = size
+        size: int | None = self.__dict__.get(_SIZE_KEPT)
+        if size is None:
+            size = sum(_bytesize(key) + measure(v.type, v.value) for key, v in self.attrs.items())
+            setattr(self, _SIZE_KEPT, size)
         return size
 
-    @functools.wraps(original_query)
-    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        scope.sizes = {}  # the table holds its items meanwhile: an id is one item's
+    @functools.wraps(original_update)
+    def update_item(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return original_query(self, *args, **kwargs)
-        finally:
-            scope.sizes = None
+            return original_update(self, table_name, key, *args, **kwargs)
+        finally:  # changed, or partly changed before it failed: measured again when asked
+            changed = _stored_item(self, table_name, key)
+            if changed is not None:
+                changed.__dict__.pop(_SIZE_KEPT, None)
 
     def measured(entry: Any) -> int:
         if type(entry) is DynamoType:
@@ -468,13 +472,50 @@ def measure_items_directly() -> Undo:
     Item.size = item_size  # type: ignore[method-assign]
     Item.__init__ = __init__  # type: ignore[method-assign]
     LimitedSizeDict.__setitem__ = __setitem__  # type: ignore[method-assign]
-    Table.query = query  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
 
     def undo() -> None:
         DynamoType.size, Item.size, Item.__init__ = originals[:3]  # type: ignore[method-assign]
-        LimitedSizeDict.__setitem__, Table.query = originals[3:]  # type: ignore[method-assign]
+        LimitedSizeDict.__setitem__ = originals[3]  # type: ignore[method-assign]
+        DynamoDBBackend.update_item = originals[4]  # type: ignore[method-assign]
+        for table in _all_tables():
+            for item in table.all_items():
+                item.__dict__.pop(_SIZE_KEPT, None)
 
     return undo
+
+
+# Where measure_items_directly keeps a stored item's size, on the item.
+_SIZE_KEPT: Final = "_izin_size"
+
+
+def _stored_item(backend: Any, table_name: str, key: Any) -> Any:
+    """The item `key` names in the table, as moto's update_item finds it; None if none."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    table = backend.tables.get(table_name)
+    if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
+        return None
+    range_name = table.range_key_attr
+    try:
+        return table.get_item(
+            DynamoType(key[table.hash_key_attr]),
+            DynamoType(key[range_name]) if range_name and range_name in key else None,
+        )
+    except Exception:  # a key moto refuses: nothing was changed
+        return None
+
+
+def _all_tables() -> list[Any]:
+    """Every DynamoDB table moto holds, in every account and region."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    return [
+        table
+        for account in dynamodb_backends.values()
+        for backend in account.values()
+        for table in backend.tables.values()
+    ]
 
 
 def _bytesize(value: str | bytes) -> int:

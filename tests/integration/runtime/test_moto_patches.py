@@ -10,7 +10,7 @@ import threading
 import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -240,20 +240,26 @@ def test_every_patch_is_undone(moto_server: MotoServer):
 # --- DynamoDB: one partition per Query, answers written as JSON ---------------------------
 
 
-def _dynamodb_world() -> Any:
+def _table(name: str, sort_key_type: Literal["S", "N"] = "S") -> Any:
+    """A DynamoDB client and a new table of it, keyed by pk (text) and sk."""
     client = boto3.client("dynamodb", region_name=REGION)
     client.create_table(
-        TableName="t",
+        TableName=name,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": sort_key_type},
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+    return client
+
+
+def _dynamodb_world() -> Any:
+    client = _table("t")
     for partition, count in (("A", 3), ("B", 40)):
         for n in range(count):
             client.put_item(
@@ -874,18 +880,130 @@ def test_a_query_measures_each_item_of_its_partition_once(monkeypatch):
             client = _dynamodb_world()
             undo = patch() if patch else None
             try:
-                measured.clear()
-                answers.append(
-                    client.query(
-                        TableName="t",
-                        KeyConditionExpression="pk = :p",
-                        ExpressionAttributeValues={":p": {"S": "B"}},
-                    )["Items"]
-                )
-                answers.append(len(measured))
+                for _ in range(2):
+                    measured.clear()
+                    answers.append(
+                        client.query(
+                            TableName="t",
+                            KeyConditionExpression="pk = :p",
+                            ExpressionAttributeValues={":p": {"S": "B"}},
+                        )["Items"]
+                    )
+                    answers.append(len(measured))
             finally:
                 if undo:
                     undo()
-    shipped, shipped_measures, patched, patched_measures = answers
-    assert len(shipped) == 40 and shipped_measures == 80, "moto measures each item twice"
+    shipped, shipped_measures, _, again_measures, patched, patched_measures, _, kept = answers
+    assert len(shipped) == 40 and shipped_measures == again_measures == 80, (
+        "moto measures each item twice, at every Query"
+    )
     assert patched == shipped and patched_measures == 40
+    assert kept == 0, "a stored item keeps its size"
+
+
+@pytest.mark.parametrize("patched", [False, True])
+def test_a_query_s_page_ends_where_moto_s_ends_after_its_items_change(patched: bool):
+    """Four items of 240 KB fit moto's 1 MB page; grown by an update (alone, in a
+    transaction, nested in a map), the page ends before the fourth, as moto's own
+    measures end it; shrunk again, all four fit. Cached sizes that missed an update would
+    answer the four or the three at the wrong time."""
+    from moto import mock_aws
+
+    def page(client: Any) -> tuple[int, bool]:
+        answer = client.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "big"}},
+        )
+        return answer["Count"], "LastEvaluatedKey" in answer
+
+    def key(n: int) -> dict[str, Any]:
+        return {"pk": {"S": "big"}, "sk": {"S": f"{n:03d}"}}
+
+    with mock_aws():
+        client = _dynamodb_world()
+        undo = moto_patches.measure_items_directly() if patched else None
+        try:
+            for n in range(4):
+                isi = {"M": {"text": {"S": "x" * 240_000}}}
+                client.put_item(TableName="t", Item={**key(n), "isi": isi})
+            pages = [page(client)]
+            client.update_item(
+                TableName="t",
+                Key=key(0),
+                UpdateExpression="SET isi.more = :more",
+                ExpressionAttributeValues={":more": {"S": "y" * 70_000}},
+            )
+            pages.append(page(client))
+            client.update_item(TableName="t", Key=key(0), UpdateExpression="REMOVE isi.more")
+            pages.append(page(client))
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": "t",
+                            "Key": key(2),
+                            "UpdateExpression": "SET extra = :more",
+                            "ExpressionAttributeValues": {":more": {"S": "z" * 70_000}},
+                        }
+                    }
+                ]
+            )
+            pages.append(page(client))
+        finally:
+            if undo:
+                undo()
+    assert pages == [(4, False), (3, True), (4, False), (3, True)]
+
+
+@pytest.mark.parametrize("patched", [False, True])
+def test_a_query_answers_in_moto_s_order_whatever_order_items_were_put_in(patched: bool):
+    """Number sort keys put out of order (9 before 10 as numbers, not as text), read
+    forwards, backwards and a page at a time."""
+    import random
+
+    from moto import mock_aws
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    compared = 0
+    original_lt = DynamoType.__lt__
+
+    def counting_lt(self: Any, other: Any) -> bool:
+        nonlocal compared
+        compared += 1
+        return original_lt(self, other)
+
+    numbers = list(range(1, 61))
+    random.Random(7).shuffle(numbers)
+    with mock_aws(), pytest.MonkeyPatch.context() as monkeypatch:
+        client = _table("n", sort_key_type="N")
+        for number in numbers:
+            client.put_item(TableName="n", Item={"pk": {"S": "p"}, "sk": {"N": str(number)}})
+        undo = moto_patches.query_one_partition() if patched else None
+        monkeypatch.setattr(DynamoType, "__lt__", counting_lt)
+        try:
+            read: dict[str, list[int]] = {}
+            for name, forward in (("forwards", True), ("backwards", False)):
+                read[name] = []
+                request: dict[str, Any] = {
+                    "TableName": "n",
+                    "KeyConditionExpression": "pk = :p",
+                    "ExpressionAttributeValues": {":p": {"S": "p"}},
+                    "ScanIndexForward": forward,
+                    "Limit": 25,
+                }
+                while True:
+                    answer = client.query(**request)
+                    read[name] += [int(item["sk"]["N"]) for item in answer["Items"]]
+                    if "LastEvaluatedKey" not in answer:
+                        break
+                    request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        finally:
+            if undo:
+                undo()
+    assert read == {"forwards": list(range(1, 61)), "backwards": list(range(60, 0, -1))}
+    queries = 6  # three pages each way; a page after the first also compares its items
+    if patched:  # against the start key: at most one comparison per item for each
+        assert compared <= queries * (59 + 60), "handed over in order"
+    else:
+        assert compared > queries * 59 * 3, "moto sorts the items it walked in"
