@@ -551,12 +551,13 @@ _BROKEN: contextvars.ContextVar[dict[tuple[Any, ...], list[tuple[Any, list[Any]]
 def _cells_broken_once() -> Any:
     """fpdf2 lays out every cell of a table twice: once to measure the rows (Table's rows
     info, nothing written) and once to draw them, breaking each cell's text into lines
-    both times, character by character: a third of a document's CPU. From now on, while
-    render_pdf runs, multi_cell's line breaker answers text it has broken before in this
-    PDF (the same characters in equal graphics states, the same width, margins, alignment,
-    soft-hyphen and wrap modes: everything fpdf2's MultiLineBreak reads) with the lines it
-    gave then, and breaks anything else itself. Outside render_pdf, and for a width that
-    varies by line (write(), text regions), fpdf2's breaker as it is.
+    both times, character by character (breaking lines was half a document's CPU, the
+    cells most of it). From now on, while render_pdf runs, multi_cell's line breaker
+    answers text it has broken before in this PDF (the same characters in equal graphics
+    states, the same width, margins, alignment, soft-hyphen and wrap modes: everything
+    fpdf2's MultiLineBreak reads) with the lines it gave then, and breaks anything else
+    itself. Outside render_pdf, and for a width that varies by line (write(), text
+    regions), fpdf2's breaker as it is.
 
     Returns fpdf2's own MultiLineBreak, for a test to render without this."""
     from fpdf import fpdf as fpdf_module
