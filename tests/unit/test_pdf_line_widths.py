@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,19 +97,17 @@ def rendered() -> dict[str, list[Rendered]]:
     return made
 
 
-@pytest.fixture
-def fpdf2_line_widths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """fpdf2's own CurrentLine.width, for the test's length."""
-    monkeypatch.setattr(CurrentLine, "width", documents._incremental_line_widths())
-    yield
-
-
-@pytest.fixture
-def fpdf2_line_breaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """fpdf2's own MultiLineBreak in multi_cell, breaking every cell anew, for the test's
-    length."""
-    monkeypatch.setattr(fpdf_module, "MultiLineBreak", documents._cells_broken_once())
-    yield
+# Each of render_pdf's shortcuts, and how a test puts fpdf2's own code back in its place:
+# the running sums (fpdf2's CurrentLine.width), the cells broken once (fpdf2's
+# MultiLineBreak in multi_cell, breaking every cell anew).
+FPDF2_OWN: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "line_widths": lambda patch: patch.setattr(
+        CurrentLine, "width", documents._incremental_line_widths()
+    ),
+    "line_breaks": lambda patch: patch.setattr(
+        fpdf_module, "MultiLineBreak", documents._cells_broken_once()
+    ),
+}
 
 
 def test_the_cases_render_every_kind_of_document_and_the_sealed_ones(
@@ -126,22 +124,15 @@ def test_the_cases_render_every_kind_of_document_and_the_sealed_ones(
     assert fpdf_module.MultiLineBreak is not documents._cells_broken_once()
 
 
+@pytest.mark.parametrize("shortcut", FPDF2_OWN)
 @pytest.mark.parametrize("case", CASES)
 def test_every_pdf_is_byte_for_byte_the_one_fpdf2_makes(
-    rendered: dict[str, list[Rendered]], case: str, fpdf2_line_widths: None
+    rendered: dict[str, list[Rendered]], case: str, shortcut: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Same line breaks, same pages, same bytes (the PDFs hold nothing random: the same
-    `now` gives the same file, ID and all)."""
-    for i, made in enumerate(rendered[case]):
-        assert render_pdf(made.jenis, made.context, now=made.now) == made.pdf, (case, i, made.jenis)
-
-
-@pytest.mark.parametrize("case", CASES)
-def test_every_pdf_is_byte_for_byte_the_one_fpdf2_makes_breaking_each_cell_anew(
-    rendered: dict[str, list[Rendered]], case: str, fpdf2_line_breaks: None
-) -> None:
-    """A cell measured for its row and then drawn breaks into the same lines both times:
-    the lines kept from the first time draw the same PDF."""
+    `now` gives the same file, ID and all), with fpdf2's own code in the shortcut's place:
+    a line measured afresh, a cell measured for its row and drawn broken anew."""
+    FPDF2_OWN[shortcut](monkeypatch)
     for i, made in enumerate(rendered[case]):
         assert render_pdf(made.jenis, made.context, now=made.now) == made.pdf, (case, i, made.jenis)
 

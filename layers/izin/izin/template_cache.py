@@ -93,8 +93,8 @@ def _key(environment: jinja2.Environment, name: str) -> str:
         autoescape(name) if callable(autoescape) else autoescape,
         _passes(environment.finalize) if environment.finalize else None,
         sorted(environment.extensions),
-        sorted((name, _passes(f)) for name, f in environment.filters.items()),
-        sorted((name, _passes(f)) for name, f in environment.tests.items()),
+        sorted((known, _passes(f)) for known, f in environment.filters.items()),
+        sorted((known, _passes(f)) for known, f in environment.tests.items()),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
