@@ -100,31 +100,37 @@ def send_tembusan(
         )
     )
     eseal = {"eseal": sealed_copies} if sealed_copies else {}  # the copies' own hashes
-    store.record_tembusan(id_izin, {"to": to, "documents": hashes, "at": now.isoformat(), **eseal})
-    store.append_audit(
-        id_izin,
-        {
-            "action": "tembusan.sent",
-            "step": UPLOAD_STEP,
-            "actor": "sistem",
-            "to": to,
-            "documents": hashes,
-            "files": [d["file"] for d in listed],
-            "note": "tembusan BAP dikirim ke DPMPTSP Kalbar",
-            **eseal,
-        },
-        now=now,
-    )
-    if unsealed:
-        store.append_audit(
+    # The copy noted as sent and the trail's entries of it, as one: a copy noted as sent
+    # whose entry failed was never written to the trail (a retry stops at the note).
+    with store.together() as batch:
+        batch.record_tembusan(
+            id_izin, {"to": to, "documents": hashes, "at": now.isoformat(), **eseal}
+        )
+        batch.append_audit(
             id_izin,
             {
-                "action": "tembusan.eseal_gagal",
+                "action": "tembusan.sent",
                 "step": UPLOAD_STEP,
                 "actor": "sistem",
-                "jenis": unsealed,
-                "note": "BSrE tidak dapat memberi segel elektronik; tembusan dikirim tanpa segel",
+                "to": to,
+                "documents": hashes,
+                "files": [d["file"] for d in listed],
+                "note": "tembusan BAP dikirim ke DPMPTSP Kalbar",
+                **eseal,
             },
             now=now,
         )
+        if unsealed:
+            batch.append_audit(
+                id_izin,
+                {
+                    "action": "tembusan.eseal_gagal",
+                    "step": UPLOAD_STEP,
+                    "actor": "sistem",
+                    "jenis": unsealed,
+                    "note": "BSrE tidak dapat memberi segel elektronik; "
+                    "tembusan dikirim tanpa segel",
+                },
+                now=now,
+            )
     return {"tembusan": to}
