@@ -17,10 +17,11 @@ from typing import Any
 
 import boto3
 from izin.auth import Auth, seed_from_roster
+from izin.memory_store import MemoryStore
 from izin.models import execution_name
 from izin.roster import Roster, load_roster
 from izin.sop import step
-from izin.store import DynamoStore, Store
+from izin.store import DynamoStore, Item, Store, Write
 from izin.workflow import budget_name, year_spent_name
 
 from izin_local.config import BSRE_SWITCH, TEMPLATE, runtime_options, webhook_secrets
@@ -57,6 +58,29 @@ def moto_table(name: str) -> Iterator[DynamoStore]:
             yield DynamoStore(name)
         finally:
             client.cache_clear()
+
+
+class FirstWriteFails(MemoryStore):
+    """A table whose first write of an item `hits` picks (by sort key) fails, as a throttled
+    or killed invocation's would: with whatever else that write carries."""
+
+    def __init__(self, hits: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._hits = hits
+        self.failed = False
+
+    def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
+        self._fail_once([sk])
+        return super().put(pk, sk, fields, if_absent=if_absent)
+
+    def write_all(self, writes: Sequence[Write]) -> None:
+        self._fail_once([w.sk for w in writes])
+        super().write_all(writes)
+
+    def _fail_once(self, sort_keys: list[str]) -> None:
+        if not self.failed and any(self._hits(sk) for sk in sort_keys):
+            self.failed = True
+            raise RuntimeError("ProvisionedThroughputExceededException")
 
 
 class FakeCipher:

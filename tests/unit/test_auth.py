@@ -20,7 +20,7 @@ from izin.roster import Officer, Role, RosterError, load_roster
 from izin.tasks import Request
 from izin.tickets import Status, ticket_hash
 from izin_local.testing import ROSTER as ROSTER_FILE
-from izin_local.testing import FakeCipher, local_auth
+from izin_local.testing import FakeCipher, FirstWriteFails, local_auth
 
 ROOT = Path(__file__).resolve().parents[2]
 ROSTER = load_roster(ROSTER_FILE)
@@ -145,6 +145,21 @@ def test_a_tampered_cookie_is_no_session() -> None:
     assert sessions.signed_in(["izin_sesi=" + "a" * 43 + ".bad"], checker) is None
 
 
+def test_a_code_is_spent_only_with_the_session_it_starts() -> None:
+    store = FirstWriteFails(lambda sort_key: sort_key == "SESSION")
+    now = datetime(2026, 12, 1, 2, tzinfo=UTC)
+    checker = local_auth(store, ROSTER, now)
+    operator = ROSTER.first(Role.OPERATOR)
+    kode = code(operator, now)
+    with pytest.raises(RuntimeError):
+        sessions.sign_in_with_code(checker, operator, kode)
+    started = sessions.sign_in_with_code(checker, operator, kode)  # the officer presses again
+    assert started is not None
+    signed, cookie = started
+    assert sessions.signed_in([cookie.split(";", 1)[0]], checker) == signed
+    assert sessions.sign_in_with_code(checker, operator, kode) is None  # and good once
+
+
 def test_a_session_id_names_its_officer_for_reading_ahead_never_for_trust() -> None:
     store = MemoryStore()
     checker = local_auth(store, ROSTER, datetime(2026, 12, 1, 2, tzinfo=UTC))
@@ -221,9 +236,9 @@ def test_enrollment_mails_a_link_shows_the_qr_once_and_takes_one_code() -> None:
     assert enrollment.show_enrollment(Request(ticket), checker).status == 410
     later = now + timedelta(seconds=60)
     checker.now = later
-    assert auth.check_code(checker, officer, auth.code_for(secret, later))
+    assert sessions.sign_in_with_code(checker, officer, auth.code_for(secret, later))
     checker.now = later + timedelta(seconds=60)
-    assert not auth.check_code(checker, officer, old_code)
+    assert sessions.sign_in_with_code(checker, officer, old_code) is None
 
 
 def test_an_enrollment_link_is_no_task_link(task_door: Any) -> None:

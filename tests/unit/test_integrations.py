@@ -39,6 +39,7 @@ from izin.memory_store import MemoryStore
 from izin.queues import RetrySettings
 from izin.roster import Role, Roster, load_roster
 from izin.tembusan import file_name, send_tembusan
+from izin_local.testing import FirstWriteFails
 from pydantic import ValidationError
 
 ROSTER = Path(__file__).resolve().parents[2] / "layers/izin/izin/data/roster.json"
@@ -439,28 +440,8 @@ def test_an_e_seal_that_fails_sends_the_copy_unsealed_and_the_trail_says_so(
     assert len(mailer.sent) == 1
 
 
-class TrailDownOnce(MemoryStore):
-    """A table whose first write of a trail's entry fails, as a throttled or killed
-    invocation's would (whatever else that write carries fails with it)."""
-
-    failed = False
-
-    def put(self, pk: str, sk: str, fields: dict[str, Any], *, if_absent: bool = False) -> bool:
-        self._fail_once([sk])
-        return super().put(pk, sk, fields, if_absent=if_absent)
-
-    def write_all(self, writes: Any) -> None:
-        self._fail_once([w.sk for w in writes])
-        super().write_all(writes)
-
-    def _fail_once(self, keys: list[str]) -> None:
-        if not self.failed and any(k.startswith("AUDIT#") for k in keys):
-            self.failed = True
-            raise RuntimeError("ProvisionedThroughputExceededException")
-
-
 def test_a_copy_is_noted_as_sent_only_with_its_trail_entry(roster: Roster) -> None:
-    store, mailer = TrailDownOnce(), FakeMailer()
+    store, mailer = FirstWriteFails(lambda sort_key: sort_key.startswith("AUDIT#")), FakeMailer()
     store.items.update(application_store().items)
     with pytest.raises(RuntimeError):
         tembusan(store, mailer, roster)

@@ -26,7 +26,7 @@ import pyotp
 from izin.aws import client
 from izin.roster import Officer, Roster, RosterError
 from izin.settings import SettingsError
-from izin.store import ConditionFailed, Store
+from izin.store import Item, Store
 
 PERIOD = 30
 DIGITS = 6
@@ -145,17 +145,18 @@ def secret_of(auth: Auth, nip: str) -> str | None:
     return auth._secrets[nip]
 
 
-def check_code(auth: Auth, officer: Officer, code: str) -> bool:
-    """Whether `code` is the officer's current code, taken now for the first time."""
+def code_step(auth: Auth, officer: Officer, code: str) -> int | None:
+    """The time step whose code for the officer `code` is, or None; whether it was taken
+    before, `spend_code` finds out."""
     secret = secret_of(auth, officer.nip)
-    step = matching_step(secret, code.strip(), auth.now) if secret else None
-    if step is None:
-        return False
-    try:  # the step must be later than the last one taken: a code is good once
-        auth.store.update_officer_auth(officer.nip, {"last_step": step}, below={"last_step": step})
-    except ConditionFailed:
-        return False
-    return True
+    return matching_step(secret, code.strip(), auth.now) if secret else None
+
+
+def spend_code(store: Store, nip: str, step: int, *, also: Item | None = None) -> None:
+    """Take the officer's code of this time step (and set `also` on their record): a code
+    is good once, so the step must be later than the last one taken (else ConditionFailed).
+    Through a together() block, the sign-in's session is written with it."""
+    store.update_officer_auth(nip, {"last_step": step, **(also or {})}, below={"last_step": step})
 
 
 def officer_by_nip(roster: Roster, nip: str) -> Officer | None:

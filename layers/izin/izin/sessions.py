@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from izin.auth import Auth, officer_by_nip
+from izin.auth import Auth, code_step, officer_by_nip, spend_code
 from izin.roster import Officer
-from izin.store import InvocationStore, Store
+from izin.store import ConditionFailed, InvocationStore, Item, Store
 
 COOKIE = "izin_sesi"
 # A session id is "{nip}~{random}": "~" is in no NIP, and in no token_urlsafe.
@@ -79,25 +79,49 @@ def cookie_header(auth: Auth, value: str, *, max_age: int, name: str = COOKIE) -
 
 def start_session(auth: Auth, officer: Officer) -> tuple[SignedIn, str]:
     """A new session for the officer, and the Set-Cookie that carries it."""
-    record = auth.store.officer_auth(officer.nip) or {}
+    signed, cookie, record = _new_session(auth, officer)
+    auth.store.put_session(signed.session_hash, record)
+    return signed, cookie
+
+
+def sign_in_with_code(
+    auth: Auth, officer: Officer, code: str, *, also: Item | None = None
+) -> tuple[SignedIn, str] | None:
+    """A new session for the officer whose current code `code` is, taken now for the first
+    time, and its Set-Cookie; None for a wrong code or one taken before. The code spent
+    (with `also` set on the officer's record) and the session kept are one write: neither
+    a spent code without its session nor a session on a code taken twice."""
+    step = code_step(auth, officer, code)
+    if step is None:
+        return None
+    signed, cookie, record = _new_session(auth, officer)
+    try:
+        with auth.store.together() as batch:
+            spend_code(batch, officer.nip, step, also=also)
+            batch.put_session(signed.session_hash, record)
+    except ConditionFailed:
+        return None
+    return signed, cookie
+
+
+def _new_session(auth: Auth, officer: Officer) -> tuple[SignedIn, str, Item]:
+    """A session for the officer, its Set-Cookie, and the record to keep of it."""
+    officer_record = auth.store.officer_auth(officer.nip) or {}
     # The NIP in front lets a page read the officer's record with the session's (one batch);
     # it names nobody until the signature and the stored session say so.
     session_id = f"{officer.nip}{_NIP_ENDS}{secrets.token_urlsafe(32)}"
     digest = session_hash(session_id)
     until = session_until(auth.now, auth.session_seconds)
-    auth.store.put_session(
-        digest,
-        {
-            "nip": officer.nip,
-            "started_at": auth.now.isoformat(),
-            "until": until.isoformat(),
-            "expires_at": int(until.timestamp()) + 24 * 3600,  # the TTL: gone a day later
-            "generation": int(record.get("sessions_generation", 0)),
-        },
-    )
+    record = {
+        "nip": officer.nip,
+        "started_at": auth.now.isoformat(),
+        "until": until.isoformat(),
+        "expires_at": int(until.timestamp()) + 24 * 3600,  # the TTL: gone a day later
+        "generation": int(officer_record.get("sessions_generation", 0)),
+    }
     value = f"{session_id}.{_signature(auth.session_key(), session_id)}"
     max_age = max(int((until - auth.now).total_seconds()), 0)
-    return SignedIn(officer, digest, until), cookie_header(auth, value, max_age=max_age)
+    return SignedIn(officer, digest, until), cookie_header(auth, value, max_age=max_age), record
 
 
 def cookie_value_named(cookies: Sequence[str], wanted: str) -> str:

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from izin import sessions
-from izin.auth import Auth, check_code, officer_by_nip
+from izin.auth import Auth, officer_by_nip
 from izin.observability import logger
 from izin.tasks.context import Page, Request
 from izin.templating import render
@@ -52,14 +52,18 @@ def sign_in(request: Request, auth: Auth, *, same_site: bool) -> Page:
             error=f"Terlalu banyak percobaan salah. Coba lagi setelah pukul {_hhmm(until)} WIB.",
             nip=nip,
         )
-    if officer is None or not check_code(auth, officer, code):
+    started = (
+        sessions.sign_in_with_code(auth, officer, code, also={"wrong_signins": 0})
+        if officer is not None
+        else None
+    )
+    if started is None:
         if officer is not None:
             _count_wrong_signin(auth, nip)
         return _sign_in_form(
             403, auth, error="NIP atau kode tidak sesuai, atau kode sudah dipakai.", nip=nip
         )
-    auth.store.update_officer_auth(nip, {"wrong_signins": 0})
-    signed, cookie = sessions.start_session(auth, officer)
+    signed, cookie = started
     logger.info("signed in", extra={"nip": nip, "session": signed.via})
     page = _see_other("/meja")
     page.cookies.append(cookie)

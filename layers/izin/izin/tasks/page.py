@@ -12,7 +12,7 @@ from typing import Any
 
 import izin.tasks.tte_manual as tte_manual
 from izin import evidence, forms, sessions, sop
-from izin.auth import check_code, officer_by_nip
+from izin.auth import officer_by_nip
 from izin.bsre import BsreUnavailable, WrongPassphrase
 from izin.callbacks import TaskGone
 from izin.documents import DocumentDataMissing, DocumentSealed, SignatureMissing
@@ -423,10 +423,10 @@ def _second_factor(
         return _form_page(
             403, ticket, ctx, values=_kept(request.form), errors={"kode": _CODE_NEEDED}
         )
-    if not check_code(ctx.auth, officer, code):
+    started = sessions.sign_in_with_code(ctx.auth, officer, code)
+    if started is None:
         return _wrong_answer(digest, ticket, request, ctx, "kode", _WRONG_CODE)
-    _, cookie = sessions.start_session(ctx.auth, officer)
-    return "totp", [cookie]
+    return "totp", [started[1]]
 
 
 def _is_assignee(signed: sessions.SignedIn | None, ticket: Mapping[str, Any]) -> bool:
