@@ -19,8 +19,9 @@ from izin.store import InvocationStore
 @needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ProgressRequest.model_validate(event)
-    # The outcome's email reads the trail twice (already notified? who acted?): once.
-    store = InvocationStore(wiring.store())
+    # The outcome's email reads the record and the trail (already notified? who acted?):
+    # the application's partition, trail and all, in one Query.
+    store = InvocationStore(wiring.store(), whole_applications=True, with_trail=True)
     roster, now = wiring.roster(store), wiring.now()
     result = record_step(
         store, roster, request.id_izin, request.step, now=now, status=request.status

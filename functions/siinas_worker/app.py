@@ -15,6 +15,7 @@ from izin.models import UploadMessage
 from izin.observability import logger
 from izin.queues import RetrySettings, process_batch, retry_later
 from izin.settings import needs_settings, settings
+from izin.store import InvocationStore
 from izin.wiring import manual_tasks
 
 
@@ -22,7 +23,8 @@ def handle(record: SQSRecord) -> str:
     message = UploadMessage.model_validate_json(record.body)
     id_izin, token = message.id_izin, message.task_token
     logger.append_keys(id_izin=id_izin)
-    now, store = wiring.now(), wiring.store()
+    # The BAP's letters and the step's data: the application's partition read once.
+    now, store = wiring.now(), InvocationStore(wiring.store(), whole_applications=True)
     if not settings().siinas_base_url:
         reason = "SIINAS_BASE_URL tidak dikonfigurasi"
         return open_manual_upload(
