@@ -185,6 +185,64 @@ def test_the_shared_outbox_finds_the_newest_match_and_what_arrives_later(tmp_pat
         outbox.wait_for(lambda m: m.subject == "five", timeout=0.2)
 
 
+def test_people_waiting_at_once_sleep_until_their_email_and_each_gets_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import izin_local.bench as bench
+
+    writer = OutboxWriter(tmp_path)
+    outbox = SharedOutbox(tmp_path)
+    wakes: list[float] = []  # every time.sleep in the process while they wait
+    sleep = bench.time.sleep
+
+    def counted(seconds: float) -> None:
+        wakes.append(seconds)
+        sleep(seconds)
+
+    monkeypatch.setattr(bench.time, "sleep", counted)
+    people = 40
+    got: dict[int, str] = {}
+
+    def wait(i: int) -> None:
+        got[i] = outbox.wait_for(lambda m: m.subject == f"to {i}", timeout=30).subject
+
+    def send_all() -> None:
+        for i in reversed(range(people)):
+            message = EmailMessage()
+            message["Subject"], message["From"], message["To"] = f"to {i}", "a@x.id", "b@x.id"
+            message.set_content("x")
+            writer.write(message)
+
+    threads = [threading.Thread(target=wait, args=(i,)) for i in range(people)]
+    for thread in threads:
+        thread.start()
+    later = threading.Timer(0.5, send_all)
+    later.start()
+    for thread in threads:
+        thread.join()
+    later.join()
+    assert got == {i: f"to {i}" for i in range(people)}
+    # One scanner looks every 0.05 s (about ten times in the half second); each person
+    # looking on their own would have slept and woken ten times each: hundreds.
+    assert len(wakes) < people, len(wakes)
+    monkeypatch.undo()
+
+    known = {m.name for m in outbox.messages()}
+
+    def fails_on_new(message: Any) -> bool:
+        if message.name in known:
+            return False
+        raise ValueError("a predicate that fails")
+
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = "new", "a@x.id", "b@x.id"
+    later = threading.Timer(0.2, writer.write, args=(message,))
+    later.start()
+    with pytest.raises(ValueError, match="fails"):  # raised in the waiter, not the scanner
+        outbox.wait_for(fails_on_new, timeout=30)
+    later.join()
+
+
 class CountedRecords(SharedRecords):
     """SharedRecords over a dict, keeping the ids of each batched read."""
 
