@@ -29,7 +29,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -72,7 +75,7 @@ class OutboxWriter:
         with _WRITTEN_LOCK:
             _WRITTEN.pop(self._key, None)
 
-    def write(self, message: EmailMessage) -> Path:
+    def write(self, message: Message) -> Path:
         with self._lock:
             # Two sends within one microsecond still get increasing names.
             now = max(datetime.now(UTC), self._last + timedelta(microseconds=1))
@@ -99,24 +102,65 @@ def simple_message(
     text: str | None,
     html: str | None,
     reply_to: Iterable[str] = (),
-) -> EmailMessage:
-    """The MIME message SES builds from a simple send: text and HTML as alternatives."""
-    message = EmailMessage()
-    message["From"] = source
+) -> Message:
+    """The MIME message SES builds from a simple send: text and HTML as alternatives.
+
+    Built with the email package's compat32 classes: a third of the CPU of an EmailMessage,
+    whose every header goes through the header registry (half of what a send cost the local
+    runtime). A message with a header beyond ASCII (a name, a subject) is built the modern
+    way, which encodes it as SES does."""
+    headers = [("From", source)]
     for header, key in (("To", "ToAddresses"), ("Cc", "CcAddresses"), ("Bcc", "BccAddresses")):
         if destination.get(key):
-            message[header] = ", ".join(destination[key])
+            headers.append((header, ", ".join(destination[key])))
     if reply_to:
-        message["Reply-To"] = ", ".join(reply_to)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = f"<{message_id}@{_MESSAGE_ID_DOMAIN}>"
-    if text is not None:
-        message.set_content(text)
-        if html is not None:
-            message.add_alternative(html, subtype="html")
+        headers.append(("Reply-To", ", ".join(reply_to)))
+    headers += [
+        ("Subject", subject),
+        ("Date", format_datetime(datetime.now(UTC))),
+        ("Message-ID", f"<{message_id}@{_MESSAGE_ID_DOMAIN}>"),
+    ]
+    if not all(value.isascii() for _, value in headers):
+        return _modern_message(headers, text, html)
+    parts = [_text_part(body, subtype) for body, subtype in _bodies(text, html)]
+    message: Message = parts[0] if len(parts) == 1 else MIMEMultipart("alternative", None, parts)
+    del message["MIME-Version"]  # a multipart writes its own: one, after its Content-Type
+    message["MIME-Version"] = "1.0"
+    for name, value in headers:
+        message[name] = value
+    return message
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP  # readable as text, as the modern policy writes a long line
+
+
+def _text_part(body: str, subtype: str) -> Message:
+    """One text part in UTF-8, quoted-printable (the email package's own utf-8 is base64)."""
+    part = MIMENonMultipart("text", subtype)
+    del part["MIME-Version"]  # once, at the top, as SES writes it
+    part.set_payload(body, _UTF8_QP)
+    return part
+
+
+def _bodies(text: str | None, html: str | None) -> list[tuple[str, str]]:
+    """The parts of a simple send: the text, the HTML, or both (the text first); each ends
+    its last line, as the modern policy ends it."""
+    if text is None:
+        parts = [(html or "", "html")]
     else:
-        message.set_content(html or "", subtype="html")
+        parts = [(text, "plain")] + ([(html, "html")] if html is not None else [])
+    return [(body if body.endswith("\n") else body + "\n", kind) for body, kind in parts]
+
+
+def _modern_message(headers: list[tuple[str, str]], text: str | None, html: str | None) -> Message:
+    message = EmailMessage()
+    for name, value in headers:
+        message[name] = value
+    (first, subtype), *rest = _bodies(text, html)
+    message.set_content(first, subtype=subtype)
+    for body, subtype in rest:
+        message.add_alternative(body, subtype=subtype)
     return message
 
 

@@ -1,13 +1,16 @@
 """The outbox read from Python: listed again only after this process wrote to it, each
-message tested once by a wait; a folder another process writes is listed at every read."""
+message tested once by a wait; a folder another process writes is listed at every read.
+And the message a simple send becomes, read back as SES's recipient would read it."""
 
+import email
+import email.policy
 import shutil
 import threading
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from izin_local.outbox import Outbox, OutboxMessage, OutboxWriter
+from izin_local.outbox import Outbox, OutboxMessage, OutboxWriter, simple_message
 
 
 def _message(subject: str) -> EmailMessage:
@@ -79,3 +82,50 @@ def test_a_wait_tests_each_message_once_and_finds_what_arrives_later(tmp_path: P
     with pytest.raises(TimeoutError):
         outbox.wait_for(lambda m: m.subject == "five", timeout=0.2)
     writer.close()
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject"),
+    [
+        ("Disperindag <izin@x.id>", "[Izin Perluasan] Langkah 04 - PT Sawit Kapuas Lestari"),
+        ("Dinas Perindustrián <izin@x.id>", "[Izin Perluasan] Café — PT Ümran"),  # beyond ASCII
+    ],
+)
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("Buka tautan berikut " + "panjang " * 20 + "\nhttps://izin.x.id/tasks/abc", "<p>Buka</p>"),
+        ("teks saja", None),
+        (None, "<b>HTML saja</b>"),
+    ],
+)
+def test_a_simple_send_reads_back_as_it_was_sent(
+    sender: str, subject: str, text: str | None, html: str | None
+) -> None:
+    message = simple_message(
+        message_id="m-1",
+        source=sender,
+        destination={"ToAddresses": ["a@x.id", "b@x.id"], "CcAddresses": ["c@x.id"]},
+        subject=subject,
+        text=text,
+        html=html,
+        reply_to=["balas@x.id"],
+    )
+    read = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert isinstance(read, EmailMessage)
+    assert (read["Subject"], read["From"].addresses[0].display_name) == (
+        subject,
+        sender.split(" <")[0],
+    )
+    assert (read["To"], read["Cc"], read["Reply-To"]) == ("a@x.id, b@x.id", "c@x.id", "balas@x.id")
+    assert read.get_all("MIME-Version") == ["1.0"]
+    assert read["Message-ID"] == "<m-1@email.amazonses.com>" and read["Date"] is not None
+    sent = {"plain": text, "html": html}
+    got = {kind: read.get_body((kind,)) for kind in sent}
+    for kind, body in sent.items():
+        part = got[kind]
+        assert (part.get_content() if part is not None else None) == (
+            body + "\n" if body is not None else None
+        )
+    multipart = "multipart/alternative" if text is not None and html is not None else None
+    assert read.get_content_type() == (multipart or ("text/plain" if html is None else "text/html"))
