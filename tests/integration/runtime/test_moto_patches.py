@@ -4,6 +4,7 @@ A test asserting moto's own behaviour fails the day moto fixes it: then the patc
 """
 
 import copy
+import importlib
 import json
 import sys
 import threading
@@ -764,6 +765,59 @@ def test_a_transaction_backs_up_only_its_items_with_the_same_outcome(monkeypatch
     (shipped_error, shipped_reasons, shipped_after, shipped_copies), patched = outcomes
     assert shipped_copies == ["t", "t", "t"], "moto as shipped copies the table per write"
     assert patched == (shipped_error, shipped_reasons, shipped_after, [])
+
+
+def test_each_update_expression_is_parsed_once_with_the_same_items(monkeypatch):
+    from moto import mock_aws
+
+    # By name: the module opts out of type checking, its classes unknown to mypy.
+    parser = importlib.import_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
+    parsed: list[str] = []
+    make = parser.make.__func__
+
+    def counting(cls: Any, expression: str) -> Any:
+        parsed.append(expression)
+        return make(cls, expression)
+
+    monkeypatch.setattr(parser, "make", classmethod(counting))
+    bump = "SET n = n + :one, tags = :t REMOVE nested"
+    outcomes = []
+    for patch in (None, moto_patches.parse_each_update_expression_once):
+        with mock_aws():
+            client = _dynamodb_world()
+            undo = patch() if patch else None
+            parsed.clear()
+            try:
+                for n in range(3):
+                    client.update_item(
+                        TableName="t",
+                        Key={"pk": {"S": "A"}, "sk": {"S": "001"}},
+                        UpdateExpression=bump,
+                        ExpressionAttributeValues={":one": {"N": "1"}, ":t": {"SS": [f"v{n}"]}},
+                    )
+                _transact(client, fail=False)
+                for _ in range(2):  # refused each time: a broken expression is not kept
+                    with pytest.raises(ClientError, match="Invalid UpdateExpression"):
+                        client.update_item(
+                            TableName="t",
+                            Key={"pk": {"S": "A"}, "sk": {"S": "000"}},
+                            UpdateExpression="SET = :x",
+                            ExpressionAttributeValues={":x": {"N": "1"}},
+                        )
+                after = _table_state(client)
+            finally:
+                if undo:
+                    undo()
+            outcomes.append((after, list(parsed)))
+    (shipped_after, shipped), (patched_after, patched) = outcomes
+    assert patched_after == shipped_after
+    assert next(i for i in shipped_after if i["sk"]["S"] == "001")["n"] == {"N": "99"}
+    transaction = ["SET n = :n, tags = :t", "SET m = :one"]
+    # As shipped, every update parses its expression twice (the response layer, the backend).
+    assert sorted(shipped) == sorted([bump] * 6 + transaction * 2 + ["SET = :x"] * 2), (
+        "moto as shipped parses each update's expression twice"
+    )
+    assert sorted(patched) == sorted([bump, *transaction] + ["SET = :x"] * 2)
 
 
 # --- DynamoDB: an item measured from its values, by moto's rules ---------------------------
