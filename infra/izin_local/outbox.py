@@ -33,6 +33,7 @@ from email.charset import QP, Charset
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
+from email.parser import HeaderParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -75,7 +76,7 @@ class OutboxWriter:
         with _WRITTEN_LOCK:
             _WRITTEN.pop(self._key, None)
 
-    def write(self, message: Message) -> Path:
+    def write(self, message: Message | bytes) -> Path:
         with self._lock:
             # Two sends within one microsecond still get increasing names.
             now = max(datetime.now(UTC), self._last + timedelta(microseconds=1))
@@ -85,7 +86,7 @@ class OutboxWriter:
             path = self.directory / name
             # Written aside, then renamed: a reader never sees half an email.
             partial = self.directory / f".{name}.partial"
-            partial.write_bytes(message.as_bytes())
+            partial.write_bytes(message if isinstance(message, bytes) else message.as_bytes())
             partial.rename(path)
             with _WRITTEN_LOCK:
                 writer, count = _WRITTEN.get(self._key, (0, 0))
@@ -164,15 +165,17 @@ def _modern_message(headers: list[tuple[str, str]], text: str | None, html: str 
     return message
 
 
-def raw_message(raw: str, message_id: str) -> EmailMessage:
-    """A raw send as SES delivers it: Date and Message-ID added when the sender left them out."""
-    message = email.message_from_string(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    if message["Date"] is None:
-        message["Date"] = format_datetime(datetime.now(UTC))
-    if message["Message-ID"] is None:
-        message["Message-ID"] = f"<{message_id}@{_MESSAGE_ID_DOMAIN}>"
-    return message
+def raw_message(raw: str, message_id: str) -> bytes:
+    """A raw send as SES delivers it: the sender's own MIME text, with a Date and a
+    Message-ID in front when the sender left them out (its headers alone are read)."""
+    headers = HeaderParser(policy=email.policy.compat32).parsestr(raw, headersonly=True)
+    newline = "\r\n" if raw.partition("\n")[0].endswith("\r") else "\n"
+    added = ""
+    if headers["Date"] is None:
+        added += f"Date: {format_datetime(datetime.now(UTC))}{newline}"
+    if headers["Message-ID"] is None:
+        added += f"Message-ID: <{message_id}@{_MESSAGE_ID_DOMAIN}>{newline}"
+    return (added + raw).encode("utf-8")
 
 
 def capture_ses_mail(directory: Path) -> Callable[[], None]:

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from izin_local.outbox import Outbox, OutboxMessage, OutboxWriter, simple_message
+from izin_local.outbox import Outbox, OutboxMessage, OutboxWriter, raw_message, simple_message
 
 
 def _message(subject: str) -> EmailMessage:
@@ -129,3 +129,25 @@ def test_a_simple_send_reads_back_as_it_was_sent(
         )
     multipart = "multipart/alternative" if text is not None and html is not None else None
     assert read.get_content_type() == (multipart or ("text/plain" if html is None else "text/html"))
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_raw_send_is_kept_as_sent_with_the_date_and_id_ses_adds(newline: str) -> None:
+    sent = EmailMessage()
+    sent["From"], sent["To"], sent["Subject"] = "izin@x.id", "dpmptsp@x.id", "Tembusan"
+    sent.set_content("Terlampir.")
+    sent.add_attachment(b"%PDF-1.7 ...", maintype="application", subtype="pdf", filename="bap.pdf")
+    raw = sent.as_string(policy=email.policy.default.clone(linesep=newline))
+
+    kept = raw_message(raw, "m-2")
+    head, _, rest = kept.decode("utf-8").partition(f"From: izin@x.id{newline}")
+    assert rest and f"From: izin@x.id{newline}{rest}" == raw  # the sender's text, untouched
+    read = email.message_from_bytes(kept, policy=email.policy.default)
+    assert isinstance(read, EmailMessage)
+    assert read["Message-ID"] == "<m-2@email.amazonses.com>" and read["Date"] is not None
+    assert head.count(newline) == 2 and head.endswith(newline)
+    attachment = next(read.iter_attachments())
+    assert attachment.get_content() == b"%PDF-1.7 ..."
+
+    dated = f"Date: Fri, 04 Dec 2026 10:00:00 +0000{newline}Message-ID: <own@x.id>{newline}{raw}"
+    assert raw_message(dated, "m-3") == dated.encode("utf-8")  # nothing added when both are there
