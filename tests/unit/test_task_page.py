@@ -149,6 +149,50 @@ def test_a_step_s_page_asks_the_table_few_times(task_door: Any) -> None:
     }
 
 
+def test_a_decision_records_the_documents_it_was_taken_on_and_links_none(
+    task_door: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trail's entry of a decision keeps the hash of each latest document, in SOP
+    order; the page a POST answers shows no document, so it signs no link to one."""
+    from izin import wiring
+
+    from tests.unit.conftest import DOOR_ID
+
+    for jenis, versi in (("bap", 1), ("bap", 2), ("nota_dinas", 1)):
+        task_door.store.put_document_version(
+            DOOR_ID,
+            jenis,
+            versi,
+            {
+                "jenis": jenis,
+                "versi": versi,
+                "sha256": f"{jenis}-v{versi}",
+                "key": f"{jenis}/{versi}",
+                "sealed": False,
+                "nomor": f"{jenis}/1/2026",
+            },
+        )
+    presigned: list[str] = []
+
+    def presign(key: str, seconds: int = 900) -> str:
+        presigned.append(key)
+        return f"https://s3.example/{key}"
+
+    monkeypatch.setattr(wiring, "presigned_url", presign)
+    ticket, officer = task_door.ticket(6)
+    proof = task_door.proof(ticket, officer)
+    assert task_door.get(ticket)["statusCode"] == 200
+    assert sorted(presigned) == ["bap/2", "nota_dinas/1"]  # the page links the latest ones
+    presigned.clear()
+    answer = task_door.post(ticket, urlencode({**proof, "decision": "done"}))
+    assert answer["statusCode"] == 200 and presigned == []
+    (decided,) = [e for e in task_door.store.audit(DOOR_ID) if e["action"] == "task.decided"]
+    assert list(decided["documents"].items()) == [
+        ("nota_dinas", "nota_dinas-v1"),
+        ("bap", "bap-v2"),
+    ]
+
+
 @pytest.mark.parametrize("next_task_first", [False, True])
 def test_a_decision_leaves_the_application_to_the_next_task_if_it_came_first(
     task_door: Any, monkeypatch: pytest.MonkeyPatch, next_task_first: bool

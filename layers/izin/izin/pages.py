@@ -62,6 +62,16 @@ def task_documents(
     ]
 
 
+def document_hashes(store: Store, id_izin: str) -> dict[str, Any]:
+    """The hash of each of the application's latest documents, in SOP order: what an
+    officer's decision was taken on (its trail entry keeps them). No links: a decision
+    posted shows none."""
+    from izin.documents.versions import latest_documents
+
+    latest = latest_documents(store, id_izin)
+    return {jenis: latest[jenis].get("sha256") for jenis in TITLES if jenis in latest}
+
+
 DECISIONS = {"yes": "YA", "no": "TIDAK", "done": "selesai"}
 
 

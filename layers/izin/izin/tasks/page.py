@@ -18,7 +18,7 @@ from izin.callbacks import TaskGone
 from izin.documents import DocumentDataMissing, DocumentSealed, SignatureMissing
 from izin.formats import tanggal_waktu
 from izin.observability import logger
-from izin.pages import history, returned_to, same_site, summary
+from izin.pages import document_hashes, history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
 from izin.store import ConditionFailed, Store, ticket_hash_of
 from izin.tasks.complete import COMPLETE, Claim, TicketTaken
@@ -220,7 +220,7 @@ def _decide(
                 digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED}
             )
         raise
-    documents = {d["jenis"]: d.get("sha256") for d in ctx.documents(ticket["id_izin"])}
+    documents = document_hashes(ctx.store, ticket["id_izin"])
     decided = {
         "kind": ticket.get("kind", Kind.STEP),
         "decision": submission.decision.value,
