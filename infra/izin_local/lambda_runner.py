@@ -22,6 +22,7 @@ what Step Functions' Retry and Catch match. Every failure and timeout is logged 
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import json
 import logging
@@ -226,7 +227,8 @@ class Worker:
 
 @dataclass
 class FunctionPool:
-    """The workers of one function: idle ones reused, new ones up to its concurrency."""
+    """The workers of one function: idle ones reused, new ones up to its concurrency; the
+    invocations waiting for one, served in the order they came (`queue`)."""
 
     spec: FunctionSpec
     environment: Mapping[str, str]
@@ -235,6 +237,17 @@ class FunctionPool:
     alive: int = 0
     cold_starts: int = 0
     condition: threading.Condition = field(default_factory=threading.Condition)
+    queue: collections.deque[_Turn] = field(default_factory=collections.deque)
+
+
+@dataclass
+class _Turn:
+    """An invocation waiting for a worker; once `ready`, handed one that came free, else
+    leave to start one in the place of a worker gone, or told the runtime stopped."""
+
+    ready: threading.Event = field(default_factory=threading.Event)
+    worker: Worker | None = None
+    closed: bool = False
 
 
 class LambdaRunner:
@@ -298,6 +311,13 @@ class LambdaRunner:
         """How many workers each function has started."""
         with self._lock:
             return {logical_id: pool.cold_starts for logical_id, pool in self._pools.items()}
+
+    def waiting(self) -> dict[str, int]:
+        """How many invocations of each function wait for a worker (where Lambda would
+        throttle them), first come first served."""
+        with self._lock:
+            pools = dict(self._pools)
+        return {logical_id: len(pool.queue) for logical_id, pool in pools.items()}
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) of the live workers, by function, and of the zygote."""
@@ -382,29 +402,60 @@ class LambdaRunner:
             with pool.condition:
                 idle, pool.idle = pool.idle, []
                 pool.alive -= len(idle)
-                pool.condition.notify_all()
+                waiting, pool.queue = list(pool.queue), collections.deque()
+            for turn in waiting:
+                turn.closed = True
+                turn.ready.set()
             for worker in idle:
                 self._forget(worker)
 
     def _acquire(self, pool: FunctionPool) -> Worker:
+        """A worker of the pool: an idle one, a new one while the pool is under its
+        concurrency, else the first to come free after those who waited before (first come,
+        first served: in a burst, no invocation waits while later ones are served)."""
+        turn: _Turn | None = None
         with pool.condition:
-            while True:
-                if self._closed:
-                    raise RuntimeError("the runtime is stopped")
-                if pool.idle:
-                    return pool.idle.pop()
-                if pool.alive < pool.concurrency:
-                    pool.alive += 1
-                    pool.cold_starts += 1
-                    break
-                pool.condition.wait()
+            if self._closed:
+                raise RuntimeError("the runtime is stopped")
+            if pool.queue or (not pool.idle and pool.alive >= pool.concurrency):
+                turn = _Turn()
+                pool.queue.append(turn)
+            elif pool.idle:
+                return pool.idle.pop()
+            else:
+                self._count_start(pool)
+        if turn is not None:
+            turn.ready.wait()
+            if turn.closed:
+                raise RuntimeError("the runtime is stopped")
+            if turn.worker is not None:
+                return turn.worker
         try:
             return self._start_worker(pool)
         except BaseException:
-            with pool.condition:
-                pool.alive -= 1
-                pool.condition.notify()
+            self._hand_on(pool, None)
             raise
+
+    @staticmethod
+    def _count_start(pool: FunctionPool) -> None:
+        pool.alive += 1
+        pool.cold_starts += 1
+
+    def _hand_on(self, pool: FunctionPool, worker: Worker | None) -> None:
+        """A worker came free (or, None, one is gone): to the first invocation waiting, else
+        to the idle ones; a gone one's place, to the first waiting, who starts a new one."""
+        with pool.condition:
+            turn = pool.queue.popleft() if pool.queue and not self._closed else None
+            if worker is None:
+                pool.alive -= 1
+                if turn is not None:
+                    self._count_start(pool)  # the waiter starts one in its place
+            elif turn is not None:
+                turn.worker = worker
+            else:
+                pool.idle.append(worker)
+        if turn is not None:
+            turn.ready.set()
 
     def _start_worker(self, pool: FunctionPool) -> Worker:
         pid, channel, log = self._zygote.fork()
@@ -423,13 +474,9 @@ class LambdaRunner:
 
     def _release(self, pool: FunctionPool, worker: Worker, *, healthy: bool) -> None:
         self._log(worker.read_log())
-        with pool.condition:
-            if healthy and not self._closed:
-                pool.idle.append(worker)
-            else:
-                pool.alive -= 1
-            pool.condition.notify()
-        if not healthy or self._closed:
+        kept = healthy and not self._closed
+        self._hand_on(pool, worker if kept else None)
+        if not kept:
             self._forget(worker)
 
     def _forget(self, worker: Worker) -> None:

@@ -5,7 +5,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -235,6 +235,51 @@ def test_one_invocation_at_a_time_per_worker_and_no_more_workers_than_the_concur
         pids = list(pool.map(lambda _: runner.invoke("Probe", {}).result, range(6)))
     assert len(set(pids)) == 2
     assert runner.cold_starts() == {"Probe": 2}
+
+
+def test_invocations_waiting_for_a_worker_are_served_in_the_order_they_came(
+    tmp_path: Path, runners: list[LambdaRunner]
+):
+    """A worker that comes free goes to the invocation that waited longest, never to one
+    that arrives at that moment: in a burst, no page waits while later ones are served."""
+    runner = _runner_for(
+        tmp_path,
+        "import os, time\n"
+        "def lambda_handler(event, context):\n"
+        "    with open(event['log'], 'a') as log:\n"
+        "        log.write(f\"{event['n']}\\n\")\n"
+        "    deadline = time.monotonic() + 20\n"
+        "    while event.get('gate') and not os.path.exists(event['gate']):\n"
+        "        assert time.monotonic() < deadline, 'the gate never opened'\n"
+        "        time.sleep(0.01)\n"
+        "    return event['n']\n",
+        runners,
+        timeout=30,
+        concurrency=1,
+    )
+    log, gate = tmp_path / "served.log", tmp_path / "gate"
+
+    def served() -> list[int]:
+        return [int(n) for n in log.read_text().split()] if log.exists() else []
+
+    def wait_until(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 20
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.01)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        event = {"log": str(log), "gate": str(gate)}
+        calls = [pool.submit(runner.invoke, "Probe", {**event, "n": 0})]
+        wait_until(lambda: served() == [0], "the first invocation holds the worker")
+        for n in range(1, 5):  # each queued before the next comes
+            calls.append(pool.submit(runner.invoke, "Probe", {**event, "n": n}))
+            wait_until(lambda: runner.waiting() == {"Probe": len(calls) - 1}, f"{n} waiting")
+        gate.touch()  # the worker comes free while later invocations arrive
+        calls += [pool.submit(runner.invoke, "Probe", {**event, "n": n}) for n in range(5, 11)]
+        assert sorted(call.result().result for call in calls) == list(range(11))
+    assert served()[:5] == [0, 1, 2, 3, 4]
+    assert runner.waiting() == {"Probe": 0} and runner.cold_starts() == {"Probe": 1}
 
 
 def test_a_module_that_cannot_load_is_an_import_module_error(
