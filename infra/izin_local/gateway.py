@@ -17,6 +17,7 @@ import html
 import json
 import logging
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -224,6 +225,15 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default 5 resets connections when many arrive at once
     gateway: HttpGateway
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A reader gone before its answer (a browser closed, a client that gave up) is one
+        line in the log; anything else, its traceback, as socketserver prints it."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            logger.warning("%s left before its answer: %s", client_address[0], error)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
