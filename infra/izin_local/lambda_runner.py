@@ -236,7 +236,7 @@ class FunctionPool:
     idle: list[Worker] = field(default_factory=list)
     alive: int = 0
     cold_starts: int = 0
-    condition: threading.Condition = field(default_factory=threading.Condition)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # idle, alive, queue
     queue: collections.deque[_Turn] = field(default_factory=collections.deque)
 
 
@@ -399,7 +399,7 @@ class LambdaRunner:
             self._closed = True
             pools = list(self._pools.values())
         for pool in pools:
-            with pool.condition:
+            with pool.lock:
                 idle, pool.idle = pool.idle, []
                 pool.alive -= len(idle)
                 waiting, pool.queue = list(pool.queue), collections.deque()
@@ -414,7 +414,7 @@ class LambdaRunner:
         concurrency, else the first to come free after those who waited before (first come,
         first served: in a burst, no invocation waits while later ones are served)."""
         turn: _Turn | None = None
-        with pool.condition:
+        with pool.lock:
             if self._closed:
                 raise RuntimeError("the runtime is stopped")
             if pool.queue or (not pool.idle and pool.alive >= pool.concurrency):
@@ -444,7 +444,7 @@ class LambdaRunner:
     def _hand_on(self, pool: FunctionPool, worker: Worker | None) -> None:
         """A worker came free (or, None, one is gone): to the first invocation waiting, else
         to the idle ones; a gone one's place, to the first waiting, who starts a new one."""
-        with pool.condition:
+        with pool.lock:
             turn = pool.queue.popleft() if pool.queue and not self._closed else None
             if worker is None:
                 pool.alive -= 1
