@@ -1,6 +1,5 @@
 """Shared test setup: no test may reach real AWS, whatever the machine's configuration."""
 
-import gc
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -12,7 +11,7 @@ import moto  # noqa: F401 (imported before any boto3 session, so mock_aws catche
 import pytest
 from hypothesis import HealthCheck, settings
 from izin_local import sdk_data
-from izin_local.runtime import LocalRuntime
+from izin_local.runtime import LocalRuntime, settle_heap
 from izin_local.testing import (
     ROSTER,
     SharedSystem,
@@ -134,16 +133,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # A test process keeps what it imported and collected for its whole life, and the local
 # runtimes it starts (moto's backends, their items and PDFs, the executions' histories)
-# for a module or more: at CPython's default thresholds it walked that whole heap about
-# twenty times a run, and the cyclic collector took a fifth of the workers' CPU (measured
-# with gc.callbacks, 2026-12-04: 33 s of their 153 s). What exists once the tests are
-# collected is frozen (it lives as long as the process; the collector never walks it
-# again), and the youngest generation is ten times larger, so the whole heap is walked
-# about a third as often: 14-15 s of GC over the three workers, the suite 176-180 -> 168 s.
+# for a module or more: at CPython's default thresholds the cyclic collector walked that
+# whole heap about twenty times a run, a fifth of the workers' CPU (measured with
+# gc.callbacks, 2026-12-04: 33 s of their 153 s). Settled once the tests are collected
+# (`settle_heap`: what exists then frozen, a larger young generation), 14-15 s over the
+# three workers, the suite 176-180 -> 168 s.
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    gc.freeze()
-    gc.set_threshold(7000, 10, 10)
+    settle_heap()
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook, on the process that schedules the workers

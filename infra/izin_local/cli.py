@@ -42,7 +42,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(
         state_dir=Path(args.state_dir),
         template=TEMPLATE,
-        options=runtime_options(args.workday_seconds),
+        options={**runtime_options(args.workday_seconds), "whole_process": True},
     )
 
 
@@ -54,7 +54,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         applications=args.applications,
         state_dir=Path(args.state_dir),
         template=TEMPLATE,
-        options=runtime_options(args.workday_seconds),
+        options={**runtime_options(args.workday_seconds), "whole_process": True},
         arrival_gap=args.arrival_gap,
     )
 

@@ -62,6 +62,7 @@ def serve(
             parameter_overrides=parameter_overrides,
             secret_values=secret_values,
             env=env,
+            whole_process=True,
         ) as runtime:
             _print_banner(runtime)
             # A timeout, so the signal handler's flag is seen even where a wait is not woken.
