@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from izin_local import bench, demo, runtime, serve
+from izin_local import bench, cli, demo, runtime, serve
 from izin_local.cli import main
 from izin_local.config import TEMPLATE
 from izin_local.runtime import LocalRuntime, settle_heap
@@ -26,6 +26,7 @@ def test_settling_collects_the_garbage_there_is_then_freezes_the_rest() -> None:
     gone = weakref.ref(garbage)
     del garbage  # a cycle: only the collector frees it
     frozen_before = gc.get_freeze_count()
+    gc.set_threshold(700, 10, 10)  # CPython's default (this test process's is settled)
     settle_heap()
     assert gone() is None, "garbage frozen instead of collected: it would never be freed"
     assert gc.get_freeze_count() > frozen_before
@@ -66,6 +67,7 @@ def test_bench_and_demo_run_their_runtime_as_the_process_s_own(
 
         return run
 
+    monkeypatch.setattr(cli, "quiet", lambda: None)  # it sets this process's environment
     monkeypatch.setattr(bench, "run_bench", recorded("bench"))
     monkeypatch.setattr(demo, "run_demo", recorded("demo"))
     assert main(["bench", "--applications", "1"]) == 0
@@ -85,6 +87,7 @@ def test_serve_runs_its_runtime_as_the_process_s_own(monkeypatch: pytest.MonkeyP
         raise Refused
 
     monkeypatch.setattr(serve, "LocalRuntime", runtime_of)
+    monkeypatch.setattr(serve, "_log_to_console", lambda: None)  # this process's logging
     with pytest.raises(Refused):
         serve.serve(port=0, aws_port=0, state_dir=Path("unused"), env={}, secret_values={})
     assert built["whole_process"] is True
