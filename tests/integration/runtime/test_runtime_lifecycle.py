@@ -5,13 +5,14 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
 import pytest
 from izin_local.lambda_runner import FunctionSpec, LambdaRunner, Zygote
+from izin_local.officer import wait_until
 from izin_local.runtime import LocalRuntime
 from izin_local.template import TemplateError
 
@@ -262,19 +263,19 @@ def test_invocations_waiting_for_a_worker_are_served_in_the_order_they_came(
     def served() -> list[int]:
         return [int(n) for n in log.read_text().split()] if log.exists() else []
 
-    def wait_until(condition: Callable[[], bool], what: str) -> None:
-        deadline = time.monotonic() + 20
-        while not condition():
-            assert time.monotonic() < deadline, what
-            time.sleep(0.01)
-
     with ThreadPoolExecutor(max_workers=12) as pool:
         event = {"log": str(log), "gate": str(gate)}
         calls = [pool.submit(runner.invoke, "Probe", {**event, "n": 0})]
-        wait_until(lambda: served() == [0], "the first invocation holds the worker")
+        holds = "the first invocation holds the worker"
+        wait_until(lambda: served() == [0], timeout=20, what=holds, every=0.01)
         for n in range(1, 5):  # each queued before the next comes
             calls.append(pool.submit(runner.invoke, "Probe", {**event, "n": n}))
-            wait_until(lambda: runner.waiting() == {"Probe": len(calls) - 1}, f"{n} waiting")
+            wait_until(
+                lambda: runner.waiting() == {"Probe": len(calls) - 1},
+                timeout=20,
+                what=f"{n} waiting",
+                every=0.01,
+            )
         gate.touch()  # the worker comes free while later invocations arrive
         calls += [pool.submit(runner.invoke, "Probe", {**event, "n": n}) for n in range(5, 11)]
         assert sorted(call.result().result for call in calls) == list(range(11))
