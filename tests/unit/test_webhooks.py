@@ -183,10 +183,12 @@ def test_a_missing_signature_or_timestamp_is_401(missing: str) -> None:
     assert answer.body == {"error": "signature_missing"}
 
 
-def test_a_timestamp_that_is_not_a_number_is_401() -> None:
+@pytest.mark.parametrize("timestamp", ["kemarin", "9" * 400], ids=["words", "past-a-float"])
+def test_a_timestamp_that_is_not_a_number_is_401(timestamp: str) -> None:
     body = body_of()
-    answer, store, queue = deliver(body, headers_for(body) | {"X-Timestamp": "kemarin"})
+    answer, store, queue = deliver(body, headers_for(body) | {"X-Timestamp": timestamp})
     assert refused(answer, store, queue) == 401
+    assert answer.body == {"error": "timestamp_invalid"}
 
 
 @pytest.mark.parametrize("seconds", [-301, 301, -86_400, 86_400])

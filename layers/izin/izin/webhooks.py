@@ -131,7 +131,7 @@ def receive(
         return Answer(401, {"error": "signature_missing"})
     try:
         skew = abs(now.timestamp() - int(timestamp))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or past what a float holds
         return Answer(401, {"error": "timestamp_invalid"})
     if skew > max_skew_seconds:
         return Answer(401, {"error": "timestamp_stale", "max_skew_seconds": max_skew_seconds})
