@@ -13,7 +13,15 @@ from izin.events import InboundEvent
 from izin.memory_store import MemoryStore
 from izin.models import SLA_CLOCK_STATUSES, IzinStatus
 from izin.settings import Settings
-from izin.sla import CLOCK, SlaExhausted, plan_deadline, sla_days, stopped
+from izin.sla import (
+    CLOCK,
+    ApplicationNotYet,
+    SlaExhausted,
+    plan_deadline,
+    record_clock,
+    sla_days,
+    stopped,
+)
 from pydantic import ValidationError
 
 CALENDAR = HolidayCalendar.load()
@@ -208,3 +216,43 @@ def test_a_41_is_kept_on_the_application_once_and_is_never_step_19s_outcome() ->
     [entry] = [e for e in store.audit("IP-1") if e["action"] == "sla.clock"]
     assert entry["step"] == 8 and "SLA berhenti sementara" in entry["note"]
     assert store.events("IP-1", "oss:izin.status") == []
+
+
+def test_a_clock_status_before_its_application_stays_on_the_queue_then_is_kept() -> None:
+    """Not dropped as a duplicate: the message fails, comes again, and is kept once the
+    application exists."""
+    store = MemoryStore()
+
+    def keep() -> bool:
+        return record_clock(store, "IP-1", "41", "oss-41", at=at(5), now=at(6))
+
+    with pytest.raises(ApplicationNotYet):
+        keep()
+    assert store.audit("IP-1") == []
+    store.create_application(
+        "IP-1", {"id_izin": "IP-1", "current_step": 8, "created_at": T0.isoformat()}
+    )
+    assert keep() is True
+    assert [e["event_id"] for e in (store.application("IP-1") or {})["sla_jam"]] == ["oss-41"]
+
+
+def test_two_clock_statuses_kept_at_once_both_stay_each_with_its_trail_entry() -> None:
+    """The second read the record before the first wrote: its write fails and it reads
+    again, rather than writing its list over the first's."""
+    store = MemoryStore()
+    store.create_application(
+        "IP-1", {"id_izin": "IP-1", "current_step": 8, "created_at": T0.isoformat()}
+    )
+    before_the_first = store.application("IP-1")
+    assert record_clock(store, "IP-1", "41", "oss-41", at=at(5), now=at(6))
+    reads = iter([before_the_first])
+    read = store.application
+    store.application = lambda id_izin: next(reads, None) or read(id_izin)  # type: ignore[method-assign]
+    assert record_clock(store, "IP-1", "42", "oss-42", at=at(7), now=at(8))
+    assert next(reads, None) is None  # the stale read was the one used first
+    kept = (read("IP-1") or {})["sla_jam"]
+    assert [e["kd_status"] for e in kept] == ["41", "42"]
+    assert [e["kd_status"] for e in store.audit("IP-1") if e["action"] == "sla.clock"] == [
+        "41",
+        "42",
+    ]

@@ -24,7 +24,7 @@ from izin.calendar import (
 )
 from izin.models import Deadline, EventBudget
 from izin.settings import Settings
-from izin.store import Store
+from izin.store import ConditionFailed, Store
 
 
 class SlaExhausted(Exception):
@@ -157,31 +157,53 @@ def _moved(
     )
 
 
+class ApplicationNotYet(Exception):
+    """An OSS clock status for an application not received yet: its message is left on the
+    queue, to come again (and reach the DLQ if the application never comes)."""
+
+
+# Another clock status written between this one's read and its write: read again, this
+# many times at most.
+CLOCK_TRIES = 5
+
+
 def record_clock(
     store: Store, id_izin: str, kd_status: str, event_id: str, *, at: datetime, now: datetime
 ) -> bool:
-    """Keep one of OSS's 41-44 on the application (once per event) and in its trail; False
-    when the application does not exist yet or the event was kept before."""
-    application = store.application(id_izin)
-    if application is None:
-        return False
-    clock = list(application.get("sla_jam") or [])
-    if any(e.get("event_id") == event_id for e in clock):
-        return False
-    clock.append({"kd_status": kd_status, "at": at.isoformat(), "event_id": event_id})
-    store.update_application(id_izin, {"sla_jam": clock, "updated_at": now.isoformat()})
-    store.append_audit(
-        id_izin,
-        {
-            "action": "sla.clock",
-            "step": application.get("current_step", 0),
-            "actor": "OSS",
-            "kd_status": kd_status,
-            "note": f"status OSS {kd_status}: {CLOCK[kd_status][1]}",
-        },
-        now=now,
-    )
-    return True
+    """Keep one of OSS's 41-44 on the application (once per event) and in its trail, as
+    one write; False when the event was kept before. ApplicationNotYet when the application
+    does not exist yet. Two statuses kept at once both stay: the write holds only if the
+    record is as read (its `updated_at`), else it is read again."""
+    for _ in range(CLOCK_TRIES):
+        application = store.application(id_izin)
+        if application is None:
+            raise ApplicationNotYet(f"{id_izin}: OSS status {kd_status} before the application")
+        clock = list(application.get("sla_jam") or [])
+        if any(e.get("event_id") == event_id for e in clock):
+            return False
+        clock.append({"kd_status": kd_status, "at": at.isoformat(), "event_id": event_id})
+        try:
+            with store.together() as batch:
+                batch.update_application(
+                    id_izin,
+                    {"sla_jam": clock, "updated_at": now.isoformat()},
+                    expect={"updated_at": application.get("updated_at")},
+                )
+                batch.append_audit(
+                    id_izin,
+                    {
+                        "action": "sla.clock",
+                        "step": application.get("current_step", 0),
+                        "actor": "OSS",
+                        "kd_status": kd_status,
+                        "note": f"status OSS {kd_status}: {CLOCK[kd_status][1]}",
+                    },
+                    now=now,
+                )
+        except ConditionFailed:
+            continue
+        return True
+    raise ConditionFailed(f"{id_izin}: the record kept changing while OSS {kd_status} was kept")
 
 
 def record_moved(store: Store, id_izin: str, deadline: Deadline, *, now: datetime) -> None:
