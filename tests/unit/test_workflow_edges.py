@@ -241,6 +241,41 @@ def test_a_wait_registered_after_an_unfinished_hand_over_gets_the_claimed_event(
     assert komitmen(world, "e1") == "duplicate"  # its redelivery: nothing more
 
 
+class GoneTokens(SpentTokens):
+    """Step Functions for which some waiting states are gone (timed out, the execution
+    stopped or continued in a new one): their tokens answer TaskGone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gone: set[str] = set()
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        if token in self.gone:
+            raise events.TaskGone(token)
+        super().succeed(token, output)
+
+
+def test_an_event_claimed_never_handed_and_whose_state_is_gone_waits_for_the_next_wait() -> None:
+    """The deliverer was killed after claiming the waiter, before marking the event applied;
+    the state is gone before the event's redelivery. The redelivery must not take Step
+    Functions' TaskGone for a hand-over done: the event is pending again and the next wait
+    is handed it."""
+    store, callbacks = RacingStore(), GoneTokens()
+    world = started(World(store=store))
+    world.callbacks = callbacks  # type: ignore[assignment]
+    world.wait(18, KOMITMEN, "tok-18")
+    store.rival["set_event"] = _kill
+    with pytest.raises(Killed):
+        komitmen(world, "e1")
+    callbacks.gone.add("tok-18")
+    assert komitmen(world, "e1") == "duplicate"  # kept before; nothing to hand it to
+    assert pending_events(world) == ["e1"]
+    assert "event.applied" not in store.actions()
+    assert world.wait(18, KOMITMEN, "tok-18-baru") is True
+    assert handed(callbacks.outputs) == [("tok-18-baru", "e1")]
+    assert store.actions().count("event.applied") == 1
+
+
 class ReplacedDuringHandOver(SpentTokens):
     """Step Functions takes the event, and meanwhile a newer waiter (its token unclaimed)
     replaces the one the deliverer claimed."""

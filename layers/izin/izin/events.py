@@ -310,11 +310,17 @@ def _finish_claim(
     event = _claimed(kept, wait)
     if event is None:
         return False
-    if event.get("status") == "pending" and not _mark_applied(store, event, now):
+    unmarked = event.get("status") == "pending"  # killed before it marked: it never handed
+    if unmarked and not _mark_applied(store, event, now):
         return False  # another redelivery is finishing it
     try:
         callbacks.succeed(token, event_output(event_key, event))
     except TaskGone:
+        if unmarked:  # nobody handed it over: the state is gone, the event is the next wait's
+            _unapply(store, event)
+            _settle_claim(store, id_izin, event_key, token)
+            logger.warning("waiting state gone; event kept", extra={"event_id": event["event_id"]})
+            return False
         # Handed over before the deliverer was killed (the token is spent), or the state is
         # gone: nothing is left to hand over either way.
         logger.warning("claimed hand-over already done", extra={"event_id": event["event_id"]})
