@@ -2,7 +2,8 @@
 
 When the event is late (the wait outlasted its hari kerja, IZIN_EVENT_LATE_DAYS), the
 Operator also gets a link to record it by hand, with its evidence (CONTRACT §2): once.
-Input: {id_izin, step, event: "source:type", task_token, late}. Output: none; the state waits.
+Input: {id_izin, step, event: "source:type", task_token, execution, late}. Output: none; the
+state waits.
 """
 
 from typing import Any
@@ -27,6 +28,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         step=request.step,
         event_key=request.event,
         token=request.task_token,
+        execution=request.execution,
         now=now,
     )
     if delivered or not request.late:

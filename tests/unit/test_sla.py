@@ -184,6 +184,9 @@ class Nothing:
     def succeed(self, token: str, output: dict[str, Any]) -> None:
         raise AssertionError("no wait completes")
 
+    def received(self, execution: str, event_id: str) -> bool:
+        raise AssertionError("no hand-over is confirmed")
+
 
 def test_a_41_is_kept_on_the_application_once_and_is_never_step_19s_outcome() -> None:
     store = MemoryStore()

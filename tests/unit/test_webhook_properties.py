@@ -57,6 +57,9 @@ class Callbacks:
     def succeed(self, token: str, output: dict[str, Any]) -> None:
         raise AssertionError("no state waits in these tests")
 
+    def received(self, execution: str, event_id: str) -> bool:
+        raise AssertionError("no state waits in these tests")
+
 
 @pytest.fixture(scope="module")
 def dynamo() -> Iterator[DynamoStore]:

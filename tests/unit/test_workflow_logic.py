@@ -32,6 +32,7 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 ROSTER = load_roster(ROSTER_FILE)
 SECRETS = {o.nip: o.totp_secret for o in ROSTER.officers}
 BASE = "https://izin.example"
+EXECUTION = f"arn:aws:states:ap-southeast-3:123456789012:execution:izin-izin-perluasan:{ID}"
 
 
 class FakeCallbacks:
@@ -45,6 +46,10 @@ class FakeCallbacks:
         if token in self.gone:
             raise TaskGone("TaskTimedOut")
         self.outputs.append((token, output))
+
+    def received(self, execution: str, event_id: str) -> bool:
+        """The execution's history: one execution here, whose states were handed `outputs`."""
+        return any(output.get("event_id") == event_id for _, output in self.outputs)
 
 
 class FakeMailer:
@@ -106,6 +111,7 @@ class World:
             step=step,
             event_key=event_key,
             token=token,
+            execution=EXECUTION,
             now=self.now,
         )
 
@@ -260,12 +266,13 @@ def test_a_wait_reads_its_waiter_once(world: World) -> None:
 
 def test_an_event_for_a_waiting_state_is_handed_over_in_six_calls(world: World) -> None:
     """Read the record, keep the event, read the waiter with the events, claim the waiter,
-    mark the event applied; then, after the hand-over, the record's fields, the trail's
-    entry and the settled claim as one (DynamoDB calls, issue #9)."""
+    mark the event applied while the claim stands (one write of both); then, after the
+    hand-over, the record's fields, the trail's entry and the settled claim as one
+    (DynamoDB calls, issue #9)."""
     world.wait(18, "siinas:komitmen.terpenuhi", "tok-18")
     world.store.calls.clear()
     assert world.event("siinas", "komitmen.terpenuhi", samples.komitmen(ID), "e1") == "delivered"
-    assert world.store.calls == {"get": 1, "write_all": 2, "query": 1, "update": 2}
+    assert world.store.calls == {"get": 1, "write_all": 3, "query": 1, "update": 1}
     wait = world.store.wait(ID, "siinas:komitmen.terpenuhi") or {}
     assert "token" not in wait and "claimed_token" not in wait  # settled
     assert world.store.actions()[-1] == "event.applied"

@@ -18,3 +18,11 @@ class Callbacks(Protocol):
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
         """Hand the output to the state waiting on the token, or raise TaskGone."""
+
+
+class Handovers(Callbacks, Protocol):
+    """Completes a state waiting for an event, and confirms a hand-over afterwards."""
+
+    def received(self, execution: str, event_id: str) -> bool:
+        """Whether a waiting state of the execution (its ARN) was handed this event: what
+        its history says, once TaskGone left it open (a token spent, or its state gone)."""

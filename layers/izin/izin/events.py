@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from izin import sop
-from izin.callbacks import Callbacks, TaskGone
+from izin.callbacks import Handovers, TaskGone
 from izin.event_types import EVENTS, START, Source
 from izin.models import IzinStatus, Permohonan, execution_name
 from izin.observability import logger
@@ -71,7 +71,7 @@ def apply_event(
     *,
     store: Store,
     executions: Executions,
-    callbacks: Callbacks,
+    callbacks: Handovers,
     now: datetime,
 ) -> str:
     """Apply one event; returns what happened ("started", "delivered", "kept", …)."""
@@ -195,26 +195,32 @@ def start_application(
 
 def register_wait(
     store: Store,
-    callbacks: Callbacks,
+    callbacks: Handovers,
     *,
     id_izin: str,
     step: int,
     event_key: str,
     token: str,
+    execution: str,
     now: datetime,
 ) -> bool:
     """A state waits for an event: keep its token, and deliver an event already here.
 
-    A wait registered again (it was late, or continues in a new execution) keeps the
-    Operator's record-by-hand link it had."""
+    `execution`: the waiting execution's ARN, whose history tells, if a hand-over to it is
+    ever left unconfirmed, whether the event reached it. A wait registered again (it was
+    late, or continues in a new execution) keeps the Operator's record-by-hand link it had."""
     earlier = store.wait(id_izin, event_key) or {}
-    if earlier.get("claimed_token") and earlier["claimed_token"] != token:
-        _release_claim(store, id_izin, event_key, earlier, step, now=now)
+    claim = earlier.get("claimed_token")
+    goes_on = "token" in earlier or claim == token
+    if claim and claim != token:
+        goes_on = not _release_claim(store, callbacks, id_izin, event_key, earlier, now=now)
     # A wait that goes on (late, or in a new execution) keeps its start and its link.
-    kept = {
-        k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and "token" in earlier
-    }
-    waiting = {"token": token, "step": step, "since": now.isoformat(), **kept}
+    kept = {k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and goes_on}
+    waiting: dict[str, Any] = {"token": token, "step": step, "since": now.isoformat(), **kept}
+    if claim == token:  # this very state again (its invocation retried): finish its claim
+        del waiting["token"]
+        waiting |= {k: earlier[k] for k in ("claimed_token", "claimed_event")}
+    waiting["execution"] = execution
     source = event_key.split(":", 1)[0]
     sop_step = sop.step(step)
     # The token kept and the record saying what it waits for, as one; only then are the
@@ -237,7 +243,7 @@ def register_wait(
 
 def deliver_pending(
     store: Store,
-    callbacks: Callbacks,
+    callbacks: Handovers,
     id_izin: str,
     event_key: str,
     *,
@@ -246,11 +252,14 @@ def deliver_pending(
 ) -> bool:
     """Hand the oldest pending event to the waiting state, if both are there; once.
 
-    A deliverer may be killed at any point (a Lambda past its timeout): its claim keeps the
-    token as `claimed_token` until the hand-over is done, and the event's redelivery (SQS
-    again, or the console's redrive) finishes what it began. `wait`: the waiter as the
-    caller has just written it (else it is read); the claim below holds only if no one has
-    claimed it since.
+    The deliverer claims the waiter (its token becomes `claimed_token`, naming the event),
+    marks the event applied, then hands it over. A deliverer may be killed at any point (a
+    Lambda past its timeout), or fail, or race a duplicate of its event: the claim stays
+    until the hand-over is confirmed, by SendTaskSuccess's answer or the execution's
+    history, and whoever confirms it settles the claim and writes the trail's entry, once.
+    The event's redelivery (SQS again, the console's redrive) finishes a claim; the next
+    wait of its kind decides one left unconfirmed (register_wait). `wait`: the waiter as
+    the caller has just written it (else it is read).
     """
     if wait is None:
         wait, kept = store.rendezvous(id_izin, event_key)
@@ -275,28 +284,15 @@ def deliver_pending(
         )
     except ConditionFailed:
         return False
-    if not _mark_applied(store, event, now):
+    if not _mark_applied(store, id_izin, event_key, event, token, now):
         _restore_wait(store, id_izin, event_key, token)
         return False
-    try:
-        callbacks.succeed(token, event_output(event_key, event))
-    except TaskGone:
-        _unapply(store, event)
-        _settle_claim(store, id_izin, event_key, token)
-        logger.warning("waiting state gone; event kept", extra={"event_id": event["event_id"]})
-        return False
-    except Exception:
-        _unapply(store, event)
-        _restore_wait(store, id_izin, event_key, token)
-        raise
-    _after_applied(store, id_izin, event_key, event, token, now=now)
-    supersede(store, claimed.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
-    return True
+    return _hand_over(store, callbacks, id_izin, event_key, claimed, event, now=now)
 
 
 def _finish_claim(
     store: Store,
-    callbacks: Callbacks,
+    callbacks: Handovers,
     id_izin: str,
     event_key: str,
     wait: Mapping[str, Any],
@@ -304,70 +300,88 @@ def _finish_claim(
     *,
     now: datetime,
 ) -> bool:
-    """Finish a hand-over whose deliverer claimed the waiter and was killed before the end
-    (`kept`: the events of its kind)."""
+    """Finish a hand-over someone claimed and did not see through (killed, failed, or still
+    at it): mark the event if its deliverer did not, and hand it over (`kept`: the events of
+    its kind)."""
     token = str(wait["claimed_token"])
     event = _claimed(kept, wait)
     if event is None:
         return False
-    unmarked = event.get("status") == "pending"  # killed before it marked: it never handed
-    if unmarked and not _mark_applied(store, event, now):
-        return False  # another redelivery is finishing it
+    if event.get("status") == "pending" and not _mark_applied(
+        store, id_izin, event_key, event, token, now
+    ):
+        return False  # another redelivery is finishing it, or a new wait took the claim over
+    return _hand_over(store, callbacks, id_izin, event_key, wait, event, now=now)
+
+
+def _hand_over(
+    store: Store,
+    callbacks: Handovers,
+    id_izin: str,
+    event_key: str,
+    wait: Mapping[str, Any],
+    event: dict[str, Any],
+    *,
+    now: datetime,
+) -> bool:
+    """SendTaskSuccess with a claimed waiter's token: the event handed over, and confirmed.
+
+    TaskGone: the token was spent (a duplicate of this event finished the claim first) or
+    its state is gone (timed out, stopped, continued in a new execution). The execution's
+    history tells which once it records the hand-over; until then, nothing is undone: the
+    claim stays for the next wait of its kind to decide. Any other error leaves the claim
+    as well (the answer may be lost after Step Functions took the event): the event's
+    redelivery finishes it. True: this call confirmed the hand-over."""
+    token = str(wait["claimed_token"])
     try:
         callbacks.succeed(token, event_output(event_key, event))
     except TaskGone:
-        if unmarked:  # nobody handed it over: the state is gone, the event is the next wait's
-            _unapply(store, event)
-            _settle_claim(store, id_izin, event_key, token)
-            logger.warning("waiting state gone; event kept", extra={"event_id": event["event_id"]})
-            return False
-        # Handed over before the deliverer was killed (the token is spent), or the state is
-        # gone: nothing is left to hand over either way.
-        logger.warning("claimed hand-over already done", extra={"event_id": event["event_id"]})
-    noted = any(
-        entry.get("action") == "event.applied" and entry.get("event_id") == event["event_id"]
-        for entry in store.audit(id_izin)
-    )
-    if noted:
-        _settle_claim(store, id_izin, event_key, token)
-    else:
-        _after_applied(store, id_izin, event_key, event, token, now=now)
-    supersede(store, wait.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
+        if wait.get("execution") and callbacks.received(wait["execution"], event["event_id"]):
+            return _confirm(store, id_izin, event_key, wait, event, now=now)
+        logger.warning(
+            "hand-over not confirmed: the next wait decides", extra={"event_id": event["event_id"]}
+        )
+        return False
+    _confirm(store, id_izin, event_key, wait, event, now=now)
     return True
 
 
 def _release_claim(
     store: Store,
+    callbacks: Handovers,
     id_izin: str,
     event_key: str,
     wait: Mapping[str, Any],
-    step: int,
     *,
     now: datetime,
-) -> None:
-    """A hand-over its deliverer began and never finished, found by a new wait for the same
-    event. If the execution went on past this step since (it is back here through a loop:
-    step 04's incomplete file returns to 02), the event was handed over before its deliverer
-    was killed: it stays taken, and the trail gets the entry the deliverer never wrote.
-    Otherwise (the wait timed out, or goes on in a new execution) the event it claimed is
-    pending again, for the new waiter."""
+) -> bool:
+    """A claim left unconfirmed, found by a new wait for the same event: the claimed
+    token's state is over, so its execution's history now holds the whole truth. Handed
+    over (the execution went on, and is here again through a loop: step 03's TIDAK, or step
+    04's incomplete file back to 02), the event stays taken and the claim is confirmed;
+    never handed, the event is pending again, for the new wait. True: it was taken (the new
+    wait is a new one, not the old one going on)."""
     event = _claimed(store.events(id_izin, event_key), wait)
     if event is None or event.get("status") != "applied":
-        return
-    application = store.application(id_izin) or {}
-    if int(application.get("current_step") or 0) > step:
-        _after_applied(store, id_izin, event_key, event, str(wait["claimed_token"]), now=now)
-        supersede(store, wait.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
-        logger.warning(
-            "an unfinished hand-over's event was taken: the new wait waits for another",
-            extra={"event_id": event["event_id"]},
-        )
-        return
-    _unapply(store, event)
+        return False  # still pending: its deliverer never marked it, the new wait gets it
+    if wait.get("execution") and callbacks.received(wait["execution"], event["event_id"]):
+        if _confirm(store, id_izin, event_key, wait, event, now=now):
+            logger.warning(
+                "an unconfirmed hand-over's event was taken: the new wait waits for another",
+                extra={"event_id": event["event_id"]},
+            )
+        return True
+    try:
+        with store.together() as batch:
+            batch.set_event(event, {"status": "pending"}, expect={"status": "applied"})
+            _settle(batch, id_izin, event_key, str(wait["claimed_token"]))
+    except ConditionFailed:  # settled meanwhile by whoever confirmed it
+        return False
     logger.warning(
-        "an unfinished hand-over's event goes to the new wait",
+        "an unconfirmed hand-over's event goes to the new wait",
         extra={"event_id": event["event_id"]},
     )
+    return False
 
 
 def _claimed(events: list[dict[str, Any]], wait: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -375,28 +389,33 @@ def _claimed(events: list[dict[str, Any]], wait: Mapping[str, Any]) -> dict[str,
     return next((e for e in events if e["event_id"] == wait.get("claimed_event")), None)
 
 
-def _mark_applied(store: Store, event: dict[str, Any], now: datetime) -> bool:
-    """The event applied, if it is still pending (False: someone else applied it)."""
+def _mark_applied(
+    store: Store, id_izin: str, event_key: str, event: dict[str, Any], token: str, now: datetime
+) -> bool:
+    """The event applied, if it is still pending and the claim on `token` still stands
+    (False: someone else applied it, or a new wait released the claim)."""
     try:
-        store.set_event(
-            event,
-            {"status": "applied", "applied_at": now.isoformat()},
-            expect={"status": "pending"},
-        )
+        with store.together() as batch:
+            batch.set_event(
+                event,
+                {"status": "applied", "applied_at": now.isoformat()},
+                expect={"status": "pending"},
+            )
+            named = {"claimed_event": event["event_id"]}
+            batch.update_wait(id_izin, event_key, named, expect={"claimed_token": token, **named})
     except ConditionFailed:
         return False
     return True
 
 
-def _settle_claim(store: Store, id_izin: str, event_key: str, token: str) -> None:
-    """The hand-over is over: the waiter keeps no token (a newer wait is left alone)."""
-    with contextlib.suppress(ConditionFailed):
-        _settle(store, id_izin, event_key, token)
-
-
 def _settle(store: Store, id_izin: str, event_key: str, token: str) -> None:
+    """The hand-over is over: the waiter keeps no claim (a newer wait is left alone)."""
     store.update_wait(
-        id_izin, event_key, {}, expect={"claimed_token": token}, remove=("claimed_token",)
+        id_izin,
+        event_key,
+        {},
+        expect={"claimed_token": token},
+        remove=("claimed_token", "claimed_event"),
     )
 
 
@@ -426,48 +445,45 @@ def _restore_wait(store: Store, id_izin: str, event_key: str, token: str) -> Non
         )
 
 
-def _unapply(store: Store, event: dict[str, Any]) -> None:
-    store.set_event(event, {"status": "pending"}, remove=("applied_at",))
-
-
 def event_output(event_key: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """What the waiting state receives: the event's decision-relevant fields only."""
     data = event["data"]
     return {"event_id": event["event_id"], **{f: data[f] for f in EVENTS[event_key].result_fields}}
 
 
-def _after_applied(
+def _confirm(
     store: Store,
     id_izin: str,
     event_key: str,
+    wait: Mapping[str, Any],
     event: Mapping[str, Any],
-    token: str,
     *,
     now: datetime,
-) -> None:
-    """What the record keeps of a handed-over event and the trail's entry, with the claim
-    settled, as one; the claim is settled already when a newer wait replaced it."""
+) -> bool:
+    """A hand-over confirmed: what the record keeps of the event, the trail's entry and the
+    claim settled, as one, and the Operator's record-by-hand link stopped. Written only while
+    the claim stands, so once whoever confirms it (False: someone else did)."""
     data = event["data"]
     kind = EVENTS[event_key]
     kept = {name: data[name] for name in kind.kept if data.get(name)}
-    entry = {
-        "action": "event.applied",
-        "step": kind.sop_step,
-        "actor": event["source"].upper(),
-        "type": event["type"],
-        "event_id": event["event_id"],
-        "note": kind.audit_note(data),
-    }
-
-    def record(batch: Store) -> None:
-        if kept:
-            batch.update_application(id_izin, kept)
-        batch.append_audit(id_izin, entry, now=now)
-
     try:
         with store.together() as batch:
-            record(batch)
-            _settle(batch, id_izin, event_key, token)
-    except ConditionFailed:  # a newer wait replaced the claimed one: nothing to settle
-        with store.together() as batch:
-            record(batch)
+            if kept:
+                batch.update_application(id_izin, kept)
+            batch.append_audit(
+                id_izin,
+                {
+                    "action": "event.applied",
+                    "step": kind.sop_step,
+                    "actor": event["source"].upper(),
+                    "type": event["type"],
+                    "event_id": event["event_id"],
+                    "note": kind.audit_note(data),
+                },
+                now=now,
+            )
+            _settle(batch, id_izin, event_key, str(wait["claimed_token"]))
+    except ConditionFailed:
+        return False
+    supersede(store, wait.get("manual_ticket"), now=now, by=f"event:{event['event_id']}")
+    return True

@@ -215,6 +215,7 @@ class AwaitRequest(BaseModel):
     step: int = Field(ge=1, le=20)
     event: str = Field(pattern=r"^(oss|siinas):[a-z]+\.[a-z]+$")  # izin.event_types.EVENTS
     task_token: str = Field(min_length=1, repr=False)
+    execution: str = Field(min_length=1)  # the waiting execution's ARN ($$.Execution.Id)
     late: int = Field(0, ge=0)  # EventBudget.late: how many times the wait outlasted its days
 
 

@@ -28,6 +28,30 @@ class StepFunctionsCallbacks:
                 raise TaskGone(error.response["Error"]["Code"]) from error
             raise
 
+    def received(self, execution: str, event_id: str) -> bool:
+        """GetExecutionHistory: a task of the execution succeeded with this event as its
+        output (what izin.events.event_output hands a waiting state), newest first."""
+        sfn = client("stepfunctions")
+        page: dict[str, Any] = {"executionArn": execution, "reverseOrder": True, "maxResults": 1000}
+        while True:
+            answer = sfn.get_execution_history(**page)
+            for event in answer["events"]:
+                output = event.get("taskSucceededEventDetails", {}).get("output")
+                if output and _event_id(output) == event_id:
+                    return True
+            if not answer.get("nextToken"):
+                return False
+            page["nextToken"] = answer["nextToken"]
+
+
+def _event_id(output: str) -> object:
+    """The `event_id` a task's output carries at its top, if it is a JSON object."""
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return None
+    return value.get("event_id") if isinstance(value, dict) else None
+
 
 class StepFunctionsExecutions:
     """Starts executions of the Izin Perluasan state machine."""

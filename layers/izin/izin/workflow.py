@@ -164,7 +164,13 @@ def _states_of(step: Step, flow: sop.Flow) -> list[tuple[str, State]]:
                 ],
                 "Default": name,
             }
-            payload = {**ids, "step": step.number, "event": event, "late.$": "$.batas.late"}
+            payload = {
+                **ids,
+                "step": step.number,
+                "event": event,
+                "execution.$": "$$.Execution.Id",  # whose history confirms a hand-over
+                "late.$": "$.batas.late",
+            }
             wait = _task(
                 "arn:aws:states:::lambda:invoke.waitForTaskToken",
                 _invoke_waiting("AwaitEvent", payload),

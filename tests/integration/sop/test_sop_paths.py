@@ -15,6 +15,7 @@ import pytest
 from izin.documents.versions import content_changes
 from izin.pages import describe
 from izin.sop import step
+from izin.stepfunctions import StepFunctionsCallbacks
 from izin_local import samples
 from izin_local.scenario import BAP_RETURN_NOTE, CORRECTED_TKA_L, Scenario, drive
 from izin_local.testing import System, awaits, doc, human
@@ -286,6 +287,18 @@ def test_f_siinas_first_says_not_met_then_met(system: System) -> None:
         "04 Tenggat",
     ]
     assert final["outcome"] == "BERLAKU_EFEKTIF"
+    # The history's answer to "was this event handed over?", as moto's interpreter records it:
+    # what confirms a hand-over that TaskGone left open (izin.events).
+    handed = [
+        e["event_id"]
+        for e in system.endpoints.store.audit(id_izin)
+        if e["action"] == "event.applied"
+    ]
+    assert len(handed) >= 3  # SIINAS's verification, the two commitments, OSS's status
+    history = StepFunctionsCallbacks()
+    execution = system.execution_arn(id_izin)
+    assert all(history.received(execution, event_id) for event_id in handed)
+    assert not history.received(execution, "evt-never-sent")
 
 
 def test_siinas_event_before_oss_starts_one_execution_on_the_right_path(system: System) -> None:
