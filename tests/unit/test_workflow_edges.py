@@ -25,6 +25,7 @@ from tests.unit.test_workflow_logic import (
     NOW,
     OPERATOR,
     ROSTER,
+    FakeExecutions,
     World,
     record,
     status,
@@ -180,6 +181,31 @@ def test_an_event_before_its_application_joins_the_trail_when_the_application_st
     assert (received["event_id"], received["actor"]) == ("early", "SIINAS")
     assert world.wait(18, KOMITMEN, "tok-18") is True  # still there for its wait
     assert [token for token, _ in world.callbacks.outputs] == ["tok-18"]
+
+
+class KilledAfterStarting(FakeExecutions):
+    """StartExecution goes through, then Lambda ends the deliverer (past its timeout); once."""
+
+    def start(self, name: str, state: dict[str, Any]) -> bool:
+        fresh = super().start(name, state)
+        if fresh:
+            raise Killed
+        return fresh
+
+
+def test_a_start_killed_after_starting_the_execution_is_noted_by_its_redelivery() -> None:
+    """The redelivery finds the execution started: it still writes the mark, with
+    `execution.started` and the events that came before, which the killed one never did."""
+    world = World()
+    assert komitmen(world, "early") == "kept"
+    world.executions = KilledAfterStarting()
+    with pytest.raises(Killed):
+        started(world)
+    assert world.store.actions() == ["application.received"]
+    assert world.event("oss", "permohonan.diajukan", samples.permohonan(ID), "evt-p") == "started"
+    assert world.executions.started == [ID]
+    assert world.store.actions() == ["application.received", "execution.started", "event.received"]
+    assert world.event("oss", "permohonan.diajukan", samples.permohonan(ID), "evt-p") == "duplicate"
 
 
 # -- deliverers that race -----------------------------------------------------------------

@@ -159,8 +159,9 @@ def start_application(
             },
             now=now,
         )
-    if not executions.start(execution_name(permohonan.id_izin), initial_state(permohonan)):
-        return "duplicate"
+    # Started before, its mark may still be due: the start's deliverer was killed between
+    # StartExecution and the mark (the mark below is written once, whoever gets there).
+    executions.start(execution_name(permohonan.id_izin), initial_state(permohonan))
     # Events that came before the application existed join its trail with its start.
     pending = [e for e in store.events(permohonan.id_izin) if e.get("status") == "pending"]
     # Deliveries applied at once may each see their start succeed (StartExecution is
