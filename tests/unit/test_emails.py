@@ -49,6 +49,7 @@ def test_a_task_email_says_the_company_name_verbatim_in_text_and_escaped_in_html
         id_izin=ID,
         step=4,
         task_token="token-1",
+        execution=f"arn:aws:states:ap-southeast-3:123456789012:execution:izin-izin-perluasan:{ID}",
         timeout_seconds=3600,
         deadline=NOW + timedelta(days=1),
     )

@@ -16,6 +16,7 @@ from izin import events, sessions, tasks
 from izin.memory_store import MemoryStore
 from izin.store import Write
 from izin.tasks.issue import move_open_tasks
+from izin.tasks.page import TAKEN_ALL_THE_SAME
 from izin.tickets import ticket_hash
 from izin_local import samples
 
@@ -117,6 +118,9 @@ class SpentTokens:
     def received(self, execution: str, event_id: str) -> bool:
         history = self.outputs[:-1] if self.lag else self.outputs
         return any(output["event_id"] == event_id for _, output in history)
+
+    def succeeded(self, execution: str, token: str) -> bool:
+        return token in [t for t, _ in self.outputs]
 
 
 class FailingCallbacks(SpentTokens):
@@ -533,6 +537,24 @@ def test_a_hand_over_that_fails_reopens_the_ticket_for_another_try() -> None:
     assert "task.decided" not in world.store.actions()
     world.now += timedelta(seconds=30)  # its code was spent on the failed try: the next one
     assert world.post(ticket, nip=OPERATOR, decision="done").status == 200
+    assert [token for token, _ in callbacks.outputs] == ["token-1"]
+
+
+def test_a_decision_whose_answer_was_lost_stands_and_is_not_reopened() -> None:
+    """SendTaskSuccess took the decision and its answer was lost: the execution's history
+    says the step went on, so the ticket stays decided, the trail gets `task.decided`, and
+    the officer sees the decision taken, not an error to try again (which could only meet
+    "too late", a changed mind saved beside the decision the execution went on with)."""
+    world = started(World())
+    callbacks = playing(world, FailingCallbacks(failures=1, through=True))
+    ticket = world.issue(4)
+    page = world.post(ticket, nip=OPERATOR, decision="done")
+    assert page.status == 200 and TAKEN_ALL_THE_SAME in page.html
+    assert ticket_of(world, ticket)["status"] == tasks.Status.DECIDED
+    assert world.store.actions().count("task.decided") == 1
+    assert "task.too_late" not in world.store.actions()
+    world.now += timedelta(seconds=30)
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 409  # decided
     assert [token for token, _ in callbacks.outputs] == ["token-1"]
 
 

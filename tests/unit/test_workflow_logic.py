@@ -51,6 +51,9 @@ class FakeCallbacks:
         """The execution's history: one execution here, whose states were handed `outputs`."""
         return any(output.get("event_id") == event_id for _, output in self.outputs)
 
+    def succeeded(self, execution: str, token: str) -> bool:
+        return token in [t for t, _ in self.outputs]
+
 
 class FakeMailer:
     def __init__(self) -> None:
@@ -120,6 +123,7 @@ class World:
             id_izin=ID,
             step=step,
             task_token=token,
+            execution=EXECUTION,
             reminders=reminders,
             timeout_seconds=3600,
             deadline=self.now + timedelta(days=1),

@@ -26,3 +26,11 @@ class Handovers(Callbacks, Protocol):
     def received(self, execution: str, event_id: str) -> bool:
         """Whether a waiting state of the execution (its ARN) was handed this event: what
         its history says, once TaskGone left it open (a token spent, or its state gone)."""
+
+
+class Decisions(Callbacks, Protocol):
+    """Completes an officer's waiting step, and tells afterwards whether it was completed."""
+
+    def succeeded(self, execution: str, token: str) -> bool:
+        """Whether the execution's state that waited on this token succeeded: what its
+        history says, when SendTaskSuccess's answer was lost."""

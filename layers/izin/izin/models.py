@@ -201,6 +201,7 @@ class StepRequest(BaseModel):
     id_izin: IdIzin
     step: int = Field(ge=1, le=20)
     task_token: str = Field(min_length=1, repr=False)
+    execution: str = Field(min_length=1)  # the waiting execution's ARN ($$.Execution.Id)
     reminders: int = Field(0, ge=0)
     timeout_seconds: int = Field(ge=1)
     deadline: datetime

@@ -43,13 +43,48 @@ class StepFunctionsCallbacks:
                 return False
             page["nextToken"] = answer["nextToken"]
 
+    def succeeded(self, execution: str, token: str) -> bool:
+        """GetExecutionHistory: the task scheduled with this token (in its parameters) ended
+        in TaskSucceeded. The states run one after another: the first task event after it
+        is its outcome."""
+        sfn = client("stepfunctions")
+        page: dict[str, Any] = {"executionArn": execution, "maxResults": 1000}
+        scheduled = False
+        while True:
+            answer = sfn.get_execution_history(**page)
+            for event in answer["events"]:
+                details = event.get("taskScheduledEventDetails")
+                if details is not None:
+                    scheduled = token in _values(_json(details.get("parameters", "")))
+                elif scheduled and event["type"] in _TASK_ENDS:
+                    return bool(event["type"] == "TaskSucceeded")
+            if not answer.get("nextToken"):
+                return False
+            page["nextToken"] = answer["nextToken"]
+
+
+_TASK_ENDS = frozenset({"TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskSubmitFailed"})
+
+
+def _json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _values(value: object) -> list[object]:
+    """Every scalar in a JSON value, however deep."""
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in _values(item)]
+    if isinstance(value, list):
+        return [v for item in value for v in _values(item)]
+    return [value]
+
 
 def _event_id(output: str) -> object:
     """The `event_id` a task's output carries at its top, if it is a JSON object."""
-    try:
-        value = json.loads(output)
-    except ValueError:
-        return None
+    value = _json(output)
     return value.get("event_id") if isinstance(value, dict) else None
 
 

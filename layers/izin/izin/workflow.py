@@ -210,6 +210,7 @@ def _states_of(step: Step, flow: sop.Flow) -> list[tuple[str, State]]:
             payload = {
                 **ids,
                 "step": step.number,
+                "execution.$": "$$.Execution.Id",  # whose history tells a lost answer
                 "reminders.$": "$.sla.reminders",
                 "timeout_seconds.$": "$.sla.timeout_seconds",
                 "deadline.$": "$.sla.deadline",

@@ -88,6 +88,11 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
     return content_changes(before.get("isi"), after.get("isi"))
 
 
+def _payload(parameters: str) -> dict[str, Any]:
+    """The Payload a Lambda task was scheduled with (its parameters' JSON)."""
+    return dict(json.loads(parameters).get("Payload") or {})
+
+
 def oss_codes(system: System, id_izin: str) -> list[str]:
     assert system.runtime.oss is not None
     return [
@@ -299,6 +304,18 @@ def test_f_siinas_first_says_not_met_then_met(system: System) -> None:
     execution = system.execution_arn(id_izin)
     assert all(history.received(execution, event_id) for event_id in handed)
     assert not history.received(execution, "evt-never-sent")
+    # …and to "did the officer's step waiting on this token go on?", for a decision whose
+    # answer was lost (izin.tasks.page): every task this application's officers decided.
+    asked = [
+        payload["task_token"]
+        for e in system.history(id_izin)
+        if "taskScheduledEventDetails" in e
+        and "task_token" in (payload := _payload(e["taskScheduledEventDetails"]["parameters"]))
+        and "RequestTask" in e["taskScheduledEventDetails"]["parameters"]
+    ]
+    assert len(asked) >= 9  # the officers' steps 04–08 and 11–14 (no field inspection)
+    assert all(history.succeeded(execution, token) for token in asked)
+    assert not history.succeeded(execution, "token-never-issued")
 
 
 def test_siinas_event_before_oss_starts_one_execution_on_the_right_path(system: System) -> None:

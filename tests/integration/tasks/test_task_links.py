@@ -269,6 +269,9 @@ def test_a_decision_the_state_no_longer_waits_for_is_410_and_the_ticket_reconcil
         def succeed(self, token: str, output: dict[str, Any]) -> None:
             raise TaskGone("TaskTimedOut")
 
+        def succeeded(self, execution: str, token: str) -> bool:
+            return False
+
     id_izin, link = new_application(system)
     form = filled(form_of(link), nip=operator_nip(system), decision="done")
     ctx = TaskContext(

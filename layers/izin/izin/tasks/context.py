@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from izin.auth import Auth
-from izin.callbacks import Callbacks
+from izin.callbacks import Decisions
 from izin.events import InboundEvent
 from izin.evidence import EvidenceBucket
 from izin.mail import Mailer
@@ -100,7 +100,7 @@ class TaskContext:
 
     store: Store
     roster: Roster
-    callbacks: Callbacks
+    callbacks: Decisions
     mailer: Mailer
     now: datetime
     auth: Auth  # the officers' codes and sessions (a decision needs one or the other)

@@ -210,6 +210,7 @@ def issue_task(
             "kind": Kind.STEP,
             "step": step.number,
             "task_token": request.task_token,
+            "execution": request.execution,
             "deadline": request.deadline.isoformat(),
             "reminders": request.reminders,
             **({"atas_nama": behalf} if behalf else {}),
@@ -354,7 +355,16 @@ def reassign_task(
     application = _application(store, task["id_izin"])
     carried = {
         k: task[k]
-        for k in ("kind", "step", "task_token", "deadline", "reminders", "event", "reason")
+        for k in (
+            "kind",
+            "step",
+            "task_token",
+            "execution",
+            "deadline",
+            "reminders",
+            "event",
+            "reason",
+        )
         if k in task
     }
     if behalf:

@@ -215,11 +215,16 @@ def _decide(
         _audit(ctx, ticket, request, "task.too_late", {"decision": submission.decision.value})
         return _closed({**ticket, "status": Status.EXPIRED})
     except Exception:
-        if claim.made:  # not decided after all: reopen the ticket so the officer can try again
+        if not claim.made:
+            raise
+        if not _taken_all_the_same(ticket, ctx):
+            # Not decided after all: reopen the ticket so the officer can try again.
             ctx.store.update_ticket(
                 digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED}
             )
-        raise
+            raise
+        logger.exception("the decision was taken though its answer was lost")
+        next_text = TAKEN_ALL_THE_SAME
     documents = document_hashes(ctx.store, ticket["id_izin"])
     decided = {
         "kind": ticket.get("kind", Kind.STEP),
@@ -263,6 +268,23 @@ def _decide(
         ),
         cookies=cookies,
     )
+
+
+TAKEN_ALL_THE_SAME = "Keputusan diterima; langkah berikutnya berjalan."
+
+
+def _taken_all_the_same(ticket: Mapping[str, Any], ctx: TaskContext) -> bool:
+    """Whether the waiting state took the decision though the call failed (SendTaskSuccess
+    went through and its answer was lost, or what came after it failed): its execution's
+    history says. Reopened then, the ticket would only meet "too late", and a changed mind
+    would be saved as the step's data beside the decision the execution went on with."""
+    if not (ticket.get("task_token") and ticket.get("execution")):
+        return False
+    try:
+        return ctx.callbacks.succeeded(str(ticket["execution"]), str(ticket["task_token"]))
+    except Exception:  # the history unread: reopen, as before it was asked
+        logger.exception("the execution's history could not be read")
+        return False
 
 
 def _sign(
