@@ -1,8 +1,8 @@
 """Step 17 when SIINAS never took the BAP: its upload message reached the SIINAS DLQ.
 
-Input: an SQS batch (from the SIINAS dead-letter queue) of {id_izin, task_token}. Output:
-the failed items. Each opens the Operator's manual upload task, whose page completes step 17
-with the same task token; the application is never lost to a DLQ.
+Input: an SQS batch (from the SIINAS dead-letter queue) of {id_izin, task_token, execution}.
+Output: the failed items. Each opens the Operator's manual upload task, whose page completes
+step 17 with the same task token; the application is never lost to a DLQ.
 """
 
 from typing import Any
@@ -31,6 +31,7 @@ def handle(record: SQSRecord) -> str:
         store=wiring.store(),
         issue=manual_tasks(now),
         now=now,
+        execution=message.execution,
     )
 
 

@@ -28,7 +28,13 @@ def handle(record: SQSRecord) -> str:
     if not settings().siinas_base_url:
         reason = "SIINAS_BASE_URL tidak dikonfigurasi"
         return open_manual_upload(
-            id_izin, token, reason=reason, store=store, issue=manual_tasks(now), now=now
+            id_izin,
+            token,
+            reason=reason,
+            store=store,
+            issue=manual_tasks(now),
+            now=now,
+            execution=message.execution,
         )
     retry = RetrySettings.of()
     try:

@@ -233,10 +233,12 @@ def test_an_upload_after_the_step_stopped_waiting_is_kept_in_the_trail() -> None
 
 def test_the_manual_upload_task_gets_the_step_17_token() -> None:
     store = application_store()
-    issued: list[tuple[str, str, str | None, str]] = []
+    issued: list[tuple[str, str, str | None, str, str]] = []
 
-    def issue(kind: str, id_izin: str, task_token: str | None, *, reason: str) -> str:
-        issued.append((kind, id_izin, task_token, reason))
+    def issue(
+        kind: str, id_izin: str, task_token: str | None, *, reason: str, execution: str = ""
+    ) -> str:
+        issued.append((kind, id_izin, task_token, reason, execution))
         return "hash-of-ticket"
 
     outcome = open_manual_upload(
@@ -246,10 +248,13 @@ def test_the_manual_upload_task_gets_the_step_17_token() -> None:
         store=store,
         issue=issue,
         now=NOW,
+        execution="arn:execution",
     )
 
     assert outcome == "manual"
-    assert issued == [(MANUAL_UPLOAD, ID, "token-17", "SIINAS_BASE_URL tidak dikonfigurasi")]
+    # The execution goes with the token: a lost answer is told from the execution's history.
+    reason = "SIINAS_BASE_URL tidak dikonfigurasi"
+    assert issued == [(MANUAL_UPLOAD, ID, "token-17", reason, "arn:execution")]
     [entry] = store.trail
     assert entry["action"] == "bap.upload_manual" and entry["step"] == 17
     assert entry["reason"] == "SIINAS_BASE_URL tidak dikonfigurasi"

@@ -82,8 +82,12 @@ class Http(Protocol):
 class ManualTasks(Protocol):
     """Opens the Operator's manual task (izin.tasks.issue_manual_task with its adapters)."""
 
-    def __call__(self, kind: str, id_izin: str, task_token: str | None, *, reason: str) -> str:
-        """Issue the task and email its link; returns the ticket's hash."""
+    def __call__(
+        self, kind: str, id_izin: str, task_token: str | None, *, reason: str, execution: str = ""
+    ) -> str:
+        """Issue the task and email its link; returns the ticket's hash. `execution`: the
+        waiting execution's ARN, which tells the task page a decision taken though its
+        answer was lost."""
 
 
 class StdlibHttp:
@@ -248,9 +252,10 @@ def open_manual_upload(
     store: Store,
     issue: ManualTasks,
     now: datetime,
+    execution: str = "",
 ) -> str:
     """Step 17 by hand: the Operator uploads the BAP in SIINAS; their task completes the step."""
-    issue(MANUAL_UPLOAD, id_izin, token, reason=reason)
+    issue(MANUAL_UPLOAD, id_izin, token, reason=reason, execution=execution)
     store.append_audit(
         id_izin,
         {

@@ -308,6 +308,7 @@ class UploadMessage(BaseModel):
 
     id_izin: IdIzin
     task_token: str = Field(min_length=1, repr=False)
+    execution: str = ""  # the waiting execution's ARN ($$.Execution.Id): a lost answer's judge
 
 
 class HttpContext(BaseModel):

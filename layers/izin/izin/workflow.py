@@ -259,7 +259,11 @@ def _states_of(step: Step, flow: sop.Flow) -> list[tuple[str, State]]:
                 "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
                 {
                     "QueueUrl": "${SiinasQueueUrl}",
-                    "MessageBody": {**ids, "task_token.$": "$$.Task.Token"},
+                    "MessageBody": {
+                        **ids,
+                        "task_token.$": "$$.Task.Token",
+                        "execution.$": "$$.Execution.Id",
+                    },
                 },
                 "$.unggah",
                 TimeoutSeconds=UPLOAD_WAIT_SECONDS,

@@ -271,6 +271,7 @@ def issue_manual_task(
     now: datetime,
     event: str = "",
     reason: str = "",
+    execution: str = "",
 ) -> str:
     """Ask the Operator to do by hand what OSS or SIINAS could not (CONTRACT §2).
 
@@ -290,6 +291,7 @@ def issue_manual_task(
         "task_token": task_token,
         "event": event,
         "reason": reason,
+        **({"execution": execution} if execution else {}),
         **({"atas_nama": behalf} if behalf else {}),
     }
     ticket, digest = _issue(issuer, application, form, officer, fields, current=kind == Kind.UPLOAD)
