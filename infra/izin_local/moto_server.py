@@ -160,8 +160,10 @@ class KeepAliveServer(ThreadedWSGIServer):
         """
         with self._open_changed:
             for connection in self._open:
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
-                connection.shutdown(socket.SHUT_RD)
+                # One its handler closed meanwhile (EBADF) is gone already: nothing to reset.
+                with contextlib.suppress(OSError):
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+                    connection.shutdown(socket.SHUT_RD)
             self._open_changed.wait_for(lambda: not self._open, timeout=wait)
 
 
