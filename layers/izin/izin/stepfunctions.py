@@ -6,6 +6,7 @@ izin.callbacks.Callbacks.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from izin.aws import client
@@ -31,36 +32,36 @@ class StepFunctionsCallbacks:
     def received(self, execution: str, event_id: str) -> bool:
         """GetExecutionHistory: a task of the execution succeeded with this event as its
         output (what izin.events.event_output hands a waiting state), newest first."""
-        sfn = client("stepfunctions")
-        page: dict[str, Any] = {"executionArn": execution, "reverseOrder": True, "maxResults": 1000}
-        while True:
-            answer = sfn.get_execution_history(**page)
-            for event in answer["events"]:
-                output = event.get("taskSucceededEventDetails", {}).get("output")
-                if output and _event_id(output) == event_id:
-                    return True
-            if not answer.get("nextToken"):
-                return False
-            page["nextToken"] = answer["nextToken"]
+        for event in _history(execution, reverseOrder=True):
+            output = event.get("taskSucceededEventDetails", {}).get("output")
+            if output and _event_id(output) == event_id:
+                return True
+        return False
 
     def succeeded(self, execution: str, token: str) -> bool:
         """GetExecutionHistory: the task scheduled with this token (in its parameters) ended
         in TaskSucceeded. The states run one after another: the first task event after it
         is its outcome."""
-        sfn = client("stepfunctions")
-        page: dict[str, Any] = {"executionArn": execution, "maxResults": 1000}
         scheduled = False
-        while True:
-            answer = sfn.get_execution_history(**page)
-            for event in answer["events"]:
-                details = event.get("taskScheduledEventDetails")
-                if details is not None:
-                    scheduled = token in _values(_json(details.get("parameters", "")))
-                elif scheduled and event["type"] in _TASK_ENDS:
-                    return bool(event["type"] == "TaskSucceeded")
-            if not answer.get("nextToken"):
-                return False
-            page["nextToken"] = answer["nextToken"]
+        for event in _history(execution):
+            details = event.get("taskScheduledEventDetails")
+            if details is not None:
+                scheduled = token in _values(_json(details.get("parameters", "")))
+            elif scheduled and event["type"] in _TASK_ENDS:
+                return bool(event["type"] == "TaskSucceeded")
+        return False
+
+
+def _history(execution_arn: str, **order: Any) -> Iterator[dict[str, Any]]:
+    """GetExecutionHistory: every event of the execution, page after page."""
+    sfn = client("stepfunctions")
+    page: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000, **order}
+    while True:
+        answer = sfn.get_execution_history(**page)
+        yield from answer["events"]
+        if not answer.get("nextToken"):
+            return
+        page["nextToken"] = answer["nextToken"]
 
 
 _TASK_ENDS = frozenset({"TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskSubmitFailed"})
@@ -140,20 +141,12 @@ class StepFunctionsHistory:
 
     def entered(self, name: str) -> list[str]:
         """GetExecutionHistory: the states the execution entered, in order."""
-        sfn = client("stepfunctions")
         execution_arn = self.arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
-        names: list[str] = []
-        token: dict[str, str] = {}
-        while True:
-            page = sfn.get_execution_history(executionArn=execution_arn, **token)
-            names += [
-                str(e["stateEnteredEventDetails"]["name"])
-                for e in page["events"]
-                if "stateEnteredEventDetails" in e
-            ]
-            if not page.get("nextToken"):
-                return names
-            token = {"nextToken": page["nextToken"]}
+        return [
+            str(e["stateEnteredEventDetails"]["name"])
+            for e in _history(execution_arn)
+            if "stateEnteredEventDetails" in e
+        ]
 
     def definition(self) -> str:
         """DescribeStateMachine: the ASL definition."""
