@@ -463,6 +463,18 @@ def test_an_upload_by_hand_completes_step_17_with_its_receipt_and_is_audited() -
     assert world.post(link, nip=OPERATOR, decision="done").status == 409  # once
 
 
+def test_an_upload_by_hand_whose_answer_was_lost_is_audited_with_its_decision() -> None:
+    """SendTaskSuccess took the upload and its answer was lost: the history says it went on,
+    and the trail gets the upload's `bap.uploaded` beside `task.decided`, as when answered."""
+    world = started(World())
+    playing(world, FailingCallbacks(failures=1, through=True))
+    world.manual(tasks.Kind.UPLOAD, token="tok-17")
+    page = by_hand(world, world.mailer.last_ticket(0), **UPLOADED)
+    assert page.status == 200 and TAKEN_ALL_THE_SAME in page.html
+    decided = world.store.actions()[-2:]
+    assert decided == ["task.decided", "bap.uploaded"]
+
+
 def test_an_event_recorded_by_hand_reaches_the_waiting_state_as_the_operator_s() -> None:
     world = started(World())
     world.wait(18, KOMITMEN, "tok-18")

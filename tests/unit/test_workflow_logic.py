@@ -134,7 +134,9 @@ class World:
 
     def manual(self, kind: str, token: str | None = None, event: str = "") -> str:
         """Ask the Operator to do by hand what OSS or SIINAS did not; the ticket's hash."""
-        return tasks.issue_manual_task(kind, ID, token, event=event, **self.issuer())
+        return tasks.issue_manual_task(
+            kind, ID, token, event=event, execution=EXECUTION if token else "", **self.issuer()
+        )
 
     def issuer(self) -> dict[str, Any]:
         """What issuing a task is handed: the store, the mailer, the roster, the clock."""

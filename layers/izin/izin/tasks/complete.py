@@ -33,12 +33,15 @@ class TicketTaken(Exception):
 @dataclass
 class Claim:
     """The ticket marked decided, if it is still open (and under its wrong-NIP limit): made
-    alone, or with the decision's first writes as one (`with_writes`)."""
+    alone, or with the decision's first writes as one (`with_writes`). `trail`: the entries
+    the decision adds beside its `task.decided`, written with it once the waiting state took
+    the decision (also when only the history says so)."""
 
     ticket_hash: str
     fields: dict[str, Any]
     terms: dict[str, Any]
     made: bool = field(default=False, init=False)
+    trail: list[dict[str, Any]] = field(default_factory=list, init=False)
 
     def alone(self, store: Store) -> None:
         with self.with_writes(store):
@@ -121,12 +124,7 @@ def _complete_upload(
                 **attached,
             },
         )
-    ctx.callbacks.succeed(
-        ticket["task_token"],
-        {"unggah": "manual", "id_unggah": receipt, "oleh": officer["nama"], "nip": officer["nip"]},
-    )
-    ctx.store.append_audit(
-        ticket["id_izin"],
+    claim.trail.append(
         {
             "action": "bap.uploaded",
             "step": step.number,
@@ -134,8 +132,11 @@ def _complete_upload(
             "nip": officer["nip"],
             "note": f"BAP diunggah manual ke SIINAS (tanda terima {receipt})",
             "bukti": submission.values.get("bukti", ""),
-        },
-        now=ctx.now,
+        }
+    )
+    ctx.callbacks.succeed(
+        ticket["task_token"],
+        {"unggah": "manual", "id_unggah": receipt, "oleh": officer["nama"], "nip": officer["nip"]},
     )
     return (
         f"Langkah {step.number} selesai; permohonan menunggu Berita Acara Pemenuhan Komitmen "

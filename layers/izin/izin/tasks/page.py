@@ -233,12 +233,12 @@ def _decide(
         "documents": documents,
         "via": via,
     }
-    # The trail's entry and the application's holder (the system, until the next task)
+    # The trail's entries and the application's holder (the system, until the next task)
     # written as one; but the next step's task, started by the decision, may already hold
-    # the application: then its holder stands, and the entry is written alone.
+    # the application: then its holder stands, and the entries are written alone.
     try:
         with ctx.store.together() as batch:
-            _audit(ctx, ticket, request, "task.decided", decided, store=batch)
+            _audit_decided(ctx, ticket, request, decided, claim, store=batch)
             if (
                 ticket.get("kind", Kind.STEP) != Kind.REASSIGN
                 and application.get("open_ticket") == digest
@@ -253,7 +253,8 @@ def _decide(
                     remove=("open_ticket",),
                 )
     except ConditionFailed:
-        _audit(ctx, ticket, request, "task.decided", decided)
+        with ctx.store.together() as batch:
+            _audit_decided(ctx, ticket, request, decided, claim, store=batch)
     return Page(
         200,
         render(
@@ -620,6 +621,21 @@ def _audit(
         },
         now=ctx.now,
     )
+
+
+def _audit_decided(
+    ctx: TaskContext,
+    ticket: Mapping[str, Any],
+    request: Request,
+    decided: Mapping[str, Any],
+    claim: Claim,
+    *,
+    store: Store,
+) -> None:
+    """`task.decided` and the entries the decision adds beside it (`Claim.trail`)."""
+    _audit(ctx, ticket, request, "task.decided", decided, store=store)
+    for entry in claim.trail:
+        store.append_audit(ticket["id_izin"], entry, now=ctx.now)
 
 
 def _acting_for(ticket: Mapping[str, Any]) -> dict[str, str]:
