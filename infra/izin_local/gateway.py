@@ -5,7 +5,9 @@ Every function Event of Type HttpApi becomes a route (`{param}`, greedy `{proxy+
 in its function's worker, and its answer becomes the response as API Gateway maps it (a dict with
 statusCode, or any other value as a 200 JSON body). Bodies are passed as text only for
 textual content types; others (form posts included, as HTTP APIs do) arrive base64-encoded
-with `isBase64Encoded: true`.
+with `isBase64Encoded: true`. An answer not back within HTTP APIs' integration timeout (30 s,
+their most) is their 503, while the invocation goes on to its end, as a Lambda does when
+API Gateway has stopped waiting for it.
 
 Local-only pages live under `/_local/`: the email outbox and what the simulators received.
 """
@@ -13,6 +15,7 @@ Local-only pages live under `/_local/`: the email outbox and what the simulators
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import html
 import json
 import logging
@@ -27,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
-from izin_local.lambda_runner import FunctionSpec, LambdaRunner
+from izin_local.lambda_runner import FunctionSpec, Invocation, LambdaRunner
 from izin_local.outbox import Outbox
 from izin_local.simulators import Simulator
 from izin_local.template import ACCOUNT_ID
@@ -219,6 +222,9 @@ def _html_response(status: int, page: str) -> HttpResponse:
 
 NOT_FOUND: Final = {"message": "Not Found"}
 INTERNAL_ERROR: Final = {"message": "Internal Server Error"}
+SERVICE_UNAVAILABLE: Final = {"message": "Service Unavailable"}
+# HTTP APIs wait for an integration 30 s at most (their default, and the quota's ceiling).
+INTEGRATION_TIMEOUT: Final = 30.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -272,8 +278,10 @@ class HttpGateway:
         port: int = 0,
         outbox: Outbox,
         simulators: Callable[[], list[Simulator]] = list,
+        integration_timeout: float = INTEGRATION_TIMEOUT,
     ) -> None:
         self._server = _Server(("127.0.0.1", port), _Handler)
+        self._integration_timeout = integration_timeout
         self._server.gateway = self
         self._outbox = outbox
         self._simulators = simulators
@@ -340,8 +348,26 @@ class HttpGateway:
         return _json_response(404, NOT_FOUND)
 
     def _call(self, route: Route, event: dict[str, Any]) -> HttpResponse:
-        assert self._runner is not None
-        invocation = self._runner.invoke(route.function_logical_id, event)
+        runner = self._runner
+        assert runner is not None
+        answered: concurrent.futures.Future[Invocation] = concurrent.futures.Future()
+
+        def invoke() -> None:
+            try:
+                answered.set_result(runner.invoke(route.function_logical_id, event))
+            except BaseException as error:  # re-raised by answered.result()
+                answered.set_exception(error)
+
+        threading.Thread(target=invoke, name=f"invoke {route.route_key}", daemon=True).start()
+        try:
+            invocation = answered.result(timeout=self._integration_timeout)
+        except concurrent.futures.TimeoutError:
+            logger.warning(
+                "%s: no answer within %s s: 503 (the invocation goes on)",
+                route.route_key,
+                self._integration_timeout,
+            )
+            return _json_response(503, SERVICE_UNAVAILABLE)
         if invocation.errored:
             return _json_response(500, INTERNAL_ERROR)
         try:

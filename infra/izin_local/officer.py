@@ -7,10 +7,17 @@ A decision needs the officer's second factor (CONTRACT §3): the first one of ea
 types their NIP and the current code (computed from the local roster's `totp_secret`, as
 their phone would), which starts a session; the officer's later decisions ride on that
 session's cookie. A code is good once (see `Codes` for when an officer waits for one).
+
+A page not back within API Gateway's 30 s is its 503 (izin_local.gateway), while the
+function goes on; the officer reloads it after a moment, as anyone does with a browser's
+error page. A decision whose answer was that 503 is looked for on the reloaded page: the
+task decided means it was taken; the form still there, it is sent again (a ticket decides
+once). `RELOADS` counts them, for `izin bench` to print.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -108,6 +115,54 @@ class _UploadParser(HTMLParser):
             self._inside = False
 
 
+# API Gateway's answer to a page not back within its integration timeout, and how long the
+# officer looks at it before reloading. The client waits longer than API Gateway does (a
+# browser waits minutes), so it reads that answer rather than giving up first.
+UNAVAILABLE = 503
+RELOAD_AFTER = 2.0
+CLIENT_TIMEOUT = 90.0
+
+
+class Reloads:
+    """How many times this process's officers met API Gateway's 503 and reloaded."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def add(self) -> None:
+        with self._lock:
+            self._count += 1
+
+
+RELOADS = Reloads()
+
+
+def gateway_gave_up(status: int, text: str) -> bool:
+    """Whether an answer is API Gateway's own 503 (its JSON message), not a page's 503 (the
+    task page's "BSrE unavailable", say, which is the system's answer to read)."""
+    if status != UNAVAILABLE:
+        return False
+    try:
+        return bool(json.loads(text) == {"message": "Service Unavailable"})
+    except ValueError:
+        return False
+
+
+def reloading(url: str, *, cookies: Sequence[str] = (), deadline: float) -> Answer:
+    """GET a page, reloaded after each 503 until the deadline (time.monotonic())."""
+    while True:
+        answer = http_request(url, cookies=cookies)
+        if not gateway_gave_up(answer.status, answer.text) or time.monotonic() >= deadline:
+            return answer
+        RELOADS.add()
+        time.sleep(RELOAD_AFTER)
+
+
 def upload_file(page: str, name: str, content: bytes) -> tuple[int, str]:
     """Upload a file through a task page's upload form, as a browser does: a multipart POST
     to the bucket, then S3's redirect to the page that records it, followed."""
@@ -133,7 +188,7 @@ def upload_file(page: str, name: str, content: bytes) -> tuple[int, str]:
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=CLIENT_TIMEOUT) as answer:  # noqa: S310
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -179,7 +234,7 @@ def http_request(
         url, data=data, method="POST" if data is not None else "GET", headers=headers
     )
     try:
-        answer = _OPENER.open(request, timeout=30)
+        answer = _OPENER.open(request, timeout=CLIENT_TIMEOUT)
     except urllib.error.HTTPError as error:
         answer = error
     with answer:
@@ -347,6 +402,12 @@ class Decided:
     status: int
     officer: str
     page: str
+    resent: bool = False  # the page reloaded after API Gateway's 503 on the decision
+
+    @property
+    def taken(self) -> bool:
+        """The decision was taken: answered, or, its answer the 503, the task found decided."""
+        return self.status == 200 or (self.resent and self.status == 409)
 
 
 class Officer:
@@ -382,61 +443,81 @@ class Officer:
         upload form, fill the form, press the decision's button: with the officer's session,
         or (none yet, or it ended) with NIP + code, which starts one."""
         message = self.task_email(step, timeout=timeout)
+        deadline = time.monotonic() + timeout
         link = next(link for link in message.links if "/tasks/" in link)
         if uploads:
-            status, html = http_get(link)
+            html = reloading(link, deadline=deadline).text
             for name, content in uploads.items():
                 status, html = upload_file(html, name, content)
-                if status != 200:
+                if gateway_gave_up(status, html):  # stored; the page that records it goes on
+                    RELOADS.add()
+                    html = reloading(link, deadline=deadline).text
+                elif status != 200:
                     raise RuntimeError(f"step {step}: uploading {name} answered {status}")
         key = (_site(link), self.nips[message.to[0]])
+        act = Act(message, link, step, decision, fields or {}, deadline)
         if key in _SESSIONS:
-            decided = self._act(message, link, step, decision, fields, under_lock=False)
+            decided = self._act(act, under_lock=False)
             if decided is not None:
                 return decided
         with _lock_for(key):  # the officer's first act (or after their session ended)
-            decided = self._act(message, link, step, decision, fields, under_lock=True)
+            decided = self._act(act, under_lock=True)
         assert decided is not None
         return decided
 
-    def _act(
-        self,
-        message: OutboxMessage,
-        link: str,
-        step: int,
-        decision: str,
-        fields: Mapping[str, str | list[str]] | None,
-        *,
-        under_lock: bool,
-    ) -> Decided | None:
+    def _act(self, act: Act, *, under_lock: bool, resent: bool = False) -> Decided | None:
         """Act with the shared session; without one, NIP + code (under the officer's lock
-        only). None: the session ended outside the lock (the caller retries under it)."""
-        nip = self.nips[message.to[0]]
-        key = (_site(link), nip)
+        only). None: the session ended outside the lock (the caller retries under it).
+        `resent`: the decision's answer was API Gateway's 503, and this is the reload."""
+        nip = self.nips[act.message.to[0]]
+        key = (_site(act.link), nip)
         session = [_SESSIONS[key]] if key in _SESSIONS else []
-        page = http_request(link, cookies=session)
+        page = reloading(act.link, cookies=session, deadline=act.deadline)
+        if resent and page.status == 409:  # decided: the decision sent before was taken
+            officer = act.message.to[0]
+            return Decided(act.step, act.decision, page.status, officer, page.text, resent=True)
         form = parse_task_page(page.text)
         if page.status != 200 or form is None:
-            raise RuntimeError(f"step {step}: the task page answered {page.status}")
-        if form.step != step or decision not in form.buttons:
-            raise RuntimeError(f"step {step}: the page offers {form.buttons} for step {form.step}")
+            raise RuntimeError(f"step {act.step}: the task page answered {page.status}")
+        if form.step != act.step or act.decision not in form.buttons:
+            raise RuntimeError(
+                f"step {act.step}: the page offers {form.buttons} for step {form.step}"
+            )
         values = dict(form.fields)
-        for name, value in (fields or {}).items():
+        for name, value in act.fields.items():
             values[name] = [value] if isinstance(value, str) else list(value)
-        keys = {"passphrase", "bsre_totp"} & set(fields or {})
-        if "passphrase" in form.fields and decision == "yes" and not keys:
+        keys = {"passphrase", "bsre_totp"} & set(act.fields)
+        if "passphrase" in form.fields and act.decision == "yes" and not keys:
             # Step 14 signs through BSrE: the local roster's passphrase, as he would type it.
             values["passphrase"] = [self.roster.by_nip(nip).bsre_passphrase]
         if "nip" in form.fields:  # no live session: the page asks for NIP and code
             if not under_lock:
                 return None
             values["nip"] = [nip]
-            values["kode"] = [Codes(self.roster, link).next(nip)]
-        values["decision"] = [decision]
-        answer = http_request(link, values, cookies=session)
+            values["kode"] = [Codes(self.roster, act.link).next(nip)]
+        values["decision"] = [act.decision]
+        answer = http_request(act.link, values, cookies=session)
         if cookie := _session_cookie(answer.cookies):
             _SESSIONS[key] = cookie
-        return Decided(step, decision, answer.status, message.to[0], answer.text)
+        if gateway_gave_up(answer.status, answer.text) and time.monotonic() < act.deadline:
+            RELOADS.add()
+            time.sleep(RELOAD_AFTER)
+            return self._act(act, under_lock=under_lock, resent=True)
+        officer = act.message.to[0]
+        return Decided(act.step, act.decision, answer.status, officer, answer.text, resent)
+
+
+@dataclass(frozen=True)
+class Act:
+    """One decision an officer is making: the email, its link, what to press and type, and
+    when they give up (time.monotonic())."""
+
+    message: OutboxMessage
+    link: str
+    step: int
+    decision: str
+    fields: Mapping[str, str | list[str]]
+    deadline: float
 
 
 def wait_until(

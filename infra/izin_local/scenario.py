@@ -137,7 +137,7 @@ def decide_shortest_path(officer: Officer, *, first: int = 4, last: int = 14) ->
                 signed, uploads = signing(officer)
                 written |= signed
             decided = officer.act(step, decision, fields=written or None, uploads=uploads)
-            if decided.status != 200:
+            if not decided.taken:
                 raise RuntimeError(f"step {step} {decision}: answered {decided.status}")
 
 
@@ -159,7 +159,7 @@ def drive(
         step: int, decision: str, fields: Mapping[str, str | list[str]], uploads: dict[str, bytes]
     ) -> None:
         decided = officer.act(step, decision, fields=fields, uploads=uploads, timeout=timeout)
-        if decided.status != 200:
+        if not decided.taken:
             raise RuntimeError(f"step {step} {decision}: answered {decided.status}")
         on_decision(decided)
 

@@ -1,11 +1,18 @@
 """The local HTTP gateway's server: a reader gone before its answer is a line in the log,
-not a traceback on the console (`izin local serve`, `izin bench`)."""
+not a traceback on the console (`izin local serve`, `izin bench`); an answer later than
+HTTP APIs' integration timeout is their 503."""
 
+import json
 import logging
+import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from izin_local.gateway import _Handler, _Server
+from izin_local.gateway import SERVICE_UNAVAILABLE, HttpGateway, _Handler, _Server
+from izin_local.lambda_runner import FunctionSpec, Invocation
+from izin_local.outbox import Outbox
 
 
 @pytest.fixture
@@ -40,3 +47,55 @@ def test_any_other_error_keeps_its_traceback(
         server.handle_error(None, ("127.0.0.1", 40000))
     printed = capsys.readouterr().err
     assert "Traceback" in printed and "ValueError: a bug of the gateway's own" in printed
+
+
+class SlowRunner:
+    """A runner whose one function answers only once let go (`release`)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.finished = threading.Event()
+        spec = FunctionSpec(
+            logical_id="PageFunction",
+            name="izin-local-PageFunction",
+            arn="arn:aws:lambda:ap-southeast-3:123456789012:function:izin-local-PageFunction",
+            handler="app.lambda_handler",
+            code_dir=Path("."),
+            runtime="python3.12",
+            timeout=60,
+            memory_size=512,
+            events={"Page": {"Type": "HttpApi", "Properties": {"Path": "/page", "Method": "GET"}}},
+        )
+        self.functions = {spec.logical_id: spec}
+
+    def invoke(self, logical_id: str, event: Any) -> Invocation:
+        self.release.wait(10)
+        self.finished.set()
+        return Invocation(result={"statusCode": 200, "body": "done"})
+
+
+def test_an_answer_later_than_the_integration_timeout_is_a_503_and_the_invocation_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As an HTTP API: past its integration timeout it answers 503 "Service Unavailable",
+    and the Lambda runs on to its end (a decision taken meanwhile stands)."""
+    gateway = HttpGateway(outbox=Outbox(tmp_path), integration_timeout=0.2)
+    runner = SlowRunner()
+    try:
+        gateway.serve(runner)  # type: ignore[arg-type]
+        with caplog.at_level(logging.WARNING, logger="izin_local.gateway"):
+            answer = gateway.respond(
+                method="GET", target="/page", headers=[], body=b"", source_ip="127.0.0.1"
+            )
+        assert (answer.status, json.loads(answer.body)) == (503, SERVICE_UNAVAILABLE)
+        assert "GET /page: no answer within 0.2 s" in caplog.text
+        assert not runner.finished.is_set()
+        runner.release.set()
+        assert runner.finished.wait(10)  # not cut short by the 503
+        quick = gateway.respond(
+            method="GET", target="/page", headers=[], body=b"", source_ip="127.0.0.1"
+        )
+        assert (quick.status, quick.body) == (200, b"done")
+    finally:
+        runner.release.set()
+        gateway.stop()

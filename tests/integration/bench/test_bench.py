@@ -31,6 +31,7 @@ NUMBER = r"\d+(\.\d+)?"
 FIGURES = [
     "applications completed",
     "applications failed",
+    "pages reloaded by officers after API Gateway's 503",
     "runtime start-up",
     "wall time",
     "throughput",
