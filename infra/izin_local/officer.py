@@ -35,6 +35,7 @@ from izin.auth import DRIFT_STEPS, PERIOD, code_for, time_step
 from izin.roster import Roster
 from izin.sessions import COOKIE
 
+from izin_local.gateway import SERVICE_UNAVAILABLE
 from izin_local.outbox import Outbox, OutboxMessage
 
 T = TypeVar("T")
@@ -148,7 +149,7 @@ def gateway_gave_up(status: int, text: str) -> bool:
     if status != UNAVAILABLE:
         return False
     try:
-        return bool(json.loads(text) == {"message": "Service Unavailable"})
+        return bool(json.loads(text) == SERVICE_UNAVAILABLE)
     except ValueError:
         return False
 
