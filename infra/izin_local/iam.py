@@ -7,9 +7,10 @@ The provisioner creates each role in moto with those inline policies and assumes
 function's workers call AWS with that session's credentials, and moto (with the patch
 `enforce_role_policies`) refuses what the role does not allow, as AWS would.
 
-AWS managed policies the transform attaches (`AWSLambdaBasicExecutionRole`: CloudWatch
-Logs, which Lambda writes for the function) are not loaded into moto: no handler calls
-CloudWatch Logs itself.
+The stack's own managed policies a function lists (`!Ref MailSendPolicy`) count with its
+inline ones. AWS managed policies the transform attaches (`AWSLambdaBasicExecutionRole`:
+CloudWatch Logs, which Lambda writes for the function) are not loaded into moto: no handler
+calls CloudWatch Logs itself.
 """
 
 from __future__ import annotations
@@ -67,12 +68,26 @@ def execution_roles(template: Template, region: str) -> dict[str, RoleDocument]:
         role = resources.get(role_id)
         if role is None or role.get("Type") != "AWS::IAM::Role":
             continue
+        properties = role.get("Properties", {})
         policies = {
             str(policy["PolicyName"]): policy["PolicyDocument"]
-            for policy in role.get("Properties", {}).get("Policies", [])
+            for policy in properties.get("Policies", [])
         }
+        policies.update(_stack_managed_policies(template, properties.get("ManagedPolicyArns", [])))
         roles[logical_id] = RoleDocument(role_id, policies)
     return roles
+
+
+def _stack_managed_policies(template: Template, arns: list[Any]) -> dict[str, Any]:
+    """The documents of the stack's own managed policies a role attaches (`!Ref` to an
+    `AWS::IAM::ManagedPolicy`), by logical id; AWS's own managed policies are left out."""
+    found: dict[str, Any] = {}
+    for arn in arns:
+        target = arn.get("Ref") if isinstance(arn, dict) else None
+        declared = template.resources.get(str(target)) if target else None
+        if declared is not None and declared.get("Type") == "AWS::IAM::ManagedPolicy":
+            found[str(target)] = declared["Properties"]["PolicyDocument"]
+    return found
 
 
 def _role_of(translated_resource: Mapping[str, Any]) -> str | None:

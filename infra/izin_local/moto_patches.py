@@ -893,7 +893,7 @@ def iam_resources(response: Any, action: str) -> list[str]:
     if service in ("ses", "sesv2"):
         sender = body.get("FromEmailAddress") or response.querystring.get("Source", [""])[0]
         address = str(sender).rpartition("<")[2].rstrip(">").strip()
-        resources = [f"arn:aws:ses:{region}:{account}:identity/{address}"]
+        resources = [f"arn:aws:ses:{region}:{account}:identity/{_ses_identity(response, address)}"]
         if body.get("ConfigurationSetName"):  # SES authorizes the configuration set too
             name = body["ConfigurationSetName"]
             resources.append(f"arn:aws:ses:{region}:{account}:configuration-set/{name}")
@@ -904,6 +904,16 @@ def iam_resources(response: Any, action: str) -> list[str]:
             return [name]
         return [f"arn:aws:lambda:{region}:{account}:function:{name}"]
     return ["*"]
+
+
+def _ses_identity(response: Any, address: str) -> str:
+    """The identity SES sends `address` by, and so authorizes: the address's own if it is
+    verified, else its domain's (a domain verified with DKIM is the usual setup)."""
+    from moto.ses.models import ses_backends
+
+    verified = ses_backends[response.current_account][response.region].email_identities
+    domain = address.rpartition("@")[2].lower()
+    return domain if address not in verified and domain in verified else address
 
 
 def _json_body(response: Any) -> dict[str, Any]:

@@ -206,11 +206,12 @@ class Provisioner:
         }
         return provisioned
 
-    def verify_email_identities(self, addresses: set[str]) -> None:
-        """Verify these senders in SES, as a deployment verifies its own identities."""
+    def verify_sender_domains(self, addresses: set[str]) -> None:
+        """Verify these senders' domains in SES, as a Dinas verifies its own (with DKIM):
+        SES then authorizes each send on the domain's identity, not the address's."""
         ses = self.client("ses")
-        for address in sorted(addresses):
-            ses.verify_email_identity(EmailAddress=address)
+        for domain in sorted({address.rpartition("@")[2].lower() for address in addresses}):
+            ses.verify_domain_identity(Domain=domain)
 
     # --- names -----------------------------------------------------------------------
 

@@ -227,9 +227,7 @@ class LocalRuntime:
         _forget_layer_caches()
         _seed_officer_secrets()
         self.enroll_bsre()
-        provisioner.verify_email_identities(
-            email_addresses(environment) | email_addresses(self._env)
-        )
+        provisioner.verify_sender_domains(email_addresses(environment) | email_addresses(self._env))
         for credentials in self.provisioned.credentials.values():
             sessions.add(credentials["AWS_ACCESS_KEY_ID"])
         machines = [m for m in self.state_machine_arns if m in self.provisioned.credentials]
