@@ -221,7 +221,9 @@ def cmd_petugas(args: argparse.Namespace) -> int:
 
     from izin import enrollment, sessions
     from izin.auth import KmsCipher, officer_by_nip
+    from izin.documents.model import load_dinas
     from izin.mail import SesMailer, sender
+    from izin.settings import dinas_path
     from izin.store import DynamoStore
 
     store = DynamoStore(find_table(args.table))
@@ -237,10 +239,16 @@ def cmd_petugas(args: argparse.Namespace) -> int:
         sessions.end_all_sessions(store, officer.nip)
         print(f"{officer.nama} ({officer.nip}): semua sesi diakhiri")
         return 0
+    # Sent as the functions send: the Dinas's name from dinas.json, MAIL_FROM, and the
+    # stack's configuration set (bounces reach the trail; SES authorizes on it too).
+    name = load_dinas(dinas_path(os.environ.get("IZIN_DINAS_FILE", ""))).nama_pengirim_email
+    configuration_set = args.configuration_set
+    if configuration_set is None:
+        configuration_set = _mail_configuration_set()
     enrollment.start_enrollment(
         store,
         KmsCipher(args.key_id or _officer_secrets_key()),
-        SesMailer(sender("Izin Perluasan", args.mail_from), ""),
+        SesMailer(sender(name, args.mail_from), configuration_set),
         officer,
         public_base_url=args.base_url,
         now=datetime.now(UTC),
@@ -252,6 +260,24 @@ def cmd_petugas(args: argparse.Namespace) -> int:
 
 class KeyNotFound(LookupError):
     """Not exactly one KMS key at the endpoint is the officers' secrets'."""
+
+
+class ConfigurationSetNotFound(LookupError):
+    """More than one SES configuration set at the endpoint is a stack's (`<stack>-izin`)."""
+
+
+def _mail_configuration_set() -> str:
+    """The stack's SES configuration set: the one named `<stack>-izin`; "" where none is."""
+    import boto3
+
+    names = [
+        str(name)
+        for name in boto3.client("sesv2").list_configuration_sets().get("ConfigurationSets", [])
+        if str(name).endswith("-izin")
+    ]
+    if len(names) > 1:
+        raise ConfigurationSetNotFound(f"{len(names)} SES configuration sets ending in -izin")
+    return names[0] if names else ""
 
 
 def _officer_secrets_key() -> str:
@@ -535,7 +561,13 @@ def parser() -> argparse.ArgumentParser:
     petugas.add_argument(
         "--mail-from",
         default=os.environ.get("MAIL_FROM", "izin@disperindag.kalbar.example"),
-        help="the verified SES sender (MAIL_FROM)",
+        help="the SES sender, as the stack's MailFrom (MAIL_FROM)",
+    )
+    petugas.add_argument(
+        "--configuration-set",
+        default=os.environ.get("MAIL_CONFIGURATION_SET"),
+        help="the stack's SES configuration set (MAIL_CONFIGURATION_SET; default: the one "
+        "named <stack>-izin)",
     )
     petugas.add_argument(
         "--key-id",
@@ -601,6 +633,8 @@ def trouble(error: Exception, args: argparse.Namespace) -> str | None:
     endpoint = getattr(args, "endpoint_url", "") or "AWS"
     if isinstance(error, KeyNotFound):
         return f"{endpoint}: {error}: name it with --key-id (or IZIN_TOTP_KEY_ID), or {_START}"
+    if isinstance(error, ConfigurationSetNotFound):
+        return f"{endpoint}: {error}: name the stack's with --configuration-set"
     if isinstance(error, StateMachineNotFound):
         found = f"{len(error.arns)} ({', '.join(error.arns)})" if error.arns else "no"
         return (

@@ -73,6 +73,7 @@ _FUNCTION_SETTINGS = (
     "SIINAS_BASE_URL",
     "OSS_BASE_URL",
     "BSRE_BASE_URL",
+    "BSRE_SEAL_TEMBUSAN",  # the template's BsreSealTembusan (the runtime reads it there)
     BSRE_SWITCH,
     "POWERTOOLS_LOG_LEVEL",
     "POWERTOOLS_METRICS_DISABLED",

@@ -165,6 +165,8 @@ def test_enroll_sign_in_and_decide_with_the_session(
         timeout=60,
     )
     assert len(system.runtime.outbox.messages()) > sent_before
+    # Sent as the functions send: under the Dinas's name (dinas.json), from MAIL_FROM.
+    assert email.sender.startswith("Disperindag Kalbar - Izin Perluasan <")
     enroll_link = next(link for link in email.links if "/daftar-kode/" in link)
 
     tab.goto(enroll_link)

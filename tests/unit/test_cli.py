@@ -10,9 +10,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from izin.aws import client
 from izin_local.cli import main
+from moto import mock_aws
 
 
 @pytest.fixture
@@ -108,3 +110,18 @@ def test_the_command_itself_prints_no_traceback(closed: str) -> None:
         "with `izin local serve` (or `make serve`), or point at a running one with "
         "--endpoint-url (or AWS_ENDPOINT_URL)"
     ]
+
+
+@mock_aws
+def test_petugas_finds_the_stack_s_configuration_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from izin_local.cli import ConfigurationSetNotFound, _mail_configuration_set
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-3")
+    ses = boto3.client("sesv2")
+    assert _mail_configuration_set() == ""  # none: sent without, as a stack without one
+    ses.create_configuration_set(ConfigurationSetName="marketing")
+    ses.create_configuration_set(ConfigurationSetName="izin-prod-izin")
+    assert _mail_configuration_set() == "izin-prod-izin"
+    ses.create_configuration_set(ConfigurationSetName="izin-test-izin")
+    with pytest.raises(ConfigurationSetNotFound):
+        _mail_configuration_set()

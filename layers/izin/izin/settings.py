@@ -122,9 +122,12 @@ class Settings(BaseModel):
 
     def dinas_path(self) -> Path:
         """The Dinas's letterhead data: IZIN_DINAS_FILE, or the one shipped in the layer."""
-        if self.dinas_file:
-            return Path(self.dinas_file)
-        return Path(__file__).parent / "data" / "dinas.json"
+        return dinas_path(self.dinas_file)
+
+
+def dinas_path(dinas_file: str = "") -> Path:
+    """The Dinas's letterhead data: the file named, or the one shipped in the layer."""
+    return Path(dinas_file) if dinas_file else Path(__file__).parent / "data" / "dinas.json"
 
 
 class PiaSettings(BaseModel):
