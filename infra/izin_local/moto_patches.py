@@ -963,6 +963,35 @@ def _secret_arn(response: Any, secret_id: str) -> str:
         return f"arn:aws:secretsmanager:{response.region}:{account}:secret:{secret_id}"
 
 
+# What SES takes in a message tag's name and value: ASCII letters, digits, "_" and "-",
+# 256 characters at most ("MessageTag", SES API reference); moto 5.2 takes anything.
+_SES_TAG = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def enforce_ses_tags() -> Undo:
+    """Refuse an SES v2 send whose EmailTags SES would refuse, as SES does (400
+    BadRequestException): moto sends it, and on AWS every such email would fail."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.sesv2.responses import SESV2Response
+
+    original = SESV2Response.__dict__["send_email"]
+
+    @functools.wraps(original)
+    def send_email(self: Any) -> Any:
+        for tag in json.loads(self.body or "{}").get("EmailTags") or []:
+            for part in ("Name", "Value"):
+                if not _SES_TAG.match(str(tag.get(part, ""))):
+                    raise JsonRESTError(
+                        "BadRequestException",
+                        f"Invalid tag {part.lower()} {tag.get(part)!r}: only ASCII letters, "
+                        "numbers, underscores and dashes, at most 256 characters",
+                    )
+        return original(self)
+
+    SESV2Response.send_email = send_email  # type: ignore[method-assign]
+    return functools.partial(setattr, SESV2Response, "send_email", original)
+
+
 def enforce_post_policies() -> Undo:
     """Hold an S3 browser upload (a presigned POST) to its policy, as S3 does.
 
@@ -1074,6 +1103,7 @@ def apply_all(
             enforce_role_policies, sessions if sessions is not None else RoleSessions()
         ),
         "enforce_post_policies": enforce_post_policies,
+        "enforce_ses_tags": enforce_ses_tags,
         "route_lambda_invocations": functools.partial(route_lambda_invocations, invoke),
         "serialize_dynamodb_writes": serialize_dynamodb_writes,
         "query_one_partition": query_one_partition,

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import boto3
 import pytest
-from izin.mail import Email, SesMailer
+from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
+from izin.mail import Email, SesMailer, id_from_tag, tag_value
+from izin.mail_events import MailEvent
+from izin_local.moto_patches import enforce_ses_tags
 from moto import mock_aws
 
 FROM = "izin@disperindag.kalbar.example"
@@ -19,6 +25,7 @@ def ses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, object]]]:
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     sent: list[dict[str, object]] = []
+    undo = enforce_ses_tags()  # SES's own check of a tag, which moto lacks
     with mock_aws():
         client.cache_clear()
         sesv2 = client("sesv2")
@@ -29,6 +36,7 @@ def ses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, object]]]:
         )
         yield sent
         client.cache_clear()
+    undo()
 
 
 def test_an_email_about_an_application_is_tracked_and_tagged(ses: list[dict[str, object]]) -> None:
@@ -36,7 +44,45 @@ def test_an_email_about_an_application_is_tracked_and_tagged(ses: list[dict[str,
     SesMailer(FROM, "izin-izin").send(email)
     [params] = ses
     assert params["ConfigurationSetName"] == "izin-izin"
-    assert params["EmailTags"] == [{"Name": "id_izin", "Value": "COL.1"}]
+    # SES takes only letters, digits, "_" and "-" in a tag: the "." is escaped.
+    assert params["EmailTags"] == [{"Name": "id_izin", "Value": "_COL_d1"}]
+
+
+def test_an_id_ses_can_hold_is_its_own_tag() -> None:
+    assert tag_value("I-202611260930001234567") == "I-202611260930001234567"
+    assert tag_value("OSS_2026-01") == "OSS_2026-01"
+
+
+# IdIzin's own pattern (izin.models): what OSS may send as an application's id.
+ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
+
+
+@given(ids)
+def test_every_id_becomes_a_tag_ses_takes_and_comes_back_whole(id_izin: str) -> None:
+    value = tag_value(id_izin)
+    assert all(c.isascii() and (c.isalnum() or c in "_-") for c in value) and len(value) <= 256
+    assert id_from_tag(value) == id_izin
+
+
+def test_a_bounce_of_an_escaped_tag_names_its_application() -> None:
+    event = MailEvent.model_validate(
+        {
+            "eventType": "Bounce",
+            "mail": {"messageId": "m", "destination": ["a@x"], "tags": {"id_izin": ["_COL_d1"]}},
+        }
+    )
+    assert event.id_izin == "COL.1"
+
+
+def test_a_tag_ses_refuses_is_refused_locally(ses: list[dict[str, object]]) -> None:
+    sesv2 = boto3.client("sesv2", region_name="ap-southeast-3")
+    with pytest.raises(ClientError, match="BadRequestException"):
+        sesv2.send_email(
+            FromEmailAddress=FROM,
+            Destination={"ToAddresses": ["kasi@x.example"]},
+            Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t"}}}},
+            EmailTags=[{"Name": "id_izin", "Value": "COL.1"}],
+        )
 
 
 def test_an_email_with_attachments_is_tracked_too(ses: list[dict[str, object]]) -> None:

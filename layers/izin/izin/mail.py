@@ -11,6 +11,31 @@ from izin.aws import client
 TAG = "id_izin"  # the SES message tag naming the application
 
 
+def tag_value(id_izin: str) -> str:
+    """The application's id as an SES tag value, which holds only ASCII letters, digits,
+    "_" and "-": an id with a "." (IdIzin allows it) is escaped ("_" -> "__", "." -> "_d")
+    behind a leading "_", which no id starts with; any other id is its own value."""
+    if "." not in id_izin:
+        return id_izin
+    return "_" + id_izin.replace("_", "__").replace(".", "_d")
+
+
+def id_from_tag(value: str) -> str:
+    """The application's id an SES tag value names (`tag_value` undone)."""
+    if not value.startswith("_"):
+        return value
+    out, escaped = [], False
+    for char in value[1:]:
+        if escaped:
+            out.append("." if char == "d" else char)
+            escaped = False
+        elif char == "_":
+            escaped = True
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A file sent with an email."""
@@ -75,8 +100,8 @@ class SesMailer:
         tracked: dict[str, Any] = {}
         if self.configuration_set:
             tracked["ConfigurationSetName"] = self.configuration_set
-            if email.id_izin:  # its charset is SES's tag charset (izin.models.IdIzin)
-                tracked["EmailTags"] = [{"Name": TAG, "Value": email.id_izin}]
+            if email.id_izin:
+                tracked["EmailTags"] = [{"Name": TAG, "Value": tag_value(email.id_izin)}]
         if email.attachments:
             client("sesv2").send_email(
                 FromEmailAddress=self.sender,

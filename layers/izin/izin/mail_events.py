@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from izin.mail import TAG
+from izin.mail import TAG, id_from_tag
 from izin.store import Store
 
 AUDITED = {"Bounce": "email.bounced", "Complaint": "email.complained", "Reject": "email.rejected"}
@@ -46,7 +46,7 @@ class MailEvent(BaseModel):
     @property
     def id_izin(self) -> str:
         """The application the email was about ("" when untagged)."""
-        return (self.mail.tags.get(TAG) or [""])[0]
+        return id_from_tag((self.mail.tags.get(TAG) or [""])[0])
 
     def recipients(self) -> list[str]:
         """Who did not get it (or complained); everyone it was for, for a rejection."""
