@@ -206,6 +206,20 @@ def test_an_application_is_created_once_and_listed_newest_first(store: Records) 
         store.update_application("IP-9", {"status": "x"})
 
 
+def test_applications_listed_go_past_a_query_s_1_mb(store: Records) -> None:
+    # A Query answers at most 1 MB: about a thousand of a Dinas's application records (1 KB
+    # each), a few years of them; here 400 records of 3 KB. The listing reads page after
+    # page, up to its limit.
+    padding = "x" * 3000
+    for n in range(400):
+        fields = {"id_izin": f"IP-{n:04d}", "created_at": f"2026-{n:04d}", "pad": padding}
+        store.create_application(f"IP-{n:04d}", fields)
+    listed = store.applications(limit=5000)
+    assert len(listed) == 400
+    assert listed[0]["id_izin"] == "IP-0399" and listed[-1]["id_izin"] == "IP-0000"
+    assert len(store.applications(limit=350)) == 350
+
+
 def test_applications_read_together_by_id_are_the_ones_that_exist(store: Records) -> None:
     ids = [f"IP-{n:03d}" for n in range(130)]  # more than one BatchGetItem's 100 keys
     for id_izin in ids[::2]:

@@ -1087,16 +1087,18 @@ class DynamoStore(Records):
         return {"Put": put}
 
     def listed(self, index_pk: str, limit: int) -> list[Item]:
-        """The items of one GSI1 partition, newest first."""
-        answer = self._db.query(
-            TableName=self.table,
-            IndexName="GSI1",
-            KeyConditionExpression="GSI1PK = :pk",
-            ExpressionAttributeValues=_to_item({":pk": index_pk}),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [_from_item(i) for i in answer.get("Items", [])]
+        """Up to `limit` items of one GSI1 partition, newest first: page after page, as a
+        Query answers at most 1 MB (about a thousand applications' records)."""
+        items: list[Item] = []
+        after: Item | None = None
+        while len(items) < limit:
+            page, after = self.listed_page(
+                index_pk, limit - len(items), after=after, since="", until=""
+            )
+            items.extend(page)
+            if after is None:
+                break
+        return items
 
     def listed_page(
         self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str

@@ -427,8 +427,10 @@ def reassign_task(
     return digest
 
 
-# How many applications (newest first) a hand-over to or from a Plh/Plt looks through.
-HANDED_OVER_LISTED = 200
+# How many applications (newest first) a hand-over to or from a Plh/Plt looks through:
+# all of them for years (a few hundred a year; read page by page, 1 KB each), since an
+# open task on an old, stalled application must move too.
+HANDED_OVER_LISTED = 5000
 
 
 def move_open_tasks(
