@@ -221,7 +221,7 @@ def cmd_petugas(args: argparse.Namespace) -> int:
 
     from izin import enrollment, sessions
     from izin.auth import KmsCipher, officer_by_nip
-    from izin.documents.model import load_dinas
+    from izin.documents import load_dinas
     from izin.mail import SesMailer, sender
     from izin.settings import dinas_path
     from izin.store import DynamoStore

@@ -89,11 +89,6 @@ def _reply(document: Any) -> Mapping[str, Any]:
     raise CallFailed("OSS's answer has none of " + ", ".join(ANSWER_KEYS))
 
 
-# How many applications (newest first) a reconciliation looks through for those waiting on
-# OSS: all of them for years (read page by page); the oldest waits are the ones it is for.
-RECONCILED = 5000
-
-
 def waiting(applications: Iterable[Mapping[str, Any]]) -> list[str]:
     """The applications waiting at step 19 for OSS's outcome."""
     return [

@@ -146,6 +146,9 @@ def _session_pk(session_hash: str) -> str:
     return f"SESSION#{session_hash}"
 
 
+# `applications(EVERY_APPLICATION)`: all of them, for years of a Dinas's (a few hundred a
+# year, about 1 KB each, read page by page), where none may be left out.
+EVERY_APPLICATION = 5000
 # The roster in force: one item (#14).
 _ROSTER = ("ROSTER", "ROSTER")
 # Each officer's latest delegation's last day (izin.delegation's index of who may be away).

@@ -15,7 +15,7 @@ from izin.mail import Email, Mailer
 from izin.models import StepRequest
 from izin.roster import Officer, Roster
 from izin.sop import ROLE_TITLES, SUPERVISOR, Role, Step
-from izin.store import Store
+from izin.store import EVERY_APPLICATION, Store
 from izin.templating import render_email
 from izin.tickets import Kind, Status, open_ticket, supersede
 
@@ -427,12 +427,6 @@ def reassign_task(
     return digest
 
 
-# How many applications (newest first) a hand-over to or from a Plh/Plt looks through:
-# all of them for years (a few hundred a year; read page by page, 1 KB each), since an
-# open task on an old, stalled application must move too.
-HANDED_OVER_LISTED = 5000
-
-
 def move_open_tasks(
     holds: Callable[[Mapping[str, Any]], bool], to_nip: str, **handover: Unpack[Handover]
 ) -> list[str]:
@@ -440,7 +434,8 @@ def move_open_tasks(
     named, or the officer back from leave); the role stays where the roster puts it.
     Returns the applications moved."""
     moved = []
-    for application in handover["store"].applications(HANDED_OVER_LISTED):
+    # All of them: an open task on an old, stalled application must move too.
+    for application in handover["store"].applications(EVERY_APPLICATION):
         holder = application.get("holder") or {}
         digest = application.get("open_ticket")
         if application.get("status") != "PROSES" or not digest or not holds(holder):
