@@ -220,6 +220,24 @@ def test_applications_listed_go_past_a_query_s_1_mb(store: Records) -> None:
     assert len(store.applications(limit=350)) == 350
 
 
+def test_open_applications_are_listed_until_their_outcome(store: Records) -> None:
+    for n in range(1, 6):
+        store.create_application(f"IP-{n}", {"id_izin": f"IP-{n}", "created_at": f"2026-12-0{n}"})
+    store.create_application("IP-3", {"id_izin": "IP-3", "created_at": "2026-12-09"})  # again
+    store.close_application("IP-2", now=NOW)
+    store.close_application("IP-OLD", now=NOW)  # received before the markers: none listed
+    store.update_application("IP-4", {"status": "TERHENTI"})
+    opened = store.open_applications()
+    assert [a["id_izin"] for a in opened] == ["IP-5", "IP-4", "IP-3", "IP-1"]
+    assert opened[1]["status"] == "TERHENTI"  # the records themselves, as they are now
+    assert [a["id_izin"] for a in store.open_applications(until="2026-12-03")] == ["IP-3", "IP-1"]
+    with store.together() as batch:  # a record written again in one: neither write made
+        batch.create_application("IP-6", {"id_izin": "IP-6", "created_at": "2026-12-06"})
+    with pytest.raises(ConditionFailed), store.together() as batch:
+        batch.create_application("IP-6", {"id_izin": "IP-6", "created_at": "2026-12-07"})
+    assert [a["created_at"] for a in store.open_applications()][:1] == ["2026-12-06"]
+
+
 def test_applications_read_together_by_id_are_the_ones_that_exist(store: Records) -> None:
     ids = [f"IP-{n:03d}" for n in range(130)]  # more than one BatchGetItem's 100 keys
     for id_izin in ids[::2]:
@@ -523,9 +541,9 @@ def test_an_application_s_trail_sorts_before_every_other_item_of_its_partition()
     everything = table.query(app_key("IP-K"), "")
     past = table.query_past(app_key("IP-K"), PAST_TRAIL)
 
-    assert len(everything) == 10
+    assert len(everything) == 11  # the record and its open marker, 2 entries, 7 others
     assert past == [i for i in everything if not str(i["SK"]).startswith(TRAIL)]
-    assert len(past) == 8
+    assert len(past) == 9
 
 
 def test_a_partition_read_whole_reads_its_trail_only_when_asked() -> None:

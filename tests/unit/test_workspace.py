@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from izin import sessions, workspace
+from izin import progress, sessions, workspace
 from izin.memory_store import MemoryStore
 from izin.roster import Officer, Role, load_roster
 from izin.tasks import Request
@@ -34,6 +34,7 @@ def application(
     nama: str = "PT Sawit Kapuas Lestari",
     nib: str = "9120301234567",
     kbli: str = "10431",
+    received: datetime = NOW,
 ) -> None:
     data = samples.permohonan(id_izin)
     data["perusahaan"]["nama"], data["nib"], data["kbli"] = nama, nib, kbli
@@ -41,7 +42,7 @@ def application(
         "id_izin": id_izin,
         "data": data,
         "status": status,
-        "created_at": NOW.isoformat(),
+        "created_at": received.isoformat(),
         "current_step": 6,
         "step_name": "Disposisi",
     }
@@ -105,6 +106,21 @@ def test_search_by_id_company_nib_or_kbli() -> None:
     assert ids("  ") == [] and ids("tidak ada") == []
 
 
+def test_an_old_open_application_is_listed_however_many_came_after_it() -> None:
+    store, kasi = MemoryStore(), ROSTER.first(Role.KASI)
+    application(store, "IP-OLD-OPEN", holder=kasi, received=NOW - timedelta(days=90))
+    application(store, "IP-OLD-DONE", holder=kasi, received=NOW - timedelta(days=80))
+    progress.record_step(store, ROSTER, "IP-OLD-DONE", 20, now=NOW, status="efektif")
+    for n in range(3):
+        application(store, f"IP-NEW-{n}", received=NOW - timedelta(days=n))
+    listed = [str(a["id_izin"]) for a in workspace.worked_on(store, limit=3)]
+    assert listed == ["IP-NEW-0", "IP-NEW-1", "IP-NEW-2", "IP-OLD-OPEN"]
+    tasks = workspace.my_tasks(workspace.worked_on(store, limit=3), kasi, NOW)
+    assert [t["id_izin"] for t in tasks] == ["IP-OLD-OPEN"]
+    # Fewer applications than the page looks through: the one Query of the newest.
+    assert len(workspace.worked_on(store, limit=10)) == 5
+
+
 def test_the_tim_teknis_sees_only_what_it_is_assigned_to_other_roles_see_all() -> None:
     store = MemoryStore()
     ketua, anggota, other = TEAM[0], TEAM[1], TEAM[2]
@@ -115,7 +131,9 @@ def test_the_tim_teknis_sees_only_what_it_is_assigned_to_other_roles_see_all() -
     store.save_step("IP-ELSE", 7, {"ketua": other.nip, "anggota": [other.nip]})
 
     def seen(officer: Officer) -> list[str]:
-        return sorted(str(a["id_izin"]) for a in workspace.visible(store, officer))
+        return sorted(
+            str(a["id_izin"]) for a in workspace.visible(store, officer, store.applications())
+        )
 
     assert seen(ketua) == ["IP-TEAM"] and seen(anggota) == ["IP-TEAM"]
     assert seen(other) == ["IP-ELSE", "IP-HELD"]

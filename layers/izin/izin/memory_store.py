@@ -141,11 +141,16 @@ class MemoryStore(Records):
             raise ConditionFailed(f"{pk} {sk}: expect {terms.get('expect')}, present {present}")
         return applied(current, pk, sk, fields, terms)
 
-    def listed(self, index_pk: str, limit: int) -> list[Item]:
-        """The items of one GSI1 partition, newest (highest GSI1SK) first."""
+    def listed(self, index_pk: str, limit: int, *, until: str = "") -> list[Item]:
+        """The items of one GSI1 partition, newest (highest GSI1SK) first, GSI1SK at most
+        `until` when given."""
         self.calls["listed"] += 1
         indexed = [
-            i for i in list(self.items.values()) if i.get("GSI1PK") == index_pk and "GSI1SK" in i
+            i
+            for i in list(self.items.values())
+            if i.get("GSI1PK") == index_pk
+            and "GSI1SK" in i
+            and (not until or str(i["GSI1SK"]) <= until)
         ]
         indexed.sort(key=lambda i: str(i["GSI1SK"]), reverse=True)
         return [copy.deepcopy(i) for i in indexed[:limit]]

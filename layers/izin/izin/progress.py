@@ -50,6 +50,8 @@ def record_step(
         )
     with store.together() as batch:  # the record and the trail's entry, or neither
         batch.update_application(id_izin, fields, remove=("deadline", "open_ticket"))
+        if "outcome" in fields:
+            batch.close_application(id_izin, now=now)
         batch.append_audit(
             id_izin,
             {"action": "step.recorded", "step": step, "actor": actor, "note": note},

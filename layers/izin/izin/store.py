@@ -5,6 +5,7 @@ Keys (single-table design):
 | item | PK | SK |
 |---|---|---|
 | application | `APP#{id_izin}` | `META` (GSI1: `APPLICATION` / created_at) |
+| open, until its outcome | `APP#{id_izin}` | `OPEN` (GSI1: `OPEN` / created_at) |
 | audit entry (append-only) | `APP#{id_izin}` | `AUDIT#{iso time}#{random}` |
 | a step's form data | `APP#{id_izin}` | `STEP#{nn}` |
 | a document version | `APP#{id_izin}` | `DOC#{jenis}#{versi:03d}` |
@@ -149,6 +150,9 @@ def _session_pk(session_hash: str) -> str:
 # `applications(EVERY_APPLICATION)`: all of them, for years of a Dinas's (a few hundred a
 # year, about 1 KB each, read page by page), where none may be left out.
 EVERY_APPLICATION = 5000
+# The open applications' markers (GSI1 partition `OPEN`, sort key created_at): an
+# application's from its receipt until its outcome, when the marker leaves the index.
+_OPEN = "OPEN"
 # The roster in force: one item (#14).
 _ROSTER = ("ROSTER", "ROSTER")
 # Each officer's latest delegation's last day (izin.delegation's index of who may be away).
@@ -258,6 +262,8 @@ class Store(Protocol):
         self, id_izin: str, fields: Item, **terms: Unpack[UpdateTerms]
     ) -> Item: ...
     def applications(self, limit: int = 200) -> list[Item]: ...
+    def open_applications(self, *, until: str = "") -> list[Item]: ...
+    def close_application(self, id_izin: str, *, now: datetime) -> None: ...
     def applications_page(
         self, limit: int, *, after: Item | None = None, since: str = "", until: str = ""
     ) -> tuple[list[Item], Item | None]: ...
@@ -362,9 +368,20 @@ class Records:
         """
         raise NotImplementedError
 
-    def listed(self, index_pk: str, limit: int) -> list[Item]:
-        """The items of one GSI1 partition, newest (highest GSI1SK) first."""
-        raise NotImplementedError
+    def listed(self, index_pk: str, limit: int, *, until: str = "") -> list[Item]:
+        """Up to `limit` items of one GSI1 partition, newest (highest GSI1SK) first, with
+        GSI1SK at most `until` when given: page after page, as a Query answers at most 1 MB
+        (about a thousand applications' records)."""
+        items: list[Item] = []
+        after: Item | None = None
+        while len(items) < limit:
+            page, after = self.listed_page(
+                index_pk, limit - len(items), after=after, since="", until=until
+            )
+            items.extend(page)
+            if after is None:
+                break
+        return items
 
     def listed_page(
         self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str
@@ -395,13 +412,18 @@ class Records:
     # -- applications ----------------------------------------------------------------------
 
     def create_application(self, id_izin: str, fields: Item) -> bool:
-        """Record a new application; False if it was already there."""
-        return self.put(
+        """Record a new application, open until `close_application`; False if it was
+        already there (made in `together`, the marker is written only with the record)."""
+        created = self.put(
             app_key(id_izin),
             "META",
             {"GSI1PK": "APPLICATION", "GSI1SK": fields["created_at"], **fields},
             if_absent=True,
         )
+        if created:
+            marker = {"GSI1PK": _OPEN, "GSI1SK": fields["created_at"], "id_izin": id_izin}
+            self.put(app_key(id_izin), _OPEN, marker)
+        return created
 
     def application(self, id_izin: str) -> Item | None:
         """The application's record, or None."""
@@ -419,6 +441,21 @@ class Records:
     def applications(self, limit: int = 200) -> list[Item]:
         """The applications, newest first."""
         return self.listed("APPLICATION", limit)
+
+    def open_applications(self, *, until: str = "") -> list[Item]:
+        """The records of the applications not yet at their outcome (every one, received at
+        or before `until` when given), newest first: a Query of the markers, then the
+        records read together."""
+        ids = [str(m["id_izin"]) for m in self.listed(_OPEN, EVERY_APPLICATION, until=until)]
+        found = self.applications_by_id(ids)
+        return [found[id_izin] for id_izin in ids if id_izin in found]
+
+    def close_application(self, id_izin: str, *, now: datetime) -> None:
+        """The application reached its outcome: its marker leaves the open ones' index (an
+        application received before the markers existed gets one, never indexed)."""
+        self.update(
+            app_key(id_izin), _OPEN, {"closed_at": now.isoformat()}, remove=("GSI1PK", "GSI1SK")
+        )
 
     def applications_page(
         self, limit: int, *, after: Item | None = None, since: str = "", until: str = ""
@@ -873,9 +910,9 @@ class InvocationStore(Records):
             else:
                 self._drop_queries(w.pk, w.sk)
 
-    def listed(self, index_pk: str, limit: int) -> list[Item]:
+    def listed(self, index_pk: str, limit: int, *, until: str = "") -> list[Item]:
         """The items of one GSI1 partition, newest first (not kept: the index is eventual)."""
-        return self.table.listed(index_pk, limit)
+        return self.table.listed(index_pk, limit, until=until)
 
     def listed_page(
         self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str
@@ -1088,20 +1125,6 @@ class DynamoStore(Records):
         if write.if_absent:
             put["ConditionExpression"] = "attribute_not_exists(PK)"
         return {"Put": put}
-
-    def listed(self, index_pk: str, limit: int) -> list[Item]:
-        """Up to `limit` items of one GSI1 partition, newest first: page after page, as a
-        Query answers at most 1 MB (about a thousand applications' records)."""
-        items: list[Item] = []
-        after: Item | None = None
-        while len(items) < limit:
-            page, after = self.listed_page(
-                index_pk, limit - len(items), after=after, since="", until=""
-            )
-            items.extend(page)
-            if after is None:
-                break
-        return items
 
     def listed_page(
         self, index_pk: str, limit: int, *, after: Item | None, since: str, until: str

@@ -1,10 +1,11 @@
 """The officers' workspace (issue #14): /meja (my tasks, my decisions, search) and
 /permohonan/{id_izin} (one application's page), behind a session (izin.sessions).
 
-Everything is read through `store.applications(limit)` (GSI1, newest first; no Scan) and
-per-application queries, bounded by `LISTED`. Who sees what: every role but the Tim
-Teknis sees every application; a Tim Teknis member sees those whose step 7 names them
-(ketua or anggota) or that they hold now.
+A page looks through the newest `LISTED` applications and every older one still open
+(`worked_on`: GSI1 Queries, newest first; no Scan), with per-application queries: a task
+on an old, stalled application is listed however many came after it. Who sees what: every
+role but the Tim Teknis sees every application; a Tim Teknis member sees those whose step
+7 names them (ketua or anggota) or that they hold now.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from izin.tasks.issue import move_open_tasks
 from izin.tasks.page import HISTORY_ACTIONS
 from izin.templating import render
 
-# How many applications (newest first) the workspace looks through on one page.
+# How many of the newest applications the workspace looks through on one page (besides
+# every older one still open): what search and Riwayat saya reach.
 LISTED = 100
 # How many of my decisions /meja shows, read from the trails of how many applications (one
 # query each: the newest, so a page stays quick).
@@ -58,9 +60,22 @@ def may_see(store: Store, officer: Officer, application: Mapping[str, Any]) -> b
     return team.get("ketua") == officer.nip or officer.nip in anggota
 
 
-def visible(store: Store, officer: Officer, limit: int = LISTED) -> list[dict[str, Any]]:
-    """The applications the officer may see, newest first."""
-    return [a for a in store.applications(limit) if may_see(store, officer, a)]
+def worked_on(store: Store, limit: int = LISTED) -> list[dict[str, Any]]:
+    """The newest `limit` applications, then every older one not yet at its outcome, newest
+    first (one Query when there are fewer than `limit`)."""
+    newest = store.applications(limit)
+    if len(newest) < limit:
+        return newest
+    listed = {str(a["id_izin"]) for a in newest}
+    older = store.open_applications(until=str(newest[-1]["created_at"]))
+    return newest + [a for a in older if str(a["id_izin"]) not in listed]
+
+
+def visible(
+    store: Store, officer: Officer, applications: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Those of `applications` the officer may see, in their order."""
+    return [dict(a) for a in applications if may_see(store, officer, a)]
 
 
 def company(application: Mapping[str, Any]) -> str:
@@ -247,11 +262,12 @@ def _meja(
     form: Mapping[str, str] | None = None,
 ) -> Page:
     officer = signed.officer
-    applications = visible(auth.store, officer)
+    current = worked_on(auth.store)
+    applications = visible(auth.store, officer, current)
     query = str(request.query.get("q", "")).strip()
     error = f"Kata kunci paling panjang {MAX_QUERY} karakter." if len(query) > MAX_QUERY else ""
     pooled = (
-        pool.pool(auth.store.applications(LISTED), auth.store, auth.roster, auth.now)
+        pool.pool(current, auth.store, auth.roster, auth.now)
         if officer.role in pool.team_roles() or officer.role == Role.KASI
         else []
     )
