@@ -1,6 +1,6 @@
 """A step failed for good: park the application (TERHENTI), keep the reason, email the Operator.
 
-Input: {id_izin, gagal: {Error, Cause}}. Output: {status, error}.
+Input: {id_izin, gagal: {Error, Cause}, execution (ARN)}. Output: {status, error}.
 """
 
 from typing import Any
@@ -9,7 +9,9 @@ from izin import wiring
 from izin.models import ParkRequest
 from izin.observability import MetricUnit, logger, metrics
 from izin.progress import park
+from izin.resume import where_parked
 from izin.settings import needs_settings, settings
+from izin.stepfunctions import entered
 
 
 @logger.inject_lambda_context(correlation_id_path="id_izin")
@@ -27,4 +29,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request.gagal,
         now=wiring.now(),
         public_base_url=settings().public_base_url,
+        parked_in=where_parked(request.execution, entered),
     )

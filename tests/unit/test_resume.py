@@ -5,16 +5,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from izin.memory_store import MemoryStore
 from izin.models import ContinueRequest
 from izin.resume import (
     PARK_STATE,
     NotResumable,
     continue_as_new,
+    failed_state,
     resumable_states,
+    resume_parked,
     resume_point,
+    where_parked,
 )
 from izin.sla import event_budget
+from izin_local import samples
 
 DEFINITION = (Path(__file__).parents[2] / "statemachine" / "izin_perluasan.asl.json").read_text()
 RESUMABLE = resumable_states(DEFINITION)
@@ -159,3 +164,68 @@ def test_with_the_year_spent_the_application_continues_without_a_new_lateness() 
 def test_the_first_wait_of_a_continued_execution_is_no_new_lateness() -> None:
     budget = _budget({"step": 18, "late": 2, "lanjut_baru": True}, days_running=0)
     assert (budget.timeout_seconds, budget.late, budget.lanjut_baru) == (5 * DAY, 2, False)
+
+
+# --- where it parked, kept on the record: resumable after the history's 90 days ----------
+
+FAILED = "05 Dokumen - Surat Pengantar Kepala Bidang"
+ARN = "arn:aws:states:ap-southeast-3:123456789012:execution:izin-izin-perluasan:IP-TUA"
+
+
+class _Forgotten(_Executions):
+    """A state machine whose closed executions are past Step Functions' 90 days."""
+
+    def executions(self, base: str) -> list[str]:
+        return []
+
+    def entered(self, name: str) -> list[str]:
+        raise AssertionError("the history is gone")
+
+    def definition(self) -> str:
+        return DEFINITION
+
+
+def _parked(store: MemoryStore, parked_in: dict[str, str]) -> None:
+    fields = {"id_izin": "IP-TUA", "created_at": NOW.isoformat(), "status": "TERHENTI"}
+    store.create_application("IP-TUA", {**fields, "data": samples.permohonan("IP-TUA")})
+    store.update_application("IP-TUA", {"parked_in": parked_in, "reason": {"error": "E"}})
+
+
+def test_where_it_parked_is_read_from_the_execution_s_history_when_it_parks() -> None:
+    history = ["Mulai", "04 Tenggat", FAILED, PARK_STATE]
+    assert where_parked(ARN, lambda arn: history) == {"execution": "IP-TUA", "state": FAILED}
+    assert failed_state(["Mulai", FAILED, PARK_STATE, "TERHENTI"]) == FAILED
+
+
+def test_a_history_that_cannot_tell_parks_all_the_same() -> None:
+    def refused(arn: str) -> list[str]:
+        raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "GetExecutionHistory")
+
+    assert where_parked(ARN, refused) == {}
+    assert where_parked(ARN, lambda arn: ["Mulai", FAILED]) == {}  # not parked
+    assert where_parked("", refused) == {}  # a definition that did not pass its ARN
+
+
+def test_a_parked_application_resumes_from_its_record_after_the_history_is_gone() -> None:
+    store, machine = MemoryStore(), _Forgotten()
+    _parked(
+        store,
+        {
+            "execution": "IP-TUA-lanjut-1",
+            "state": "14 Kepala Dinas - Persetujuan dan Penandatanganan",
+        },
+    )
+    name = resume_parked(
+        "IP-TUA", store=store, history=machine, executions=machine, by="x", now=NOW
+    )
+    assert name == "IP-TUA-lanjut-2"
+    assert machine.started[name]["lanjut_dari"] == "14 Tenggat"
+    record = store.application("IP-TUA") or {}
+    assert record["status"] == "PROSES" and "parked_in" not in record and "reason" not in record
+
+
+def test_an_application_parked_before_the_record_kept_it_needs_the_history() -> None:
+    store, machine = MemoryStore(), _Forgotten()
+    _parked(store, {})
+    with pytest.raises(NotResumable, match="no execution"):
+        resume_parked("IP-TUA", store=store, history=machine, executions=machine, by="x", now=NOW)

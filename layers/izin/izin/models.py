@@ -290,6 +290,8 @@ class ParkRequest(BaseModel):
 
     id_izin: IdIzin
     gagal: dict[str, Any] = Field(default_factory=dict)  # {"Error", "Cause"} of the Catch
+    # The parking execution's ARN ($$.Execution.Id); none from a definition before it was.
+    execution: str = Field(default="", max_length=256)
 
 
 class MilestoneMessage(BaseModel):

@@ -140,16 +140,18 @@ def park(
     *,
     now: datetime,
     public_base_url: str,
+    parked_in: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A step failed for good: the application is TERHENTI, the reason kept, the Operator told.
 
     What is kept and mailed is the error's name and a one-line reason; the whole cause is
-    logged, with the execution's name to find it by.
+    logged, with the execution's name to find it by. `parked_in` (izin.resume.where_parked:
+    the execution and the state that failed) is kept for resuming.
     """
     error = _one_line(str(failure.get("Error") or "Error"))[:200] or "Error"
     cause = str(failure.get("Cause") or "")
     reason = failure_reason(cause)
-    execution = _execution(store, id_izin)
+    execution = (parked_in or {}).get("execution") or _execution(store, id_izin)
     logger.error(
         "the cause of a parked application",
         extra={"error": error, "cause": cause, "execution": execution},
@@ -161,8 +163,9 @@ def park(
             "reason": {"error": error, "cause": reason},
             "parked_at": now.isoformat(),
             "updated_at": now.isoformat(),
+            **({"parked_in": dict(parked_in)} if parked_in else {}),
         },
-        remove=("open_ticket",),
+        remove=("open_ticket",) if parked_in else ("open_ticket", "parked_in"),
     )
     step = int(application.get("current_step", 0))
     store.append_audit(

@@ -6,18 +6,25 @@ The state machine's first state, "Mulai", routes an execution whose input names
 repeats them. A failed officer's wait starts again at its Tenggat, which issues a fresh link;
 a continued wait starts again at its Batas Tunggu. The executions of one application are
 `{name}`, `{name}-lanjut-1`, `{name}-lanjut-2`, ….
+
+Where to start again is read when the application parks (`where_parked`, kept on its
+record as `parked_in`): Step Functions keeps a closed execution's history 90 days, and an
+application may wait longer than that for its cause to be fixed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from izin import sop
 from izin.models import ContinueRequest, execution_name
+from izin.observability import logger
 from izin.store import Store
 from izin.workflow import PARK_STATE, ROUTER, tenggat_name
 
@@ -32,11 +39,20 @@ def resumable_states(definition: str) -> set[str]:
     return {rule["Next"] for rule in router["Choices"]}
 
 
-def resume_point(entered: Sequence[str], resumable: set[str]) -> str:
-    """Where to start again: the state entered just before the park state."""
-    if PARK_STATE not in entered:
+def failed_state(entered: Sequence[str]) -> str:
+    """The state an execution entered just before its (last) park state."""
+    if PARK_STATE not in entered[1:]:
         raise NotResumable("the execution was not parked")
-    failed = entered[len(entered) - 1 - list(reversed(entered)).index(PARK_STATE) - 1]
+    return entered[len(entered) - 1 - list(reversed(entered)).index(PARK_STATE) - 1]
+
+
+def resume_point(entered: Sequence[str], resumable: set[str]) -> str:
+    """Where to start again: at the state entered just before the park state."""
+    return resume_at(failed_state(entered), resumable)
+
+
+def resume_at(failed: str, resumable: set[str]) -> str:
+    """Where to start again after `failed` failed: itself, or its officer's wait's Tenggat."""
     if failed in resumable:
         return failed
     waits = {step.state_name: step for step in sop.STEPS if step.is_task}
@@ -114,6 +130,20 @@ def continue_as_new(
     return name
 
 
+def where_parked(execution_arn: str, entered: Callable[[str], Sequence[str]]) -> dict[str, str]:
+    """What resuming will need, read while the parking execution's history is kept: its
+    name and the state that failed (`entered`: its states, read by ARN). {} when the
+    history cannot tell: parking goes on, and resuming reads the history as before."""
+    if not execution_arn:  # an execution started before its ARN was passed to the park
+        return {}
+    try:
+        state = failed_state(entered(execution_arn))
+    except (BotoCoreError, ClientError, NotResumable) as error:
+        logger.warning("where the application parked is unknown", extra={"error": str(error)})
+        return {}
+    return {"execution": execution_arn.rsplit(":", 1)[-1], "state": state}
+
+
 class History(Protocol):
     """What resuming reads of the state machine (izin.stepfunctions.StepFunctionsHistory)."""
 
@@ -141,18 +171,22 @@ def resume_parked(
     application = store.application(id_izin)
     if application is None or application.get("status") != "TERHENTI":
         raise NotResumable(f"{id_izin} is not TERHENTI")
-    base = execution_name(id_izin)
-    names = history.executions(base)
-    if not names:
-        raise NotResumable(f"{id_izin} has no execution")
-    start_at = resume_point(history.entered(names[-1]), resumable_states(history.definition()))
-    name = f"{base}-lanjut-{len(names)}"[:80]
+    parked_in = application.get("parked_in") or {}
+    if parked_in.get("execution") and parked_in.get("state"):
+        parked, failed = str(parked_in["execution"]), str(parked_in["state"])
+    else:  # parked before the record kept it: the history (kept 90 days) tells
+        names = history.executions(execution_name(id_izin))
+        if not names:
+            raise NotResumable(f"{id_izin} has no execution")
+        parked, failed = names[-1], failed_state(history.entered(names[-1]))
+    start_at = resume_at(failed, resumable_states(history.definition()))
+    name = next_execution_name(id_izin, parked)
     if not executions.start(name, resume_input(store, application, start_at)):
         raise NotResumable(f"{id_izin} was resumed already ({name})")
     store.update_application(
         id_izin,
         {"status": "PROSES", "execution": name, "updated_at": now.isoformat()},
-        remove=("reason",),
+        remove=("reason", "parked_in"),
     )
     store.append_audit(
         id_izin,

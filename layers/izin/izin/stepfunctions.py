@@ -64,6 +64,15 @@ def _history(execution_arn: str, **order: Any) -> Iterator[dict[str, Any]]:
         page["nextToken"] = answer["nextToken"]
 
 
+def entered(execution_arn: str) -> list[str]:
+    """GetExecutionHistory: the states the execution entered, in order."""
+    return [
+        str(e["stateEnteredEventDetails"]["name"])
+        for e in _history(execution_arn)
+        if "stateEnteredEventDetails" in e
+    ]
+
+
 _TASK_ENDS = frozenset({"TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskSubmitFailed"})
 
 
@@ -141,12 +150,7 @@ class StepFunctionsHistory:
 
     def entered(self, name: str) -> list[str]:
         """GetExecutionHistory: the states the execution entered, in order."""
-        execution_arn = self.arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
-        return [
-            str(e["stateEnteredEventDetails"]["name"])
-            for e in _history(execution_arn)
-            if "stateEnteredEventDetails" in e
-        ]
+        return entered(self.arn.replace(":stateMachine:", ":execution:", 1) + ":" + name)
 
     def definition(self) -> str:
         """DescribeStateMachine: the ASL definition."""

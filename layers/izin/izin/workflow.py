@@ -381,7 +381,9 @@ def definition() -> dict[str, Any]:
         "Comment": "Eksekusi ini selesai; permohonan berjalan terus di eksekusi berikutnya "
         "(nama: <id>-lanjut-<n>, tercatat di jejak audit).",
     }
-    park = _task("${ParkFunctionArn}", {"id_izin.$": "$.id_izin", "gagal.$": "$.gagal"}, None)
+    # The execution's ARN: whose history tells the state that failed, kept for resuming.
+    park_input = {"id_izin.$": "$.id_izin", "gagal.$": "$.gagal", "execution.$": "$$.Execution.Id"}
+    park = _task("${ParkFunctionArn}", park_input, None)
     del park["Catch"]  # the last resort: a Catch here could only loop back into it
     failure = {
         "Type": "Fail",

@@ -33,6 +33,9 @@ def test_a_parked_application_is_resumed_from_the_console(
     submit(endpoints, id_izin)
     assert Officer(endpoints.outbox, id_izin, endpoints.roster).act(4, "done").status == 200
     wait_for_status(endpoints.store, id_izin, "TERHENTI")
+    # Where it parked is kept on the record (the history goes 90 days after the execution).
+    parked_in = (endpoints.store.application(id_izin) or {}).get("parked_in")
+    assert parked_in == {"execution": id_izin, "state": FAILED_AT}
 
     url = system.runtime.http_url.rstrip("/")
     kabid = load_roster(ROSTER).first(Role.KEPALA_BIDANG)
