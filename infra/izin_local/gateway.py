@@ -225,6 +225,9 @@ INTERNAL_ERROR: Final = {"message": "Internal Server Error"}
 SERVICE_UNAVAILABLE: Final = {"message": "Service Unavailable"}
 # HTTP APIs wait for an integration 30 s at most (their default, and the quota's ceiling).
 INTEGRATION_TIMEOUT: Final = 30.0
+# An HTTP API's largest request body; it answers 413 to more, before any integration.
+MAX_BODY_BYTES: Final = 10 * 1024 * 1024
+TOO_LARGE: Final = {"message": "Request Entity Too Large"}
 
 
 class _Server(ThreadingHTTPServer):
@@ -329,6 +332,8 @@ class HttpGateway:
             if method == "POST" and raw_path.startswith("/_local/simulators/"):
                 return self._simulator_faults(raw_path, body)
             return self._local_page(method, raw_path, raw_query)
+        if len(body) > MAX_BODY_BYTES:
+            return _json_response(413, TOO_LARGE)
         for route in self._routes:
             # Matched on the path as sent; parameters are decoded once, in match().
             parameters = route.match(method, raw_path)

@@ -109,6 +109,16 @@ class LambdaError(Exception):
         return type(name, (cls,), {})(payload)
 
 
+# Lambda's largest synchronous invocation request (its Invoke refuses more, before any
+# handler runs): an HTTP API's event with a base64 body of about 4.5 MB reaches it.
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+
+
+def _too_large() -> LambdaError:
+    message = f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the Invoke operation"
+    return LambdaError.of({"errorType": "RequestEntityTooLargeException", "errorMessage": message})
+
+
 def _timed_out(request_id: str, timeout: float) -> LambdaError:
     message = f"{request_id} Task timed out after {timeout:.2f} seconds"
     return LambdaError.of({"errorType": "Sandbox.Timedout", "errorMessage": message})
@@ -339,8 +349,13 @@ class LambdaRunner:
         return sum(_resident_mib(pid) for pid in pids), len(pids) - (self._zygote.pid is not None)
 
     def invoke(self, logical_id: str, event: Any) -> Invocation:
-        """Call the function's handler with `event` in one of its workers."""
+        """Call the function's handler with `event` in one of its workers (an event larger
+        than Lambda takes is refused, as Lambda's Invoke refuses it)."""
         spec = self.spec(logical_id)
+        size = len(json.dumps(event).encode())
+        if size > MAX_REQUEST_BYTES:
+            logger.error("%s: Invoke refused a %d-byte event", logical_id, size)
+            return Invocation(error=_too_large())
         pool = self._pools[logical_id]
         worker = self._acquire(pool)
         request_id = str(uuid.uuid4())

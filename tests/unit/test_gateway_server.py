@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from izin_local.gateway import SERVICE_UNAVAILABLE, HttpGateway, _Handler, _Server
+from izin_local.gateway import (
+    MAX_BODY_BYTES,
+    SERVICE_UNAVAILABLE,
+    TOO_LARGE,
+    HttpGateway,
+    _Handler,
+    _Server,
+)
 from izin_local.lambda_runner import FunctionSpec, Invocation
 from izin_local.outbox import Outbox
 
@@ -98,4 +105,25 @@ def test_an_answer_later_than_the_integration_timeout_is_a_503_and_the_invocatio
         assert (quick.status, quick.body) == (200, b"done")
     finally:
         runner.release.set()
+        gateway.stop()
+
+
+def test_a_body_larger_than_an_http_api_takes_is_413_before_any_function(tmp_path: Path) -> None:
+    """As an HTTP API: a request body over 10 MB is answered 413 and invokes nothing."""
+    gateway = HttpGateway(outbox=Outbox(tmp_path))
+    runner = SlowRunner()
+    runner.release.set()
+    try:
+        gateway.serve(runner)  # type: ignore[arg-type]
+        large = b"x" * (MAX_BODY_BYTES + 1)
+        answer = gateway.respond(
+            method="GET", target="/page", headers=[], body=large, source_ip="127.0.0.1"
+        )
+        assert (answer.status, json.loads(answer.body)) == (413, TOO_LARGE)
+        assert not runner.finished.is_set()
+        fits = gateway.respond(
+            method="GET", target="/page", headers=[], body=large[1:], source_ip="127.0.0.1"
+        )
+        assert fits.status == 200 and runner.finished.is_set()
+    finally:
         gateway.stop()

@@ -54,6 +54,8 @@ Item = dict[str, Any]
 # its size): a 4 MiB body is about the largest that reaches the function on AWS. Anything
 # bigger is not one of our documents (a sealed PDF is some tens of kilobytes).
 MAX_BODY_BYTES = 4 * 1024 * 1024
+# What the page says of it before a file is chosen (a larger one never reaches the page).
+LIMIT = f"{MAX_BODY_BYTES // (1024 * 1024)} MiB"
 # The page's form has two fields; a body with more than this many is no form of ours.
 MAX_FIELDS = 20
 # The route that serves a sealed PDF (template.yaml: VerifyFunction's DownloadDocument).
@@ -309,8 +311,7 @@ def verify_page(request: VerifyRequest, ctx: VerifyContext) -> Page:
             request_body(request.body, request.is_base64),
         )
     except BodyTooLarge:
-        limit = f"{MAX_BODY_BYTES // (1024 * 1024)} MiB"
-        return _page(413, document, None, f"Berkas terlalu besar: paling besar {limit}.")
+        return _page(413, document, None, f"Berkas terlalu besar: paling besar {LIMIT}.")
     except FormError:
         return _page(400, document, None, "Isian formulir tidak dapat dibaca. Coba kirim lagi.")
     upload = form.files.get("berkas")
@@ -376,7 +377,14 @@ def _page(
 ) -> Page:
     return Page(
         status,
-        render("pages/verify.html.j2", document=document, result=result, error=error, bsre=bsre),
+        render(
+            "pages/verify.html.j2",
+            document=document,
+            result=result,
+            error=error,
+            bsre=bsre,
+            limit=LIMIT,
+        ),
     )
 
 

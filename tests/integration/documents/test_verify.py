@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -170,6 +171,20 @@ def test_an_unknown_document_is_404(system: System) -> None:
 def test_an_upload_too_large_is_413(system: System, bap: Sealed) -> None:
     status, page = post_file(url(system, bap.url), b"\x00" * (4 * 1024 * 1024 + 1), "besar.pdf")
     assert status == 413 and "terlalu besar" in page
+
+
+def test_the_page_states_the_largest_file_before_one_is_chosen(system: System, bap: Sealed) -> None:
+    status, page = http_get(url(system, bap.url))
+    assert status == 200 and "paling besar 4 MiB" in plain(page)
+
+
+def test_an_upload_larger_than_lambda_takes_never_reaches_the_page(
+    system: System, bap: Sealed
+) -> None:
+    # Base64 in the HTTP API's event, 5 MiB is past Lambda's 6 MiB request: Invoke refuses
+    # it, as on AWS, and the gateway answers its own error, not the page's 413.
+    status, page = post_file(url(system, bap.url), b"\x00" * (5 * 1024 * 1024), "besar.pdf")
+    assert status == 500 and json.loads(page) == {"message": "Internal Server Error"}
 
 
 @pytest.mark.parametrize("jenis", ["bap", "surat_pengantar_dpmptsp"])
