@@ -67,6 +67,9 @@ _NOTHING_TO_BUILD: Final = frozenset(
         "AWS::S3::BucketPolicy",
     }
 )
+# What AWS gives a queue the template leaves unset, where moto gives another: SQS's
+# CreateQueue defaults MaximumMessageSize to 256 KiB (moto to its 1 MiB upper bound).
+AWS_QUEUE_DEFAULTS: Final = {"MaximumMessageSize": "262144"}
 _EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
@@ -299,7 +302,7 @@ class Provisioner:
         name = self._name(logical_id, properties, "QueueName")
         if fifo and not name.endswith(".fifo"):
             name += ".fifo"
-        attributes: dict[str, str] = {}
+        attributes: dict[str, str] = dict(AWS_QUEUE_DEFAULTS)
         for key, value in properties.items():
             if key in ("QueueName", "Tags"):
                 continue

@@ -351,3 +351,36 @@ def test_one_event_delivered_five_times_at_once_starts_one_execution(system: Sys
     named = [e for e in executions["executions"] if e["name"] == execution_name(id_izin)]
     assert len(named) == 1
     assert system.execution(id_izin)["status"] == "RUNNING"
+
+
+def test_a_delivery_of_the_largest_body_taken_is_queued(system: System) -> None:
+    """A body of MAX_BODY, with the queue message's own fields around its data, is more than
+    SQS's default 256 KiB message: the inbound queues take 1 MiB (the local runtime creates a
+    queue with AWS's defaults, so a queue left at its default refuses it here too)."""
+    data: dict[str, Any] = {
+        "id_izin": "IP-WH-BESAR",
+        "nib": samples.permohonan("IP-WH-BESAR")["nib"],
+        "komitmen_data_industri": True,
+        "berkas": [],
+    }
+    body = envelope("verifikasi.diajukan", data)
+    one = {"nama": "n" * 400, "url": "https://siinas.example/" + "b" * 1970}
+    while len(encode(body)) + len(encode(one)) + 2 + 50 <= MAX_BODY:
+        data["berkas"].append(one)
+    last = {"nama": "", "url": "https://siinas.example/"}
+    gap = MAX_BODY - len(encode(body)) - len(encode(last)) - 2  # 3 to about 2,400 bytes
+    last["nama"], last["url"] = (
+        "n" * (1 + max(0, gap - 1970)),
+        last["url"] + "b" * min(gap - 1, 1969),
+    )
+    data["berkas"].append(last)  # the body exactly MAX_BODY bytes
+    raw = encode(body)
+    assert len(raw) == MAX_BODY
+
+    answer = post_raw(
+        system, "siinas", raw, signed(system, "siinas", raw, event_id=body["event_id"])
+    )
+
+    assert answer == (202, {"status": "accepted"})
+    delivery = system.endpoints.store.delivery("siinas", body["event_id"])
+    assert delivery is not None and delivery["status"] == "queued"
