@@ -76,7 +76,7 @@ def cmd_laporan(args: argparse.Namespace) -> int:
     from izin.store import DynamoStore
 
     store = DynamoStore(find_table(args.table))
-    figures = report(args.bulan, gather(store), calendar=HolidayCalendar.load())
+    figures = report(args.bulan, gather(store, bulan=args.bulan), calendar=HolidayCalendar.load())
     if args.csv:
         sys.stdout.write(as_csv(figures))
         return 0

@@ -298,3 +298,21 @@ def test_izin_laporan_prints_the_same_figures_with_the_officers(
     out = capsys.readouterr().out
     assert "Median hari kerja ujung ke ujung" in out
     assert re.search(rf"{re.escape(kasi.nama[:36])}\s+1\s+1\s+100.0", out), out
+
+
+def test_a_month_s_report_reads_only_the_trails_that_may_count_in_it() -> None:
+    store = seeded()
+    application(store, "IP-N1", at(11, 2, 8), "BERLAKU_EFEKTIF")  # finished in November
+    task(store, "IP-N1", 5, at(11, 3, 9), at(11, 4, 9), "done")
+    store.update_application("IP-N1", {"finished_at": at(11, 20, 10).isoformat()})
+    store.update_application("IP-A1", {"finished_at": at(12, 10, 10).isoformat()})
+
+    store.calls.clear()
+    read = [str(a["id_izin"]) for a, _ in gather(store, bulan="2026-12")]
+    assert sorted(read) == ["IP-A1", "IP-A2", "IP-A3"]  # not November's finished, nor January's
+    assert store.calls["query"] == 3  # one trail each
+    everything = gather(store)
+    assert report("2026-12", gather(store, bulan="2026-12"), calendar=CAL) == report(
+        "2026-12", everything, calendar=CAL
+    )
+    assert [a["id_izin"] for a, _ in gather(store, bulan="2026-11")] == ["IP-A2", "IP-N1"]

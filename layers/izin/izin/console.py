@@ -554,7 +554,7 @@ def report_page(
             error="Bulan harus berbentuk TTTT-BB (mis. 2026-12); format csv atau xlsx.",
         )
         return Page(400, html)
-    figures = reports.report(bulan, reports.gather(auth.store), calendar=calendar)
+    figures = reports.report(bulan, reports.gather(auth.store, bulan=bulan), calendar=calendar)
     if kind == "csv":
         body = reports.as_csv(figures).encode("utf-8-sig")  # Excel reads the BOM as UTF-8
         return Download(f"laporan-{bulan}.csv", "text/csv; charset=utf-8", body)

@@ -236,15 +236,31 @@ def _days(start: datetime, end: datetime, calendar: HolidayCalendar) -> float:
     return working_seconds_between(start, end, calendar) / day_seconds()
 
 
-def gather(store: Store, *, page: int = 100) -> list[tuple[Item, list[Item]]]:
-    """Every application (the GSI1 index, Query pages) with its audit trail."""
+def gather(store: Store, *, bulan: str = "", page: int = 100) -> list[tuple[Item, list[Item]]]:
+    """Every application (the GSI1 index, Query pages) with its audit trail; given `bulan`,
+    only those whose trail may count in that month (`may_count_in`): a month's report reads
+    the trails of the applications alive in it and since, not of every one ever received."""
     found: list[tuple[Item, list[Item]]] = []
     after: Item | None = None
     while True:
         items, after = store.applications_page(page, after=after)
-        found += [(i, store.audit(str(i["id_izin"]))) for i in items]
+        found += [
+            (i, store.audit(str(i["id_izin"])))
+            for i in items
+            if not bulan or may_count_in(i, bulan)
+        ]
         if after is None:
             return found
+
+
+def may_count_in(application: Mapping[str, Any], bulan: str) -> bool:
+    """Whether the application's trail may hold an entry `report` counts in `bulan`: it was
+    received by the month's end and not finished before the month began (every entry the
+    report counts lies between its receipt and its outcome)."""
+    received, finished = application.get("created_at"), application.get("finished_at")
+    if received and month_of(str(received)) > bulan:
+        return False
+    return not (finished and month_of(str(finished)) < bulan)
 
 
 def as_csv(figures: Report) -> str:
