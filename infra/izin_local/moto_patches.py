@@ -134,12 +134,14 @@ def deliver_early_callbacks_to_heartbeat() -> Undo:
 
 
 def skip_executions_without_worker() -> Undo:
-    """Let SendTask* ignore executions that have no worker (yet, or any more).
+    """Let SendTask* ignore executions that have no worker (yet, or any more), or no status.
 
     `send_task_success`/`_failure`/`_heartbeat` scan every execution and read
     `exec_worker.env.callback_pool_manager`; under concurrency one execution is always
     starting or ending, and the whole call crashes with 'NoneType' has no attribute
-    'callback_pool_manager'. Such an execution cannot hold the token anyway.
+    'callback_pool_manager'. Scanning by status, moto reads `exec_status.value` of each, and
+    an execution still being started has none: 'NoneType' has no attribute 'value' (seen
+    with 200 applications). Such an execution cannot hold the token anyway.
     """
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -149,8 +151,11 @@ def skip_executions_without_worker() -> Undo:
     def _get_executions(self: Any, execution_status: Any = None) -> list[Any]:
         return [
             execution
-            for execution in list(original(self, execution_status))
-            if execution.exec_worker is not None and execution.exec_worker.env is not None
+            for execution in list(original(self, None))
+            if getattr(execution, "exec_status", None) is not None
+            and (execution_status is None or execution_status == execution.status)
+            and execution.exec_worker is not None
+            and execution.exec_worker.env is not None
         ]
 
     StepFunctionsParserBackend._get_executions = _get_executions  # type: ignore[method-assign]

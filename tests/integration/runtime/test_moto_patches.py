@@ -164,8 +164,11 @@ def test_with_the_patch_an_early_outcome_ends_the_heartbeat_wait(patched: None):
 # --- (4) SendTask* ignores executions without a worker -----------------------------------
 
 
-def _send_task_success_beside_an_execution_without_worker() -> Exception:
+def _send_task_success_beside_an_execution_without_worker(*, status: bool = True) -> Exception:
+    """SendTaskSuccess while an execution has no worker yet (or, `status` False, no status
+    yet either: being constructed)."""
     from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     backend = StepFunctionsParserBackend(REGION, "123456789012")
@@ -174,8 +177,15 @@ def _send_task_success_beside_an_execution_without_worker() -> Exception:
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
         roleArn="arn:aws:iam::123456789012:role/r",
     )
-    starting = types.SimpleNamespace(status=ExecutionStatus.RUNNING, exec_worker=None)
-    machine.executions.append(starting)  # type: ignore[arg-type]
+
+    class Starting:
+        status = Execution.status  # moto's own property: exec_status.value
+
+        def __init__(self) -> None:
+            self.exec_status = ExecutionStatus.RUNNING if status else None
+            self.exec_worker = None
+
+    machine.executions.append(Starting())  # type: ignore[arg-type]
     try:
         backend.send_task_success(task_token="unknown-token", outcome="{}")
     except Exception as error:
@@ -187,9 +197,15 @@ def test_moto_crashes_on_an_execution_without_worker():
     assert isinstance(_send_task_success_beside_an_execution_without_worker(), AttributeError)
 
 
+def test_moto_crashes_on_an_execution_without_status():
+    error = _send_task_success_beside_an_execution_without_worker(status=False)
+    assert isinstance(error, AttributeError) and "value" in str(error)
+
+
 @pytest.mark.parametrize("patched", [moto_patches.skip_executions_without_worker], indirect=True)
-def test_with_the_patch_an_unknown_token_is_just_invalid(patched: None):
-    error = _send_task_success_beside_an_execution_without_worker()
+@pytest.mark.parametrize("status", [True, False])
+def test_with_the_patch_an_unknown_token_is_just_invalid(patched: None, status: bool):
+    error = _send_task_success_beside_an_execution_without_worker(status=status)
     assert type(error).__name__ == "InvalidToken"
 
 
