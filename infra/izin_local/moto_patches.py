@@ -185,6 +185,12 @@ def cache_interpreter_clients(identity: InterpreterIdentity | None = None) -> Un
     the moto port, so a client never outlives the server it points at. With an
     `identity`, the clients call as the state machine's role, so its policies are enforced
     as they are on AWS (a task whose function the role may not invoke fails).
+
+    A client kept calls on kept connections, and one the server closes as idle at the
+    moment a task sends on it fails with ConnectionClosedError: moto's clients make one
+    attempt and call that a task's failure, where Step Functions meets it as
+    Lambda.SdkClientException, which the workflow's Retry takes. So a kept client tries
+    again, as the SDK's standard mode does, on such errors.
     """
     from moto.settings import moto_server_port
 
@@ -201,9 +207,7 @@ def cache_interpreter_clients(identity: InterpreterIdentity | None = None) -> Un
         with lock:
             client = cache.get(key)
             if client is None:
-                client = original(region, service, state_credentials)
-                if credentials is not None:
-                    client = _as_role(client, credentials)
+                client = _rebuilt(original(region, service, state_credentials), credentials)
                 cache[key] = client
             return client
 
@@ -219,18 +223,28 @@ def cache_interpreter_clients(identity: InterpreterIdentity | None = None) -> Un
     return undo
 
 
-def _as_role(client: Any, credentials: Mapping[str, str]) -> Any:
-    """The same client (endpoint, region, config), calling with the role's session."""
+def _rebuilt(client: Any, credentials: Mapping[str, str] | None) -> Any:
+    """The same client (endpoint, region, config, keys), retrying more, and calling with the
+    role's session when `credentials` are given."""
     import boto3
+    from botocore.config import Config
 
+    own = client._request_signer._credentials
+    keys = {"aws_access_key_id": own.access_key, "aws_secret_access_key": own.secret_key}
+    if credentials is not None:
+        keys = {
+            "aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": credentials["AWS_SESSION_TOKEN"],
+        }
+    # Tried again as the SDK's standard mode does: a connection closed under it, say.
+    retries = Config(retries={"mode": "standard", "total_max_attempts": 3})
     return boto3.client(
         client.meta.service_model.service_name,
         region_name=client.meta.region_name,
         endpoint_url=client.meta.endpoint_url,
-        config=client.meta.config,
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        config=client.meta.config.merge(retries),
+        **keys,
     )
 
 

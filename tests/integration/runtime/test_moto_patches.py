@@ -4,8 +4,11 @@ A test asserting moto's own behaviour fails the day moto fixes it: then the patc
 """
 
 import copy
+import http.server
 import importlib
 import json
+import socket
+import socketserver
 import sys
 import threading
 import types
@@ -240,6 +243,71 @@ def test_with_the_patch_every_task_module_reuses_one_client_per_service(patched:
     sqs = holders[0].boto_client_for(REGION, "sqs")
     assert sqs is not holders[0].boto_client_for(REGION, "lambda")
     assert sqs is holders[-1].boto_client_for(REGION, "sqs")
+
+
+class _ClosesFirstConnection(socketserver.ThreadingTCPServer):
+    """An endpoint that closes its first connection unanswered, as a server closing an idle
+    kept connection just as a request is sent on it; then answers Invoke."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        self.connections = 0
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.connections += 1
+                if server.connections == 1:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                body = b'{"ok": true}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+def _invoke_through_an_interpreter_client(monkeypatch: pytest.MonkeyPatch) -> Any:
+    endpoint = _ClosesFirstConnection()
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MOTO_PORT", str(endpoint.server_address[1]))
+    try:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+            lambda_eval_utils,
+        )
+
+        client: Any = lambda_eval_utils.boto_client_for(REGION, "lambda")
+        return json.loads(client.invoke(FunctionName="f", Payload=b"{}")["Payload"].read())
+    except Exception as error:
+        return error
+    finally:
+        endpoint.shutdown()
+        endpoint.server_close()
+
+
+def test_moto_s_interpreter_client_fails_on_a_connection_closed_under_it(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    answer = _invoke_through_an_interpreter_client(monkeypatch)
+    assert type(answer).__name__ == "ConnectionClosedError"
+
+
+@pytest.mark.parametrize("patched", [moto_patches.cache_interpreter_clients], indirect=True)
+def test_with_the_patch_a_connection_closed_under_a_task_is_tried_again(
+    patched: None, monkeypatch: pytest.MonkeyPatch
+):
+    assert _invoke_through_an_interpreter_client(monkeypatch) == {"ok": True}
 
 
 def test_every_patch_is_undone(moto_server: MotoServer):
