@@ -9,7 +9,7 @@ from typing import Any
 
 from izin import wiring
 from izin.aws import client
-from izin.documents import DocumentRequest, handle, read_ahead
+from izin.documents import DocumentRequest, handle
 from izin.observability import logger
 from izin.settings import needs_settings, settings
 from izin.store import InvocationStore
@@ -25,17 +25,15 @@ def _put_object(key: str, body: bytes, content_type: str) -> None:
 @needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = DocumentRequest.model_validate(event)
-    config, now = settings(), datetime.now(UTC)
-    # The record, the steps and every version are read: the application's partition, once.
-    table = InvocationStore(wiring.store(), whole_applications=True)
-    read_ahead(table, request, now)
+    config = settings()
     return handle(
         request,
-        table,
-        now=now,
+        # The record, the steps and every version are read: the application's partition, once.
+        InvocationStore(wiring.store(), whole_applications=True),
+        now=datetime.now(UTC),
         bucket=config.bucket_name,
         put_object=_put_object,
         public_base_url=config.public_base_url,
-        roster=wiring.roster(table),
+        roster=wiring.roster(),
         dinas=wiring.dinas(),
     )

@@ -48,7 +48,6 @@ from izin.forms import MAX_TEXT
 from izin.memory_store import MemoryStore
 from izin.models import DocumentRef, Permohonan
 from izin.roster import Roster, load_roster
-from izin.store import ConditionFailed
 from izin.verify import VerifyContext, VerifyRequest, verify_page
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
@@ -485,35 +484,6 @@ def test_a_rendered_version_is_stored_recorded_pointed_to_and_audited(desk: Desk
     assert entry["action"] == "document.rendered" and entry["actor"] == "sistem"
     assert (entry["jenis"], entry["nomor"], entry["versi"]) == ("surat_tugas", ref.nomor, 1)
     assert (entry["sha256"], entry["key"]) == (ref.sha256, key)
-
-
-def test_a_number_taken_meanwhile_is_not_taken_twice_the_letter_renders_again(
-    desk: Desk,
-) -> None:
-    store, kind = desk.store, Jenis.SURAT_PENGANTAR_DPMPTSP
-    read = store.last_number
-
-    def read_then_another_takes(jenis: str, year: int) -> int:
-        last = read(jenis, year)
-        store.next_number(jenis, year)  # another application's letter, between read and record
-        return last
-
-    store.last_number = read_then_another_takes  # type: ignore[method-assign]
-    ref = desk.render(kind)
-    assert ref.nomor == "500.2.2/2/SP-DPMPTSP/Disperindag-Ind/2026"  # not 1, the other's
-    assert read(kind.value, 2026) == 2  # no gap, no duplicate
-    (entry,) = store.trail
-    assert (entry["nomor"], entry["versi"]) == (ref.nomor, 1)
-    assert "/2/SP-DPMPTSP/" in desk.bucket.text(ref.key)  # the file bears the number recorded
-
-
-def test_a_first_version_takes_its_number_with_its_record_and_no_write_of_its_own(
-    desk: Desk,
-) -> None:
-    desk.store.calls.clear()
-    desk.render(Jenis.SURAT_PENGANTAR_DPMPTSP)
-    assert desk.store.calls["update"] == 0 and desk.store.calls["write_all"] == 1
-    assert desk.store.last_number(Jenis.SURAT_PENGANTAR_DPMPTSP.value, 2026) == 1
 
 
 def test_a_re_render_is_a_new_version_with_the_same_number(desk: Desk) -> None:
@@ -1445,8 +1415,6 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_fifty_numbers_taken_at_once_are_fifty_consecutive_numbers(table: str) -> None:
-    """As render_document takes them: the number after the last one read, on condition;
-    when another took it meanwhile, one reserved."""
     from izin.store import DynamoStore
 
     store = DynamoStore(table)
@@ -1456,11 +1424,7 @@ def test_fifty_numbers_taken_at_once_are_fifty_consecutive_numbers(table: str) -
 
     def take() -> None:
         start.wait()
-        number = store.last_number("bap", 2026) + 1
-        try:
-            store.take_number("bap", 2026, number)
-        except ConditionFailed:
-            number = store.next_number("bap", 2026)
+        number = store.next_number("bap", 2026)
         with lock:
             taken.append(number)
 

@@ -185,20 +185,6 @@ def test_numbers_are_consecutive_per_counter(store: Records) -> None:
     assert store.next_number("bap", 2027) == 1 and store.next_number("nota_dinas", 2026) == 1
 
 
-def test_a_number_is_taken_only_after_the_last_one_as_read(store: Records) -> None:
-    assert store.last_number("surat_tugas", 2026) == 0
-    store.take_number("surat_tugas", 2026, 1)
-    with pytest.raises(ConditionFailed):
-        store.take_number("surat_tugas", 2026, 1)  # taken
-    with pytest.raises(ConditionFailed):
-        store.take_number("surat_tugas", 2026, 3)  # 2 is not the last
-    assert store.next_number("surat_tugas", 2026) == 2  # reserving goes on from it
-    store.take_number("surat_tugas", 2026, 3)
-    assert store.last_number("surat_tugas", 2026) == 3
-    with pytest.raises(ConditionFailed):
-        store.take_number("surat_tugas", 2027, 2)  # a new year starts at 1
-
-
 def test_a_ticket_is_stored_once_and_changed_only_if_it_exists(store: Records) -> None:
     store.put_ticket("h", {"status": "open"})
     with pytest.raises(ConditionFailed):
@@ -615,19 +601,6 @@ def test_a_page_s_ticket_session_and_roster_are_read_in_one_batch_then_kept() ->
     mine.update_ticket("t", {"status": "decided"})
     assert (mine.ticket("t") or {})["status"] == "decided"
     assert table.calls == {"get_many": 1, "update": 1}
-
-
-def test_a_document_s_roster_and_letter_counter_are_read_in_one_batch() -> None:
-    table = MemoryStore()
-    table.next_number("bap", 2026)
-    table.calls.clear()
-    mine = InvocationStore(table, whole_applications=True)
-    mine.read_ahead(roster=True, counter=("bap", 2026))
-    assert mine.roster_record() is None and mine.last_number("bap", 2026) == 1
-    assert table.calls == {"get_many": 1}
-    with mine.together() as batch:
-        batch.take_number("bap", 2026, 2)
-    assert mine.last_number("bap", 2026) == table.last_number("bap", 2026) == 2
 
 
 def test_a_task_s_application_and_steps_are_read_in_its_batch_then_kept() -> None:

@@ -147,10 +147,6 @@ def _session_pk(session_hash: str) -> str:
     return f"SESSION#{session_hash}"
 
 
-def _counter_key(jenis: str, year: int) -> tuple[str, str]:
-    return f"COUNTER#{jenis}#{year}", "COUNTER"
-
-
 # `applications(EVERY_APPLICATION)`: all of them, for years of a Dinas's (a few hundred a
 # year, about 1 KB each, read page by page), where none may be left out.
 EVERY_APPLICATION = 5000
@@ -313,8 +309,6 @@ class Store(Protocol):
     def update_delivery(self, source: str, event_id: str, fields: Item) -> Item: ...
     # letter numbers
     def next_number(self, jenis: str, year: int) -> int: ...
-    def last_number(self, jenis: str, year: int) -> int: ...
-    def take_number(self, jenis: str, year: int, number: int) -> None: ...
     # officers' second factor and sessions
     def officer_auth(self, nip: str) -> Item | None: ...
     def update_officer_auth(self, nip: str, fields: Item, **terms: Unpack[UpdateTerms]) -> Item: ...
@@ -635,22 +629,9 @@ class Records:
     # -- counters --------------------------------------------------------------------------
 
     def next_number(self, jenis: str, year: int) -> int:
-        """Take the next number of a counter now, atomically: no duplicate (a number taken
-        for what is then never recorded is a gap)."""
-        item = self.update(*_counter_key(jenis, year), {}, add={"value": 1})
+        """Take the next number of a counter, atomically: no gap, no duplicate."""
+        item = self.update(f"COUNTER#{jenis}#{year}", "COUNTER", {}, add={"value": 1})
         return int(item["value"])
-
-    def last_number(self, jenis: str, year: int) -> int:
-        """The last number a counter gave (0 before its first)."""
-        item = self.get(*_counter_key(jenis, year))
-        return int(item["value"]) if item else 0
-
-    def take_number(self, jenis: str, year: int, number: int) -> None:
-        """Take `number`, the one after the counter's last as read, unless another was taken
-        meanwhile (ConditionFailed). Written in `together` with what bears the number, the
-        number is taken exactly when that is recorded: no gap, no duplicate."""
-        last = number - 1 if number > 1 else None
-        self.update(*_counter_key(jenis, year), {"value": number}, expect={"value": last})
 
     # -- officers' second factor and sessions ------------------------------------------------
 
@@ -859,14 +840,12 @@ class InvocationStore(Records):
         away: bool = False,
         application: str = "",
         steps: Iterable[int] = (),
-        counter: tuple[str, int] | None = None,
     ) -> None:
         """Read a request's ticket, its session, the second-factor record of the officer it
-        names, the roster in force, who may be away, an application's record and the data
-        of these of its `steps`, and a letter-number counter (jenis, year) together (one
-        BatchGetItem) when the invocation will read them all anyway, one GetItem apiece (the
-        steps: one Query). The steps read are all the application's: `steps()` is answered
-        from them."""
+        names, the roster in force, who may be away, and an application's record and the
+        data of these of its `steps` together (one BatchGetItem) when the invocation will
+        read them all anyway, one GetItem apiece (the steps: one Query). The steps read
+        are all the application's: `steps()` is answered from them."""
         keys = [
             key
             for key, wanted in (
@@ -876,7 +855,6 @@ class InvocationStore(Records):
                 (_ROSTER, roster),
                 (_AWAY, away),
                 ((app_key(application), "META"), application),
-                (_counter_key(*counter) if counter else ("", ""), counter),
             )
             if wanted
         ]

@@ -41,7 +41,7 @@ from izin.forms import field_text
 from izin.models import DocumentRef
 from izin.roster import Roster, RosterError
 from izin.sop import Role
-from izin.store import ConditionFailed, InvocationStore, Store
+from izin.store import ConditionFailed, Store
 
 # -- the store: versions, numbers, sealing -----------------------------------------------
 
@@ -201,16 +201,13 @@ def render_document(
     put_object: PutObject,
     roster: Roster,
     dinas: Dinas,
-    reserve: bool = False,
 ) -> DocumentRef:
     """Render the next version of one document, store it, record it and audit it.
 
-    The first version takes the next number of the document type's yearly counter, in the
-    transaction that records it (no gap, no duplicate, no write of its own); when another
-    document took that number meanwhile, it is rendered once more, afresh, with a number
-    reserved first (`reserve`). Later versions (after a send-back) keep the number, and are
-    made only when the form values the document is made of changed (else the latest
-    version stands, and the trail says so). A sealed document is not rendered again.
+    The first version takes the next number of the document type's yearly counter; later
+    versions (after a send-back) keep it, and are made only when the form values the
+    document is made of changed (else the latest version stands, and the trail says so).
+    A sealed document is not rendered again.
     """
     kind = Jenis(jenis)
     sources = _sources(store, id_izin, now=now, roster=roster, dinas=dinas)
@@ -229,54 +226,22 @@ def render_document(
         }
         store.append_audit(id_izin, entry, now=now)
         return _ref(last)
-    take: Numbered | None = None
     if earlier:
         nomor = str(earlier[0]["nomor"])
     else:
         year = to_wib(now).year
-        if reserve:
-            number = store.next_number(kind.value, year)
-        else:
-            take = Numbered(kind.value, year, store.last_number(kind.value, year) + 1)
-            number = take.number
-        nomor = sources.dinas.nomor(kind, number, year)
-    try:
-        return _publish(
-            store,
-            sources,
-            kind,
-            id_izin,
-            versi=int(earlier[-1]["versi"]) + 1 if earlier else 1,
-            nomor=nomor,
-            bucket=bucket,
-            put_object=put_object,
-            isi=content,
-            take=take,
-        )
-    except DocumentVersionConflict:
-        if take is None:
-            raise
-        # The number (or this version) was taken meanwhile: read again, reserve, render.
-        return render_document(
-            store,
-            jenis,
-            id_izin,
-            now=now,
-            bucket=bucket,
-            put_object=put_object,
-            roster=roster,
-            dinas=dinas,
-            reserve=True,
-        )
-
-
-@dataclass(frozen=True)
-class Numbered:
-    """The letter number a first version takes when it is recorded: the counter's next."""
-
-    jenis: str
-    year: int
-    number: int
+        nomor = sources.dinas.nomor(kind, store.next_number(kind.value, year), year)
+    return _publish(
+        store,
+        sources,
+        kind,
+        id_izin,
+        versi=int(earlier[-1]["versi"]) + 1 if earlier else 1,
+        nomor=nomor,
+        bucket=bucket,
+        put_object=put_object,
+        isi=content,
+    )
 
 
 class SealOrder(TypedDict):
@@ -510,12 +475,10 @@ def _publish(
     put_object: PutObject,
     seal: Mapping[str, str] | None = None,
     isi: list[Item] | None = None,
-    take: Numbered | None = None,
 ) -> DocumentRef:
-    """Render, store the file, then record the version (once), its pointer and the audit
-    (and take its number, `take`)."""
+    """Render, store the file, then record the version (once), its pointer and the audit."""
     version = _render(sources, kind, id_izin, versi=versi, nomor=nomor, seal=seal, isi=isi)
-    return _record(store, version, bucket=bucket, put_object=put_object, take=take)
+    return _record(store, version, bucket=bucket, put_object=put_object)
 
 
 def _render(
@@ -550,16 +513,8 @@ def _render(
     )
 
 
-def _record(
-    store: Store,
-    version: _Version,
-    *,
-    bucket: str,
-    put_object: PutObject,
-    take: Numbered | None = None,
-) -> DocumentRef:
-    """Store a version's files, then record it (once), its pointer and the audit, and take
-    its number (`take`) with them."""
+def _record(store: Store, version: _Version, *, bucket: str, put_object: PutObject) -> DocumentRef:
+    """Store a version's files, then record it (once), its pointer and the audit."""
     kind, id_izin, versi, nomor = version.kind, version.id_izin, version.versi, version.nomor
     body, pdf, now, seal = version.body, version.pdf, version.now, version.seal
     document_id = version.document_id
@@ -641,30 +596,17 @@ def _record(
         entry["tte"] = version.tte
     if version.tte_manual:
         entry["tte_manual"] = True
-    # The version (once), its pointer (its id once), the trail's entry and the number taken:
-    # all, or none.
+    # The version (once), its pointer (its id once) and the trail's entry: all, or none.
     try:
         with store.together() as batch:
             batch.put_document_version(id_izin, kind.value, versi, item)
             batch.put_document_pointer(document_id, pointer)
             batch.append_audit(id_izin, entry, now=now)
-            if take is not None:
-                batch.take_number(take.jenis, take.year, take.number)
     except ConditionFailed as lost:
         raise DocumentVersionConflict(
-            f"{kind} v{versi:03d} of {id_izin}, its id {document_id}, or its number {nomor},"
-            " already recorded"
+            f"{kind} v{versi:03d} of {id_izin}, or the id {document_id}, already recorded"
         ) from lost
     return _ref(item)
-
-
-def read_ahead(table: InvocationStore, request: DocumentRequest, now: datetime) -> None:
-    """What the document function reads besides the application's partition, together (one
-    BatchGetItem): the roster in force and, for a render, the type's counter of the year."""
-    render = request.action == "render"
-    table.read_ahead(
-        roster=True, counter=(str(request.jenis), to_wib(now).year) if render else None
-    )
 
 
 def handle(
