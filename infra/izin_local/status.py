@@ -78,6 +78,8 @@ def summary(item: dict[str, Any], now: datetime, calendar: HolidayCalendar) -> d
         "sla": sla_text(item.get("deadline"), now, calendar),
         "outcome": item.get("outcome"),
         "reason": item.get("reason"),
+        # TERHENTI: the execution and the state that failed, where `izin resume` starts again.
+        "parked_in": item.get("parked_in"),
         "sla_breaches": item.get("sla_breaches", 0),
         "updated_at": item.get("updated_at"),
     }

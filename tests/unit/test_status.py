@@ -93,3 +93,16 @@ def test_an_execution_name_with_a_suffix_is_shown(
     assert print_status("COL.1", as_json=True, endpoint_url="", table=None) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["execution"].startswith("COL-1-") and shown["dead_letters"] == []
+
+
+def test_a_parked_application_shows_where_it_will_start_again(
+    aws: tuple[DynamoStore, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, _ = aws
+    _start(store, "IP-PARK")
+    parked_in = {"execution": "IP-PARK", "state": "05 Dokumen - Surat Pengantar Kepala Bidang"}
+    store.update_application("IP-PARK", {"status": "TERHENTI", "parked_in": parked_in})
+    assert print_status("IP-PARK", as_json=True, endpoint_url="", table=None) == 0
+    assert json.loads(capsys.readouterr().out)["parked_in"] == parked_in
+    assert print_status("IP-PARK", as_json=False, endpoint_url="", table=None) == 0
+    assert "parked_in: {'execution': 'IP-PARK', 'state': '05 Dokumen" in capsys.readouterr().out
