@@ -238,6 +238,15 @@ def test_open_applications_are_listed_until_their_outcome(store: Records) -> Non
     assert [a["created_at"] for a in store.open_applications()][:1] == ["2026-12-06"]
 
 
+def test_one_step_of_many_applications_is_read_together(store: Records) -> None:
+    for n in range(120):  # more than one BatchGetItem's 100 keys
+        store.save_step(f"IP-{n:03d}", 7, {"ketua": str(n)})
+    store.save_step("IP-000", 8, {"other": "step"})
+    found = store.step_data_of([f"IP-{n:03d}" for n in range(125)], 7)
+    assert len(found) == 120 and found["IP-119"] == {"ketua": "119"}
+    assert store.step_data_of([], 7) == {}
+
+
 def test_applications_read_together_by_id_are_the_ones_that_exist(store: Records) -> None:
     ids = [f"IP-{n:03d}" for n in range(130)]  # more than one BatchGetItem's 100 keys
     for id_izin in ids[::2]:

@@ -139,6 +139,13 @@ def test_the_tim_teknis_sees_only_what_it_is_assigned_to_other_roles_see_all() -
     assert seen(other) == ["IP-ELSE", "IP-HELD"]
     for role in (Role.OPERATOR, Role.KASI, Role.KEPALA_BIDANG, Role.KEPALA_DINAS):
         assert seen(ROSTER.first(role)) == ["IP-ELSE", "IP-HELD", "IP-TEAM"]
+    store.calls.clear()
+    seen(ketua)  # the team step of every application, read together: not one read each
+    assert store.calls["get_many"] == 1 and store.calls["get"] == 0
+    assert all(
+        workspace.may_see(store, ketua, a) == (a["id_izin"] == "IP-TEAM")
+        for a in store.applications()
+    )
 
 
 def _signed_in(store: MemoryStore, officer: Officer) -> tuple[Any, tuple[str, ...]]:

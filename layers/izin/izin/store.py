@@ -274,6 +274,7 @@ class Store(Protocol):
     # steps' form data
     def save_step(self, id_izin: str, step: int, data: Item) -> None: ...
     def step_data(self, id_izin: str, step: int) -> Item: ...
+    def step_data_of(self, ids: Iterable[str], step: int) -> dict[str, Item]: ...
     def steps(self, id_izin: str) -> dict[int, Item]: ...
     # events of OSS and SIINAS, and the states waiting for them
     def keep_event(
@@ -496,6 +497,12 @@ class Records:
         """What was entered on a step's form, or {}."""
         item = self.get(app_key(id_izin), _step_sk(step))
         return item["data"] if item else {}
+
+    def step_data_of(self, ids: Iterable[str], step: int) -> dict[str, Item]:
+        """What was entered on one step's form of each of these applications, read together
+        (those without it left out)."""
+        keys = {(app_key(id_izin), _step_sk(step)): id_izin for id_izin in ids}
+        return {keys[key]: item["data"] for key, item in self.get_many(keys).items()}
 
     def steps(self, id_izin: str) -> dict[int, Item]:
         """What was entered on every step's form, by step number, in one query."""
