@@ -96,6 +96,20 @@ def cmd_laporan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill_open(args: argparse.Namespace) -> int:
+    from izin_local.status import find_table, use_endpoint
+
+    use_endpoint(args.endpoint_url)
+    from izin.store import DynamoStore
+    from izin.workspace import mark_open_applications
+
+    marked = mark_open_applications(DynamoStore(find_table(args.table)))
+    print(
+        f"{len(marked)} open application(s) marked" + (f": {', '.join(marked)}" if marked else "")
+    )
+    return 0
+
+
 def cmd_audit_export(args: argparse.Namespace) -> int:
     from izin_local.status import find_table, use_endpoint
 
@@ -493,6 +507,14 @@ def parser() -> argparse.ArgumentParser:
     laporan.add_argument("--csv", action="store_true", help="CSV with Indonesian headers")
     _aws_arguments(laporan)
     laporan.set_defaults(run=cmd_laporan)
+
+    backfill = sub.add_parser(
+        "backfill-open",
+        help="once, after upgrading: mark the open applications received before the workspace's "
+        "open index, so /meja lists them however old",
+    )
+    _aws_arguments(backfill)
+    backfill.set_defaults(run=cmd_backfill_open)
 
     audit = sub.add_parser(
         "audit-export",

@@ -106,3 +106,31 @@ def test_a_parked_application_shows_where_it_will_start_again(
     assert json.loads(capsys.readouterr().out)["parked_in"] == parked_in
     assert print_status("IP-PARK", as_json=False, endpoint_url="", table=None) == 0
     assert "parked_in: {'execution': 'IP-PARK', 'state': '05 Dokumen" in capsys.readouterr().out
+
+
+def test_backfill_marks_the_open_applications_received_before_the_markers(
+    aws: tuple[DynamoStore, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from izin.aws import client
+    from izin_local.cli import main
+
+    store, _ = aws
+    _start(store, "IP-NEW")  # received with its marker
+    old = {"IP-OLD-OPEN": "PROSES", "IP-OLD-PARKED": "TERHENTI", "IP-OLD-DONE": "SELESAI"}
+    for id_izin, status in old.items():
+        _start(store, id_izin)
+        client("dynamodb").delete_item(  # as received before the markers existed
+            TableName=store.table, Key={"PK": {"S": f"APP#{id_izin}"}, "SK": {"S": "OPEN"}}
+        )
+        store.update_application(id_izin, {"status": status})
+    assert [a["id_izin"] for a in store.open_applications()] == ["IP-NEW"]
+
+    assert main(["backfill-open", "--endpoint-url", ""]) == 0
+    assert capsys.readouterr().out.startswith("2 open application(s) marked")
+    assert sorted(a["id_izin"] for a in store.open_applications()) == [
+        "IP-NEW",
+        "IP-OLD-OPEN",
+        "IP-OLD-PARKED",
+    ]
+    assert main(["backfill-open", "--endpoint-url", ""]) == 0  # once is enough
+    assert capsys.readouterr().out.startswith("0 open application(s) marked")

@@ -238,6 +238,17 @@ def test_open_applications_are_listed_until_their_outcome(store: Records) -> Non
     assert [a["created_at"] for a in store.open_applications()][:1] == ["2026-12-06"]
 
 
+def test_an_open_marker_is_given_once_and_never_reopens_a_closed_one(store: Records) -> None:
+    store.create_application("IP-1", {"id_izin": "IP-1", "created_at": "2026-12-01"})
+    assert store.mark_open("IP-1", "2026-12-01") is False  # it has one
+    store.close_application("IP-1", now=NOW)
+    assert store.mark_open("IP-1", "2026-12-01") is False  # closed stays closed
+    assert store.mark_open("IP-OLD", "2026-11-01") is True  # received before the markers
+    assert store.open_applications() == []  # IP-OLD has no record here
+    store.put(app_key("IP-OLD"), "META", {"id_izin": "IP-OLD", "created_at": "2026-11-01"})
+    assert [a["id_izin"] for a in store.open_applications()] == ["IP-OLD"]
+
+
 def test_one_step_of_many_applications_is_read_together(store: Records) -> None:
     for n in range(120):  # more than one BatchGetItem's 100 keys
         store.save_step(f"IP-{n:03d}", 7, {"ketua": str(n)})

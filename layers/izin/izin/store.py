@@ -153,6 +153,12 @@ EVERY_APPLICATION = 5000
 # The open applications' markers (GSI1 partition `OPEN`, sort key created_at): an
 # application's from its receipt until its outcome, when the marker leaves the index.
 _OPEN = "OPEN"
+
+
+def _open_marker(id_izin: str, received: str) -> Item:
+    return {"GSI1PK": _OPEN, "GSI1SK": received, "id_izin": id_izin}
+
+
 # The roster in force: one item (#14).
 _ROSTER = ("ROSTER", "ROSTER")
 # Each officer's latest delegation's last day (izin.delegation's index of who may be away).
@@ -264,6 +270,7 @@ class Store(Protocol):
     def applications(self, limit: int = 200) -> list[Item]: ...
     def open_applications(self, *, until: str = "") -> list[Item]: ...
     def close_application(self, id_izin: str, *, now: datetime) -> None: ...
+    def mark_open(self, id_izin: str, received: str) -> bool: ...
     def applications_page(
         self, limit: int, *, after: Item | None = None, since: str = "", until: str = ""
     ) -> tuple[list[Item], Item | None]: ...
@@ -422,9 +429,14 @@ class Records:
             if_absent=True,
         )
         if created:
-            marker = {"GSI1PK": _OPEN, "GSI1SK": fields["created_at"], "id_izin": id_izin}
-            self.put(app_key(id_izin), _OPEN, marker)
+            self.put(app_key(id_izin), _OPEN, _open_marker(id_izin, fields["created_at"]))
         return created
+
+    def mark_open(self, id_izin: str, received: str) -> bool:
+        """Give an application received before the markers existed its open marker; False
+        when it has one (open, or closed at its outcome: left as it is)."""
+        marker = _open_marker(id_izin, received)
+        return self.put(app_key(id_izin), _OPEN, marker, if_absent=True)
 
     def application(self, id_izin: str) -> Item | None:
         """The application's record, or None."""

@@ -24,7 +24,7 @@ from izin.observability import logger
 from izin.pages import TITLES, history
 from izin.roster import Officer
 from izin.sop import ROLE_TITLES, Role
-from izin.store import Store
+from izin.store import EVERY_APPLICATION, Store
 from izin.tasks.context import Page, Request
 from izin.tasks.issue import move_open_tasks
 from izin.tasks.page import HISTORY_ACTIONS
@@ -67,6 +67,17 @@ def worked_on(store: Store, limit: int = LISTED) -> list[dict[str, Any]]:
     listed = {str(a["id_izin"]) for a in newest}
     older = store.open_applications(until=str(newest[-1]["created_at"]))
     return newest + [a for a in older if str(a["id_izin"]) not in listed]
+
+
+def mark_open_applications(store: Store) -> list[str]:
+    """Give every application not at its outcome that has no open marker its marker (those
+    received before the markers existed): once, after the deploy that brought them, so the
+    workspace lists them whatever their age (`izin backfill-open`). The ones marked."""
+    return [
+        str(a["id_izin"])
+        for a in store.applications(EVERY_APPLICATION)
+        if a.get("status") != "SELESAI" and store.mark_open(str(a["id_izin"]), a["created_at"])
+    ]
 
 
 def visible(
