@@ -165,7 +165,7 @@ def park(
             "updated_at": now.isoformat(),
             **({"parked_in": dict(parked_in)} if parked_in else {}),
         },
-        remove=("open_ticket",) if parked_in else ("open_ticket", "parked_in"),
+        remove=("open_ticket",),
     )
     step = int(application.get("current_step", 0))
     store.append_audit(

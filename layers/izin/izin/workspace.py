@@ -51,9 +51,7 @@ def sees_all(officer: Officer) -> bool:
 
 def may_see(store: Store, officer: Officer, application: Mapping[str, Any]) -> bool:
     """Whether the officer may open this application's page."""
-    if sees_all(officer):
-        return True
-    if (application.get("holder") or {}).get("nip") == officer.nip:
+    if sees_all(officer) or _holds(officer, application):
         return True
     return _in_team(store.step_data(str(application["id_izin"]), TEAM_STEP), officer)
 
@@ -91,9 +89,12 @@ def visible(
     return [
         dict(a)
         for a in applications
-        if (a.get("holder") or {}).get("nip") == officer.nip
-        or _in_team(teams.get(str(a["id_izin"])) or {}, officer)
+        if _holds(officer, a) or _in_team(teams.get(str(a["id_izin"])) or {}, officer)
     ]
+
+
+def _holds(officer: Officer, application: Mapping[str, Any]) -> bool:
+    return (application.get("holder") or {}).get("nip") == officer.nip
 
 
 def _in_team(team: Mapping[str, Any], officer: Officer) -> bool:
