@@ -143,9 +143,9 @@ def test_a_step_s_page_asks_the_table_few_times(task_door: Any) -> None:
     assert task_door.store.calls == {
         "get_many": 1,
         "query": 1,
-        # The ticket decided with the step's data (only one decision wins); then the trail's
-        # entry, and the holder (the system) when it held the task.
-        "write_all": 2,
+        # The ticket decided with the step's data (only one decision wins), the trail's
+        # entry and the holder (the system), as one, before Step Functions is told.
+        "write_all": 1,
     }
 
 

@@ -546,10 +546,19 @@ def test_a_hand_over_that_fails_reopens_the_ticket_for_another_try() -> None:
     with pytest.raises(RuntimeError, match="Throttling"):
         world.post(ticket, nip=OPERATOR, decision="done")
     assert ticket_of(world, ticket)["status"] == tasks.Status.OPEN
-    assert "task.decided" not in world.store.actions()
+    # The decision's entry, written with the claim, is retracted: the trail keeps both and
+    # shows neither as a decision; the application is the officer's again.
+    decided, not_taken = world.store.trail[-2:]
+    assert (decided["action"], not_taken["action"]) == ("task.decided", "task.not_taken")
+    assert not_taken["retracts"] == decided["decision_id"]
+    assert "task.decided" not in [e["action"] for e in world.store.audit(ID)]
+    application = world.store.application(ID) or {}
+    assert application["open_ticket"] == ticket_hash(ticket)
+    assert application["holder"]["nip"] == OPERATOR
     world.now += timedelta(seconds=30)  # its code was spent on the failed try: the next one
     assert world.post(ticket, nip=OPERATOR, decision="done").status == 200
     assert [token for token, _ in callbacks.outputs] == ["token-1"]
+    assert [e["action"] for e in world.store.audit(ID)].count("task.decided") == 1
 
 
 def test_a_decision_whose_answer_was_lost_stands_and_is_not_reopened() -> None:
@@ -568,6 +577,66 @@ def test_a_decision_whose_answer_was_lost_stands_and_is_not_reopened() -> None:
     world.now += timedelta(seconds=30)
     assert world.post(ticket, nip=OPERATOR, decision="done").status == 409  # decided
     assert [token for token, _ in callbacks.outputs] == ["token-1"]
+
+
+class KilledAfterHandOver(SpentTokens):
+    """Step Functions took the decision, and the function died before it wrote anything more."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        super().succeed(token, output)
+        raise Killed
+
+
+def test_a_decision_taken_keeps_its_trail_entry_when_the_function_dies_right_after() -> None:
+    """The decision's entry and the application's holder are written with the claim, before
+    Step Functions is told: a kill right after SendTaskSuccess loses neither."""
+    world = started(World())
+    playing(world, KilledAfterHandOver())
+    ticket = world.issue(4)
+    with pytest.raises(Killed):
+        world.post(ticket, nip=OPERATOR, decision="done")
+    assert ticket_of(world, ticket)["status"] == tasks.Status.DECIDED
+    decided = [e for e in world.store.audit(ID) if e["action"] == "task.decided"]
+    assert [(e["step"], e["nip"], e["decision"]) for e in decided] == [(4, OPERATOR, "done")]
+    application = world.store.application(ID) or {}
+    assert application["holder"]["role"] == "sistem" and "open_ticket" not in application
+
+
+def test_a_decision_step_functions_refuses_is_retracted_not_erased() -> None:
+    """The state gone (the execution stopped): the ticket expires, and the trail keeps the
+    decision's entry with `task.too_late` retracting it; what reads the trail sees no
+    decision (`Store.audit`), the audit export sees both."""
+    world = started(World())
+    callbacks = GoneTokens()
+    playing(world, callbacks)
+    ticket = world.issue(4)
+    callbacks.gone.add(ticket_of(world, ticket)["task_token"])
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 410
+    decided, too_late = world.store.audit_as_written(ID)[-2:]
+    assert (decided["action"], too_late["action"]) == ("task.decided", "task.too_late")
+    assert too_late["retracts"] == decided["decision_id"] and too_late["decision"] == "done"
+    effective = [e["action"] for e in world.store.audit(ID)]
+    assert "task.decided" not in effective and effective[-1] == "task.too_late"
+
+
+def test_a_holder_that_moved_since_the_page_read_it_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The POST read the application held by its ticket; by the claim, it no longer is (the
+    park took `open_ticket` away): the claim is made again without the holder, which the
+    decision then leaves as it found it, and the decision's entry is written once."""
+    world = started(World())
+    ticket = world.issue(4)
+    digest = ticket_hash(ticket)
+    world.store.update_application(ID, {"holder": {"role": "admin"}}, remove=("open_ticket",))
+    read = world.store.application
+    monkeypatch.setattr(
+        world.store, "application", lambda id_izin: {**(read(id_izin) or {}), "open_ticket": digest}
+    )
+    assert world.post(ticket, nip=OPERATOR, decision="done").status == 200
+    monkeypatch.undo()
+    assert (world.store.application(ID) or {})["holder"] == {"role": "admin"}
+    assert [e["action"] for e in world.store.trail].count("task.decided") == 1
 
 
 # -- the open task from the workspace (/meja/tugas/{id_izin}): the session is the factor ----

@@ -75,7 +75,7 @@ Entry = tuple[str, bytes, str]  # path in the ZIP, bytes, SHA-256 recorded when 
 def _entries(store: Store, application: Item, read: Read) -> list[Entry]:
     """One application's files, under its id."""
     id_izin = str(application["id_izin"])
-    trail = [_record(e) for e in store.audit(id_izin)]
+    trail = [_record(e) for e in store.audit_as_written(id_izin)]
     entries: list[Entry] = [
         (f"{id_izin}/permohonan.json", _json(_record(application)), ""),
         (f"{id_izin}/jejak-audit.json", _json(trail), ""),

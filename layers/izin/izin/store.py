@@ -278,6 +278,7 @@ class Store(Protocol):
     # audit trail
     def append_audit(self, id_izin: str, entry: Item, *, now: datetime) -> None: ...
     def audit(self, id_izin: str) -> list[Item]: ...
+    def audit_as_written(self, id_izin: str) -> list[Item]: ...
     # steps' form data
     def save_step(self, id_izin: str, step: int, data: Item) -> None: ...
     def step_data(self, id_izin: str, step: int) -> Item: ...
@@ -339,6 +340,16 @@ class Store(Protocol):
     def replace_roster(self, fields: Item, *, version: int) -> Item: ...
 
     def together(self) -> AbstractContextManager[Store]: ...
+
+
+def retracted(trail: list[Item]) -> list[Item]:
+    """The trail without the entries of a decision a later entry retracts: written with the
+    ticket's claim, before Step Functions was told, and refused by it (`tasks.complete.Claim`).
+    The retraction itself stays (`task.too_late`, `task.not_taken`)."""
+    gone = {str(e["retracts"]) for e in trail if e.get("retracts")}
+    if not gone:
+        return trail
+    return [e for e in trail if str(e.get("decision_id", "")) not in gone]
 
 
 class Records:
@@ -496,7 +507,12 @@ class Records:
         self._append_entry(app_key(id_izin), entry, now)
 
     def audit(self, id_izin: str) -> list[Item]:
-        """The application's audit trail, oldest first."""
+        """The application's audit trail, oldest first, without what a later entry retracts
+        (a decision Step Functions never took: `retracted`)."""
+        return retracted(self.audit_as_written(id_izin))
+
+    def audit_as_written(self, id_izin: str) -> list[Item]:
+        """Every entry of the trail, oldest first, the retracted ones too (the export)."""
         return self.query(app_key(id_izin), TRAIL)
 
     # -- steps' data -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from izin import evidence, forms, sop
@@ -30,34 +31,69 @@ class TicketTaken(Exception):
     """Another submission decided the ticket first, or it was locked meanwhile."""
 
 
+class HolderMoved(Exception):
+    """The claim was refused with the application's holder in it: the ticket may have been
+    taken, or the application held otherwise meanwhile; the claim is made again without."""
+
+
 @dataclass
 class Claim:
-    """The ticket marked decided, if it is still open (and under its wrong-NIP limit): made
-    alone, or with the decision's first writes as one (`with_writes`). `trail`: the entries
-    the decision adds beside its `task.decided`, written with it once the waiting state took
-    the decision (also when only the history says so)."""
+    """The ticket marked decided, if it is still open (and under its wrong-NIP limit), with
+    the decision's `task.decided` entry (`decided`) and the entries it adds beside it
+    (`trail`), and, when `frees`, the application's holder made the system's until the next
+    task: made alone, or with the decision's first writes as one (`with_writes`).
+
+    Written before Step Functions is told, so a decision it took is never without its
+    entry, even when the function dies right after; one it refuses is retracted: a later
+    entry names its `decision_id` in `retracts` (`Store.audit` leaves out what it retracts).
+    """
 
     ticket_hash: str
     fields: dict[str, Any]
     terms: dict[str, Any]
+    id_izin: str = ""
+    decided: dict[str, Any] = field(default_factory=dict)
+    frees: bool = False
     made: bool = field(default=False, init=False)
     trail: list[dict[str, Any]] = field(default_factory=list, init=False)
 
-    def alone(self, store: Store) -> None:
-        with self.with_writes(store):
+    def alone(self, store: Store, *, now: datetime) -> None:
+        with self.with_writes(store, now=now):
             pass
 
     @contextmanager
-    def with_writes(self, store: Store) -> Iterator[Store]:
+    def with_writes(self, store: Store, *, now: datetime) -> Iterator[Store]:
         """The claim and the writes made through the store it gives, written as one: a step's
         data is never saved by a submission that lost the ticket."""
         try:
             with store.together() as batch:
                 batch.update_ticket(self.ticket_hash, self.fields, **self.terms)
+                for entry in self.entries():
+                    batch.append_audit(self.id_izin, entry, now=now)
+                if self.frees:
+                    batch.update_application(
+                        self.id_izin,
+                        {"holder": SYSTEM_HOLDER, "updated_at": now.isoformat()},
+                        expect={"open_ticket": self.ticket_hash},
+                        remove=("open_ticket",),
+                    )
                 yield batch
         except ConditionFailed as taken:
+            if self.frees:
+                raise HolderMoved(self.ticket_hash) from taken
             raise TicketTaken(self.ticket_hash) from taken
         self.made = True
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The trail's entries of the decision, each naming it (`decision_id`)."""
+        if not self.decided:
+            return list(self.trail)
+        named = {"decision_id": self.decided["decision_id"]}
+        return [self.decided, *({**entry, **named} for entry in self.trail)]
+
+
+# The application's holder between a decision and the next task.
+SYSTEM_HOLDER = {"role": "sistem", "nama": "Sistem", "nip": ""}
 
 
 # What a decision does, by ticket kind; each returns the sentence "what happens next".
@@ -86,7 +122,7 @@ def _complete_step(
         pada=ctx.now,
     )
     attached = _attached(ticket, ctx)
-    with claim.with_writes(ctx.store) as batch:
+    with claim.with_writes(ctx.store, now=ctx.now) as batch:
         batch.save_step(
             ticket["id_izin"],
             step.number,
@@ -111,8 +147,18 @@ def _complete_upload(
 ) -> str:
     officer = ticket["assignee"]
     receipt = str(submission.values["nomor_tanda_terima"])
+    claim.trail.append(
+        {
+            "action": "bap.uploaded",
+            "step": step.number,
+            "actor": officer["nama"],
+            "nip": officer["nip"],
+            "note": f"BAP diunggah manual ke SIINAS (tanda terima {receipt})",
+            "bukti": submission.values.get("bukti", ""),
+        }
+    )
     attached = _attached(ticket, ctx)
-    with claim.with_writes(ctx.store) as batch:
+    with claim.with_writes(ctx.store, now=ctx.now) as batch:
         batch.save_step(
             ticket["id_izin"],
             step.number,
@@ -124,16 +170,6 @@ def _complete_upload(
                 **attached,
             },
         )
-    claim.trail.append(
-        {
-            "action": "bap.uploaded",
-            "step": step.number,
-            "actor": officer["nama"],
-            "nip": officer["nip"],
-            "note": f"BAP diunggah manual ke SIINAS (tanda terima {receipt})",
-            "bukti": submission.values.get("bukti", ""),
-        }
-    )
     ctx.callbacks.succeed(
         ticket["task_token"],
         {"unggah": "manual", "id_unggah": receipt, "oleh": officer["nama"], "nip": officer["nip"]},
@@ -151,7 +187,7 @@ def _complete_record(
     ctx: TaskContext,
     claim: Claim,
 ) -> str:
-    claim.alone(ctx.store)
+    claim.alone(ctx.store, now=ctx.now)
     kind = EVENTS[str(ticket["event"])]
     assert kind.from_form is not None, f"{kind.key} is not recorded by hand"
     application = ctx.store.application(ticket["id_izin"]) or {}
@@ -177,7 +213,7 @@ def _complete_reassign(
     ctx: TaskContext,
     claim: Claim,
 ) -> str:
-    claim.alone(ctx.store)
+    claim.alone(ctx.store, now=ctx.now)
     try:
         reassign_task(
             ticket["task"],
@@ -203,7 +239,7 @@ def _complete_repair(
     ctx: TaskContext,
     claim: Claim,
 ) -> str:
-    claim.alone(ctx.store)
+    claim.alone(ctx.store, now=ctx.now)
     id_izin = ticket["id_izin"]
     application = ctx.store.application(id_izin) or {}
     if application.get("status") != PARKED:

@@ -5,6 +5,8 @@ and the lock are one conditional write, and taking the ticket checks the lock in
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -20,8 +22,8 @@ from izin.formats import tanggal_waktu
 from izin.observability import logger
 from izin.pages import document_hashes, history, returned_to, same_site, summary
 from izin.sop import ROLE_TITLES, Step
-from izin.store import ConditionFailed, Store, ticket_hash_of
-from izin.tasks.complete import COMPLETE, Claim, TicketTaken
+from izin.store import ConditionFailed, ticket_hash_of
+from izin.tasks.complete import COMPLETE, Claim, HolderMoved, TicketTaken
 from izin.tasks.context import (
     Page,
     Request,
@@ -194,6 +196,15 @@ def _decide(
         )
     officer = ticket["assignee"]
     earlier = ctx.store.step_data(ticket["id_izin"], form.number) if _reopened(ticket, form) else {}
+    kind = ticket.get("kind", Kind.STEP)
+    decided = {
+        "kind": kind,
+        "decision": submission.decision.value,
+        "data": submission.values,
+        "documents": document_hashes(ctx.store, ticket["id_izin"]),
+        "via": via,
+        "decision_id": secrets.token_hex(8),
+    }
     claim = Claim(
         digest,
         {
@@ -205,56 +216,30 @@ def _decide(
         # A ticket locked meanwhile is no longer open; the count is checked too, so a
         # ticket that reached the limit decides nothing whatever its status says.
         {"expect": {"status": Status.OPEN}, "below": {"wrong_nips": MAX_WRONG_NIPS}},
+        id_izin=ticket["id_izin"],
+        decided=_entry(ctx, ticket, request, "task.decided", decided),
+        # The application is the system's until the next task, which the decision starts
+        # (a reassignment's new ticket holds it at once).
+        frees=kind != Kind.REASSIGN and application.get("open_ticket") == digest,
     )
     try:
-        next_text = COMPLETE[ticket.get("kind", Kind.STEP)](ticket, form, submission, ctx, claim)
+        next_text = _complete(ticket, form, submission, ctx, claim)
     except TicketTaken:
         return _closed(ctx.store.ticket(digest) or ticket)
     except TaskGone as gone:
-        ctx.store.update_ticket(digest, {"status": Status.EXPIRED, "expired_reason": str(gone)})
-        _audit(ctx, ticket, request, "task.too_late", {"decision": submission.decision.value})
+        with ctx.store.together() as batch:
+            batch.update_ticket(digest, {"status": Status.EXPIRED, "expired_reason": str(gone)})
+            too_late = _retraction(ctx, ticket, request, claim, "task.too_late")
+            batch.append_audit(ticket["id_izin"], too_late, now=ctx.now)
         return _closed({**ticket, "status": Status.EXPIRED})
     except Exception:
         if not claim.made:
             raise
         if not _taken_all_the_same(ticket, ctx):
-            # Not decided after all: reopen the ticket so the officer can try again.
-            ctx.store.update_ticket(
-                digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED}
-            )
+            _reopen(digest, ticket, request, ctx, claim, application)
             raise
         logger.exception("the decision was taken though its answer was lost")
         next_text = TAKEN_ALL_THE_SAME
-    documents = document_hashes(ctx.store, ticket["id_izin"])
-    decided = {
-        "kind": ticket.get("kind", Kind.STEP),
-        "decision": submission.decision.value,
-        "data": submission.values,
-        "documents": documents,
-        "via": via,
-    }
-    # The trail's entries and the application's holder (the system, until the next task)
-    # written as one; but the next step's task, started by the decision, may already hold
-    # the application: then its holder stands, and the entries are written alone.
-    try:
-        with ctx.store.together() as batch:
-            _audit_decided(ctx, ticket, request, decided, claim, store=batch)
-            if (
-                ticket.get("kind", Kind.STEP) != Kind.REASSIGN
-                and application.get("open_ticket") == digest
-            ):
-                batch.update_application(
-                    ticket["id_izin"],
-                    {
-                        "holder": {"role": "sistem", "nama": "Sistem", "nip": ""},
-                        "updated_at": ctx.now.isoformat(),
-                    },
-                    expect={"open_ticket": digest},
-                    remove=("open_ticket",),
-                )
-    except ConditionFailed:
-        with ctx.store.together() as batch:
-            _audit_decided(ctx, ticket, request, decided, claim, store=batch)
     return Page(
         200,
         render(
@@ -272,6 +257,66 @@ def _decide(
 
 
 TAKEN_ALL_THE_SAME = "Keputusan diterima; langkah berikutnya berjalan."
+NOT_TAKEN = "keputusan tidak sampai ke alur kerja; tautan dibuka kembali"
+
+
+def _complete(
+    ticket: Mapping[str, Any],
+    form: Step,
+    submission: forms.Submission,
+    ctx: TaskContext,
+    claim: Claim,
+) -> str:
+    """What the decision does by its ticket's kind; the claim made again without the
+    application's holder when it was refused with it (the holder moved meanwhile, or the
+    ticket was taken: then it is refused again, for that)."""
+    complete = COMPLETE[ticket.get("kind", Kind.STEP)]
+    try:
+        return complete(ticket, form, submission, ctx, claim)
+    except HolderMoved:
+        claim.frees = False
+        claim.trail.clear()
+        return complete(ticket, form, submission, ctx, claim)
+
+
+def _retraction(
+    ctx: TaskContext, ticket: Mapping[str, Any], request: Request, claim: Claim, action: str
+) -> dict[str, Any]:
+    """The entry saying Step Functions never took the decision: it retracts the claim's
+    entries (when the claim was made), which the trail keeps and `Store.audit` leaves out."""
+    retracts = {"retracts": claim.decided["decision_id"]} if claim.made else {}
+    return _entry(ctx, ticket, request, action, {"decision": claim.fields["decision"], **retracts})
+
+
+def _reopen(
+    digest: str,
+    ticket: Mapping[str, Any],
+    request: Request,
+    ctx: TaskContext,
+    claim: Claim,
+    application: Mapping[str, Any],
+) -> None:
+    """Not decided after all: the ticket open again so the officer can try again, the
+    claim's entries retracted, and the application held by the officer again if the claim
+    freed it (unless a task holds it since)."""
+
+    def undo(holder: bool) -> None:
+        with ctx.store.together() as batch:
+            batch.update_ticket(digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED})
+            entry = _retraction(ctx, ticket, request, claim, "task.not_taken")
+            batch.append_audit(ticket["id_izin"], {**entry, "note": NOT_TAKEN}, now=ctx.now)
+            if holder:
+                batch.update_application(
+                    ticket["id_izin"],
+                    {"holder": application.get("holder"), "open_ticket": digest},
+                    expect={"open_ticket": None},
+                )
+
+    try:
+        undo(claim.frees and bool(application.get("holder")))
+    except ConditionFailed:
+        with contextlib.suppress(ConditionFailed):  # decided meanwhile: left as it is
+            undo(False)
 
 
 def _taken_all_the_same(ticket: Mapping[str, Any], ctx: TaskContext) -> bool:
@@ -600,42 +645,33 @@ def _audit(
     request: Request,
     action: str,
     extra: Mapping[str, Any],
-    *,
-    store: Store | None = None,
 ) -> None:
-    """An officer's act on the trail; written through `store` when given (a together()
-    block), else at once."""
-    assignee = ticket["assignee"]
-    (store or ctx.store).append_audit(
-        ticket["id_izin"],
-        {
-            "action": action,
-            "step": int(ticket["step"]),
-            "actor": assignee["nama"],
-            "role": assignee["role"],
-            "nip": assignee["nip"],
-            "ip": request.source_ip,
-            "user_agent": request.user_agent[:300],
-            **_acting_for(ticket),
-            **extra,
-        },
-        now=ctx.now,
+    """An officer's act on the trail, written at once."""
+    ctx.store.append_audit(
+        ticket["id_izin"], _entry(ctx, ticket, request, action, extra), now=ctx.now
     )
 
 
-def _audit_decided(
+def _entry(
     ctx: TaskContext,
     ticket: Mapping[str, Any],
     request: Request,
-    decided: Mapping[str, Any],
-    claim: Claim,
-    *,
-    store: Store,
-) -> None:
-    """`task.decided` and the entries the decision adds beside it (`Claim.trail`)."""
-    _audit(ctx, ticket, request, "task.decided", decided, store=store)
-    for entry in claim.trail:
-        store.append_audit(ticket["id_izin"], entry, now=ctx.now)
+    action: str,
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
+    """An officer's act as the trail keeps it: who, from where, on whose behalf."""
+    assignee = ticket["assignee"]
+    return {
+        "action": action,
+        "step": int(ticket["step"]),
+        "actor": assignee["nama"],
+        "role": assignee["role"],
+        "nip": assignee["nip"],
+        "ip": request.source_ip,
+        "user_agent": request.user_agent[:300],
+        **_acting_for(ticket),
+        **extra,
+    }
 
 
 def _acting_for(ticket: Mapping[str, Any]) -> dict[str, str]:
