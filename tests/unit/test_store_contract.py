@@ -290,6 +290,18 @@ def test_steps_events_documents_and_the_trail_of_one_application(store: Records)
     assert [e["action"] for e in store.audit("IP-1")] == ["a", "b"]
 
 
+def test_the_trail_read_leaves_out_what_a_later_entry_retracts(store: Records) -> None:
+    """A decision Step Functions refused: its entries stay, as written, for the export;
+    every other reader sees the trail without them, the retraction kept."""
+    store.append_audit("IP-1", {"action": "task.decided", "decision_id": "d1"}, now=NOW)
+    store.append_audit("IP-1", {"action": "bap.uploaded", "decision_id": "d1"}, now=NOW)
+    store.append_audit("IP-1", {"action": "task.decided", "decision_id": "d2"}, now=NOW)
+    store.append_audit("IP-1", {"action": "task.too_late", "retracts": "d1"}, now=NOW)
+    assert [e["action"] for e in store.audit("IP-1")] == ["task.decided", "task.too_late"]
+    assert store.audit("IP-1")[0]["decision_id"] == "d2"
+    assert len(store.audit_as_written("IP-1")) == 4
+
+
 def test_a_wait_is_claimed_by_one_writer_only(store: Records) -> None:
     store.put_wait("IP-1", "oss:izin.status", {"token": "t"})
     store.update_wait(

@@ -253,14 +253,14 @@ def deliver_pending(
 ) -> bool:
     """Hand the oldest pending event to the waiting state, if both are there; once.
 
-    The deliverer claims the waiter (its token becomes `claimed_token`, naming the event),
-    marks the event applied, then hands it over. A deliverer may be killed at any point (a
-    Lambda past its timeout), or fail, or race a duplicate of its event: the claim stays
-    until the hand-over is confirmed, by SendTaskSuccess's answer or the execution's
-    history, and whoever confirms it settles the claim and writes the trail's entry, once.
-    The event's redelivery (SQS again, the console's redrive) finishes a claim; the next
-    wait of its kind decides one left unconfirmed (register_wait). `wait`: the waiter as
-    the caller has just written it (else it is read).
+    The deliverer claims the waiter (its token becomes `claimed_token`, naming the event)
+    and marks the event applied, in one write, then hands it over. A deliverer may be
+    killed at any point (a Lambda past its timeout), or fail, or race a duplicate of its
+    event: the claim stays until the hand-over is confirmed, by SendTaskSuccess's answer
+    or the execution's history, and whoever confirms it settles the claim and writes the
+    trail's entry, once. The event's redelivery (SQS again, the console's redrive) finishes
+    a claim; the next wait of its kind decides one left unconfirmed (register_wait).
+    `wait`: the waiter as the caller has just written it (else it is read).
     """
     if wait is None:
         wait, kept = store.rendezvous(id_izin, event_key)
@@ -274,20 +274,19 @@ def deliver_pending(
     if not pending:
         return False
     event = pending[0]
-    token = wait["token"]
-    try:  # claim the waiter: only one deliverer wins its token
-        claimed = store.update_wait(
-            id_izin,
-            event_key,
-            {"claimed_event": event["event_id"], "claimed_token": token},
-            expect={"token": token},
-            remove=("token",),
-        )
+    token = str(wait["token"])
+    named = {"claimed_event": event["event_id"], "claimed_token": token}
+    try:  # the waiter claimed and the event applied, as one: one deliverer wins the token
+        with store.together() as batch:
+            batch.update_wait(id_izin, event_key, named, expect={"token": token}, remove=("token",))
+            batch.set_event(
+                event,
+                {"status": "applied", "applied_at": now.isoformat()},
+                expect={"status": "pending"},
+            )
     except ConditionFailed:
         return False
-    if not _mark_applied(store, id_izin, event_key, event, token, now):
-        _restore_wait(store, id_izin, event_key, token)
-        return False
+    claimed = {**{k: v for k, v in wait.items() if k != "token"}, **named}
     return _hand_over(store, callbacks, id_izin, event_key, claimed, event, now=now)
 
 
@@ -433,17 +432,6 @@ def remember_manual_ticket(
         )
     except ConditionFailed:
         supersede(store, ticket_hash, now=now, by="event")
-
-
-def _restore_wait(store: Store, id_izin: str, event_key: str, token: str) -> None:
-    with contextlib.suppress(ConditionFailed):  # a newer wait registered meanwhile
-        store.update_wait(
-            id_izin,
-            event_key,
-            {"token": token},
-            expect={"token": None, "claimed_token": token},
-            remove=("claimed_token", "claimed_event"),
-        )
 
 
 def event_output(event_key: str, event: Mapping[str, Any]) -> dict[str, Any]:
