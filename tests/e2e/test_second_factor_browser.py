@@ -147,8 +147,12 @@ def scanned(page: Page) -> str:
     from PIL import Image
 
     image = Image.open(io.BytesIO(page.locator("#qr").screenshot())).convert("L")
-    # zxing may find the one code twice (seen once in a clean clone's run): one text only.
-    (text,) = {str(code.text) for code in zxingcpp.read_barcodes(image)}
+    # zxing may find the one code twice (seen once in a clean clone's run). Asked for every
+    # format, it once found two different texts (session 28): a QR code's error correction
+    # makes a second reading of it unlikely, a linear barcode's false find far less so. A
+    # phone's camera app looks for QR codes; so does this, and wants one text.
+    qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    (text,) = {str(code.text) for code in zxingcpp.read_barcodes(image, formats=qr)}
     return text
 
 

@@ -918,7 +918,10 @@ def qr_codes(pdf: bytes, tmp_path: Path) -> list[str]:
     found = []
     for png in sorted(tmp_path.glob("qr-page*.png")):
         with Image.open(png) as image:
-            found += [code.text for code in zxingcpp.read_barcodes(image.convert("L"))]
+            qr = zxingcpp.BarcodeFormats(
+                zxingcpp.BarcodeFormat.QRCode
+            )  # as a phone's camera app reads the page
+            found += [code.text for code in zxingcpp.read_barcodes(image.convert("L"), formats=qr)]
     return found
 
 
