@@ -290,6 +290,27 @@ def test_steps_events_documents_and_the_trail_of_one_application(store: Records)
     assert [e["action"] for e in store.audit("IP-1")] == ["a", "b"]
 
 
+def test_writes_made_together_only_if_the_application_exists(store: Records) -> None:
+    """`require_application` in a together() block: a check (DynamoDB's ConditionCheck)
+    made with the writes, none of them made when the record is missing; alone, the same."""
+    with pytest.raises(ConditionFailed), store.together() as batch:
+        batch.require_application("IP-1")
+        batch.keep_event("IP-1", "oss:izin.status", "2026-12-01T09:00", "e1", {"n": 1})
+        batch.append_audit("IP-1", {"action": "event.received"}, now=NOW)
+    assert store.events("IP-1") == [] and store.audit("IP-1") == []
+    with pytest.raises(ConditionFailed):
+        store.require_application("IP-1")
+    store.create_application("IP-1", {"id_izin": "IP-1", "created_at": "2026-12-01"})
+    with store.together() as batch:
+        batch.require_application("IP-1")
+        batch.keep_event("IP-1", "oss:izin.status", "2026-12-01T09:00", "e1", {"n": 1})
+        batch.append_audit("IP-1", {"action": "event.received"}, now=NOW)
+    assert [e["n"] for e in store.events("IP-1")] == [1]
+    assert [e["action"] for e in store.audit("IP-1")][-1] == "event.received"
+    assert (store.application("IP-1") or {})["id_izin"] == "IP-1"  # the check wrote nothing
+    store.require_application("IP-1")
+
+
 def test_the_trail_read_leaves_out_what_a_later_entry_retracts(store: Records) -> None:
     """A decision Step Functions refused: its entries stay, as written, for the export;
     every other reader sees the trail without them, the retraction kept."""

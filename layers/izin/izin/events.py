@@ -86,39 +86,44 @@ def apply_event(
             store, id_izin, data.kd_status, event.event_id, at=event.occurred_at, now=now
         )
         return "clock" if kept else "duplicate"
-    known = store.application(id_izin) is not None
-    try:  # the event kept, once, and the trail's entry of it (for a known application) as one
+    fields = {
+        "event_id": event.event_id,
+        "source": event.source,
+        "type": event.type,
+        "status": "pending",
+        "data": data.model_dump(mode="json"),
+        "received_at": now.isoformat(),
+        "recorded_by": event.recorded_by,
+    }
+    received = {
+        "action": "event.received",
+        "actor": event.source.upper(),
+        "type": event.type,
+        "event_id": event.event_id,
+        "recorded_by": event.recorded_by,
+    }
+
+    def keep(known: bool) -> None:
+        """The event kept, once, with the trail's entry of it when the application is known
+        (the check and the writes as one: no read before)."""
         with store.together() as batch:
+            if known:
+                batch.require_application(id_izin)
             batch.keep_event(
-                id_izin,
-                event.key,
-                event.occurred_at.isoformat(),
-                event.event_id,
-                {
-                    "event_id": event.event_id,
-                    "source": event.source,
-                    "type": event.type,
-                    "status": "pending",
-                    "data": data.model_dump(mode="json"),
-                    "received_at": now.isoformat(),
-                    "recorded_by": event.recorded_by,
-                },
+                id_izin, event.key, event.occurred_at.isoformat(), event.event_id, fields
             )
             if known:
-                batch.append_audit(
-                    id_izin,
-                    {
-                        "action": "event.received",
-                        "actor": event.source.upper(),
-                        "type": event.type,
-                        "event_id": event.event_id,
-                        "recorded_by": event.recorded_by,
-                    },
-                    now=now,
-                )
+                batch.append_audit(id_izin, received, now=now)
+
+    try:
+        keep(known=True)
         fresh = True
-    except ConditionFailed:  # kept before: a redelivery
-        fresh = False
+    except ConditionFailed:  # kept before (a redelivery), or an application not yet known
+        try:  # (SIINAS's event first): kept without a trail, which its application starts
+            keep(known=False)
+            fresh = True
+        except ConditionFailed:  # kept before: a redelivery
+            fresh = False
     delivered = deliver_pending(store, callbacks, id_izin, event.key, now=now)
     return "delivered" if delivered else ("kept" if fresh else "duplicate")
 

@@ -105,7 +105,10 @@ class MemoryStore(Records):
         with self._lock:
             made: dict[tuple[str, str], Item] = {}
             for w in writes:
-                if w.update:
+                if w.check:
+                    if (w.pk, w.sk) not in self.items:
+                        raise ConditionFailed(f"{w.pk} {w.sk} does not exist")
+                elif w.update:
                     made[(w.pk, w.sk)] = self._updated(w.pk, w.sk, w.fields, w.terms)
                 elif w.if_absent and (w.pk, w.sk) in self.items:
                     raise ConditionFailed(f"{w.pk} {w.sk} exists")

@@ -217,14 +217,16 @@ class PrimitiveUpdateTerms(UpdateTerms, total=False):
 
 @dataclass(frozen=True)
 class Write:
-    """One write of `Records.write_all`: a put (only where none is, with `if_absent`), or an
-    update by `terms` (see Records.update)."""
+    """One write of `Records.write_all`: a put (only where none is, with `if_absent`), an
+    update by `terms` (see Records.update), or, with `check`, none: the item must exist for
+    the others to be made (DynamoDB's ConditionCheck)."""
 
     pk: str
     sk: str
     fields: Item
     update: bool = False
     if_absent: bool = False
+    check: bool = False
     terms: PrimitiveUpdateTerms = field(default_factory=lambda: PrimitiveUpdateTerms())
 
 
@@ -263,6 +265,7 @@ class Store(Protocol):
     # applications
     def create_application(self, id_izin: str, fields: Item) -> bool: ...
     def application(self, id_izin: str) -> Item | None: ...
+    def require_application(self, id_izin: str) -> None: ...
     def applications_by_id(self, ids: Iterable[str]) -> dict[str, Item]: ...
     def update_application(
         self, id_izin: str, fields: Item, **terms: Unpack[UpdateTerms]
@@ -361,6 +364,12 @@ class Records:
         """Write an item; with if_absent, only when none has that key (False if one had)."""
         raise NotImplementedError
 
+    def require(self, pk: str, sk: str) -> None:
+        """ConditionFailed unless the item exists (in a `together()` block: a check made with
+        the block's writes)."""
+        if self.get(pk, sk) is None:
+            raise ConditionFailed(f"{pk} {sk} does not exist")
+
     def get(self, pk: str, sk: str) -> Item | None:
         """One item, strongly consistent, or None."""
         raise NotImplementedError
@@ -452,6 +461,11 @@ class Records:
     def application(self, id_izin: str) -> Item | None:
         """The application's record, or None."""
         return self.get(app_key(id_izin), "META")
+
+    def require_application(self, id_izin: str) -> None:
+        """ConditionFailed unless the application's record exists; in a `together()` block,
+        the block's writes are made only if it does, with no read before (a ConditionCheck)."""
+        self.require(app_key(id_izin), "META")
 
     def applications_by_id(self, ids: Iterable[str]) -> dict[str, Item]:
         """The records of those of these applications that exist, by id, read together."""
@@ -755,6 +769,9 @@ class _Gathered(Records):
         self.writes.append(Write(pk, sk, fields, update=True, terms=terms))
         return {}
 
+    def require(self, pk: str, sk: str) -> None:
+        self.writes.append(Write(pk, sk, {}, check=True))
+
     def get(self, pk: str, sk: str) -> Item | None:
         raise TypeError("together() only writes: read before the block")
 
@@ -936,6 +953,8 @@ class InvocationStore(Records):
                 self._forget(write.pk)
             raise
         for w in writes:
+            if w.check:
+                continue
             if not w.update:
                 self._written(w.pk, w.sk, as_stored({**w.fields, "PK": w.pk, "SK": w.sk}))
             elif w.pk in self._partitions and self._in_whole(w.pk, w.sk):
@@ -1123,7 +1142,9 @@ class DynamoStore(Records):
         distinct_items(writes)
         if len(writes) == 1:
             only = writes[0]
-            if only.update:
+            if only.check:
+                self.require(only.pk, only.sk)
+            elif only.update:
                 self.update(only.pk, only.sk, only.fields, **only.terms)
             elif not self.put(only.pk, only.sk, only.fields, if_absent=only.if_absent):
                 raise ConditionFailed(f"{only.pk} {only.sk} exists")
@@ -1149,6 +1170,10 @@ class DynamoStore(Records):
             time.sleep(min(1.0, 0.05 * 2**attempt))  # DynamoDB's advice: back off
 
     def _transact_item(self, write: Write) -> dict[str, Any]:
+        if write.check:
+            key = _to_item({"PK": write.pk, "SK": write.sk})
+            condition = {"ConditionExpression": "attribute_exists(PK)"}
+            return {"ConditionCheck": {"TableName": self.table, "Key": key, **condition}}
         if write.update:
             key = _to_item({"PK": write.pk, "SK": write.sk})
             expression = update_expression(write.fields, write.terms)
