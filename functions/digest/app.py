@@ -18,7 +18,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     DigestRequest.model_validate(event)
     config, now, calendar = settings(), wiring.now(), wiring.calendar()
     outcome = send_digest(
-        wiring.store().applications(limit=console.MAX_COUNTED),
+        wiring.store().open_applications(),  # every one not at its outcome, however old
         assess=console.assessor(now, calendar, config),
         roster=wiring.roster(),
         mailer=wiring.mailer(),

@@ -15,7 +15,6 @@ from izin.observability import logger
 from izin.queues import SqsQueue
 from izin.reconcile import WAIT_KEY, check_license_status, reconcile, waited_long_enough, waiting
 from izin.settings import needs_settings, settings
-from izin.store import EVERY_APPLICATION
 
 
 @logger.inject_lambda_context
@@ -28,8 +27,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"checked": []}
     user_key, http = wiring.secret(config.oss_user_key_secret_arn), StdlibHttp()
     checked = reconcile(
-        # All of them: the oldest waits on OSS are the ones a reconciliation is for.
-        request.id_izin or waiting(store.applications(limit=EVERY_APPLICATION)),
+        # Every open one: the oldest waits on OSS are the ones a reconciliation is for.
+        request.id_izin or waiting(store.open_applications()),
         waited_enough=lambda id_izin: (
             bool(request.id_izin)
             or waited_long_enough(

@@ -56,9 +56,14 @@ LIBRARY_CALLS: dict[str, tuple[tuple[str, str], ...]] = {
 # Operations whose IAM action is not named after them.
 IAM_ACTIONS = {("s3", "head_object"): "s3:GetObject"}
 # Operations IAM authorizes as the actions they enclose: a DynamoDB transaction, each of its
-# writes as its own PutItem or UpdateItem (izin's transactions delete and check nothing).
+# writes as its own PutItem or UpdateItem, each check as ConditionCheckItem (izin's
+# transactions delete nothing; `Store.require_application` checks a record exists).
 ENCLOSING_ACTIONS = {
-    ("dynamodb", "transact_write_items"): ("dynamodb:PutItem", "dynamodb:UpdateItem"),
+    ("dynamodb", "transact_write_items"): (
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    ),
 }
 CLIENT = "izin.aws.client"
 PRESIGN_CLIENT = "izin.aws.presign_client"

@@ -108,11 +108,21 @@ def test_digest_function_reads_the_index_and_mails_the_kepala_bidang(
     store, outbox = MemoryStore(), Outbox()
     for application in APPLICATIONS:
         store.create_application(application["id_izin"], application)
+    store.close_application("IP-SELESAI", now=MONDAY)  # at its outcome, as step 20 leaves it
+    read: list[str] = []  # the open applications' index, every one however old: only that
+    listed = store.listed
+
+    def reading(index_pk: str, limit: int, *, until: str = "") -> list[dict[str, Any]]:
+        read.append(index_pk)
+        return listed(index_pk, limit, until=until)
+
+    monkeypatch.setattr(store, "listed", reading)
     monkeypatch.setattr(wiring, "store", lambda: store)
     monkeypatch.setattr(wiring, "mailer", lambda: outbox)
     monkeypatch.setattr(wiring, "calendar", lambda: CAL)
     monkeypatch.setattr(wiring, "roster", lambda: ROSTER)
     monkeypatch.setattr(wiring, "now", lambda: MONDAY.astimezone(UTC))
     assert handler("digest")({}) == {"sent": True, "count": 3}
+    assert read == ["OPEN"]
     [email] = outbox.sent
     assert email.to == (ROSTER.first(Role.KEPALA_BIDANG).email,)

@@ -427,6 +427,22 @@ def test_an_event_handed_over_before_its_deliverer_was_killed_is_not_handed_agai
     assert handed(callbacks.outputs) == [("tok-02", "e1")]
 
 
+def test_a_record_by_hand_link_noted_while_its_event_is_delivered_is_stopped() -> None:
+    """The deliverer read the waiter before its record-by-hand link was noted on it, and
+    claims it after: the claim, made on the waiter as read, loses, reads it again and
+    takes it with the link, which the hand-over then stops."""
+    store = RacingStore()
+    world = started(World(store=store))
+    world.wait(18, KOMITMEN, "tok-18")
+    digest = world.manual(tasks.Kind.RECORD, event=KOMITMEN)
+    store.rival["update_wait"] = lambda: events.remember_manual_ticket(
+        store, ID, KOMITMEN, digest, now=NOW
+    )
+    assert komitmen(world, "e1") == "delivered"
+    assert status(world, digest) == tasks.Status.SUPERSEDED
+    assert handed(world.callbacks.outputs) == [("tok-18", "e1")]
+
+
 def test_a_record_by_hand_ticket_issued_after_its_event_is_superseded_at_once() -> None:
     world = started(World())
     world.wait(18, KOMITMEN, "tok-18")
@@ -561,6 +577,34 @@ def test_a_hand_over_that_fails_reopens_the_ticket_for_another_try() -> None:
     assert [e["action"] for e in world.store.audit(ID)].count("task.decided") == 1
 
 
+class ParkedThenFailing(SpentTokens):
+    """The execution parked while SendTaskSuccess was under way, which then failed."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__()
+        self.world = world
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        later = (self.world.now + timedelta(seconds=1)).isoformat()
+        self.world.store.update_application(
+            ID, {"status": "TERHENTI", "updated_at": later}, remove=("open_ticket",)
+        )
+        raise RuntimeError("ThrottlingException")
+
+
+def test_a_failed_hand_over_gives_no_holder_back_to_an_application_parked_meanwhile() -> None:
+    world = started(World())
+    playing(world, ParkedThenFailing(world))
+    ticket = world.issue(4)
+    with pytest.raises(RuntimeError, match="Throttling"):
+        world.post(ticket, nip=OPERATOR, decision="done")
+    application = world.store.application(ID) or {}
+    assert application["status"] == "TERHENTI" and "open_ticket" not in application
+    assert application["holder"]["role"] == "sistem"
+    assert ticket_of(world, ticket)["status"] == tasks.Status.OPEN
+    assert world.store.actions()[-1] == "task.not_taken"
+
+
 def test_a_decision_whose_answer_was_lost_stands_and_is_not_reopened() -> None:
     """SendTaskSuccess took the decision and its answer was lost: the execution's history
     says the step went on, so the ticket stays decided, the trail gets `task.decided`, and
@@ -617,6 +661,9 @@ def test_a_decision_step_functions_refuses_is_retracted_not_erased() -> None:
     assert too_late["retracts"] == decided["decision_id"] and too_late["decision"] == "done"
     effective = [e["action"] for e in world.store.audit(ID)]
     assert "task.decided" not in effective and effective[-1] == "task.too_late"
+    # The holder the claim took is given back; the expired ticket holds nothing.
+    application = world.store.application(ID) or {}
+    assert application["holder"]["nip"] == OPERATOR and "open_ticket" not in application
 
 
 def test_a_holder_that_moved_since_the_page_read_it_is_left_alone(
@@ -716,6 +763,23 @@ def test_a_plh_named_takes_the_holder_s_open_task_and_only_that() -> None:
     assert moved["task_token"] == "token-1"  # the same waiting state
     assert "task.delegated" in world.store.actions()
     assert move_operator_s_tasks(world, KASI.nip) == []  # the Kasi holds it now
+
+
+def test_a_hand_over_reads_the_open_applications_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every open one however old (the open applications' index), and nothing of the
+    finished ones: it read every application (the newest 5000) before."""
+    world = started(World())
+    world.issue(4)
+    read: list[str] = []
+    listed = world.store.listed
+
+    def reading(index_pk: str, limit: int, *, until: str = "") -> list[dict[str, Any]]:
+        read.append(index_pk)
+        return listed(index_pk, limit, until=until)
+
+    monkeypatch.setattr(world.store, "listed", reading)
+    assert move_operator_s_tasks(world, KASI.nip) == [ID]
+    assert read == ["OPEN"]
 
 
 def test_a_task_decided_or_an_application_parked_meanwhile_is_not_moved() -> None:

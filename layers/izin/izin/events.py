@@ -267,6 +267,25 @@ def deliver_pending(
     a claim; the next wait of its kind decides one left unconfirmed (register_wait).
     `wait`: the waiter as the caller has just written it (else it is read).
     """
+    for _ in range(2):  # a claim lost to a waiter changed since it was read: read it again
+        delivered = _deliver(store, callbacks, id_izin, event_key, now=now, wait=wait)
+        if delivered is not None:
+            return delivered
+        wait = None
+    return False
+
+
+def _deliver(
+    store: Store,
+    callbacks: Handovers,
+    id_izin: str,
+    event_key: str,
+    *,
+    now: datetime,
+    wait: Mapping[str, Any] | None,
+) -> bool | None:
+    """`deliver_pending` once; None: the claim's write lost (another deliverer took the
+    token, the event was applied meanwhile, or the waiter changed since it was read)."""
     if wait is None:
         wait, kept = store.rendezvous(id_izin, event_key)
     else:
@@ -281,16 +300,19 @@ def deliver_pending(
     event = pending[0]
     token = str(wait["token"])
     named = {"claimed_event": event["event_id"], "claimed_token": token}
+    # The waiter as read: its token, and its record-by-hand link (noted once a wait is
+    # registered), which the hand-over's confirmation stops.
+    read = {"token": token, "manual_ticket": wait.get("manual_ticket")}
     try:  # the waiter claimed and the event applied, as one: one deliverer wins the token
         with store.together() as batch:
-            batch.update_wait(id_izin, event_key, named, expect={"token": token}, remove=("token",))
+            batch.update_wait(id_izin, event_key, named, expect=read, remove=("token",))
             batch.set_event(
                 event,
                 {"status": "applied", "applied_at": now.isoformat()},
                 expect={"status": "pending"},
             )
     except ConditionFailed:
-        return False
+        return None
     claimed = {**{k: v for k, v in wait.items() if k != "token"}, **named}
     return _hand_over(store, callbacks, id_izin, event_key, claimed, event, now=now)
 

@@ -15,7 +15,7 @@ from izin.mail import Email, Mailer
 from izin.models import StepRequest
 from izin.roster import Officer, Roster
 from izin.sop import ROLE_TITLES, SUPERVISOR, Role, Step
-from izin.store import EVERY_APPLICATION, Store
+from izin.store import Store
 from izin.templating import render_email
 from izin.tickets import Kind, Status, open_ticket, supersede
 
@@ -434,8 +434,9 @@ def move_open_tasks(
     named, or the officer back from leave); the role stays where the roster puts it.
     Returns the applications moved."""
     moved = []
-    # All of them: an open task on an old, stalled application must move too.
-    for application in handover["store"].applications(EVERY_APPLICATION):
+    # Every open one (the open applications' index): an open task on an old, stalled
+    # application must move too.
+    for application in handover["store"].open_applications():
         holder = application.get("holder") or {}
         digest = application.get("open_ticket")
         if application.get("status") != "PROSES" or not digest or not holds(holder):

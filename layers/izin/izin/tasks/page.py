@@ -227,16 +227,16 @@ def _decide(
     except TicketTaken:
         return _closed(ctx.store.ticket(digest) or ticket)
     except TaskGone as gone:
-        with ctx.store.together() as batch:
-            batch.update_ticket(digest, {"status": Status.EXPIRED, "expired_reason": str(gone)})
-            too_late = _retraction(ctx, ticket, request, claim, "task.too_late")
-            batch.append_audit(ticket["id_izin"], too_late, now=ctx.now)
+        expired = {"status": Status.EXPIRED, "expired_reason": str(gone)}
+        _undo(digest, expired, {}, ticket, request, ctx, claim, application, "task.too_late")
         return _closed({**ticket, "status": Status.EXPIRED})
     except Exception:
         if not claim.made:
             raise
         if not _taken_all_the_same(ticket, ctx):
-            _reopen(digest, ticket, request, ctx, claim, application)
+            # Not decided after all: the ticket open again so the officer can try again.
+            reopened, expect = {"status": Status.OPEN}, {"status": Status.DECIDED}
+            _undo(digest, reopened, expect, ticket, request, ctx, claim, application)
             raise
         logger.exception("the decision was taken though its answer was lost")
         next_text = TAKEN_ALL_THE_SAME
@@ -257,7 +257,7 @@ def _decide(
 
 
 TAKEN_ALL_THE_SAME = "Keputusan diterima; langkah berikutnya berjalan."
-NOT_TAKEN = "keputusan tidak sampai ke alur kerja; tautan dibuka kembali"
+NOT_TAKEN = "keputusan tidak selesai diproses; tautan dibuka kembali"
 
 
 def _complete(
@@ -288,35 +288,46 @@ def _retraction(
     return _entry(ctx, ticket, request, action, {"decision": claim.fields["decision"], **retracts})
 
 
-def _reopen(
+def _undo(
     digest: str,
+    ticket_fields: dict[str, Any],
+    expect: dict[str, Any],
     ticket: Mapping[str, Any],
     request: Request,
     ctx: TaskContext,
     claim: Claim,
     application: Mapping[str, Any],
+    action: str = "task.not_taken",
 ) -> None:
-    """Not decided after all: the ticket open again so the officer can try again, the
-    claim's entries retracted, and the application held by the officer again if the claim
-    freed it (unless a task holds it since)."""
+    """A decision Step Functions did not take: the ticket changed (expired, or open again),
+    the claim's entries retracted (`action`), and the holder the claim took from the officer
+    given back (while nothing holds the application since: a park, the next task). Reopened,
+    the ticket holds the application again."""
+    entry = _retraction(ctx, ticket, request, claim, action)
+    if action == "task.not_taken":
+        entry["note"] = NOT_TAKEN
+    reopened = ticket_fields.get("status") == Status.OPEN
 
-    def undo(holder: bool) -> None:
+    def write(holder: bool) -> None:
         with ctx.store.together() as batch:
-            batch.update_ticket(digest, {"status": Status.OPEN}, expect={"status": Status.DECIDED})
-            entry = _retraction(ctx, ticket, request, claim, "task.not_taken")
-            batch.append_audit(ticket["id_izin"], {**entry, "note": NOT_TAKEN}, now=ctx.now)
+            batch.update_ticket(digest, ticket_fields, expect=expect or None)
+            batch.append_audit(ticket["id_izin"], entry, now=ctx.now)
             if holder:
                 batch.update_application(
                     ticket["id_izin"],
-                    {"holder": application.get("holder"), "open_ticket": digest},
-                    expect={"open_ticket": None},
+                    {
+                        "holder": application.get("holder"),
+                        **({"open_ticket": digest} if reopened else {}),
+                    },
+                    # as the claim left it: nothing wrote the record since (a park, a task)
+                    expect={"open_ticket": None, "updated_at": ctx.now.isoformat()},
                 )
 
     try:
-        undo(claim.frees and bool(application.get("holder")))
+        write(claim.made and claim.frees and bool(application.get("holder")))
     except ConditionFailed:
-        with contextlib.suppress(ConditionFailed):  # decided meanwhile: left as it is
-            undo(False)
+        with contextlib.suppress(ConditionFailed):  # the ticket changed meanwhile: left so
+            write(False)
 
 
 def _taken_all_the_same(ticket: Mapping[str, Any], ctx: TaskContext) -> bool:
