@@ -605,6 +605,26 @@ def test_a_failed_hand_over_gives_no_holder_back_to_an_application_parked_meanwh
     assert world.store.actions()[-1] == "task.not_taken"
 
 
+class RetriedAfterLostAnswer(SpentTokens):
+    """SendTaskSuccess took the decision, its answer was lost, and the SDK's retry of the
+    call found the token spent: TaskGone, though the state took it."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        super().succeed(token, output)
+        raise events.TaskGone("TaskTimedOut")
+
+
+def test_a_decision_taken_by_a_hand_over_s_first_try_stands_when_its_retry_meets_gone() -> None:
+    world = started(World())
+    playing(world, RetriedAfterLostAnswer())
+    ticket = world.issue(4)
+    page = world.post(ticket, nip=OPERATOR, decision="done")
+    assert page.status == 200 and TAKEN_ALL_THE_SAME in page.html
+    assert ticket_of(world, ticket)["status"] == tasks.Status.DECIDED
+    actions = [e["action"] for e in world.store.audit(ID)]
+    assert actions.count("task.decided") == 1 and "task.too_late" not in actions
+
+
 def test_a_decision_whose_answer_was_lost_stands_and_is_not_reopened() -> None:
     """SendTaskSuccess took the decision and its answer was lost: the execution's history
     says the step went on, so the ticket stays decided, the trail gets `task.decided`, and

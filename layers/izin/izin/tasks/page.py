@@ -227,9 +227,14 @@ def _decide(
     except TicketTaken:
         return _closed(ctx.store.ticket(digest) or ticket)
     except TaskGone as gone:
-        expired = {"status": Status.EXPIRED, "expired_reason": str(gone)}
-        _undo(digest, expired, {}, ticket, request, ctx, claim, application, "task.too_late")
-        return _closed({**ticket, "status": Status.EXPIRED})
+        # The SDK retries a call whose answer was lost: its second try finds the token spent
+        # by its first. The execution's history tells that from a state truly gone.
+        if not (claim.made and _taken_all_the_same(ticket, ctx)):
+            expired = {"status": Status.EXPIRED, "expired_reason": str(gone)}
+            _undo(digest, expired, {}, ticket, request, ctx, claim, application, "task.too_late")
+            return _closed({**ticket, "status": Status.EXPIRED})
+        logger.warning("the decision was taken by an earlier try of its hand-over")
+        next_text = TAKEN_ALL_THE_SAME
     except Exception:
         if not claim.made:
             raise
