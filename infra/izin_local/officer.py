@@ -292,6 +292,14 @@ def remember_session(url: str, nip: str, cookie: str) -> None:
         _SESSIONS.pop((_site(url), nip), None)
 
 
+def forget_sessions(url: str) -> None:
+    """Forget every session held on the system at `url` (its runtime stopped: a runtime
+    started later on the same port has a table of its own, where they mean nothing)."""
+    site = _site(url)
+    for key in [k for k in _SESSIONS if k[0] == site]:
+        _SESSIONS.pop(key, None)
+
+
 class Codes:
     """Each officer's authenticator, from a local roster's `totp_secret`s, for one system
     (`site`, its pages' scheme://host:port): never the same code twice, as the system takes

@@ -41,6 +41,7 @@ from izin_local.config import BSRE_SWITCH
 from izin_local.gateway import HttpGateway
 from izin_local.lambda_runner import FunctionSpec, LambdaRunner, lambda_environment
 from izin_local.moto_server import MotoServer
+from izin_local.officer import forget_sessions
 from izin_local.outbox import Outbox, capture_ses_mail
 from izin_local.provisioner import (
     Provisioned,
@@ -155,10 +156,15 @@ class LocalRuntime:
         logger.info("local runtime up: HTTP %s, AWS %s", self.http_url, self.aws_endpoint)
 
     def stop(self) -> None:
-        """Stop everything start() started, in reverse order; restore os.environ."""
+        """Stop everything start() started, in reverse order; restore os.environ. The
+        officers' sessions this process's helpers held on it are forgotten: a runtime
+        started next on the same port would refuse them (its table is another)."""
         stack, self._stack = self._stack, None
         if stack is not None:
+            url = self._gateway.url if self._gateway is not None else ""
             stack.close()
+            if url:
+                forget_sessions(url)
             logger.info("local runtime stopped")
 
     def _start(self, stack: contextlib.ExitStack) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 from izin_local.lambda_runner import FunctionSpec, LambdaRunner, Zygote
-from izin_local.officer import wait_until
+from izin_local.officer import known_session, remember_session, wait_until
 from izin_local.runtime import LocalRuntime
 from izin_local.template import TemplateError
 
@@ -40,7 +40,11 @@ def test_two_runtimes_in_sequence_each_start_from_a_clean_world(tmp_path: Path):
             QueueUrl=first.queue_urls["WorkDeadLetterQueue"], MessageBody="x"
         )
         first_urls = first.queue_urls
+        remember_session(first.http_url, "196907151994031007", "izin_sesi=of-the-first")
+        first_http = first.http_url
     assert dict(os.environ) == before
+    # Its officers' sessions end with it: a runtime on the same port would refuse them.
+    assert known_session(first_http, "196907151994031007") == ""
 
     with LocalRuntime(FIXTURE / "template.yaml", tmp_path) as second:
         assert second.siinas is not None
