@@ -261,13 +261,46 @@ def test_a_wait_before_its_event_is_handed_the_event_when_it_comes(world: World)
     assert [token for token, _ in world.callbacks.outputs] == ["tok-18"]
 
 
-def test_a_wait_reads_its_waiter_once(world: World) -> None:
-    """Registering a wait reads the waiter it replaces, writes the new one and the record's
-    status as one, and looks for an event already here: the waiter it has just written is
-    not read back (DynamoDB calls, issue #9)."""
+def test_a_first_wait_is_one_write_and_one_read(world: World) -> None:
+    """A first wait writes the waiter (on condition that none holds a token or a claim) and
+    the record's status as one, then looks for an event already here: the waiter it
+    replaces is not read, nor the one it has written (DynamoDB calls, issue #9)."""
     world.store.calls.clear()
     assert world.wait(18, "siinas:komitmen.terpenuhi", "tok-18") is False
-    assert world.store.calls == {"get": 1, "write_all": 1, "query": 1}
+    assert world.store.calls == {"write_all": 1, "query": 1}
+
+
+def test_a_wait_going_on_reads_the_waiter_it_replaces(world: World) -> None:
+    """A wait registered again (late, or continued in a new execution) keeps its start and
+    its record-by-hand link: the first write's condition fails, and the waiter is read."""
+    world.wait(18, "siinas:komitmen.terpenuhi", "tok-18")
+    started = (world.store.wait(ID, "siinas:komitmen.terpenuhi") or {})["since"]
+    events.remember_manual_ticket(world.store, ID, "siinas:komitmen.terpenuhi", "t" * 64, now=NOW)
+    world.now = NOW + timedelta(days=3)
+    world.store.calls.clear()
+    assert world.wait(18, "siinas:komitmen.terpenuhi", "tok-18-lanjut") is False
+    assert world.store.calls == {"write_all": 2, "get": 1, "query": 1}
+    wait = world.store.wait(ID, "siinas:komitmen.terpenuhi") or {}
+    assert (wait["token"], wait["since"], wait["manual_ticket"]) == (
+        "tok-18-lanjut",
+        started,
+        "t" * 64,
+    )
+
+
+def test_a_wait_after_a_delivered_one_starts_afresh(world: World) -> None:
+    """Back at a wait whose last event was delivered (step 04's incomplete file back to
+    02): a new wait, with a start of its own and without the old record-by-hand link."""
+    world.wait(2, "siinas:verifikasi.diajukan", "tok-02")
+    events.remember_manual_ticket(world.store, ID, "siinas:verifikasi.diajukan", "t" * 64, now=NOW)
+    world.event("siinas", "verifikasi.diajukan", samples.verifikasi(ID), "evt-v1")
+    world.now = NOW + timedelta(days=2)
+    world.store.calls.clear()
+    assert world.wait(2, "siinas:verifikasi.diajukan", "tok-02-lagi") is False
+    assert world.store.calls == {"write_all": 1, "query": 1}
+    wait = world.store.wait(ID, "siinas:verifikasi.diajukan") or {}
+    assert wait["token"] == "tok-02-lagi" and wait["since"] == world.now.isoformat()
+    assert not {"manual_ticket", "claimed_token", "claimed_event"} & set(wait)
 
 
 def test_an_event_for_a_waiting_state_is_handed_over_in_four_calls(world: World) -> None:

@@ -214,37 +214,84 @@ def register_wait(
 
     `execution`: the waiting execution's ARN, whose history tells, if a hand-over to it is
     ever left unconfirmed, whether the event reached it. A wait registered again (it was
-    late, or continues in a new execution) keeps the Operator's record-by-hand link it had."""
-    earlier = store.wait(id_izin, event_key) or {}
+    late, or continues in a new execution) keeps the Operator's record-by-hand link it had.
+
+    A first wait (no waiter of its kind holds a token or a claim: none was ever registered,
+    or the last one was delivered) is one write, on that condition; any other is read first.
+    """
+    fresh = {"token": token, "step": step, "since": now.isoformat(), "execution": execution}
+    try:
+        _write_wait(store, id_izin, event_key, fresh, step=step, now=now, first=True)
+        waiting = fresh
+    except ConditionFailed:
+        earlier = store.wait(id_izin, event_key) or {}
+        waiting = _going_on(store, callbacks, id_izin, event_key, earlier, fresh, now=now)
+        _write_wait(store, id_izin, event_key, waiting, step=step, now=now)
+    return deliver_pending(store, callbacks, id_izin, event_key, now=now, wait=waiting)
+
+
+def _going_on(
+    store: Store,
+    callbacks: Handovers,
+    id_izin: str,
+    event_key: str,
+    earlier: Mapping[str, Any],
+    fresh: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    """The waiter to write over `earlier`, one holding a token or a claim."""
+    token = fresh["token"]
     claim = earlier.get("claimed_token")
     goes_on = "token" in earlier or claim == token
     if claim and claim != token:
         goes_on = not _release_claim(store, callbacks, id_izin, event_key, earlier, now=now)
     # A wait that goes on (late, or in a new execution) keeps its start and its link.
     kept = {k: earlier[k] for k in ("manual_ticket", "since") if earlier.get(k) and goes_on}
-    waiting: dict[str, Any] = {"token": token, "step": step, "since": now.isoformat(), **kept}
+    waiting = {**fresh, **kept}
     if claim == token:  # this very state again (its invocation retried): finish its claim
         del waiting["token"]
         waiting |= {k: earlier[k] for k in ("claimed_token", "claimed_event")}
-    waiting["execution"] = execution
+    return waiting
+
+
+def _write_wait(
+    store: Store,
+    id_izin: str,
+    event_key: str,
+    waiting: Mapping[str, Any],
+    *,
+    step: int,
+    now: datetime,
+    first: bool = False,
+) -> None:
+    """The token kept and the record saying what it waits for, as one; only then are the
+    events already here read (an event kept meanwhile finds the token). `first`: only where
+    no waiter holds a token or a claim (ConditionFailed otherwise), and what a delivered
+    waiter kept is dropped, as a put over it would."""
     source = event_key.split(":", 1)[0]
-    sop_step = sop.step(step)
-    # The token kept and the record saying what it waits for, as one; only then are the
-    # events already here read (an event kept meanwhile finds the token).
     with store.together() as batch:
-        batch.put_wait(id_izin, event_key, waiting)
+        if first:
+            batch.update_wait(
+                id_izin,
+                event_key,
+                dict(waiting),
+                expect={"token": None, "claimed_token": None},
+                remove=("manual_ticket", "claimed_event"),
+            )
+        else:
+            batch.put_wait(id_izin, event_key, dict(waiting))
         batch.update_application(
             id_izin,
             {
                 "status": f"MENUNGGU_{source.upper()}",
                 "current_step": step,
-                "step_name": sop_step.state_name,
+                "step_name": sop.step(step).state_name,
                 "holder": {"role": source, "nama": source.upper(), "nip": ""},
                 "updated_at": now.isoformat(),
             },
             remove=("deadline",),
         )
-    return deliver_pending(store, callbacks, id_izin, event_key, now=now, wait=waiting)
 
 
 def deliver_pending(
