@@ -1,5 +1,5 @@
 """OSS's checkLicenseStatus reconciliation: PIA's answer read however the guide spells it,
-final statuses queued as `izin.status` once, everything else left to wait."""
+final statuses queued as `izin.status` under one event id, everything else left to wait."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def run(statuses: dict[str, str], store: MemoryStore, queue: Queue, **kw: Any) -
     )
 
 
-def test_a_final_status_is_queued_as_izin_status_from_the_reconciliation_once() -> None:
+def test_a_final_status_is_queued_as_izin_status_under_one_event_id() -> None:
     store, queue = MemoryStore(), Queue()
     checked = run({"IP-1": "50", "IP-2": "90", "IP-3": "45"}, store, queue)
     assert [(c.id_izin, c.kd_status, c.applied) for c in checked] == [
@@ -102,8 +102,14 @@ def test_a_final_status_is_queued_as_izin_status_from_the_reconciliation_once() 
     assert {m["type"] for m in queue.sent} == {"izin.status"}
     assert {m["recorded_by"] for m in queue.sent} == {RECORDED_BY}
     assert queue.sent[0]["data"]["keterangan"].startswith("Dari rekonsiliasi OSS")
-    run({"IP-1": "50"}, store, queue)  # the next day's run: already queued
-    assert len(queue.sent) == 2
+    # The next day's run (the event not applied yet): the same event again, which the
+    # inbound function applies once.
+    run({"IP-1": "50"}, store, queue)
+    assert [m["event_id"] for m in queue.sent] == [
+        "oss-reconcile-IP-1-50",
+        "oss-reconcile-IP-2-90",
+        "oss-reconcile-IP-1-50",
+    ]
 
 
 def test_an_application_that_has_not_waited_long_enough_is_not_asked() -> None:

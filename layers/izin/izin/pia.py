@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from izin.event_types import event_type
 from izin.observability import logger
-from izin.webhooks import DeliveryStore, Envelope, Queue, queue_once
+from izin.webhooks import DeliveryStore, Envelope, Queue, record_and_queue
 
 WIB = timezone(timedelta(hours=7), "WIB")
 # Around midnight a sender's clock and ours may disagree on the date: within this margin
@@ -230,7 +230,7 @@ def _take(
         data=application.model_dump(mode="json"),
     )
     kept = {"pia": _kept(item, proyek, data)}
-    answer = queue_once("oss", envelope, store=store, queue=queue, now=now, record=kept)
+    answer = record_and_queue("oss", envelope, store=store, queue=queue, now=now, record=kept)
     return _Outcome(item.id_izin, queued=True, repeat=answer.status == 200)
 
 

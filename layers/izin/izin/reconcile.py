@@ -24,7 +24,7 @@ from izin import sop
 from izin.calendar import HolidayCalendar, working_deadline
 from izin.integrations import CallFailed, Http
 from izin.observability import logger
-from izin.webhooks import DeliveryStore, Envelope, Queue, queue_once
+from izin.webhooks import DeliveryStore, Envelope, Queue, record_and_queue
 
 ANSWER_KEYS = ("responcheckLicenseStatus", "responcheckStatusLicense", "responsecheckStatusLicense")
 # OSS's final statuses (PIA Lampiran 10) and what `izin.status` calls them.
@@ -151,6 +151,6 @@ def reconcile(
                 "keterangan": f"Dari rekonsiliasi OSS (checkLicenseStatus): {status.uraian}"[:2000],
             },
         )
-        queue_once("oss", outcome, store=store, queue=queue, now=now, recorded_by=RECORDED_BY)
+        record_and_queue("oss", outcome, store=store, queue=queue, now=now, recorded_by=RECORDED_BY)
         results.append(Checked(id_izin, status.kd_status, applied=True))
     return results

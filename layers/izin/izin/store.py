@@ -318,7 +318,6 @@ class Store(Protocol):
     # webhook deliveries
     def put_delivery(self, source: str, event_id: str, fields: Item) -> bool: ...
     def delivery(self, source: str, event_id: str) -> Item | None: ...
-    def update_delivery(self, source: str, event_id: str, fields: Item) -> Item: ...
     # letter numbers
     def next_number(self, jenis: str, year: int) -> int: ...
     # officers' second factor and sessions
@@ -670,10 +669,6 @@ class Records:
     def delivery(self, source: str, event_id: str) -> Item | None:
         """A delivery's record, or None."""
         return self.get(_delivery_pk(source, event_id), "DELIVERY")
-
-    def update_delivery(self, source: str, event_id: str, fields: Item) -> Item:
-        """Change a delivery's record."""
-        return self.update(_delivery_pk(source, event_id), "DELIVERY", fields)
 
     # -- counters --------------------------------------------------------------------------
 

@@ -59,12 +59,6 @@ class DeliveryStore(Protocol):
     def put_delivery(self, source: str, event_id: str, fields: dict[str, Any]) -> bool:
         """Record a webhook delivery, once; False if that event was delivered before."""
 
-    def delivery(self, source: str, event_id: str) -> dict[str, Any] | None:
-        """A delivery's record, or None."""
-
-    def update_delivery(self, source: str, event_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Change a delivery's record."""
-
 
 class Envelope(BaseModel):
     """The body every webhook shares."""
@@ -163,10 +157,10 @@ def receive(
     # What is queued is what was validated (normalized text, defaults filled in): the
     # inbound function validates it again with the same model and stores exactly that.
     accepted = envelope.model_copy(update={"data": data.model_dump(mode="json")})
-    return queue_once(source, accepted, store=store, queue=queue, now=now)
+    return record_and_queue(source, accepted, store=store, queue=queue, now=now)
 
 
-def queue_once(
+def record_and_queue(
     source: str,
     envelope: Envelope,
     *,
@@ -176,25 +170,21 @@ def queue_once(
     record: Mapping[str, Any] | None = None,
     recorded_by: str = "",
 ) -> Answer:
-    """Queue the event unless this delivery was queued before (200 duplicate); `record`
-    is kept with the delivery's record (what the sender sent that the event does not hold);
-    `recorded_by` says who took the event, when not its sender's own push."""
+    """Record the delivery, then queue its event: 202, or 200 duplicate when the event was
+    delivered before. A repeat is queued again, as the inbound function applies an event
+    once: so a delivery that died between its record and its queue is never lost, and a
+    delivery costs one write. `record` is kept with the delivery's record (what the sender
+    sent that the event does not hold); `recorded_by` says who took the event, when not its
+    sender's own push."""
     first = store.put_delivery(
         source,
         envelope.event_id,
         {
             **(record or {}),
-            "status": "pending",
             "received_at": now.isoformat(),
             "expires_at": int((now + DELIVERY_TTL).timestamp()),
         },
     )
-    if not first:
-        seen = store.delivery(source, envelope.event_id) or {}
-        if seen.get("status") == "queued":
-            return Answer(200, {"status": "duplicate"})
-        # Another delivery of it is in flight, or died before queueing: queue it too (the
-        # inbound function applies an event once), so a crash never loses it.
     message = InboundEvent(
         source=source,
         event_id=envelope.event_id,
@@ -204,7 +194,4 @@ def queue_once(
         recorded_by=recorded_by,
     )
     queue.send(message.model_dump(mode="json"))
-    store.update_delivery(
-        source, envelope.event_id, {"status": "queued", "queued_at": now.isoformat()}
-    )
     return Answer(202, {"status": "accepted"}) if first else Answer(200, {"status": "duplicate"})
