@@ -26,14 +26,19 @@ def _put_object(key: str, body: bytes, content_type: str) -> None:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = DocumentRequest.model_validate(event)
     config = settings()
-    return handle(
-        request,
-        # The record, the steps and every version are read: the application's partition, once.
-        InvocationStore(wiring.store(), whole_applications=True),
-        now=datetime.now(UTC),
-        bucket=config.bucket_name,
-        put_object=_put_object,
-        public_base_url=config.public_base_url,
-        roster=wiring.roster(),
-        dinas=wiring.dinas(),
-    )
+
+    def made(kept: wiring.KeptRoster) -> dict[str, Any]:
+        return handle(
+            request,
+            # The record, the steps and every version are read: the application's partition,
+            # once; what is written from the kept roster, only while it is in force.
+            InvocationStore(wiring.store(), whole_applications=True, roster_at=kept.at),
+            now=datetime.now(UTC),
+            bucket=config.bucket_name,
+            put_object=_put_object,
+            public_base_url=config.public_base_url,
+            roster=kept.roster,
+            dinas=wiring.dinas(),
+        )
+
+    return wiring.with_kept_roster(made)

@@ -19,15 +19,24 @@ from izin.store import InvocationStore
 @needs_settings()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = ProgressRequest.model_validate(event)
-    # The outcome's email reads the record and the trail (already notified? who acted?):
-    # the application's partition, trail and all, in one Query.
-    store = InvocationStore(wiring.store(), whole_applications=True, with_trail=True)
-    roster, now = wiring.roster(store), wiring.now()
-    result = record_step(
-        store, roster, request.id_izin, request.step, now=now, status=request.status
-    )
+    now = wiring.now()
+
+    def recorded(kept: wiring.KeptRoster) -> tuple[InvocationStore, dict[str, Any]]:
+        # The outcome's email reads the record and the trail (already notified? who acted?):
+        # the application's partition, trail and all, in one Query.
+        view = InvocationStore(
+            wiring.store(), whole_applications=True, with_trail=True, roster_at=kept.at
+        )
+        step = record_step(
+            view, kept.roster, request.id_izin, request.step, now=now, status=request.status
+        )
+        return view, step
+
+    store, result = wiring.with_kept_roster(recorded)
     metrics.add_metric(name="StepsCompleted", unit=MetricUnit.Count, value=1)
     if result["outcome"]:
+        # The officers' addresses as the roster has them now: read, not kept.
+        roster = wiring.roster(store)
         notify_outcome(store, roster, wiring.mailer(), request.id_izin, now=now)
         metrics.add_metric(
             name=f"Outcome{result['outcome'].title().replace('_', '')}",

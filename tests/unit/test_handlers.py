@@ -39,6 +39,7 @@ from izin.models import (
     UploadMessage,
 )
 from izin.roster import load_roster
+from izin.store import RosterAt
 from izin_local import samples
 from izin_local.testing import ROSTER as ROSTER_FILE
 from pydantic import BaseModel
@@ -166,6 +167,8 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
     monkeypatch.setattr(wiring, "mailer", lambda: mailer)
     monkeypatch.setattr(wiring, "callbacks", lambda: callbacks)
     monkeypatch.setattr(wiring, "roster", lambda table=None: roster)
+    kept = wiring.KeptRoster(roster, RosterAt(None), roster)  # the table holds no roster
+    monkeypatch.setattr(wiring, "kept_roster", lambda fresh=False: kept)
     monkeypatch.setattr(wiring, "now", lambda: NOW)
     monkeypatch.setattr(wiring, "secret", lambda arn: "oss-secret")
     yield Fakes(store, mailer, callbacks)

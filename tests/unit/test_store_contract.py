@@ -311,6 +311,31 @@ def test_writes_made_together_only_if_the_application_exists(store: Records) -> 
     store.require_application("IP-1")
 
 
+def test_writes_made_together_only_while_the_roster_is_at_a_version(store: Records) -> None:
+    """`require_roster` in a together() block: a check of the roster's version made with
+    the writes (None: while the table holds no roster); alone, the same."""
+
+    def entry(action: str) -> None:
+        with store.together() as batch:
+            batch.require_roster(version)
+            batch.append_audit("IP-1", {"action": action}, now=NOW)
+
+    version: int | None = None
+    entry("no roster yet")
+    store.seed_roster({"officers": []})
+    with pytest.raises(ConditionFailed):
+        entry("a roster since")
+    version = 1
+    entry("at version 1")
+    store.replace_roster({"officers": []}, version=1)
+    with pytest.raises(ConditionFailed):
+        entry("at version 1, replaced")
+    store.require_roster(2)
+    with pytest.raises(ConditionFailed):
+        store.require_roster(1)
+    assert [e["action"] for e in store.audit("IP-1")] == ["no roster yet", "at version 1"]
+
+
 def test_the_trail_read_leaves_out_what_a_later_entry_retracts(store: Records) -> None:
     """A decision Step Functions refused: its entries stay, as written, for the export;
     every other reader sees the trail without them, the retraction kept."""

@@ -21,3 +21,4 @@ def reset() -> None:
 
     base.DEFAULT_PROVIDERS.clear()  # its clients point at the old endpoint
     wiring.forget_parameters()
+    wiring.forget_kept_roster()

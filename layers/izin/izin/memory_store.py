@@ -106,8 +106,7 @@ class MemoryStore(Records):
             made: dict[tuple[str, str], Item] = {}
             for w in writes:
                 if w.check:
-                    if (w.pk, w.sk) not in self.items:
-                        raise ConditionFailed(f"{w.pk} {w.sk} does not exist")
+                    self._updated(w.pk, w.sk, {}, w.terms or {"must_exist": True})
                 elif w.update:
                     made[(w.pk, w.sk)] = self._updated(w.pk, w.sk, w.fields, w.terms)
                 elif w.if_absent and (w.pk, w.sk) in self.items:

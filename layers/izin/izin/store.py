@@ -218,8 +218,8 @@ class PrimitiveUpdateTerms(UpdateTerms, total=False):
 @dataclass(frozen=True)
 class Write:
     """One write of `Records.write_all`: a put (only where none is, with `if_absent`), an
-    update by `terms` (see Records.update), or, with `check`, none: the item must exist for
-    the others to be made (DynamoDB's ConditionCheck)."""
+    update by `terms` (see Records.update), or, with `check`, none: the item must exist, or
+    hold what `terms` expect, for the others to be made (DynamoDB's ConditionCheck)."""
 
     pk: str
     sk: str
@@ -266,6 +266,7 @@ class Store(Protocol):
     def create_application(self, id_izin: str, fields: Item) -> bool: ...
     def application(self, id_izin: str) -> Item | None: ...
     def require_application(self, id_izin: str) -> None: ...
+    def require_roster(self, version: int | None) -> None: ...
     def applications_by_id(self, ids: Iterable[str]) -> dict[str, Item]: ...
     def update_application(
         self, id_izin: str, fields: Item, **terms: Unpack[UpdateTerms]
@@ -363,11 +364,19 @@ class Records:
         """Write an item; with if_absent, only when none has that key (False if one had)."""
         raise NotImplementedError
 
-    def require(self, pk: str, sk: str) -> None:
-        """ConditionFailed unless the item exists (in a `together()` block: a check made with
-        the block's writes)."""
-        if self.get(pk, sk) is None:
-            raise ConditionFailed(f"{pk} {sk} does not exist")
+    def require(self, pk: str, sk: str, *, expect: Item | None = None) -> None:
+        """ConditionFailed unless the item exists, or with `expect` unless its fields are as
+        expected (None: absent, the item too maybe); in a `together()` block, a check made
+        with the block's writes."""
+        item = self.get(pk, sk)
+        if expect is None:
+            if item is None:
+                raise ConditionFailed(f"{pk} {sk} does not exist")
+            return
+        for name, value in expect.items():
+            found = (item or {}).get(name)
+            if found != (None if value is None else as_stored(value)):
+                raise ConditionFailed(f"{pk} {sk}: {name} is {found!r}, not {value!r}")
 
     def get(self, pk: str, sk: str) -> Item | None:
         """One item, strongly consistent, or None."""
@@ -465,6 +474,11 @@ class Records:
         """ConditionFailed unless the application's record exists; in a `together()` block,
         the block's writes are made only if it does, with no read before (a ConditionCheck)."""
         self.require(app_key(id_izin), "META")
+
+    def require_roster(self, version: int | None) -> None:
+        """ConditionFailed unless the roster is still at `version` (None: the table holds
+        none); in a `together()` block, a check made with its writes, with no read before."""
+        self.require(*_ROSTER, expect={"version": version})
 
     def applications_by_id(self, ids: Iterable[str]) -> dict[str, Item]:
         """The records of those of these applications that exist, by id, read together."""
@@ -764,8 +778,9 @@ class _Gathered(Records):
         self.writes.append(Write(pk, sk, fields, update=True, terms=terms))
         return {}
 
-    def require(self, pk: str, sk: str) -> None:
-        self.writes.append(Write(pk, sk, {}, check=True))
+    def require(self, pk: str, sk: str, *, expect: Item | None = None) -> None:
+        terms = PrimitiveUpdateTerms(expect=expect) if expect is not None else {}
+        self.writes.append(Write(pk, sk, {}, check=True, terms=terms))
 
     def get(self, pk: str, sk: str) -> Item | None:
         raise TypeError("together() only writes: read before the block")
@@ -775,6 +790,13 @@ class _Gathered(Records):
 
     def query_past(self, pk: str, past: str) -> list[Item]:
         raise TypeError("together() only writes: read before the block")
+
+
+@dataclass(frozen=True)
+class RosterAt:
+    """The roster's version an invocation read it at (None: the table held none)."""
+
+    version: int | None
 
 
 class InvocationStore(Records):
@@ -787,14 +809,24 @@ class InvocationStore(Records):
     partition but its trail in one Query and answers the later reads in it from what it
     read: the record, the steps, the documents, the uploads and the waits together. The
     trail, two thirds of a partition's items by the end, is read when asked; `with_trail`
-    reads it in the same Query, for the task page that shows it."""
+    reads it in the same Query, for the task page that shows it.
+
+    With `roster_at`, every write made as one (`together()`) holds only while the roster is
+    still at that version (a ConditionCheck beside it, no read): what a function wrote from a
+    roster it kept from an earlier invocation is never written once the roster changed."""
 
     def __init__(
-        self, table: Records, *, whole_applications: bool = False, with_trail: bool = False
+        self,
+        table: Records,
+        *,
+        whole_applications: bool = False,
+        with_trail: bool = False,
+        roster_at: RosterAt | None = None,
     ) -> None:
         self.table = table
         self.whole_applications = whole_applications
         self.with_trail = with_trail
+        self.roster_at = roster_at
         self._items: dict[tuple[str, str], Item | None] = {}
         self._queries: dict[tuple[str, str], list[Item]] = {}
         self._partitions: dict[str, dict[str, Item]] = {}
@@ -941,6 +973,9 @@ class InvocationStore(Records):
     def write_all(self, writes: Sequence[Write]) -> None:
         """The writes as one (Records.write_all); an update's item after is kept where the
         item before was read, and read afresh later where it was not."""
+        if self.roster_at is not None and _ROSTER not in {(w.pk, w.sk) for w in writes}:
+            expect = {"version": self.roster_at.version}
+            writes = [*writes, Write(*_ROSTER, {}, check=True, terms={"expect": expect})]
         try:
             self.table.write_all(writes)
         except Exception:
@@ -1138,7 +1173,7 @@ class DynamoStore(Records):
         if len(writes) == 1:
             only = writes[0]
             if only.check:
-                self.require(only.pk, only.sk)
+                self.require(only.pk, only.sk, expect=only.terms.get("expect"))
             elif only.update:
                 self.update(only.pk, only.sk, only.fields, **only.terms)
             elif not self.put(only.pk, only.sk, only.fields, if_absent=only.if_absent):
@@ -1167,7 +1202,10 @@ class DynamoStore(Records):
     def _transact_item(self, write: Write) -> dict[str, Any]:
         if write.check:
             key = _to_item({"PK": write.pk, "SK": write.sk})
-            condition = {"ConditionExpression": "attribute_exists(PK)"}
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_exists(PK)"}
+            if write.terms.get("expect") is not None:
+                condition = update_expression({}, write.terms)
+                del condition["UpdateExpression"]
             return {"ConditionCheck": {"TableName": self.table, "Key": key, **condition}}
         if write.update:
             key = _to_item({"PK": write.pk, "SK": write.sk})

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from izin.calendar import DinasEntry, HolidayCalendar
 from izin.documents import Dinas, load_dinas
 from izin.events import InboundEvent
 from izin.mail import SesMailer, sender
+from izin.observability import logger
 from izin.roster import Roster, RosterError, in_force, load_roster
 from izin.settings import settings
 from izin.stepfunctions import StepFunctionsCallbacks
-from izin.store import DynamoStore, Records
+from izin.store import DynamoStore, Records, RosterAt
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
     from collections.abc import Callable
@@ -68,6 +70,56 @@ def roster(table: Records | None = None) -> Roster:
     invocation's view of the table, when the handler has one (default: the table)."""
     seed = roster_file()  # refused before any call when it carries secrets where it may not
     return in_force((table if table is not None else store()).roster_record(), seed)
+
+
+@dataclass(frozen=True)
+class KeptRoster:
+    """The roster a container keeps across invocations, the version of the table's record
+    it was read at, and the roster file it was joined with."""
+
+    roster: Roster
+    at: RosterAt
+    seed: Roster
+
+
+# The container's kept roster, by table (a process may serve more than one, in tests).
+_KEPT: dict[str, KeptRoster] = {}
+T = TypeVar("T")
+
+
+def kept_roster(*, fresh: bool = False) -> KeptRoster:
+    """The roster this container read at an earlier invocation (once; again with `fresh`,
+    or when the roster file changed, a local runtime's), for the functions that authorize
+    nobody: they write what they made of it only while it is in force (an InvocationStore
+    with its `roster_at`), see `with_kept_roster`."""
+    table, seed = settings().table_name, roster_file()
+    kept = _KEPT.get(table)
+    if fresh or kept is None or kept.seed is not seed:
+        record = store().roster_record()
+        version = int(record["version"]) if record and "version" in record else None
+        kept = _KEPT[table] = KeptRoster(in_force(record, seed), RosterAt(version), seed)
+    return kept
+
+
+def with_kept_roster(work: Callable[[KeptRoster], T]) -> T:
+    """`work` done with the kept roster, and done again, once, with the roster read afresh
+    when it failed and the roster had changed since it was kept (its writes, checked
+    against the version, were refused: nothing was written from the stale one). A letter
+    never names an official the roster replaced; no roster read in the common case."""
+    kept = kept_roster()
+    try:
+        return work(kept)
+    except Exception:
+        fresh = kept_roster(fresh=True)
+        if fresh.at == kept.at:
+            raise
+    logger.info("the roster changed since this container read it: done again")
+    return work(fresh)
+
+
+def forget_kept_roster() -> None:
+    """Drop the kept roster (izin.lifecycle)."""
+    _KEPT.clear()
 
 
 def auth(now: datetime, table: Records | None = None) -> Auth:

@@ -224,7 +224,8 @@ def render_document(
             "nomor": str(last["nomor"]),
             "versi": int(last["versi"]),
         }
-        store.append_audit(id_izin, entry, now=now)
+        with store.together() as batch:  # as every write of a render (InvocationStore)
+            batch.append_audit(id_izin, entry, now=now)
         return _ref(last)
     if earlier:
         nomor = str(earlier[0]["nomor"])
