@@ -164,9 +164,12 @@ def reloading(url: str, *, cookies: Sequence[str] = (), deadline: float) -> Answ
         time.sleep(RELOAD_AFTER)
 
 
-def upload_file(page: str, name: str, content: bytes) -> tuple[int, str]:
+def upload_file(
+    page: str, name: str, content: bytes, *, cookies: Sequence[str] = ()
+) -> tuple[int, str]:
     """Upload a file through a task page's upload form, as a browser does: a multipart POST
-    to the bucket, then S3's redirect to the page that records it, followed."""
+    to the bucket (no cookie of the site goes to it), then S3's redirect to the page that
+    records it and that page's to the task page, followed with the site's `cookies`."""
     parser = _UploadParser()
     parser.feed(page)
     if not parser.action:
@@ -189,10 +192,18 @@ def upload_file(page: str, name: str, content: bytes) -> tuple[int, str]:
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=CLIENT_TIMEOUT) as answer:  # noqa: S310
-            return answer.status, answer.read().decode()
+        answer = _OPENER.open(request, timeout=CLIENT_TIMEOUT)
     except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+        answer = error
+    with answer:
+        status, text, location = answer.status, answer.read().decode(), answer.headers["Location"]
+    for _ in range(MOST_REDIRECTS):
+        if status not in REDIRECTS or not location:
+            return status, text
+        followed = http_request(urllib.parse.urljoin(parser.action, location), cookies=cookies)
+        status, text = followed.status, followed.text
+        location = followed.location
+    raise RuntimeError(f"uploading {name}: more than {MOST_REDIRECTS} redirects")
 
 
 def parse_task_page(html: str) -> TaskForm | None:
@@ -204,11 +215,16 @@ def parse_task_page(html: str) -> TaskForm | None:
 
 @dataclass
 class Answer:
-    """A page's status, text, and the cookies it set ("name=value" each)."""
+    """A page's status, text, the cookies it set ("name=value" each), where it redirects."""
 
     status: int
     text: str
     cookies: list[str] = field(default_factory=list)
+    location: str = ""
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MOST_REDIRECTS = 5
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -240,7 +256,8 @@ def http_request(
         answer = error
     with answer:
         set_cookies = [c.split(";", 1)[0] for c in answer.headers.get_all("Set-Cookie") or []]
-        return Answer(answer.status, answer.read().decode(), set_cookies)
+        location = answer.headers.get("Location") or ""
+        return Answer(answer.status, answer.read().decode(), set_cookies, location)
 
 
 def http_get(url: str) -> tuple[int, str]:
@@ -454,17 +471,19 @@ class Officer:
         message = self.task_email(step, timeout=timeout)
         deadline = time.monotonic() + timeout
         link = next(link for link in message.links if "/tasks/" in link)
+        key = (_site(link), self.nips[message.to[0]])
+        page: str | None = None  # the page the uploads led back to, where the form is filled
         if uploads:
-            html = reloading(link, deadline=deadline).text
+            session = [_SESSIONS[key]] if key in _SESSIONS else []
+            page = reloading(link, cookies=session, deadline=deadline).text
             for name, content in uploads.items():
-                status, html = upload_file(html, name, content)
-                if gateway_gave_up(status, html):  # stored; the page that records it goes on
+                status, page = upload_file(page, name, content, cookies=session)
+                if gateway_gave_up(status, page):  # stored; the page that records it goes on
                     RELOADS.add()
-                    html = reloading(link, deadline=deadline).text
+                    page = reloading(link, cookies=session, deadline=deadline).text
                 elif status != 200:
                     raise RuntimeError(f"step {step}: uploading {name} answered {status}")
-        key = (_site(link), self.nips[message.to[0]])
-        act = Act(message, link, step, decision, fields or {}, deadline)
+        act = Act(message, link, step, decision, fields or {}, deadline, page)
         if key in _SESSIONS:
             decided = self._act(act, under_lock=False)
             if decided is not None:
@@ -481,7 +500,10 @@ class Officer:
         nip = self.nips[act.message.to[0]]
         key = (_site(act.link), nip)
         session = [_SESSIONS[key]] if key in _SESSIONS else []
-        page = reloading(act.link, cookies=session, deadline=act.deadline)
+        if act.page is not None and session and not resent:
+            page = Answer(200, act.page)  # on screen since the upload, with the session
+        else:
+            page = reloading(act.link, cookies=session, deadline=act.deadline)
         if resent and page.status == 409:  # decided: the decision sent before was taken
             officer = act.message.to[0]
             return Decided(act.step, act.decision, page.status, officer, page.text, resent=True)
@@ -527,6 +549,7 @@ class Act:
     decision: str
     fields: Mapping[str, str | list[str]]
     deadline: float
+    page: str | None = None  # the task page as the last upload left it on screen
 
 
 def wait_until(
