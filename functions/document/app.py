@@ -26,13 +26,16 @@ def _put_object(key: str, body: bytes, content_type: str) -> None:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = DocumentRequest.model_validate(event)
     config = settings()
+    numbers: dict[tuple[str, int], int] = {}  # a letter's number, taken once if made again
 
     def made(kept: wiring.KeptRoster) -> dict[str, Any]:
         return handle(
             request,
             # The record, the steps and every version are read: the application's partition,
             # once; what is written from the kept roster, only while it is in force.
-            InvocationStore(wiring.store(), whole_applications=True, roster_at=kept.at),
+            InvocationStore(
+                wiring.store(), whole_applications=True, roster_at=kept.at, numbers=numbers
+            ),
             now=datetime.now(UTC),
             bucket=config.bucket_name,
             put_object=_put_object,

@@ -203,6 +203,8 @@ def upload_file(
         followed = http_request(urllib.parse.urljoin(parser.action, location), cookies=cookies)
         status, text = followed.status, followed.text
         location = followed.location
+    if status not in REDIRECTS or not location:
+        return status, text
     raise RuntimeError(f"uploading {name}: more than {MOST_REDIRECTS} redirects")
 
 
@@ -473,6 +475,7 @@ class Officer:
         link = next(link for link in message.links if "/tasks/" in link)
         key = (_site(link), self.nips[message.to[0]])
         page: str | None = None  # the page the uploads led back to, where the form is filled
+        session: list[str] = []
         if uploads:
             session = [_SESSIONS[key]] if key in _SESSIONS else []
             page = reloading(link, cookies=session, deadline=deadline).text
@@ -483,7 +486,7 @@ class Officer:
                     page = reloading(link, cookies=session, deadline=deadline).text
                 elif status != 200:
                     raise RuntimeError(f"step {step}: uploading {name} answered {status}")
-        act = Act(message, link, step, decision, fields or {}, deadline, page)
+        act = Act(message, link, step, decision, fields or {}, deadline, page, session)
         if key in _SESSIONS:
             decided = self._act(act, under_lock=False)
             if decided is not None:
@@ -500,7 +503,7 @@ class Officer:
         nip = self.nips[act.message.to[0]]
         key = (_site(act.link), nip)
         session = [_SESSIONS[key]] if key in _SESSIONS else []
-        if act.page is not None and session and not resent:
+        if act.page is not None and session and session == act.page_session and not resent:
             page = Answer(200, act.page)  # on screen since the upload, with the session
         else:
             page = reloading(act.link, cookies=session, deadline=act.deadline)
@@ -550,6 +553,7 @@ class Act:
     fields: Mapping[str, str | list[str]]
     deadline: float
     page: str | None = None  # the task page as the last upload left it on screen
+    page_session: Sequence[str] = ()  # the session cookie it was loaded with
 
 
 def wait_until(

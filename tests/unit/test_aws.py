@@ -173,3 +173,37 @@ def test_writes_made_together_that_keep_conflicting_are_a_transient_error(
             stub.assert_no_pending_responses()
     finally:
         aws.client.cache_clear()
+
+
+def test_a_single_write_held_by_a_transaction_is_tried_again(monkeypatch: pytest.MonkeyPatch):
+    """DynamoDB refuses a PutItem or UpdateItem on an item an ongoing transaction includes
+    (TransactionConflictException; the roster, which every document's transaction checks):
+    nothing was written, and the SDK does not retry it. The store tries again, then gives
+    the state machine a TransientError."""
+    from botocore.stub import Stubber
+    from izin import store as store_module
+    from izin.errors import TransientError
+    from izin.store import DynamoStore
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setattr(store_module.time, "sleep", lambda _s: None)
+    aws.client.cache_clear()
+    conflict = "TransactionConflictException"
+    try:
+        table = DynamoStore("t")
+        with Stubber(aws.client("dynamodb")) as stub:
+            stub.add_client_error("update_item", conflict, http_status_code=400)
+            stub.add_response("update_item", {"Attributes": {"PK": {"S": "R"}, "n": {"N": "2"}}})
+            assert table.update("R", "R", {"n": 2})["n"] == 2
+            stub.add_client_error("put_item", conflict, http_status_code=400)
+            stub.add_response("put_item", {})
+            assert table.put("R", "R", {"n": 3}) is True
+            for _ in range(4):
+                stub.add_client_error("put_item", conflict, http_status_code=400)
+            with pytest.raises(TransientError):
+                table.put("R", "R", {"n": 4})
+            stub.assert_no_pending_responses()
+    finally:
+        aws.client.cache_clear()

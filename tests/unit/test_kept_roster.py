@@ -87,6 +87,23 @@ def test_work_from_a_changed_roster_is_done_again_with_the_new_one(table: Memory
     assert [e["nama"] for e in table.audit(ID_IZIN) if e["action"] == "named"] == ["Nama Baru"]
 
 
+def test_a_failure_of_the_work_s_own_is_not_done_again(table: MemoryStore) -> None:
+    """Only a refused write is put down to the roster: another failure is raised as it is,
+    without reading the roster again, even when the roster changed meanwhile."""
+    wiring.kept_roster()
+    table.replace_roster(_fields(ROSTER.officers), version=1)
+    reads = table.calls["get"]
+    tried: list[int | None] = []
+
+    def work(kept: wiring.KeptRoster) -> None:
+        tried.append(kept.at.version)
+        raise RuntimeError("S3 is down")
+
+    with pytest.raises(RuntimeError, match="S3 is down"):
+        wiring.with_kept_roster(work)
+    assert tried == [1] and table.calls["get"] == reads
+
+
 def test_a_failure_with_the_roster_unchanged_is_not_done_again(table: MemoryStore) -> None:
     tried: list[int | None] = []
 
@@ -115,6 +132,9 @@ def test_a_letter_after_the_roster_changed_names_the_new_official(
     [version] = table.document_versions(ID_IZIN, Jenis.NOTA_DINAS)
     assert version["document_id"] == ref["document_id"]
     assert "Nama Baru" in _words(bucket.bodies[ref["key"]].decode())
+    # The number the refused try took is the letter's: none skipped.
+    counter = table.items[(f"COUNTER#{Jenis.NOTA_DINAS}#{2026}", "COUNTER")]
+    assert counter["value"] == 1 and "/1/" in ref["nomor"]
 
 
 def _now() -> Any:

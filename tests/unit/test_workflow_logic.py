@@ -331,6 +331,22 @@ def test_an_event_and_its_trail_entry_are_kept_as_one(world: World) -> None:
     assert len(received) == 1
 
 
+def test_an_event_sent_again_with_a_later_time_is_applied_once(world: World) -> None:
+    """OSS's reconciliation queues a final status under one event id at each of its runs,
+    each occurring at its run's time: the second is a duplicate, kept and handed once."""
+    assert world.event("oss", "izin.status", samples.izin_status(ID), "oss-reconcile") == "kept"
+    world.now = NOW + timedelta(days=1)
+    assert world.event("oss", "izin.status", samples.izin_status(ID), "oss-reconcile") == (
+        "duplicate"
+    )
+    assert len(world.store.events(ID, "oss:izin.status")) == 1
+    assert world.wait(19, "oss:izin.status", "tok-19") is True
+    assert world.wait(19, "oss:izin.status", "tok-19b") is False  # nothing more to hand
+    assert [t for t, _ in world.callbacks.outputs] == ["tok-19"]
+    received = [e for e in world.store.audit(ID) if e["action"] == "event.received"]
+    assert len(received) == 1
+
+
 def test_a_waiting_state_gets_exactly_one_event(world: World) -> None:
     world.wait(19, "oss:izin.status", "tok-19")
     assert world.event("oss", "izin.status", samples.izin_status(ID), "s1") == "delivered"

@@ -42,7 +42,7 @@ import copy
 import itertools
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -571,9 +571,18 @@ class Records:
     def keep_event(
         self, id_izin: str, event_key: str, occurred_at: str, event_id: str, fields: Item
     ) -> bool:
-        """Keep an event received for the application, once; False if it was kept before."""
-        sk = f"EVENT#{event_key}#{occurred_at}#{event_id}"
-        return self.put(app_key(id_izin), sk, fields, if_absent=True)
+        """Keep an event received for the application, once by its sender's id whatever its
+        `occurred_at` (OSS's reconciliation sends an outcome again with a later one): the
+        event and a marker of its id, as one; False if it was kept before. In a together()
+        block, the two join the block's writes."""
+        pk, source = app_key(id_izin), event_key.split(":", 1)[0]
+        try:
+            with self.together() as batch:
+                batch.put(pk, f"SEEN#{source}#{event_id}", {"event_key": event_key}, if_absent=True)
+                batch.put(pk, f"EVENT#{event_key}#{occurred_at}#{event_id}", fields, if_absent=True)
+        except ConditionFailed:
+            return False
+        return True
 
     def events(self, id_izin: str, event_key: str = "") -> list[Item]:
         """The application's events (of one kind, if given), oldest first."""
@@ -779,8 +788,14 @@ class _Gathered(Records):
         return {}
 
     def require(self, pk: str, sk: str, *, expect: Item | None = None) -> None:
+        if expect is not None and not expect:
+            raise ValueError("a check expects at least one field, or that the item exists")
         terms = PrimitiveUpdateTerms(expect=expect) if expect is not None else {}
         self.writes.append(Write(pk, sk, {}, check=True, terms=terms))
+
+    def write_all(self, writes: Sequence[Write]) -> None:
+        """A together() block inside this one: its writes join this block's."""
+        self.writes.extend(writes)
 
     def get(self, pk: str, sk: str) -> Item | None:
         raise TypeError("together() only writes: read before the block")
@@ -813,7 +828,10 @@ class InvocationStore(Records):
 
     With `roster_at`, every write made as one (`together()`) holds only while the roster is
     still at that version (a ConditionCheck beside it, no read): what a function wrote from a
-    roster it kept from an earlier invocation is never written once the roster changed."""
+    roster it kept from an earlier invocation is never written once the roster changed. Its
+    work is then done again with the roster read afresh, in a new view given the same
+    `numbers`: the one number of each counter the work takes (a letter's), taken by the
+    first try, is the one the second uses."""
 
     def __init__(
         self,
@@ -822,11 +840,13 @@ class InvocationStore(Records):
         whole_applications: bool = False,
         with_trail: bool = False,
         roster_at: RosterAt | None = None,
+        numbers: dict[tuple[str, int], int] | None = None,
     ) -> None:
         self.table = table
         self.whole_applications = whole_applications
         self.with_trail = with_trail
         self.roster_at = roster_at
+        self.numbers = numbers
         self._items: dict[tuple[str, str], Item | None] = {}
         self._queries: dict[tuple[str, str], list[Item]] = {}
         self._partitions: dict[str, dict[str, Item]] = {}
@@ -970,6 +990,15 @@ class InvocationStore(Records):
         self._written(pk, sk, item)
         return _copied(item)
 
+    def next_number(self, jenis: str, year: int) -> int:
+        """The next number of a counter (Records.next_number); with `numbers`, taken once by
+        the views given them, and the same one answered after."""
+        if self.numbers is None:
+            return super().next_number(jenis, year)
+        if (jenis, year) not in self.numbers:
+            self.numbers[(jenis, year)] = super().next_number(jenis, year)
+        return self.numbers[(jenis, year)]
+
     def write_all(self, writes: Sequence[Write]) -> None:
         """The writes as one (Records.write_all); an update's item after is kept where the
         item before was read, and read afresh later where it was not."""
@@ -1088,12 +1117,26 @@ class DynamoStore(Records):
         if if_absent:
             kwargs["ConditionExpression"] = "attribute_not_exists(PK)"
         try:
-            self._db.put_item(
-                TableName=self.table, Item=_to_item({"PK": pk, "SK": sk, **fields}), **kwargs
+            self._apart_from_transactions(
+                lambda: self._db.put_item(
+                    TableName=self.table, Item=_to_item({"PK": pk, "SK": sk, **fields}), **kwargs
+                )
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def _apart_from_transactions(self, write: Callable[[], Any]) -> Any:
+        """A single write, tried again while a transaction holds its item: DynamoDB refuses
+        it then (TransactionConflictException, which the SDK does not retry), having written
+        nothing; the roster, say, that every document's transaction checks."""
+        for attempt in itertools.count():
+            try:
+                return write()
+            except self._db.exceptions.TransactionConflictException as error:
+                if attempt >= _CONFLICT_RETRIES:
+                    raise TransientError(f"a transaction holds the item: {error}") from error
+            time.sleep(min(1.0, 0.05 * 2**attempt))  # DynamoDB's advice: back off
 
     def get(self, pk: str, sk: str) -> Item | None:
         """One item, strongly consistent, or None."""
@@ -1156,11 +1199,13 @@ class DynamoStore(Records):
         """Set fields (and add to counters) atomically, if every condition holds."""
         kwargs = update_expression(fields, terms)
         try:
-            answer = self._db.update_item(
-                TableName=self.table,
-                Key=_to_item({"PK": pk, "SK": sk}),
-                ReturnValues="ALL_NEW",
-                **kwargs,
+            answer = self._apart_from_transactions(
+                lambda: self._db.update_item(
+                    TableName=self.table,
+                    Key=_to_item({"PK": pk, "SK": sk}),
+                    ReturnValues="ALL_NEW",
+                    **kwargs,
+                )
             )
         except self._db.exceptions.ConditionalCheckFailedException as error:
             raise ConditionFailed(f"{pk} {sk}: {kwargs.get('ConditionExpression')}") from error

@@ -15,7 +15,7 @@ from izin.observability import logger
 from izin.roster import Roster, RosterError, in_force, load_roster
 from izin.settings import settings
 from izin.stepfunctions import StepFunctionsCallbacks
-from izin.store import DynamoStore, Records, RosterAt
+from izin.store import ConditionFailed, DynamoStore, Records, RosterAt
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
     from collections.abc import Callable
@@ -103,18 +103,33 @@ def kept_roster(*, fresh: bool = False) -> KeptRoster:
 
 def with_kept_roster(work: Callable[[KeptRoster], T]) -> T:
     """`work` done with the kept roster, and done again, once, with the roster read afresh
-    when it failed and the roster had changed since it was kept (its writes, checked
-    against the version, were refused: nothing was written from the stale one). A letter
-    never names an official the roster replaced; no roster read in the common case."""
+    when a write of it was refused (ConditionFailed, or an error it caused) and the roster
+    had changed since it was kept: nothing was written from the stale one. A letter never
+    names an official the roster replaced; no roster read in the common case. Any other
+    failure is the work's own, raised as it is."""
     kept = kept_roster()
     try:
         return work(kept)
-    except Exception:
-        fresh = kept_roster(fresh=True)
+    except Exception as error:
+        if not _refused(error):
+            raise
+        try:
+            fresh = kept_roster(fresh=True)
+        except Exception:
+            raise error from None  # the work's failure, not the read's
         if fresh.at == kept.at:
             raise
     logger.info("the roster changed since this container read it: done again")
     return work(fresh)
+
+
+def _refused(error: BaseException | None) -> bool:
+    """Whether a conditional write's refusal is the error, or what caused it."""
+    while error is not None:
+        if isinstance(error, ConditionFailed):
+            return True
+        error = error.__cause__
+    return False
 
 
 def forget_kept_roster() -> None:
