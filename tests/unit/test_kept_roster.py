@@ -141,3 +141,24 @@ def _now() -> Any:
     from tests.unit.test_documents import NOW
 
     return NOW
+
+
+def test_a_refused_write_is_raised_as_it_was_when_the_roster_cannot_be_read(
+    table: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wiring.kept_roster()
+
+    def unreadable() -> None:
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(table, "roster_record", unreadable)
+
+    def work(kept: wiring.KeptRoster) -> None:
+        try:
+            raise ConditionFailed("ROSTER ROSTER: version")
+        except ConditionFailed as lost:
+            raise ValueError("the version was not written") from lost
+
+    with pytest.raises(ValueError, match="not written") as raised:
+        wiring.with_kept_roster(work)
+    assert isinstance(raised.value.__cause__, ConditionFailed)  # the cause kept for the log

@@ -11,6 +11,7 @@ Keys (single-table design):
 | a document version | `APP#{id_izin}` | `DOC#{jenis}#{versi:03d}` |
 | an awaited event's waiter | `APP#{id_izin}` | `WAIT#{event}` |
 | an event received | `APP#{id_izin}` | `EVENT#{event}#{received}#{event_id}` |
+| an event's id, kept once (with the event) | `APP#{id_izin}` | `SEEN#{source}#{event_id}` |
 | ticket | `TICKET#{sha256}` | `TICKET` |
 | webhook delivery (TTL) | `DELIVERY#{source}#{event_id}` | `DELIVERY` |
 | letter-number counter | `COUNTER#{jenis}#{year}` | `COUNTER` |

@@ -114,10 +114,10 @@ def with_kept_roster(work: Callable[[KeptRoster], T]) -> T:
         if not _refused(error):
             raise
         try:
-            fresh = kept_roster(fresh=True)
+            fresh: KeptRoster | None = kept_roster(fresh=True)
         except Exception:
-            raise error from None  # the work's failure, not the read's
-        if fresh.at == kept.at:
+            fresh = None  # unread: the work's failure is the one to raise, as it was
+        if fresh is None or fresh.at == kept.at:
             raise
     logger.info("the roster changed since this container read it: done again")
     return work(fresh)
