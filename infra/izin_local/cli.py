@@ -101,12 +101,14 @@ def cmd_backfill_open(args: argparse.Namespace) -> int:
 
     use_endpoint(args.endpoint_url)
     from izin.store import DynamoStore
-    from izin.workspace import mark_open_applications
+    from izin.workspace import mark_events_seen, mark_open_applications
 
-    marked = mark_open_applications(DynamoStore(find_table(args.table)))
+    table = DynamoStore(find_table(args.table))
+    marked = mark_open_applications(table)
     print(
         f"{len(marked)} open application(s) marked" + (f": {', '.join(marked)}" if marked else "")
     )
+    print(f"{mark_events_seen(table)} event id(s) of open applications marked")
     return 0
 
 
@@ -511,7 +513,8 @@ def parser() -> argparse.ArgumentParser:
     backfill = sub.add_parser(
         "backfill-open",
         help="once, after upgrading: mark the open applications received before the workspace's "
-        "open index, so /meja lists them however old",
+        "open index, so /meja lists them however old, and their events' ids, so an event sent "
+        "again with another time is a duplicate",
     )
     _aws_arguments(backfill)
     backfill.set_defaults(run=cmd_backfill_open)

@@ -134,3 +134,30 @@ def test_backfill_marks_the_open_applications_received_before_the_markers(
     ]
     assert main(["backfill-open", "--endpoint-url", ""]) == 0  # once is enough
     assert capsys.readouterr().out.startswith("0 open application(s) marked")
+
+
+def test_backfill_marks_the_ids_of_events_kept_before_the_markers(
+    aws: tuple[DynamoStore, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An outcome OSS's reconciliation sends again, with its run's time, is a duplicate
+    once the event kept before the markers has its id's marker."""
+    from izin.aws import client
+    from izin_local.cli import main
+
+    store, _ = aws
+    _start(store, "IP-EVT")
+    fields = {"source": "oss", "type": "izin.status", "event_id": "oss-reconcile-IP-EVT-50"}
+    assert store.keep_event(
+        "IP-EVT", "oss:izin.status", "2026-12-01T09:00", fields["event_id"], fields
+    )
+    client("dynamodb").delete_item(  # as kept before the markers existed
+        TableName=store.table,
+        Key={"PK": {"S": "APP#IP-EVT"}, "SK": {"S": "SEEN#oss#oss-reconcile-IP-EVT-50"}},
+    )
+
+    assert main(["backfill-open", "--endpoint-url", ""]) == 0
+    assert "1 event id(s) of open applications marked" in capsys.readouterr().out
+    later = "2026-12-02T09:00"
+    assert not store.keep_event("IP-EVT", "oss:izin.status", later, fields["event_id"], fields)
+    assert main(["backfill-open", "--endpoint-url", ""]) == 0
+    assert "0 event id(s) of open applications marked" in capsys.readouterr().out

@@ -294,6 +294,7 @@ class Store(Protocol):
         self, id_izin: str, event_key: str, occurred_at: str, event_id: str, fields: Item
     ) -> bool: ...
     def events(self, id_izin: str, event_key: str = "") -> list[Item]: ...
+    def mark_event_seen(self, id_izin: str, event_key: str, event_id: str) -> bool: ...
     def set_event(self, event: Item, fields: Item, **terms: Unpack[UpdateTerms]) -> Item: ...
     def put_wait(self, id_izin: str, event_key: str, fields: Item) -> None: ...
     def wait(self, id_izin: str, event_key: str) -> Item | None: ...
@@ -576,14 +577,22 @@ class Records:
         `occurred_at` (OSS's reconciliation sends an outcome again with a later one): the
         event and a marker of its id, as one; False if it was kept before. In a together()
         block, the two join the block's writes."""
-        pk, source = app_key(id_izin), event_key.split(":", 1)[0]
+        pk = app_key(id_izin)
         try:
             with self.together() as batch:
-                batch.put(pk, f"SEEN#{source}#{event_id}", {"event_key": event_key}, if_absent=True)
+                batch.mark_event_seen(id_izin, event_key, event_id)
                 batch.put(pk, f"EVENT#{event_key}#{occurred_at}#{event_id}", fields, if_absent=True)
         except ConditionFailed:
             return False
         return True
+
+    def mark_event_seen(self, id_izin: str, event_key: str, event_id: str) -> bool:
+        """The marker of an event's sender's id (`keep_event` writes it with the event; one
+        kept before the markers existed is given it by `izin backfill-open`); False if the id
+        had one."""
+        source = event_key.split(":", 1)[0]
+        marker = {"event_key": event_key}
+        return self.put(app_key(id_izin), f"SEEN#{source}#{event_id}", marker, if_absent=True)
 
     def events(self, id_izin: str, event_key: str = "") -> list[Item]:
         """The application's events (of one kind, if given), oldest first."""
