@@ -100,8 +100,9 @@ def cmd_backfill_open(args: argparse.Namespace) -> int:
     from izin_local.status import find_table, use_endpoint
 
     use_endpoint(args.endpoint_url)
+    from izin.events import mark_events_seen
     from izin.store import DynamoStore
-    from izin.workspace import mark_events_seen, mark_open_applications
+    from izin.workspace import mark_open_applications
 
     table = DynamoStore(find_table(args.table))
     marked = mark_open_applications(table)

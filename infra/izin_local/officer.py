@@ -197,14 +197,13 @@ def upload_file(
         answer = error
     with answer:
         status, text, location = answer.status, answer.read().decode(), answer.headers["Location"]
-    for _ in range(MOST_REDIRECTS):
+    for hops in range(MOST_REDIRECTS + 1):
         if status not in REDIRECTS or not location:
             return status, text
+        if hops == MOST_REDIRECTS:
+            break
         followed = http_request(urllib.parse.urljoin(parser.action, location), cookies=cookies)
-        status, text = followed.status, followed.text
-        location = followed.location
-    if status not in REDIRECTS or not location:
-        return status, text
+        status, text, location = followed.status, followed.text, followed.location
     raise RuntimeError(f"uploading {name}: more than {MOST_REDIRECTS} redirects")
 
 

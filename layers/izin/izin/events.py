@@ -508,6 +508,18 @@ def remember_manual_ticket(
         supersede(store, ticket_hash, now=now, by="event")
 
 
+def mark_events_seen(store: Store) -> int:
+    """Give every event of an open application its id's marker where it has none (kept
+    before the markers existed), so that the event sent again with another `occurred_at`
+    (OSS's reconciliation) is a duplicate: once, after the deploy that brought them (`izin
+    backfill-open`). How many were marked."""
+    return sum(
+        store.mark_event_seen(str(a["id_izin"]), f"{e['source']}:{e['type']}", str(e["event_id"]))
+        for a in store.open_applications()
+        for e in store.events(str(a["id_izin"]))
+    )
+
+
 def event_output(event_key: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """What the waiting state receives: the event's decision-relevant fields only."""
     data = event["data"]

@@ -23,6 +23,7 @@ from izin.store import (
     Records,
     Write,
     applied,
+    as_expected,
     as_stored,
     distinct_items,
 )
@@ -126,10 +127,7 @@ class MemoryStore(Records):
         holds = (
             (not terms.get("must_exist") or current is not None)
             and all(name in item for name in present)
-            and all(
-                name not in item if value is None else item.get(name) == as_stored(value)
-                for name, value in expect.items()
-            )
+            and as_expected(item, expect)
             and all(
                 name not in item or item[name] < limit
                 for name, limit in (terms.get("below") or {}).items()

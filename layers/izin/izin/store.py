@@ -248,6 +248,16 @@ def as_stored(fields: Item) -> Item:
     return _from_dynamo(_to_dynamo(_copied(fields)))
 
 
+def as_expected(item: Item | None, expect: Item) -> bool:
+    """Whether an item's fields are as `expect` says (None: absent; a missing item has
+    none): DynamoDB's `#n = :v` and `attribute_not_exists(#n)`, read in Python."""
+    found = item or {}
+    return all(
+        name not in found if value is None else found.get(name) == as_stored(value)
+        for name, value in expect.items()
+    )
+
+
 def applied(item: Item | None, pk: str, sk: str, fields: Item, terms: UpdateTerms) -> Item:
     """The item as an update leaves it, its conditions aside: fields set, counters added
     (from 0), names removed; a missing item starts empty."""
@@ -371,14 +381,8 @@ class Records:
         expected (None: absent, the item too maybe); in a `together()` block, a check made
         with the block's writes."""
         item = self.get(pk, sk)
-        if expect is None:
-            if item is None:
-                raise ConditionFailed(f"{pk} {sk} does not exist")
-            return
-        for name, value in expect.items():
-            found = (item or {}).get(name)
-            if found != (None if value is None else as_stored(value)):
-                raise ConditionFailed(f"{pk} {sk}: {name} is {found!r}, not {value!r}")
+        if item is None if expect is None else not as_expected(item, expect):
+            raise ConditionFailed(f"{pk} {sk}: not as expected ({expect or 'to exist'})")
 
     def get(self, pk: str, sk: str) -> Item | None:
         """One item, strongly consistent, or None."""
@@ -1013,8 +1017,9 @@ class InvocationStore(Records):
         """The writes as one (Records.write_all); an update's item after is kept where the
         item before was read, and read afresh later where it was not."""
         if self.roster_at is not None and _ROSTER not in {(w.pk, w.sk) for w in writes}:
-            expect = {"version": self.roster_at.version}
-            writes = [*writes, Write(*_ROSTER, {}, check=True, terms={"expect": expect})]
+            guard = _Gathered()
+            guard.require_roster(self.roster_at.version)
+            writes = [*writes, *guard.writes]
         try:
             self.table.write_all(writes)
         except Exception:

@@ -68,8 +68,15 @@ def roster(table: Records | None = None) -> Roster:
     """Who holds each role now: the table's roster (one GetItem; call once per invocation),
     or the file's while the table holds none; inactive officers left out. `table`: the
     invocation's view of the table, when the handler has one (default: the table)."""
+    return _read_roster(table if table is not None else store()).roster
+
+
+def _read_roster(table: Records) -> KeptRoster:
+    """The roster in force as `table` holds it now (one GetItem), with its version."""
     seed = roster_file()  # refused before any call when it carries secrets where it may not
-    return in_force((table if table is not None else store()).roster_record(), seed)
+    record = table.roster_record()
+    version = int(record["version"]) if record and "version" in record else None
+    return KeptRoster(in_force(record, seed), RosterAt(version), seed)
 
 
 @dataclass(frozen=True)
@@ -92,12 +99,10 @@ def kept_roster(*, fresh: bool = False) -> KeptRoster:
     or when the roster file changed, a local runtime's), for the functions that authorize
     nobody: they write what they made of it only while it is in force (an InvocationStore
     with its `roster_at`), see `with_kept_roster`."""
-    table, seed = settings().table_name, roster_file()
+    table = settings().table_name
     kept = _KEPT.get(table)
-    if fresh or kept is None or kept.seed is not seed:
-        record = store().roster_record()
-        version = int(record["version"]) if record and "version" in record else None
-        kept = _KEPT[table] = KeptRoster(in_force(record, seed), RosterAt(version), seed)
+    if fresh or kept is None or kept.seed is not roster_file():
+        kept = _KEPT[table] = _read_roster(store())
     return kept
 
 

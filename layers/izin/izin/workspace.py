@@ -78,20 +78,6 @@ def mark_open_applications(store: Store) -> list[str]:
     ]
 
 
-def mark_events_seen(store: Store) -> int:
-    """Give every event of an open application its id's marker where it has none (kept
-    before the markers existed), so that the event sent again with another `occurred_at`
-    (OSS's reconciliation) is a duplicate: once, after the deploy that brought them (`izin
-    backfill-open`, after `mark_open_applications`). How many were marked."""
-    return sum(
-        store.mark_event_seen(
-            str(a["id_izin"]), str(e["source"]) + ":" + str(e["type"]), str(e["event_id"])
-        )
-        for a in store.open_applications()
-        for e in store.events(str(a["id_izin"]))
-    )
-
-
 def visible(
     store: Store, officer: Officer, applications: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
