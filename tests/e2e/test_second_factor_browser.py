@@ -24,6 +24,7 @@ import pytest
 from izin.auth import code_for
 from izin.roster import Officer as RosterOfficer
 from izin.sop import Role
+from izin.tickets import ticket_hash
 from izin_local.officer import code_after, is_task_email
 from izin_local.scenario import submit, wait_for_step
 from izin_local.testing import System
@@ -63,8 +64,7 @@ def test_a_nip_alone_is_refused_403_with_the_error_by_the_code(
     tab.screenshot(path=artifacts / f"2fa-nip-alone-{width_of(tab)}.png", full_page=True)
     root = "document.documentElement"
     assert tab.evaluate(f"{root}.scrollWidth - {root}.clientWidth") == 0  # fits the width
-    digest = hashlib.sha256(link.rsplit("/", 1)[1].encode()).hexdigest()
-    ticket = system.endpoints.store.ticket(digest)
+    ticket = system.endpoints.store.ticket(ticket_hash(link.rsplit("/", 1)[1]))
     assert ticket is not None and (ticket["status"], ticket["wrong_nips"]) == ("open", 0)
 
 

@@ -20,6 +20,7 @@ from izin import settings as settings_module
 from izin.auth import Auth
 from izin.memory_store import MemoryStore
 from izin.roster import Officer, Roster, load_roster
+from izin.store import RosterAt
 from izin.tickets import Kind, open_ticket, ticket_hash
 from izin_local import samples
 from izin_local.testing import ROSTER as ROSTER_FILE
@@ -209,11 +210,16 @@ def task_door(monkeypatch: pytest.MonkeyPatch, handler: Callable[[str], Handler]
     monkeypatch.setattr(wiring, "callbacks", lambda: recorder)
     monkeypatch.setattr(wiring, "roster", lambda table=None: roster)
     monkeypatch.setattr(wiring, "now", lambda: DOOR_NOW)
+    kept = wiring.KeptRoster(roster, RosterAt(None), roster)  # the table holds no roster
+    monkeypatch.setattr(wiring, "kept_roster", lambda fresh=False: kept)
     auth = local_auth(store, roster, DOOR_NOW)
-    # Through the handler's own view of the table, when it passes one (as wiring.auth does).
+    # Through the handler's own view of the table, when it passes one (as wiring.auth does),
+    # presuming sessions when the roster is presumed.
     monkeypatch.setattr(
         wiring,
         "auth",
-        lambda now, table=None: dataclasses.replace(auth, store=table or store),
+        lambda now, table=None, presumed=None: dataclasses.replace(
+            auth, store=table or store, presumes=presumed is not None
+        ),
     )
     return TaskDoor(store, recorder, handler("task_page"), roster, auth)

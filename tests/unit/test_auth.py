@@ -110,7 +110,7 @@ def test_an_expired_or_ended_session_decides_nothing(task_door: Any) -> None:
     ticket, officer = task_door.ticket(6)
     body = urlencode({**task_door.proof(ticket, officer), "decision": "done"})
     signed = sessions.signed_in(task_door.cookies, task_door.auth)
-    assert signed is not None and signed.officer == officer
+    assert signed is not None and signed.officer == officer and signed.until is not None
     task_door.auth.now = signed.until  # the clock reaches the session's end
     assert task_door.post(ticket, body)["statusCode"] == 422  # the form asks for NIP + code
     task_door.auth.now = signed.until - timedelta(seconds=1)

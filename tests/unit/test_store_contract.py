@@ -23,10 +23,15 @@ from izin.store import (
     ConditionFailed,
     DynamoStore,
     InvocationStore,
+    PresumptionRefused,
     Records,
+    Write,
     app_key,
+    roster_checks,
+    session_checks,
+    ticket_hash_of,
 )
-from izin.tickets import Status, count_wrong_answer
+from izin.tickets import Status, count_wrong_answer, open_ticket, ticket_hash
 from izin_local.moto_patches import serialize_dynamodb_writes
 from izin_local.template import Template
 
@@ -491,6 +496,68 @@ def test_a_session_is_kept_once_and_ended_only_if_it_exists(store: Records) -> N
     assert generation["sessions_generation"] == 1
 
 
+def test_a_session_s_checks_hold_only_while_it_is_live(store: Records) -> None:
+    """`session_checks` with a write (one transaction, no read): made while the session is
+    the officer's, not ended, of the officer's generation and not over; refused otherwise,
+    the failed check named (the task page tells a refused presumption from its own)."""
+    nip, until = "1" * 18, 1_000_000
+    store.put_session("s", {"nip": nip, "generation": 0, "expires_at": until})
+    session, officer = ("SESSION#s", "SESSION"), (f"OFFICER#{nip}", "AUTH")
+
+    def write(n: int, *, nip: str = nip, generation: int = 0, at_least: int = until) -> None:
+        checks = session_checks("s", nip, generation=generation, expires_at_least=at_least)
+        store.write_all([Write(app_key("IP-1"), f"X#{n}", {}), *checks])
+
+    write(1)  # live; the officer's record not there yet is generation 0
+    refusals = {
+        "another officer's": ({"nip": "2" * 18}, session),
+        "over": ({"at_least": until + 1}, session),
+        "a generation ahead": ({"generation": 1}, session),
+    }
+    for why, (kwargs, key) in refusals.items():
+        with pytest.raises(ConditionFailed) as refused:
+            write(2, **kwargs)  # type: ignore[arg-type]
+        assert key in refused.value.keys, why
+    store.update_officer_auth(nip, {}, add={"sessions_generation": 1})  # an admin ends all
+    with pytest.raises(ConditionFailed) as refused:
+        write(3)
+    assert officer in refused.value.keys and session not in refused.value.keys
+    store.put_session("s2", {"nip": nip, "generation": 1, "expires_at": until})
+    store.write_all(
+        [
+            Write(app_key("IP-1"), "X#4", {}),
+            *session_checks("s2", nip, generation=1, expires_at_least=until),
+        ]
+    )
+    store.update_session("s2", {"ended_at": "2026-12-01T03:00:00+00:00"})  # signed out
+    with pytest.raises(ConditionFailed):
+        store.write_all(
+            [
+                Write(app_key("IP-1"), "X#5", {}),
+                *session_checks("s2", nip, generation=1, expires_at_least=until),
+            ]
+        )
+    assert [sk for sk in ("X#1", "X#2", "X#3", "X#4", "X#5") if store.get(app_key("IP-1"), sk)] == [
+        "X#1",
+        "X#4",
+    ]
+
+
+def test_an_application_s_ticket_is_kept_in_its_partition(store: Records) -> None:
+    """A ticket naming its application is kept in the application's partition (read with
+    it in one Query), its hash naming the application; any other under its own hash."""
+    link, digest = open_ticket(store, {"id_izin": "IP-1.a_b", "step": 6})
+    assert digest == ticket_hash(link) and digest.endswith("@IP-1.a_b")
+    item = store.ticket(digest) or {}
+    assert item["PK"] == app_key("IP-1.a_b") and str(item["SK"]).startswith("TICKET#")
+    assert ticket_hash_of(item) == digest
+    assert store.update_ticket(digest, {"status": Status.DECIDED})["step"] == 6
+    enroll, enroll_digest = open_ticket(store, {"id_izin": "", "step": 0})
+    assert len(enroll) == 43 and "@" not in enroll_digest
+    assert ticket_hash_of(store.ticket(enroll_digest) or {}) == enroll_digest
+    assert store.ticket(ticket_hash(link[:43])) is None  # the secret alone names no ticket
+
+
 def test_the_roster_is_seeded_once_and_replaced_only_at_the_version_read(store: Records) -> None:
     assert store.roster_record() is None
     first = {"officers": [{"nip": "1" * 18, "aktif": True}], "dpmptsp_email": "t@x.example"}
@@ -682,6 +749,50 @@ def test_a_page_s_ticket_session_and_roster_are_read_in_one_batch_then_kept() ->
     mine.update_ticket("t", {"status": "decided"})
     assert (mine.ticket("t") or {})["status"] == "decided"
     assert table.calls == {"get_many": 1, "update": 1}
+
+
+def test_writes_carry_what_is_presumed_until_one_is_made() -> None:
+    """InvocationStore.presume: each write carries the checks (a put becomes a transaction
+    with them) until one is made; one refused for them raises PresumptionRefused and writes
+    nothing; an update, which a transaction cannot answer, and an answer with no write
+    confirm by reading instead."""
+    table = MemoryStore()
+    table.seed_roster({"officers": []})  # version 1
+    confirmed: list[bool] = []
+
+    def confirm() -> bool:
+        confirmed.append(True)
+        return True
+
+    def view(version: int) -> InvocationStore:
+        mine = InvocationStore(table, whole_applications=True)
+        mine.presume(roster_checks(version), confirm=confirm)
+        return mine
+
+    mine = view(1)
+    table.calls.clear()
+    mine.append_audit("IP-1", {"action": "a"}, now=NOW)
+    mine.append_audit("IP-1", {"action": "b"}, now=NOW)
+    assert table.calls == {"write_all": 1, "put": 1} and not mine.presuming
+    stale = view(0)
+    with pytest.raises(PresumptionRefused):
+        stale.append_audit("IP-1", {"action": "c"}, now=NOW)
+    assert [e["action"] for e in table.audit("IP-1")] == ["a", "b"]
+    taken = view(1)
+    taken.put_ticket("h", {"status": Status.OPEN})
+    with pytest.raises(ConditionFailed) as own:  # its own condition: not a presumption
+        view(1).put_ticket("h", {"status": Status.OPEN})
+    assert not isinstance(own.value, PresumptionRefused)
+    unwritten = view(1)
+    unwritten.update_ticket("h", {"status": Status.DECIDED})
+    assert confirmed == [True] and not unwritten.presuming
+    answered = view(1)
+    answered.confirm_presumed()
+    assert confirmed == [True, True]
+    refusing = InvocationStore(table)
+    refusing.presume(roster_checks(1), confirm=lambda: False)
+    with pytest.raises(PresumptionRefused):
+        refusing.confirm_presumed()
 
 
 def test_a_task_s_application_and_steps_are_read_in_its_batch_then_kept() -> None:

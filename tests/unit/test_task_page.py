@@ -124,11 +124,13 @@ def test_a_submission_that_loses_its_ticket_meanwhile_saves_nothing(
 
 def test_a_step_s_page_asks_the_table_few_times(task_door: Any) -> None:
     """DynamoDB calls of one GET and one POST of a typical step's link (issue #9), pinned so
-    a regression shows: the ticket, the session, the second factor of the officer the
-    session's id names, and the roster in force are read together (one BatchGetItem); the
-    application's partition once (whole: record, steps, documents, uploads, trail). GET
-    writes nothing but `task.viewed`; POST the ticket and the step as one, then the
-    trail's entry with the application's holder as one. Before the invocation's view
+    a regression shows: the application's partition once, its ticket with it (whole:
+    record, steps, documents, uploads, trail); the session and the roster are presumed
+    unread, each write checking them. GET writes nothing but `task.viewed`, with the checks
+    (one transaction); POST the ticket, the step, the trail's entry and the application's
+    holder, with the checks, as one. Before session 30, the ticket, the session, the second
+    factor of the officer the session's id names and the roster were read in one batch
+    beside (3 and 3). Before the invocation's view
     (izin.store.InvocationStore) these were 9 and 9 (10 and 10 with the roster's read);
     before the batch, 5 and 7 (6 and 8); 4 and 6 before the officer's record joined the
     batch; 3 and 5 before the ticket and the step were written as one."""
@@ -136,12 +138,11 @@ def test_a_step_s_page_asks_the_table_few_times(task_door: Any) -> None:
     proof = task_door.proof(ticket, officer)
     task_door.store.calls.clear()
     assert task_door.get(ticket)["statusCode"] == 200
-    assert task_door.store.calls == {"get_many": 1, "put": 1, "query": 1}
+    assert task_door.store.calls == {"query": 1, "write_all": 1}
     task_door.store.calls.clear()
     answer = task_door.post(ticket, urlencode({**proof, "decision": "done"}))
     assert answer["statusCode"] == 200
     assert task_door.store.calls == {
-        "get_many": 1,
         "query": 1,
         # The ticket decided with the step's data (only one decision wins), the trail's
         # entry and the holder (the system), as one, before Step Functions is told.
@@ -225,3 +226,62 @@ def test_a_decision_leaves_the_application_to_the_next_task_if_it_came_first(
         assert "open_ticket" not in application and application["holder"]["nip"] == ""
     decided = [e for e in task_door.store.audit(DOOR_ID) if e["action"] == "task.decided"]
     assert len(decided) == 1 and decided[0]["decision"] == "done"
+
+
+def test_a_session_presumed_unread_is_found_out_when_it_ended(task_door: Any) -> None:
+    """The page takes a signed cookie's session as live without reading it, its one write
+    checking that it is (issue #9): a session ended since is found out by that write,
+    which writes nothing, and the page is made again with the session read: the form asks
+    for NIP and code, and the trail notes the view once."""
+    from izin import sessions
+
+    ticket, officer = task_door.ticket(6)
+    task_door.proof(ticket, officer)
+    assert 'name="nip"' not in task_door.get(ticket)["body"]  # signed in: no NIP asked
+    sessions.end_all_sessions(task_door.store, officer.nip)  # an admin's `izin petugas keluar`
+    answer = task_door.get(ticket)
+    assert answer["statusCode"] == 200 and 'name="nip"' in answer["body"]
+    viewed = [e for e in task_door.store.audit("IP-DOOR-0001") if e["action"] == "task.viewed"]
+    assert len(viewed) == 2
+
+
+def test_a_roster_kept_by_the_container_is_read_again_when_it_changed(
+    task_door: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The roster the container keeps is presumed in force, each write checking its
+    version: replaced since, the write is refused, nothing written, and the page made
+    again with the roster read afresh (and kept so for the next invocations)."""
+    from izin import wiring
+    from izin.store import RosterAt
+
+    ticket, _ = task_door.ticket(6)
+    task_door.store.seed_roster({"officers": []})  # the table's roster: version 1
+    stale = wiring.KeptRoster(task_door.roster, RosterAt(None), task_door.roster)
+    fresh = wiring.KeptRoster(task_door.roster, RosterAt(1), task_door.roster)
+    asked: list[bool] = []
+
+    def kept_roster(fresh_asked: bool = False, **_: Any) -> wiring.KeptRoster:
+        asked.append(fresh_asked)
+        return fresh if fresh_asked else stale
+
+    monkeypatch.setattr(wiring, "kept_roster", lambda fresh=False: kept_roster(fresh))
+    assert task_door.get(ticket)["statusCode"] == 200
+    assert asked == [False, True]  # presumed, refused, read afresh
+    viewed = [e for e in task_door.store.audit("IP-DOOR-0001") if e["action"] == "task.viewed"]
+    assert len(viewed) == 1
+
+
+def test_a_link_names_its_application_and_a_changed_name_finds_nothing(task_door: Any) -> None:
+    """An application's task link carries the ticket's secret, then the application's id
+    (base64url): its page reads the ticket with the application. Change either part and
+    the link is no ticket."""
+    import base64
+
+    ticket, _ = task_door.ticket(6)
+    named = base64.urlsafe_b64encode(b"IP-DOOR-0001").decode().rstrip("=")
+    assert ticket[43:] == named
+    assert task_door.get(ticket)["statusCode"] == 200
+    other = base64.urlsafe_b64encode(b"IP-DOOR-0002").decode().rstrip("=")
+    assert task_door.get(ticket[:43] + other)["statusCode"] == 404
+    assert task_door.get(("A" if ticket[0] != "A" else "B") + ticket[1:])["statusCode"] == 404
+    assert task_door.get(ticket[:43])["statusCode"] == 404

@@ -86,6 +86,9 @@ class Auth:
     secure_cookies: bool = True
     session_seconds: int = 8 * 3600
     public_base_url: str = ""
+    # A session is taken as its signed cookie says, unread, each write carrying the checks
+    # that it is live (izin.sessions.signed_in): the task page's, whose store is a view.
+    presumes: bool = False
     # Secrets unsealed during this request (one KMS Decrypt per officer at most).
     _secrets: dict[str, str | None] = field(default_factory=dict, repr=False)
 

@@ -105,15 +105,21 @@ class MemoryStore(Records):
         distinct_items(writes)
         with self._lock:
             made: dict[tuple[str, str], Item] = {}
+            failed: list[tuple[str, str]] = []  # every item whose condition fails, as DynamoDB
             for w in writes:
-                if w.check:
-                    self._updated(w.pk, w.sk, {}, w.terms or {"must_exist": True})
-                elif w.update:
-                    made[(w.pk, w.sk)] = self._updated(w.pk, w.sk, w.fields, w.terms)
-                elif w.if_absent and (w.pk, w.sk) in self.items:
-                    raise ConditionFailed(f"{w.pk} {w.sk} exists")
-                else:
-                    made[(w.pk, w.sk)] = as_stored({**w.fields, "PK": w.pk, "SK": w.sk})
+                try:
+                    if w.check:
+                        self._updated(w.pk, w.sk, {}, w.terms or {"must_exist": True})
+                    elif w.update:
+                        made[(w.pk, w.sk)] = self._updated(w.pk, w.sk, w.fields, w.terms)
+                    elif w.if_absent and (w.pk, w.sk) in self.items:
+                        raise ConditionFailed(f"{w.pk} {w.sk} exists")
+                    else:
+                        made[(w.pk, w.sk)] = as_stored({**w.fields, "PK": w.pk, "SK": w.sk})
+                except ConditionFailed:
+                    failed.append((w.pk, w.sk))
+            if failed:
+                raise ConditionFailed(f"conditions failed: {failed}", keys=failed)
             self.items.update(made)
 
     def _updated(self, pk: str, sk: str, fields: Item, terms: PrimitiveUpdateTerms) -> Item:
@@ -138,7 +144,9 @@ class MemoryStore(Records):
             )
         )
         if not holds:
-            raise ConditionFailed(f"{pk} {sk}: expect {terms.get('expect')}, present {present}")
+            raise ConditionFailed(
+                f"{pk} {sk}: expect {terms.get('expect')}, present {present}", keys=[(pk, sk)]
+            )
         return applied(current, pk, sk, fields, terms)
 
     def listed(self, index_pk: str, limit: int, *, until: str = "") -> list[Item]:

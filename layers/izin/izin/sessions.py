@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from izin.auth import Auth, code_step, officer_by_nip, spend_code
 from izin.roster import Officer
-from izin.store import ConditionFailed, InvocationStore, Item, Store
+from izin.store import ConditionFailed, InvocationStore, Item, Store, session_checks
 
 COOKIE = "izin_sesi"
 # A session id is "{nip}~{random}": "~" is in no NIP, and in no token_urlsafe.
@@ -32,6 +32,11 @@ _NIP_DIGITS = 18
 WIB = ZoneInfo("Asia/Pontianak")
 # The end of the working day (the calendar's office hours close at 16:00 WIB).
 DAY_CLOSES = time(16, 0)
+# A session's record is kept this long after its end (its TTL, `expires_at`).
+KEPT_AFTER_END = 24 * 3600
+# The sessions' generation of each officer as this container last read it (0 for most:
+# an admin raises it to end all of an officer's sessions), for sessions presumed unread.
+_GENERATIONS: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class SignedIn:
 
     officer: Officer
     session_hash: str
-    until: datetime
+    until: datetime | None  # None: presumed, unread (a task page's, `signed_in`)
 
     @property
     def via(self) -> str:
@@ -116,7 +121,7 @@ def _new_session(auth: Auth, officer: Officer) -> tuple[SignedIn, str, Item]:
         "nip": officer.nip,
         "started_at": auth.now.isoformat(),
         "until": until.isoformat(),
-        "expires_at": int(until.timestamp()) + 24 * 3600,  # the TTL: gone a day later
+        "expires_at": int(until.timestamp()) + KEPT_AFTER_END,  # the TTL
         "generation": int(officer_record.get("sessions_generation", 0)),
     }
     value = f"{session_id}.{_signature(auth.session_key(), session_id)}"
@@ -184,13 +189,43 @@ def claimed_session_hash(cookies: Sequence[str]) -> str:
 
 
 def signed_in(cookies: Sequence[str], auth: Auth) -> SignedIn | None:
-    """The officer whose live session this request carries, or None."""
+    """The officer whose live session this request carries, or None; with `auth.presumes`,
+    as the signed cookie says, unread (`_presumed`)."""
     session_id, signature = _claimed(cookies)
     if not session_id:
         return None
     if not hmac.compare_digest(signature, _signature(auth.session_key(), session_id)):
         return None
     digest = session_hash(session_id)
+    nip = claimed_nip(cookies)
+    if auth.presumes and nip:
+        return _presumed(session_id, digest, nip, auth)
+    return _read(session_id, digest, auth)
+
+
+def _presumed(session_id: str, digest: str, nip: str, auth: Auth) -> SignedIn | None:
+    """The session the signed cookie names, taken as live without reading it: every write
+    the invocation makes carries the checks that it is (izin.store.session_checks), and one
+    that makes none reads it before it answers (InvocationStore.confirm_presumed); either
+    way, a session that is not live is found out and the page is made again with it read."""
+    store = auth.store
+    assert isinstance(store, InvocationStore), "a session is presumed in an invocation's view"
+    officer = officer_by_nip(auth.roster, nip)  # the roster is presumed too, by the page
+    if officer is None:
+        return None
+    checks = session_checks(
+        digest,
+        nip,
+        generation=_GENERATIONS.get(nip, 0),
+        # Its end after now: `expires_at` is the end in whole seconds, plus KEPT_AFTER_END.
+        expires_at_least=int(auth.now.timestamp()) + KEPT_AFTER_END + 1,
+    )
+    store.presume(checks, confirm=lambda: _read(session_id, digest, auth) is not None)
+    return SignedIn(officer, digest, None)
+
+
+def _read(session_id: str, digest: str, auth: Auth) -> SignedIn | None:
+    """The session, read: the officer's while its record says so."""
     record = auth.store.session(digest)
     if record is None or record.get("ended_at"):
         return None
@@ -201,6 +236,7 @@ def signed_in(cookies: Sequence[str], auth: Auth) -> SignedIn | None:
     if officer is None:  # no longer on the roster
         return None
     current = (auth.store.officer_auth(officer.nip) or {}).get("sessions_generation", 0)
+    _GENERATIONS[officer.nip] = int(current)
     if int(record.get("generation", 0)) != int(current):
         return None
     return SignedIn(officer, digest, until)

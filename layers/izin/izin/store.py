@@ -12,7 +12,8 @@ Keys (single-table design):
 | an awaited event's waiter | `APP#{id_izin}` | `WAIT#{event}` |
 | an event received | `APP#{id_izin}` | `EVENT#{event}#{received}#{event_id}` |
 | an event's id, kept once (with the event) | `APP#{id_izin}` | `SEEN#{source}#{event_id}` |
-| ticket | `TICKET#{sha256}` | `TICKET` |
+| an application's ticket (hash `{sha256}@{id_izin}`) | `APP#{id_izin}` | `TICKET#{sha256}` |
+| a ticket of no application (enrollment; links before session 30) | `TICKET#{sha256}` | `TICKET` |
 | webhook delivery (TTL) | `DELIVERY#{source}#{event_id}` | `DELIVERY` |
 | letter-number counter | `COUNTER#{jenis}#{year}` | `COUNTER` |
 | the execution started (once) | `APP#{id_izin}` | `EXECUTION` |
@@ -140,8 +141,15 @@ def _wait_sk(event_key: str) -> str:
     return f"WAIT#{event_key}"
 
 
-def _ticket_pk(ticket_hash: str) -> str:
-    return f"TICKET#{ticket_hash}"
+def _ticket_key(ticket_hash: str) -> tuple[str, str]:
+    """Where a ticket is kept: an application's in the application's partition, read with
+    it in one Query (its hash names the application: `{sha256}@{id_izin}`, izin.tickets);
+    any other in a partition of its own."""
+    sha, at, id_izin = ticket_hash.partition("@")
+    return (app_key(id_izin), f"{_TICKET}{sha}") if at else (f"{_TICKET}{sha}", "TICKET")
+
+
+_TICKET = "TICKET#"
 
 
 def _session_pk(session_hash: str) -> str:
@@ -180,14 +188,28 @@ def _document_pk(document_id: str) -> str:
 
 def ticket_hash_of(ticket: Mapping[str, Any]) -> str:
     """The hash a ticket item is kept under."""
-    return str(ticket["PK"]).removeprefix("TICKET#")
+    pk, sk = str(ticket["PK"]), str(ticket["SK"])
+    if pk.startswith(app_key("")):
+        return f"{sk.removeprefix(_TICKET)}@{pk.removeprefix(app_key(''))}"
+    return pk.removeprefix(_TICKET)
+
+
+class PresumptionRefused(Exception):
+    """A write made on what the invocation presumed without reading it (a session live, the
+    roster unchanged: `InvocationStore.presume`) was refused for that: nothing of it was
+    written. The work is to be done again with them read."""
 
 
 TTE_OFFER = "tte_manual"  # a ticket's field: the PDFs offered to sign in BSrE's app
 
 
 class ConditionFailed(Exception):
-    """A conditional write lost: the item was not in the state the writer expected."""
+    """A conditional write lost: the item was not in the state the writer expected.
+    `keys`: the items whose condition failed, when the store says (a transaction does)."""
+
+    def __init__(self, message: str, *, keys: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.keys = tuple(keys)
 
 
 class UpdateTerms(TypedDict, total=False):
@@ -668,24 +690,23 @@ class Records:
 
     def put_ticket(self, ticket_hash: str, fields: Item) -> None:
         """Store a new ticket under its hash."""
-        if not self.put(_ticket_pk(ticket_hash), "TICKET", fields, if_absent=True):
+        if not self.put(*_ticket_key(ticket_hash), fields, if_absent=True):
             raise ConditionFailed("ticket hash collision")
 
     def ticket(self, ticket_hash: str) -> Item | None:
         """A ticket by its hash, or None."""
-        return self.get(_ticket_pk(ticket_hash), "TICKET")
+        return self.get(*_ticket_key(ticket_hash))
 
     def update_ticket(self, ticket_hash: str, fields: Item, **terms: Unpack[UpdateTerms]) -> Item:
         """Change a ticket (it must exist), conditionally (see UpdateTerms)."""
-        return self.update(_ticket_pk(ticket_hash), "TICKET", fields, must_exist=True, **terms)
+        return self.update(*_ticket_key(ticket_hash), fields, must_exist=True, **terms)
 
     def keep_tte_offer(self, ticket_hash: str, offer: Item) -> Item:
         """Keep on the ticket step 14's PDFs offered to sign by hand (izin.tasks.tte_manual),
         once: the offer kept, this one or the one a racing request kept first."""
         try:
             item = self.update(
-                _ticket_pk(ticket_hash),
-                "TICKET",
+                *_ticket_key(ticket_hash),
                 {TTE_OFFER: offer},
                 expect={TTE_OFFER: None},
                 must_exist=True,
@@ -821,6 +842,43 @@ class _Gathered(Records):
         raise TypeError("together() only writes: read before the block")
 
 
+def session_checks(
+    session_hash: str, nip: str, *, generation: int, expires_at_least: int
+) -> list[Write]:
+    """The checks that a session is live, for a write made on it unread: kept, the officer's
+    (`nip`), not ended, of the `generation` the officer's record is still at (an admin's
+    `end_all_sessions` raises it), its TTL `expires_at` at least `expires_at_least`."""
+    session = PrimitiveUpdateTerms(
+        must_exist=True,
+        expect={"nip": nip, "ended_at": None, "generation": generation},
+        at_least={"expires_at": expires_at_least},
+    )
+    # A missing counter is generation 0: `below` holds on it, `at_least` does not.
+    officer = PrimitiveUpdateTerms(below={"sessions_generation": generation + 1})
+    if generation:
+        officer["at_least"] = {"sessions_generation": generation}
+    return [
+        Write(_session_pk(session_hash), "SESSION", {}, check=True, terms=session),
+        Write(*_officer_auth_key(nip), {}, check=True, terms=officer),
+    ]
+
+
+def roster_checks(version: int | None) -> list[Write]:
+    """The check that the roster is still at `version`, for a write made from it unread."""
+    guard = _Gathered()
+    guard.require_roster(version)
+    return guard.writes
+
+
+@dataclass
+class _Presumed:
+    """What an invocation presumed: the checks each of its writes carries until one is made,
+    and how to confirm it by reading when none is."""
+
+    checks: list[Write]
+    confirm: Callable[[], bool]
+
+
 @dataclass(frozen=True)
 class RosterAt:
     """The roster's version an invocation read it at (None: the table held none)."""
@@ -864,6 +922,41 @@ class InvocationStore(Records):
         self._items: dict[tuple[str, str], Item | None] = {}
         self._queries: dict[tuple[str, str], list[Item]] = {}
         self._partitions: dict[str, dict[str, Item]] = {}
+        self._presumed: list[_Presumed] = []
+
+    def presume(self, checks: Sequence[Write], confirm: Callable[[], bool]) -> None:
+        """Go on as if something unread holds (a session live, the roster unchanged), on
+        `checks` that say it: every write carries them (a ConditionCheck each, no read) until
+        one is made, which proves them; a write refused for them raises PresumptionRefused,
+        nothing of it written. `confirm()` (reading, True when it holds) proves them where no
+        write does: `confirm_presumed`, before an answer or an act outside the table."""
+        already = [c for p in self._presumed for c in p.checks]
+        if all(check in already for check in checks):
+            return  # presumed already (a page asks who it is more than once)
+        self._presumed.append(_Presumed(list(checks), confirm))
+
+    @property
+    def presuming(self) -> bool:
+        """Whether something presumed is still unproved."""
+        return bool(self._presumed)
+
+    def confirm_presumed(self) -> None:
+        """Prove by reading what is presumed and no write proved yet (PresumptionRefused when
+        it does not hold)."""
+        presumed, self._presumed = self._presumed, []
+        if not all(p.confirm() for p in presumed):
+            raise PresumptionRefused("what was presumed does not hold")
+
+    def _with_presumed(self, writes: Sequence[Write]) -> tuple[list[Write], set[tuple[str, str]]]:
+        """The writes with the checks of what is presumed, and the checks' items; presumed
+        items a write changes itself are confirmed by reading first (one transaction takes
+        an item once)."""
+        checks = [c for p in self._presumed for c in p.checks]
+        keys = {(c.pk, c.sk) for c in checks}
+        if keys & {(w.pk, w.sk) for w in writes}:
+            self.confirm_presumed()
+            return list(writes), set()
+        return [*writes, *checks], keys
 
     def _in_whole(self, pk: str, within: str) -> bool:
         """Whether every item of `pk` whose key starts with `within` (a key, or a query's
@@ -909,6 +1002,12 @@ class InvocationStore(Records):
 
     def put(self, pk: str, sk: str, fields: Item, *, if_absent: bool = False) -> bool:
         """Write an item; with if_absent, only when none has that key (False if one had)."""
+        if self._presumed:  # the checks of what is presumed go with it: one transaction
+            try:
+                self.write_all([Write(pk, sk, fields, if_absent=if_absent)])
+            except ConditionFailed:
+                return False
+            return True
         try:
             done = self.table.put(pk, sk, fields, if_absent=if_absent)
         except Exception:
@@ -962,7 +1061,7 @@ class InvocationStore(Records):
         keys = [
             key
             for key, wanted in (
-                ((_ticket_pk(ticket_hash), "TICKET"), ticket_hash),
+                (_ticket_key(ticket_hash), ticket_hash),
                 ((_session_pk(session_hash), "SESSION"), session_hash),
                 (_officer_auth_key(officer_nip), officer_nip),
                 (_ROSTER, roster),
@@ -995,7 +1094,9 @@ class InvocationStore(Records):
         return self.table.query_past(pk, past)
 
     def update(self, pk: str, sk: str, fields: Item, **terms: Unpack[PrimitiveUpdateTerms]) -> Item:
-        """Set fields atomically, if every condition holds (Records.update); the item after."""
+        """Set fields atomically, if every condition holds (Records.update); the item after
+        (which a transaction does not answer: what is presumed is read first)."""
+        self.confirm_presumed()
         try:
             item = self.table.update(pk, sk, fields, **terms)
         except Exception:
@@ -1017,15 +1118,21 @@ class InvocationStore(Records):
         """The writes as one (Records.write_all); an update's item after is kept where the
         item before was read, and read afresh later where it was not."""
         if self.roster_at is not None and _ROSTER not in {(w.pk, w.sk) for w in writes}:
-            guard = _Gathered()
-            guard.require_roster(self.roster_at.version)
-            writes = [*writes, *guard.writes]
+            writes = [*writes, *roster_checks(self.roster_at.version)]
+        writes, presumed = self._with_presumed(writes)
         try:
             self.table.write_all(writes)
+        except ConditionFailed as refused:
+            for write in writes:
+                self._forget(write.pk)
+            if presumed & set(refused.keys):
+                raise PresumptionRefused(str(refused)) from refused
+            raise
         except Exception:
             for write in writes:
                 self._forget(write.pk)
             raise
+        self._presumed = []  # a write made with the checks proves them
         for w in writes:
             if w.check:
                 continue
@@ -1223,7 +1330,9 @@ class DynamoStore(Records):
                 )
             )
         except self._db.exceptions.ConditionalCheckFailedException as error:
-            raise ConditionFailed(f"{pk} {sk}: {kwargs.get('ConditionExpression')}") from error
+            raise ConditionFailed(
+                f"{pk} {sk}: {kwargs.get('ConditionExpression')}", keys=[(pk, sk)]
+            ) from error
         return _from_item(answer["Attributes"])
 
     def write_all(self, writes: Sequence[Write]) -> None:
@@ -1237,7 +1346,7 @@ class DynamoStore(Records):
             elif only.update:
                 self.update(only.pk, only.sk, only.fields, **only.terms)
             elif not self.put(only.pk, only.sk, only.fields, if_absent=only.if_absent):
-                raise ConditionFailed(f"{only.pk} {only.sk} exists")
+                raise ConditionFailed(f"{only.pk} {only.sk} exists", keys=[(only.pk, only.sk)])
             return
         items = [self._transact_item(w) for w in writes]
         for attempt in itertools.count():
@@ -1252,7 +1361,7 @@ class DynamoStore(Records):
                         for w, r in zip(writes, reasons, strict=False)
                         if r not in (None, "None")
                     ]
-                    raise ConditionFailed(f"{keys}: {reasons}") from error
+                    raise ConditionFailed(f"{keys}: {reasons}", keys=keys) from error
                 if not _PASSING_CANCELS & set(reasons):
                     raise
                 if attempt >= _CONFLICT_RETRIES:
@@ -1263,7 +1372,7 @@ class DynamoStore(Records):
         if write.check:
             key = _to_item({"PK": write.pk, "SK": write.sk})
             condition: dict[str, Any] = {"ConditionExpression": "attribute_exists(PK)"}
-            if write.terms.get("expect") is not None:
+            if any(write.terms.get(t) for t in ("expect", "below", "at_least", "present")):
                 condition = update_expression({}, write.terms)
                 del condition["UpdateExpression"]
             return {"ConditionCheck": {"TableName": self.table, "Key": key, **condition}}

@@ -2,10 +2,18 @@
 
 A ticket is 256 random bits; the link carries it, the table keeps only its SHA-256, so
 neither a leaked table nor a log line gives anyone a usable link.
+
+An application's ticket is kept in the application's partition, so that its page reads
+the ticket with the application in one Query: its link carries, after the secret, the
+application's id (base64url: no character a link's ticket has not always had), and its
+hash names the application, `{sha256}@{id_izin}` (izin.store). A ticket of no application
+(an enrollment's), or one opened before, is the secret alone, kept under its hash.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import secrets
@@ -36,13 +44,32 @@ class Kind:
     ENROLL = "daftar_kode"  # an officer enrolls an authenticator app (izin.enrollment)
 
 
+# The secret: token_urlsafe(32), 43 characters; an application's id follows it in the link.
+_SECRET_CHARACTERS = 43
+
+
 def ticket_hash(ticket: str) -> str:
-    """The stored form of a ticket."""
-    return hashlib.sha256(ticket.encode()).hexdigest()
+    """The stored form of a link's ticket (izin.store finds the ticket by it)."""
+    secret, id_izin = _parts(ticket)
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    return f"{digest}@{id_izin}" if id_izin else digest
 
 
-# A ticket as a link carries it (token_urlsafe): any other text is no ticket, never looked up.
-LINK_TICKET = re.compile(r"[A-Za-z0-9_-]{32,64}")
+def _parts(ticket: str) -> tuple[str, str]:
+    """The secret, and the id of the application whose ticket it is ("" when none)."""
+    if len(ticket) <= _SECRET_CHARACTERS:
+        return ticket, ""
+    secret, named = ticket[:_SECRET_CHARACTERS], ticket[_SECRET_CHARACTERS:]
+    try:
+        id_izin = base64.urlsafe_b64decode(named + "=" * (-len(named) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ticket, ""  # names no application: the whole text, found nowhere
+    return secret, id_izin
+
+
+# A ticket as a link carries it (token_urlsafe, then an id of at most 64 characters as
+# base64url): any other text is no ticket, never looked up.
+LINK_TICKET = re.compile(r"[A-Za-z0-9_-]{32,130}")
 
 
 def link_ticket_hash(ticket: str) -> str:
@@ -51,8 +78,12 @@ def link_ticket_hash(ticket: str) -> str:
 
 
 def open_ticket(store: Store, fields: dict[str, Any]) -> tuple[str, str]:
-    """Store a new open ticket; returns (the secret for the link, its hash)."""
+    """Store a new open ticket (in its application's partition when `fields` name one);
+    returns (the ticket for the link, its hash)."""
     ticket = secrets.token_urlsafe(32)
+    if fields.get("id_izin"):
+        named = base64.urlsafe_b64encode(str(fields["id_izin"]).encode()).decode().rstrip("=")
+        ticket += named
     digest = ticket_hash(ticket)
     store.put_ticket(
         digest,

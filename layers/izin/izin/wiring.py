@@ -142,17 +142,20 @@ def forget_kept_roster() -> None:
     _KEPT.clear()
 
 
-def auth(now: datetime, table: Records | None = None) -> Auth:
+def auth(now: datetime, table: Records | None = None, *, presumed: Roster | None = None) -> Auth:
     """What checking officers' codes and sessions needs, at `now`, with the roster in force
     (a handler that has an Auth takes the roster from it: one read per invocation), reading
-    through `table` when the handler has a view of its own (default: the table)."""
+    through `table` when the handler has a view of its own (default: the table). With the
+    roster `presumed` in force (a kept one, its writes checked), sessions are presumed too
+    (izin.sessions.signed_in)."""
     from izin.auth import Auth, KmsCipher
 
     config = settings()
     table = table if table is not None else store()
     return Auth(
         store=table,
-        roster=roster(table),
+        roster=presumed if presumed is not None else roster(table),
+        presumes=presumed is not None,
         cipher=KmsCipher(config.totp_key_id),
         now=now,
         session_key=lambda: secret(config.session_key_secret_arn).encode(),

@@ -367,4 +367,4 @@ def test_no_task_token_secret_or_cookie_in_any_email_page_or_log_line(
 def _tickets(system: System) -> list[Mapping[str, Any]]:
     table = system.runtime.table_names["IzinTable"]
     items = boto3.resource("dynamodb").Table(table).scan()["Items"]
-    return [i for i in items if str(i["PK"]).startswith("TICKET#")]
+    return [i for i in items if str(i["SK"]).startswith("TICKET")]

@@ -109,3 +109,6 @@ class TaskContext:
     record_event: Callable[[InboundEvent], str] = lambda _event: "kept"
     evidence: EvidenceBucket | None = None  # None: the page takes no uploads
     tte: Tte | None = None  # BSrE's TTE at step 14; None: the Seal state seals alone
+    # Reads what the page presumed unread (a session, the roster) before an act outside the
+    # table; PresumptionRefused when it does not hold (izin.store.InvocationStore.presume).
+    confirm_presumed: Callable[[], None] = lambda: None

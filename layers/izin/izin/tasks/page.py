@@ -116,8 +116,9 @@ def _show(ticket: dict[str, Any], request: Request, ctx: TaskContext, *, secret:
     logger.set_correlation_id(ticket["id_izin"])
     if ticket["status"] != Status.OPEN:
         return _closed(ticket)
-    _audit(ctx, ticket, request, "task.viewed", {})
+    # Asked first: a session presumed unread (izin.sessions) is checked by the view's entry.
     signed = sessions.signed_in(request.cookies, ctx.auth)
+    _audit(ctx, ticket, request, "task.viewed", {})
     return _form_page(
         200,
         ticket,
@@ -184,6 +185,7 @@ def _decide(
         page.cookies += cookies
         return page
     if ctx.tte is not None and signs_here(form, ticket, submission.decision):
+        ctx.confirm_presumed()  # BSrE signs for the session's officer: read it first
         signed = _sign(digest, ticket, request, ctx, secret=secret)
         if isinstance(signed, Page):
             signed.cookies += cookies
