@@ -48,7 +48,8 @@ class RacingStore(MemoryStore):
     """The in-memory store, with a rival that acts once, just before the named change
     (`rival`), and a deed that follows one once it is written (`after`): "update_wait" is a
     change of a waiter, "set_event" of a kept event, made alone or with others as one (a
-    put, as keeping a new event, is no change)."""
+    put, as keeping a new event pending, is no change; keeping one applied, claimed for the
+    waiter in the same write, is)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,9 +85,8 @@ class RacingStore(MemoryStore):
         return self._around(["EVENT#"], lambda: super(RacingStore, self).set_event(*args, **kwargs))
 
     def write_all(self, writes: Sequence[Write]) -> None:
-        self._around(
-            [w.sk for w in writes if w.update], lambda: super(RacingStore, self).write_all(writes)
-        )
+        changes = [w.sk for w in writes if w.update or w.fields.get("status") == "applied"]
+        self._around(changes, lambda: super(RacingStore, self).write_all(writes))
 
 
 class Killed(BaseException):
@@ -216,29 +216,54 @@ def test_a_start_killed_after_starting_the_execution_is_noted_by_its_redelivery(
 
 
 def test_of_two_deliverers_racing_for_one_waiter_only_one_hands_it_the_event() -> None:
+    """SQS hands one event to two workers at once: both read the waiter holding its token;
+    the rival keeps the event and claims the waiter first. This worker's write, expecting
+    the waiter as it read it, is refused, and the general way finds the event kept and
+    handed over: a duplicate."""
     store = RacingStore()
     world = started(World(store=store))
     world.wait(18, KOMITMEN, "tok-18")
-    # The rival (another worker delivering the same waiter) claims it first.
-    store.rival["update_wait"] = lambda: events.deliver_pending(
-        store, world.callbacks, ID, KOMITMEN, now=NOW
-    )
-    assert komitmen(world) == "kept"  # this worker's claim lost: the rival delivered it
+    store.rival["update_wait"] = lambda: komitmen(world)
+    assert komitmen(world) == "duplicate"  # this worker's claim lost: the rival delivered it
     assert [token for token, _ in world.callbacks.outputs] == ["tok-18"]
     assert store.actions().count("event.applied") == 1
+    assert store.actions().count("event.received") == 1
+
+
+def test_a_wait_registered_between_an_event_s_read_and_its_write_still_meets_it() -> None:
+    """The event's worker reads no waiter; before it writes, the waiting state registers
+    its waiter and reads no event. The event's write holds only while no waiter holds a
+    token: refused, the event is kept the general way (written, then the waiter read) and
+    handed to the waiter. Without that check both would wait for the other forever."""
+    store = RacingStore()
+    world = started(World(store=store))
+    reads: list[object] = []
+    rendezvous = store.rendezvous
+
+    def wait_registers_after_the_read(id_izin: str, event_key: str) -> Any:
+        read = rendezvous(id_izin, event_key)
+        if not reads:  # the event's first read: the wait comes between it and the write
+            reads.append(read)
+            assert world.wait(18, KOMITMEN, "tok-18") is False  # no event yet
+        return read
+
+    store.rendezvous = wait_registers_after_the_read  # type: ignore[method-assign]
+    assert komitmen(world) == "delivered"
+    assert handed(world.callbacks.outputs) == [("tok-18", "e1")]
+    assert pending_events(world) == []
 
 
 def test_an_event_applied_meanwhile_gives_the_waiter_back_its_token_for_the_next() -> None:
     store = RacingStore()
     world = started(World(store=store))
-    world.wait(18, KOMITMEN, "tok-18")
 
     def applied_elsewhere() -> None:
         (event,) = store.events(ID, KOMITMEN)
         store.set_event(event, {"status": "applied"})
 
+    assert komitmen(world, "e1") == "kept"  # before its wait: kept pending
     store.rival["set_event"] = applied_elsewhere
-    assert komitmen(world, "e1") == "kept"  # kept, not delivered: someone else applied it
+    assert world.wait(18, KOMITMEN, "tok-18") is False  # its claim lost: applied elsewhere
     assert world.callbacks.outputs == []
     assert (store.wait(ID, KOMITMEN) or {}).get("token") == "tok-18"
     assert komitmen(world, "e2") == "delivered"  # the waiter still takes the next one
@@ -339,7 +364,7 @@ def test_an_event_claimed_whose_state_is_gone_is_left_for_the_next_wait_to_decid
     callbacks = GoneTokens()
     playing(world, callbacks)
     world.wait(18, KOMITMEN, "tok-18")
-    store.rival["set_event"] = _kill
+    store.after["update_wait"] = _kill
     with pytest.raises(Killed):
         komitmen(world, "e1")
     callbacks.gone.add("tok-18")

@@ -47,6 +47,10 @@ class InboundEvent(BaseModel):
         return f"{self.source}:{self.type}"
 
 
+# A waiter (None: none) and the events of its kind, as one read found them (Store.rendezvous).
+Found = tuple[Mapping[str, Any] | None, list[dict[str, Any]]]
+
+
 class Executions(Protocol):
     """Starts an application's workflow."""
 
@@ -115,6 +119,15 @@ def apply_event(
             if known:
                 batch.append_audit(id_izin, received, now=now)
 
+    # Read first: when the way is clear, the event is kept with what it meets in one write.
+    read = store.rendezvous(id_izin, event.key)
+    if any(e.get("event_id") == event.event_id for e in read[1]):
+        # Kept before (a redelivery): what is left is a claim to finish, as read.
+        delivered = deliver_pending(store, callbacks, id_izin, event.key, now=now, found=read)
+        return "delivered" if delivered else "duplicate"
+    met = _keep_meeting(store, callbacks, event, id_izin, fields, received, read, now=now)
+    if met is not None:
+        return met
     try:
         keep(known=True)
         fresh = True
@@ -294,6 +307,51 @@ def _write_wait(
         )
 
 
+def _keep_meeting(
+    store: Store,
+    callbacks: Handovers,
+    event: InboundEvent,
+    id_izin: str,
+    fields: dict[str, Any],
+    received: dict[str, Any],
+    read: Found,
+    *,
+    now: datetime,
+) -> str | None:
+    """The event kept in one write with what it meets, when the waiter and the events `read`
+    leave the way clear: a waiter holding a token is claimed for it in that write (the event
+    kept applied) and handed it; with none, the write holds only while no waiter holds a
+    token or a claim, so a wait registered since the read (it wrote, then read no event) is
+    met the general way. None: the way was not clear, or the write was refused for what it
+    expected; nothing written. Either way, an event and its waiter always meet."""
+    wait, kept = read
+    if (wait and wait.get("claimed_token")) or any(e.get("status") == "pending" for e in kept):
+        return None  # a claim to finish, or an older event first: the general way
+    token = str(wait["token"]) if wait and wait.get("token") else ""
+    applied = {"status": "applied", "applied_at": now.isoformat()} if token else {}
+    named = {"claimed_event": event.event_id, "claimed_token": token}
+    occurred = event.occurred_at.isoformat()
+    try:
+        with store.together() as batch:
+            batch.require_application(id_izin)
+            batch.keep_event(id_izin, event.key, occurred, event.event_id, {**fields, **applied})
+            batch.append_audit(id_izin, received, now=now)
+            if wait and token:  # the waiter as read: its token and its record-by-hand link
+                as_read = {"token": token, "manual_ticket": wait.get("manual_ticket")}
+                batch.update_wait(id_izin, event.key, named, expect=as_read, remove=("token",))
+            else:
+                batch.require_idle_wait(id_izin, event.key)
+    except ConditionFailed:
+        return None
+    if not (wait and token):
+        return "kept"
+    claimed = {**{k: v for k, v in wait.items() if k != "token"}, **named}
+    handed = _hand_over(
+        store, callbacks, id_izin, event.key, claimed, {**fields, **applied}, now=now
+    )
+    return "delivered" if handed else "kept"
+
+
 def deliver_pending(
     store: Store,
     callbacks: Handovers,
@@ -302,6 +360,7 @@ def deliver_pending(
     *,
     now: datetime,
     wait: Mapping[str, Any] | None = None,
+    found: Found | None = None,
 ) -> bool:
     """Hand the oldest pending event to the waiting state, if both are there; once.
 
@@ -312,13 +371,14 @@ def deliver_pending(
     or the execution's history, and whoever confirms it settles the claim and writes the
     trail's entry, once. The event's redelivery (SQS again, the console's redrive) finishes
     a claim; the next wait of its kind decides one left unconfirmed (register_wait).
-    `wait`: the waiter as the caller has just written it (else it is read).
+    `wait`: the waiter as the caller has just written it (else it is read); `found`: the
+    waiter and the events of its kind as the caller has just read them.
     """
     for _ in range(2):  # a claim lost to a waiter changed since it was read: read it again
-        delivered = _deliver(store, callbacks, id_izin, event_key, now=now, wait=wait)
+        delivered = _deliver(store, callbacks, id_izin, event_key, now=now, wait=wait, found=found)
         if delivered is not None:
             return delivered
-        wait = None
+        wait, found = None, None
     return False
 
 
@@ -330,10 +390,13 @@ def _deliver(
     *,
     now: datetime,
     wait: Mapping[str, Any] | None,
+    found: Found | None = None,
 ) -> bool | None:
     """`deliver_pending` once; None: the claim's write lost (another deliverer took the
     token, the event was applied meanwhile, or the waiter changed since it was read)."""
-    if wait is None:
+    if found is not None:
+        wait, kept = found
+    elif wait is None:
         wait, kept = store.rendezvous(id_izin, event_key)
     else:
         kept = store.events(id_izin, event_key)

@@ -299,6 +299,7 @@ class Store(Protocol):
     def create_application(self, id_izin: str, fields: Item) -> bool: ...
     def application(self, id_izin: str) -> Item | None: ...
     def require_application(self, id_izin: str) -> None: ...
+    def require_idle_wait(self, id_izin: str, event_key: str) -> None: ...
     def require_roster(self, version: int | None) -> None: ...
     def applications_by_id(self, ids: Iterable[str]) -> dict[str, Item]: ...
     def update_application(
@@ -502,6 +503,13 @@ class Records:
         """ConditionFailed unless the application's record exists; in a `together()` block,
         the block's writes are made only if it does, with no read before (a ConditionCheck)."""
         self.require(app_key(id_izin), "META")
+
+    def require_idle_wait(self, id_izin: str, event_key: str) -> None:
+        """ConditionFailed while a waiter of this kind holds a token or a claim (no waiter
+        passes); in a `together()` block, a check made with its writes, with no read before."""
+        self.require(
+            app_key(id_izin), _wait_sk(event_key), expect={"token": None, "claimed_token": None}
+        )
 
     def require_roster(self, version: int | None) -> None:
         """ConditionFailed unless the roster is still at `version` (None: the table holds
