@@ -543,6 +543,25 @@ def test_a_session_s_checks_hold_only_while_it_is_live(store: Records) -> None:
     ]
 
 
+def test_a_write_holds_only_while_no_waiter_holds_a_token_or_a_claim(store: Records) -> None:
+    """`require_idle_wait` in a together() block: no waiter, or one with neither a token
+    nor a claim, passes; a token or a claim refuses the block (nothing written)."""
+
+    def keep(n: int) -> None:
+        with store.together() as batch:
+            batch.require_idle_wait("IP-1", "siinas:x")
+            batch.append_audit("IP-1", {"action": f"a{n}"}, now=NOW)
+
+    keep(1)  # no waiter at all
+    store.put_wait("IP-1", "siinas:x", {"since": "t"})
+    keep(2)  # a waiter holding neither
+    for n, held in enumerate(({"token": "T"}, {"claimed_token": "T"}), start=3):
+        store.put_wait("IP-1", "siinas:x", held)
+        with pytest.raises(ConditionFailed):
+            keep(n)
+    assert [e["action"] for e in store.audit("IP-1")] == ["a1", "a2"]
+
+
 def test_an_application_s_ticket_is_kept_in_its_partition(store: Records) -> None:
     """A ticket naming its application is kept in the application's partition (read with
     it in one Query), its hash naming the application; any other under its own hash."""

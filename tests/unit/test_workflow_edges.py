@@ -303,7 +303,7 @@ def test_a_failing_hand_over_is_finished_once_by_the_event_s_redelivery(through:
     assert komitmen(world, "e1") == "duplicate"
 
 
-@pytest.mark.parametrize("killed_at", ["claimed", "applied", "handed_over"])
+@pytest.mark.parametrize("killed_at", ["before_its_write", "applied", "handed_over"])
 def test_a_deliverer_killed_mid_hand_over_is_finished_by_the_event_s_redelivery(
     killed_at: str,
 ) -> None:
@@ -314,7 +314,7 @@ def test_a_deliverer_killed_mid_hand_over_is_finished_by_the_event_s_redelivery(
     world = started(World(store=store))
     callbacks = playing(world, SpentTokens())
     world.wait(18, KOMITMEN, "tok-18")
-    if killed_at == "claimed":  # before the event is marked applied
+    if killed_at == "before_its_write":  # the event and the claim not yet written
         store.rival["set_event"] = _kill
     elif killed_at == "applied":  # before Step Functions hears of it
         store.after["set_event"] = _kill
@@ -322,6 +322,11 @@ def test_a_deliverer_killed_mid_hand_over_is_finished_by_the_event_s_redelivery(
         callbacks.kill_after_next = True
     with pytest.raises(Killed):
         komitmen(world, "e1")
+    # Killed before its one write, nothing was kept; after it, the event is kept applied
+    # and the waiter claimed for it, its token kept until the hand-over is confirmed.
+    kept = [e["status"] for e in store.events(ID, KOMITMEN)]
+    assert kept == ([] if killed_at == "before_its_write" else ["applied"])
+    assert claim_on(world, KOMITMEN) == (None if killed_at == "before_its_write" else "tok-18")
     assert komitmen(world, "e1") == "delivered"  # SQS redelivers the same event
     assert handed(callbacks.outputs) == [("tok-18", "e1")]  # handed over once
     assert pending_events(world) == []
