@@ -172,6 +172,15 @@ def rendered_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(versions, "render_pdf", once)
 
 
+@pytest.fixture(autouse=True)
+def _sessions_as_new() -> Iterator[None]:
+    """What izin.sessions keeps per container (generations read, sessions found not live)
+    starts empty for each test, as in a new container."""
+    yield
+    sessions._GENERATIONS.clear()
+    sessions._NOT_LIVE.clear()
+
+
 @pytest.fixture
 def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Handler]]:
     """A function's handler by name (functions/<name>/app.py), in a test's environment."""

@@ -146,6 +146,38 @@ def test_writes_made_together_are_tried_again_only_after_a_passing_cancel(
         aws.client.cache_clear()
 
 
+def test_a_refusal_names_only_the_items_whose_condition_failed(monkeypatch: pytest.MonkeyPatch):
+    """DynamoDB's cancellation lists a reason per item: ConditionFailed names those whose
+    condition failed, not one that was only in a conflict (the task page tells a refused
+    presumption, the roster's check say, from its own write's condition by them)."""
+    from botocore.stub import Stubber
+    from izin.store import ConditionFailed, DynamoStore, Write
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    aws.client.cache_clear()
+    codes = ["ConditionalCheckFailed", "TransactionConflict", "None"]
+    try:
+        with Stubber(aws.client("dynamodb")) as stub:
+            stub.add_client_error(
+                "transact_write_items",
+                service_error_code="TransactionCanceledException",
+                modeled_fields={"CancellationReasons": [{"Code": code} for code in codes]},
+            )
+            writes = [
+                Write("A", "1", {}),
+                Write("ROSTER", "ROSTER", {}, check=True),
+                Write("A", "2", {}),
+            ]
+            with pytest.raises(ConditionFailed) as refused:
+                DynamoStore("t").write_all(writes)
+            assert refused.value.keys == (("A", "1"),)
+            stub.assert_no_pending_responses()
+    finally:
+        aws.client.cache_clear()
+
+
 def test_writes_made_together_that_keep_conflicting_are_a_transient_error(
     monkeypatch: pytest.MonkeyPatch,
 ):

@@ -104,6 +104,26 @@ def test_an_upload_not_this_task_s_or_of_another_type_is_refused(
     assert store.uploads(DOOR_ID) == [] and (bucket.deleted == [where]) is deleted
 
 
+def test_a_refused_upload_is_deleted_only_once_the_page_proved_what_it_presumed() -> None:
+    """The task page presumes its roster unread: a refused file is deleted only after the
+    page has read it (`before_deleting`). Refused there, the file is left for the page made
+    again, which names the true reason, not a missing file."""
+    store, bucket = MemoryStore(), Bucket()
+    bucket.objects[key("catatan.jpg")] = b"just text"
+
+    class Stale(Exception):
+        pass
+
+    def stale() -> None:
+        raise Stale
+
+    with pytest.raises(Stale):
+        evidence.record_upload(
+            key("catatan.jpg"), ticket(), bucket=bucket, store=store, now=NOW, before_deleting=stale
+        )
+    assert bucket.deleted == [] and key("catatan.jpg") in bucket.objects
+
+
 def test_a_pdf_and_a_png_are_kept_as_what_their_bytes_say() -> None:
     assert evidence.sniff(PDF) == "application/pdf"
     assert evidence.sniff(b"\x89PNG\r\n\x1a\n...") == "image/png"

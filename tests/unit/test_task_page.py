@@ -285,3 +285,17 @@ def test_a_link_names_its_application_and_a_changed_name_finds_nothing(task_door
     assert task_door.get(ticket[:43] + other)["statusCode"] == 404
     assert task_door.get(("A" if ticket[0] != "A" else "B") + ticket[1:])["statusCode"] == 404
     assert task_door.get(ticket[:43])["statusCode"] == 404
+
+
+def test_a_session_found_not_live_is_read_from_then_on(task_door: Any) -> None:
+    """A cookie kept after its session ended is read, not presumed, on the container's
+    next pages: one page each, not a refused one and a second."""
+    from izin import sessions
+
+    ticket, officer = task_door.ticket(6)
+    task_door.proof(ticket, officer)
+    sessions.end_all_sessions(task_door.store, officer.nip)
+    assert 'name="nip"' in task_door.get(ticket)["body"]  # presumed, refused, read
+    task_door.store.calls.clear()
+    assert 'name="nip"' in task_door.get(ticket)["body"]
+    assert task_door.store.calls["write_all"] == 1 and task_door.store.calls["query"] == 1

@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -106,9 +106,11 @@ def record_upload(
     bucket: EvidenceBucket,
     store: Store,
     now: datetime,
+    before_deleting: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
-    """Keep an upload S3 redirected back with; UploadRefused (and the object deleted) when
-    it is not this ticket's, not there, too large, or no JPEG, PNG or PDF."""
+    """Keep an upload S3 redirected back with; UploadRefused (and the object deleted, after
+    `before_deleting`: the page proves what it presumed first) when it is not this
+    ticket's, not there, too large, or no JPEG, PNG or PDF."""
     found = _KEY.fullmatch(key)
     step = int(ticket["step"])
     if found is None or found.group(1) != ticket["id_izin"] or int(found.group(2)) != step:
@@ -117,11 +119,13 @@ def record_upload(
     if size is None:
         raise UploadRefused("Berkas tidak ditemukan; unggah lagi.")
     if size > MAX_BYTES or size == 0:
+        before_deleting()
         bucket.delete(key)
         raise UploadRefused(f"Ukuran berkas harus antara 1 byte dan {MAX_BYTES // 2**20} MB.")
     content = bucket.read(key)
     content_type = sniff(content[:16])
     if content_type is None:
+        before_deleting()
         bucket.delete(key)
         raise UploadRefused("Jenis berkas tidak diterima: hanya JPEG, PNG, atau PDF.")
     officer = ticket["assignee"]

@@ -37,6 +37,11 @@ KEPT_AFTER_END = 24 * 3600
 # The sessions' generation of each officer as this container last read it (0 for most:
 # an admin raises it to end all of an officer's sessions), for sessions presumed unread.
 _GENERATIONS: dict[str, int] = {}
+# Sessions this container read and found not live (ended, over, of an older generation,
+# of an officer not on the roster): their cookies are read, not presumed again, so that a
+# cookie kept after its session's end does not make every page twice. It decides only
+# whether a session is read or presumed, never the answer: the read's is the same.
+_NOT_LIVE: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,7 @@ def signed_in(cookies: Sequence[str], auth: Auth) -> SignedIn | None:
         return None
     digest = session_hash(session_id)
     nip = claimed_nip(cookies)
-    if auth.presumes and nip:
+    if auth.presumes and nip and digest not in _NOT_LIVE:
         return _presumed(session_id, digest, nip, auth)
     return _read(session_id, digest, auth)
 
@@ -226,6 +231,17 @@ def _presumed(session_id: str, digest: str, nip: str, auth: Auth) -> SignedIn | 
 
 def _read(session_id: str, digest: str, auth: Auth) -> SignedIn | None:
     """The session, read: the officer's while its record says so."""
+    signed = _read_record(digest, auth)
+    if signed is None and len(_NOT_LIVE) < _MOST_KEPT:
+        _NOT_LIVE.add(digest)
+    return signed
+
+
+# The most sessions found not live a container keeps (64 bytes each).
+_MOST_KEPT = 10_000
+
+
+def _read_record(digest: str, auth: Auth) -> SignedIn | None:
     record = auth.store.session(digest)
     if record is None or record.get("ended_at"):
         return None

@@ -1367,7 +1367,7 @@ class DynamoStore(Records):
                     keys = [
                         (w.pk, w.sk)
                         for w, r in zip(writes, reasons, strict=False)
-                        if r not in (None, "None")
+                        if r == "ConditionalCheckFailed"  # not one only in the conflict
                     ]
                     raise ConditionFailed(f"{keys}: {reasons}", keys=keys) from error
                 if not _PASSING_CANCELS & set(reasons):

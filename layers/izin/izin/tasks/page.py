@@ -478,6 +478,7 @@ def record_upload(request: Request, ctx: TaskContext) -> Page:
             bucket=ctx.evidence,
             store=ctx.store,
             now=ctx.now,
+            before_deleting=ctx.confirm_presumed,
         )
     except evidence.UploadRefused as refused:
         return _form_page(
