@@ -299,3 +299,16 @@ def test_a_session_found_not_live_is_read_from_then_on(task_door: Any) -> None:
     task_door.store.calls.clear()
     assert 'name="nip"' in task_door.get(ticket)["body"]
     assert task_door.store.calls["write_all"] == 1 and task_door.store.calls["query"] == 1
+
+
+def test_a_link_naming_no_possible_application_reads_no_application(task_door: Any) -> None:
+    """A link whose tail decodes to no application's id (a "/", a control character, too
+    long) is looked up as a whole under its own hash: one read, no partition."""
+    import base64
+
+    ticket, _ = task_door.ticket(6)
+    for named in (b"IP-DOOR-0001/x", b"IP\x00DOOR", b"I" * 65):
+        tail = base64.urlsafe_b64encode(named).decode().rstrip("=")
+        task_door.store.calls.clear()
+        assert task_door.get(ticket[:43] + tail)["statusCode"] == 404
+        assert "query" not in task_door.store.calls, named

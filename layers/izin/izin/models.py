@@ -35,10 +35,13 @@ Nib = Annotated[str, StringConstraints(pattern=r"^\d{13}$")]
 Npwp = Annotated[str, StringConstraints(pattern=r"^\d{15,16}$")]
 Kbli = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
 Nip = Annotated[str, StringConstraints(pattern=r"^\d{18}$")]
-# OSS's permit id: ASCII letters, digits, "_", "-" and "." (no "/": it is a path segment of
-# links and keys). The execution's name keeps it whole where it can (execution_name).
+# OSS's permit id (values.ID_IZIN_PATTERN). The execution's name keeps it whole where it
+# can (execution_name).
 IdIzin = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    str,
+    StringConstraints(
+        min_length=1, max_length=values.ID_IZIN_LENGTH, pattern=values.ID_IZIN_PATTERN
+    ),
 ]
 
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from izin.store import ConditionFailed, Item, Store
+from izin.values import is_id_izin
 
 
 class Status:
@@ -64,6 +65,8 @@ def _parts(ticket: str) -> tuple[str, str]:
         id_izin = base64.urlsafe_b64decode(named + "=" * (-len(named) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError):
         return ticket, ""  # names no application: the whole text, found nowhere
+    if not is_id_izin(id_izin):
+        return ticket, ""  # no application's id: no application's partition is read for it
     return secret, id_izin
 
 

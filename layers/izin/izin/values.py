@@ -34,6 +34,10 @@ MAX_RUPIAH = 10**18
 # characters.json, written by scripts/build_characters.py from the fonts).
 CHARACTERS_FILE = "data/characters.json"
 
+# OSS's permit id (izin.models.IdIzin): ASCII letters, digits, "_", "-" and "." (no "/": it
+# is a path segment of links and keys), at most ID_IZIN_LENGTH characters.
+ID_IZIN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+ID_IZIN_LENGTH = 64
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -143,6 +147,11 @@ def count(value: Any) -> int:
 def rupiah(value: Any) -> int:
     """An amount of money: whole rupiah, 0 … 10^18."""
     return _whole(value, MAX_RUPIAH, "rupiah")
+
+
+def is_id_izin(text: str) -> bool:
+    """Whether `text` could be an application's id (what a link names is read only then)."""
+    return 0 < len(text) <= ID_IZIN_LENGTH and re.fullmatch(ID_IZIN_PATTERN, text) is not None
 
 
 def calendar_date(value: str) -> str:
