@@ -12,7 +12,7 @@ from izin.models import HttpRequest
 from izin.observability import count, logger
 from izin.pages import PAGE_HEADERS, task_documents
 from izin.settings import needs_settings, settings
-from izin.store import InvocationStore, PresumptionRefused, roster_checks
+from izin.store import InvocationStore, PresumptionRefused
 from izin.tasks import (
     Page,
     Request,
@@ -63,11 +63,7 @@ def _page(http: HttpRequest, kept: wiring.KeptRoster | None) -> Page:
         wiring.store(), whole_applications=True, with_trail=http.method == "GET"
     )
     if kept is not None:
-        store.presume(
-            roster_checks(kept.at.version),
-            confirm=lambda: wiring.kept_roster(fresh=True).at == kept.at,
-        )
-        auth = wiring.auth(now, store, presumed=kept.roster)
+        auth = wiring.auth(now, store, presumed=kept)
     else:
         sessions.read_ahead(
             store, request.cookies, request.typed_nip, ticket_hash=link_ticket_hash(request.ticket)

@@ -228,7 +228,10 @@ def task_door(monkeypatch: pytest.MonkeyPatch, handler: Callable[[str], Handler]
         wiring,
         "auth",
         lambda now, table=None, presumed=None: dataclasses.replace(
-            auth, store=table or store, presumes=presumed is not None
+            auth,
+            store=table or store,
+            roster=wiring.presume_roster(table, presumed) if presumed else roster,
+            presumes=presumed is not None,
         ),
     )
     return TaskDoor(store, recorder, handler("task_page"), roster, auth)

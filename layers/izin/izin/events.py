@@ -327,28 +327,23 @@ def _keep_meeting(
     wait, kept = read
     if (wait and wait.get("claimed_token")) or any(e.get("status") == "pending" for e in kept):
         return None  # a claim to finish, or an older event first: the general way
-    token = str(wait["token"]) if wait and wait.get("token") else ""
-    applied = {"status": "applied", "applied_at": now.isoformat()} if token else {}
-    named = {"claimed_event": event.event_id, "claimed_token": token}
+    meets = wait if wait and wait.get("token") else None
+    stored = {**fields, **_applied(now)} if meets else fields
     occurred = event.occurred_at.isoformat()
     try:
         with store.together() as batch:
             batch.require_application(id_izin)
-            batch.keep_event(id_izin, event.key, occurred, event.event_id, {**fields, **applied})
+            batch.keep_event(id_izin, event.key, occurred, event.event_id, stored)
             batch.append_audit(id_izin, received, now=now)
-            if wait and token:  # the waiter as read: its token and its record-by-hand link
-                as_read = {"token": token, "manual_ticket": wait.get("manual_ticket")}
-                batch.update_wait(id_izin, event.key, named, expect=as_read, remove=("token",))
+            if meets:
+                claimed = _claim(batch, id_izin, event.key, meets, event.event_id)
             else:
                 batch.require_idle_wait(id_izin, event.key)
     except ConditionFailed:
         return None
-    if not (wait and token):
+    if not meets:
         return "kept"
-    claimed = {**{k: v for k, v in wait.items() if k != "token"}, **named}
-    handed = _hand_over(
-        store, callbacks, id_izin, event.key, claimed, {**fields, **applied}, now=now
-    )
+    handed = _hand_over(store, callbacks, id_izin, event.key, claimed, stored, now=now)
     return "delivered" if handed else "kept"
 
 
@@ -408,23 +403,32 @@ def _deliver(
     if not pending:
         return False
     event = pending[0]
-    token = str(wait["token"])
-    named = {"claimed_event": event["event_id"], "claimed_token": token}
-    # The waiter as read: its token, and its record-by-hand link (noted once a wait is
-    # registered), which the hand-over's confirmation stops.
-    read = {"token": token, "manual_ticket": wait.get("manual_ticket")}
     try:  # the waiter claimed and the event applied, as one: one deliverer wins the token
         with store.together() as batch:
-            batch.update_wait(id_izin, event_key, named, expect=read, remove=("token",))
-            batch.set_event(
-                event,
-                {"status": "applied", "applied_at": now.isoformat()},
-                expect={"status": "pending"},
-            )
+            claimed = _claim(batch, id_izin, event_key, wait, str(event["event_id"]))
+            batch.set_event(event, _applied(now), expect={"status": "pending"})
     except ConditionFailed:
         return None
-    claimed = {**{k: v for k, v in wait.items() if k != "token"}, **named}
     return _hand_over(store, callbacks, id_izin, event_key, claimed, event, now=now)
+
+
+def _claim(
+    batch: Store, id_izin: str, event_key: str, wait: Mapping[str, Any], event_id: str
+) -> dict[str, Any]:
+    """In a together() block: the waiter, as read, claimed for the event (its token becomes
+    `claimed_token`); the waiter as the claim leaves it. As read: its token, and its
+    record-by-hand link (noted once a wait is registered), which the hand-over's
+    confirmation stops."""
+    token = str(wait["token"])
+    named = {"claimed_event": event_id, "claimed_token": token}
+    read = {"token": token, "manual_ticket": wait.get("manual_ticket")}
+    batch.update_wait(id_izin, event_key, named, expect=read, remove=("token",))
+    return {**{k: v for k, v in wait.items() if k != "token"}, **named}
+
+
+def _applied(now: datetime) -> dict[str, Any]:
+    """What an event applied keeps of it."""
+    return {"status": "applied", "applied_at": now.isoformat()}
 
 
 def _finish_claim(
@@ -533,11 +537,7 @@ def _mark_applied(
     (False: someone else applied it, or a new wait released the claim)."""
     try:
         with store.together() as batch:
-            batch.set_event(
-                event,
-                {"status": "applied", "applied_at": now.isoformat()},
-                expect={"status": "pending"},
-            )
+            batch.set_event(event, _applied(now), expect={"status": "pending"})
             named = {"claimed_event": event["event_id"]}
             batch.update_wait(id_izin, event_key, named, expect={"claimed_token": token, **named})
     except ConditionFailed:

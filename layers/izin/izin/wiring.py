@@ -15,7 +15,14 @@ from izin.observability import logger
 from izin.roster import Roster, RosterError, in_force, load_roster
 from izin.settings import settings
 from izin.stepfunctions import StepFunctionsCallbacks
-from izin.store import ConditionFailed, DynamoStore, Records, RosterAt
+from izin.store import (
+    ConditionFailed,
+    DynamoStore,
+    InvocationStore,
+    Records,
+    RosterAt,
+    roster_checks,
+)
 
 if TYPE_CHECKING:  # the workers that issue manual tasks import integrations themselves
     from collections.abc import Callable
@@ -96,9 +103,9 @@ T = TypeVar("T")
 
 def kept_roster(*, fresh: bool = False) -> KeptRoster:
     """The roster this container read at an earlier invocation (once; again with `fresh`,
-    or when the roster file changed, a local runtime's), for the functions that authorize
-    nobody: they write what they made of it only while it is in force (an InvocationStore
-    with its `roster_at`), see `with_kept_roster`."""
+    or when the roster file changed, a local runtime's). What is made of it is written only
+    while it is in force: the functions that authorize nobody by an InvocationStore's
+    `roster_at` (see `with_kept_roster`), the task page by presuming it (`auth`)."""
     table = settings().table_name
     kept = _KEPT.get(table)
     if fresh or kept is None or kept.seed is not roster_file():
@@ -137,16 +144,29 @@ def _refused(error: BaseException | None) -> bool:
     return False
 
 
+def presume_roster(view: Records, kept: KeptRoster) -> Roster:
+    """The roster the container kept, presumed in force on the invocation's `view`: each of
+    its writes checks the version, and an answer no write proved reads it first."""
+    assert isinstance(view, InvocationStore), "a roster is presumed in an invocation's view"
+    view.presume(
+        roster_checks(kept.at.version), confirm=lambda: kept_roster(fresh=True).at == kept.at
+    )
+    return kept.roster
+
+
 def forget_kept_roster() -> None:
     """Drop the kept roster (izin.lifecycle)."""
     _KEPT.clear()
 
 
-def auth(now: datetime, table: Records | None = None, *, presumed: Roster | None = None) -> Auth:
+def auth(
+    now: datetime, table: Records | None = None, *, presumed: KeptRoster | None = None
+) -> Auth:
     """What checking officers' codes and sessions needs, at `now`, with the roster in force
     (a handler that has an Auth takes the roster from it: one read per invocation), reading
-    through `table` when the handler has a view of its own (default: the table). With the
-    roster `presumed` in force (a kept one, its writes checked), sessions are presumed too
+    through `table` when the handler has a view of its own (default: the table). With a
+    roster the container kept, `presumed` in force on the view `table` (each write checks
+    its version; read before an answer no write proved), sessions are presumed too
     (izin.sessions.signed_in)."""
     from izin.auth import Auth, KmsCipher
 
@@ -154,7 +174,7 @@ def auth(now: datetime, table: Records | None = None, *, presumed: Roster | None
     table = table if table is not None else store()
     return Auth(
         store=table,
-        roster=presumed if presumed is not None else roster(table),
+        roster=presume_roster(table, presumed) if presumed is not None else roster(table),
         presumes=presumed is not None,
         cipher=KmsCipher(config.totp_key_id),
         now=now,
