@@ -110,3 +110,35 @@ def test_the_layer_s_clients_parse_json_with_it() -> None:
     assert isinstance(factory, ParserFactory)
     assert type(factory.create_parser("json")) is OneMemberJSONParser
     assert type(factory.create_parser("rest-json")) is not OneMemberJSONParser
+
+
+def test_a_query_s_attribute_values_are_read_without_their_shapes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An attribute value is read by its one key: botocore's walk looks up a shape for each
+    value and each of its members; this parser for none of them (a Query of an application,
+    a few hundred values, was a fifth of a task page's CPU)."""
+    value = {"M": {"a": {"L": [{"S": "x"}, {"N": "1"}, {"BOOL": True}]}, "b": {"NULL": True}}}
+    answer = {"Items": [{"PK": {"S": "APP#1"}, "v": value} for _ in range(20)], "Count": 20}
+    visits: list[str] = []
+
+    def counting(parser_class: type[JSONParser]) -> int:
+        visits.clear()
+        parse = parser_class._parse_shape  # type: ignore[attr-defined]
+
+        def visited(self: Any, shape: Any, node: Any) -> Any:
+            visits.append(shape.name)
+            return parse(self, shape, node)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(parser_class, "_parse_shape", visited)
+            assert parsed(parser_class(), "dynamodb", "Query", answer) == parsed(
+                JSONParser(), "dynamodb", "Query", answer
+            )
+        return len(visits)
+
+    # botocore: each item, each attribute's name and value, and each value's every member
+    # and nested value (7 of them in `v`); this parser: each item, its attributes' names and
+    # values, and nothing within a value.
+    assert counting(JSONParser) > 20 * (1 + 2 * 2 + 7)
+    assert counting(OneMemberJSONParser) <= 20 * (1 + 2 * 2) + 3

@@ -29,6 +29,32 @@ _BY_JSON_NAME: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, Any]]] = (
 )
 
 
+# DynamoDB's AttributeValue: a structure of these members, the values of a map (M) and of
+# a list (L) attribute values again. Its members' JSON types, by member.
+_ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+_TEXTS = frozenset({"S", "N"})
+_FLAGS = frozenset({"NULL", "BOOL"})
+_SETS = frozenset({"SS", "NS", "BS"})
+# Whether a structure is DynamoDB's AttributeValue, for each structure seen.
+_ATTRIBUTE_VALUES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _is_attribute_value(shape: Any) -> bool:
+    found = _ATTRIBUTE_VALUES.get(shape)
+    if found is None:
+        members = shape.members
+        found = (
+            shape.name == "AttributeValue"
+            and set(members) == _ATTRIBUTE_VALUE_MEMBERS
+            and not shape.is_tagged_union
+            and all("name" not in members[name].serialization for name in members)
+            and members["M"].value.name == shape.name
+            and members["L"].member.name == shape.name
+        )
+        _ATTRIBUTE_VALUES[shape] = found
+    return found
+
+
 def _members_by_json_name(shape: Any) -> dict[str, tuple[str, Any]]:
     found = _BY_JSON_NAME.get(shape)
     if found is None:
@@ -45,6 +71,10 @@ class OneMemberJSONParser(JSONParser):
     (botocore-stubs declare none of the parser's own methods this extends.)"""
 
     def _handle_structure(self, shape: Any, value: Any) -> Any:
+        if _is_attribute_value(shape):
+            parsed = self._attribute_value(shape, value)
+            if parsed is not None:
+                return parsed
         if (
             type(value) is dict
             and len(value) == 1
@@ -58,6 +88,38 @@ class OneMemberJSONParser(JSONParser):
             name, member_shape = member
             return {name: self._parse_shape(member_shape, raw)}  # type: ignore[attr-defined]
         return super()._handle_structure(shape, value)  # type: ignore[misc]
+
+    def _attribute_value(self, shape: Any, value: Any) -> dict[str, Any] | None:
+        """A DynamoDB attribute value as botocore parses it, read by its one key with no
+        shape looked up: a text, number, flag or set of texts as it came, a binary decoded
+        by botocore's own blob parser, a map's or list's members each parsed the same way.
+        None for a value of any other shape (botocore's walk parses it)."""
+        if type(value) is not dict or len(value) != 1:
+            return None
+        ((kind, raw),) = value.items()
+        held = type(raw)
+        if kind in _TEXTS:
+            return {kind: raw} if held is str else None
+        if kind == "M":
+            if held is not dict:
+                return None
+            return {"M": {key: self._member(shape, item) for key, item in raw.items()}}
+        if kind == "L":
+            if held is not list:
+                return None
+            return {"L": [self._member(shape, item) for item in raw]}
+        if kind in _FLAGS:
+            return {kind: raw} if held is bool else None
+        blob = self._blob_parser  # type: ignore[attr-defined]
+        if kind == "B":
+            return {"B": blob(raw)} if held is str else None
+        if kind not in _SETS or held is not list or not all(type(one) is str for one in raw):
+            return None
+        return {kind: [blob(one) for one in raw] if kind == "BS" else raw[:]}
+
+    def _member(self, shape: Any, item: Any) -> Any:
+        parsed = self._attribute_value(shape, item)
+        return parsed if parsed is not None else self._parse_shape(shape, item)  # type: ignore[attr-defined]
 
 
 class ParserFactory(ResponseParserFactory):
