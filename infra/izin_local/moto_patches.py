@@ -712,6 +712,72 @@ def parse_each_update_expression_once() -> Undo:
     return undo
 
 
+def parse_each_condition_once() -> Undo:
+    """Parse each DynamoDB condition once per process, with the names and values it uses.
+
+    moto parses a ConditionExpression (a put's, an update's, each of a transaction's items')
+    twice: in its response layer, to check the names and values it uses, and in its backend
+    to evaluate it, tokenizing and parsing it anew each time: about a sixth of moto's CPU for
+    izin's writes, whose every transaction checks a few conditions. izin's writes use a few
+    dozen conditions, most with the same values again (`attribute_not_exists(PK)`, a
+    roster's version). A parsed condition is only read (evaluated against an item); it holds
+    the values it names, so it is kept by its text with the names and values it uses (a
+    write's other placeholders, its update's, do not make it another). A condition that does
+    not parse, or names a placeholder the write lacks, raises each time and is not kept.
+    """
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.__dict__["parse"]
+    kept: dict[tuple[str, str], tuple[Any, tuple[str, ...], tuple[str, ...]]] = {}
+
+    def parse(self: Any) -> Any:
+        expression = self.condition_expression
+        names = self.expression_attribute_names or {}
+        values = self.expression_attribute_values or {}
+        used = _PLACEHOLDER.findall(expression) if expression else []
+        if not expression or any(p not in (names if p[0] == "#" else values) for p in used):
+            return original(self)
+        key = (
+            expression,
+            json.dumps(
+                {p: names[p] if p[0] == "#" else values[p] for p in used},
+                sort_keys=True,
+                default=repr,
+            ),
+        )
+        found = kept.get(key)
+        if found is None:
+            condition = original(self)
+            if len(kept) >= _CONDITIONS_KEPT:
+                kept.clear()
+            kept[key] = (
+                condition,
+                tuple(self.expr_attr_names_found),
+                tuple(self.expr_attr_values_found),
+            )
+            return condition
+        condition, names_found, values_found = found
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return condition
+
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
+
+    def undo() -> None:
+        ConditionExpressionParser.parse = original  # type: ignore[method-assign]
+
+    return undo
+
+
+# A condition's placeholders, an attribute's name (#n) or a value (:v), as moto's lexer
+# reads them (its own character class): a token this reads that the write lacks (a longer
+# one than moto's) makes the condition moto's to parse, never a kept one.
+_PLACEHOLDER = re.compile(r"[#:][A-z0-9\-_]+")
+# Conditions kept by parse_each_condition_once (more, and it starts again: a bound, not a
+# size izin reaches).
+_CONDITIONS_KEPT: Final = 4096
+
+
 # The modules of moto's interpreter that parse JSONPaths, each with the parser it imports.
 _JSON_PATH_MODULES = (
     "moto.stepfunctions.parser.asl.utils.json_path",
@@ -1135,6 +1201,7 @@ def apply_all(
         "parse_each_definition_once": parse_each_definition_once,
         "parse_each_json_path_once": parse_each_json_path_once,
         "parse_each_update_expression_once": parse_each_update_expression_once,
+        "parse_each_condition_once": parse_each_condition_once,
         "list_moto_modules_once": list_moto_modules_once,
         "list_action_methods_once": list_action_methods_once,
         "stop_tracking_model_instances": stop_tracking_model_instances,

@@ -904,6 +904,82 @@ def test_each_update_expression_is_parsed_once_with_the_same_items(monkeypatch):
     assert sorted(patched) == sorted([bump, *transaction] + ["SET = :x"] * 2)
 
 
+def test_each_condition_is_parsed_once_with_the_values_it_uses(monkeypatch):
+    from moto import mock_aws
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parsed: list[str] = []
+    parse = ConditionExpressionParser.parse
+
+    def counting(self: Any) -> Any:
+        parsed.append(self.condition_expression)
+        return parse(self)
+
+    monkeypatch.setattr(ConditionExpressionParser, "parse", counting)
+    version = "attribute_exists(pk) AND n = :n"
+    outcomes = []
+    for patch in (None, moto_patches.parse_each_condition_once):
+        with mock_aws():
+            client = _dynamodb_world()
+            undo = patch() if patch else None
+            parsed.clear()
+            refused = []
+            try:
+                for n, stamp in ((1, "a"), (1, "b"), (2, "c"), (1, "d")):
+                    # The same condition with another update value (:s), then another :n.
+                    try:
+                        client.update_item(
+                            TableName="t",
+                            Key={"pk": {"S": "A"}, "sk": {"S": "001"}},
+                            UpdateExpression="SET s = :s",
+                            ConditionExpression=version,
+                            ExpressionAttributeValues={":n": {"N": str(n)}, ":s": {"S": stamp}},
+                        )
+                    except ClientError as error:
+                        refused.append((n, error.response["Error"]["Code"]))
+                for _ in range(2):  # a put's condition, the same each time
+                    client.put_item(
+                        TableName="t",
+                        Item={"pk": {"S": "D"}, "sk": {"S": f"{len(refused)}-{_}"}},
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
+                _transact(client, fail=False)
+                for _ in range(2):  # refused each time: a broken condition is not kept
+                    with pytest.raises(ValueError, match="Bad comparison"):  # moto's own error
+                        client.put_item(
+                            TableName="t",
+                            Item={"pk": {"S": "E"}, "sk": {"S": "0"}},
+                            ConditionExpression="n = = :n",
+                            ExpressionAttributeValues={":n": {"N": "1"}},
+                        )
+                    with pytest.raises(KeyError, match=":missing"):  # moto's own error
+                        client.put_item(  # a value it names that the write lacks
+                            TableName="t",
+                            Item={"pk": {"S": "E"}, "sk": {"S": "0"}},
+                            ConditionExpression="n = :missing",
+                            ExpressionAttributeValues={":n": {"N": "1"}},
+                        )
+                after = _table_state(client)
+            finally:
+                if undo:
+                    undo()
+            outcomes.append((after, refused, list(parsed)))
+    (shipped_after, shipped_refused, shipped), (patched_after, patched_refused, patched) = outcomes
+    assert patched_after == shipped_after
+    assert patched_refused == shipped_refused == [(2, "ConditionalCheckFailedException")]
+    assert next(i for i in shipped_after if i["sk"]["S"] == "001")["s"] == {"S": "d"}
+    # As shipped, each write parses its condition twice (the response layer, the backend),
+    # a transaction's three times.
+    assert shipped.count(version) == 8 and shipped.count("attribute_not_exists(pk)") == 4
+    assert shipped.count("n = :n") == 3
+    # Patched: once for n = 1, once for n = 2, whatever :s; the put's once; the broken
+    # and the unresolved ones each time they come.
+    assert patched.count(version) == 2 and patched.count("attribute_not_exists(pk)") == 1
+    assert patched.count("n = :n") == 1
+    assert patched.count("n = = :n") == shipped.count("n = = :n") >= 2
+    assert patched.count("n = :missing") == shipped.count("n = :missing") >= 2
+
+
 # --- DynamoDB: an item measured from its values, by moto's rules ---------------------------
 
 # Attribute values as DynamoDB's wire writes them ({type: value}); a binary as the bytes a
