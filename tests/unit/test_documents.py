@@ -50,6 +50,9 @@ from izin.models import DocumentRef, Permohonan
 from izin.roster import Roster, load_roster
 from izin.verify import VerifyContext, VerifyRequest, verify_page
 
+# Seconds of PDFs or of a store's every operation: sent out first (tests/conftest.py).
+pytestmark = pytest.mark.lengthy
+
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "izin" / "izin"
 ID_IZIN = "I-202611260930001234567"
 NOW = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)  # Kamis, 26 November 2026, 09.30 WIB

@@ -28,6 +28,9 @@ from tests.unit.test_documents import (
     longest_steps,
 )
 
+# Seconds of PDFs or of a store's every operation: sent out first (tests/conftest.py).
+pytestmark = pytest.mark.lengthy
+
 
 @dataclass(frozen=True)
 class Rendered:

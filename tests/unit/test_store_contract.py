@@ -35,6 +35,9 @@ from izin.tickets import Status, count_wrong_answer, open_ticket, ticket_hash
 from izin_local.moto_patches import serialize_dynamodb_writes
 from izin_local.template import Template
 
+# Every store's every operation, seconds: sent out first (tests/conftest.py).
+pytestmark = pytest.mark.lengthy
+
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
