@@ -717,13 +717,16 @@ def parse_each_condition_once() -> Undo:
 
     moto parses a ConditionExpression (a put's, an update's, each of a transaction's items')
     twice: in its response layer, to check the names and values it uses, and in its backend
-    to evaluate it, tokenizing and parsing it anew each time: about a sixth of moto's CPU for
+    to evaluate it, tokenizing and parsing it anew each time: about a fifth of moto's CPU for
     izin's writes, whose every transaction checks a few conditions. izin's writes use a few
     dozen conditions, most with the same values again (`attribute_not_exists(PK)`, a
-    roster's version). A parsed condition is only read (evaluated against an item); it holds
-    the values it names, so it is kept by its text with the names and values it uses (a
-    write's other placeholders, its update's, do not make it another). A condition that does
-    not parse, or names a placeholder the write lacks, raises each time and is not kept.
+    roster's version). A parsed condition is only read (evaluated against an item), and it
+    holds the values it names: it is kept by its text with the names and values it uses (a
+    write's other placeholders, its update's, do not make it another), parsed from a copy of
+    them that nothing else holds (moto stores a value of a write in the item, and later
+    ADDs and DELETEs change a set in place). It is kept only when every placeholder moto
+    read is one of those in the key. A condition that does not parse, or names a
+    placeholder the write lacks, raises each time and is not kept.
     """
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
@@ -734,31 +737,33 @@ def parse_each_condition_once() -> Undo:
         expression = self.condition_expression
         names = self.expression_attribute_names or {}
         values = self.expression_attribute_values or {}
-        used = _PLACEHOLDER.findall(expression) if expression else []
+        used = set(_PLACEHOLDER.findall(expression)) if expression else set()
         if not expression or any(p not in (names if p[0] == "#" else values) for p in used):
             return original(self)
-        key = (
-            expression,
-            json.dumps(
-                {p: names[p] if p[0] == "#" else values[p] for p in used},
-                sort_keys=True,
-                default=repr,
-            ),
-        )
+        uses = {p: names[p] if p[0] == "#" else values[p] for p in used}
+        try:
+            key = (expression, json.dumps(uses, sort_keys=True))
+        except (TypeError, ValueError):  # not JSON's (bytes, from a direct call): not kept
+            return original(self)
         found = kept.get(key)
-        if found is None:
-            condition = original(self)
+        if found is not None:
+            condition, names_found, values_found = found
+            self.expr_attr_names_found.extend(names_found)
+            self.expr_attr_values_found.extend(values_found)
+            return condition
+        private = ConditionExpressionParser(expression, dict(names), copy.deepcopy(values))
+        condition = original(private)  # raises as moto does for the write's own
+        self.expr_attr_names_found.extend(private.expr_attr_names_found)
+        self.expr_attr_values_found.extend(private.expr_attr_values_found)
+        read = {n for n in private.expr_attr_names_found if n.startswith("#")}
+        if read | set(private.expr_attr_values_found) <= used:
             if len(kept) >= _CONDITIONS_KEPT:
                 kept.clear()
             kept[key] = (
                 condition,
-                tuple(self.expr_attr_names_found),
-                tuple(self.expr_attr_values_found),
+                tuple(private.expr_attr_names_found),
+                tuple(private.expr_attr_values_found),
             )
-            return condition
-        condition, names_found, values_found = found
-        self.expr_attr_names_found.extend(names_found)
-        self.expr_attr_values_found.extend(values_found)
         return condition
 
     ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
@@ -769,9 +774,10 @@ def parse_each_condition_once() -> Undo:
     return undo
 
 
-# A condition's placeholders, an attribute's name (#n) or a value (:v), as moto's lexer
-# reads them (its own character class): a token this reads that the write lacks (a longer
-# one than moto's) makes the condition moto's to parse, never a kept one.
+# A condition's placeholders, an attribute's name (#n) or a value (:v), found as moto's
+# lexer finds its tokens (its own character class, which holds `[` and `]`): a token read
+# longer than moto's makes the condition moto's (the write lacks it), one read otherwise
+# is caught by comparing what moto read with the key.
 _PLACEHOLDER = re.compile(r"[#:][A-z0-9\-_]+")
 # Conditions kept by parse_each_condition_once (more, and it starts again: a bound, not a
 # size izin reaches).

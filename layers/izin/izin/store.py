@@ -119,11 +119,18 @@ def _from_item(item: dict[str, Any]) -> Item:
 
 
 def _read(value: Any) -> Any:
-    """`_from_dynamo(TypeDeserializer().deserialize(value))` in one walk, by the value's one
-    type key: every item a function reads goes through here (a task page's Query of its
-    application, a few hundred values; boto3's deserializer then `_from_dynamo` walked each
-    twice, looking its handler up by name). A value of any other shape (a binary, two keys,
-    a lower-case type, a malformed one) is theirs, with their answer or their error."""
+    """`_from_dynamo(TypeDeserializer().deserialize(value))`: every value a function reads
+    goes through here (a task page's Query of its application, a few hundred). Read in one
+    walk by each value's one type key (`_walk`) where boto3's deserializer looked each
+    handler up by name and `_from_dynamo` walked the result again; a value that walk does
+    not read, or fails on, is theirs, with their answer or their error."""
+    try:
+        return _walk(value)
+    except Exception:
+        return _from_dynamo(_DESERIALIZER.deserialize(value))
+
+
+def _walk(value: Any) -> Any:
     if type(value) is dict and len(value) == 1:
         ((kind, raw),) = value.items()
         if kind == "S" and type(raw) is str:
@@ -131,16 +138,16 @@ def _read(value: Any) -> Any:
         if kind == "N":
             return _number(DYNAMODB_CONTEXT.create_decimal(raw))
         if kind == "M" and type(raw) is dict:
-            return {key: _read(member) for key, member in raw.items()}
+            return {key: _walk(member) for key, member in raw.items()}
         if kind == "L" and type(raw) is list:
-            return [_read(member) for member in raw]
+            return [_walk(member) for member in raw]
         if kind == "BOOL" and type(raw) is bool:
             return raw
         if kind == "NULL":
             return None
-        if kind == "SS":
+        if kind == "SS" and type(raw) is list:
             return [_from_dynamo(text) for text in set(raw)]  # in the set's order, as theirs
-        if kind == "NS":
+        if kind == "NS" and type(raw) is list:
             return [_number(n) for n in set(map(DYNAMODB_CONTEXT.create_decimal, raw))]
     return _from_dynamo(_DESERIALIZER.deserialize(value))
 

@@ -980,6 +980,87 @@ def test_each_condition_is_parsed_once_with_the_values_it_uses(monkeypatch):
     assert patched.count("n = :missing") == shipped.count("n = :missing") >= 2
 
 
+def _a_set_added_to_after_its_condition(client: Any) -> Any:
+    """A condition whose value a write also stores, and a later ADD to that stored set:
+    moto's ADD changes the stored list in place, which must not change the kept condition."""
+    condition = "attribute_not_exists(tags) OR tags = :t"
+    key = {"pk": {"S": "A"}, "sk": {"S": "0"}}
+    client.update_item(
+        TableName="t",
+        Key=key,
+        UpdateExpression="SET tags = :t",
+        ConditionExpression=condition,
+        ExpressionAttributeValues={":t": {"SS": ["a"]}},
+    )
+    client.update_item(
+        TableName="t",
+        Key=key,
+        UpdateExpression="ADD tags :u",
+        ExpressionAttributeValues={":u": {"SS": ["b"]}},
+    )
+    client.put_item(TableName="t", Item={"pk": {"S": "B"}, "sk": {"S": "0"}, "tags": {"SS": ["a"]}})
+    try:  # B's tags are {"a"}: the condition holds
+        client.update_item(
+            TableName="t",
+            Key={"pk": {"S": "B"}, "sk": {"S": "0"}},
+            UpdateExpression="SET z = :t",
+            ConditionExpression=condition,
+            ExpressionAttributeValues={":t": {"SS": ["a"]}},
+        )
+    except ClientError as error:
+        return error.response["Error"]["Code"]
+    return "B updated"
+
+
+def _a_placeholder_read_otherwise(client: Any) -> Any:
+    """`#a[0]`: moto reads the name #a and an index; a write that also names "#a[0]" (its
+    projection uses it) must not make two conditions naming other #a one."""
+    client.put_item(
+        TableName="t", Item={"pk": {"S": "1"}, "sk": {"S": "0"}, "x": {"L": [{"S": "v"}]}}
+    )
+    client.put_item(
+        TableName="t", Item={"pk": {"S": "2"}, "sk": {"S": "0"}, "y": {"L": [{"S": "v"}]}}
+    )
+    return [
+        sorted(
+            item["pk"]["S"]
+            for item in client.scan(
+                TableName="t",
+                FilterExpression="#a[0] = :v",
+                ProjectionExpression="pk, #a[0]",
+                ExpressionAttributeNames={"#a": attribute, "#a[0]": "p"},
+                ExpressionAttributeValues={":v": {"S": "v"}},
+            )["Items"]
+        )
+        for attribute in ("x", "y")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        (_a_set_added_to_after_its_condition, "B updated"),
+        (_a_placeholder_read_otherwise, [["1"], ["2"]]),
+    ],
+)
+def test_a_kept_condition_answers_as_moto_whatever_happens_after_it(
+    case: Callable[[Any], Any], expected: Any
+):
+    from moto import mock_aws
+
+    outcomes = []
+    for patch in (None, moto_patches.parse_each_condition_once):
+        with mock_aws():
+            client = _table("t")
+            undo = patch() if patch else None
+            try:
+                outcomes.append(case(client))
+            finally:
+                if undo:
+                    undo()
+    assert outcomes == [expected, expected]
+
+
 # --- DynamoDB: an item measured from its values, by moto's rules ---------------------------
 
 # Attribute values as DynamoDB's wire writes them ({type: value}); a binary as the bytes a
