@@ -746,24 +746,22 @@ def parse_each_condition_once() -> Undo:
         except (TypeError, ValueError):  # not JSON's (bytes, from a direct call): not kept
             return original(self)
         found = kept.get(key)
-        if found is not None:
-            condition, names_found, values_found = found
-            self.expr_attr_names_found.extend(names_found)
-            self.expr_attr_values_found.extend(values_found)
-            return condition
-        private = ConditionExpressionParser(expression, dict(names), copy.deepcopy(values))
-        condition = original(private)  # raises as moto does for the write's own
-        self.expr_attr_names_found.extend(private.expr_attr_names_found)
-        self.expr_attr_values_found.extend(private.expr_attr_values_found)
-        read = {n for n in private.expr_attr_names_found if n.startswith("#")}
-        if read | set(private.expr_attr_values_found) <= used:
-            if len(kept) >= _CONDITIONS_KEPT:
-                kept.clear()
-            kept[key] = (
+        if found is None:
+            private = ConditionExpressionParser(expression, dict(names), copy.deepcopy(values))
+            condition = original(private)  # raises as moto does for the write's own
+            found = (
                 condition,
                 tuple(private.expr_attr_names_found),
                 tuple(private.expr_attr_values_found),
             )
+            read = {n for n in found[1] if n.startswith("#")}
+            if read | set(found[2]) <= used:
+                if len(kept) >= _CONDITIONS_KEPT:
+                    kept.clear()
+                kept[key] = found
+        condition, names_found, values_found = found
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
         return condition
 
     ConditionExpressionParser.parse = parse  # type: ignore[method-assign]

@@ -127,7 +127,7 @@ def _read(value: Any) -> Any:
     try:
         return _walk(value)
     except Exception:
-        return _from_dynamo(_DESERIALIZER.deserialize(value))
+        return _theirs(value)
 
 
 def _walk(value: Any) -> Any:
@@ -149,6 +149,10 @@ def _walk(value: Any) -> Any:
             return [_from_dynamo(text) for text in set(raw)]  # in the set's order, as theirs
         if kind == "NS" and type(raw) is list:
             return [_number(n) for n in set(map(DYNAMODB_CONTEXT.create_decimal, raw))]
+    return _theirs(value)
+
+
+def _theirs(value: Any) -> Any:
     return _from_dynamo(_DESERIALIZER.deserialize(value))
 
 
